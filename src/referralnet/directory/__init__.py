@@ -1,0 +1,1 @@
+"""The directory: organisations, their services, sites and live capacity."""

@@ -1,0 +1,102 @@
+"""Domain exceptions and their one mapping to HTTP responses.
+
+Services raise these; ``exception_handlers`` turns them into JSON bodies of the
+form ``{"status_code": n, "detail": "...", "extra": [{"key": field, "message": ...}]}``,
+the same shape Litestar uses for its own validation errors, so clients parse one format.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+
+class DomainError(Exception):
+    """Base of all errors a service may raise on purpose."""
+
+    status_code = 400
+
+    def __init__(self, detail: str, *, field: str | None = None, extra: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.extra = extra or ([{"key": field, "message": detail}] if field else [])
+
+
+class InvalidInput(DomainError):
+    """A value is well-formed JSON but not acceptable (unknown code, out of range)."""
+
+    status_code = 422
+
+
+class PrivacyViolation(InvalidInput):
+    """A text field holds something that looks like a personal identifier.
+
+    The message names the field and the kind of identifier and never echoes the value.
+    """
+
+    def __init__(self, field: str, kind: str) -> None:
+        super().__init__(f"{field} appears to contain a {kind}; remove personal identifiers", field=field)
+        self.kind = kind
+        self.extra = [{"key": field, "message": f"contains a {kind}", "kind": kind}]
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+
+class Unauthenticated(DomainError):
+    status_code = 401
+
+
+class Forbidden(DomainError):
+    status_code = 403
+
+
+class Conflict(DomainError):
+    """The request is valid but the object's state does not allow it (expired offer, taken place)."""
+
+    status_code = 409
+
+
+def _body(status: int, detail: str, extra: list[dict[str, Any]] | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"status_code": status, "detail": detail}
+    if extra:
+        body["extra"] = extra
+    return body
+
+
+def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    return Response(
+        _body(exc.status_code, exc.detail, exc.extra),
+        status_code=exc.status_code,
+        media_type=MediaType.JSON,
+        headers=headers,
+    )
+
+
+def validation_error_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    """Litestar/msgspec decoding errors: keep their field-naming ``extra``."""
+    extra = exc.extra if isinstance(exc.extra, list) else ([exc.extra] if exc.extra else None)
+    return Response(_body(400, exc.detail, extra), status_code=400, media_type=MediaType.JSON)
+
+
+exception_handlers: dict[type[Exception], Any] = {
+    DomainError: domain_error_handler,
+    ValidationException: validation_error_handler,
+}
+
+__all__ = [
+    "Conflict",
+    "DomainError",
+    "Forbidden",
+    "HTTPException",
+    "InvalidInput",
+    "NotFound",
+    "PrivacyViolation",
+    "Unauthenticated",
+    "exception_handlers",
+]

@@ -1,0 +1,1 @@
+"""Controlled vocabulary: counties, localities, service types, exploitation forms, victim attributes."""
