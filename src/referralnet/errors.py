@@ -7,6 +7,7 @@ the same shape Litestar uses for its own validation errors, so clients parse one
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -78,9 +79,26 @@ def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Respons
     )
 
 
+_FIELD_IN_MESSAGE = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
+
+
+def _name_field(item: Any) -> Any:
+    """msgspec reports an unknown or missing key against its parent object (Litestar: "data");
+    point ``key`` at the field itself, e.g. ``eligibility.genderz``."""
+    if not isinstance(item, dict) or not isinstance(item.get("message"), str):
+        return item
+    match = _FIELD_IN_MESSAGE.search(item["message"])
+    if match:
+        parent = item.get("key")
+        item = {**item, "key": match.group(1) if parent in (None, "data", "") else f"{parent}.{match.group(1)}"}
+    return item
+
+
 def validation_error_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
     """Litestar/msgspec decoding errors: keep their field-naming ``extra``."""
     extra = exc.extra if isinstance(exc.extra, list) else ([exc.extra] if exc.extra else None)
+    if extra:
+        extra = [_name_field(item) for item in extra]
     return Response(_body(400, exc.detail, extra), status_code=400, media_type=MediaType.JSON)
 
 

@@ -1,0 +1,1 @@
+"""Accounts: bearer tokens, roles and the guards that check them."""

@@ -1,0 +1,57 @@
+"""Authentication middleware and per-role guards (plain functions, as Litestar expects)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from referralnet.accounts.schemas import Actor
+from referralnet.accounts.services import actor_for_token
+from referralnet.errors import Forbidden, Unauthenticated
+
+
+class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
+    """Resolves ``Authorization: Bearer <token>`` to an :class:`Actor`; 401 when absent or invalid."""
+
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("missing bearer token", field="Authorization")
+        actor = await actor_for_token(token.strip())
+        if actor is None:
+            raise Unauthenticated("invalid or revoked token", field="Authorization")
+        return AuthenticationResult(user=actor, auth=None)
+
+
+def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
+    return connection.scope["user"]  # type: ignore[no-any-return]
+
+
+def _require(connection: ASGIConnection[Any, Any, Any, Any], *roles: str) -> None:
+    actor = actor_of(connection)
+    if actor.role not in roles:
+        raise Forbidden(f"the {actor.role} role may not do this; allowed: {', '.join(roles)}")
+
+
+def any_role(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Any authenticated actor (the middleware has already refused anonymous calls)."""
+    _require(connection, "institution", "ngo", "secretariat", "admin")
+
+
+def directory_editor(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """NGOs (for their own organisation, checked per object), the secretariat and admins."""
+    _require(connection, "ngo", "secretariat", "admin")
+
+
+def referrer(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Those who search for providers: identifying institutions, the secretariat and admins."""
+    _require(connection, "institution", "secretariat", "admin")
+
+
+def staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """The network secretariat and admins."""
+    _require(connection, "secretariat", "admin")

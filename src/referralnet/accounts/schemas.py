@@ -1,0 +1,28 @@
+"""Who is calling: the actor a bearer token resolves to."""
+
+from __future__ import annotations
+
+import msgspec
+
+from referralnet.vocabulary.codes import Role
+
+
+class Actor(msgspec.Struct, frozen=True, kw_only=True):
+    token_id: int | None
+    name: str
+    role: Role
+    organisation_id: int | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        """Secretariat and admin see and manage the whole network."""
+        return self.role in ("secretariat", "admin")
+
+    def owns(self, organisation_id: int) -> bool:
+        return self.role == "ngo" and self.organisation_id == organisation_id
+
+    def can_manage(self, organisation_id: int) -> bool:
+        return self.is_staff or self.owns(organisation_id)
+
+
+SYSTEM = Actor(token_id=None, name="system", role="admin")

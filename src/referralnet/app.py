@@ -1,0 +1,73 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, MediaType, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
+from litestar.response import Response
+
+from referralnet import __version__, db
+from referralnet.accounts.guards import BearerTokenMiddleware
+from referralnet.clock import Clock, SystemClock
+from referralnet.directory.controllers import OrganisationController, ServiceController
+from referralnet.errors import exception_handlers
+from referralnet.params import provide_actor, provide_clock
+from referralnet.settings import Settings
+from referralnet.vocabulary.controllers import VocabularyController
+
+log = logging.getLogger("referralnet")
+
+# Paths served without a token: health, the OpenAPI document and the public vocabulary.
+PUBLIC_PATHS = [r"^/health$", r"^/schema", r"^/api/v1/vocabulary"]
+
+
+@get("/health", operation_id="health", tags=["ops"], media_type=MediaType.JSON)
+async def health(state: State) -> Response[dict[str, Any]]:
+    """200 when the database answers, 503 otherwise."""
+    ok = await db.ping(state.engine)
+    return Response(
+        {"status": "ok" if ok else "unavailable", "database": "ok" if ok else "unreachable", "version": __version__},
+        status_code=200 if ok else 503,
+    )
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Litestar:
+    """Build the app for ``settings`` (default: from the environment). Tests inject a clock."""
+    settings = settings or Settings.from_env()
+    engine = db.make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        db.bind(engine)
+        await db.start(engine, pool_min=settings.db_pool_min, pool_max=settings.db_pool_max)
+        try:
+            yield
+        finally:
+            await db.stop(engine)
+
+    return Litestar(
+        route_handlers=[health, VocabularyController, OrganisationController, ServiceController],
+        middleware=[DefineMiddleware(BearerTokenMiddleware, exclude=PUBLIC_PATHS)],
+        dependencies={"actor": Provide(provide_actor), "clock": Provide(provide_clock)},
+        exception_handlers=exception_handlers,
+        lifespan=[lifespan],
+        state=State({"settings": settings, "engine": engine, "clock": clock or SystemClock()}),
+        openapi_config=OpenAPIConfig(
+            title="referralnet",
+            version=__version__,
+            description="Directory, matching and referrals for anti-trafficking NGO networks (MNIR, Romania).",
+            path="/schema",
+            # Only self-contained renderings: the HTML UIs would load scripts from a CDN.
+            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"]), YamlRenderPlugin(path="/openapi.yaml")],
+        ),
+        debug=settings.debug,
+    )

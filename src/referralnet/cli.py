@@ -1,0 +1,134 @@
+"""The ``referralnet`` command: serve, migrate, seed, token create."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from referralnet import db
+from referralnet.settings import Settings, SettingsError
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        host=getattr(args, "host", None), port=getattr(args, "port", None), database_url=getattr(args, "database_url", None)
+    )
+
+
+async def _with_db(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
+    engine = db.make_engine(settings.database_url)
+    await db.migrate(engine)
+    await db.start(engine, pool_min=1, pool_max=2)
+    try:
+        return await work()
+    finally:
+        await db.stop(engine)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    lines = asyncio.run(db.migrate(db.make_engine(settings.database_url)))
+    print("\n".join(lines))
+    print(f"database ready: {settings.database_url}")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from referralnet.clock import SystemClock
+    from referralnet.directory.seed import SeedError, seed
+
+    settings = _settings(args)
+    folder = Path(args.path) if args.path else Path(settings.data_dir) / ("demo" if args.demo else "organisations")
+    try:
+        report = asyncio.run(_with_db(settings, lambda: seed(folder, SystemClock())))
+    except SeedError as exc:
+        print(f"seed: {exc}", file=sys.stderr)
+        return 2
+    print(f"seed {folder}:")
+    print(f"  organisations created: {len(report.created)}, updated: {len(report.updated)}, unchanged: {len(report.unchanged)}")
+    print(f"  services created: {report.services_created}, updated: {report.services_updated}")
+    for line in report.near_duplicates:
+        print(f"  near-duplicate, not loaded: {line}")
+    if not report.changed:
+        print("  nothing changed")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    from referralnet.accounts.services import create_token
+    from referralnet.errors import DomainError
+
+    settings = _settings(args)
+    try:
+        token, actor = asyncio.run(
+            _with_db(settings, lambda: create_token(role=args.role, name=args.name, organisation=args.organisation))
+        )
+    except DomainError as exc:
+        print(f"token create: {exc.field}: {exc.detail}" if exc.field else f"token create: {exc.detail}", file=sys.stderr)
+        return 2
+    org = f" for organisation {actor.organisation_id}" if actor.organisation_id else ""
+    print(f"created {actor.role} token {actor.token_id} ({actor.name}){org}; it is shown only once:")
+    print(token)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from referralnet.app import create_app
+
+    settings = _settings(args)
+    asyncio.run(db.migrate(db.make_engine(settings.database_url)))
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="referralnet",
+        description="Directory, matching and referrals for anti-trafficking NGO networks. "
+        "Settings come from REFERRALNET_* environment variables (see README).",
+    )
+    parser.add_argument("--database-url", help="overrides REFERRALNET_DATABASE_URL (sqlite:///path or postgresql://...)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="apply migrations and serve the API")
+    serve.add_argument("--host", help="bind address (default 127.0.0.1, REFERRALNET_HOST)")
+    serve.add_argument("--port", type=int, help="port (default 8000, REFERRALNET_PORT)")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
+    migrate.set_defaults(func=cmd_migrate)
+
+    seed = sub.add_parser("seed", help="load data/organisations/ (idempotent; reports near-duplicate names)")
+    seed.add_argument("--demo", action="store_true", help="load the fictional demo data set from data/demo/ instead")
+    seed.add_argument("--path", help="load this folder of organisation TOML files instead")
+    seed.set_defaults(func=cmd_seed)
+
+    token = sub.add_parser("token", help="manage API tokens")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    create = token_sub.add_parser("create", help="create a bearer token; the token is the last line printed")
+    create.add_argument("--role", required=True, choices=["institution", "ngo", "secretariat", "admin"])
+    create.add_argument("--organisation", help="organisation id or slug (required for --role ngo)")
+    create.add_argument("--name", required=True, help="a label: who holds the token")
+    create.set_defaults(func=cmd_token_create)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except SettingsError as exc:
+        print(f"referralnet: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

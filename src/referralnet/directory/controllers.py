@@ -1,0 +1,132 @@
+"""HTTP handlers of the directory; thin wrappers over ``services`` and ``capacity``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get, patch, post, put
+from litestar.status_codes import HTTP_201_CREATED
+
+from referralnet.accounts.guards import any_role, directory_editor, staff
+from referralnet.directory import capacity, services
+from referralnet.directory.schemas import (
+    CapacityHistory,
+    CapacityUpdate,
+    OrganisationCreate,
+    OrganisationList,
+    OrganisationOut,
+    OrganisationUpdate,
+    ServiceCreate,
+    ServiceList,
+    ServiceOut,
+    ServiceUpdate,
+)
+from referralnet.params import CurrentActor, CurrentClock, Id, JSONBody, Limit, Offset, query
+from referralnet.vocabulary.codes import CountyCode, ExploitationForm, NetworkCode, ServiceType
+
+
+class OrganisationController(Controller):
+    path = "/api/v1/organisations"
+    tags = ["directory"]
+    guards = [any_role]
+
+    @get("/", operation_id="listOrganisations")
+    async def list_organisations(
+        self,
+        q: Annotated[str | None, query("Fuzzy, diacritics-insensitive search on names and aliases", max_length=200)] = None,
+        network: Annotated[NetworkCode | None, query("Only members of this network")] = None,
+        include_inactive: Annotated[bool, query("Include deactivated organisations")] = False,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> OrganisationList:
+        """List organisations, best fuzzy match first when ``q`` is given."""
+        return await services.list_organisations(
+            q=q, network=network, limit=limit, offset=offset, include_inactive=include_inactive
+        )
+
+    @post("/", operation_id="createOrganisation", guards=[staff], status_code=HTTP_201_CREATED)
+    async def create_organisation(
+        self, data: JSONBody[OrganisationCreate], actor: CurrentActor, clock: CurrentClock
+    ) -> OrganisationOut:
+        """Add an organisation to the directory (secretariat and admin)."""
+        return await services.create_organisation(data, actor, clock)
+
+    @get("/{org_id:int}", operation_id="getOrganisation")
+    async def get_organisation(self, org_id: Id) -> OrganisationOut:
+        """One organisation."""
+        return await services.get_organisation(org_id)
+
+    @patch("/{org_id:int}", operation_id="updateOrganisation", guards=[directory_editor])
+    async def update_organisation(
+        self, org_id: Id, data: JSONBody[OrganisationUpdate], actor: CurrentActor, clock: CurrentClock
+    ) -> OrganisationOut:
+        """Change an organisation's details (its own NGO, the secretariat, admins)."""
+        return await services.update_organisation(org_id, data, actor, clock)
+
+    @post(
+        "/{org_id:int}/services",
+        operation_id="createService",
+        guards=[directory_editor],
+        status_code=HTTP_201_CREATED,
+    )
+    async def create_service(
+        self, org_id: Id, data: JSONBody[ServiceCreate], actor: CurrentActor, clock: CurrentClock
+    ) -> ServiceOut:
+        """Add a service to an organisation."""
+        return await services.create_service(org_id, data, actor, clock)
+
+
+class ServiceController(Controller):
+    path = "/api/v1/services"
+    tags = ["directory"]
+    guards = [any_role]
+
+    @get("/", operation_id="listServices")
+    async def list_services(
+        self,
+        actor: CurrentActor,
+        type: Annotated[ServiceType | None, query("Service type code")] = None,
+        county: Annotated[CountyCode | None, query("Served in this county (area, national, or a site)")] = None,
+        exploitation_form: Annotated[ExploitationForm | None, query("Accepts this form of exploitation (or not stated)")] = None,
+        has_capacity: Annotated[bool | None, query("true: free places now; false: full or not reported")] = None,
+        organisation_id: Annotated[int | None, query("Only this organisation's services", ge=1)] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> ServiceList:
+        """List services with filters."""
+        return await services.list_services(
+            actor,
+            type=type,
+            county=county,
+            exploitation_form=exploitation_form,
+            has_capacity=has_capacity,
+            organisation_id=organisation_id,
+            limit=limit,
+            offset=offset,
+        )
+
+    @get("/{service_id:int}", operation_id="getService")
+    async def get_service(self, service_id: Id, actor: CurrentActor) -> ServiceOut:
+        """One service; confidential site addresses only for its organisation and the secretariat."""
+        return await services.get_service(service_id, actor)
+
+    @patch("/{service_id:int}", operation_id="updateService", guards=[directory_editor])
+    async def update_service(
+        self, service_id: Id, data: JSONBody[ServiceUpdate], actor: CurrentActor, clock: CurrentClock
+    ) -> ServiceOut:
+        """Change a service's description, eligibility, area or sites."""
+        return await services.update_service(service_id, data, actor, clock)
+
+    @put("/{service_id:int}/capacity", operation_id="setCapacity", guards=[directory_editor])
+    async def set_capacity(
+        self, service_id: Id, data: JSONBody[CapacityUpdate], actor: CurrentActor, clock: CurrentClock
+    ) -> ServiceOut:
+        """Set free (and optionally total) capacity: the one call an NGO makes to stay current."""
+        return await capacity.set_capacity(service_id, data, actor, clock)
+
+    @get("/{service_id:int}/capacity/history", operation_id="getCapacityHistory", guards=[directory_editor])
+    async def capacity_history(
+        self, service_id: Id, actor: CurrentActor, limit: Limit = 100, offset: Offset = 0
+    ) -> CapacityHistory:
+        """Who changed this service's capacity, when, from what to what."""
+        return await capacity.capacity_history(service_id, actor, limit=limit, offset=offset)

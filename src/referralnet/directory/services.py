@@ -1,0 +1,286 @@
+"""Directory reads and writes: organisations, services and their sites."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from typing import Any
+
+from msgspec import UNSET
+from rapidfuzz import fuzz, process
+
+from referralnet.accounts.schemas import Actor
+from referralnet.clock import Clock
+from referralnet.db import write_transaction
+from referralnet.directory.schemas import (
+    OrganisationCreate,
+    OrganisationList,
+    OrganisationOut,
+    OrganisationUpdate,
+    ServiceCreate,
+    ServiceList,
+    ServiceOut,
+    ServiceUpdate,
+    SiteIn,
+)
+from referralnet.directory.validation import check_service, resolve_sites
+from referralnet.directory.views import decode_strings, dumps, eligibility_of, organisation_out, service_out
+from referralnet.errors import Conflict, Forbidden, NotFound
+from referralnet.tables import Organisation, Service, Site
+from referralnet.vocabulary.geo import fold
+
+# A fuzzy-search hit must score at least this (0-100, rapidfuzz WRatio on folded text).
+SEARCH_THRESHOLD = 80.0
+
+SERVICE_COLUMNS = (
+    Service.all_columns(),
+    Service.organisation.name,
+    Service.organisation.active,
+)
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:63] or "organisation"
+
+
+# ---- organisations -----------------------------------------------------------------------------
+
+
+async def _service_counts(org_ids: list[int] | None = None) -> dict[int, int]:
+    query = Service.select(Service.organisation)
+    if org_ids is not None:
+        if not org_ids:
+            return {}
+        query = query.where(Service.organisation.is_in(org_ids))
+    counts: dict[int, int] = defaultdict(int)
+    for row in await query:
+        counts[row["organisation"]] += 1
+    return counts
+
+
+def _search_keys(row: dict[str, Any]) -> list[str]:
+    return [row["name"], *([row["short_name"]] if row["short_name"] else []), *decode_strings(row["aliases"])]
+
+
+async def list_organisations(
+    *, q: str | None, network: str | None, limit: int, offset: int, include_inactive: bool
+) -> OrganisationList:
+    """Organisations, optionally found by a fuzzy, diacritics-insensitive search on names and aliases."""
+    query = Organisation.select().order_by(Organisation.name)
+    if not include_inactive:
+        query = query.where(Organisation.active.eq(True))
+    rows = await query
+    if network:
+        rows = [r for r in rows if network in organisation_out(r, 0).networks]
+    scores: dict[int, float] = {}
+    if q and q.strip():
+        needle = fold(q)
+        for row in rows:
+            keys = [fold(k) for k in _search_keys(row)]
+            best = process.extractOne(needle, keys, scorer=fuzz.WRatio)
+            if best and best[1] >= SEARCH_THRESHOLD:
+                scores[row["id"]] = round(best[1], 1)
+        rows = sorted((r for r in rows if r["id"] in scores), key=lambda r: (-scores[r["id"]], r["name"]))
+    page = rows[offset : offset + limit]
+    counts = await _service_counts([r["id"] for r in page])
+    items = [organisation_out(r, counts.get(r["id"], 0), scores.get(r["id"])) for r in page]
+    return OrganisationList(items=items, total=len(rows))
+
+
+async def _organisation_row(org_id: int) -> dict[str, Any]:
+    row = await Organisation.select().where(Organisation.id == org_id).first()
+    if row is None:
+        raise NotFound(f"organisation {org_id} not found", field="id")
+    return row
+
+
+async def get_organisation(org_id: int) -> OrganisationOut:
+    row = await _organisation_row(org_id)
+    counts = await _service_counts([org_id])
+    return organisation_out(row, counts.get(org_id, 0))
+
+
+async def create_organisation(data: OrganisationCreate, actor: Actor, clock: Clock, *, fictional: bool = False, sources: list[Any] | None = None) -> OrganisationOut:
+    if not actor.is_staff:
+        raise Forbidden("only the secretariat or an admin can add organisations")
+    slug = data.slug or slugify(data.short_name or data.name)
+    now = clock.now()
+    async with write_transaction():
+        if await Organisation.exists().where(Organisation.slug == slug):
+            raise Conflict(f"an organisation with slug {slug!r} exists", field="slug")
+        rows = await Organisation.insert(
+            Organisation(
+                slug=slug,
+                name=data.name,
+                short_name=data.short_name,
+                aliases=dumps(data.aliases),
+                legal_form=data.legal_form,
+                networks=dumps(data.networks),
+                website=data.website,
+                referral_email=data.referral_email,
+                webhook_url=data.webhook_url,
+                description=data.description,
+                places=dumps(data.places),
+                sources=dumps(sources or []),
+                fictional=fictional,
+                active=data.active,
+                created_at=now,
+                updated_at=now,
+            )
+        ).returning(Organisation.id)
+    return await get_organisation(rows[0]["id"])
+
+
+async def update_organisation(org_id: int, patch: OrganisationUpdate, actor: Actor, clock: Clock) -> OrganisationOut:
+    await _organisation_row(org_id)
+    if not actor.can_manage(org_id):
+        raise Forbidden("an NGO can change only its own organisation")
+    if patch.active is not UNSET and not actor.is_staff:
+        raise Forbidden("only the secretariat or an admin can (de)activate an organisation", field="active")
+    values: dict[Any, Any] = {}
+    for name in patch.__struct_fields__:
+        value = getattr(patch, name)
+        if value is UNSET:
+            continue
+        values[getattr(Organisation, name)] = dumps(value) if name in ("aliases", "networks", "places") else value
+    if values:
+        values[Organisation.updated_at] = clock.now()
+        async with write_transaction():
+            await Organisation.update(values).where(Organisation.id == org_id)
+    return await get_organisation(org_id)
+
+
+# ---- services ----------------------------------------------------------------------------------
+
+
+async def _sites_by_service(service_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if service_ids:
+        for row in await Site.select().where(Site.service.is_in(service_ids)).order_by(Site.id):
+            out[row["service"]].append(row)
+    return out
+
+
+async def _service_row(service_id: int) -> dict[str, Any]:
+    row = await Service.select(*SERVICE_COLUMNS).where(Service.id == service_id).first()
+    if row is None:
+        raise NotFound(f"service {service_id} not found", field="id")
+    return row
+
+
+async def get_service(service_id: int, actor: Actor) -> ServiceOut:
+    row = await _service_row(service_id)
+    sites = await _sites_by_service([service_id])
+    return service_out(row, sites[service_id], actor)
+
+
+async def _insert_sites(service_id: int, sites: list[dict[str, Any]]) -> None:
+    if sites:
+        await Site.insert(*[Site(service=service_id, **s) for s in sites])
+
+
+async def create_service(org_id: int, data: ServiceCreate, actor: Actor, clock: Clock) -> ServiceOut:
+    await _organisation_row(org_id)
+    if not actor.can_manage(org_id):
+        raise Forbidden("an NGO can add services only to its own organisation")
+    check_service(data.eligibility, data.capacity)
+    sites = resolve_sites(data.sites)
+    now = clock.now()
+    cap = data.capacity
+    async with write_transaction():
+        rows = await Service.insert(
+            Service(
+                organisation=org_id,
+                type=data.type,
+                name=data.name,
+                description=data.description,
+                licence=data.licence,
+                eligibility=dumps(data.eligibility),
+                area_national=data.service_area.national,
+                area_counties=dumps(sorted(set(data.service_area.counties))),
+                capacity_unit=cap.unit if cap else None,
+                capacity_total=cap.total if cap else None,
+                capacity_available=cap.available if cap else None,
+                capacity_updated_at=now if cap and cap.available is not None else None,
+                active=data.active,
+                sources=dumps(data.sources),
+                created_at=now,
+                updated_at=now,
+            )
+        ).returning(Service.id)
+        service_id = rows[0]["id"]
+        await _insert_sites(service_id, sites)
+    return await get_service(service_id, actor)
+
+
+async def update_service(service_id: int, patch: ServiceUpdate, actor: Actor, clock: Clock) -> ServiceOut:
+    row = await _service_row(service_id)
+    if not actor.can_manage(row["organisation"]):
+        raise Forbidden("an NGO can change only its own services")
+    eligibility = patch.eligibility if patch.eligibility is not UNSET else eligibility_of(row)
+    check_service(eligibility, None)
+    sites: list[SiteIn] | None = patch.sites if patch.sites is not UNSET else None
+    resolved = resolve_sites(sites) if sites is not None else None
+    values: dict[Any, Any] = {}
+    for name in ("type", "name", "description", "licence", "capacity_unit", "active"):
+        value = getattr(patch, name)
+        if value is not UNSET:
+            values[getattr(Service, name)] = value
+    if patch.eligibility is not UNSET:
+        values[Service.eligibility] = dumps(patch.eligibility)
+    if patch.service_area is not UNSET:
+        values[Service.area_national] = patch.service_area.national
+        values[Service.area_counties] = dumps(sorted(set(patch.service_area.counties)))
+    async with write_transaction():
+        values[Service.updated_at] = clock.now()
+        await Service.update(values).where(Service.id == service_id)
+        if resolved is not None:
+            await Site.delete().where(Site.service == service_id)
+            await _insert_sites(service_id, resolved)
+    return await get_service(service_id, actor)
+
+
+async def list_services(
+    actor: Actor,
+    *,
+    type: str | None,
+    county: str | None,
+    exploitation_form: str | None,
+    has_capacity: bool | None,
+    organisation_id: int | None,
+    limit: int,
+    offset: int,
+) -> ServiceList:
+    """Active services of active organisations, filtered; inactive ones too for their managers."""
+    query = Service.select(*SERVICE_COLUMNS).order_by(Service.id)
+    if type:
+        query = query.where(Service.type == type)
+    if organisation_id is not None:
+        query = query.where(Service.organisation == organisation_id)
+    if has_capacity is True:
+        query = query.where(Service.capacity_available > 0)
+    elif has_capacity is False:
+        query = query.where((Service.capacity_available.is_null()) | (Service.capacity_available == 0))
+    rows = [r for r in await query if (r["active"] and r["organisation.active"]) or actor.can_manage(r["organisation"])]
+    if county or exploitation_form:
+        sites = await _sites_by_service([r["id"] for r in rows])
+        rows = [r for r in rows if _matches(r, sites.get(r["id"], []), county, exploitation_form)]
+    page = rows[offset : offset + limit]
+    sites = await _sites_by_service([r["id"] for r in page])
+    return ServiceList(items=[service_out(r, sites.get(r["id"], []), actor) for r in page], total=len(rows))
+
+
+def _matches(row: dict[str, Any], sites: list[dict[str, Any]], county: str | None, form: str | None) -> bool:
+    if county and not (
+        row["area_national"] or county in decode_strings(row["area_counties"]) or any(s["county"] == county for s in sites)
+    ):
+        return False
+    if form:
+        forms = eligibility_of(row).exploitation_forms
+        # Unknown (not stated) forms are kept: the filter excludes only services stated not to take it.
+        if forms is not None and form not in forms:
+            return False
+    return True
+

@@ -1,0 +1,115 @@
+"""Row-to-Struct conversion with visibility rules.
+
+A confidential site's address and exact coordinates are shown only to its own organisation
+and to the secretariat/admins; everyone else sees its county (and locality) only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from referralnet.accounts.schemas import Actor
+from referralnet.directory.schemas import (
+    CapacityOut,
+    Eligibility,
+    OrganisationOut,
+    Place,
+    ServiceArea,
+    ServiceOut,
+    SiteOut,
+    Source,
+)
+
+_places = msgspec.json.Decoder(list[Place])
+_sources = msgspec.json.Decoder(list[Source])
+_strings = msgspec.json.Decoder(list[str])
+_eligibility = msgspec.json.Decoder(Eligibility)
+
+
+def _json(value: Any, decoder: msgspec.json.Decoder) -> Any:
+    # Piccolo hands JSON columns back as text (PostgreSQL may already have decoded them).
+    if isinstance(value, (str, bytes)):
+        return decoder.decode(value)
+    return msgspec.convert(value, decoder.type)
+
+
+def decode_strings(value: Any) -> list[str]:
+    return _json(value, _strings)  # type: ignore[no-any-return]
+
+
+def organisation_out(row: dict[str, Any], service_count: int, score: float | None = None) -> OrganisationOut:
+    return OrganisationOut(
+        id=row["id"],
+        slug=row["slug"],
+        name=row["name"],
+        short_name=row["short_name"],
+        aliases=_json(row["aliases"], _strings),
+        legal_form=row["legal_form"],
+        networks=_json(row["networks"], _strings),
+        website=row["website"],
+        referral_email=row["referral_email"],
+        webhook_url=row["webhook_url"],
+        description=row["description"],
+        places=_json(row["places"], _places),
+        active=row["active"],
+        fictional=row["fictional"],
+        sources=_json(row["sources"], _sources),
+        service_count=service_count,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        score=score,
+    )
+
+
+def site_out(row: dict[str, Any], *, reveal: bool) -> SiteOut:
+    hidden = row["confidential"] and not reveal
+    return SiteOut(
+        id=row["id"],
+        county=row["county"],
+        locality=row["locality"],
+        confidential=row["confidential"],
+        address=None if hidden else row["address"],
+        lat=None if hidden else row["lat"],
+        lon=None if hidden else row["lon"],
+    )
+
+
+def eligibility_of(row: dict[str, Any]) -> Eligibility:
+    return _json(row["eligibility"], _eligibility)  # type: ignore[no-any-return]
+
+
+def service_out(row: dict[str, Any], sites: list[dict[str, Any]], actor: Actor) -> ServiceOut:
+    org_id = row["organisation"]
+    reveal = actor.can_manage(org_id)
+    return ServiceOut(
+        id=row["id"],
+        organisation_id=org_id,
+        organisation_name=row["organisation.name"],
+        type=row["type"],
+        name=row["name"],
+        description=row["description"],
+        licence=row["licence"],
+        eligibility=eligibility_of(row),
+        service_area=ServiceArea(
+            counties=_json(row["area_counties"], _strings), national=row["area_national"]
+        ),
+        sites=[site_out(s, reveal=reveal) for s in sites],
+        capacity=CapacityOut(
+            unit=row["capacity_unit"],
+            total=row["capacity_total"],
+            available=row["capacity_available"],
+            updated_at=row["capacity_updated_at"],
+        ),
+        capacity_updated_at=row["capacity_updated_at"],
+        active=row["active"],
+        sources=_json(row["sources"], _sources),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def dumps(value: Any) -> str:
+    """Encode a value for a JSON column."""
+    return msgspec.json.encode(value).decode()

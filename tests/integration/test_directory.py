@@ -1,0 +1,209 @@
+"""Directory API: organisations, services, capacity, roles, confidentiality, validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Tokens
+from tests.integration.helpers import make_org, make_service, shelter
+
+
+async def test_health_and_vocabulary_are_public(client: Any) -> None:
+    assert (await client.get("/health")).json()["status"] == "ok"
+    vocab = (await client.get("/api/v1/vocabulary")).json()
+    assert len(vocab["counties"]) == 42
+    assert {t["code"] for t in vocab["service_types"]} >= {"residential_shelter", "place_of_safety", "aftercare"}
+    cluj = next(c for c in vocab["counties"] if c["code"] == "RO-CJ")
+    assert cluj["name"] == "Cluj" and cluj["seat"] == "Cluj-Napoca"
+    locs = (await client.get("/api/v1/vocabulary/localities", params={"county": "RO-IS", "q": "pascani"})).json()
+    assert locs["items"][0]["name"] == "Pașcani"
+
+
+async def test_api_requires_a_valid_token(client: Any) -> None:
+    assert (await client.get("/api/v1/organisations")).status_code == 401
+    bad = await client.get("/api/v1/organisations", headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401
+    assert bad.json()["extra"][0]["key"] == "Authorization"
+
+
+async def test_roles_guard_writes(client: Any, institution: dict[str, str], admin: dict[str, str]) -> None:
+    resp = await client.post("/api/v1/organisations", json={"name": "X"}, headers=institution)
+    assert resp.status_code == 403
+    org = await make_org(client, admin, "Asociația Test")
+    resp = await client.post(f"/api/v1/organisations/{org['id']}/services", json=shelter(), headers=institution)
+    assert resp.status_code == 403
+
+
+async def test_fuzzy_search_is_diacritics_insensitive(client: Any, admin: dict[str, str], institution: dict[str, str]) -> None:
+    await make_org(client, admin, "Asociația Femeilor Românce din Italia")
+    await make_org(client, admin, "Asociația eLiberare", short_name="eLiberare")
+    await make_org(client, admin, "Fundația Micu Bogdan")
+    await make_org(client, admin, "Asociația pentru Dezvoltarea Practicilor Alternative de Reintegrare și Educație", short_name="ADPARE")
+
+    async def search(q: str) -> list[str]:
+        resp = await client.get("/api/v1/organisations", params={"q": q}, headers=institution)
+        assert resp.status_code == 200
+        return [o["name"] for o in resp.json()["items"]]
+
+    assert (await search("asociatia femeilor romance"))[0] == "Asociația Femeilor Românce din Italia"
+    assert (await search("eliberare"))[0] == "Asociația eLiberare"
+    assert (await search("micu bogdn"))[0] == "Fundația Micu Bogdan"
+    assert (await search("adpare"))[0].endswith("Educație")
+    assert await search("zzzz qqqq") == []
+
+
+async def test_service_contract_and_confidential_site(client: Any, admin: dict[str, str], tokens: Tokens) -> None:
+    org = await make_org(client, admin, "Asociația Casa")
+    service = await make_service(client, admin, org["id"])
+    assert service["type"] == "residential_shelter"
+    assert service["capacity"] == {"unit": "beds", "total": 12, "available": 3, "updated_at": service["capacity_updated_at"]}
+    site = service["sites"][0]
+    assert site["address"] == "Strada Secretă 1" and site["lat"] is not None
+
+    institution = tokens.make("institution")
+    seen = (await client.get(f"/api/v1/services/{service['id']}", headers=institution)).json()
+    hidden = seen["sites"][0]
+    assert hidden["confidential"] is True
+    assert hidden["county"] == "RO-B" and hidden["address"] is None and hidden["lat"] is None and hidden["lon"] is None
+    listed = (await client.get("/api/v1/services", headers=institution)).json()
+    assert listed["items"][0]["sites"][0]["address"] is None
+    assert "Strada Secretă" not in (await client.get("/api/v1/services", headers=institution)).text
+
+    owner = tokens.make("ngo", organisation=org["id"])
+    assert (await client.get(f"/api/v1/services/{service['id']}", headers=owner)).json()["sites"][0]["address"] == "Strada Secretă 1"
+    other = await make_org(client, admin, "Fundația Alta")
+    stranger = tokens.make("ngo", organisation=other["id"])
+    assert (await client.get(f"/api/v1/services/{service['id']}", headers=stranger)).json()["sites"][0]["address"] is None
+    secretariat = tokens.make("secretariat")
+    assert (await client.get(f"/api/v1/services/{service['id']}", headers=secretariat)).json()["sites"][0]["address"]
+
+
+async def test_ngo_updates_own_capacity_only(client: Any, admin: dict[str, str], tokens: Tokens, clock: Any) -> None:
+    mine = await make_org(client, admin, "Asociația Mea")
+    theirs = await make_org(client, admin, "Asociația Lor")
+    my_service = await make_service(client, admin, mine["id"])
+    their_service = await make_service(client, admin, theirs["id"])
+    ngo = tokens.make("ngo", organisation=mine["id"], name="coordinator")
+
+    clock.advance(hours=2)
+    resp = await client.put(f"/api/v1/services/{my_service['id']}/capacity", json={"available": 5}, headers=ngo)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["capacity"]["available"] == 5
+    assert resp.json()["capacity_updated_at"].startswith("2026-03-02T11:00")
+
+    resp = await client.put(f"/api/v1/services/{their_service['id']}/capacity", json={"available": 1}, headers=ngo)
+    assert resp.status_code == 403
+    assert (await client.get(f"/api/v1/services/{their_service['id']}", headers=ngo)).json()["capacity"]["available"] == 3
+
+    resp = await client.put(f"/api/v1/services/{my_service['id']}/capacity", json={"available": 20, "total": 20}, headers=ngo)
+    assert resp.status_code == 200 and resp.json()["capacity"]["total"] == 20
+
+    history = (await client.get(f"/api/v1/services/{my_service['id']}/capacity/history", headers=ngo)).json()["items"]
+    assert [(h["previous_available"], h["available"]) for h in history] == [(5, 20), (3, 5)]
+    assert history[0]["actor"] == "ngo:coordinator"
+    assert (await client.get(f"/api/v1/services/{their_service['id']}/capacity/history", headers=ngo)).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({"available": -1}, 400, "available"),
+        ({"available": 13}, 422, "available"),
+        ({"available": 2, "total": 1}, 422, "available"),
+        ({"available": "three"}, 400, "available"),
+        ({"available": 2, "extra": 1}, 400, "extra"),
+        ({}, 400, "available"),
+    ],
+)
+async def test_bad_capacity_is_refused_and_changes_nothing(
+    client: Any, admin: dict[str, str], body: dict[str, Any], status: int, field: str
+) -> None:
+    org = await make_org(client, admin, "Asociația Casa")
+    service = await make_service(client, admin, org["id"])
+    resp = await client.put(f"/api/v1/services/{service['id']}/capacity", json=body, headers=admin)
+    assert resp.status_code == status, resp.text
+    assert resp.json()["extra"][0]["key"] == field
+    after = (await client.get(f"/api/v1/services/{service['id']}", headers=admin)).json()["capacity"]
+    assert (after["available"], after["total"]) == (3, 12)
+
+
+@pytest.mark.parametrize(
+    ("patch", "status", "field"),
+    [
+        ({"type": "hotel"}, 400, "type"),
+        ({"service_area": {"counties": ["RO-XX"]}}, 400, "service_area.counties[0]"),
+        ({"sites": [{"county": "RO-ZZ"}]}, 400, "sites[0].county"),
+        ({"sites": [{"county": "RO-IS", "locality": "Atlantis"}]}, 422, "sites[0].locality"),
+        ({"eligibility": {"age_min": 18, "age_max": 10}}, 422, "eligibility.age_max"),
+        ({"eligibility": {"genders": ["robot"]}}, 400, "eligibility.genders[0]"),
+        ({"eligibility": {"exploitation_forms": ["fishing"]}}, 400, "eligibility.exploitation_forms[0]"),
+        ({"capacity": {"unit": "beds", "total": 2, "available": 3}}, 422, "capacity.available"),
+        ({"capacity": {"unit": "beds", "total": -2}}, 400, "capacity.total"),
+        ({"descripton": "typo"}, 400, "descripton"),
+        ({"name": 5}, 400, "name"),
+    ],
+)
+async def test_bad_service_is_refused_with_its_field(
+    client: Any, admin: dict[str, str], patch: dict[str, Any], status: int, field: str
+) -> None:
+    org = await make_org(client, admin, "Asociația Casa")
+    resp = await client.post(f"/api/v1/organisations/{org['id']}/services", json=shelter(**patch), headers=admin)
+    assert resp.status_code == status, resp.text
+    assert resp.json()["extra"][0]["key"] == field
+    listed = (await client.get("/api/v1/services", headers=admin)).json()
+    assert listed["total"] == 0
+
+
+async def test_malformed_json_and_unknown_ids(client: Any, admin: dict[str, str]) -> None:
+    resp = await client.post(
+        "/api/v1/organisations", content=b'{"name": ', headers={**admin, "Content-Type": "application/json"}
+    )
+    assert resp.status_code == 400
+    assert (await client.get("/api/v1/organisations/999", headers=admin)).status_code == 404
+    assert (await client.get("/api/v1/services/999", headers=admin)).status_code == 404
+    resp = await client.put("/api/v1/services/999/capacity", json={"available": 1}, headers=admin)
+    assert resp.status_code == 404
+    resp = await client.post("/api/v1/organisations/999/services", json=shelter(), headers=admin)
+    assert resp.status_code == 404
+    assert (await client.get("/api/v1/organisations", headers=admin)).json()["total"] == 0
+
+
+async def test_patch_organisation_and_service(client: Any, admin: dict[str, str], tokens: Tokens) -> None:
+    org = await make_org(client, admin, "Asociația Casa")
+    service = await make_service(client, admin, org["id"])
+    ngo = tokens.make("ngo", organisation=org["id"])
+    resp = await client.patch(f"/api/v1/organisations/{org['id']}", json={"website": "https://casa.example"}, headers=ngo)
+    assert resp.status_code == 200 and resp.json()["website"] == "https://casa.example"
+    assert (await client.patch(f"/api/v1/organisations/{org['id']}", json={"active": False}, headers=ngo)).status_code == 403
+    resp = await client.patch(
+        f"/api/v1/services/{service['id']}",
+        json={"sites": [{"county": "RO-IS", "locality": "Pașcani"}], "service_area": {"national": True}},
+        headers=ngo,
+    )
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["sites"][0]["locality"] == "Pașcani" and body["service_area"]["national"] is True
+    assert body["capacity"]["available"] == 3
+
+
+async def test_service_filters(client: Any, admin: dict[str, str]) -> None:
+    org = await make_org(client, admin, "Asociația Casa")
+    await make_service(client, admin, org["id"])
+    full = shelter(name="Full", capacity={"unit": "beds", "total": 4, "available": 0}, service_area={"counties": ["RO-CJ"]}, sites=[])
+    await make_service(client, admin, org["id"], full)
+    counsel = {"type": "psychological_counselling", "name": "Counselling", "service_area": {"national": True}}
+    await make_service(client, admin, org["id"], counsel)
+
+    async def names(**params: Any) -> list[str]:
+        resp = await client.get("/api/v1/services", params=params, headers=admin)
+        assert resp.status_code == 200, resp.text
+        return sorted(s["name"] for s in resp.json()["items"])
+
+    assert await names(type="residential_shelter") == ["Casa exemplu", "Full"]
+    assert await names(has_capacity="true") == ["Casa exemplu"]
+    assert await names(county="RO-CJ") == ["Counselling", "Full"]
+    assert await names(county="RO-B", exploitation_form="begging") == ["Counselling"]
+    assert await names(limit=1, offset=1) == ["Full"]
+    assert (await client.get("/api/v1/services", params={"county": "RO-XX"}, headers=admin)).status_code == 400
