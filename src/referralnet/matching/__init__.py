@@ -1,0 +1,1 @@
+"""Matching of anonymised need profiles to services, and the privacy guard that keeps them anonymous."""
