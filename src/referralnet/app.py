@@ -20,7 +20,11 @@ from referralnet.accounts.guards import BearerTokenMiddleware
 from referralnet.clock import Clock, SystemClock
 from referralnet.directory.controllers import OrganisationController, ServiceController
 from referralnet.errors import exception_handlers
+from referralnet.matching.controllers import MatchController
+from referralnet.matching.services import DirectoryCache
 from referralnet.params import provide_actor, provide_clock
+from referralnet.referrals.controllers import DeclineController, OfferController, ReferralController
+from referralnet.scheduler import build_scheduler
 from referralnet.settings import Settings
 from referralnet.vocabulary.controllers import VocabularyController
 
@@ -45,22 +49,36 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     settings = settings or Settings.from_env()
     engine = db.make_engine(settings.database_url)
 
+    app_clock = clock or SystemClock()
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         db.bind(engine)
         await db.start(engine, pool_min=settings.db_pool_min, pool_max=settings.db_pool_max)
+        scheduler = build_scheduler(settings, app_clock) if settings.scheduler else None
+        if scheduler is not None:
+            scheduler.start()  # on the serving loop: APScheduler 3's AsyncIOScheduler binds to it here
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
             await db.stop(engine)
 
     return Litestar(
-        route_handlers=[health, VocabularyController, OrganisationController, ServiceController],
+        route_handlers=[health, VocabularyController, OrganisationController, ServiceController, MatchController, ReferralController, OfferController, DeclineController],
         middleware=[DefineMiddleware(BearerTokenMiddleware, exclude=PUBLIC_PATHS)],
         dependencies={"actor": Provide(provide_actor), "clock": Provide(provide_clock)},
         exception_handlers=exception_handlers,
         lifespan=[lifespan],
-        state=State({"settings": settings, "engine": engine, "clock": clock or SystemClock()}),
+        state=State(
+            {
+                "settings": settings,
+                "engine": engine,
+                "clock": app_clock,
+                "matching_cache": DirectoryCache(),
+            }
+        ),
         openapi_config=OpenAPIConfig(
             title="referralnet",
             version=__version__,

@@ -88,6 +88,73 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_match(args: argparse.Namespace) -> int:
+    """Match a profile from a TOML file and print the ranked providers."""
+    import msgspec
+
+    from referralnet.clock import SystemClock
+    from referralnet.errors import DomainError
+    from referralnet.matching.profile import Profile
+    from referralnet.matching.services import DirectoryCache, match_profile
+    from referralnet.matching.table import render
+
+    settings = _settings(args)
+    raw = Path(args.profile).read_bytes()
+    try:
+        data = msgspec.toml.decode(raw)
+        profile = msgspec.convert(data.get("profile", data), type=Profile)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        print(f"match: {args.profile}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        result = asyncio.run(
+            _with_db(
+                settings,
+                lambda: match_profile(
+                    profile, DirectoryCache(), SystemClock(), stale_days=settings.capacity_stale_days, limit=args.limit
+                ),
+            )
+        )
+    except DomainError as exc:
+        print(f"match: {exc.field}: {exc.detail}" if exc.field else f"match: {exc.detail}", file=sys.stderr)
+        return 2
+    print(msgspec.json.format(msgspec.json.encode(result)).decode() if args.json else render(profile, result))
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the scheduled sweeps and notification delivery without serving HTTP."""
+    import signal
+
+    from referralnet.clock import SystemClock
+    from referralnet.scheduler import build_scheduler, run_once
+
+    settings = _settings(args)
+
+    async def work() -> None:
+        engine = db.make_engine(settings.database_url)
+        await db.migrate(engine)
+        await db.start(engine, pool_min=1, pool_max=4)
+        clock = SystemClock()
+        if args.once:
+            await run_once(settings, clock)
+            await db.stop(engine)
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        scheduler = build_scheduler(settings, clock)
+        scheduler.start()
+        logging.getLogger("referralnet").info("worker running every %ss", settings.sweep_interval_seconds)
+        await stop.wait()
+        scheduler.shutdown(wait=False)
+        await db.stop(engine)
+
+    asyncio.run(work())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="referralnet",
@@ -101,6 +168,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="bind address (default 127.0.0.1, REFERRALNET_HOST)")
     serve.add_argument("--port", type=int, help="port (default 8000, REFERRALNET_PORT)")
     serve.set_defaults(func=cmd_serve)
+
+    match = sub.add_parser("match", help="match an anonymised need profile (TOML) and print the ranked providers")
+    match.add_argument("profile", help="a TOML file with the profile's fields (at the top level or under [profile])")
+    match.add_argument("--limit", type=int, default=20, help="how many candidates (default 20)")
+    match.add_argument("--json", action="store_true", help="print the JSON the API returns instead of a table")
+    match.set_defaults(func=cmd_match)
+
+    worker = sub.add_parser("worker", help="run deadline sweeps, reminders and notification delivery (no HTTP)")
+    worker.add_argument("--once", action="store_true", help="run one round and exit")
+    worker.set_defaults(func=cmd_worker)
 
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
     migrate.set_defaults(func=cmd_migrate)

@@ -95,11 +95,21 @@ def _name_field(item: Any) -> Any:
 
 
 def validation_error_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
-    """Litestar/msgspec decoding errors: keep their field-naming ``extra``."""
-    extra = exc.extra if isinstance(exc.extra, list) else ([exc.extra] if exc.extra else None)
-    if extra:
-        extra = [_name_field(item) for item in extra]
-    return Response(_body(400, exc.detail, extra), status_code=400, media_type=MediaType.JSON)
+    """Request validation errors, each naming its field in ``extra[].key``.
+
+    A well-formed JSON body with a wrong value is 422 (unprocessable); a bad query or path
+    parameter is 400. Malformed JSON never reaches here: Litestar answers it with 400 itself.
+    """
+    extra = exc.extra if isinstance(exc.extra, list) else ([exc.extra] if exc.extra else [])
+    extra = [_name_field(item) for item in extra]
+    for i, item in enumerate(extra):
+        if isinstance(item, dict) and item.get("key") == "data":
+            # Litestar names the whole body "data"; "'data'" is its message for a missing body.
+            message = "a JSON body is required" if item.get("message") == "'data'" else item.get("message")
+            extra[i] = {**item, "key": "body", "message": message}
+    from_body = bool(extra) and all(isinstance(i, dict) and i.get("source") == "body" for i in extra)
+    status = 422 if from_body else 400
+    return Response(_body(status, exc.detail, extra or None), status_code=status, media_type=MediaType.JSON)
 
 
 exception_handlers: dict[type[Exception], Any] = {

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
@@ -39,6 +40,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     capacity_stale_days: Annotated[int, Meta(ge=1)] = 7
     # Run the scheduled sweeps inside the web process (off for a separate `referralnet worker`).
     scheduler: bool = True
+    sweep_interval_seconds: Annotated[int, Meta(ge=1)] = 30
+
+    # Referrals: how long a provider has to answer, by urgency, and how many are asked automatically.
+    deadline_emergency_minutes: Annotated[int, Meta(ge=1)] = 60
+    deadline_urgent_minutes: Annotated[int, Meta(ge=1)] = 24 * 60
+    deadline_planned_minutes: Annotated[int, Meta(ge=1)] = 72 * 60
+    auto_offers: Annotated[int, Meta(ge=1, le=10)] = 3
+
+    # Notifications. With no SMTP host, e-mails stay in the outbox (status "held") and are logged.
+    base_url: str = "http://127.0.0.1:8000"
+    secretariat_email: str | None = None
+    mail_from: str = "referralnet@localhost"
+    smtp_host: str | None = None
+    smtp_port: Annotated[int, Meta(ge=1, le=65535)] = 25
+    smtp_tls: Literal["none", "starttls", "ssl"] = "none"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    notification_max_attempts: Annotated[int, Meta(ge=1, le=50)] = 6
+    webhook_timeout_seconds: Annotated[float, Meta(gt=0, le=120)] = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -59,6 +79,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 field = msg.rsplit("`$.", 1)[1].rstrip("`").split(".")[0].split("[")[0]
                 msg = msg.rsplit(" - at ", 1)[0] + f" - in {PREFIX}{field.upper()}"
             raise SettingsError(msg) from exc
+
+    def deadline(self, urgency: str) -> dt.timedelta:
+        minutes = {
+            "emergency": self.deadline_emergency_minutes,
+            "urgent": self.deadline_urgent_minutes,
+            "planned": self.deadline_planned_minutes,
+        }[urgency]
+        return dt.timedelta(minutes=minutes)
 
     @property
     def is_sqlite(self) -> bool:

@@ -37,7 +37,8 @@ class Organisation(Table, tablename="organisation"):
     fictional = Boolean(default=False)
     active = Boolean(default=True)
     created_at = Timestamptz()
-    updated_at = Timestamptz()
+    # Bumped on every change; with the highest id it versions the directory for matching caches.
+    updated_at = Timestamptz(index=True)
 
 
 class Service(Table, tablename="service"):
@@ -53,10 +54,13 @@ class Service(Table, tablename="service"):
     capacity_total = Integer(null=True, default=None)
     capacity_available = Integer(null=True, default=None)
     capacity_updated_at = Timestamptz(null=True, default=None)
+    # When the organisation was last reminded that this figure is stale (one reminder per stale period).
+    capacity_reminded_at = Timestamptz(null=True, default=None)
     active = Boolean(default=True)
     sources = JSON(default="[]")
     created_at = Timestamptz()
-    updated_at = Timestamptz()
+    # Bumped on every change except capacity (which has capacity_updated_at); versions matching caches.
+    updated_at = Timestamptz(index=True)
 
 
 class Site(Table, tablename="site"):
@@ -90,6 +94,113 @@ class CapacityChange(Table, tablename="capacity_change"):
     at = Timestamptz()
 
 
+class Referral(Table, tablename="referral"):
+    """A request by an institution to place one person; holds the anonymised profile only."""
+
+    created_by = ForeignKey(ApiToken, on_delete=OnDelete.restrict, index=True)
+    created_by_label = Varchar(length=200)
+    profile = JSON()
+    summary = Text()
+    county = Varchar(length=8, index=True)
+    urgency = Varchar(length=20)
+    mode = Varchar(length=10)
+    status = Varchar(length=20, index=True)
+    consent_at = Timestamptz()
+    # The referring officer's work address for status messages (never the person's).
+    notify_email = Varchar(length=254, null=True, default=None)
+    # Services still to be asked, in order (cascade mode); empty in parallel mode once all are sent.
+    queue = JSON(default="[]")
+    placed_offer = Integer(null=True, default=None)
+    outcome = Varchar(length=40, null=True, default=None)
+    outcome_text = Text(null=True, default=None)
+    created_at = Timestamptz(index=True)
+    updated_at = Timestamptz()
+    placed_at = Timestamptz(null=True, default=None)
+    arrived_at = Timestamptz(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
+
+
+class Offer(Table, tablename="offer"):
+    """One provider asked to take the person of a referral, with a deadline."""
+
+    referral = ForeignKey(Referral, on_delete=OnDelete.restrict, index=True)
+    service = ForeignKey(Service, on_delete=OnDelete.restrict, index=True)
+    organisation = ForeignKey(Organisation, on_delete=OnDelete.restrict, index=True)
+    position = Integer()
+    status = Varchar(length=20, index=True)
+    sent_at = Timestamptz()
+    deadline = Timestamptz(index=True)
+    remind_at = Timestamptz(null=True, default=None, index=True)
+    reminded_at = Timestamptz(null=True, default=None)
+    responded_at = Timestamptz(null=True, default=None)
+    responded_by = Varchar(length=200, null=True, default=None)
+    decline_reason = Varchar(length=30, null=True, default=None)
+    decline_text = Text(null=True, default=None)
+    contested = Boolean(default=False)
+    # True while this offer holds a place of a capacity-bound service.
+    reserved = Boolean(default=False)
+
+
+class ReferralEvent(Table, tablename="referral_event"):
+    """Append-only history of a referral: who did what, when, from which state to which."""
+
+    referral = ForeignKey(Referral, on_delete=OnDelete.restrict, index=True)
+    offer = Integer(null=True, default=None)
+    at = Timestamptz()
+    kind = Varchar(length=40)
+    actor = Varchar(length=200)
+    from_status = Varchar(length=20, null=True, default=None)
+    to_status = Varchar(length=20, null=True, default=None)
+    reason = Text(null=True, default=None)
+    data = JSON(default="{}")
+
+
+class AuditLog(Table, tablename="audit_log"):
+    """Every read of a referral's profile and every refused access; never the profile's content.
+
+    Triggers installed by the migration make it append-only for the application.
+    """
+
+    at = Timestamptz(index=True)
+    actor = Varchar(length=200)
+    token = ForeignKey(ApiToken, on_delete=OnDelete.restrict, null=True, default=None)
+    role = Varchar(length=20)
+    organisation = Integer(null=True, default=None)
+    object_type = Varchar(length=20)
+    object_id = Integer(null=True, default=None)
+    action = Varchar(length=40)
+    outcome = Varchar(length=20)
+
+
+class Notification(Table, tablename="notification"):
+    """Outbox: written in the transaction of the event it reports, delivered later with retries."""
+
+    kind = Varchar(length=30)
+    channel = Varchar(length=10)
+    recipient = Varchar(length=500)
+    organisation = ForeignKey(Organisation, on_delete=OnDelete.restrict, null=True, default=None)
+    referral = ForeignKey(Referral, on_delete=OnDelete.restrict, null=True, default=None, index=True)
+    offer = Integer(null=True, default=None)
+    subject = Varchar(length=300)
+    payload = JSON(default="{}")
+    delivery_id = Varchar(length=36, unique=True)
+    status = Varchar(length=10, index=True)
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(index=True)
+    claimed_until = Timestamptz(null=True, default=None)
+    last_error = Text(null=True, default=None)
+    created_at = Timestamptz()
+    sent_at = Timestamptz(null=True, default=None)
+
+
+class SweepLock(Table, tablename="sweep_lock"):
+    """Leases for scheduled sweeps, so one instance runs a given sweep at a time (both engines)."""
+
+    name = Varchar(length=40, unique=True)
+    holder = Varchar(length=100, null=True, default=None)
+    until = Timestamptz(null=True, default=None)
+
+
 class InstanceSecret(Table, tablename="instance_secret"):
     """A generated signing key, so links stay valid across restarts when no secret is configured."""
 
@@ -97,4 +208,17 @@ class InstanceSecret(Table, tablename="instance_secret"):
     value = Varchar(length=200)
 
 
-TABLES: list[type[Table]] = [Organisation, Service, Site, ApiToken, CapacityChange, InstanceSecret]
+TABLES: list[type[Table]] = [
+    Organisation,
+    Service,
+    Site,
+    ApiToken,
+    CapacityChange,
+    Referral,
+    Offer,
+    ReferralEvent,
+    AuditLog,
+    Notification,
+    SweepLock,
+    InstanceSecret,
+]

@@ -38,8 +38,8 @@ async def set_capacity(service_id: int, update: CapacityUpdate, actor: Actor, cl
                 Service.capacity_available: update.available,
                 Service.capacity_total: total,
                 Service.capacity_unit: row["capacity_unit"] or "places",
+                # updated_at is left alone: it versions the directory's static data for matching.
                 Service.capacity_updated_at: now,
-                Service.updated_at: now,
             }
         ).where(Service.id == service_id)
         await CapacityChange.insert(

@@ -134,8 +134,7 @@ async def _sync_services(org_id: int, org: OrganisationFile, clock: Clock, repor
             for s in await Site.select().where(Site.service == row["id"]).order_by(Site.id)
         ]
         if changes or sites != current_sites:
-            if changes:
-                await Service.update({**_encode(changes), "updated_at": clock.now()}).where(Service.id == row["id"])
+            await Service.update({**_encode(changes), "updated_at": clock.now()}).where(Service.id == row["id"])
             if sites != current_sites:
                 await Site.delete().where(Site.service == row["id"])
                 if sites:

@@ -1,0 +1,120 @@
+"""Provider bundles: the fewest organisations that together cover every required need.
+
+Each extra organisation is another intake, another case worker and another journey for the
+person, so a bundle is a minimal set of organisations, and one covering everything ranks first.
+The search is exact for sizes 1 to 3 over a bounded pool: every organisation for size 1; for
+sizes 2 and 3 the best few organisations of each required need plus the organisations that
+cover several required needs. Among the bundles of the smallest size that covers everything,
+the best-scoring ones (mean score of the service chosen for each required need) are returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from itertools import combinations
+from typing import NamedTuple
+
+from referralnet.matching.schemas import Bundle, BundleOrganisation, BundleService
+
+MAX_SIZE = 3
+MAX_BUNDLES = 3
+POOL = 24  # organisations per search shared among the required needs (at least 2 per need)
+MULTI_COVER_POOL = 8  # plus the organisations covering the most required needs
+
+
+class Offer(NamedTuple):
+    """A ranked candidate, as bundles see it."""
+
+    service_type: str
+    priority: str
+    organisation_id: int
+    organisation_name: str
+    service_id: int
+    service_name: str
+    score: float
+
+
+Best = dict[int, dict[str, Offer]]  # organisation -> service type -> its best offer
+
+
+def propose(offers: Iterable[Offer], required: Sequence[str]) -> list[Bundle]:
+    """Up to three minimal bundles covering ``required``; ``offers`` come best first."""
+    if not required:
+        return []
+    best: Best = {}
+    ranked: dict[str, list[int]] = {t: [] for t in required}
+    for o in offers:
+        by_type = best.setdefault(o.organisation_id, {})
+        if o.service_type not in by_type:
+            by_type[o.service_type] = o
+            ranked.get(o.service_type, []).append(o.organisation_id)
+    bit = {t: 1 << i for i, t in enumerate(required)}
+    cover = {org: sum(bit.get(t, 0) for t in by_type) for org, by_type in best.items()}
+    everything = (1 << len(required)) - 1
+    for size in range(1, MAX_SIZE + 1):
+        pool = [org for org, mask in cover.items() if mask] if size == 1 else _pool(ranked, cover, len(required))
+        found = [combo for combo in combinations(pool, size) if _union(cover, combo) == everything]
+        if found:
+            scored = sorted((_rank_key(best, combo, required), combo) for combo in found)
+            return [_bundle(best, combo, required) for _, combo in scored[:MAX_BUNDLES]]
+    return []
+
+
+def _pool(ranked: dict[str, list[int]], cover: dict[int, int], n_required: int) -> list[int]:
+    per_need = max(2, POOL // n_required)
+    pool = dict.fromkeys(org for orgs in ranked.values() for org in orgs[:per_need])
+    multi = sorted((org for org, mask in cover.items() if mask.bit_count() > 1), key=lambda o: -cover[o].bit_count())
+    pool.update(dict.fromkeys(multi[:MULTI_COVER_POOL]))
+    return list(pool)
+
+
+def _union(cover: dict[int, int], combo: tuple[int, ...]) -> int:
+    mask = 0
+    for org in combo:
+        mask |= cover[org]
+    return mask
+
+
+def _chosen(best: Best, combo: tuple[int, ...], service_type: str) -> Offer | None:
+    offers = [best[org][service_type] for org in combo if service_type in best[org]]
+    return max(offers, key=lambda o: o.score) if offers else None
+
+
+def _score(best: Best, combo: tuple[int, ...], required: Sequence[str]) -> float:
+    chosen = [_chosen(best, combo, t) for t in required]
+    return round(sum(o.score for o in chosen if o) / len(required), 1)
+
+
+def _desired(best: Best, combo: tuple[int, ...]) -> list[str]:
+    return sorted({t for org in combo for t, o in best[org].items() if o.priority == "desired"})
+
+
+def _rank_key(best: Best, combo: tuple[int, ...], required: Sequence[str]) -> tuple[float, int, tuple[int, ...]]:
+    return -_score(best, combo, required), -len(_desired(best, combo)), tuple(sorted(combo))
+
+
+def _bundle(best: Best, combo: tuple[int, ...], required: Sequence[str]) -> Bundle:
+    also = _desired(best, combo)
+    chosen = [o for o in (_chosen(best, combo, t) for t in (*required, *also)) if o is not None]
+    members: dict[int, list[Offer]] = {org: [] for org in combo}
+    for o in chosen:
+        members[o.organisation_id].append(o)
+    organisations = [
+        BundleOrganisation(
+            organisation_id=org,
+            organisation_name=offers[0].organisation_name,
+            services=[
+                BundleService(service_id=o.service_id, service_type=o.service_type, service_name=o.service_name, priority=o.priority)  # type: ignore[arg-type]
+                for o in offers
+            ],
+        )
+        for org, offers in sorted(members.items(), key=lambda item: -len(item[1]))
+        if offers
+    ]
+    return Bundle(
+        organisations=organisations,
+        covers=list(required),
+        also_covers=also,
+        size=len(combo),
+        score=_score(best, combo, required),
+    )

@@ -1,0 +1,105 @@
+"""The anonymised need profile: what a person needs, never who they are.
+
+It has no field for a name, birth date, address or document number, and every string in it
+passes the privacy guard before it is used.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from referralnet.base import Input
+from referralnet.errors import InvalidInput
+from referralnet.matching.privacy import screen
+from referralnet.vocabulary import geo
+from referralnet.vocabulary.codes import (
+    AGE_BANDS,
+    AccessibilityCode,
+    AgeBand,
+    ConditionFlag,
+    CountyCode,
+    ExploitationForm,
+    Gender,
+    LanguageCode,
+    NationalityGroup,
+    Priority,
+    SecurityRisk,
+    ServiceType,
+    Urgency,
+    VictimStatus,
+)
+
+Note = Annotated[str, Meta(max_length=500, description="Short free text; screened for identifiers")]
+Distance = Annotated[float, Meta(gt=0, le=2000, description="How far the person can move, in km")]
+
+# When age is uncertain the person is presumed a minor (Council of Europe Convention, art. 10(3)).
+PRESUMED_MINOR_BAND = "14-17"
+
+
+class Need(Input):
+    service_type: ServiceType
+    priority: Priority = "required"
+
+
+class Location(Input):
+    county: CountyCode
+    locality: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
+
+
+class Child(Input):
+    """An accompanying child, by age band only."""
+
+    age_band: AgeBand
+
+
+class Profile(Input):
+    age_band: AgeBand
+    gender: Gender
+    nationality_group: NationalityGroup
+    needs: Annotated[list[Need], Meta(min_length=1, max_length=30)]
+    location: Location
+    victim_status: VictimStatus | None = None
+    exploitation_forms: list[ExploitationForm] = msgspec.field(default_factory=list)
+    security_risk: SecurityRisk = "low"
+    # None: the person can go anywhere in the country.
+    max_distance_km: Distance | None = None
+    avoid_counties: list[CountyCode] = msgspec.field(default_factory=list)
+    children: Annotated[list[Child], Meta(max_length=15)] = msgspec.field(default_factory=list)
+    languages: list[LanguageCode] = msgspec.field(default_factory=list)
+    accessibility: list[AccessibilityCode] = msgspec.field(default_factory=list)
+    conditions: list[ConditionFlag] = msgspec.field(default_factory=list)
+    urgency: Urgency = "planned"
+    note: Note = ""
+
+    def age_range(self) -> tuple[int, int]:
+        """The person's possible ages; an unknown age is treated as a minor's."""
+        lo, hi = AGE_BANDS[PRESUMED_MINOR_BAND if self.age_band == "unknown" else self.age_band]
+        return lo, 120 if hi is None else hi
+
+    @property
+    def is_minor(self) -> bool:
+        return self.age_range()[1] < 18
+
+
+def check_profile(profile: Profile, path: str = "profile") -> tuple[float, float]:
+    """Screen every string for identifiers and resolve the location; returns its coordinates.
+
+    Raises :class:`PrivacyViolation` or :class:`InvalidInput` naming the field.
+    """
+    screen(profile, path)
+    needs = [n.service_type for n in profile.needs]
+    if len(set(needs)) != len(needs):
+        raise InvalidInput("each service type may be needed once", field=f"{path}.needs")
+    loc = profile.location
+    if loc.locality is None:
+        county = geo.counties()[loc.county]
+        return county.lat, county.lon
+    found = geo.find_locality(loc.county, loc.locality)
+    if found is None:
+        hints = geo.suggest_localities(loc.county, loc.locality)
+        hint = f"; did you mean: {', '.join(hints)}" if hints else ""
+        raise InvalidInput(f"unknown locality in {loc.county}{hint}", field=f"{path}.location.locality")
+    return found.lat, found.lon

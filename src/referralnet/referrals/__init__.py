@@ -1,0 +1,1 @@
+"""Closed-loop referrals: offers to providers, acceptance, reserved places, deadlines, follow-up."""

@@ -1,0 +1,120 @@
+"""HTTP handlers for referrals and offers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from referralnet.accounts.guards import any_role, directory_editor, referrer, staff
+from referralnet.params import CurrentActor, CurrentClock, Id, JSONBody, Limit, Offset, query
+from referralnet.referrals import offers, reviews, services
+from referralnet.referrals.lifecycle import ReferralStatus
+from referralnet.referrals.schemas import (
+    ArrivalBody,
+    CancelBody,
+    ContestBody,
+    DeclineBody,
+    DeclineReview,
+    OfferOut,
+    OutcomeBody,
+    ReferralCreate,
+    ReferralList,
+    ReferralOut,
+)
+
+
+class ReferralController(Controller):
+    path = "/api/v1/referrals"
+    tags = ["referrals"]
+    guards = [any_role]
+
+    @post("/", operation_id="createReferral", guards=[referrer], status_code=HTTP_201_CREATED)
+    async def create(
+        self, request: Request[Any, Any, Any], data: JSONBody[ReferralCreate], actor: CurrentActor, clock: CurrentClock
+    ) -> ReferralOut:
+        """Refer a person (anonymised profile, recorded consent) to chosen or automatically matched providers."""
+        state = request.app.state
+        return await services.create_referral(data, actor, clock, state.settings, state.matching_cache)
+
+    @get("/", operation_id="listReferrals")
+    async def list_referrals(
+        self,
+        actor: CurrentActor,
+        clock: CurrentClock,
+        status: Annotated[ReferralStatus | None, query("Only referrals in this state")] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> ReferralList:
+        """Referrals the caller may see: an institution its own, an NGO those offered to it, the secretariat all."""
+        return await services.list_referrals(actor, clock.now(), status=status, limit=limit, offset=offset)
+
+    @get("/{referral_id:int}", operation_id="getReferral")
+    async def get_referral(self, referral_id: Id, actor: CurrentActor, clock: CurrentClock) -> ReferralOut:
+        """One referral with its offers and history; every read is recorded in the audit log."""
+        return await services.get_referral(referral_id, actor, clock.now())
+
+    @post("/{referral_id:int}/cancel", operation_id="cancelReferral", status_code=HTTP_200_OK)
+    async def cancel(
+        self, referral_id: Id, actor: CurrentActor, clock: CurrentClock, data: JSONBody[CancelBody | None] = None
+    ) -> ReferralOut:
+        """Cancel: pending offers are withdrawn and a reserved place is released."""
+        return await services.cancel_referral(referral_id, data or CancelBody(), actor, clock)
+
+    @post("/{referral_id:int}/arrival", operation_id="recordArrival", guards=[directory_editor], status_code=HTTP_200_OK)
+    async def arrival(
+        self, referral_id: Id, actor: CurrentActor, clock: CurrentClock, data: JSONBody[ArrivalBody | None] = None
+    ) -> ReferralOut:
+        """The accepting provider records that the person arrived."""
+        return await services.record_arrival(referral_id, actor, clock, (data or ArrivalBody()).note)
+
+    @post("/{referral_id:int}/close", operation_id="closeReferral", guards=[directory_editor], status_code=HTTP_200_OK)
+    async def close(self, referral_id: Id, data: JSONBody[OutcomeBody], actor: CurrentActor, clock: CurrentClock) -> ReferralOut:
+        """Record the outcome (required) and close; before arrival this releases the place."""
+        return await services.close_referral(referral_id, data, actor, clock)
+
+
+class DeclineController(Controller):
+    path = "/api/v1/declines"
+    tags = ["referrals"]
+    guards = [staff]
+
+    @get("/", operation_id="reviewDeclines")
+    async def review(
+        self,
+        since: Annotated[dt.datetime | None, query("Only declines answered at or after this time")] = None,
+        organisation_id: Annotated[int | None, query("Only this organisation", ge=1)] = None,
+        contested: Annotated[bool | None, query("Only contested (true) or uncontested (false) declines")] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> DeclineReview:
+        """Every decline with its reason, and providers that declined repeatedly for the same reason."""
+        return await reviews.review_declines(
+            since=since, organisation_id=organisation_id, contested=contested, limit=limit, offset=offset
+        )
+
+
+class OfferController(Controller):
+    path = "/api/v1/offers"
+    tags = ["referrals"]
+
+    @post("/{offer_id:int}/accept", operation_id="acceptOffer", guards=[directory_editor], status_code=HTTP_200_OK)
+    async def accept(self, request: Request[Any, Any, Any], offer_id: Id, actor: CurrentActor, clock: CurrentClock) -> OfferOut:
+        """Accept an offer: a place is reserved and the other offers are withdrawn. Repeating it changes nothing."""
+        return await offers.accept_offer(offer_id, actor, clock.now(), request.app.state.settings)
+
+    @post("/{offer_id:int}/decline", operation_id="declineOffer", guards=[directory_editor], status_code=HTTP_200_OK)
+    async def decline(
+        self, request: Request[Any, Any, Any], offer_id: Id, data: JSONBody[DeclineBody], actor: CurrentActor, clock: CurrentClock
+    ) -> OfferOut:
+        """Decline with a reason; a cascade then asks the next provider."""
+        return await offers.decline_offer(offer_id, data, actor, clock.now(), request.app.state.settings)
+
+    @post("/{offer_id:int}/contest", operation_id="contestDecline", guards=[staff], status_code=HTTP_200_OK)
+    async def contest(
+        self, offer_id: Id, actor: CurrentActor, clock: CurrentClock, data: JSONBody[ContestBody | None] = None
+    ) -> OfferOut:
+        """The secretariat marks a decline as contested, to follow it up with the provider."""
+        return await offers.contest_decline(offer_id, actor, clock.now(), (data or ContestBody()).note)

@@ -1,0 +1,221 @@
+"""Offers: sending, answering, expiring, and moving a cascade on. Each change is one transaction.
+
+Every claim is a conditional ``UPDATE ... WHERE <expected state> ... RETURNING``, so two requests
+or two workers never take the same offer, referral or place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+
+from referralnet.accounts.schemas import Actor
+from referralnet.db import write_transaction
+from referralnet.errors import Conflict, Forbidden, NotFound
+from referralnet.notifications.outbox import notify_address, notify_organisation
+from referralnet.referrals.records import OFFER_COLUMNS, audit, label, offer_out, record
+from referralnet.referrals.schemas import DeclineBody, OfferOut
+from referralnet.settings import Settings
+from referralnet.tables import Offer, Referral, Service
+from referralnet.vocabulary.codes import CAPACITY_BOUND_TYPES
+
+
+def _payload(referral: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"referral_id": referral["id"], "summary": referral["summary"], "urgency": referral["urgency"], **extra}
+
+
+async def send_offer(
+    referral: dict[str, Any], service_id: int, position: int, now: dt.datetime, settings: Settings, actor: str
+) -> int:
+    """Create a pending offer with its deadline and reminder, its event and its notification."""
+    service = await Service.select(Service.organisation).where(Service.id == service_id).first()
+    assert service is not None
+    deadline = now + settings.deadline(referral["urgency"])
+    rows = await Offer.insert(
+        Offer(
+            referral=referral["id"],
+            service=service_id,
+            organisation=service["organisation"],
+            position=position,
+            status="pending",
+            sent_at=now,
+            deadline=deadline,
+            remind_at=now + (deadline - now) / 2,
+        )
+    ).returning(Offer.id)
+    offer_id = rows[0]["id"]
+    await record(
+        referral["id"], "offer_sent", actor, now, offer_id=offer_id, to_status="pending",
+        service_id=service_id, organisation_id=service["organisation"], deadline=deadline.isoformat(),
+    )  # fmt: skip
+    await notify_organisation(
+        "offer_new",
+        service["organisation"],
+        now=now,
+        subject=f"New referral ({referral['urgency']}): please answer by {deadline:%Y-%m-%d %H:%M} UTC",
+        payload=_payload(referral, offer_id=offer_id, service_id=service_id, deadline=deadline.isoformat()),
+        referral_id=referral["id"],
+        offer_id=offer_id,
+    )
+    return offer_id  # type: ignore[no-any-return]
+
+
+async def advance(referral_id: int, now: dt.datetime, settings: Settings, actor: str) -> None:
+    """After a decline or expiry: ask the next provider of a cascade, or mark the referral unplaced."""
+    referral = await Referral.select().where(Referral.id == referral_id).first()
+    if referral is None or referral["status"] != "open":
+        return
+    if await Offer.exists().where(Offer.referral == referral_id, Offer.status == "pending"):
+        return
+    queue: list[int] = msgspec.json.decode(referral["queue"]) if isinstance(referral["queue"], str) else referral["queue"]
+    if queue:
+        next_id, rest = queue[0], queue[1:]
+        claimed = await Referral.update({Referral.queue: msgspec.json.encode(rest).decode(), Referral.updated_at: now}).where(
+            Referral.id == referral_id, Referral.status == "open"
+        ).returning(Referral.id)
+        if claimed:
+            position = await Offer.count().where(Offer.referral == referral_id)
+            await send_offer(referral, next_id, position, now, settings, actor)
+        return
+    moved = await Referral.update({Referral.status: "unplaced", Referral.updated_at: now}).where(
+        Referral.id == referral_id, Referral.status == "open"
+    ).returning(Referral.id)
+    if moved:
+        await record(referral_id, "referral_unplaced", actor, now, from_status="open", to_status="unplaced",
+                     reason="every provider asked declined or did not answer in time")  # fmt: skip
+        subject = f"Referral {referral_id} could not be placed"
+        payload = _payload(referral)
+        await notify_address("referral_unplaced", settings.secretariat_email, now=now, subject=subject, payload=payload, referral_id=referral_id)
+        await notify_address("referral_unplaced", referral["notify_email"], now=now, subject=subject, payload=payload, referral_id=referral_id)
+
+
+async def _offer_for(offer_id: int, actor: Actor, now: dt.datetime, action: str) -> dict[str, Any]:
+    """The offer if it belongs to the actor's organisation; refusals are audited."""
+    row = await Offer.select(*OFFER_COLUMNS).where(Offer.id == offer_id).first()
+    if row is None:
+        raise NotFound(f"offer {offer_id} not found", field="id")
+    if not (actor.is_staff and action == "contest") and not actor.owns(row["organisation"]):
+        await audit(actor, now, object_type="offer", object_id=offer_id, action=action, outcome="denied")
+        raise Forbidden("this offer belongs to another organisation")
+    return row  # type: ignore[no-any-return]
+
+
+async def _expire_if_due(row: dict[str, Any], now: dt.datetime, settings: Settings) -> None:
+    if row["status"] == "pending" and now >= row["deadline"]:
+        await expire_offer(row["id"], now, settings)
+        raise Conflict("the deadline of this offer has passed; it has expired", field="deadline")
+
+
+async def accept_offer(offer_id: int, actor: Actor, now: dt.datetime, settings: Settings) -> OfferOut:
+    """Accept: reserve a place (conditional decrement), place the referral, withdraw the other offers."""
+    row = await _offer_for(offer_id, actor, now, "accept")
+    if row["status"] == "accepted":
+        return offer_out(row)  # idempotent: same answer, no second reservation
+    await _expire_if_due(row, now, settings)
+    who = label(actor)
+    async with write_transaction():
+        taken = await Offer.update(
+            {Offer.status: "accepted", Offer.responded_at: now, Offer.responded_by: who}
+        ).where(Offer.id == offer_id, Offer.status == "pending", Offer.deadline > now).returning(Offer.id)
+        if not taken:
+            current = await Offer.select(Offer.status).where(Offer.id == offer_id).first()
+            raise Conflict(f"this offer is {current['status'] if current else 'gone'}; it cannot be accepted", field="status")
+        placed = await Referral.update(
+            {Referral.status: "placed", Referral.placed_offer: offer_id, Referral.placed_at: now, Referral.updated_at: now, Referral.queue: "[]"}
+        ).where(Referral.id == row["referral"], Referral.status == "open").returning(Referral.id)
+        if not placed:
+            raise Conflict("this referral is no longer open (another provider accepted it, or it was cancelled)", field="status")
+        service = await Service.select(Service.type, Service.capacity_available).where(Service.id == row["service"]).first()
+        reserved = False
+        if service["type"] in CAPACITY_BOUND_TYPES and service["capacity_available"] is not None:
+            got = await Service.update({Service.capacity_available: Service.capacity_available - 1}).where(
+                Service.id == row["service"], Service.capacity_available > 0
+            ).returning(Service.capacity_available)
+            if not got:
+                raise Conflict("no free place is left in this service; update its capacity or decline", field="capacity")
+            await Offer.update({Offer.reserved: True}).where(Offer.id == offer_id)
+            reserved = True
+        referral = await Referral.select().where(Referral.id == row["referral"]).first()
+        await record(referral["id"], "offer_accepted", who, now, offer_id=offer_id, from_status="pending", to_status="accepted", reserved=reserved)
+        await record(referral["id"], "referral_placed", who, now, offer_id=offer_id, from_status="open", to_status="placed", service_id=row["service"])
+        await withdraw_pending(referral, now, who, reason="another provider accepted")
+        await notify_address(
+            "referral_placed", referral["notify_email"], now=now, subject=f"Referral {referral['id']} placed",
+            payload=_payload(referral, organisation=row["organisation.name"]), referral_id=referral["id"], offer_id=offer_id,
+        )  # fmt: skip
+    return await get_offer(offer_id)
+
+
+async def withdraw_pending(referral: dict[str, Any], now: dt.datetime, who: str, *, reason: str) -> None:
+    gone = await Offer.update({Offer.status: "withdrawn", Offer.responded_at: now}).where(
+        Offer.referral == referral["id"], Offer.status == "pending"
+    ).returning(Offer.id, Offer.organisation)
+    for offer in gone:
+        await record(referral["id"], "offer_withdrawn", who, now, offer_id=offer["id"], from_status="pending", to_status="withdrawn", reason=reason)
+        await notify_organisation(
+            "offer_withdrawn", offer["organisation"], now=now, subject=f"Referral {referral['id']}: offer withdrawn",
+            payload=_payload(referral, offer_id=offer["id"], reason=reason), referral_id=referral["id"], offer_id=offer["id"],
+        )  # fmt: skip
+
+
+async def decline_offer(offer_id: int, body: DeclineBody, actor: Actor, now: dt.datetime, settings: Settings) -> OfferOut:
+    row = await _offer_for(offer_id, actor, now, "decline")
+    if row["status"] == "declined":
+        return offer_out(row)
+    await _expire_if_due(row, now, settings)
+    who = label(actor)
+    async with write_transaction():
+        taken = await Offer.update(
+            {Offer.status: "declined", Offer.responded_at: now, Offer.responded_by: who,
+             Offer.decline_reason: body.reason, Offer.decline_text: body.text}
+        ).where(Offer.id == offer_id, Offer.status == "pending").returning(Offer.id)  # fmt: skip
+        if not taken:
+            raise Conflict(f"this offer is {row['status']}; it cannot be declined", field="status")
+        await record(row["referral"], "offer_declined", who, now, offer_id=offer_id, from_status="pending",
+                     to_status="declined", reason=body.text, decline_reason=body.reason)  # fmt: skip
+        await advance(row["referral"], now, settings, who)
+    return await get_offer(offer_id)
+
+
+async def expire_offer(offer_id: int, now: dt.datetime, settings: Settings, actor: str = "system:scheduler") -> bool:
+    """Expire one offer past its deadline (a claim: only one caller wins) and move its referral on."""
+    async with write_transaction():
+        claimed = await Offer.update({Offer.status: "expired", Offer.responded_at: now}).where(
+            Offer.id == offer_id, Offer.status == "pending", Offer.deadline <= now
+        ).returning(Offer.id, Offer.referral, Offer.organisation)
+        if not claimed:
+            return False
+        offer = claimed[0]
+        referral = await Referral.select().where(Referral.id == offer["referral"]).first()
+        await record(offer["referral"], "offer_expired", actor, now, offer_id=offer_id, from_status="pending", to_status="expired")
+        await notify_organisation(
+            "offer_expired", offer["organisation"], now=now, subject=f"Referral {offer['referral']}: your offer expired",
+            payload=_payload(referral, offer_id=offer_id), referral_id=offer["referral"], offer_id=offer_id,
+        )  # fmt: skip
+        await advance(offer["referral"], now, settings, actor)
+    return True
+
+
+async def contest_decline(offer_id: int, actor: Actor, now: dt.datetime, note: str | None) -> OfferOut:
+    """The secretariat marks a decline as contested (it will be followed up with the provider)."""
+    await _offer_for(offer_id, actor, now, "contest")
+    async with write_transaction():
+        done = await Offer.update({Offer.contested: True}).where(
+            Offer.id == offer_id, Offer.status == "declined", Offer.contested.eq(False)
+        ).returning(Offer.referral)
+        if not done:
+            current = await Offer.select(Offer.status, Offer.contested).where(Offer.id == offer_id).first()
+            if current["status"] != "declined":
+                raise Conflict("only a declined offer can be contested", field="status")
+            return await get_offer(offer_id)
+        await record(done[0]["referral"], "decline_contested", label(actor), now, offer_id=offer_id, reason=note)
+    return await get_offer(offer_id)
+
+
+async def get_offer(offer_id: int) -> OfferOut:
+    row = await Offer.select(*OFFER_COLUMNS).where(Offer.id == offer_id).first()
+    if row is None:
+        raise NotFound(f"offer {offer_id} not found", field="id")
+    return offer_out(row)

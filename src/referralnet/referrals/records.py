@@ -1,0 +1,161 @@
+"""History events, the audit log, and row-to-Struct views of referrals and offers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+
+from referralnet.accounts.schemas import Actor
+from referralnet.directory.views import dumps
+from referralnet.matching.profile import Profile
+from referralnet.referrals.schemas import Event, OfferOut, ReferralOut, ReferralSummary
+from referralnet.tables import AuditLog, Offer, Referral, ReferralEvent
+
+_event = msgspec.json.Decoder(Event)
+_profile = msgspec.json.Decoder(Profile)
+_ids = msgspec.json.Decoder(list[int])
+
+OFFER_COLUMNS = (Offer.all_columns(), Offer.service.name, Offer.organisation.name)
+
+
+def label(actor: Actor) -> str:
+    return f"{actor.role}:{actor.name}"
+
+
+async def record(
+    referral_id: int,
+    kind: str,
+    actor: str,
+    now: dt.datetime,
+    *,
+    offer_id: int | None = None,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    reason: str | None = None,
+    **data: Any,
+) -> None:
+    """Append one event to the referral's history (in the caller's transaction)."""
+    await ReferralEvent.insert(
+        ReferralEvent(
+            referral=referral_id,
+            offer=offer_id,
+            at=now,
+            kind=kind,
+            actor=actor,
+            from_status=from_status,
+            to_status=to_status,
+            reason=reason,
+            data=dumps(data),
+        )
+    )
+
+
+async def audit(actor: Actor, now: dt.datetime, *, object_type: str, object_id: int | None, action: str, outcome: str) -> None:
+    """Append to the audit log; never the profile's content."""
+    await AuditLog.insert(
+        AuditLog(
+            at=now,
+            actor=actor.name,
+            token=actor.token_id,
+            role=actor.role,
+            organisation=actor.organisation_id,
+            object_type=object_type,
+            object_id=object_id,
+            action=action,
+            outcome=outcome,
+        )
+    )
+
+
+def _json(value: Any) -> Any:
+    return msgspec.json.decode(value) if isinstance(value, (str, bytes)) else value
+
+
+def offer_out(row: dict[str, Any]) -> OfferOut:
+    return OfferOut(
+        id=row["id"],
+        referral_id=row["referral"],
+        service_id=row["service"],
+        service_name=row["service.name"],
+        organisation_id=row["organisation"],
+        organisation_name=row["organisation.name"],
+        position=row["position"],
+        status=row["status"],
+        sent_at=row["sent_at"],
+        deadline=row["deadline"],
+        reminded_at=row["reminded_at"],
+        responded_at=row["responded_at"],
+        decline_reason=row["decline_reason"],
+        decline_text=row["decline_text"],
+        contested=row["contested"],
+        reserved=row["reserved"],
+    )
+
+
+def event_out(row: dict[str, Any]) -> Event:
+    body = {
+        **_json(row["data"]),
+        "kind": row["kind"],
+        "at": row["at"],
+        "actor": row["actor"],
+        "offer_id": row["offer"],
+        "from_status": row["from_status"],
+        "to_status": row["to_status"],
+        "reason": row["reason"],
+    }
+    return msgspec.convert(body, type=Event, from_attributes=False, strict=False)  # type: ignore[no-any-return]
+
+
+async def offers_of(referral_ids: list[int]) -> dict[int, list[OfferOut]]:
+    out: dict[int, list[OfferOut]] = {}
+    if referral_ids:
+        rows = await Offer.select(*OFFER_COLUMNS).where(Offer.referral.is_in(referral_ids)).order_by(Offer.id)
+        for row in rows:
+            out.setdefault(row["referral"], []).append(offer_out(row))
+    return out
+
+
+async def referral_out(row: dict[str, Any]) -> ReferralOut:
+    offers = (await offers_of([row["id"]])).get(row["id"], [])
+    events = await ReferralEvent.select().where(ReferralEvent.referral == row["id"]).order_by(ReferralEvent.id)
+    return ReferralOut(
+        id=row["id"],
+        status=row["status"],
+        urgency=row["urgency"],
+        mode=row["mode"],
+        county=row["county"],
+        summary=row["summary"],
+        profile=msgspec.convert(_json(row["profile"]), Profile),
+        consent_at=row["consent_at"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        placed_at=row["placed_at"],
+        arrived_at=row["arrived_at"],
+        closed_at=row["closed_at"],
+        outcome=row["outcome"],
+        outcome_text=row["outcome_text"],
+        placed_offer_id=row["placed_offer"],
+        queued_service_ids=_json(row["queue"]),
+        offers=offers,
+        history=[event_out(e) for e in events],
+    )
+
+
+def summary_out(row: dict[str, Any], offers: list[OfferOut]) -> ReferralSummary:
+    return ReferralSummary(
+        id=row["id"],
+        status=row["status"],
+        urgency=row["urgency"],
+        mode=row["mode"],
+        county=row["county"],
+        summary=row["summary"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        offers=offers,
+    )
+
+
+async def referral_row(referral_id: int) -> dict[str, Any] | None:
+    return await Referral.select().where(Referral.id == referral_id).first()  # type: ignore[no-any-return]

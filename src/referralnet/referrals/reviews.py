@@ -1,0 +1,43 @@
+"""The secretariat's review of declines: each decline, and providers declining repeatedly for one reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from referralnet.referrals.schemas import DeclineItem, DeclinePattern, DeclineReview
+from referralnet.tables import Offer
+
+# A provider with at least this many declines for the same reason in the period is flagged.
+REPEAT_THRESHOLD = 3
+
+
+async def review_declines(
+    *, since: dt.datetime | None, organisation_id: int | None, contested: bool | None, limit: int, offset: int
+) -> DeclineReview:
+    query = Offer.select(
+        Offer.id, Offer.referral, Offer.organisation, Offer.organisation.name, Offer.service,
+        Offer.decline_reason, Offer.decline_text, Offer.responded_at, Offer.contested,
+    ).where(Offer.status == "declined").order_by(Offer.responded_at, ascending=False)  # fmt: skip
+    if since is not None:
+        query = query.where(Offer.responded_at >= since)
+    if organisation_id is not None:
+        query = query.where(Offer.organisation == organisation_id)
+    if contested is not None:
+        query = query.where(Offer.contested == contested)
+    rows = await query
+    counts = Counter((r["organisation"], r["organisation.name"], r["decline_reason"]) for r in rows)
+    repeated = [
+        DeclinePattern(organisation_id=org, organisation_name=name, reason=reason or "unknown", count=n)
+        for (org, name, reason), n in counts.most_common()
+        if n >= REPEAT_THRESHOLD
+    ]
+    items = [
+        DeclineItem(
+            offer_id=r["id"], referral_id=r["referral"], organisation_id=r["organisation"],
+            organisation_name=r["organisation.name"], service_id=r["service"], reason=r["decline_reason"],
+            text=r["decline_text"], at=r["responded_at"], contested=r["contested"],
+        )  # fmt: skip
+        for r in rows[offset : offset + limit]
+    ]
+    return DeclineReview(items=items, total=len(rows), repeated=repeated)

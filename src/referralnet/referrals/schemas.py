@@ -1,0 +1,225 @@
+"""Request and response Structs of referrals, and the tagged union of referral events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Union
+
+import msgspec
+from msgspec import Meta
+
+from referralnet.base import Input, Output
+from referralnet.directory.schemas import Email
+from referralnet.matching.profile import Profile
+from referralnet.referrals.lifecycle import DeclineReason, Mode, Outcome
+from referralnet.vocabulary.codes import Urgency
+
+ShortText = Annotated[str, Meta(max_length=500)]
+
+
+class ReferralCreate(Input):
+    profile: Profile
+    # The person agreed to be referred; recorded with the time. Required to be true.
+    consent: bool
+    urgency: Urgency | None = None  # default: the profile's urgency
+    mode: Mode | None = None  # default by urgency: parallel for emergency/urgent, cascade for planned
+    # Services chosen from a match, in order; null: the top candidates are asked automatically.
+    service_ids: Annotated[list[Annotated[int, Meta(ge=1)]], Meta(min_length=1, max_length=10)] | None = None
+    notify_email: Email | None = None
+
+
+class DeclineBody(Input):
+    reason: DeclineReason
+    text: ShortText | None = None
+
+
+class CancelBody(Input):
+    reason: ShortText | None = None
+
+
+class ArrivalBody(Input):
+    note: ShortText | None = None
+
+
+class OutcomeBody(Input):
+    outcome: Outcome
+    text: ShortText | None = None
+
+
+class ContestBody(Input):
+    note: ShortText | None = None
+
+
+class OfferOut(Output):
+    id: int
+    referral_id: int
+    service_id: int
+    service_name: str
+    organisation_id: int
+    organisation_name: str
+    position: int
+    status: str
+    sent_at: dt.datetime
+    deadline: dt.datetime
+    reminded_at: dt.datetime | None
+    responded_at: dt.datetime | None
+    decline_reason: str | None
+    decline_text: str | None
+    contested: bool
+    reserved: bool
+
+
+# ---- events: one Struct per kind, tagged by "kind" -------------------------------------------
+
+
+class _Event(Output, tag_field="kind"):
+    at: dt.datetime
+    actor: str
+    offer_id: int | None = None
+    from_status: str | None = None
+    to_status: str | None = None
+    reason: str | None = None
+
+
+class ReferralCreated(_Event, tag="referral_created"):
+    mode: str = ""
+    urgency: str = ""
+
+
+class OfferSent(_Event, tag="offer_sent"):
+    service_id: int = 0
+    organisation_id: int = 0
+    deadline: dt.datetime | None = None
+
+
+class OfferReminded(_Event, tag="offer_reminded"):
+    pass
+
+
+class OfferAccepted(_Event, tag="offer_accepted"):
+    reserved: bool = False
+
+
+class OfferDeclined(_Event, tag="offer_declined"):
+    decline_reason: str | None = None
+
+
+class OfferExpired(_Event, tag="offer_expired"):
+    pass
+
+
+class OfferWithdrawn(_Event, tag="offer_withdrawn"):
+    pass
+
+
+class DeclineContested(_Event, tag="decline_contested"):
+    pass
+
+
+class ReferralPlaced(_Event, tag="referral_placed"):
+    service_id: int = 0
+
+
+class ReferralUnplaced(_Event, tag="referral_unplaced"):
+    pass
+
+
+class ReferralCancelled(_Event, tag="referral_cancelled"):
+    pass
+
+
+class PlaceReleased(_Event, tag="place_released"):
+    service_id: int = 0
+
+
+class ArrivalRecorded(_Event, tag="arrival_recorded"):
+    pass
+
+
+class ReferralClosed(_Event, tag="referral_closed"):
+    outcome: str | None = None
+
+
+Event = Union[
+    ReferralCreated,
+    OfferSent,
+    OfferReminded,
+    OfferAccepted,
+    OfferDeclined,
+    OfferExpired,
+    OfferWithdrawn,
+    DeclineContested,
+    ReferralPlaced,
+    ReferralUnplaced,
+    ReferralCancelled,
+    PlaceReleased,
+    ArrivalRecorded,
+    ReferralClosed,
+]
+EVENT_KINDS: frozenset[str] = frozenset(t.__struct_config__.tag for t in Event.__args__)  # type: ignore[attr-defined]
+
+
+class ReferralOut(Output):
+    id: int
+    status: str
+    urgency: str
+    mode: str
+    county: str
+    summary: str
+    profile: Profile
+    consent_at: dt.datetime
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    placed_at: dt.datetime | None
+    arrived_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    outcome: str | None
+    outcome_text: str | None
+    placed_offer_id: int | None
+    queued_service_ids: list[int]
+    offers: list[OfferOut]
+    history: list[Event]
+
+
+class ReferralSummary(Output):
+    id: int
+    status: str
+    urgency: str
+    mode: str
+    county: str
+    summary: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    offers: list[OfferOut] = msgspec.field(default_factory=list)
+
+
+class ReferralList(Output):
+    items: list[ReferralSummary]
+    total: int
+
+
+class DeclineItem(Output):
+    offer_id: int
+    referral_id: int
+    organisation_id: int
+    organisation_name: str
+    service_id: int
+    reason: str | None
+    text: str | None
+    at: dt.datetime | None
+    contested: bool
+
+
+class DeclinePattern(Output):
+    """A provider that declined several times for the same reason in the period."""
+
+    organisation_id: int
+    organisation_name: str
+    reason: str
+    count: int
+
+
+class DeclineReview(Output):
+    items: list[DeclineItem]
+    total: int
+    repeated: list[DeclinePattern]

@@ -1,0 +1,227 @@
+"""Referrals: creation from a need profile, per-object reads (audited), cancel, arrival, closing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from referralnet.accounts.schemas import Actor
+from referralnet.db import write_transaction
+from referralnet.directory.views import dumps
+from referralnet.errors import Conflict, Forbidden, InvalidInput, NotFound
+from referralnet.matching.profile import Profile
+from referralnet.matching.services import DirectoryCache, match_profile
+from referralnet.referrals.lifecycle import DEFAULT_MODE, check_referral_transition
+from referralnet.referrals.offers import send_offer, withdraw_pending
+from referralnet.referrals.records import audit, label, offers_of, record, referral_out, referral_row, summary_out
+from referralnet.referrals.schemas import CancelBody, OutcomeBody, ReferralCreate, ReferralList, ReferralOut
+from referralnet.settings import Settings
+from referralnet.tables import Offer, Referral, Service
+from referralnet.vocabulary.codes import SERVICE_TYPES
+
+
+def summarise(profile: Profile) -> str:
+    """A one-line anonymised summary for messages: codes and counts only, never the note."""
+    age = "age unknown (treated as a minor)" if profile.age_band == "unknown" else f"age {profile.age_band}"
+    needs = ", ".join(f"{SERVICE_TYPES[n.service_type][1].lower()} ({n.priority})" for n in profile.needs)
+    parts = [f"{age}, {profile.gender}, {profile.nationality_group.replace('_', ' ')}"]
+    if profile.exploitation_forms:
+        parts.append("exploitation: " + ", ".join(f.replace("_", " ") for f in profile.exploitation_forms))
+    parts.append("needs: " + needs)
+    if profile.children:
+        parts.append(f"{len(profile.children)} accompanying child(ren)")
+    parts.append(f"from {profile.location.county}")
+    if profile.security_risk != "low":
+        parts.append(f"security risk {profile.security_risk}")
+    return "; ".join(parts)
+
+
+async def _choose_services(
+    data: ReferralCreate, cache: DirectoryCache, clock: Any, settings: Settings, urgency: str
+) -> list[int]:
+    """The services to ask: the chosen ones (each must be eligible now) or the top candidates."""
+    result = await match_profile(data.profile, cache, clock, stale_days=settings.capacity_stale_days, limit=100)
+    eligible = [c.service_id for c in result.candidates]
+    if data.service_ids is not None:
+        for i, service_id in enumerate(data.service_ids):
+            if service_id not in eligible:
+                exists = await Service.exists().where(Service.id == service_id)
+                why = "is not eligible for this profile right now" if exists else "does not exist"
+                raise InvalidInput(f"service {service_id} {why}", field=f"service_ids[{i}]")
+        if len(set(data.service_ids)) != len(data.service_ids):
+            raise InvalidInput("a service may be asked once per referral", field="service_ids")
+        return list(data.service_ids)
+    required = [c.service_id for c in result.candidates if c.priority == "required"]
+    chosen = (required or eligible)[: settings.auto_offers if urgency != "planned" else 5]
+    if not chosen:
+        messages = "; ".join(result.excluded.messages) or "no provider fits this profile"
+        raise Conflict(f"no provider can be asked: {messages}", field="profile")
+    return chosen
+
+
+async def create_referral(data: ReferralCreate, actor: Actor, clock: Any, settings: Settings, cache: DirectoryCache) -> ReferralOut:
+    if data.consent is not True:
+        raise InvalidInput("the person's consent to be referred must be recorded (consent: true)", field="consent")
+    urgency = data.urgency or data.profile.urgency
+    mode = data.mode or DEFAULT_MODE[urgency]
+    services = await _choose_services(data, cache, clock, settings, urgency)
+    now = clock.now()
+    first, queue = (services, []) if mode == "parallel" else (services[:1], services[1:])
+    who = label(actor)
+    async with write_transaction():
+        rows = await Referral.insert(
+            Referral(
+                created_by=actor.token_id,
+                created_by_label=who,
+                profile=dumps(data.profile),
+                summary=summarise(data.profile),
+                county=data.profile.location.county,
+                urgency=urgency,
+                mode=mode,
+                status="open",
+                consent_at=now,
+                notify_email=data.notify_email,
+                queue=dumps(queue),
+                created_at=now,
+                updated_at=now,
+            )
+        ).returning(Referral.id)
+        referral = await referral_row(rows[0]["id"])
+        assert referral is not None
+        await record(referral["id"], "referral_created", who, now, to_status="open", mode=mode, urgency=urgency)
+        for position, service_id in enumerate(first):
+            await send_offer(referral, service_id, position, now, settings, who)
+    return await get_referral(referral["id"], actor, now)
+
+
+async def _may_read(actor: Actor, row: dict[str, Any]) -> bool:
+    if actor.is_staff:
+        return True
+    if actor.role == "institution":
+        return row["created_by"] == actor.token_id  # type: ignore[no-any-return]
+    if actor.role == "ngo" and actor.organisation_id is not None:
+        return await Offer.exists().where(Offer.referral == row["id"], Offer.organisation == actor.organisation_id)  # type: ignore[no-any-return]
+    return False
+
+
+async def _readable_row(referral_id: int, actor: Actor, now: dt.datetime, action: str) -> dict[str, Any]:
+    """The referral if the actor may see it; otherwise 404 (its existence is not disclosed). Audited."""
+    row = await referral_row(referral_id)
+    if row is None or not await _may_read(actor, row):
+        await audit(actor, now, object_type="referral", object_id=referral_id, action=action, outcome="denied")
+        raise NotFound(f"referral {referral_id} not found", field="id")
+    await audit(actor, now, object_type="referral", object_id=referral_id, action=action, outcome="allowed")
+    return row
+
+
+async def get_referral(referral_id: int, actor: Actor, now: dt.datetime) -> ReferralOut:
+    row = await _readable_row(referral_id, actor, now, "read")
+    return await referral_out(row)
+
+
+async def list_referrals(actor: Actor, now: dt.datetime, *, status: str | None, limit: int, offset: int) -> ReferralList:
+    query = Referral.select().order_by(Referral.id, ascending=False)
+    if status:
+        query = query.where(Referral.status == status)
+    if actor.role == "institution":
+        query = query.where(Referral.created_by == actor.token_id)
+    elif actor.role == "ngo":
+        asked = await Offer.select(Offer.referral).where(Offer.organisation == actor.organisation_id)
+        ids = sorted({r["referral"] for r in asked})
+        if not ids:
+            return ReferralList(items=[], total=0)
+        query = query.where(Referral.id.is_in(ids))
+    rows = await query
+    page = rows[offset : offset + limit]
+    offers = await offers_of([r["id"] for r in page])
+    if actor.role == "ngo":
+        offers = {k: [o for o in v if o.organisation_id == actor.organisation_id] for k, v in offers.items()}
+    await audit(actor, now, object_type="referral", object_id=None, action="list", outcome="allowed")
+    return ReferralList(items=[summary_out(r, offers.get(r["id"], [])) for r in page], total=len(rows))
+
+
+async def _release_place(referral: dict[str, Any], now: dt.datetime, who: str) -> None:
+    """Give back the place held by the accepted offer (never above total)."""
+    if referral["placed_offer"] is None:
+        return
+    released = await Offer.update({Offer.reserved: False}).where(
+        Offer.id == referral["placed_offer"], Offer.reserved.eq(True)
+    ).returning(Offer.service)
+    if released:
+        service_id = released[0]["service"]
+        await Service.update({Service.capacity_available: Service.capacity_available + 1}).where(
+            Service.id == service_id,
+            Service.capacity_available.is_not_null(),
+            (Service.capacity_total.is_null()) | (Service.capacity_available < Service.capacity_total),
+        )
+        await record(referral["id"], "place_released", who, now, offer_id=referral["placed_offer"], service_id=service_id)
+
+
+async def _transition(
+    referral_id: int, actor: Actor, now: dt.datetime, target: str, *, allowed: set[str], values: dict[Any, Any]
+) -> dict[str, Any]:
+    row = await referral_row(referral_id)
+    if row is None:
+        raise NotFound(f"referral {referral_id} not found", field="id")
+    check_referral_transition(row["status"], target)
+    if row["status"] not in allowed:
+        raise Conflict(f"a referral that is {row['status']} cannot become {target} this way", field="status")
+    moved = await Referral.update({Referral.status: target, Referral.updated_at: now, **values}).where(
+        Referral.id == referral_id, Referral.status == row["status"]
+    ).returning(Referral.id)
+    if not moved:
+        raise Conflict("the referral changed meanwhile; reload it", field="status")
+    return row
+
+
+async def cancel_referral(referral_id: int, body: CancelBody, actor: Actor, clock: Any) -> ReferralOut:
+    now = clock.now()
+    row = await _readable_row(referral_id, actor, now, "cancel")
+    if not (actor.is_staff or (actor.role == "institution" and row["created_by"] == actor.token_id)):
+        raise Forbidden("only the referring institution or the secretariat can cancel a referral")
+    who = label(actor)
+    async with write_transaction():
+        before = await _transition(referral_id, actor, now, "cancelled", allowed={"open", "placed", "unplaced"}, values={Referral.closed_at: now, Referral.queue: "[]"})
+        await record(referral_id, "referral_cancelled", who, now, from_status=before["status"], to_status="cancelled", reason=body.reason)
+        await withdraw_pending(before, now, who, reason="the referral was cancelled")
+        await _release_place(before, now, who)
+    return await referral_out(await referral_row(referral_id))  # type: ignore[arg-type]
+
+
+async def _placed_provider_only(row: dict[str, Any], actor: Actor) -> None:
+    if actor.is_staff:
+        return
+    offer = await Offer.select(Offer.organisation).where(Offer.id == row["placed_offer"]).first() if row["placed_offer"] else None
+    if offer is None or not actor.owns(offer["organisation"]):
+        raise Forbidden("only the provider that accepted this referral (or the secretariat) can record this")
+
+
+async def record_arrival(referral_id: int, actor: Actor, clock: Any, note: str | None) -> ReferralOut:
+    now = clock.now()
+    row = await _readable_row(referral_id, actor, now, "arrival")
+    await _placed_provider_only(row, actor)
+    async with write_transaction():
+        await _transition(referral_id, actor, now, "arrived", allowed={"placed"}, values={Referral.arrived_at: now})
+        await record(referral_id, "arrival_recorded", label(actor), now, from_status="placed", to_status="arrived", reason=note)
+    return await referral_out(await referral_row(referral_id))  # type: ignore[arg-type]
+
+
+async def close_referral(referral_id: int, body: OutcomeBody, actor: Actor, clock: Any) -> ReferralOut:
+    """Record the outcome and close; closing before arrival releases the place."""
+    now = clock.now()
+    row = await _readable_row(referral_id, actor, now, "close")
+    if row["status"] in ("placed", "arrived"):
+        await _placed_provider_only(row, actor)
+    elif not actor.is_staff:
+        raise Forbidden("only the secretariat can close a referral that was not placed")
+    who = label(actor)
+    async with write_transaction():
+        before = await _transition(
+            referral_id, actor, now, "closed", allowed={"placed", "arrived", "unplaced"},
+            values={Referral.closed_at: now, Referral.outcome: body.outcome, Referral.outcome_text: body.text},
+        )  # fmt: skip
+        await record(referral_id, "referral_closed", who, now, from_status=before["status"], to_status="closed", reason=body.text, outcome=body.outcome)
+        if before["status"] == "placed":
+            await _release_place(before, now, who)
+    return await referral_out(await referral_row(referral_id))  # type: ignore[arg-type]
+
