@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,7 +13,9 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
 from litestar.response import Response
 
 from referralnet import __version__, db
@@ -31,7 +34,8 @@ from referralnet.vocabulary.controllers import VocabularyController
 log = logging.getLogger("referralnet")
 
 # Paths served without a token: health, the OpenAPI document and the public vocabulary.
-PUBLIC_PATHS = [r"^/health$", r"^/schema", r"^/api/v1/vocabulary"]
+PUBLIC_PATHS = [r"^/health$", r"^/schema", r"^/static/", r"^/api/v1/vocabulary", r"^/respond/"]
+STATIC_DIR = Path(__file__).parent / "web" / "static"
 
 
 @get("/health", operation_id="health", tags=["ops"], media_type=MediaType.JSON)
@@ -66,7 +70,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             await db.stop(engine)
 
     return Litestar(
-        route_handlers=[health, VocabularyController, OrganisationController, ServiceController, MatchController, ReferralController, OfferController, DeclineController],
+        route_handlers=[
+            create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
+            health,
+            VocabularyController,
+            OrganisationController,
+            ServiceController,
+            MatchController,
+            ReferralController,
+            OfferController,
+            DeclineController,
+        ],
         middleware=[DefineMiddleware(BearerTokenMiddleware, exclude=PUBLIC_PATHS)],
         dependencies={"actor": Provide(provide_actor), "clock": Provide(provide_clock)},
         exception_handlers=exception_handlers,
@@ -84,8 +98,22 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             version=__version__,
             description="Directory, matching and referrals for anti-trafficking NGO networks (MNIR, Romania).",
             path="/schema",
-            # Only self-contained renderings: the HTML UIs would load scripts from a CDN.
-            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"]), YamlRenderPlugin(path="/openapi.yaml")],
+            render_plugins=[
+                JsonRenderPlugin(path=["/", "/openapi.json"]),
+                YamlRenderPlugin(path="/openapi.yaml"),
+                # Swagger UI from our own static files: Litestar's defaults would load it from a CDN.
+                SwaggerRenderPlugin(
+                    path="/swagger",
+                    js_url="/static/swagger/swagger-ui-bundle.js",
+                    css_url="/static/swagger/swagger-ui.css",
+                    standalone_preset_js_url="/static/swagger/swagger-ui-standalone-preset.js",
+                    favicon="",
+                ),
+            ],
+            components=Components(
+                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", description="referralnet API token")}
+            ),
+            security=[{"BearerToken": []}],
         ),
         debug=settings.debug,
     )

@@ -109,12 +109,12 @@ async def test_ngo_updates_own_capacity_only(client: Any, admin: dict[str, str],
 @pytest.mark.parametrize(
     ("body", "status", "field"),
     [
-        ({"available": -1}, 400, "available"),
+        ({"available": -1}, 422, "available"),
         ({"available": 13}, 422, "available"),
         ({"available": 2, "total": 1}, 422, "available"),
-        ({"available": "three"}, 400, "available"),
-        ({"available": 2, "extra": 1}, 400, "extra"),
-        ({}, 400, "available"),
+        ({"available": "three"}, 422, "available"),
+        ({"available": 2, "extra": 1}, 422, "extra"),
+        ({}, 422, "available"),
     ],
 )
 async def test_bad_capacity_is_refused_and_changes_nothing(
@@ -132,17 +132,17 @@ async def test_bad_capacity_is_refused_and_changes_nothing(
 @pytest.mark.parametrize(
     ("patch", "status", "field"),
     [
-        ({"type": "hotel"}, 400, "type"),
-        ({"service_area": {"counties": ["RO-XX"]}}, 400, "service_area.counties[0]"),
-        ({"sites": [{"county": "RO-ZZ"}]}, 400, "sites[0].county"),
+        ({"type": "hotel"}, 422, "type"),
+        ({"service_area": {"counties": ["RO-XX"]}}, 422, "service_area.counties[0]"),
+        ({"sites": [{"county": "RO-ZZ"}]}, 422, "sites[0].county"),
         ({"sites": [{"county": "RO-IS", "locality": "Atlantis"}]}, 422, "sites[0].locality"),
         ({"eligibility": {"age_min": 18, "age_max": 10}}, 422, "eligibility.age_max"),
-        ({"eligibility": {"genders": ["robot"]}}, 400, "eligibility.genders[0]"),
-        ({"eligibility": {"exploitation_forms": ["fishing"]}}, 400, "eligibility.exploitation_forms[0]"),
+        ({"eligibility": {"genders": ["robot"]}}, 422, "eligibility.genders[0]"),
+        ({"eligibility": {"exploitation_forms": ["fishing"]}}, 422, "eligibility.exploitation_forms[0]"),
         ({"capacity": {"unit": "beds", "total": 2, "available": 3}}, 422, "capacity.available"),
-        ({"capacity": {"unit": "beds", "total": -2}}, 400, "capacity.total"),
-        ({"descripton": "typo"}, 400, "descripton"),
-        ({"name": 5}, 400, "name"),
+        ({"capacity": {"unit": "beds", "total": -2}}, 422, "capacity.total"),
+        ({"descripton": "typo"}, 422, "descripton"),
+        ({"name": 5}, 422, "name"),
     ],
 )
 async def test_bad_service_is_refused_with_its_field(

@@ -1,0 +1,1 @@
+"""Web pages: the one-click offer answers and the locally served API explorer."""
