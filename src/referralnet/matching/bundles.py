@@ -93,6 +93,15 @@ def _rank_key(best: Best, combo: tuple[int, ...], required: Sequence[str]) -> tu
     return -_score(best, combo, required), -len(_desired(best, combo)), tuple(sorted(combo))
 
 
+def _service(o: Offer) -> BundleService:
+    return BundleService(
+        service_id=o.service_id,
+        service_type=o.service_type,
+        service_name=o.service_name,
+        priority=o.priority,  # type: ignore[arg-type]
+    )
+
+
 def _bundle(best: Best, combo: tuple[int, ...], required: Sequence[str]) -> Bundle:
     also = _desired(best, combo)
     chosen = [o for o in (_chosen(best, combo, t) for t in (*required, *also)) if o is not None]
@@ -103,10 +112,7 @@ def _bundle(best: Best, combo: tuple[int, ...], required: Sequence[str]) -> Bund
         BundleOrganisation(
             organisation_id=org,
             organisation_name=offers[0].organisation_name,
-            services=[
-                BundleService(service_id=o.service_id, service_type=o.service_type, service_name=o.service_name, priority=o.priority)  # type: ignore[arg-type]
-                for o in offers
-            ],
+            services=[_service(o) for o in offers],
         )
         for org, offers in sorted(members.items(), key=lambda item: -len(item[1]))
         if offers

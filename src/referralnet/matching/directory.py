@@ -8,6 +8,10 @@ with a ``*_stated`` flag each, because ``None`` in an :class:`Eligibility` field
 stated", which never excludes. Sites are flattened in CSR layout (the sites of row ``r`` are
 ``site_start[r]:site_start[r + 1]``) for vectorised great-circle distances.
 
+Only arrays and lists of strings are kept, not the Candidates: a snapshot of 100k services is a
+few dozen objects for the garbage collector instead of a million. The input Structs are
+``gc=False`` for the same reason; they cannot hold a reference cycle.
+
 Live data (capacity, providers' answer records) is not part of the snapshot; see
 :class:`Capacity` and :class:`ProviderRecord`. Nothing here does I/O.
 """
@@ -15,8 +19,8 @@ Live data (capacity, providers' answer records) is not part of the snapshot; see
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 import msgspec
 import numpy as np
@@ -37,7 +41,7 @@ from referralnet.vocabulary.codes import (
 AGE_FLOOR, AGE_CEILING = 0, 120
 
 
-class CandidateSite(msgspec.Struct, frozen=True, kw_only=True):
+class CandidateSite(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     site_id: int
     county: str
     lat: float | None
@@ -45,7 +49,7 @@ class CandidateSite(msgspec.Struct, frozen=True, kw_only=True):
     confidential: bool = False
 
 
-class Candidate(msgspec.Struct, frozen=True, kw_only=True):
+class Candidate(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     service_id: int
     organisation_id: int
     organisation_name: str
@@ -60,7 +64,7 @@ class Candidate(msgspec.Struct, frozen=True, kw_only=True):
     capacity_unit: str | None = None
 
 
-class Capacity(msgspec.Struct, frozen=True, kw_only=True):
+class Capacity(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A service's live capacity; ``None`` figures are not reported."""
 
     available: int | None = None
@@ -68,7 +72,7 @@ class Capacity(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: dt.datetime | None = None
 
 
-class ProviderRecord(msgspec.Struct, frozen=True, kw_only=True):
+class ProviderRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """How an organisation has answered referral offers so far."""
 
     offers: int
@@ -88,6 +92,15 @@ LANGUAGE_BITS = bit_index(LANGUAGES)
 ACCESSIBILITY_BITS = bit_index(ACCESSIBILITY)
 CONDITION_BITS = bit_index(CONDITION_FLAGS)
 COUNTY_BITS = bit_index(COUNTY_CODES)
+# Eligibility list fields kept as a bitmask plus a ``<field>_stated`` flag.
+MASKED_FIELDS: tuple[tuple[str, dict[str, int]], ...] = (
+    ("genders", GENDER_BITS),
+    ("nationality_groups", NATIONALITY_BITS),
+    ("victim_statuses", VICTIM_BITS),
+    ("exploitation_forms", FORM_BITS),
+    ("languages", LANGUAGE_BITS),
+    ("accessibility", ACCESSIBILITY_BITS),
+)
 
 
 def bits(values: Iterable[str], index: dict[str, int]) -> int:
@@ -100,85 +113,8 @@ def bits(values: Iterable[str], index: dict[str, int]) -> int:
     return mask
 
 
-# Eligibility list fields, their bit index and the Directory attribute holding their mask.
-MASKED_FIELDS: tuple[tuple[str, dict[str, int]], ...] = (
-    ("genders", GENDER_BITS),
-    ("nationality_groups", NATIONALITY_BITS),
-    ("victim_statuses", VICTIM_BITS),
-    ("exploitation_forms", FORM_BITS),
-    ("languages", LANGUAGE_BITS),
-    ("accessibility", ACCESSIBILITY_BITS),
-)
-
-
-def _tristate(value: bool | None) -> int:
-    return -1 if value is None else int(value)
-
-
-class _Columns:
-    """Python lists filled row by row, turned into arrays at the end of the build."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, list[Any]] = {}
-        self.sites: dict[str, list[Any]] = {}
-
-    def row(self, **values: Any) -> None:
-        for key, value in values.items():
-            self.rows.setdefault(key, []).append(value)
-
-    def site(self, **values: Any) -> None:
-        for key, value in values.items():
-            self.sites.setdefault(key, []).append(value)
-
-
-def _add_candidate(cols: _Columns, row: int, c: Candidate, memo: dict[tuple[str, ...], int]) -> None:
-    e = c.eligibility
-    masks: dict[str, Any] = {}
-    for name, index in MASKED_FIELDS:
-        values = getattr(e, name)
-        masks[f"{name}_stated"] = values is not None
-        masks[name] = _memo_bits(values or (), index, memo, name)
-    site_counties = 0
-    for s in c.sites:
-        county = COUNTY_BITS.get(s.county, -1)
-        site_counties |= 1 << county if county >= 0 else 0
-        located = s.lat is not None and s.lon is not None
-        cols.site(
-            lat=s.lat if located else np.nan,
-            lon=s.lon if located else np.nan,
-            county=county,
-            confidential=bool(s.confidential),
-            owner=row,
-        )
-    cols.row(
-        service_id=c.service_id,
-        organisation_id=c.organisation_id,
-        active=bool(c.active and c.organisation_active),
-        age_min=AGE_FLOOR if e.age_min is None else e.age_min,
-        age_max=AGE_CEILING if e.age_max is None else e.age_max,
-        age_stated=e.age_min is not None or e.age_max is not None,
-        accepts_children=_tristate(e.accepts_children),
-        interpretation=e.interpretation_available is True,
-        excludes=_memo_bits(e.excludes, CONDITION_BITS, memo, "conditions"),
-        requires=_memo_bits(e.requires, CONDITION_BITS, memo, "conditions"),
-        area=_memo_bits(c.area_counties, COUNTY_BITS, memo, "counties"),
-        national=bool(c.area_national),
-        site_counties=site_counties,
-        has_confidential=any(s.confidential for s in c.sites),
-        site_count=len(c.sites),
-        **masks,
-    )
-
-
-def _memo_bits(values: Sequence[str], index: dict[str, int], memo: dict[tuple[str, ...], int], kind: str) -> int:
-    key = (kind, *values)
-    mask = memo.get(key)
-    if mask is None:
-        mask = memo[key] = bits(values, index)
-    return mask
-
-
-_ROW_DTYPES: dict[str, Any] = {
+# Row columns and their dtypes; the masks and bitmasks not listed here are int64.
+_DTYPES: dict[str, Any] = {
     "service_id": np.int64,
     "organisation_id": np.int64,
     "active": bool,
@@ -190,37 +126,96 @@ _ROW_DTYPES: dict[str, Any] = {
     "national": bool,
     "has_confidential": bool,
     "site_count": np.int64,
+    **{f"{name}_stated": bool for name, _ in MASKED_FIELDS},
 }
+_ROW_KEYS = (*_DTYPES, *(name for name, _ in MASKED_FIELDS), "excludes", "requires", "area", "site_counties")
+_TEXT_KEYS = ("organisation_name", "service_name", "service_type", "capacity_unit")
+_SITE_KEYS = ("lat", "lon", "county", "confidential", "owner")
 
 
-_ROW_KEYS = (
-    *_ROW_DTYPES,
-    *(key for name, _ in MASKED_FIELDS for key in (name, f"{name}_stated")),
-    "excludes",
-    "requires",
-    "area",
-    "site_counties",
-)
+class _Builder:
+    """Columns filled row by row; bitmasks and strings shared between equal values."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[Any]] = {key: [] for key in (*_ROW_KEYS, *_TEXT_KEYS)}
+        self.sites: dict[str, list[Any]] = {key: [] for key in _SITE_KEYS}
+        self._masks: dict[tuple[str, ...], int] = {}
+        self._strings: dict[str, str] = {}
+
+    def mask(self, kind: str, values: Iterable[str], index: dict[str, int]) -> int:
+        key = (kind, *values)
+        if key not in self._masks:
+            self._masks[key] = bits(key[1:], index)
+        return self._masks[key]
+
+    def text(self, value: str | None) -> str | None:
+        return None if value is None else self._strings.setdefault(value, value)
+
+    def add(self, row: int, c: Candidate) -> None:
+        e = c.eligibility
+        values: dict[str, Any] = {
+            "service_id": c.service_id,
+            "organisation_id": c.organisation_id,
+            "active": c.active and c.organisation_active,
+            "age_min": AGE_FLOOR if e.age_min is None else e.age_min,
+            "age_max": AGE_CEILING if e.age_max is None else e.age_max,
+            "age_stated": e.age_min is not None or e.age_max is not None,
+            "accepts_children": -1 if e.accepts_children is None else int(e.accepts_children),
+            "interpretation": e.interpretation_available is True,
+            "excludes": self.mask("conditions", e.excludes, CONDITION_BITS),
+            "requires": self.mask("conditions", e.requires, CONDITION_BITS),
+            "area": self.mask("counties", c.area_counties, COUNTY_BITS),
+            "national": c.area_national,
+            "site_counties": self.mask("counties", [s.county for s in c.sites], COUNTY_BITS),
+            "has_confidential": any(s.confidential for s in c.sites),
+            "site_count": len(c.sites),
+        }
+        for name, index in MASKED_FIELDS:
+            listed = getattr(e, name)
+            values[f"{name}_stated"] = listed is not None
+            values[name] = self.mask(name, listed or (), index)
+        for key in _TEXT_KEYS:
+            values[key] = self.text(getattr(c, key))
+        for key, value in values.items():
+            self.rows[key].append(value)
+        for s in c.sites:
+            located = s.lat is not None and s.lon is not None
+            self.sites["lat"].append(s.lat if located else np.nan)
+            self.sites["lon"].append(s.lon if located else np.nan)
+            self.sites["county"].append(COUNTY_BITS.get(s.county, -1))
+            self.sites["confidential"].append(s.confidential)
+            self.sites["owner"].append(row)
 
 
-def _dtype(key: str) -> Any:
-    return bool if key.endswith("_stated") else _ROW_DTYPES.get(key, np.int64)
+class Listing(NamedTuple):
+    """What a match shows of a service besides its scores."""
+
+    service_id: int
+    organisation_id: int
+    organisation_name: str
+    service_type: str
+    service_name: str
+    capacity_unit: str | None
+    national: bool
 
 
 class Directory:
     """Every service as arrays, rows sorted by service type; read-only once built."""
 
-    candidates: tuple[Candidate, ...]
-    type_range: dict[str, tuple[int, int]]
-    row_of: dict[int, int]  # service id -> row
-    # per row
+    type_range: dict[str, tuple[int, int]]  # service type -> rows [lo, hi)
+    organisation_name: list[str]
+    service_name: list[str]
+    service_type: list[str]
+    capacity_unit: list[str | None]
+    # Per row. Bitmask columns (genders ... accessibility, excludes, requires, area and
+    # site_counties) are int64; ages default to AGE_FLOOR / AGE_CEILING when not stated.
     service_id: np.ndarray
     organisation_id: np.ndarray
-    active: np.ndarray  # service and organisation both active
-    age_min: np.ndarray  # AGE_FLOOR when not stated
-    age_max: np.ndarray  # AGE_CEILING when not stated
+    active: np.ndarray  # the service and its organisation are both active
+    age_min: np.ndarray
+    age_max: np.ndarray
     age_stated: np.ndarray
-    genders: np.ndarray  # bitmask; its ``*_stated`` flag says whether the list was given
+    genders: np.ndarray
     genders_stated: np.ndarray
     nationality_groups: np.ndarray
     nationality_groups_stated: np.ndarray
@@ -236,15 +231,15 @@ class Directory:
     interpretation: np.ndarray
     excludes: np.ndarray
     requires: np.ndarray
-    area: np.ndarray  # county bitmask
+    area: np.ndarray
     national: np.ndarray
-    site_counties: np.ndarray  # bitmask of the counties of the row's sites
+    site_counties: np.ndarray  # the counties of the row's sites
     has_confidential: np.ndarray
     capacity_bound: np.ndarray
     site_count: np.ndarray
-    site_start: np.ndarray  # CSR offsets into the site arrays, length rows + 1
-    # per site
-    site_lat: np.ndarray  # degrees, NaN when not located
+    site_start: np.ndarray  # length rows + 1
+    # Per site.
+    site_lat: np.ndarray  # degrees; NaN when not located
     site_lon: np.ndarray
     site_phi: np.ndarray  # radians
     site_lam: np.ndarray
@@ -253,52 +248,62 @@ class Directory:
     site_confidential: np.ndarray
     site_owner: np.ndarray  # row
 
-    def __init__(self, candidates: tuple[Candidate, ...], cols: _Columns) -> None:
-        self.candidates = candidates
-        n = len(candidates)
-        for key in _ROW_KEYS:
-            self._set(key, np.array(cols.rows.get(key, []), dtype=_dtype(key)))
-        self.capacity_bound = np.array([c.service_type in CAPACITY_BOUND_TYPES for c in candidates], dtype=bool)
-        self.site_start = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(self.site_count, out=self.site_start[1:])
-        self._set_sites(cols.sites)
-        self.type_range = _type_ranges([c.service_type for c in candidates])
-        self.row_of = {c.service_id: row for row, c in enumerate(candidates)}
+    @classmethod
+    def build(cls, candidates: Iterable[Candidate]) -> Directory:
+        builder = _Builder()
+        for row, candidate in enumerate(sorted(candidates, key=lambda c: c.service_type)):
+            builder.add(row, candidate)
+        return cls(builder)
 
-    def _set(self, key: str, array: np.ndarray) -> None:
+    def __init__(self, builder: _Builder) -> None:
+        rows, sites = builder.rows, builder.sites
+        for key in _ROW_KEYS:
+            self._freeze(key, np.array(rows[key], dtype=_DTYPES.get(key, np.int64)))
+        for key in _TEXT_KEYS:
+            setattr(self, key, rows[key])
+        self._freeze("capacity_bound", np.array([t in CAPACITY_BOUND_TYPES for t in self.service_type], dtype=bool))
+        self._freeze("site_start", np.concatenate([[0], np.cumsum(self.site_count, dtype=np.int64)]))
+        lat, lon = np.array(sites["lat"], dtype=np.float64), np.array(sites["lon"], dtype=np.float64)
+        self._freeze("site_lat", lat)
+        self._freeze("site_lon", lon)
+        self._freeze("site_phi", np.radians(lat))
+        self._freeze("site_lam", np.radians(lon))
+        self._freeze("site_cos_phi", np.cos(np.radians(lat)))
+        self._freeze("site_county", np.array(sites["county"], dtype=np.int16))
+        self._freeze("site_confidential", np.array(sites["confidential"], dtype=bool))
+        self._freeze("site_owner", np.array(sites["owner"], dtype=np.int64))
+        self.type_range = _type_ranges(self.service_type)
+
+    def _freeze(self, key: str, array: np.ndarray) -> None:
         array.flags.writeable = False
         setattr(self, key, array)
 
-    def _set_sites(self, sites: dict[str, list[Any]]) -> None:
-        lat = np.array(sites.get("lat", []), dtype=np.float64)
-        lon = np.array(sites.get("lon", []), dtype=np.float64)
-        self._set("site_lat", lat)
-        self._set("site_lon", lon)
-        self._set("site_phi", np.radians(lat))
-        self._set("site_lam", np.radians(lon))
-        self._set("site_cos_phi", np.cos(np.radians(lat)))
-        self._set("site_county", np.array(sites.get("county", []), dtype=np.int16))
-        self._set("site_confidential", np.array(sites.get("confidential", []), dtype=bool))
-        self._set("site_owner", np.array(sites.get("owner", []), dtype=np.int64))
-
-    @classmethod
-    def build(cls, candidates: Iterable[Candidate]) -> Directory:
-        ordered = tuple(sorted(candidates, key=lambda c: c.service_type))
-        cols = _Columns()
-        memo: dict[tuple[str, ...], int] = {}
-        for row, candidate in enumerate(ordered):
-            _add_candidate(cols, row, candidate, memo)
-        return cls(ordered, cols)
-
     def __len__(self) -> int:
-        return len(self.candidates)
+        return len(self.service_type)
 
     def rows_of(self, service_type: str) -> tuple[int, int]:
         """The row range ``[lo, hi)`` of a service type (empty when the directory has none)."""
         return self.type_range.get(service_type, (0, 0))
 
     def sites_of(self, lo: int, hi: int) -> tuple[int, int]:
+        """The site range of the rows ``[lo, hi)``."""
         return int(self.site_start[lo]), int(self.site_start[hi])
+
+    def listing(self, row: int) -> Listing:
+        return Listing(
+            service_id=int(self.service_id[row]),
+            organisation_id=int(self.organisation_id[row]),
+            organisation_name=self.organisation_name[row],
+            service_type=self.service_type[row],
+            service_name=self.service_name[row],
+            capacity_unit=self.capacity_unit[row],
+            national=bool(self.national[row]),
+        )
+
+    def languages_of(self, row: int) -> list[str]:
+        """The languages a service states, in LANGUAGES order."""
+        mask = int(self.languages[row])
+        return [code for code, bit in LANGUAGE_BITS.items() if mask >> bit & 1]
 
     def site_coordinates(self, site: int) -> tuple[float, float]:
         return float(self.site_lat[site]), float(self.site_lon[site])

@@ -6,8 +6,9 @@ rows of each needed service type; :func:`rank` applies the capacity rule, scores
 adds geodesic distances, reasons, bundles and the explanation of what was excluded. Both are
 pure functions of a profile, a :class:`Directory`, live figures and an injected ``now``.
 
-Constraints are checked in the fixed order of :data:`CONSTRAINTS`; an excluded service is
-counted once, under the first constraint it fails, so the counts add up.
+Constraints are checked in the fixed order of ``explain.CONSTRAINTS``; an excluded service is
+counted once, under the first constraint it fails, so the counts add up. Distances for filtering
+and ranking are vectorised haversine; only the returned candidates get a geodesic distance.
 """
 
 from __future__ import annotations
@@ -88,11 +89,11 @@ Check = Callable[[Directory, slice, Query, bool], "np.ndarray | None"]
 
 def _listed(d: Directory, name: str, s: slice, wanted: int) -> np.ndarray:
     """Passes where the service does not state the list, or states one of ``wanted``."""
-    return ~getattr(d, f"{name}_stated")[s] | ((getattr(d, name)[s] & wanted) != 0)  # type: ignore[no-any-return]
+    return ~getattr(d, f"{name}_stated")[s] | ((getattr(d, name)[s] & wanted) != 0)
 
 
 def _age(d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray:
-    return (d.age_min[s] <= q.age[0]) & (d.age_max[s] >= q.age[1])  # type: ignore[no-any-return]
+    return (d.age_min[s] <= q.age[0]) & (d.age_max[s] >= q.age[1])
 
 
 def _victim(d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray | None:
@@ -114,11 +115,11 @@ def _language(d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray | Non
 def _accessibility(d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray | None:
     if not q.accessibility:
         return None
-    return ~d.accessibility_stated[s] | ((d.accessibility[s] & q.accessibility) == q.accessibility)  # type: ignore[no-any-return]
+    return ~d.accessibility_stated[s] | ((d.accessibility[s] & q.accessibility) == q.accessibility)
 
 
 def _conditions(d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray:
-    return ((d.excludes[s] & q.conditions) == 0) & ((d.requires[s] & ~q.conditions) == 0)  # type: ignore[no-any-return]
+    return ((d.excludes[s] & q.conditions) == 0) & ((d.requires[s] & ~q.conditions) == 0)
 
 
 def _avoided(d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray | None:
@@ -144,7 +145,7 @@ STATIC_CHECKS: tuple[tuple[str, Check], ...] = (
 def haversine_km(origin: tuple[float, float], phi: np.ndarray, lam: np.ndarray, cos_phi: np.ndarray) -> np.ndarray:
     phi0, lam0 = np.radians(origin[0]), np.radians(origin[1])
     a = np.sin((phi - phi0) / 2) ** 2 + np.cos(phi0) * cos_phi * np.sin((lam - lam0) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))  # type: ignore[no-any-return]
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 def _row_min(km: np.ndarray, owner: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -199,32 +200,26 @@ def _language_fit(d: Directory, s: slice, q: Query) -> np.ndarray:
         return np.full(s.stop - s.start, explain.LANGUAGE_NEUTRAL, dtype=np.int64)
     shared = (d.languages[s] & q.languages) != 0
     fit = np.where(shared, explain.LANGUAGE_SHARED, explain.LANGUAGE_INTERPRETATION)
-    return np.where(d.languages_stated[s], fit, explain.LANGUAGE_NOT_STATED)  # type: ignore[no-any-return]
+    return np.where(d.languages_stated[s], fit, explain.LANGUAGE_NOT_STATED)
 
 
 @dataclass(frozen=True, slots=True)
-class _Part:
-    """The survivors of one service type."""
+class _Survivors:
+    """What filtering one service type leaves: counts, and one column entry per survivor."""
 
     considered: int
     excluded: dict[str, int]
     beyond: tuple[int, int] | None
-    rows: np.ndarray
-    site: np.ndarray
-    km: np.ndarray
-    in_area: np.ndarray
-    not_stated: np.ndarray
-    language: np.ndarray
+    columns: dict[str, np.ndarray]
 
 
-def _filter_type(d: Directory, service_type: str, q: Query) -> _Part:
+def _filter_type(d: Directory, service_type: str, q: Query) -> _Survivors:
     lo, hi = d.rows_of(service_type)
     s, bound = slice(lo, hi), service_type in CAPACITY_BOUND_TYPES
     alive = np.ones(hi - lo, dtype=bool)
     excluded: dict[str, int] = {}
 
     def drop(code: str, ok: np.ndarray) -> None:
-        ok = ok.astype(bool, copy=False)
         failed = int(np.count_nonzero(alive & ~ok))
         if failed:
             excluded[code] = failed
@@ -233,7 +228,7 @@ def _filter_type(d: Directory, service_type: str, q: Query) -> _Part:
     for code, check in STATIC_CHECKS:
         ok = check(d, s, q, bound)
         if ok is not None:
-            drop(code, ok)
+            drop(code, ok.astype(bool, copy=False))
     km, site = _nearest(d, lo, hi, q)
     if q.high_security:
         drop("security", d.has_confidential[s])
@@ -242,17 +237,15 @@ def _filter_type(d: Directory, service_type: str, q: Query) -> _Part:
     if q.max_km is not None:
         drop("distance", in_area | (km <= q.max_km))
     keep = np.flatnonzero(alive)
-    return _Part(
-        considered=hi - lo,
-        excluded=excluded,
-        beyond=_nearest_beyond(reachable & ~alive, km, site, lo),
-        rows=keep + lo,
-        site=site[keep],
-        km=km[keep],
-        in_area=in_area[keep],
-        not_stated=_not_stated(d, s, q, bound)[keep],
-        language=_language_fit(d, s, q)[keep],
-    )
+    columns = {
+        "rows": keep + lo,
+        "site": site[keep],
+        "km": km[keep],
+        "in_area": in_area[keep],
+        "not_stated": _not_stated(d, s, q, bound)[keep],
+        "language": _language_fit(d, s, q)[keep],
+    }
+    return _Survivors(hi - lo, excluded, _nearest_beyond(reachable & ~alive, km, site, lo), columns)
 
 
 def _nearest_beyond(out_of_reach: np.ndarray, km: np.ndarray, site: np.ndarray, lo: int) -> tuple[int, int] | None:
@@ -285,7 +278,7 @@ class Selection:
 
     @property
     def service_ids(self) -> list[int]:
-        return self.directory.service_id[self.rows].tolist()  # type: ignore[no-any-return]
+        return self.directory.service_id[self.rows].tolist()
 
 
 def _needs(profile: Profile) -> tuple[tuple[str, str], ...]:
@@ -298,36 +291,20 @@ def _needs(profile: Profile) -> tuple[tuple[str, str], ...]:
 
 def select(profile: Profile, directory: Directory, origin: tuple[float, float]) -> Selection:
     """Every service of a needed type that passes the static hard filters, with its nearest site."""
-    query = Query.of(profile, origin)
-    needs = _needs(profile)
-    parts, considered, excluded, beyond = [], {}, {}, {}
-    for k, (service_type, _) in enumerate(needs):
-        part = _filter_type(directory, service_type, query)
-        parts.append((k, part))
-        considered[service_type] = part.considered
-        excluded[service_type] = part.excluded
-        if part.beyond is not None:
-            beyond[service_type] = part.beyond
-
-    def cat(name: str, dtype: type) -> np.ndarray:
-        arrays = [getattr(p, name) for _, p in parts]
-        return np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtype)
-
+    query, needs = Query.of(profile, origin), _needs(profile)
+    found = {service_type: _filter_type(directory, service_type, query) for service_type, _ in needs}
+    parts = list(found.values()) or [_filter_type(directory, "", query)]  # no needs: empty columns
+    columns = {key: np.concatenate([p.columns[key] for p in parts]) for key in parts[0].columns}
     return Selection(
         directory=directory,
         profile=profile,
         query=query,
         needs=needs,
-        rows=cat("rows", np.int64),
-        need=np.concatenate([np.full(p.rows.size, k) for k, p in parts]) if parts else np.zeros(0, np.int64),
-        site=cat("site", np.int64),
-        km=cat("km", np.float64),
-        in_area=cat("in_area", bool),
-        not_stated=cat("not_stated", np.int64),
-        language=cat("language", np.int64),
-        considered=considered,
-        excluded=excluded,
-        beyond=beyond,
+        need=np.repeat(np.arange(len(parts)), [p.columns["rows"].size for p in parts]),
+        considered={t: p.considered for t, p in found.items()},
+        excluded={t: p.excluded for t, p in found.items()},
+        beyond={t: p.beyond for t, p in found.items() if p.beyond is not None},
+        **columns,
     )
 
 
@@ -342,11 +319,12 @@ def _shortlist(order: np.ndarray, need: np.ndarray, n_needs: int, limit: int) ->
     quota = max(1, limit // (2 * max(n_needs, 1)))
     taken: dict[int, int] = {}
     reserved = []
-    for position, i in enumerate(order.tolist()):
-        k = int(need[i])
+    for position, k in enumerate(need[order].tolist()):
         if taken.get(k, 0) < quota:
             taken[k] = taken.get(k, 0) + 1
             reserved.append(position)
+            if len(reserved) == quota * n_needs:
+                break
     chosen = set(reserved[:limit])
     for position in range(order.size):
         if len(chosen) >= limit:

@@ -18,7 +18,7 @@ from geopy.distance import geodesic
 from referralnet.matching.bundles import Offer
 from referralnet.matching.directory import Capacity, ProviderRecord
 from referralnet.matching.schemas import Excluded, MatchCandidate, Reason
-from referralnet.vocabulary.codes import CAPACITY_UNITS, LANGUAGES, SERVICE_TYPES
+from referralnet.vocabulary.codes import LANGUAGES, SERVICE_TYPES
 
 if TYPE_CHECKING:
     from referralnet.matching.engine import Selection
@@ -76,6 +76,12 @@ NOT_STATED: tuple[tuple[str, str], ...] = (
     ("languages", "languages spoken"),
     ("accessibility", "accessibility"),
 )
+UNIT_WORDS = {
+    "places": ("place", "places"),
+    "beds": ("bed", "beds"),
+    "cases_per_month": ("case this month", "cases this month"),
+    "sessions_per_week": ("session this week", "sessions this week"),
+}
 _POPCOUNT = np.array([bin(i).count("1") for i in range(1 << len(NOT_STATED))])
 _NO_CAPACITY = Capacity()
 
@@ -138,7 +144,7 @@ def score(s: Selection, live: Live, records: Mapping[int, ProviderRecord]) -> np
     record = np.array([record_fraction(records.get(o)) for o in orgs]) if records else NEUTRAL_RECORD
     confidential = d.has_confidential[s.rows] if s.profile.security_risk != "low" else 0
     total = (
-        (priority[s.need] if s.needs else 0)
+        priority[s.need]
         + W_PROXIMITY * proximity
         + W_CAPACITY * capacity
         + W_FRESH * live.fresh
@@ -171,7 +177,7 @@ def label(service_type: str) -> str:
 
 def candidate(s: Selection, i: int, points: float, live: Live, records: Mapping[int, ProviderRecord]) -> MatchCandidate:
     d = s.directory
-    c = d.candidates[int(s.rows[i])]
+    c = d.listing(int(s.rows[i]))
     site = int(s.site[i])
     km = round(geodesic_km(s.query.origin, d.site_coordinates(site)), 1) if site >= 0 else None
     cap = live.capacity[i]
@@ -197,16 +203,15 @@ def candidate(s: Selection, i: int, points: float, live: Live, records: Mapping[
 
 def _reasons(s: Selection, i: int, km: float | None, live: Live, record: ProviderRecord | None) -> list[Reason]:
     d, row = s.directory, int(s.rows[i])
-    c = d.candidates[row]
+    c = d.listing(row)
     service_type, priority = s.needs[int(s.need[i])]
     out = [Reason(code="covers_need", kind="fit", text=f"covers the {priority} need: {label(service_type)}")]
     if km is not None:
-        county = d.site_county_code(int(s.site[i]))
-        out.append(Reason(code="distance", kind="fit", text=f"nearest site {km:.1f} km away, in {county}", value=km))
-    if c.area_national:
+        out.append(_distance_reason(km, d.site_county_code(int(s.site[i])), s.query.max_km))
+    if c.national:
         out.append(Reason(code="national", kind="fit", text="works nationally"))
     elif s.in_area[i]:
-        out.append(Reason(code="in_area", kind="fit", text=f"works in {s.profile.location.county}"))
+        out.append(Reason(code="in_area", kind="fit", text=f"works in the person's county ({s.profile.location.county})"))
     out += _capacity_reasons(c.capacity_unit, bool(d.capacity_bound[row]), live, i)
     out += _language_reasons(s, i)
     if s.profile.security_risk != "low" and d.has_confidential[row]:
@@ -219,32 +224,39 @@ def _reasons(s: Selection, i: int, km: float | None, live: Live, record: Provide
     return out
 
 
+def _distance_reason(km: float, county: str | None, max_km: float | None) -> Reason:
+    text = f"nearest site {km:.1f} km away, in {county}"
+    if max_km is not None and km > max_km:
+        return Reason(code="distance", kind="caveat", text=f"{text}, beyond {max_km:g} km", value=km)
+    return Reason(code="distance", kind="fit", text=text, value=km)
+
+
 def _capacity_reasons(unit: str | None, bound: bool, live: Live, i: int) -> list[Reason]:
     available = int(live.available[i])
     if available < 0:
         if not bound:
             return []
         return [Reason(code="capacity_not_reported", kind="caveat", text="capacity not reported")]
-    what = CAPACITY_UNITS[unit][0].lower() if unit in CAPACITY_UNITS else "places"
+    one, many = UNIT_WORDS.get(unit or "places", UNIT_WORDS["places"])
     if available == 0:
-        out = [Reason(code="no_free_capacity", kind="caveat", text=f"no free {what} reported", value=0)]
+        out = [Reason(code="no_free_capacity", kind="caveat", text=f"no free {many} reported", value=0)]
     else:
+        what = one if available == 1 else many
         out = [Reason(code="free_capacity", kind="fit", text=f"{available} free {what}", value=available)]
     days = float(live.age_days[i])
     if np.isnan(days):
         return out
-    if live.fresh[i]:
-        when = "today" if days < 1 else f"{int(days)} days ago" if days >= 2 else "1 day ago"
-        out.append(Reason(code="capacity_fresh", kind="fit", text=f"capacity updated {when}", value=round(days, 1)))
-    else:
-        out.append(Reason(code="capacity_stale", kind="caveat", text=f"capacity figure is {int(days)} days old", value=round(days, 1)))
-    return out
+    value = round(days, 1)
+    if not live.fresh[i]:
+        return [*out, Reason(code="capacity_stale", kind="caveat", text=f"capacity figure is {int(days)} days old", value=value)]
+    when = "today" if days < 1 else "1 day ago" if days < 2 else f"{int(days)} days ago"
+    return [*out, Reason(code="capacity_fresh", kind="fit", text=f"capacity updated {when}", value=value)]
 
 
 def _language_reasons(s: Selection, i: int) -> list[Reason]:
     fit = int(s.language[i])
     if fit == LANGUAGE_SHARED:
-        spoken = s.directory.candidates[int(s.rows[i])].eligibility.languages or []
+        spoken = s.directory.languages_of(int(s.rows[i]))
         shared = [LANGUAGES[code][0] for code in s.profile.languages if code in spoken and code in LANGUAGES]
         return [Reason(code="language_shared", kind="fit", text=f"speaks {', '.join(shared)}")]
     if fit == LANGUAGE_INTERPRETATION:
@@ -265,7 +277,7 @@ def _duration(minutes: float) -> str:
 
 
 def offer(s: Selection, i: int, points: float) -> Offer:
-    c = s.directory.candidates[int(s.rows[i])]
+    c = s.directory.listing(int(s.rows[i]))
     service_type, priority = s.needs[int(s.need[i])]
     return Offer(service_type, priority, c.organisation_id, c.organisation_name, c.service_id, c.service_name, points)
 
@@ -288,7 +300,7 @@ def nothing_fits(s: Selection, service_type: str, counts: dict[str, int]) -> str
     text = f"no {name} for {_who(s)} within {s.query.max_km:g} km"
     if service_type in s.beyond:
         row, site = s.beyond[service_type]
-        c = s.directory.candidates[row]
+        c = s.directory.listing(row)
         km = geodesic_km(s.query.origin, s.directory.site_coordinates(site))
         text += f"; nearest: {c.organisation_name} ({c.service_name}) at {km:.0f} km"
     return text
