@@ -21,6 +21,7 @@ from litestar.response import Response
 from referralnet import __version__, db
 from referralnet.accounts.guards import BearerTokenMiddleware
 from referralnet.clock import Clock, SystemClock
+from referralnet.coverage.controllers import CoverageController
 from referralnet.directory.controllers import OrganisationController, ServiceController
 from referralnet.errors import exception_handlers
 from referralnet.matching.controllers import MatchController
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             ReferralController,
             OfferController,
             DeclineController,
+            CoverageController,
         ],
         middleware=[DefineMiddleware(BearerTokenMiddleware, exclude=PUBLIC_PATHS)],
         dependencies={"actor": Provide(provide_actor), "clock": Provide(provide_clock)},

@@ -187,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--path", help="load this folder of organisation TOML files instead")
     seed.set_defaults(func=cmd_seed)
 
+    from referralnet.coverage import cli as coverage_cli
+
+    coverage_cli.add_parser(sub)
+
     token = sub.add_parser("token", help="manage API tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True)
     create = token_sub.add_parser("create", help="create a bearer token; the token is the last line printed")

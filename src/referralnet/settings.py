@@ -38,6 +38,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     db_pool_max: Annotated[int, Meta(ge=1)] = 10
     # A capacity figure older than this many days is "stale" in matching and coverage.
     capacity_stale_days: Annotated[int, Meta(ge=1)] = 7
+    # Coverage exports and any figure seen outside the secretariat show counts of people below this as "<N".
+    coverage_disclosure_threshold: Annotated[int, Meta(ge=2, le=100)] = 10
     # Run the scheduled sweeps inside the web process (off for a separate `referralnet worker`).
     scheduler: bool = True
     sweep_interval_seconds: Annotated[int, Meta(ge=1)] = 30

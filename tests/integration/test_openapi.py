@@ -23,6 +23,10 @@ async def test_openapi_document_lists_the_contract_paths(client: Any) -> None:
         "/api/v1/referrals/{referral_id}/cancel",
         "/api/v1/offers/{offer_id}/accept",
         "/api/v1/offers/{offer_id}/decline",
+        "/api/v1/coverage",
+        "/api/v1/coverage/gaps",
+        "/api/v1/coverage/activity",
+        "/api/v1/coverage/map.svg",
     ):
         assert path in paths, path
     operations = [op for item in paths.values() for op in item.values() if isinstance(op, dict)]
