@@ -44,6 +44,12 @@ class PrivacyViolation(InvalidInput):
         self.extra = [{"key": field, "message": f"contains a {kind}", "kind": kind}]
 
 
+class BadLink(DomainError):
+    """A one-click link that was altered, is for another action, or has expired."""
+
+    status_code = 400
+
+
 class NotFound(DomainError):
     status_code = 404
 
