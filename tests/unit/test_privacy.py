@@ -111,6 +111,9 @@ PASSING = [
     "15 victims were recruited in 2022 and 2023",
     "owed 1500 EUR to the recruiter; datorie de 12000 lei",
     "Iași, Cluj, București, Constanța, Timișoara",
+    # A date followed by a count must not read as a mobile number (07 0520 2234).
+    "pe 07.05.2022 34 victims",
+    "9 victims. pe 07.10.2008. 90 victims",
     f"număr de dosar {WRONG_CHECK_CNP}",
     WRONG_CHECK_CNP,
     "Are nevoie de adăpost, consiliere psihologică și asistență juridică; vorbește doar maghiară.",

@@ -133,10 +133,27 @@ def _cnp_end(text: str, groups: list[re.Match[str]], i: int) -> int | None:
 _DATE_LIKE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
 _MIN_NATIONAL_DIGITS = 9  # every Romanian number has 9 national significant digits
 _MIN_INTERNATIONAL_DIGITS = 7  # "+45 32 12 34 56" has 8
+_MAX_BARE_DIGITS = 12  # without "+" or "00": at most "40" + "0" + 9 national digits
+
+
+# A calendar date (day.month.year or year-month-day) standing alone, not part of a longer digit run.
+_DATE = re.compile(
+    r"(?<![\d./-])(?:(?P<d>\d{1,2})[./-](?P<m>\d{1,2})[./-]\d{4}|\d{4}[./-](?P<m2>\d{1,2})[./-](?P<d2>\d{1,2}))(?![./-]?\d)"
+)
+
+
+def _without_dates(text: str) -> str:
+    """``text`` with calendar dates blanked (same offsets), so "07.01.2000 10 copii" is no phone number."""
+
+    def blank(m: re.Match[str]) -> str:
+        day, month = int(m.group("d") or m.group("d2")), int(m.group("m") or m.group("m2"))
+        return " " * len(m.group()) if 1 <= day <= 31 and 1 <= month <= 12 else m.group()
+
+    return _DATE.sub(blank, text)
 
 
 def _find_phones(text: str) -> Iterator[Finding]:
-    matcher = phonenumbers.PhoneNumberMatcher(text, "RO", leniency=phonenumbers.Leniency.VALID)
+    matcher = phonenumbers.PhoneNumberMatcher(_without_dates(text), "RO", leniency=phonenumbers.Leniency.VALID)
     for match in matcher:
         raw = match.raw_string
         if _DATE_LIKE.fullmatch(raw):
@@ -145,6 +162,8 @@ def _find_phones(text: str) -> Iterator[Finding]:
         minimum = _MIN_INTERNATIONAL_DIGITS if international else _MIN_NATIONAL_DIGITS
         if len(phonenumbers.national_significant_number(match.number)) < minimum:
             continue
+        if not international and sum(c.isdigit() for c in raw) > _MAX_BARE_DIGITS:
+            continue  # CNP-shaped (e.g. a wrong check digit), not "40" + a Romanian number
         yield Finding(PHONE, match.start, match.end)
 
 
