@@ -1,0 +1,117 @@
+"""E-mail of the outbox: plain text built from the row's subject and anonymised payload, sent over SMTP.
+
+A new offer (and its reminder) carries signed one-click accept and decline links, valid until the
+offer's deadline. Nothing beyond the payload is added: it already holds the anonymised summary only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email.utils
+from email.message import EmailMessage
+from typing import Any
+
+import aiosmtplib
+import msgspec
+
+from referralnet.notifications import DeliveryError
+from referralnet.notifications.signing import DELIVERY_HEADER, make_offer_token
+from referralnet.settings import Settings
+from referralnet.tables import Offer
+
+OFFER_KINDS = ("offer_new", "offer_reminder")
+SMTP_TIMEOUT_SECONDS = 30.0
+
+# Payload keys shown in the text, in this order; any other key is internal (ids, kind) and left out.
+LABELS = {
+    "referral_id": "Referral",
+    "urgency": "Urgency",
+    "summary": "Person (anonymised)",
+    "deadline": "Answer by",
+    "organisation": "Accepted by",
+    "reason": "Reason",
+    "service": "Service",
+    "service_type": "Service type",
+    "stale_days": "Counts as stale after (days)",
+    "path": "Update it at",
+}
+
+
+def payload_of(row: dict[str, Any]) -> dict[str, Any]:
+    raw = row["payload"]
+    return msgspec.json.decode(raw) if isinstance(raw, (str, bytes)) else dict(raw or {})
+
+
+def _when(value: dt.datetime) -> str:
+    return f"{value.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
+
+
+def _value(key: str, value: Any, settings: Settings) -> str:
+    if key == "deadline" and isinstance(value, str):
+        return _when(dt.datetime.fromisoformat(value))
+    if key == "path":
+        return settings.base_url.rstrip("/") + str(value)
+    return str(value)
+
+
+async def _offer_lines(offer_id: int, settings: Settings, now: dt.datetime, key: str) -> list[str]:
+    """The one-click links while the offer is open, else a line saying it no longer is."""
+    offer = await Offer.select(Offer.status, Offer.deadline).where(Offer.id == offer_id).first()
+    if offer is None or offer["status"] != "pending" or now >= offer["deadline"]:
+        state = "past its deadline" if offer and offer["status"] == "pending" else (offer["status"] if offer else "gone")
+        return [f"This offer can no longer be answered (it is {state})."]
+    base = settings.base_url.rstrip("/")
+    accept, decline = (f"{base}/respond/{make_offer_token(key, offer_id, a, offer['deadline'])}" for a in ("accept", "decline"))
+    return [
+        "To accept (opens a page where you confirm):",
+        accept,
+        "",
+        "To decline (opens a page where you give the reason):",
+        decline,
+        "",
+        f"The links work until the deadline, {_when(offer['deadline'])}. You can also answer in referralnet (offer {offer_id}).",
+    ]
+
+
+async def render_text(row: dict[str, Any], settings: Settings, now: dt.datetime, key: str) -> str:
+    """The plain-text body: the subject, the labelled payload fields and, for offers, the links."""
+    payload = payload_of(row)
+    lines = [row["subject"], ""]
+    lines += [f"{label}: {_value(k, payload[k], settings)}" for k, label in LABELS.items() if payload.get(k) not in (None, "")]
+    if row["kind"] in OFFER_KINDS and payload.get("offer_id"):
+        lines += ["", *await _offer_lines(int(payload["offer_id"]), settings, now, key)]
+    lines += ["", "--", "referralnet. This message holds no personal data; the referral itself is in referralnet."]
+    return "\n".join(lines) + "\n"
+
+
+async def compose(row: dict[str, Any], settings: Settings, now: dt.datetime, key: str) -> EmailMessage:
+    """The message; its Message-ID comes from the delivery id, so a retried message is recognisably the same."""
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = row["recipient"]
+    message["Subject"] = row["subject"]
+    message["Date"] = email.utils.format_datetime(now)
+    domain = settings.mail_from.rpartition("@")[2] or "referralnet"
+    message["Message-ID"] = f"<{row['delivery_id']}@{domain}>"
+    message[DELIVERY_HEADER] = row["delivery_id"]
+    message.set_content(await render_text(row, settings, now, key))
+    return message
+
+
+async def send(message: EmailMessage, settings: Settings) -> None:
+    """Send over SMTP as configured; any failure becomes a DeliveryError (retried later)."""
+    try:
+        await aiosmtplib.send(
+            message,
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_user,
+            password=settings.smtp_password,
+            use_tls=settings.smtp_tls == "ssl",
+            # False, not None: aiosmtplib would otherwise upgrade whenever the server offers STARTTLS.
+            start_tls=settings.smtp_tls == "starttls",
+            timeout=SMTP_TIMEOUT_SECONDS,
+        )
+    except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+        raise DeliveryError(f"SMTP {settings.smtp_host}:{settings.smtp_port}: {type(exc).__name__}: {exc}") from exc

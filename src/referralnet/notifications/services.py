@@ -1,0 +1,87 @@
+"""Reading the outbox and managing an organisation's webhook secret."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from referralnet.accounts.schemas import Actor
+from referralnet.db import write_transaction
+from referralnet.errors import Forbidden, NotFound
+from referralnet.notifications.schemas import NotificationList, NotificationOut, WebhookSecretOut
+from referralnet.notifications.signing import SIGNATURE_HEADER, new_secret
+from referralnet.referrals.records import audit
+from referralnet.tables import Notification, Organisation
+
+_COLUMNS = (
+    Notification.id, Notification.kind, Notification.channel, Notification.recipient, Notification.subject,
+    Notification.status, Notification.attempts, Notification.last_error, Notification.delivery_id,
+    Notification.organisation, Notification.referral, Notification.offer, Notification.created_at,
+    Notification.next_attempt_at, Notification.sent_at,
+)  # fmt: skip
+
+
+def _out(row: dict[str, Any]) -> NotificationOut:
+    return NotificationOut(
+        id=row["id"],
+        kind=row["kind"],
+        channel=row["channel"],
+        recipient=row["recipient"],
+        subject=row["subject"],
+        status=row["status"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        delivery_id=row["delivery_id"],
+        organisation_id=row["organisation"],
+        referral_id=row["referral"],
+        offer_id=row["offer"],
+        created_at=row["created_at"],
+        next_attempt_at=row["next_attempt_at"],
+        sent_at=row["sent_at"],
+    )
+
+
+async def list_notifications(
+    actor: Actor,
+    *,
+    status: str | None,
+    kind: str | None,
+    channel: str | None,
+    referral_id: int | None,
+    limit: int,
+    offset: int,
+) -> NotificationList:
+    """Newest first; the secretariat sees every row, an NGO only those addressed to its organisation."""
+    where: list[Any] = []
+    if not actor.is_staff:
+        if actor.role != "ngo" or actor.organisation_id is None:
+            raise Forbidden("only an NGO, the secretariat or an admin can read notifications")
+        where.append(Notification.organisation == actor.organisation_id)
+    if status is not None:
+        where.append(Notification.status == status)
+    if kind is not None:
+        where.append(Notification.kind == kind)
+    if channel is not None:
+        where.append(Notification.channel == channel)
+    if referral_id is not None:
+        where.append(Notification.referral == referral_id)
+    query = Notification.select(*_COLUMNS).order_by(Notification.id, ascending=False).limit(limit).offset(offset)
+    count = Notification.count()
+    if where:
+        query, count = query.where(*where), count.where(*where)
+    return NotificationList(items=[_out(r) for r in await query], total=await count)
+
+
+async def rotate_webhook_secret(org_id: int, actor: Actor, now: dt.datetime) -> WebhookSecretOut:
+    """Create or replace the organisation's webhook secret and return it (the only time it is shown)."""
+    if not await Organisation.exists().where(Organisation.id == org_id):
+        raise NotFound(f"organisation {org_id} not found", field="org_id")
+    if not actor.can_manage(org_id):
+        await audit(actor, now, object_type="organisation", object_id=org_id, action="rotate_webhook_secret", outcome="denied")
+        raise Forbidden("an NGO can set the webhook secret of its own organisation only")
+    secret = new_secret()
+    async with write_transaction():
+        # updated_at stays: the secret is not part of the directory and must not invalidate matching caches.
+        await Organisation.update({Organisation.webhook_secret: secret}).where(Organisation.id == org_id)
+        await audit(actor, now, object_type="organisation", object_id=org_id, action="rotate_webhook_secret", outcome="allowed")
+    return WebhookSecretOut(organisation_id=org_id, secret=secret, signature_header=SIGNATURE_HEADER, created_at=now)
