@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 from referralnet.vocabulary.codes import Role
@@ -12,6 +14,8 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     role: Role
     organisation_id: int | None = None
+    # "link": an organisation answering an offer through a signed one-click link, without a token.
+    via: Literal["token", "link"] = "token"
 
     @property
     def is_staff(self) -> bool:

@@ -14,8 +14,9 @@ import msgspec
 from referralnet.accounts.schemas import Actor
 from referralnet.db import write_transaction
 from referralnet.errors import Conflict, Forbidden, NotFound
+from referralnet.matching.privacy import screen
 from referralnet.notifications.outbox import notify_address, notify_organisation
-from referralnet.referrals.records import OFFER_COLUMNS, audit, label, offer_out, record
+from referralnet.referrals.records import OFFER_COLUMNS, audit, label, lock_referral, offer_out, record
 from referralnet.referrals.schemas import DeclineBody, OfferOut
 from referralnet.settings import Settings
 from referralnet.tables import Offer, Referral, Service
@@ -116,6 +117,7 @@ async def accept_offer(offer_id: int, actor: Actor, now: dt.datetime, settings: 
     await _expire_if_due(row, now, settings)
     who = label(actor)
     async with write_transaction():
+        await lock_referral(row["referral"])
         taken = await Offer.update(
             {Offer.status: "accepted", Offer.responded_at: now, Offer.responded_by: who}
         ).where(Offer.id == offer_id, Offer.status == "pending", Offer.deadline > now).returning(Offer.id)
@@ -162,11 +164,13 @@ async def withdraw_pending(referral: dict[str, Any], now: dt.datetime, who: str,
 
 async def decline_offer(offer_id: int, body: DeclineBody, actor: Actor, now: dt.datetime, settings: Settings) -> OfferOut:
     row = await _offer_for(offer_id, actor, now, "decline")
+    screen(body, "")  # the free text is stored and shown to the secretariat: no identifiers
     if row["status"] == "declined":
         return offer_out(row)
     await _expire_if_due(row, now, settings)
     who = label(actor)
     async with write_transaction():
+        await lock_referral(row["referral"])
         taken = await Offer.update(
             {Offer.status: "declined", Offer.responded_at: now, Offer.responded_by: who,
              Offer.decline_reason: body.reason, Offer.decline_text: body.text}
@@ -181,7 +185,11 @@ async def decline_offer(offer_id: int, body: DeclineBody, actor: Actor, now: dt.
 
 async def expire_offer(offer_id: int, now: dt.datetime, settings: Settings, actor: str = "system:scheduler") -> bool:
     """Expire one offer past its deadline (a claim: only one caller wins) and move its referral on."""
+    of = await Offer.select(Offer.referral).where(Offer.id == offer_id).first()
+    if of is None:
+        return False
     async with write_transaction():
+        await lock_referral(of["referral"])
         claimed = await Offer.update({Offer.status: "expired", Offer.responded_at: now}).where(
             Offer.id == offer_id, Offer.status == "pending", Offer.deadline <= now
         ).returning(Offer.id, Offer.referral, Offer.organisation)

@@ -6,8 +6,10 @@ import datetime as dt
 from typing import Any
 
 import msgspec
+from piccolo.query.mixins import LockStrength
 
 from referralnet.accounts.schemas import Actor
+from referralnet.db import current_engine, is_sqlite
 from referralnet.directory.views import dumps
 from referralnet.matching.profile import Profile
 from referralnet.referrals.schemas import Event, OfferOut, ReferralOut, ReferralSummary
@@ -21,7 +23,8 @@ OFFER_COLUMNS = (Offer.all_columns(), Offer.service.name, Offer.organisation.nam
 
 
 def label(actor: Actor) -> str:
-    return f"{actor.role}:{actor.name}"
+    """How an actor appears in the history: ``ngo:<token name>``, or ``link:<organisation>`` for a one-click link."""
+    return f"link:{actor.name}" if actor.via == "link" else f"{actor.role}:{actor.name}"
 
 
 async def record(
@@ -155,6 +158,19 @@ def summary_out(row: dict[str, Any], offers: list[OfferOut]) -> ReferralSummary:
         updated_at=row["updated_at"],
         offers=offers,
     )
+
+
+async def lock_referral(referral_id: int) -> None:
+    """Lock the referral's row before touching it or its offers (in the caller's write transaction).
+
+    On PostgreSQL, transactions that change a referral and its offers then queue on this one row
+    instead of locking offer and referral rows in opposite orders and deadlocking (two accepts of
+    one referral's offers, or an accept and a cancel). ``NO KEY UPDATE`` is what an ``UPDATE``
+    takes anyway, so it does not block inserts of events, offers and notifications that refer to
+    the row. SQLite's ``BEGIN IMMEDIATE`` already serialises writers.
+    """
+    if not is_sqlite(current_engine()):
+        await Referral.select(Referral.id).where(Referral.id == referral_id).lock_rows(LockStrength.no_key_update)
 
 
 async def referral_row(referral_id: int) -> dict[str, Any] | None:
