@@ -18,7 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from litestar.response import Response
 
-from referralnet import __version__, db
+from referralnet import __version__, db, openapi
 from referralnet.accounts.guards import BearerTokenMiddleware
 from referralnet.clock import Clock, SystemClock
 from referralnet.coverage.controllers import CoverageController
@@ -26,15 +26,19 @@ from referralnet.directory.controllers import OrganisationController, ServiceCon
 from referralnet.errors import exception_handlers
 from referralnet.matching.controllers import MatchController
 from referralnet.matching.services import DirectoryCache
+from referralnet.notifications.controllers import NotificationController, WebhookSecretController
 from referralnet.params import provide_actor, provide_clock
 from referralnet.referrals.controllers import DeclineController, OfferController, ReferralController
 from referralnet.scheduler import build_scheduler
 from referralnet.settings import Settings
 from referralnet.vocabulary.controllers import VocabularyController
+from referralnet.web.controllers import RespondController, template_config
 
 log = logging.getLogger("referralnet")
 
-# Paths served without a token: health, the OpenAPI document and the public vocabulary.
+# Operations that need no token (documented as such in OpenAPI).
+PUBLIC_OPERATIONS = ("/health", "/api/v1/vocabulary", "/respond/")
+# Paths served without a token: health, the OpenAPI document, static files, the public vocabulary, one-click pages.
 PUBLIC_PATHS = [r"^/health$", r"^/schema", r"^/static/", r"^/api/v1/vocabulary", r"^/respond/"]
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
@@ -70,7 +74,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 scheduler.shutdown(wait=False)
             await db.stop(engine)
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
             health,
@@ -82,10 +86,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             OfferController,
             DeclineController,
             CoverageController,
+            NotificationController,
+            WebhookSecretController,
+            RespondController,
         ],
-        middleware=[DefineMiddleware(BearerTokenMiddleware, exclude=PUBLIC_PATHS)],
+        # OPTIONS too: Litestar skips it by default (for CORS preflight, which this API does not serve).
+        middleware=[DefineMiddleware(BearerTokenMiddleware, exclude=PUBLIC_PATHS, exclude_http_methods=[])],
         dependencies={"actor": Provide(provide_actor), "clock": Provide(provide_clock)},
         exception_handlers=exception_handlers,
+        template_config=template_config(),
         lifespan=[lifespan],
         state=State(
             {
@@ -119,3 +128,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         ),
         debug=settings.debug,
     )
+    openapi.install(app, PUBLIC_OPERATIONS)
+    return app

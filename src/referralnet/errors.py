@@ -44,6 +44,12 @@ class PrivacyViolation(InvalidInput):
         self.extra = [{"key": field, "message": f"contains a {kind}", "kind": kind}]
 
 
+class BadParameter(DomainError):
+    """A query or path parameter that parses but names nothing known (unknown region, empty period)."""
+
+    status_code = 400
+
+
 class BadLink(DomainError):
     """A one-click link that was altered, is for another action, or has expired."""
 

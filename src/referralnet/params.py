@@ -11,9 +11,11 @@ from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryP
 from referralnet.accounts.schemas import Actor
 from referralnet.clock import Clock
 
-Id = Annotated[int, PathParameter(ge=1, le=2**63 - 1, description="Numeric id")]
+# Ids are 32-bit serials on PostgreSQL; a larger one is a bad parameter, not a database error.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, PathParameter(ge=1, le=MAX_ID, description="Numeric id")]
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size")]
-Offset = Annotated[int, QueryParameter(ge=0, description="Items to skip")]
+Offset = Annotated[int, QueryParameter(ge=0, le=10**9, description="Items to skip")]
 CurrentActor = NamedDependency[Actor]
 CurrentClock = NamedDependency[Clock]
 
@@ -31,4 +33,4 @@ async def provide_clock(request: Request[Any, Any, Any]) -> Clock:
     return request.app.state.clock  # type: ignore[no-any-return]
 
 
-__all__ = ["CurrentActor", "CurrentClock", "FromPath", "FromQuery", "Id", "JSONBody", "Limit", "Offset", "query"]
+__all__ = ["MAX_ID", "CurrentActor", "CurrentClock", "FromPath", "FromQuery", "Id", "JSONBody", "Limit", "Offset", "query"]

@@ -18,7 +18,7 @@ from referralnet.coverage.groups import AGE_GROUPINGS, Group, all_age_groups, ma
 from referralnet.coverage.matrix import COUNTY_INDEX, Cube, compute
 from referralnet.coverage.schemas import Activity, AgeGroupOut, CoverageCell, CoverageMatrix, Gap, GapList
 from referralnet.coverage.services import Progress, _noop
-from referralnet.errors import InvalidInput
+from referralnet.errors import BadParameter
 from referralnet.vocabulary import geo
 from referralnet.vocabulary.codes import SERVICE_TYPES
 
@@ -49,7 +49,7 @@ class Filters:
                                form=self.exploitation_form, by_form=self.by_form)
         except KeyError:
             allowed = ", ".join(AGE_GROUPINGS[self.ages])
-            raise InvalidInput(f"unknown age group for ages={self.ages}; one of: {allowed}", field="age_group") from None
+            raise BadParameter(f"unknown age group for ages={self.ages}; one of: {allowed}", field="age_group") from None
 
     def types(self) -> list[str]:
         return [self.service_type] if self.service_type else list(SERVICE_TYPES)
@@ -154,7 +154,7 @@ async def map_svg(
 ) -> str:
     """The county map of one service type for one (optionally restricted) victim group."""
     if age_group is not None and age_group not in all_age_groups():
-        raise InvalidInput(f"unknown age group; one of: {', '.join(all_age_groups())}", field="age_group")
+        raise BadParameter(f"unknown age group; one of: {', '.join(all_age_groups())}", field="age_group")
     group = single_group(age_group, gender, exploitation_form)
     table = await services.load_table()
     cube = await asyncio.to_thread(compute, table, [group], distance_km=distance_km, types=[service_type], language=language)

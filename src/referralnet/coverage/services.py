@@ -20,7 +20,7 @@ from referralnet import db
 from referralnet.coverage import activity as activity_mod
 from referralnet.coverage import gaps as gaps_mod
 from referralnet.coverage.matrix import ServiceRecord, ServiceTable, SiteRecord
-from referralnet.errors import InvalidInput
+from referralnet.errors import BadParameter
 from referralnet.tables import Referral
 from referralnet.vocabulary import geo
 from referralnet.vocabulary.codes import COUNTY_CODES
@@ -65,11 +65,11 @@ def resolve_counties(county: str | None = None, region: str | None = None) -> tu
         regions = {geo.fold(c.region): c.region for c in seats.values()}
         wanted = geo.fold(region)
         if wanted not in regions:
-            raise InvalidInput(f"unknown region; one of: {', '.join(sorted(set(regions.values())))}", field="region")
+            raise BadParameter(f"unknown region; one of: {', '.join(sorted(set(regions.values())))}", field="region")
         chosen = [c for c in chosen if geo.fold(seats[c].region) == wanted]
     if county is not None:
         if county not in chosen:
-            raise InvalidInput("the county is not in the region", field="county")
+            raise BadParameter("the county is not in the region", field="county")
         chosen = [county]
     return tuple(chosen)
 
@@ -77,10 +77,17 @@ def resolve_counties(county: str | None = None, region: str | None = None) -> tu
 def resolve_period(now: dt.datetime, start: dt.date | None, end: dt.date | None) -> tuple[dt.datetime, dt.datetime]:
     """``[from, to)``: ``from`` at 00:00 UTC, ``to`` inclusive (00:00 UTC the day after); default the last 365 days."""
     utc = dt.timezone.utc
-    stop = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), utc) if end else now.astimezone(utc)
-    begin = dt.datetime.combine(start, dt.time(), utc) if start else stop - dt.timedelta(days=365)
+    try:
+        stop = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), utc) if end else now.astimezone(utc)
+    except OverflowError:
+        raise BadParameter("to is beyond the last date this service can count", field="to") from None
+    try:
+        begin = dt.datetime.combine(start, dt.time(), utc) if start else stop - dt.timedelta(days=365)
+    except OverflowError:
+        field = "from" if start else "to"  # without from, the period is the 365 days before to
+        raise BadParameter("the period starts before the first date this service can count", field=field) from None
     if begin >= stop:
-        raise InvalidInput("the period is empty: from must be before to", field="from")
+        raise BadParameter("the period is empty: from must be before to", field="from")
     return begin, stop
 
 

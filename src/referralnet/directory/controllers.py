@@ -21,7 +21,7 @@ from referralnet.directory.schemas import (
     ServiceOut,
     ServiceUpdate,
 )
-from referralnet.params import CurrentActor, CurrentClock, Id, JSONBody, Limit, Offset, query
+from referralnet.params import MAX_ID, CurrentActor, CurrentClock, Id, JSONBody, Limit, Offset, query
 from referralnet.vocabulary.codes import CountyCode, ExploitationForm, NetworkCode, ServiceType
 
 
@@ -89,7 +89,7 @@ class ServiceController(Controller):
         county: Annotated[CountyCode | None, query("Served in this county (area, national, or a site)")] = None,
         exploitation_form: Annotated[ExploitationForm | None, query("Accepts this form of exploitation (or not stated)")] = None,
         has_capacity: Annotated[bool | None, query("true: free places now; false: full or not reported")] = None,
-        organisation_id: Annotated[int | None, query("Only this organisation's services", ge=1)] = None,
+        organisation_id: Annotated[int | None, query("Only this organisation's services", ge=1, le=MAX_ID)] = None,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> ServiceList:

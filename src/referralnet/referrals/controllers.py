@@ -9,7 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from referralnet.accounts.guards import any_role, directory_editor, referrer, staff
-from referralnet.params import CurrentActor, CurrentClock, Id, JSONBody, Limit, Offset, query
+from referralnet.params import MAX_ID, CurrentActor, CurrentClock, Id, JSONBody, Limit, Offset, query
 from referralnet.referrals import offers, reviews, services
 from referralnet.referrals.lifecycle import ReferralStatus
 from referralnet.referrals.schemas import (
@@ -85,7 +85,7 @@ class DeclineController(Controller):
     async def review(
         self,
         since: Annotated[dt.datetime | None, query("Only declines answered at or after this time")] = None,
-        organisation_id: Annotated[int | None, query("Only this organisation", ge=1)] = None,
+        organisation_id: Annotated[int | None, query("Only this organisation", ge=1, le=MAX_ID)] = None,
         contested: Annotated[bool | None, query("Only contested (true) or uncontested (false) declines")] = None,
         limit: Limit = 50,
         offset: Offset = 0,

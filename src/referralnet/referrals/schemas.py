@@ -24,7 +24,7 @@ class ReferralCreate(Input):
     urgency: Urgency | None = None  # default: the profile's urgency
     mode: Mode | None = None  # default by urgency: parallel for emergency/urgent, cascade for planned
     # Services chosen from a match, in order; null: the top candidates are asked automatically.
-    service_ids: Annotated[list[Annotated[int, Meta(ge=1)]], Meta(min_length=1, max_length=10)] | None = None
+    service_ids: Annotated[list[Annotated[int, Meta(ge=1, le=2**31 - 1)]], Meta(min_length=1, max_length=10)] | None = None
     notify_email: Email | None = None
 
 
