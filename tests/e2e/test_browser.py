@@ -37,18 +37,10 @@ pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "e2e-signing-key"
+from tests.integration.helpers import PROFILE  # noqa: E402
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
-PROFILE: dict[str, Any] = {
-    "age_band": "25-39",
-    "gender": "female",
-    "nationality_group": "romanian",
-    "exploitation_forms": ["sexual"],
-    "needs": [{"service_type": "residential_shelter", "priority": "required"}],
-    "location": {"county": "RO-IS", "locality": "Iași"},
-    "max_distance_km": 300,
-    "urgency": "urgent",
-}
 
 
 class Server:

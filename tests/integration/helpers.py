@@ -7,6 +7,19 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 
 
+# An adult woman in Iași needing a shelter: eligible for helpers' shelter() services.
+PROFILE: dict[str, Any] = {
+    "age_band": "25-39",
+    "gender": "female",
+    "nationality_group": "romanian",
+    "exploitation_forms": ["sexual"],
+    "needs": [{"service_type": "residential_shelter", "priority": "required"}],
+    "location": {"county": "RO-IS", "locality": "Iași"},
+    "max_distance_km": 300,
+    "urgency": "urgent",
+}
+
+
 def shelter(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": "residential_shelter",

@@ -12,18 +12,8 @@ from referralnet.errors import Conflict
 from referralnet.referrals.offers import accept_offer
 from referralnet.referrals.sweeps import expire_due, remind_due
 from tests.conftest import START, Tokens, in_app
-from tests.integration.helpers import make_org, make_service
+from tests.integration.helpers import PROFILE, make_org, make_service
 
-PROFILE: dict[str, Any] = {
-    "age_band": "25-39",
-    "gender": "female",
-    "nationality_group": "romanian",
-    "exploitation_forms": ["sexual"],
-    "needs": [{"service_type": "residential_shelter", "priority": "required"}],
-    "location": {"county": "RO-IS", "locality": "Iași"},
-    "max_distance_km": 300,
-    "urgency": "urgent",
-}
 
 
 def shelter_body(name: str, available: int | None = 2, total: int | None = 10) -> dict[str, Any]:

@@ -8,18 +8,8 @@ from typing import Any
 
 from referralnet.notifications import signing
 from tests.conftest import Tokens, in_app
-from tests.integration.helpers import make_org, make_service
+from tests.integration.helpers import PROFILE, make_org, make_service
 
-PROFILE: dict[str, Any] = {
-    "age_band": "25-39",
-    "gender": "female",
-    "nationality_group": "romanian",
-    "exploitation_forms": ["sexual"],
-    "needs": [{"service_type": "residential_shelter", "priority": "required"}],
-    "location": {"county": "RO-IS", "locality": "Iași"},
-    "max_distance_km": 300,
-    "urgency": "urgent",
-}
 
 
 def shelter(name: str) -> dict[str, Any]:

@@ -9,23 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, get_args
 
 from referralnet.directory.views import dumps
+from referralnet.notifications.schemas import NotificationKind
 from referralnet.tables import Notification, Organisation
 
 # Kinds of message; payloads carry the anonymised profile summary only.
-KINDS = (
-    "offer_new",
-    "offer_reminder",
-    "offer_withdrawn",
-    "offer_expired",
-    "offer_accepted",
-    "offer_declined",
-    "referral_placed",
-    "referral_unplaced",
-    "capacity_stale",
-)
+KINDS: tuple[str, ...] = get_args(NotificationKind)
 
 
 def _row(

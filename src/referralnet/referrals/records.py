@@ -9,7 +9,7 @@ import msgspec
 from piccolo.query.mixins import LockStrength
 
 from referralnet.accounts.schemas import Actor
-from referralnet.db import current_engine, is_sqlite
+from referralnet.db import current_engine, is_sqlite, write_transaction
 from referralnet.directory.views import dumps
 from referralnet.matching.profile import Profile
 from referralnet.referrals.schemas import Event, OfferOut, ReferralOut, ReferralSummary
@@ -56,20 +56,25 @@ async def record(
 
 
 async def audit(actor: Actor, now: dt.datetime, *, object_type: str, object_id: int | None, action: str, outcome: str) -> None:
-    """Append to the audit log; never the profile's content."""
-    await AuditLog.insert(
-        AuditLog(
-            at=now,
-            actor=actor.name,
-            token=actor.token_id,
-            role=actor.role,
-            organisation=actor.organisation_id,
-            object_type=object_type,
-            object_id=object_id,
-            action=action,
-            outcome=outcome,
+    """Append to the audit log; never the profile's content.
+
+    In a write transaction even when alone: on SQLite a bare insert would bypass the writers'
+    queue and, under load, lose the file lock to queued writers for seconds.
+    """
+    async with write_transaction():
+        await AuditLog.insert(
+            AuditLog(
+                at=now,
+                actor=actor.name,
+                token=actor.token_id,
+                role=actor.role,
+                organisation=actor.organisation_id,
+                object_type=object_type,
+                object_id=object_id,
+                action=action,
+                outcome=outcome,
+            )
         )
-    )
 
 
 def _json(value: Any) -> Any:
@@ -124,16 +129,9 @@ async def referral_out(row: dict[str, Any]) -> ReferralOut:
     offers = (await offers_of([row["id"]])).get(row["id"], [])
     events = await ReferralEvent.select().where(ReferralEvent.referral == row["id"]).order_by(ReferralEvent.id)
     return ReferralOut(
-        id=row["id"],
-        status=row["status"],
-        urgency=row["urgency"],
-        mode=row["mode"],
-        county=row["county"],
-        summary=row["summary"],
+        **_common(row),
         profile=msgspec.convert(_json(row["profile"]), Profile),
         consent_at=row["consent_at"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
         placed_at=row["placed_at"],
         arrived_at=row["arrived_at"],
         closed_at=row["closed_at"],
@@ -147,17 +145,13 @@ async def referral_out(row: dict[str, Any]) -> ReferralOut:
 
 
 def summary_out(row: dict[str, Any], offers: list[OfferOut]) -> ReferralSummary:
-    return ReferralSummary(
-        id=row["id"],
-        status=row["status"],
-        urgency=row["urgency"],
-        mode=row["mode"],
-        county=row["county"],
-        summary=row["summary"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        offers=offers,
-    )
+    return ReferralSummary(**_common(row), offers=offers)
+
+
+def _common(row: dict[str, Any]) -> dict[str, Any]:
+    """The fields a referral's summary and its full view share."""
+    keys = ("id", "status", "urgency", "mode", "county", "summary", "created_at", "updated_at")
+    return {key: row[key] for key in keys}
 
 
 async def lock_referral(referral_id: int) -> None:
