@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import io
 import logging
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +64,59 @@ def current_engine() -> Engine:
     return Organisation._meta.db
 
 
+# Per event loop and SQLite file: the FIFO queue of this process's write transactions.
+_sqlite_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = weakref.WeakKeyDictionary()
+
+
+class _QueuedTransaction(SQLiteTransaction):
+    """``BEGIN IMMEDIATE`` once this process's earlier SQLite writers are done, in arrival order.
+
+    SQLite's busy handler polls with growing sleeps instead of queueing, so under load late writers
+    overtook early ones and the slowest waited seconds. The queue holds from ``BEGIN`` to ``COMMIT``
+    or ``ROLLBACK`` only: opening and closing connections stay concurrent. ``busy_timeout`` still
+    covers other processes and writes outside :func:`write_transaction`.
+    """
+
+    def __init__(self, engine: SQLiteEngine, queue: asyncio.Lock) -> None:
+        super().__init__(engine, transaction_type=TransactionType.immediate)
+        self.queue = queue
+
+    async def begin(self) -> None:
+        await self.queue.acquire()
+        try:
+            await super().begin()
+        except BaseException:
+            self.queue.release()
+            raise
+
+    async def commit(self) -> None:
+        try:
+            await super().commit()
+        finally:
+            self.queue.release()
+
+    async def rollback(self) -> None:
+        try:
+            await super().rollback()
+        finally:
+            self.queue.release()
+
+
+def _sqlite_queue(engine: SQLiteEngine) -> asyncio.Lock:
+    locks = _sqlite_writers.setdefault(asyncio.get_running_loop(), {})
+    return locks.setdefault(engine.path, asyncio.Lock())
+
+
 @contextlib.asynccontextmanager
 async def write_transaction() -> AsyncIterator[Any]:
-    """A write transaction: ``BEGIN IMMEDIATE`` on SQLite so writers queue instead of deadlocking."""
+    """A write transaction; on SQLite ``BEGIN IMMEDIATE``, queued in this process (``_QueuedTransaction``).
+
+    ``IMMEDIATE`` takes the write lock up front, so a transaction never fails upgrading a read to a
+    write. Nested calls join the outer transaction (Piccolo's default), which already holds the queue.
+    """
     engine = current_engine()
-    if is_sqlite(engine):
-        async with engine.transaction(transaction_type=TransactionType.immediate) as tx:
+    if isinstance(engine, SQLiteEngine):
+        async with _QueuedTransaction(engine, _sqlite_queue(engine)) as tx:
             yield tx
     else:
         async with engine.transaction() as tx:

@@ -13,7 +13,7 @@ from referralnet.matching.profile import Profile
 from referralnet.matching.services import DirectoryCache, match_profile
 from referralnet.referrals.lifecycle import DEFAULT_MODE, check_referral_transition
 from referralnet.referrals.offers import send_offer, withdraw_pending
-from referralnet.referrals.records import audit, label, offers_of, record, referral_out, referral_row, summary_out
+from referralnet.referrals.records import audit, label, lock_referral, offers_of, record, referral_out, referral_row, summary_out
 from referralnet.referrals.schemas import CancelBody, OutcomeBody, ReferralCreate, ReferralList, ReferralOut
 from referralnet.settings import Settings
 from referralnet.tables import Offer, Referral, Service
@@ -160,6 +160,7 @@ async def _release_place(referral: dict[str, Any], now: dt.datetime, who: str) -
 async def _transition(
     referral_id: int, actor: Actor, now: dt.datetime, target: str, *, allowed: set[str], values: dict[Any, Any]
 ) -> dict[str, Any]:
+    await lock_referral(referral_id)  # so the state read here is the one the update below changes
     row = await referral_row(referral_id)
     if row is None:
         raise NotFound(f"referral {referral_id} not found", field="id")

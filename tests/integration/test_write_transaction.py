@@ -1,0 +1,39 @@
+"""``db.write_transaction`` on SQLite: the process's writers take turns, nesting joins, failures free the queue."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from referralnet import db
+from referralnet.tables import SweepLock
+
+
+async def test_sqlite_writers_take_turns_and_a_failure_frees_the_queue(tmp_path: Path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'queue.sqlite'}")
+    await db.migrate(engine)
+    db.bind(engine)
+    trace: list[tuple[str, int]] = []
+
+    async def writer(i: int) -> None:
+        async with db.write_transaction():
+            trace.append(("begin", i))
+            await asyncio.sleep(0.01)  # other writers run meanwhile, and must wait for this one
+            async with db.write_transaction():  # nested: joins, does not wait for itself
+                await SweepLock.insert(SweepLock(name=f"writer {i}"))
+            trace.append(("commit", i))
+
+    await asyncio.wait_for(asyncio.gather(*(writer(i) for i in range(8))), timeout=30)
+    assert [kind for kind, _ in trace] == ["begin", "commit"] * 8
+    assert all(trace[k][1] == trace[k + 1][1] for k in range(0, 16, 2))
+    assert await SweepLock.count() == 8
+
+    with pytest.raises(RuntimeError):
+        async with db.write_transaction():
+            await SweepLock.insert(SweepLock(name="rolled back"))
+            raise RuntimeError("fails inside the transaction")
+    async with asyncio.timeout(5):
+        async with db.write_transaction():
+            assert not await SweepLock.exists().where(SweepLock.name == "rolled back")
