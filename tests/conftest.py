@@ -45,23 +45,25 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def postgres_url() -> Iterator[str]:
     """A fresh database beside the one in REFERRALNET_TEST_POSTGRES_URL, dropped at the end."""
     assert PG_URL
-    import asyncpg
-
     parts = urlsplit(PG_URL)
     name = f"rn_test_{uuid.uuid4().hex[:10]}"
     url = urlunsplit(parts._replace(path=f"/{name}"))
 
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(PG_URL)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(pg_admin(PG_URL, f'CREATE DATABASE "{name}"'))
     asyncio.run(db.migrate(db.make_engine(url)))
     yield url
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def pg_admin(url: str, sql: str) -> None:
+    """Run one statement (CREATE/DROP DATABASE) on its own connection to ``url``."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
 
 
 async def _truncate(url: str) -> None:

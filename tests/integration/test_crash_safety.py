@@ -29,7 +29,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
-from tests.conftest import ENGINES, PG_URL, REPO
+from tests.conftest import ENGINES, PG_URL, REPO, pg_admin
+from tests.integration.helpers import PROFILE
 
 ROUNDS = 3
 # A round is killed once this many writes were answered 2xx in it (or after ROUND_MAX_S seconds).
@@ -39,17 +40,6 @@ ROUND_MAX_S = 6.0
 SHELTER_PLACES = (400, 400, 4)
 CAPACITY_START = 1_000_000  # of the services that only capacity updates change
 CREATORS, CANCELLERS = 3, 1
-
-PROFILE: dict[str, Any] = {
-    "age_band": "25-39",
-    "gender": "female",
-    "nationality_group": "romanian",
-    "exploitation_forms": ["sexual"],
-    "needs": [{"service_type": "residential_shelter", "priority": "required"}],
-    "location": {"county": "RO-IS", "locality": "Iași"},
-    "max_distance_km": 300,
-    "urgency": "urgent",
-}
 
 
 def shelter(name: str, places: int, *, county: str = "RO-IS", locality: str = "Iași", gender: str = "female") -> dict[str, Any]:
@@ -141,23 +131,13 @@ async def fresh_database(engine: str, tmp_path: Path) -> AsyncIterator[str]:
     if engine == "sqlite":
         yield f"sqlite:///{tmp_path / 'crash.sqlite'}"
         return
-    import asyncpg
-
     assert PG_URL
     name = f"rn_crash_{uuid.uuid4().hex[:10]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(PG_URL)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    await admin(f'CREATE DATABASE "{name}"')
+    await pg_admin(PG_URL, f'CREATE DATABASE "{name}"')
     try:
         yield urlunsplit(urlsplit(PG_URL)._replace(path=f"/{name}"))
     finally:
-        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # ---- what the clients were told ---------------------------------------------------------------
