@@ -1,11 +1,16 @@
-"""Bundles: the fewest organisations covering every required need, best-scoring first."""
+"""Bundles: the fewest organisations covering every required need, best-scoring first; and the pre-filter
+that leaves out the offers that cannot change them."""
 
 from __future__ import annotations
 
 import itertools
 import time
 
-from referralnet.matching.bundles import MAX_BUNDLES, Offer, propose
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from referralnet.matching.bundles import MAX_BUNDLES, Offer, propose, relevant
 from referralnet.matching.schemas import Bundle
 
 SHELTER, LEGAL, MEDICAL, PSYCH = "emergency_accommodation", "legal_counselling", "medical_care", "psychological_counselling"
@@ -88,3 +93,32 @@ def test_work_stays_bounded_for_many_organisations_and_needs() -> None:
     assert time.perf_counter() - started < 1.0
     assert len(bundles) == MAX_BUNDLES and all(b.size == 3 for b in bundles)
     assert all(sorted(b.covers) == sorted(needs) for b in bundles)
+
+
+NEEDS = [SHELTER, LEGAL, MEDICAL, PSYCH]
+offer_sets = st.lists(
+    st.tuples(st.integers(1, 40), st.sampled_from(NEEDS), st.integers(0, 40).map(lambda x: x * 2.5)),
+    max_size=120,
+    unique_by=lambda t: (t[0], t[1]),
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(offer_sets, st.lists(st.sampled_from(NEEDS), min_size=1, max_size=3, unique=True), st.data())
+def test_leaving_out_irrelevant_offers_changes_nothing(triples: list[tuple[int, str, float]], required: list[str], data: st.DataObject) -> None:
+    desired = [t for t in NEEDS if t not in required and data.draw(st.booleans())]
+    needs = required + desired
+    offers = best_first(*(offer(org, t, score, "required" if t in required else "desired") for org, t, score in triples if t in needs))
+    keep = relevant(
+        np.array([needs.index(o.service_type) for o in offers], dtype=np.int64),
+        np.array([o.organisation_id for o in offers], dtype=np.int64),
+        np.array([o.score for o in offers]),
+        np.array([t in required for t in needs], dtype=bool),
+    )
+    assert propose([o for o, k in zip(offers, keep) if k], required) == propose(offers, required)
+
+
+def test_only_the_best_covering_organisations_are_kept() -> None:
+    offers = best_first(*(offer(org, SHELTER, 100 - org) for org in range(1, 1001)))
+    keep = relevant(np.zeros(1000, dtype=np.int64), np.array([o.organisation_id for o in offers]), np.array([o.score for o in offers]), np.array([True]))
+    assert keep.sum() == MAX_BUNDLES

@@ -16,8 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from referralnet.directory.schemas import Eligibility
-from referralnet.matching.directory import Candidate, CandidateSite, Capacity, Directory, ProviderRecord
-from referralnet.matching.engine import EARTH_RADIUS_KM, match, select
+from referralnet.matching.directory import Candidate, CandidateSite, Directory
+from referralnet.matching.live import Capacity, ProviderRecord
+from referralnet.matching.engine import match, select
+from referralnet.matching.filters import EARTH_RADIUS_KM
 from referralnet.matching.profile import Child, Location, Need, Profile
 from referralnet.matching.schemas import MatchCandidate, MatchResult, Reason
 from referralnet.vocabulary.codes import ACCESSIBILITY, CAPACITY_BOUND_TYPES, EXPLOITATION_FORMS, NATIONALITY_GROUPS
@@ -312,7 +314,24 @@ def test_answer_record_moves_a_provider_up() -> None:
     records = {2: ProviderRecord(offers=10, accepted=9, median_response_minutes=30)}
     result = run([service(1, 1, "Iași"), service(2, 2, "Iași")], records=records)
     assert ids(result) == [2, 1]
-    assert "accepted 9 of 10 referral offers, median answer in 30 min" in [r.text for r in by_id(result, 2).reasons]
+    reasons = by_id(result, 2).reasons
+    assert Reason(code="answer_record", kind="fit", text="accepted 9 of 10 referral offers", value=0.9) in reasons
+    assert Reason(code="answer_time", kind="fit", text="median answer to a referral offer in 30 min", value=30.0) in reasons
+    assert not {"answer_record", "answer_time"} & set(codes(by_id(result, 1)))  # no record yet: neutral, no reason
+
+
+def test_a_poor_or_slow_record_is_a_caveat_and_ranks_lower() -> None:
+    records = {
+        1: ProviderRecord(offers=4, accepted=1, expired=2, median_response_minutes=20 * 60),
+        2: ProviderRecord(offers=4, accepted=3, median_response_minutes=150),
+    }
+    result = run([service(1, 1, "Iași"), service(2, 2, "Iași"), service(3, 3, "Iași")], records=records)
+    assert ids(result) == [2, 3, 1]  # good record, none yet, poor record
+    poor = {r.code: r for r in by_id(result, 1).reasons}
+    assert poor["answer_record"].kind == "caveat" and poor["answer_record"].value == 0.25
+    assert poor["answer_record"].text == "accepted 1 of 4 referral offers, 2 left unanswered until the deadline"
+    assert poor["answer_time"].kind == "caveat" and poor["answer_time"].text.endswith("in 20 h")
+    assert "in 2.5 h" in {r.code: r for r in by_id(result, 2).reasons}["answer_time"].text
 
 
 def small_directory() -> list[Candidate]:
@@ -353,12 +372,12 @@ def test_ranking_order_and_reasons_on_a_small_directory() -> None:
     result = small_match()
     assert ids(result) == [109, 101, 106, 103, 202, 201, 203]
     expected = {
-        109: {"covers_need", "distance", "free_capacity", "capacity_fresh", "interpretation", "answer_record"},
-        101: {"covers_need", "distance", "free_capacity", "capacity_fresh", "language_shared", "answer_record"},
+        109: {"covers_need", "distance", "free_capacity", "capacity_fresh", "interpretation", "answer_record", "answer_time"},
+        101: {"covers_need", "distance", "free_capacity", "capacity_fresh", "language_shared", "answer_record", "answer_time"},
         106: {"covers_need", "distance", "national", "free_capacity", "capacity_stale", "language_shared"},
         103: {"covers_need", "distance", "capacity_not_reported", "language_shared"},
         202: {"covers_need", "distance", "free_capacity", "capacity_fresh", "language_shared", "not_stated"},
-        201: {"covers_need", "national", "language_shared", "answer_record"},
+        201: {"covers_need", "national", "language_shared", "answer_record", "answer_time"},
         203: {"covers_need", "distance", "in_area", "free_capacity", "capacity_fresh", "language_shared"},
     }
     assert {c.service_id: set(codes(c)) for c in result.candidates} == expected

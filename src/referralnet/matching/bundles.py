@@ -10,9 +10,12 @@ the best-scoring ones (mean score of the service chosen for each required need) 
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Sequence
 from itertools import combinations
 from typing import NamedTuple
+
+import numpy as np
 
 from referralnet.matching.schemas import Bundle, BundleOrganisation, BundleService
 
@@ -55,9 +58,58 @@ def propose(offers: Iterable[Offer], required: Sequence[str]) -> list[Bundle]:
         pool = [org for org, mask in cover.items() if mask] if size == 1 else _pool(ranked, cover, len(required))
         found = [combo for combo in combinations(pool, size) if _union(cover, combo) == everything]
         if found:
-            scored = sorted((_rank_key(best, combo, required), combo) for combo in found)
+            scored = sorted((_rank_key(best, combo, required), combo) for combo in _contenders(best, found, required))
             return [_bundle(best, combo, required) for _, combo in scored[:MAX_BUNDLES]]
     return []
+
+
+def _contenders(best: Best, found: list[tuple[int, ...]], required: Sequence[str]) -> list[tuple[int, ...]]:
+    """The combinations that can be among the best MAX_BUNDLES: none scoring below the MAX_BUNDLES-th score.
+
+    With one required need and thousands of organisations every organisation is a bundle; only these
+    few get the full ranking key.
+    """
+    if len(found) <= MAX_BUNDLES:
+        return found
+    scores = [_score(best, combo, required) for combo in found]
+    cut = heapq.nlargest(MAX_BUNDLES, scores)[-1]
+    return [combo for combo, score in zip(found, scores) if score >= cut]
+
+
+def relevant(need: np.ndarray, org: np.ndarray, score: np.ndarray, required: np.ndarray) -> np.ndarray:
+    """Which offers can change what :func:`propose` answers, as a mask; the others can be left out.
+
+    ``need``, ``org`` and ``score`` describe the offers :func:`propose` would get (best first, one per
+    need and organisation; ``need`` indexes ``required``, which flags the required needs). With
+    thousands of organisations this spares building and searching thousands of offers, and the
+    answer stays the same: when some organisation covers every required need, only those scoring
+    near the best :data:`MAX_BUNDLES` can win; otherwise only the pools of sizes 2 and 3 (the best
+    organisations of each required need, and every organisation covering several) are searched.
+    All offers of a kept organisation are kept, its desired ones too.
+    """
+    n_required = int(required.sum())
+    if n_required == 0 or need.size == 0:
+        return np.zeros(need.size, dtype=bool)
+    orgs, who = np.unique(org, return_inverse=True)
+    position = np.cumsum(required) - 1  # need index -> bit among the required needs
+    is_required = required[need]
+    cover = np.zeros(orgs.size, dtype=np.int64)
+    np.bitwise_or.at(cover, who[is_required], np.left_shift(1, position[need[is_required]]))
+    total = np.zeros(orgs.size)
+    np.add.at(total, who[is_required], score[is_required])
+    covering = np.flatnonzero(cover == (1 << n_required) - 1)
+    keep = np.zeros(orgs.size, dtype=bool)
+    if covering.size:
+        mean = total[covering] / n_required
+        cut = np.sort(mean)[-min(MAX_BUNDLES, mean.size)] - 0.1  # 0.1: propose rounds its scores
+        keep[covering[mean >= cut]] = True
+        return keep[who]
+    per_need = max(2, POOL // n_required)
+    for k in np.flatnonzero(required):
+        firsts = who[need == k]  # in the order given: each organisation once per need
+        keep[firsts[:per_need]] = True
+    keep[np.array([bin(int(c)).count("1") > 1 for c in cover], dtype=bool)] = True
+    return keep[who]
 
 
 def _pool(ranked: dict[str, list[int]], cover: dict[int, int], n_required: int) -> list[int]:
@@ -81,6 +133,9 @@ def _chosen(best: Best, combo: tuple[int, ...], service_type: str) -> Offer | No
 
 
 def _score(best: Best, combo: tuple[int, ...], required: Sequence[str]) -> float:
+    if len(combo) == 1 and all(t in best[combo[0]] for t in required):  # the common case, made cheap
+        by_type = best[combo[0]]
+        return round(sum(by_type[t].score for t in required) / len(required), 1)
     chosen = [_chosen(best, combo, t) for t in required]
     return round(sum(o.score for o in chosen if o) / len(required), 1)
 

@@ -12,13 +12,12 @@ Only arrays and lists of strings are kept, not the Candidates: a snapshot of 100
 few dozen objects for the garbage collector instead of a million. The input Structs are
 ``gc=False`` for the same reason; they cannot hold a reference cycle.
 
-Live data (capacity, providers' answer records) is not part of the snapshot; see
-:class:`Capacity` and :class:`ProviderRecord`. Nothing here does I/O.
+Live data (capacity, providers' answer records) is not part of the snapshot; see ``live``.
+Nothing here does I/O.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
@@ -62,22 +61,6 @@ class Candidate(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     area_counties: tuple[str, ...] = ()
     sites: tuple[CandidateSite, ...] = ()
     capacity_unit: str | None = None
-
-
-class Capacity(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """A service's live capacity; ``None`` figures are not reported."""
-
-    available: int | None = None
-    total: int | None = None
-    updated_at: dt.datetime | None = None
-
-
-class ProviderRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """How an organisation has answered referral offers so far."""
-
-    offers: int
-    accepted: int
-    median_response_minutes: float | None = None
 
 
 def bit_index(codes: Iterable[str]) -> dict[str, int]:
@@ -299,11 +282,6 @@ class Directory:
             capacity_unit=self.capacity_unit[row],
             national=bool(self.national[row]),
         )
-
-    def languages_of(self, row: int) -> list[str]:
-        """The languages a service states, in LANGUAGES order."""
-        mask = int(self.languages[row])
-        return [code for code, bit in LANGUAGE_BITS.items() if mask >> bit & 1]
 
     def site_coordinates(self, site: int) -> tuple[float, float]:
         return float(self.site_lat[site]), float(self.site_lon[site])

@@ -2,7 +2,7 @@
 
 The score is a weighted sum (0-100) of the parts below, each a fraction in [0, 1] times its
 weight, minus a small penalty per eligibility rule the provider left unstated. The weights sum
-to 100. Every part that moves a candidate is also given to the referrer as a :class:`Reason`.
+to 100. Every part that moves a candidate is also given to the referrer as a reason (``reasons``).
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from geopy.distance import geodesic
 
 from referralnet.matching.bundles import Offer
-from referralnet.matching.directory import Capacity, ProviderRecord
-from referralnet.matching.schemas import Excluded, MatchCandidate, Reason
-from referralnet.vocabulary.codes import LANGUAGES, SERVICE_TYPES
+from referralnet.matching.live import Capacity, CapacityColumns, ProviderRecord
+from referralnet.matching.geodesy import geodesic_km
+from referralnet.matching.schemas import Excluded
+from referralnet.vocabulary.codes import SERVICE_TYPES
 
 if TYPE_CHECKING:
     from referralnet.matching.engine import Selection
@@ -76,44 +76,39 @@ NOT_STATED: tuple[tuple[str, str], ...] = (
     ("languages", "languages spoken"),
     ("accessibility", "accessibility"),
 )
-UNIT_WORDS = {
-    "places": ("place", "places"),
-    "beds": ("bed", "beds"),
-    "cases_per_month": ("case this month", "cases this month"),
-    "sessions_per_week": ("session this week", "sessions this week"),
-}
 _POPCOUNT = np.array([bin(i).count("1") for i in range(1 << len(NOT_STATED))])
-_NO_CAPACITY = Capacity()
 
 
 @dataclass(frozen=True, slots=True)
 class Live:
     """Per survivor of a Selection: its live capacity and how old the figure is."""
 
-    capacity: list[Capacity]
+    columns: CapacityColumns
+    position: np.ndarray  # row in ``columns``, -1 when not read
     available: np.ndarray  # -1 when not reported
     full: np.ndarray  # capacity-bound and no free place: excluded
     unknown_bound: np.ndarray  # capacity-bound and not reported
     fresh: np.ndarray
     age_days: np.ndarray  # NaN when not reported
 
+    def capacity(self, i: int) -> Capacity:
+        return self.columns.capacity(int(self.position[i]))
 
-def _utc(t: dt.datetime) -> dt.datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=dt.timezone.utc)
 
-
-def live_figures(s: Selection, capacity: Mapping[int, Capacity], now: dt.datetime, stale_after: dt.timedelta) -> Live:
-    caps = [capacity.get(i) or _NO_CAPACITY for i in s.service_ids]
-    available = np.array([-1 if c.available is None else c.available for c in caps], dtype=np.int64)
-    now = _utc(now)
-    seconds = [
-        np.nan if c.available is None or c.updated_at is None else (now - _utc(c.updated_at)).total_seconds()
-        for c in caps
-    ]
-    age = np.array(seconds, dtype=np.float64)
+def live_figures(
+    s: Selection, capacity: CapacityColumns | Mapping[int, Capacity], now: dt.datetime, stale_after: dt.timedelta
+) -> Live:
+    columns = capacity if isinstance(capacity, CapacityColumns) else CapacityColumns.of(capacity)
+    position = columns.positions(s.directory.service_id[s.rows])
+    read = position >= 0
+    available = np.where(read, columns.available[position], -1)
+    epoch = np.where(read & (available >= 0), columns.updated_epoch[position], np.nan)
+    now = now if now.tzinfo is not None else now.replace(tzinfo=dt.timezone.utc)
+    age = now.timestamp() - epoch
     bound = s.directory.capacity_bound[s.rows]
     return Live(
-        capacity=caps,
+        columns=columns,
+        position=position,
         available=available,
         full=bound & (available == 0),
         unknown_bound=bound & (available < 0),
@@ -140,8 +135,11 @@ def score(s: Selection, live: Live, records: Mapping[int, ProviderRecord]) -> np
     proximity = np.where(np.isfinite(s.km), np.clip(1 - s.km / reference, 0, 1), NO_SITE_PROXIMITY)
     capacity = np.where(live.available > 0, 1.0, np.where(live.available == 0, 0.0, UNKNOWN_CAPACITY))
     capacity[live.unknown_bound] = 0.0
-    orgs = d.organisation_id[s.rows].tolist()
-    record = np.array([record_fraction(records.get(o)) for o in orgs]) if records else NEUTRAL_RECORD
+    if records:
+        orgs, which = np.unique(d.organisation_id[s.rows], return_inverse=True)
+        record = np.array([record_fraction(records.get(o)) for o in orgs.tolist()])[which]
+    else:
+        record = NEUTRAL_RECORD
     confidential = d.has_confidential[s.rows] if s.profile.security_risk != "low" else 0
     total = (
         priority[s.need]
@@ -167,119 +165,20 @@ def _below_known(s: Selection, live: Live, scores: np.ndarray) -> np.ndarray:
     return scores
 
 
-def geodesic_km(origin: tuple[float, float], to: tuple[float, float]) -> float:
-    return float(geodesic(origin, to).km)
-
-
 def label(service_type: str) -> str:
     return SERVICE_TYPES[service_type][1] if service_type in SERVICE_TYPES else service_type
 
 
-def candidate(s: Selection, i: int, points: float, live: Live, records: Mapping[int, ProviderRecord]) -> MatchCandidate:
-    d = s.directory
-    c = d.listing(int(s.rows[i]))
-    site = int(s.site[i])
-    km = round(geodesic_km(s.query.origin, d.site_coordinates(site)), 1) if site >= 0 else None
-    cap = live.capacity[i]
-    stale = bool(cap.available is not None and cap.updated_at is not None and not live.fresh[i])
-    return MatchCandidate(
-        service_id=c.service_id,
-        organisation_id=c.organisation_id,
-        organisation_name=c.organisation_name,
-        service_type=c.service_type,
-        service_name=c.service_name,
-        priority=s.needs[int(s.need[i])][1],  # type: ignore[arg-type]
-        score=points,
-        distance_km=km,
-        site_county=d.site_county_code(site) if site >= 0 else None,
-        available=cap.available,
-        total=cap.total,
-        capacity_unit=c.capacity_unit,
-        capacity_updated_at=cap.updated_at,
-        capacity_stale=stale,
-        reasons=_reasons(s, i, km, live, records.get(c.organisation_id)),
-    )
-
-
-def _reasons(s: Selection, i: int, km: float | None, live: Live, record: ProviderRecord | None) -> list[Reason]:
-    d, row = s.directory, int(s.rows[i])
-    c = d.listing(row)
-    service_type, priority = s.needs[int(s.need[i])]
-    out = [Reason(code="covers_need", kind="fit", text=f"covers the {priority} need: {label(service_type)}")]
-    if km is not None:
-        out.append(_distance_reason(km, d.site_county_code(int(s.site[i])), s.query.max_km))
-    if c.national:
-        out.append(Reason(code="national", kind="fit", text="works nationally"))
-    elif s.in_area[i]:
-        out.append(Reason(code="in_area", kind="fit", text=f"works in the person's county ({s.profile.location.county})"))
-    out += _capacity_reasons(c.capacity_unit, bool(d.capacity_bound[row]), live, i)
-    out += _language_reasons(s, i)
-    if s.profile.security_risk != "low" and d.has_confidential[row]:
-        out.append(Reason(code="confidential_site", kind="fit", text="has a confidential site"))
-    if record is not None and record.offers > 0:
-        out.append(_record_reason(record))
-    for bit, (attribute, text) in enumerate(NOT_STATED):
-        if int(s.not_stated[i]) >> bit & 1:
-            out.append(Reason(code="not_stated", kind="caveat", text=f"{text} not stated by the provider", attribute=attribute))
-    return out
-
-
-def _distance_reason(km: float, county: str | None, max_km: float | None) -> Reason:
-    text = f"nearest site {km:.1f} km away, in {county}"
-    if max_km is not None and km > max_km:
-        return Reason(code="distance", kind="caveat", text=f"{text}, beyond {max_km:g} km", value=km)
-    return Reason(code="distance", kind="fit", text=text, value=km)
-
-
-def _capacity_reasons(unit: str | None, bound: bool, live: Live, i: int) -> list[Reason]:
-    available = int(live.available[i])
-    if available < 0:
-        if not bound:
-            return []
-        return [Reason(code="capacity_not_reported", kind="caveat", text="capacity not reported")]
-    one, many = UNIT_WORDS.get(unit or "places", UNIT_WORDS["places"])
-    if available == 0:
-        out = [Reason(code="no_free_capacity", kind="caveat", text=f"no free {many} reported", value=0)]
-    else:
-        what = one if available == 1 else many
-        out = [Reason(code="free_capacity", kind="fit", text=f"{available} free {what}", value=available)]
-    days = float(live.age_days[i])
-    if np.isnan(days):
-        return out
-    value = round(days, 1)
-    if not live.fresh[i]:
-        return [*out, Reason(code="capacity_stale", kind="caveat", text=f"capacity figure is {int(days)} days old", value=value)]
-    when = "today" if days < 1 else "1 day ago" if days < 2 else f"{int(days)} days ago"
-    return [*out, Reason(code="capacity_fresh", kind="fit", text=f"capacity updated {when}", value=value)]
-
-
-def _language_reasons(s: Selection, i: int) -> list[Reason]:
-    fit = int(s.language[i])
-    if fit == LANGUAGE_SHARED:
-        spoken = s.directory.languages_of(int(s.rows[i]))
-        shared = [LANGUAGES[code][0] for code in s.profile.languages if code in spoken and code in LANGUAGES]
-        return [Reason(code="language_shared", kind="fit", text=f"speaks {', '.join(shared)}")]
-    if fit == LANGUAGE_INTERPRETATION:
-        return [Reason(code="interpretation", kind="fit", text="interpretation available")]
-    return []
-
-
-def _record_reason(r: ProviderRecord) -> Reason:
-    text = f"accepted {r.accepted} of {r.offers} referral offers"
-    if r.median_response_minutes is not None:
-        text += f", median answer in {_duration(r.median_response_minutes)}"
-    kind = "fit" if r.accepted * 2 >= r.offers else "caveat"
-    return Reason(code="answer_record", kind=kind, text=text, value=round(r.accepted / r.offers, 2))
-
-
-def _duration(minutes: float) -> str:
-    return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.0f} h"
-
-
-def offer(s: Selection, i: int, points: float) -> Offer:
-    c = s.directory.listing(int(s.rows[i]))
-    service_type, priority = s.needs[int(s.need[i])]
-    return Offer(service_type, priority, c.organisation_id, c.organisation_name, c.service_id, c.service_name, points)
+def offers(s: Selection, survivors: np.ndarray, scores: np.ndarray) -> list[Offer]:
+    """The ``survivors`` of ``s`` as bundles see them, in the given order."""
+    d, rows = s.directory, s.rows[survivors]
+    return [
+        Offer(*s.needs[k], org, d.organisation_name[row], sid, d.service_name[row], points)
+        for k, org, row, sid, points in zip(
+            s.need[survivors].tolist(), d.organisation_id[rows].tolist(), rows.tolist(),
+            d.service_id[rows].tolist(), scores[survivors].tolist(),
+        )
+    ]  # fmt: skip
 
 
 def _who(s: Selection) -> str:

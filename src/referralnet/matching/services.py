@@ -1,58 +1,71 @@
-"""Matching's database side: a cached directory snapshot and the live capacity of survivors.
+"""Matching's database side: cached snapshots of the directory, of providers' answer records and
+of live capacity.
 
-The static directory (eligibility, areas, sites) is loaded once and rebuilt only when its version
-changes: the newest ``updated_at`` and highest id of services and organisations, two indexed
-look-ups per match. Capacity changes often and does not bump ``updated_at``; it is read per
-match, only for the services that pass the static filters.
+One query per match (:data:`VERSION_SQL`, index look-ups only) tells whether the snapshots are
+current. The directory is rebuilt when the newest ``updated_at`` or highest id of services or
+organisations moves. Answer records are recomputed when offers move (a new offer raises the
+highest id; an answer, always from ``pending``, lowers the pending count), at most once per
+``records_every``: they only nudge the ranking, and computing them reads the offer table.
+
+Capacity must be exact (a full shelter is never offered) and does not bump ``updated_at``. Every
+change of it is written together with a row that raises a highest id: a capacity update with its
+``capacity_change`` row; a place taken by an accepted offer, or given back by a cancelled or
+closed referral, with its ``referral_event`` rows (same transaction). So capacity read under one
+version of those ids (and of the directory) stays valid until they move; a match reads the
+capacity of the services that pass its static filters and were not read under that version yet.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
+import numpy as np
+
+from referralnet import db
 from referralnet.clock import Clock
 from referralnet.directory.views import decode_strings, eligibility_of
-from referralnet.matching.directory import Candidate, CandidateSite, Capacity, Directory, ProviderRecord
+from referralnet.matching import reader
+from referralnet.matching.directory import Candidate, CandidateSite, Directory
 from referralnet.matching.engine import rank, select
+from referralnet.matching.live import CapacityColumns, ProviderRecord
 from referralnet.matching.profile import Profile, check_profile
 from referralnet.matching.schemas import MatchResult
-from referralnet.tables import Organisation, Service, Site
+from referralnet.tables import Offer, Service, Site
 from referralnet.vocabulary import geo
 
 Version = tuple[Any, ...]
 
-
-async def directory_version() -> Version:
-    service = await Service.select(Service.updated_at, Service.id).order_by(Service.updated_at, ascending=False).first()
-    last_service = await Service.select(Service.id).order_by(Service.id, ascending=False).first()
-    org = await Organisation.select(Organisation.updated_at).order_by(Organisation.updated_at, ascending=False).first()
-    last_org = await Organisation.select(Organisation.id).order_by(Organisation.id, ascending=False).first()
-    return (
-        service and service["updated_at"],
-        last_service and last_service["id"],
-        org and org["updated_at"],
-        last_org and last_org["id"],
-    )
+VERSION_SQL = (
+    "SELECT (SELECT max(updated_at) FROM service) AS service_at, (SELECT max(id) FROM service) AS service_id, "
+    "(SELECT max(updated_at) FROM organisation) AS organisation_at, (SELECT max(id) FROM organisation) AS organisation_id, "
+    "(SELECT max(id) FROM offer) AS offer_id, (SELECT count(*) FROM offer WHERE status = 'pending') AS pending, "
+    "(SELECT max(id) FROM capacity_change) AS capacity_change_id, (SELECT max(id) FROM referral_event) AS referral_event_id"
+)
 
 
-async def load_candidates() -> list[Candidate]:
-    """Every service with its organisation and sites, as matching candidates."""
-    seats = geo.counties()
-    sites: dict[int, list[CandidateSite]] = {}
-    for s in await Site.select(Site.id, Site.service, Site.county, Site.lat, Site.lon, Site.confidential):
-        seat = seats[s["county"]]
-        sites.setdefault(s["service"], []).append(
-            CandidateSite(
-                site_id=s["id"],
-                county=s["county"],
-                lat=s["lat"] if s["lat"] is not None else seat.lat,
-                lon=s["lon"] if s["lon"] is not None else seat.lon,
-                confidential=s["confidential"],
-            )
-        )
-    rows = await Service.select(
+class Versions(NamedTuple):
+    directory: Version
+    offers: Version
+    capacity: Version
+
+
+async def versions() -> Versions:
+    """The versions of the directory, of the offers and of capacity, in one round trip."""
+    row = (await reader.fetch(VERSION_SQL))[0]
+    directory = (row["service_at"], row["service_id"], row["organisation_at"], row["organisation_id"])
+    return Versions(directory, (row["offer_id"], row["pending"]), (*directory, row["capacity_change_id"], row["referral_event_id"]))
+
+
+Rows = list[dict[str, Any]]
+
+
+async def directory_rows() -> tuple[Rows, Rows]:
+    """Every site and every service with its organisation, as read (no per-request use)."""
+    sites = await Site.select(Site.id, Site.service, Site.county, Site.lat, Site.lon, Site.confidential)
+    services = await Service.select(
         Service.id,
         Service.organisation,
         Service.organisation.name,
@@ -65,6 +78,24 @@ async def load_candidates() -> list[Candidate]:
         Service.area_counties,
         Service.capacity_unit,
     )
+    return sites, services
+
+
+def candidates_of(site_rows: Rows, service_rows: Rows) -> list[Candidate]:
+    """The rows of :func:`directory_rows` as matching candidates; a site without coordinates is at its county seat."""
+    seats = geo.counties()
+    sites: dict[int, list[CandidateSite]] = {}
+    for s in site_rows:
+        seat = seats[s["county"]]
+        sites.setdefault(s["service"], []).append(
+            CandidateSite(
+                site_id=s["id"],
+                county=s["county"],
+                lat=s["lat"] if s["lat"] is not None else seat.lat,
+                lon=s["lon"] if s["lon"] is not None else seat.lon,
+                confidential=s["confidential"],
+            )
+        )
     return [
         Candidate(
             service_id=r["id"],
@@ -80,49 +111,157 @@ async def load_candidates() -> list[Candidate]:
             sites=tuple(sites.get(r["id"], ())),
             capacity_unit=r["capacity_unit"],
         )
-        for r in rows
+        for r in service_rows
     ]
 
 
-class DirectoryCache:
-    """The latest directory snapshot of this process; rebuilt when the database's version moves."""
+async def load_candidates() -> list[Candidate]:
+    """Every service with its organisation and sites, as matching candidates."""
+    return candidates_of(*await directory_rows())
 
-    def __init__(self) -> None:
-        self._version: Version | None = None
+
+def build_directory(site_rows: Rows, service_rows: Rows) -> Directory:
+    return Directory.build(candidates_of(site_rows, service_rows))
+
+
+class Snapshot(NamedTuple):
+    directory: Directory
+    records: Mapping[int, ProviderRecord]  # organisation id -> its answer record
+    capacity_version: Version
+
+
+class DirectoryCache:
+    """This process's latest directory, answer records and capacity; refreshed when the database's versions move."""
+
+    def __init__(self, records_every: dt.timedelta = dt.timedelta(seconds=60)) -> None:
+        self.records_every = records_every
+        self.builds = 0  # directory builds so far (for tests and benchmarks)
+        self.record_loads = 0  # answer-record computations so far
         self._directory: Directory | None = None
+        self._directory_version: Version | None = None
+        self._records: Mapping[int, ProviderRecord] = {}
+        self._records_version: Version | None = None
+        self._records_at: dt.datetime | None = None
+        self._capacity = CapacityColumns.empty()
+        self._capacity_version: Version | None = None
         self._lock: asyncio.Lock | None = None
 
-    async def get(self) -> Directory:
-        version = await directory_version()
-        if self._directory is not None and version == self._version:
-            return self._directory
-        if self._lock is None:
-            self._lock = asyncio.Lock()  # created on the serving loop, not at import
-        async with self._lock:
-            version = await directory_version()
-            if self._directory is None or version != self._version:
-                candidates = await load_candidates()
-                self._directory = Directory.build(candidates)
-                self._version = version
-        return self._directory
+    def _current(self, v: Versions, now: dt.datetime) -> bool:
+        fresh = self._directory is not None and v.directory == self._directory_version
+        return fresh and not self._records_due(v.offers, now)
+
+    def _records_due(self, offers_version: Version, now: dt.datetime) -> bool:
+        if self._records_at is None:
+            return True
+        return offers_version != self._records_version and now - self._records_at >= self.records_every
+
+    async def get(self, now: dt.datetime) -> Snapshot:
+        """The current snapshot; ``now`` (the injected clock) paces the record refreshes."""
+        v = await versions()
+        if not self._current(v, now):
+            if self._lock is None:
+                self._lock = asyncio.Lock()  # created on the serving loop, not at import
+            async with self._lock:
+                v = await versions()
+                if self._directory is None or v.directory != self._directory_version:
+                    # Seconds of CPU at 100k services: off the event loop, so other requests go on.
+                    self._directory = await asyncio.to_thread(build_directory, *await directory_rows())
+                    self._directory_version = v.directory
+                    self.builds += 1
+                if self._records_due(v.offers, now):
+                    self._records = await provider_records()
+                    self._records_version, self._records_at = v.offers, now
+                    self.record_loads += 1
+        assert self._directory is not None
+        return Snapshot(self._directory, self._records, v.capacity)
+
+    async def capacity(self, version: Version, service_ids: list[int]) -> CapacityColumns:
+        """Live capacity of ``service_ids`` under capacity ``version``: only what was not read under it is read."""
+        if version != self._capacity_version:
+            self._capacity, self._capacity_version = CapacityColumns.empty(), version
+        cached, ids = self._capacity, np.array(service_ids, dtype=np.int64)
+        missing = ids[cached.positions(ids) < 0]
+        if missing.size == 0:
+            return cached
+        merged = cached.merge(await live_capacity(missing.tolist()))
+        if self._capacity_version == version:  # else a newer match moved on while this one read
+            self._capacity = merged
+        return merged
 
 
-async def live_capacity(service_ids: list[int]) -> dict[int, Capacity]:
-    out: dict[int, Capacity] = {}
-    for chunk in range(0, len(service_ids), 900):  # stay under SQLite's bound-parameter limit
-        ids = service_ids[chunk : chunk + 900]
-        for r in await Service.select(
-            Service.id, Service.capacity_available, Service.capacity_total, Service.capacity_updated_at
-        ).where(Service.id.is_in(ids)):
-            out[r["id"]] = Capacity(
-                available=r["capacity_available"], total=r["capacity_total"], updated_at=r["capacity_updated_at"]
-            )
-    return out
+# Not reported: -1 (and epoch -1), so that every column comes back as plain numbers.
+_CAPACITY_SQL = (
+    "SELECT id, COALESCE(capacity_available, -1) AS available, COALESCE(capacity_total, -1) AS total, "
+    "COALESCE({epoch}, -1.0) AS epoch, capacity_updated_at FROM service WHERE id {ids} ORDER BY id"
+)
+_SQLITE_EPOCH = "(julianday(capacity_updated_at) - 2440587.5) * 86400.0"
+_PG_EPOCH = "extract(epoch FROM capacity_updated_at)::float8"
+
+
+async def live_capacity(service_ids: list[int]) -> CapacityColumns:
+    """The current capacity of ``service_ids``, in one primary-key look-up whatever their number."""
+    if db.is_sqlite(db.current_engine()):
+        # Integers from our own snapshot, written into the statement: no bound-parameter limit.
+        ids = f"IN ({', '.join(str(int(i)) for i in service_ids)})"
+        rows = await reader.fetch_columns(_CAPACITY_SQL.format(epoch=_SQLITE_EPOCH, ids=ids), width=5)
+    else:
+        sql = _CAPACITY_SQL.format(epoch=_PG_EPOCH, ids="= ANY({}::int[])")
+        rows = await reader.fetch_columns(sql, service_ids, width=5)  # one prepared statement
+    ids_, available, total, epoch, updated_at = rows
+    epoch_array = np.array(epoch, dtype=np.float64)
+    epoch_array[epoch_array < 0] = np.nan
+    return CapacityColumns(
+        service_id=np.array(ids_, dtype=np.int64),
+        available=np.array(available, dtype=np.int64),
+        total=np.array(total, dtype=np.int64),
+        updated_epoch=epoch_array,
+        updated_at=np.array(updated_at, dtype=object),
+    )
+
+
+_COUNTS_SQL = (
+    "SELECT organisation, sum(CASE WHEN status = 'accepted' THEN 1 ELSE 0 END) AS accepted, "
+    "sum(CASE WHEN status = 'expired' THEN 1 ELSE 0 END) AS expired, count(*) AS decided "
+    "FROM offer WHERE status IN ('accepted', 'declined', 'expired') GROUP BY organisation"
+)
+_ANSWERED = "status IN ('accepted', 'declined') AND responded_at IS NOT NULL"
+_MEDIAN_PG_SQL = (
+    "SELECT organisation, percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM responded_at - sent_at)) "
+    f"AS seconds FROM offer WHERE {_ANSWERED} GROUP BY organisation"
+)
+_SECONDS_SQLITE_SQL = (
+    f"SELECT organisation, (julianday(responded_at) - julianday(sent_at)) * 86400.0 AS seconds FROM offer WHERE {_ANSWERED}"
+)
+
+
+async def _median_seconds() -> dict[int, float]:
+    """Per organisation, the median answer time of its accepted and declined offers."""
+    if not db.is_sqlite(db.current_engine()):
+        return {r["organisation"]: float(r["seconds"]) for r in await Offer.raw(_MEDIAN_PG_SQL)}
+    rows = await Offer.raw(_SECONDS_SQLITE_SQL)
+    if not rows:
+        return {}
+    org = np.array([r["organisation"] for r in rows], dtype=np.int64)
+    seconds = np.round(np.array([r["seconds"] for r in rows], dtype=np.float64), 3)  # julianday keeps ~ms
+    order = np.lexsort((seconds, org))
+    org, seconds = org[order], seconds[order]
+    starts = np.flatnonzero(np.r_[True, org[1:] != org[:-1]])
+    ends = np.r_[starts[1:], org.size]
+    return {int(org[a]): float(np.median(seconds[a:b])) for a, b in zip(starts, ends)}
 
 
 async def provider_records() -> dict[int, ProviderRecord]:
-    """Answer records per organisation; empty until referrals exist."""
-    return {}
+    """Each organisation's answer record over every offer it decided; empty until referrals exist."""
+    medians = await _median_seconds()
+    return {
+        r["organisation"]: ProviderRecord(
+            offers=int(r["decided"]),
+            accepted=int(r["accepted"]),
+            expired=int(r["expired"]),
+            median_response_minutes=medians[r["organisation"]] / 60 if r["organisation"] in medians else None,
+        )
+        for r in await Offer.raw(_COUNTS_SQL)
+    }
 
 
 async def match_profile(
@@ -130,14 +269,10 @@ async def match_profile(
 ) -> MatchResult:
     """Rank the providers for ``profile``; nothing about the profile is stored."""
     origin = check_profile(profile)
-    directory = await cache.get()
-    selection = select(profile, directory, origin)
-    capacity = await live_capacity(selection.service_ids)
+    now = clock.now()
+    snapshot = await cache.get(now)
+    selection = select(profile, snapshot.directory, origin)
+    capacity = await cache.capacity(snapshot.capacity_version, selection.service_ids)
     return rank(
-        selection,
-        capacity,
-        await provider_records(),
-        now=clock.now(),
-        stale_after=dt.timedelta(days=stale_days),
-        limit=limit,
+        selection, capacity, snapshot.records, now=now, stale_after=dt.timedelta(days=stale_days), limit=limit
     )
