@@ -6,9 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 from referralnet import db
 from referralnet.settings import Settings, SettingsError
@@ -18,16 +16,6 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(
         host=getattr(args, "host", None), port=getattr(args, "port", None), database_url=getattr(args, "database_url", None)
     )
-
-
-async def _with_db(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
-    engine = db.make_engine(settings.database_url)
-    await db.migrate(engine)
-    await db.start(engine, pool_min=1, pool_max=2)
-    try:
-        return await work()
-    finally:
-        await db.stop(engine)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -45,7 +33,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
     settings = _settings(args)
     folder = Path(args.path) if args.path else Path(settings.data_dir) / ("demo" if args.demo else "organisations")
     try:
-        report = asyncio.run(_with_db(settings, lambda: seed(folder, SystemClock())))
+        report = asyncio.run(db.run_with(settings.database_url, lambda: seed(folder, SystemClock())))
     except SeedError as exc:
         print(f"seed: {exc}", file=sys.stderr)
         return 2
@@ -66,7 +54,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     settings = _settings(args)
     try:
         token, actor = asyncio.run(
-            _with_db(settings, lambda: create_token(role=args.role, name=args.name, organisation=args.organisation))
+            db.run_with(settings.database_url, lambda: create_token(role=args.role, name=args.name, organisation=args.organisation))
         )
     except DomainError as exc:
         print(f"token create: {exc.field}: {exc.detail}" if exc.field else f"token create: {exc.detail}", file=sys.stderr)
@@ -108,8 +96,8 @@ def cmd_match(args: argparse.Namespace) -> int:
         return 2
     try:
         result = asyncio.run(
-            _with_db(
-                settings,
+            db.run_with(
+                settings.database_url,
                 lambda: match_profile(
                     profile, DirectoryCache(), SystemClock(), stale_days=settings.capacity_stale_days, limit=args.limit
                 ),

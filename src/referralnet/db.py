@@ -9,14 +9,15 @@ import io
 import logging
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 # Key of the PostgreSQL advisory lock that serialises migrations across instances.
@@ -198,3 +199,14 @@ async def migrate(engine: Engine) -> list[str]:
     for line in lines:
         log.debug("migrate: %s", line)
     return lines
+
+
+async def run_with(database_url: str, work: Callable[[], Awaitable[T]]) -> T:
+    """Run ``work`` against a migrated database with a small pool (the CLI's commands)."""
+    engine = make_engine(database_url)
+    await migrate(engine)
+    await start(engine, pool_min=1, pool_max=2)
+    try:
+        return await work()
+    finally:
+        await stop(engine)

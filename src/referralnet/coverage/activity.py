@@ -125,7 +125,7 @@ def build(
     orgs = sorted({o for o, _ in raw.offers} | {o for o, _ in raw.declines}, key=lambda o: (raw.names.get(o, ""), o))
     offers = np.array([[raw.offers.get((o, s), 0) for s in OFFER_STATUSES] for o in orgs], dtype=np.int64).reshape(len(orgs), len(OFFER_STATUSES))
     declines = np.array([[raw.declines.get((o, r), 0) for r in DECLINE_REASONS] for o in orgs], dtype=np.int64).reshape(len(orgs), len(DECLINE_REASONS))
-    rc, ru, ro, nc, ns = len(counties), len(URGENCY_CODES), len(orgs), len(OUTCOMES), len(OFFER_STATUSES)
+    rc, ru, ro, nc = len(counties), len(URGENCY_CODES), len(orgs), len(OUTCOMES)
     declined = OFFER_STATUSES.index("declined")
     links = [((0, (rc, j)), (1, (ru, j))) for j in range(nc + 1)]  # outcome totals and grand total
     links += [((2, (i, declined)), (3, (i, len(DECLINE_REASONS)))) for i in range(ro + 1)]

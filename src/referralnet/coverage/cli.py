@@ -14,12 +14,13 @@ import argparse
 import asyncio
 import datetime as dt
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 import msgspec
 
+from referralnet import db
 from referralnet.coverage import export, reports
 from referralnet.coverage.disclosure import DEFAULT_THRESHOLD
 from referralnet.coverage.groups import AGE_GROUPINGS, all_age_groups
@@ -137,18 +138,6 @@ async def compute(args: argparse.Namespace, now: dt.datetime, progress: Callable
     )
 
 
-async def _with_db(database_url: str, work: Callable[[], Awaitable[Any]]) -> Any:
-    from referralnet import db
-
-    engine = db.make_engine(database_url)
-    await db.migrate(engine)
-    await db.start(engine, pool_min=1, pool_max=2)
-    try:
-        return await work()
-    finally:
-        await db.stop(engine)
-
-
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``referralnet coverage``; returns the exit status."""
     from referralnet.clock import SystemClock
@@ -161,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     now = SystemClock().now()
     try:
         report = asyncio.run(
-            _with_db(settings.database_url, lambda: compute(args, now, bar, threshold, settings.capacity_stale_days))
+            db.run_with(settings.database_url, lambda: compute(args, now, bar, threshold, settings.capacity_stale_days))
         )
     except DomainError as exc:
         bar.close()
