@@ -278,3 +278,22 @@ def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, st
 
 def write_json(path: str | Path, payload: dict[str, Any]) -> None:
     Path(path).write_text(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+def report_outcome(engine: str, result: dict[str, Any], errors: Any, problems: list[str], verified: str,
+                   server_log: str, log_markers: tuple[str, ...] = ("Error", "locked", "deadlock")) -> None:
+    """Print failed requests, verification problems (or ``verified``) and server-log errors; note the latter in ``result``."""
+    if errors:
+        print(f"[{engine}] {sum(errors.values())} failed requests:")
+        for message, count in errors.most_common(10):
+            print(f"  {count:6d} x {message}")
+    if problems:
+        print(f"[{engine}] verification FAILED ({len(problems)} problems):")
+        for p in problems[:20]:
+            print(f"  {p}")
+    else:
+        print(f"[{engine}] verified: {verified}")
+    suspicious = [line for line in server_log.splitlines() if any(m in line for m in log_markers)]
+    if suspicious:
+        result["server_log_errors"] = suspicious[:50]
+        print(f"[{engine}] server log has {len(suspicious)} error lines, e.g.:\n  " + "\n  ".join(suspicious[:5]))

@@ -30,6 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
+    report_outcome,
     DEFAULT_POSTGRES_URL,
     Server,
     fresh_database,
@@ -241,20 +242,8 @@ async def bench_engine(engine: str, args: argparse.Namespace) -> dict[str, Any]:
         "error_messages": dict(errors.most_common()),
         "verification_problems": problems,
     }
-    if errors:
-        print(f"[{engine}] {result['errors']} failed requests:")
-        for message, count in errors.most_common(10):
-            print(f"  {count:6d} x {message}")
-    if problems:
-        print(f"[{engine}] verification FAILED ({len(problems)} problems):")
-        for p in problems[:20]:
-            print(f"  {p}")
-    else:
-        print(f"[{engine}] verified: {ok} history rows, in order, previous values chained, current figures match")
-    suspicious = [line for line in server_log.splitlines() if "Error" in line or "locked" in line]
-    if suspicious:
-        result["server_log_errors"] = suspicious[:50]
-        print(f"[{engine}] server log has {len(suspicious)} error lines, e.g.:\n  " + "\n  ".join(suspicious[:5]))
+    report_outcome(engine, result, errors, problems,
+                   f"{ok} history rows, in order, previous values chained, current figures match", server_log)
     return result
 
 
