@@ -22,6 +22,11 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
         """Secretariat and admin see and manage the whole network."""
         return self.role in ("secretariat", "admin")
 
+    @property
+    def label(self) -> str:
+        """How the actor appears in histories: ``ngo:<token name>``, or ``link:<organisation>`` for a one-click link."""
+        return f"link:{self.name}" if self.via == "link" else f"{self.role}:{self.name}"
+
     def owns(self, organisation_id: int) -> bool:
         return self.role == "ngo" and self.organisation_id == organisation_id
 

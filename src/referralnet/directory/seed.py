@@ -16,7 +16,7 @@ from rapidfuzz import fuzz
 from referralnet.accounts.schemas import SYSTEM
 from referralnet.clock import Clock
 from referralnet.db import write_transaction
-from referralnet.directory import services
+from referralnet.directory import places, services
 from referralnet.directory.schemas import OrganisationCreate, OrganisationFile, ServiceCreate
 from referralnet.directory.validation import check_service, resolve_sites
 from referralnet.directory.views import dumps
@@ -126,8 +126,7 @@ async def _sync_services(org_id: int, org: OrganisationFile, clock: Clock, repor
             # Only fill what is unknown in the database; live figures belong to the NGO.
             if row["capacity_unit"] is None:
                 changes["capacity_unit"] = svc.capacity.unit
-            if row["capacity_total"] is None and svc.capacity.total is not None:
-                changes["capacity_total"] = svc.capacity.total
+            changes.update(places.fill_unknown_total(row, svc.capacity))
         sites = resolve_sites(svc.sites)
         current_sites = [
             {k: s[k] for k in ("county", "locality", "address", "lat", "lon", "confidential")}

@@ -13,6 +13,7 @@ from rapidfuzz import fuzz, process
 from referralnet.accounts.schemas import Actor
 from referralnet.clock import Clock
 from referralnet.db import write_transaction
+from referralnet.directory import places
 from referralnet.directory.schemas import (
     OrganisationCreate,
     OrganisationList,
@@ -201,9 +202,7 @@ async def create_service(org_id: int, data: ServiceCreate, actor: Actor, clock: 
                 area_national=data.service_area.national,
                 area_counties=dumps(sorted(set(data.service_area.counties))),
                 capacity_unit=cap.unit if cap else None,
-                capacity_total=cap.total if cap else None,
-                capacity_available=cap.available if cap else None,
-                capacity_updated_at=now if cap and cap.available is not None else None,
+                **places.initial(cap, now),
                 active=data.active,
                 sources=dumps(data.sources),
                 created_at=now,

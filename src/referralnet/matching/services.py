@@ -8,9 +8,8 @@ highest id; an answer, always from ``pending``, lowers the pending count), at mo
 ``records_every``: they only nudge the ranking, and computing them reads the offer table.
 
 Capacity must be exact (a full shelter is never offered) and does not bump ``updated_at``. Every
-change of it is written together with a row that raises a highest id: a capacity update with its
-``capacity_change`` row; a place taken by an accepted offer, or given back by a cancelled or
-closed referral, with its ``referral_event`` rows (same transaction). So capacity read under one
+change of it is written by :mod:`referralnet.directory.places`, together with a row that raises a
+highest id (a ``capacity_change`` or ``referral_event`` row, same transaction). So capacity read under one
 version of those ids (and of the directory) stays valid until they move; a match reads the
 capacity of the services that pass its static filters and were not read under that version yet.
 """

@@ -10,7 +10,7 @@ from referralnet.db import write_transaction
 from referralnet.errors import Forbidden, NotFound
 from referralnet.notifications.schemas import NotificationList, NotificationOut, WebhookSecretOut
 from referralnet.notifications.signing import SIGNATURE_HEADER, new_secret
-from referralnet.referrals.records import audit
+from referralnet.audit import audit
 from referralnet.tables import Notification, Organisation
 
 _COLUMNS = (

@@ -9,18 +9,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import msgspec
-
 from referralnet.accounts.schemas import Actor
+from referralnet.audit import audit, record
 from referralnet.db import write_transaction
+from referralnet.directory import places
 from referralnet.errors import Conflict, Forbidden, NotFound
+from referralnet.jsoncol import dumps, load
 from referralnet.matching.privacy import screen
 from referralnet.notifications.outbox import notify_address, notify_organisation
-from referralnet.referrals.records import OFFER_COLUMNS, audit, label, lock_referral, offer_out, record
+from referralnet.referrals.lifecycle import OFFER_START, move_offers, move_referral
+from referralnet.referrals.records import OFFER_COLUMNS, lock_referral, offer_out
 from referralnet.referrals.schemas import DeclineBody, OfferOut
 from referralnet.settings import Settings
 from referralnet.tables import Offer, Referral, Service
-from referralnet.vocabulary.codes import CAPACITY_BOUND_TYPES
 
 
 def _payload(referral: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -40,7 +41,7 @@ async def send_offer(
             service=service_id,
             organisation=service["organisation"],
             position=position,
-            status="pending",
+            status=OFFER_START,
             sent_at=now,
             deadline=deadline,
             remind_at=now + (deadline - now) / 2,
@@ -68,22 +69,19 @@ async def advance(referral_id: int, now: dt.datetime, settings: Settings, actor:
     referral = await Referral.select().where(Referral.id == referral_id).first()
     if referral is None or referral["status"] != "open":
         return
-    if await Offer.exists().where(Offer.referral == referral_id, Offer.status == "pending"):
+    if await Offer.exists().where(Offer.referral == referral_id, Offer.status == OFFER_START):
         return
-    queue: list[int] = msgspec.json.decode(referral["queue"]) if isinstance(referral["queue"], str) else referral["queue"]
+    queue: list[int] = load(referral["queue"], list[int])
     if queue:
         next_id, rest = queue[0], queue[1:]
-        claimed = await Referral.update({Referral.queue: msgspec.json.encode(rest).decode(), Referral.updated_at: now}).where(
+        claimed = await Referral.update({Referral.queue: dumps(rest), Referral.updated_at: now}).where(
             Referral.id == referral_id, Referral.status == "open"
         ).returning(Referral.id)
         if claimed:
             position = await Offer.count().where(Offer.referral == referral_id)
             await send_offer(referral, next_id, position, now, settings, actor)
         return
-    moved = await Referral.update({Referral.status: "unplaced", Referral.updated_at: now}).where(
-        Referral.id == referral_id, Referral.status == "open"
-    ).returning(Referral.id)
-    if moved:
+    if await move_referral(referral_id, "unplaced", now):
         await record(referral_id, "referral_unplaced", actor, now, from_status="open", to_status="unplaced",
                      reason="every provider asked declined or did not answer in time")  # fmt: skip
         subject = f"Referral {referral_id} could not be placed"
@@ -115,30 +113,19 @@ async def accept_offer(offer_id: int, actor: Actor, now: dt.datetime, settings: 
     if row["status"] == "accepted":
         return offer_out(row)  # idempotent: same answer, no second reservation
     await _expire_if_due(row, now, settings)
-    who = label(actor)
+    who = actor.label
     async with write_transaction():
         await lock_referral(row["referral"])
-        taken = await Offer.update(
-            {Offer.status: "accepted", Offer.responded_at: now, Offer.responded_by: who}
-        ).where(Offer.id == offer_id, Offer.status == "pending", Offer.deadline > now).returning(Offer.id)
+        taken = await move_offers("accepted", now, Offer.id == offer_id, Offer.deadline > now, values={Offer.responded_by: who})
         if not taken:
             current = await Offer.select(Offer.status).where(Offer.id == offer_id).first()
             raise Conflict(f"this offer is {current['status'] if current else 'gone'}; it cannot be accepted", field="status")
-        placed = await Referral.update(
-            {Referral.status: "placed", Referral.placed_offer: offer_id, Referral.placed_at: now, Referral.updated_at: now, Referral.queue: "[]"}
-        ).where(Referral.id == row["referral"], Referral.status == "open").returning(Referral.id)
+        placed = await move_referral(
+            row["referral"], "placed", now, values={Referral.placed_offer: offer_id, Referral.placed_at: now, Referral.queue: "[]"}
+        )
         if not placed:
             raise Conflict("this referral is no longer open (another provider accepted it, or it was cancelled)", field="status")
-        service = await Service.select(Service.type, Service.capacity_available).where(Service.id == row["service"]).first()
-        reserved = False
-        if service["type"] in CAPACITY_BOUND_TYPES and service["capacity_available"] is not None:
-            got = await Service.update({Service.capacity_available: Service.capacity_available - 1}).where(
-                Service.id == row["service"], Service.capacity_available > 0
-            ).returning(Service.capacity_available)
-            if not got:
-                raise Conflict("no free place is left in this service; update its capacity or decline", field="capacity")
-            await Offer.update({Offer.reserved: True}).where(Offer.id == offer_id)
-            reserved = True
+        reserved = await places.reserve(row["service"], offer_id)
         referral = await Referral.select().where(Referral.id == row["referral"]).first()
         await record(referral["id"], "offer_accepted", who, now, offer_id=offer_id, from_status="pending", to_status="accepted", reserved=reserved)
         await record(referral["id"], "referral_placed", who, now, offer_id=offer_id, from_status="open", to_status="placed", service_id=row["service"])
@@ -151,9 +138,7 @@ async def accept_offer(offer_id: int, actor: Actor, now: dt.datetime, settings: 
 
 
 async def withdraw_pending(referral: dict[str, Any], now: dt.datetime, who: str, *, reason: str) -> None:
-    gone = await Offer.update({Offer.status: "withdrawn", Offer.responded_at: now}).where(
-        Offer.referral == referral["id"], Offer.status == "pending"
-    ).returning(Offer.id, Offer.organisation)
+    gone = await move_offers("withdrawn", now, Offer.referral == referral["id"], returning=(Offer.id, Offer.organisation))
     for offer in gone:
         await record(referral["id"], "offer_withdrawn", who, now, offer_id=offer["id"], from_status="pending", to_status="withdrawn", reason=reason)
         await notify_organisation(
@@ -168,13 +153,13 @@ async def decline_offer(offer_id: int, body: DeclineBody, actor: Actor, now: dt.
     if row["status"] == "declined":
         return offer_out(row)
     await _expire_if_due(row, now, settings)
-    who = label(actor)
+    who = actor.label
     async with write_transaction():
         await lock_referral(row["referral"])
-        taken = await Offer.update(
-            {Offer.status: "declined", Offer.responded_at: now, Offer.responded_by: who,
-             Offer.decline_reason: body.reason, Offer.decline_text: body.text}
-        ).where(Offer.id == offer_id, Offer.status == "pending").returning(Offer.id)  # fmt: skip
+        taken = await move_offers(
+            "declined", now, Offer.id == offer_id,
+            values={Offer.responded_by: who, Offer.decline_reason: body.reason, Offer.decline_text: body.text},
+        )  # fmt: skip
         if not taken:
             raise Conflict(f"this offer is {row['status']}; it cannot be declined", field="status")
         await record(row["referral"], "offer_declined", who, now, offer_id=offer_id, from_status="pending",
@@ -190,9 +175,9 @@ async def expire_offer(offer_id: int, now: dt.datetime, settings: Settings, acto
         return False
     async with write_transaction():
         await lock_referral(of["referral"])
-        claimed = await Offer.update({Offer.status: "expired", Offer.responded_at: now}).where(
-            Offer.id == offer_id, Offer.status == "pending", Offer.deadline <= now
-        ).returning(Offer.id, Offer.referral, Offer.organisation)
+        claimed = await move_offers(
+            "expired", now, Offer.id == offer_id, Offer.deadline <= now, returning=(Offer.id, Offer.referral, Offer.organisation)
+        )
         if not claimed:
             return False
         offer = claimed[0]
@@ -218,7 +203,7 @@ async def contest_decline(offer_id: int, actor: Actor, now: dt.datetime, note: s
             if current["status"] != "declined":
                 raise Conflict("only a declined offer can be contested", field="status")
             return await get_offer(offer_id)
-        await record(done[0]["referral"], "decline_contested", label(actor), now, offer_id=offer_id, reason=note)
+        await record(done[0]["referral"], "decline_contested", actor.label, now, offer_id=offer_id, reason=note)
     return await get_offer(offer_id)
 
 

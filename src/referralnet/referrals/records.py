@@ -1,84 +1,19 @@
-"""History events, the audit log, and row-to-Struct views of referrals and offers."""
+"""Row-to-Struct views of referrals, offers and their history; the referral row lock."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import msgspec
 from piccolo.query.mixins import LockStrength
 
-from referralnet.accounts.schemas import Actor
-from referralnet.db import current_engine, is_sqlite, write_transaction
-from referralnet.directory.views import dumps
+from referralnet.db import current_engine, is_sqlite
+from referralnet.jsoncol import load
 from referralnet.matching.profile import Profile
 from referralnet.referrals.schemas import Event, OfferOut, ReferralOut, ReferralSummary
-from referralnet.tables import AuditLog, Offer, Referral, ReferralEvent
-
-_event = msgspec.json.Decoder(Event)
-_profile = msgspec.json.Decoder(Profile)
-_ids = msgspec.json.Decoder(list[int])
+from referralnet.tables import Offer, Referral, ReferralEvent
 
 OFFER_COLUMNS = (Offer.all_columns(), Offer.service.name, Offer.organisation.name)
-
-
-def label(actor: Actor) -> str:
-    """How an actor appears in the history: ``ngo:<token name>``, or ``link:<organisation>`` for a one-click link."""
-    return f"link:{actor.name}" if actor.via == "link" else f"{actor.role}:{actor.name}"
-
-
-async def record(
-    referral_id: int,
-    kind: str,
-    actor: str,
-    now: dt.datetime,
-    *,
-    offer_id: int | None = None,
-    from_status: str | None = None,
-    to_status: str | None = None,
-    reason: str | None = None,
-    **data: Any,
-) -> None:
-    """Append one event to the referral's history (in the caller's transaction)."""
-    await ReferralEvent.insert(
-        ReferralEvent(
-            referral=referral_id,
-            offer=offer_id,
-            at=now,
-            kind=kind,
-            actor=actor,
-            from_status=from_status,
-            to_status=to_status,
-            reason=reason,
-            data=dumps(data),
-        )
-    )
-
-
-async def audit(actor: Actor, now: dt.datetime, *, object_type: str, object_id: int | None, action: str, outcome: str) -> None:
-    """Append to the audit log; never the profile's content.
-
-    In a write transaction even when alone: on SQLite a bare insert would bypass the writers'
-    queue and, under load, lose the file lock to queued writers for seconds.
-    """
-    async with write_transaction():
-        await AuditLog.insert(
-            AuditLog(
-                at=now,
-                actor=actor.name,
-                token=actor.token_id,
-                role=actor.role,
-                organisation=actor.organisation_id,
-                object_type=object_type,
-                object_id=object_id,
-                action=action,
-                outcome=outcome,
-            )
-        )
-
-
-def _json(value: Any) -> Any:
-    return msgspec.json.decode(value) if isinstance(value, (str, bytes)) else value
 
 
 def offer_out(row: dict[str, Any]) -> OfferOut:
@@ -104,7 +39,7 @@ def offer_out(row: dict[str, Any]) -> OfferOut:
 
 def event_out(row: dict[str, Any]) -> Event:
     body = {
-        **_json(row["data"]),
+        **load(row["data"]),
         "kind": row["kind"],
         "at": row["at"],
         "actor": row["actor"],
@@ -130,7 +65,7 @@ async def referral_out(row: dict[str, Any]) -> ReferralOut:
     events = await ReferralEvent.select().where(ReferralEvent.referral == row["id"]).order_by(ReferralEvent.id)
     return ReferralOut(
         **_common(row),
-        profile=msgspec.convert(_json(row["profile"]), Profile),
+        profile=msgspec.convert(load(row["profile"]), Profile),
         consent_at=row["consent_at"],
         placed_at=row["placed_at"],
         arrived_at=row["arrived_at"],
@@ -138,7 +73,7 @@ async def referral_out(row: dict[str, Any]) -> ReferralOut:
         outcome=row["outcome"],
         outcome_text=row["outcome_text"],
         placed_offer_id=row["placed_offer"],
-        queued_service_ids=_json(row["queue"]),
+        queued_service_ids=load(row["queue"]),
         offers=offers,
         history=[event_out(e) for e in events],
     )

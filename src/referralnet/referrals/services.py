@@ -6,14 +6,16 @@ import datetime as dt
 from typing import Any
 
 from referralnet.accounts.schemas import Actor
+from referralnet.audit import audit, record
 from referralnet.db import write_transaction
-from referralnet.directory.views import dumps
+from referralnet.directory import places
 from referralnet.errors import Conflict, Forbidden, InvalidInput, NotFound
+from referralnet.jsoncol import dumps
 from referralnet.matching.profile import Profile
 from referralnet.matching.services import DirectoryCache, match_profile
-from referralnet.referrals.lifecycle import DEFAULT_MODE, check_referral_transition
+from referralnet.referrals.lifecycle import DEFAULT_MODE, REFERRAL_START, ReferralStatus, check_referral_transition, move_referral
 from referralnet.referrals.offers import send_offer, withdraw_pending
-from referralnet.referrals.records import audit, label, lock_referral, offers_of, record, referral_out, referral_row, summary_out
+from referralnet.referrals.records import lock_referral, offers_of, referral_out, referral_row, summary_out
 from referralnet.referrals.schemas import CancelBody, OutcomeBody, ReferralCreate, ReferralList, ReferralOut
 from referralnet.settings import Settings
 from referralnet.tables import Offer, Referral, Service
@@ -67,7 +69,7 @@ async def create_referral(data: ReferralCreate, actor: Actor, clock: Any, settin
     services = await _choose_services(data, cache, clock, settings, urgency)
     now = clock.now()
     first, queue = (services, []) if mode == "parallel" else (services[:1], services[1:])
-    who = label(actor)
+    who = actor.label
     async with write_transaction():
         rows = await Referral.insert(
             Referral(
@@ -78,7 +80,7 @@ async def create_referral(data: ReferralCreate, actor: Actor, clock: Any, settin
                 county=data.profile.location.county,
                 urgency=urgency,
                 mode=mode,
-                status="open",
+                status=REFERRAL_START,
                 consent_at=now,
                 notify_email=data.notify_email,
                 queue=dumps(queue),
@@ -140,25 +142,8 @@ async def list_referrals(actor: Actor, now: dt.datetime, *, status: str | None, 
     return ReferralList(items=[summary_out(r, offers.get(r["id"], [])) for r in page], total=len(rows))
 
 
-async def _release_place(referral: dict[str, Any], now: dt.datetime, who: str) -> None:
-    """Give back the place held by the accepted offer (never above total)."""
-    if referral["placed_offer"] is None:
-        return
-    released = await Offer.update({Offer.reserved: False}).where(
-        Offer.id == referral["placed_offer"], Offer.reserved.eq(True)
-    ).returning(Offer.service)
-    if released:
-        service_id = released[0]["service"]
-        await Service.update({Service.capacity_available: Service.capacity_available + 1}).where(
-            Service.id == service_id,
-            Service.capacity_available.is_not_null(),
-            (Service.capacity_total.is_null()) | (Service.capacity_available < Service.capacity_total),
-        )
-        await record(referral["id"], "place_released", who, now, offer_id=referral["placed_offer"], service_id=service_id)
-
-
 async def _transition(
-    referral_id: int, actor: Actor, now: dt.datetime, target: str, *, allowed: set[str], values: dict[Any, Any]
+    referral_id: int, actor: Actor, now: dt.datetime, target: ReferralStatus, *, allowed: set[str], values: dict[Any, Any]
 ) -> dict[str, Any]:
     await lock_referral(referral_id)  # so the state read here is the one the update below changes
     row = await referral_row(referral_id)
@@ -167,10 +152,7 @@ async def _transition(
     check_referral_transition(row["status"], target)
     if row["status"] not in allowed:
         raise Conflict(f"a referral that is {row['status']} cannot become {target} this way", field="status")
-    moved = await Referral.update({Referral.status: target, Referral.updated_at: now, **values}).where(
-        Referral.id == referral_id, Referral.status == row["status"]
-    ).returning(Referral.id)
-    if not moved:
+    if not await move_referral(referral_id, target, now, current=row["status"], values=values):
         raise Conflict("the referral changed meanwhile; reload it", field="status")
     return row
 
@@ -180,12 +162,12 @@ async def cancel_referral(referral_id: int, body: CancelBody, actor: Actor, cloc
     row = await _readable_row(referral_id, actor, now, "cancel")
     if not (actor.is_staff or (actor.role == "institution" and row["created_by"] == actor.token_id)):
         raise Forbidden("only the referring institution or the secretariat can cancel a referral")
-    who = label(actor)
+    who = actor.label
     async with write_transaction():
         before = await _transition(referral_id, actor, now, "cancelled", allowed={"open", "placed", "unplaced"}, values={Referral.closed_at: now, Referral.queue: "[]"})
         await record(referral_id, "referral_cancelled", who, now, from_status=before["status"], to_status="cancelled", reason=body.reason)
         await withdraw_pending(before, now, who, reason="the referral was cancelled")
-        await _release_place(before, now, who)
+        await places.release(referral_id, before["placed_offer"], now, who)
     return await referral_out(await referral_row(referral_id))  # type: ignore[arg-type]
 
 
@@ -203,7 +185,7 @@ async def record_arrival(referral_id: int, actor: Actor, clock: Any, note: str |
     await _placed_provider_only(row, actor)
     async with write_transaction():
         await _transition(referral_id, actor, now, "arrived", allowed={"placed"}, values={Referral.arrived_at: now})
-        await record(referral_id, "arrival_recorded", label(actor), now, from_status="placed", to_status="arrived", reason=note)
+        await record(referral_id, "arrival_recorded", actor.label, now, from_status="placed", to_status="arrived", reason=note)
     return await referral_out(await referral_row(referral_id))  # type: ignore[arg-type]
 
 
@@ -215,7 +197,7 @@ async def close_referral(referral_id: int, body: OutcomeBody, actor: Actor, cloc
         await _placed_provider_only(row, actor)
     elif not actor.is_staff:
         raise Forbidden("only the secretariat can close a referral that was not placed")
-    who = label(actor)
+    who = actor.label
     async with write_transaction():
         before = await _transition(
             referral_id, actor, now, "closed", allowed={"placed", "arrived", "unplaced"},
@@ -223,6 +205,6 @@ async def close_referral(referral_id: int, body: OutcomeBody, actor: Actor, cloc
         )  # fmt: skip
         await record(referral_id, "referral_closed", who, now, from_status=before["status"], to_status="closed", reason=body.text, outcome=body.outcome)
         if before["status"] == "placed":
-            await _release_place(before, now, who)
+            await places.release(referral_id, before["placed_offer"], now, who)
     return await referral_out(await referral_row(referral_id))  # type: ignore[arg-type]
 

@@ -13,7 +13,7 @@ import msgspec
 from referralnet.db import write_transaction
 from referralnet.notifications.outbox import notify_organisation
 from referralnet.referrals.offers import expire_offer
-from referralnet.referrals.records import record
+from referralnet.audit import record
 from referralnet.settings import Settings
 from referralnet.tables import Offer, Referral, Service
 from referralnet.vocabulary.codes import SERVICE_TYPES

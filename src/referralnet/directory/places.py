@@ -1,0 +1,120 @@
+"""The one owner of a service's places: every write of the capacity columns is here.
+
+Capacity must be exact for matching (a full shelter is never offered) and does not bump
+``service.updated_at``, so matching's cache learns of a change from a row that raises a highest id
+(see :data:`referralnet.matching.services.VERSION_SQL`). Each writer below therefore writes, in the
+caller's transaction, its history row together with the figures:
+
+- the NGO's update (:func:`set_figures`): a ``capacity_change`` row;
+- a place taken by an accepted offer (:func:`reserve`): the caller's acceptance events
+  (``offer_accepted`` with ``reserved``, ``referral_placed``), written in the same transaction;
+- a place given back (:func:`release`): a ``place_released`` referral event.
+
+The columns are ``capacity_available``, ``capacity_total`` and ``capacity_updated_at``;
+``tests/unit/test_places_owner.py`` fails if any other module writes them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from msgspec import UNSET
+
+from referralnet.accounts.schemas import Actor
+from referralnet.audit import record
+from referralnet.db import current_engine, is_sqlite
+from referralnet.directory.schemas import CapacityIn, CapacityUpdate
+from referralnet.directory.validation import check_capacity
+from referralnet.errors import Conflict, Forbidden, NotFound
+from referralnet.tables import CapacityChange, Offer, Service
+from referralnet.vocabulary.codes import CAPACITY_BOUND_TYPES
+
+
+def initial(capacity: CapacityIn | None, now: dt.datetime) -> dict[str, Any]:
+    """The capacity columns of a new service (its insert is their first write)."""
+    return {
+        "capacity_total": capacity.total if capacity else None,
+        "capacity_available": capacity.available if capacity else None,
+        "capacity_updated_at": now if capacity and capacity.available is not None else None,
+    }
+
+
+def fill_unknown_total(row: dict[str, Any], capacity: CapacityIn | None) -> dict[str, Any]:
+    """A seed's total, only where the database does not know one (live figures belong to the NGO)."""
+    if capacity is not None and row["capacity_total"] is None and capacity.total is not None:
+        return {"capacity_total": capacity.total}
+    return {}
+
+
+async def set_figures(service_id: int, update: CapacityUpdate, actor: Actor, now: dt.datetime) -> None:
+    """The NGO's update (or confirmation) of available and total places, with its history row."""
+    query = Service.select(
+        Service.organisation, Service.capacity_total, Service.capacity_available, Service.capacity_unit
+    ).where(Service.id == service_id)
+    if not is_sqlite(current_engine()):
+        query = query.lock_rows()  # SQLite's BEGIN IMMEDIATE already excludes other writers
+    row: dict[str, Any] | None = await query.first()
+    if row is None:
+        raise NotFound(f"service {service_id} not found", field="id")
+    if not actor.can_manage(row["organisation"]):
+        raise Forbidden("an NGO can update only its own organisation's capacity")
+    total = row["capacity_total"] if update.total is UNSET else update.total
+    check_capacity(update.available, total)
+    await Service.update(
+        {
+            Service.capacity_available: update.available,
+            Service.capacity_total: total,
+            Service.capacity_unit: row["capacity_unit"] or "places",
+            # updated_at is left alone: it versions the directory's static data for matching.
+            Service.capacity_updated_at: now,
+        }
+    ).where(Service.id == service_id)
+    await CapacityChange.insert(
+        CapacityChange(
+            service=service_id,
+            token=actor.token_id,
+            actor=actor.label,
+            previous_available=row["capacity_available"],
+            available=update.available,
+            previous_total=row["capacity_total"],
+            total=total,
+            at=now,
+        )
+    )
+
+
+async def reserve(service_id: int, offer_id: int) -> bool:
+    """Take one place of a capacity-bound service for an accepted offer (a conditional decrement).
+
+    Returns whether a place was reserved (services without a stated figure reserve nothing); raises
+    :class:`Conflict` when the service is full. The caller writes the acceptance events in the same
+    transaction: they are this change's signal to matching.
+    """
+    service = await Service.select(Service.type, Service.capacity_available).where(Service.id == service_id).first()
+    if service["type"] not in CAPACITY_BOUND_TYPES or service["capacity_available"] is None:
+        return False
+    got = await Service.update({Service.capacity_available: Service.capacity_available - 1}).where(
+        Service.id == service_id, Service.capacity_available > 0
+    ).returning(Service.capacity_available)
+    if not got:
+        raise Conflict("no free place is left in this service; update its capacity or decline", field="capacity")
+    await Offer.update({Offer.reserved: True}).where(Offer.id == offer_id)
+    return True
+
+
+async def release(referral_id: int, offer_id: int | None, now: dt.datetime, who: str) -> None:
+    """Give back the place held by an accepted offer (never above total), with its ``place_released`` event."""
+    if offer_id is None:
+        return
+    released = await Offer.update({Offer.reserved: False}).where(
+        Offer.id == offer_id, Offer.reserved.eq(True)
+    ).returning(Offer.service)
+    if released:
+        service_id = released[0]["service"]
+        await Service.update({Service.capacity_available: Service.capacity_available + 1}).where(
+            Service.id == service_id,
+            Service.capacity_available.is_not_null(),
+            (Service.capacity_total.is_null()) | (Service.capacity_available < Service.capacity_total),
+        )
+        await record(referral_id, "place_released", who, now, offer_id=offer_id, service_id=service_id)

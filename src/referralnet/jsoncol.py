@@ -1,0 +1,30 @@
+"""JSON columns: one encoder and one decoder for every table.
+
+Piccolo hands JSON columns back as text on SQLite and on PostgreSQL's ``json`` columns, but a
+driver may hand them back already decoded; :func:`load` accepts both.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import msgspec
+
+T = TypeVar("T")
+
+_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
+
+
+def dumps(value: Any) -> str:
+    """Encode a value for a JSON column."""
+    return msgspec.json.encode(value).decode()
+
+
+def load(value: Any, type: Any = Any) -> Any:
+    """A JSON column's value as ``type`` (plain JSON values by default), whether text or decoded."""
+    if isinstance(value, (str, bytes)):
+        decoder = _decoders.get(type)
+        if decoder is None:
+            decoder = _decoders[type] = msgspec.json.Decoder(type)
+        return decoder.decode(value)
+    return value if type is Any else msgspec.convert(value, type)
