@@ -21,6 +21,7 @@ from litestar.response import Response
 from referralnet import __version__, db, openapi
 from referralnet.accounts.guards import BearerTokenMiddleware
 from referralnet.clock import Clock, SystemClock
+from referralnet.accounts.controllers import TokenController
 from referralnet.coverage.controllers import CoverageController
 from referralnet.directory.controllers import OrganisationController, ServiceController
 from referralnet.errors import exception_handlers
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             NotificationController,
             WebhookSecretController,
             RespondController,
+            TokenController,
         ],
         # OPTIONS too: Litestar skips it by default (for CORS preflight, which this API does not serve).
         middleware=[DefineMiddleware(BearerTokenMiddleware, exclude=PUBLIC_PATHS, exclude_http_methods=[])],

@@ -1,4 +1,4 @@
-"""The ``referralnet`` command: serve, migrate, seed, token create."""
+"""The ``referralnet`` command: serve, migrate, seed, token create/list/revoke."""
 
 from __future__ import annotations
 
@@ -62,6 +62,35 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     org = f" for organisation {actor.organisation_id}" if actor.organisation_id else ""
     print(f"created {actor.role} token {actor.token_id} ({actor.name}){org}; it is shown only once:")
     print(token)
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    from referralnet.accounts.services import list_tokens
+
+    settings = _settings(args)
+    tokens = asyncio.run(db.run_with(settings.database_url, lambda: list_tokens(include_revoked=not args.active)))
+    print(f"{'id':>5}  {'role':<12} {'org':>5}  {'prefix':<11} {'created':<20} {'revoked':<20} name")
+    for t in tokens.items:
+        org = "-" if t.organisation_id is None else str(t.organisation_id) + ("" if t.organisation_active else "*")
+        revoked = t.revoked_at.strftime("%Y-%m-%d %H:%M") if t.revoked_at else "-"
+        print(f"{t.id:>5}  {t.role:<12} {org:>5}  {t.prefix:<11} {t.created_at.strftime('%Y-%m-%d %H:%M'):<20} {revoked:<20} {t.name}")
+    if any(t.organisation_active is False for t in tokens.items):
+        print("* organisation deactivated: the token is refused")
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    from referralnet.accounts.services import revoke_token
+    from referralnet.errors import DomainError
+
+    settings = _settings(args)
+    try:
+        token = asyncio.run(db.run_with(settings.database_url, lambda: revoke_token(args.id)))
+    except DomainError as exc:
+        print(f"token revoke: {exc.detail}", file=sys.stderr)
+        return 2
+    print(f"revoked {token.role} token {token.id} ({token.name}) at {token.revoked_at:%Y-%m-%d %H:%M:%S} UTC")
     return 0
 
 
@@ -186,6 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--organisation", help="organisation id or slug (required for --role ngo)")
     create.add_argument("--name", required=True, help="a label: who holds the token")
     create.set_defaults(func=cmd_token_create)
+    listing = token_sub.add_parser("list", help="list tokens (never their secrets)")
+    listing.add_argument("--active", action="store_true", help="only tokens that are not revoked")
+    listing.set_defaults(func=cmd_token_list)
+    revoke = token_sub.add_parser("revoke", help="revoke a token: its next request is refused")
+    revoke.add_argument("id", type=int, help="token id (from token list)")
+    revoke.set_defaults(func=cmd_token_revoke)
     return parser
 
 

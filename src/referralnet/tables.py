@@ -29,6 +29,16 @@ class Organisation(Table, tablename="organisation"):
     networks = JSON(default="[]")
     website = Varchar(length=500, null=True, default=None)
     referral_email = Varchar(length=254, null=True, default=None)
+    # The referral phone, and a line answered round the clock where the organisation has one.
+    referral_phone = Varchar(length=40, null=True, default=None)
+    phone_24h = Varchar(length=40, null=True, default=None)
+    # "provider" (offers services) or "institution" (refers people; never matched or offered).
+    kind = Varchar(length=20, default="provider")
+    institution_type = Varchar(length=30, null=True, default=None)
+    county = Varchar(length=8, null=True, default=None)
+    city = Varchar(length=300, null=True, default=None)
+    # True when the city is inferred by the source, not stated by it.
+    city_inferred = Boolean(default=False)
     webhook_url = Varchar(length=500, null=True, default=None)
     webhook_secret = Varchar(length=100, null=True, default=None)
     description = Text(null=True, default=None)
@@ -91,6 +101,9 @@ class CapacityChange(Table, tablename="capacity_change"):
     available = Integer(null=True, default=None)
     previous_total = Integer(null=True, default=None)
     total = Integer(null=True, default=None)
+    # Why the figure changed when it was not the NGO's update: offer_accepted, offer_declined, place_released.
+    cause = Varchar(length=30, null=True, default=None)
+    offer = Integer(null=True, default=None)
     at = Timestamptz()
 
 

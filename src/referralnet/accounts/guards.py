@@ -58,3 +58,8 @@ def referrer(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 def staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """The network secretariat and admins."""
     _require(connection, "secretariat", "admin")
+
+
+def admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Admins only (managing access)."""
+    _require(connection, "admin")

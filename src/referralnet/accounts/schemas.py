@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 import msgspec
 
+from referralnet.base import Output
 from referralnet.vocabulary.codes import Role
 
 
@@ -35,3 +37,22 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
 
 
 SYSTEM = Actor(token_id=None, name="system", role="admin")
+
+
+class TokenOut(Output):
+    """A token as listed to admins: never the token itself, only its first characters."""
+
+    id: int
+    name: str
+    role: Role
+    organisation_id: int | None
+    # False when the token's organisation is deactivated (its token is then refused).
+    organisation_active: bool | None
+    prefix: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+class TokenList(Output):
+    items: list[TokenOut]
+    total: int

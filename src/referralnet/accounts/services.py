@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 
-from referralnet.accounts.schemas import Actor
+from referralnet.accounts.schemas import Actor, TokenList, TokenOut
 from referralnet.clock import Clock, SystemClock
+from referralnet.db import write_transaction
 from referralnet.errors import InvalidInput, NotFound
 from referralnet.tables import ApiToken, Organisation
 from referralnet.vocabulary.codes import Role
@@ -59,12 +61,54 @@ async def create_token(
 
 
 async def actor_for_token(token: str) -> Actor | None:
-    """The actor of a valid, unrevoked token, or ``None``."""
+    """The actor of a valid, unrevoked token whose organisation (if any) is active, or ``None``.
+
+    Read on every request (no cache), so a revocation or a deactivation refuses the very next request.
+    """
     row = (
-        await ApiToken.select(ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.organisation)
+        await ApiToken.select(ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.organisation, ApiToken.organisation.active)
         .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_null())
         .first()
     )
-    if row is None:
+    if row is None or row["organisation.active"] is False:
         return None
     return Actor(token_id=row["id"], name=row["name"], role=row["role"], organisation_id=row["organisation"])
+
+
+def _token_out(row: dict[str, Any]) -> TokenOut:
+    return TokenOut(
+        id=row["id"],
+        name=row["name"],
+        role=row["role"],
+        organisation_id=row["organisation"],
+        organisation_active=row["organisation.active"],
+        prefix=row["prefix"],
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+TOKEN_COLUMNS = (
+    ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.organisation, ApiToken.organisation.active,
+    ApiToken.prefix, ApiToken.created_at, ApiToken.revoked_at,
+)  # fmt: skip
+
+
+async def list_tokens(*, include_revoked: bool = True) -> TokenList:
+    """Every token (never its secret): who holds it, its role and organisation, whether it is revoked."""
+    query = ApiToken.select(*TOKEN_COLUMNS).order_by(ApiToken.id)
+    if not include_revoked:
+        query = query.where(ApiToken.revoked_at.is_null())
+    rows = await query
+    return TokenList(items=[_token_out(r) for r in rows], total=len(rows))
+
+
+async def revoke_token(token_id: int, clock: Clock | None = None) -> TokenOut:
+    """Revoke a token (idempotent: a revoked token keeps its first revocation time); 404 when unknown."""
+    now = (clock or SystemClock()).now()
+    async with write_transaction():
+        await ApiToken.update({ApiToken.revoked_at: now}).where(ApiToken.id == token_id, ApiToken.revoked_at.is_null())
+        row = await ApiToken.select(*TOKEN_COLUMNS).where(ApiToken.id == token_id).first()
+    if row is None:
+        raise NotFound(f"token {token_id} not found", field="id")
+    return _token_out(row)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get, patch, post, put
+from litestar import Controller, Request, get, patch, post, put
 from litestar.status_codes import HTTP_201_CREATED
 
 from referralnet.accounts.guards import any_role, directory_editor, staff
@@ -58,10 +58,10 @@ class OrganisationController(Controller):
 
     @patch("/{org_id:int}", operation_id="updateOrganisation", guards=[directory_editor])
     async def update_organisation(
-        self, org_id: Id, data: JSONBody[OrganisationUpdate], actor: CurrentActor, clock: CurrentClock
+        self, org_id: Id, data: JSONBody[OrganisationUpdate], actor: CurrentActor, clock: CurrentClock, request: Request[Any, Any, Any]
     ) -> OrganisationOut:
         """Change an organisation's details (its own NGO, the secretariat, admins)."""
-        return await services.update_organisation(org_id, data, actor, clock)
+        return await services.update_organisation(org_id, data, actor, clock, request.app.state.settings)
 
     @post(
         "/{org_id:int}/services",

@@ -28,6 +28,8 @@ from referralnet.directory.schemas import (
 from referralnet.directory.validation import check_service, resolve_sites
 from referralnet.directory.views import decode_strings, dumps, eligibility_of, organisation_out, service_out
 from referralnet.errors import Conflict, Forbidden, NotFound
+from referralnet.referrals.offers import withdraw_organisation
+from referralnet.settings import Settings
 from referralnet.tables import Organisation, Service, Site
 from referralnet.vocabulary.geo import fold
 
@@ -134,8 +136,11 @@ async def create_organisation(data: OrganisationCreate, actor: Actor, clock: Clo
     return await get_organisation(rows[0]["id"])
 
 
-async def update_organisation(org_id: int, patch: OrganisationUpdate, actor: Actor, clock: Clock) -> OrganisationOut:
-    await _organisation_row(org_id)
+async def update_organisation(
+    org_id: int, patch: OrganisationUpdate, actor: Actor, clock: Clock, settings: Settings
+) -> OrganisationOut:
+    """Change an organisation; deactivating it withdraws its open offers (its tokens are refused from then on)."""
+    current = await _organisation_row(org_id)
     if not actor.can_manage(org_id):
         raise Forbidden("an NGO can change only its own organisation")
     if patch.active is not UNSET and not actor.is_staff:
@@ -147,9 +152,11 @@ async def update_organisation(org_id: int, patch: OrganisationUpdate, actor: Act
             continue
         values[getattr(Organisation, name)] = dumps(value) if name in ("aliases", "networks", "places") else value
     if values:
-        values[Organisation.updated_at] = clock.now()
+        now = values[Organisation.updated_at] = clock.now()
         async with write_transaction():
             await Organisation.update(values).where(Organisation.id == org_id)
+            if patch.active is False and current["active"]:
+                await withdraw_organisation(org_id, now, settings, actor.label)
     return await get_organisation(org_id)
 
 

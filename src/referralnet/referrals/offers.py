@@ -147,6 +147,27 @@ async def withdraw_pending(referral: dict[str, Any], now: dt.datetime, who: str,
         )  # fmt: skip
 
 
+DEACTIVATED = "the provider's organisation was deactivated in the directory"
+
+
+async def withdraw_organisation(org_id: int, now: dt.datetime, settings: Settings, who: str) -> int:
+    """Withdraw a deactivated organisation's open offers (in the caller's transaction); each referral moves on.
+
+    Returns how many offers were withdrawn. The reason is in each referral's history for the institution.
+    """
+    pending = await Offer.select(Offer.referral).where(Offer.organisation == org_id, Offer.status == OFFER_START)
+    count = 0
+    for referral_id in sorted({r["referral"] for r in pending}):
+        await lock_referral(referral_id)
+        gone = await move_offers("withdrawn", now, Offer.referral == referral_id, Offer.organisation == org_id)
+        for offer in gone:
+            await record(referral_id, "offer_withdrawn", who, now, offer_id=offer["id"], from_status="pending",
+                         to_status="withdrawn", reason=DEACTIVATED)  # fmt: skip
+        count += len(gone)
+        await advance(referral_id, now, settings, who)
+    return count
+
+
 async def decline_offer(offer_id: int, body: DeclineBody, actor: Actor, now: dt.datetime, settings: Settings) -> OfferOut:
     row = await _offer_for(offer_id, actor, now, "decline")
     screen(body, "")  # the free text is stored and shown to the secretariat: no identifiers
