@@ -91,3 +91,52 @@ def test_cli_token_list_and_revoke(tmp_path: Any, capsys: Any, monkeypatch: Any)
     assert "night shift" not in capsys.readouterr().out
     assert main(["token", "revoke", "4242"]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+async def test_no_free_place_decline_sets_free_places_to_zero_with_history(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
+) -> None:
+    net = await network(client, tokens, admin, n=2, available=3)
+    full, other = net.services[0]["id"], net.services[1]["id"]
+    referral = await refer(client, institution, mode="parallel", service_ids=[full, other])
+    first, second = referral["offers"]
+    resp = await client.post(f"/api/v1/offers/{first['id']}/decline", json={"reason": "no_capacity"}, headers=net.ngos[0])
+    assert resp.status_code == 200, resp.text
+    service = (await client.get(f"/api/v1/services/{full}", headers=admin)).json()
+    assert service["capacity"]["available"] == 0
+    history = (await client.get(f"/api/v1/services/{full}/capacity/history", headers=net.ngos[0])).json()["items"]
+    assert history[0]["previous_available"] == 3 and history[0]["available"] == 0
+    assert history[0]["cause"] == "offer_declined" and history[0]["offer_id"] == first["id"]
+    # The next match does not rank the full service first: it is excluded as full.
+    match = (await client.post("/api/v1/matches", json={"profile": referral_profile()}, headers=institution)).json()
+    ids = [c["service_id"] for c in match["candidates"]]
+    assert other in ids and full not in ids
+    assert match["excluded"]["by_constraint"] == {"full": 1}
+
+    # A reservation and its release appear in the capacity history as well.
+    assert (await client.post(f"/api/v1/offers/{second['id']}/accept", headers=net.ngos[1])).status_code == 200
+    cancel = await client.post(f"/api/v1/referrals/{referral['id']}/cancel", json={"reason": "plans changed"}, headers=institution)
+    assert cancel.status_code == 200, cancel.text
+    rows = (await client.get(f"/api/v1/services/{other}/capacity/history", headers=net.ngos[1])).json()["items"]
+    assert [(r["cause"], r["previous_available"], r["available"], r["offer_id"]) for r in rows[:2]] == [
+        ("place_released", 2, 3, second["id"]),
+        ("offer_accepted", 3, 2, second["id"]),
+    ]
+
+
+async def test_other_decline_reasons_leave_capacity_alone(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
+) -> None:
+    net = await network(client, tokens, admin, n=1, available=3)
+    referral = await refer(client, institution, service_ids=[net.services[0]["id"]])
+    offer = referral["offers"][0]
+    await client.post(f"/api/v1/offers/{offer['id']}/decline", json={"reason": "not_eligible"}, headers=net.ngos[0])
+    assert (await client.get(f"/api/v1/services/{net.services[0]['id']}", headers=admin)).json()["capacity"]["available"] == 3
+
+
+def referral_profile() -> dict[str, Any]:
+    import copy
+
+    from tests.integration.helpers import PROFILE
+
+    return copy.deepcopy(PROFILE)

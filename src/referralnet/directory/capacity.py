@@ -43,6 +43,8 @@ async def capacity_history(service_id: int, actor: Actor, *, limit: int, offset:
                 available=r["available"],
                 previous_total=r["previous_total"],
                 total=r["total"],
+                cause=r["cause"],
+                offer_id=r["offer"],
             )
             for r in rows
         ],

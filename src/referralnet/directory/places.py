@@ -5,10 +5,12 @@ Capacity must be exact for matching (a full shelter is never offered) and does n
 (see :data:`referralnet.matching.services.VERSION_SQL`). Each writer below therefore writes, in the
 caller's transaction, its history row together with the figures:
 
-- the NGO's update (:func:`set_figures`): a ``capacity_change`` row;
-- a place taken by an accepted offer (:func:`reserve`): the caller's acceptance events
-  (``offer_accepted`` with ``reserved``, ``referral_placed``), written in the same transaction;
-- a place given back (:func:`release`): a ``place_released`` referral event.
+- the NGO's update (:func:`set_figures`): a ``capacity_change`` row; a decline for "no free place"
+  goes the same way with the decline as its ``cause``;
+- a place taken by an accepted offer (:func:`reserve`): a ``capacity_change`` row (cause
+  ``offer_accepted``) and the caller's acceptance events, written in the same transaction;
+- a place given back (:func:`release`): a ``capacity_change`` row (cause ``place_released``) and a
+  ``place_released`` referral event.
 
 The columns are ``capacity_available``, ``capacity_total`` and ``capacity_updated_at``;
 ``tests/unit/test_places_owner.py`` fails if any other module writes them.
@@ -47,8 +49,13 @@ def fill_unknown_total(row: dict[str, Any], capacity: CapacityIn | None) -> dict
     return {}
 
 
-async def set_figures(service_id: int, update: CapacityUpdate, actor: Actor, now: dt.datetime) -> None:
-    """The NGO's update (or confirmation) of available and total places, with its history row."""
+async def set_figures(
+    service_id: int, update: CapacityUpdate, actor: Actor, now: dt.datetime, *, cause: str | None = None, offer_id: int | None = None
+) -> None:
+    """The NGO's update (or confirmation) of available and total places, with its history row.
+
+    ``cause``/``offer_id`` name the answer that implied the figure (a decline for "no free place").
+    """
     query = Service.select(
         Service.organisation, Service.capacity_total, Service.capacity_available, Service.capacity_unit
     ).where(Service.id == service_id)
@@ -79,12 +86,23 @@ async def set_figures(service_id: int, update: CapacityUpdate, actor: Actor, now
             available=update.available,
             previous_total=row["capacity_total"],
             total=total,
+            cause=cause,
+            offer=offer_id,
             at=now,
         )
     )
 
 
-async def reserve(service_id: int, offer_id: int) -> bool:
+async def _history(service_id: int, offer_id: int, cause: str, who: str, now: dt.datetime, available: int, step: int, total: int | None) -> None:
+    await CapacityChange.insert(
+        CapacityChange(
+            service=service_id, actor=who, previous_available=available - step, available=available,
+            previous_total=total, total=total, cause=cause, offer=offer_id, at=now,
+        )  # fmt: skip
+    )
+
+
+async def reserve(service_id: int, offer_id: int, now: dt.datetime, who: str) -> bool:
     """Take one place of a capacity-bound service for an accepted offer (a conditional decrement).
 
     Returns whether a place was reserved (services without a stated figure reserve nothing); raises
@@ -96,10 +114,11 @@ async def reserve(service_id: int, offer_id: int) -> bool:
         return False
     got = await Service.update({Service.capacity_available: Service.capacity_available - 1}).where(
         Service.id == service_id, Service.capacity_available > 0
-    ).returning(Service.capacity_available)
+    ).returning(Service.capacity_available, Service.capacity_total)
     if not got:
         raise Conflict("no free place is left in this service; update its capacity or decline", field="capacity")
     await Offer.update({Offer.reserved: True}).where(Offer.id == offer_id)
+    await _history(service_id, offer_id, "offer_accepted", who, now, got[0]["capacity_available"], -1, got[0]["capacity_total"])
     return True
 
 
@@ -112,9 +131,11 @@ async def release(referral_id: int, offer_id: int | None, now: dt.datetime, who:
     ).returning(Offer.service)
     if released:
         service_id = released[0]["service"]
-        await Service.update({Service.capacity_available: Service.capacity_available + 1}).where(
+        back = await Service.update({Service.capacity_available: Service.capacity_available + 1}).where(
             Service.id == service_id,
             Service.capacity_available.is_not_null(),
             (Service.capacity_total.is_null()) | (Service.capacity_available < Service.capacity_total),
-        )
+        ).returning(Service.capacity_available, Service.capacity_total)
+        if back:
+            await _history(service_id, offer_id, "place_released", who, now, back[0]["capacity_available"], 1, back[0]["capacity_total"])
         await record(referral_id, "place_released", who, now, offer_id=offer_id, service_id=service_id)

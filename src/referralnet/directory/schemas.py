@@ -250,6 +250,9 @@ class CapacityChange(Output):
     available: int | None
     previous_total: int | None
     total: int | None
+    # null for the NGO's own update; offer_accepted (a place reserved), place_released, offer_declined ("no free place").
+    cause: str | None = None
+    offer_id: int | None = None
 
 
 class CapacityHistory(Output):

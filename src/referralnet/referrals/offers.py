@@ -13,6 +13,7 @@ from referralnet.accounts.schemas import Actor
 from referralnet.audit import audit, record
 from referralnet.db import write_transaction
 from referralnet.directory import places
+from referralnet.directory.schemas import CapacityUpdate
 from referralnet.errors import Conflict, Forbidden, NotFound
 from referralnet.jsoncol import dumps, load
 from referralnet.matching.privacy import screen
@@ -22,6 +23,7 @@ from referralnet.referrals.records import OFFER_COLUMNS, lock_referral, offer_ou
 from referralnet.referrals.schemas import DeclineBody, OfferOut
 from referralnet.settings import Settings
 from referralnet.tables import Offer, Referral, Service
+from referralnet.vocabulary.codes import CAPACITY_BOUND_TYPES
 
 
 def _payload(referral: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -125,7 +127,7 @@ async def accept_offer(offer_id: int, actor: Actor, now: dt.datetime, settings: 
         )
         if not placed:
             raise Conflict("this referral is no longer open (another provider accepted it, or it was cancelled)", field="status")
-        reserved = await places.reserve(row["service"], offer_id)
+        reserved = await places.reserve(row["service"], offer_id, now, who)
         referral = await Referral.select().where(Referral.id == row["referral"]).first()
         await record(referral["id"], "offer_accepted", who, now, offer_id=offer_id, from_status="pending", to_status="accepted", reserved=reserved)
         await record(referral["id"], "referral_placed", who, now, offer_id=offer_id, from_status="open", to_status="placed", service_id=row["service"])
@@ -168,6 +170,13 @@ async def withdraw_organisation(org_id: int, now: dt.datetime, settings: Setting
     return count
 
 
+async def _no_free_place(service_id: int, offer_id: int, actor: Actor, now: dt.datetime) -> None:
+    """A decline for "no free place" tells the directory: free places become 0 through the places owner."""
+    service = await Service.select(Service.type, Service.capacity_available).where(Service.id == service_id).first()
+    if service["type"] in CAPACITY_BOUND_TYPES and service["capacity_available"] != 0:
+        await places.set_figures(service_id, CapacityUpdate(available=0), actor, now, cause="offer_declined", offer_id=offer_id)
+
+
 async def decline_offer(offer_id: int, body: DeclineBody, actor: Actor, now: dt.datetime, settings: Settings) -> OfferOut:
     row = await _offer_for(offer_id, actor, now, "decline")
     screen(body, "")  # the free text is stored and shown to the secretariat: no identifiers
@@ -185,6 +194,8 @@ async def decline_offer(offer_id: int, body: DeclineBody, actor: Actor, now: dt.
             raise Conflict(f"this offer is {row['status']}; it cannot be declined", field="status")
         await record(row["referral"], "offer_declined", who, now, offer_id=offer_id, from_status="pending",
                      to_status="declined", reason=body.text, decline_reason=body.reason)  # fmt: skip
+        if body.reason == "no_capacity":
+            await _no_free_place(row["service"], offer_id, actor, now)
         await advance(row["referral"], now, settings, who)
     return await get_offer(offer_id)
 
