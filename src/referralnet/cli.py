@@ -28,12 +28,18 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_seed(args: argparse.Namespace) -> int:
     from referralnet.clock import SystemClock
+    from referralnet.directory.institutions import seed_institutions
     from referralnet.directory.seed import SeedError, seed
 
     settings = _settings(args)
     folder = Path(args.path) if args.path else Path(settings.data_dir) / ("demo" if args.demo else "organisations")
+    institutions = Path(settings.data_dir) / "institutions"
     try:
         report = asyncio.run(db.run_with(settings.database_url, lambda: seed(folder, SystemClock())))
+        if not (args.path or args.demo):
+            inst = asyncio.run(db.run_with(settings.database_url, lambda: seed_institutions(institutions, SystemClock())))
+            print(f"seed {institutions}:")
+            print(f"  institutions created: {len(inst.created)}, updated: {len(inst.updated)}, unchanged: {len(inst.unchanged)}")
     except SeedError as exc:
         print(f"seed: {exc}", file=sys.stderr)
         return 2
@@ -199,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
     migrate.set_defaults(func=cmd_migrate)
 
-    seed = sub.add_parser("seed", help="load data/organisations/ (idempotent; reports near-duplicate names)")
+    seed = sub.add_parser("seed", help="load data/organisations/ and data/institutions/ (idempotent; reports near-duplicate names)")
     seed.add_argument("--demo", action="store_true", help="load the fictional demo data set from data/demo/ instead")
     seed.add_argument("--path", help="load this folder of organisation TOML files instead")
     seed.set_defaults(func=cmd_seed)

@@ -169,7 +169,8 @@ class Twins:
         return [o["id"] for o in resp.json()["offers"]]
 
     async def answer(self, name: str, offer_id: int, verb: str) -> None:
-        body = {"reason": "no_capacity"} if verb == "decline" else None
+        # Not "no_capacity": that decline would set free places to 0 and take the service out of matching.
+        body = {"reason": "not_eligible"} if verb == "decline" else None
         resp = await self.client.post(f"/api/v1/offers/{offer_id}/{verb}", json=body, headers=self.ngo[name])
         assert resp.status_code == 200, resp.text
 

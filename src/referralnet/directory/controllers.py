@@ -22,7 +22,7 @@ from referralnet.directory.schemas import (
     ServiceUpdate,
 )
 from referralnet.params import MAX_ID, CurrentActor, CurrentClock, Id, JSONBody, Limit, Offset, query
-from referralnet.vocabulary.codes import CountyCode, ExploitationForm, NetworkCode, ServiceType
+from referralnet.vocabulary.codes import CountyCode, ExploitationForm, NetworkCode, OrganisationKind, ServiceType
 
 
 class OrganisationController(Controller):
@@ -36,12 +36,13 @@ class OrganisationController(Controller):
         q: Annotated[str | None, query("Fuzzy, diacritics-insensitive search on names and aliases", max_length=200)] = None,
         network: Annotated[NetworkCode | None, query("Only members of this network")] = None,
         include_inactive: Annotated[bool, query("Include deactivated organisations")] = False,
+        kind: Annotated[OrganisationKind, query("provider (default) or institution (referring bodies)")] = "provider",
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> OrganisationList:
-        """List organisations, best fuzzy match first when ``q`` is given."""
+        """List providers (or, with ``kind=institution``, referring institutions), best fuzzy match first with ``q``."""
         return await services.list_organisations(
-            q=q, network=network, limit=limit, offset=offset, include_inactive=include_inactive
+            q=q, network=network, limit=limit, offset=offset, include_inactive=include_inactive, kind=kind
         )
 
     @post("/", operation_id="createOrganisation", guards=[staff], status_code=HTTP_201_CREATED)

@@ -16,10 +16,12 @@ from referralnet.vocabulary.codes import (
     CountyCode,
     ExploitationForm,
     Gender,
+    InstitutionType,
     LanguageCode,
     LegalForm,
     NationalityGroup,
     NetworkCode,
+    OrganisationKind,
     ServiceType,
     VictimStatus,
 )
@@ -30,6 +32,8 @@ Name = Annotated[str, Meta(min_length=1, max_length=300)]
 ShortName = Annotated[str, Meta(min_length=1, max_length=80)]
 Slug = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 Text = Annotated[str, Meta(max_length=4000)]
+# A work telephone line as written (digits, spaces, + ( ) . / -), e.g. "+40 232 000 000".
+Phone = Annotated[str, Meta(min_length=3, max_length=40, pattern=r"^\+?[0-9][0-9 ()./-]{2,39}$")]
 Email = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 Url = Annotated[str, Meta(pattern=r"^https?://[^\s]+$", max_length=500)]
 Latitude = Annotated[float, Meta(ge=43.5, le=48.5)]  # Romania's bounding box, with margin
@@ -137,6 +141,14 @@ class OrganisationCreate(Input):
     description: Text | None = None
     places: list[Place] = msgspec.field(default_factory=list)
     active: bool = True
+    referral_phone: Phone | None = None
+    phone_24h: Phone | None = None
+    # An institution refers people and is never matched; it needs an institution_type.
+    kind: OrganisationKind = "provider"
+    institution_type: InstitutionType | None = None
+    county: CountyCode | None = None
+    city: Name | None = None
+    city_inferred: bool = False
 
 
 class OrganisationUpdate(Input):
@@ -151,6 +163,12 @@ class OrganisationUpdate(Input):
     description: Text | None | UnsetType = UNSET
     places: list[Place] | UnsetType = UNSET
     active: bool | UnsetType = UNSET
+    referral_phone: Phone | None | UnsetType = UNSET
+    phone_24h: Phone | None | UnsetType = UNSET
+    institution_type: InstitutionType | None | UnsetType = UNSET
+    county: CountyCode | None | UnsetType = UNSET
+    city: Name | None | UnsetType = UNSET
+    city_inferred: bool | UnsetType = UNSET
 
 
 class OrganisationFile(Input):
@@ -222,6 +240,13 @@ class OrganisationOut(Output):
     website: str | None
     referral_email: str | None
     webhook_url: str | None
+    referral_phone: str | None
+    phone_24h: str | None
+    kind: str
+    institution_type: str | None
+    county: str | None
+    city: str | None
+    city_inferred: bool
     description: str | None
     places: list[Place]
     active: bool

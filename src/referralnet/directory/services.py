@@ -27,7 +27,7 @@ from referralnet.directory.schemas import (
 )
 from referralnet.directory.validation import check_service, resolve_sites
 from referralnet.directory.views import decode_strings, dumps, eligibility_of, organisation_out, service_out
-from referralnet.errors import Conflict, Forbidden, NotFound
+from referralnet.errors import Conflict, Forbidden, InvalidInput, NotFound
 from referralnet.referrals.offers import withdraw_organisation
 from referralnet.settings import Settings
 from referralnet.tables import Organisation, Service, Site
@@ -67,11 +67,19 @@ def _search_keys(row: dict[str, Any]) -> list[str]:
     return [row["name"], *([row["short_name"]] if row["short_name"] else []), *decode_strings(row["aliases"])]
 
 
+def check_kind(kind: str, institution_type: str | None) -> None:
+    """An institution states its type; a provider has none."""
+    if kind == "institution" and institution_type is None:
+        raise InvalidInput("an institution needs an institution_type", field="institution_type")
+    if kind == "provider" and institution_type is not None:
+        raise InvalidInput("only an institution has an institution_type", field="institution_type")
+
+
 async def list_organisations(
-    *, q: str | None, network: str | None, limit: int, offset: int, include_inactive: bool
+    *, q: str | None, network: str | None, limit: int, offset: int, include_inactive: bool, kind: str = "provider"
 ) -> OrganisationList:
-    """Organisations, optionally found by a fuzzy, diacritics-insensitive search on names and aliases."""
-    query = Organisation.select().order_by(Organisation.name)
+    """Organisations of one kind (providers unless asked), optionally found by a fuzzy search on names and aliases."""
+    query = Organisation.select().where(Organisation.kind == kind).order_by(Organisation.name)
     if not include_inactive:
         query = query.where(Organisation.active.eq(True))
     rows = await query
@@ -108,6 +116,7 @@ async def get_organisation(org_id: int) -> OrganisationOut:
 async def create_organisation(data: OrganisationCreate, actor: Actor, clock: Clock, *, fictional: bool = False, sources: list[Any] | None = None) -> OrganisationOut:
     if not actor.is_staff:
         raise Forbidden("only the secretariat or an admin can add organisations")
+    check_kind(data.kind, data.institution_type)
     slug = data.slug or slugify(data.short_name or data.name)
     now = clock.now()
     async with write_transaction():
@@ -129,6 +138,13 @@ async def create_organisation(data: OrganisationCreate, actor: Actor, clock: Clo
                 sources=dumps(sources or []),
                 fictional=fictional,
                 active=data.active,
+                referral_phone=data.referral_phone,
+                phone_24h=data.phone_24h,
+                kind=data.kind,
+                institution_type=data.institution_type,
+                county=data.county,
+                city=data.city,
+                city_inferred=data.city_inferred,
                 created_at=now,
                 updated_at=now,
             )
@@ -145,6 +161,8 @@ async def update_organisation(
         raise Forbidden("an NGO can change only its own organisation")
     if patch.active is not UNSET and not actor.is_staff:
         raise Forbidden("only the secretariat or an admin can (de)activate an organisation", field="active")
+    if patch.institution_type is not UNSET:
+        check_kind(current["kind"], patch.institution_type)
     values: dict[Any, Any] = {}
     for name in patch.__struct_fields__:
         value = getattr(patch, name)
@@ -190,7 +208,9 @@ async def _insert_sites(service_id: int, sites: list[dict[str, Any]]) -> None:
 
 
 async def create_service(org_id: int, data: ServiceCreate, actor: Actor, clock: Clock) -> ServiceOut:
-    await _organisation_row(org_id)
+    org = await _organisation_row(org_id)
+    if org["kind"] != "provider":
+        raise Conflict("an institution refers people and offers no services", field="organisation")
     if not actor.can_manage(org_id):
         raise Forbidden("an NGO can add services only to its own organisation")
     check_service(data.eligibility, data.capacity)

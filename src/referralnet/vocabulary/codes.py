@@ -227,6 +227,22 @@ NETWORKS: dict[str, tuple[str, str]] = {
     "ngo15": ("Informal network of 15 NGOs (2020)", "Rețeaua informală a 15 ONG-uri (2020)"),
 }
 
+# Referring bodies (organisations of kind "institution"); labels (EN, RO).
+INSTITUTION_TYPES: dict[str, tuple[str, str]] = {
+    "police": ("Police (trafficking unit)", "Poliție (structura de combatere a traficului)"),
+    "border_police": ("Border police", "Poliția de Frontieră"),
+    "immigration": ("Immigration", "Imigrări"),
+    "prosecutor": ("Prosecutor's office", "Parchet"),
+    "labour_inspectorate": ("Labour inspectorate", "Inspecția muncii"),
+    "child_protection": ("Child protection", "Protecția copilului"),
+    "anitp": ("ANITP (national anti-trafficking agency)", "ANITP (Agenția Națională împotriva Traficului de Persoane)"),
+    "other": ("Other", "Altele"),
+}
+ORGANISATION_KINDS: dict[str, tuple[str, str]] = {
+    "provider": ("Service provider", "Furnizor de servicii"),
+    "institution": ("Referring institution", "Instituție care referă"),
+}
+
 Gender = Literal["female", "male", "other"]
 NationalityGroup = Literal["romanian", "eu_eea", "third_country", "stateless"]
 VictimStatus = Literal["potential", "presumed", "identified"]
@@ -256,3 +272,5 @@ ConditionFlag = Literal[tuple(CONDITION_FLAGS)]  # type: ignore[valid-type]
 CapacityUnit = Literal[tuple(CAPACITY_UNITS)]  # type: ignore[valid-type]
 LegalForm = Literal[tuple(LEGAL_FORMS)]  # type: ignore[valid-type]
 NetworkCode = Literal[tuple(NETWORKS)]  # type: ignore[valid-type]
+InstitutionType = Literal[tuple(INSTITUTION_TYPES)]  # type: ignore[valid-type]
+OrganisationKind = Literal[tuple(ORGANISATION_KINDS)]  # type: ignore[valid-type]

@@ -62,6 +62,8 @@ def build_vocabulary() -> Vocabulary:
         legal_forms=_terms(codes.LEGAL_FORMS),
         networks=_terms(codes.NETWORKS),
         urgencies=_terms(codes.URGENCIES),
+        organisation_kinds=_terms(codes.ORGANISATION_KINDS),
+        institution_types=_terms(codes.INSTITUTION_TYPES),
         localities_url="/api/v1/vocabulary/localities",
         attribution=ATTRIBUTION,
     )

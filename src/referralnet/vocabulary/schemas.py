@@ -52,6 +52,8 @@ class Vocabulary(Output):
     legal_forms: list[Term]
     networks: list[Term]
     urgencies: list[Term]
+    organisation_kinds: list[Term]
+    institution_types: list[Term]
     localities_url: str
     attribution: list[str]
 
