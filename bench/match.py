@@ -230,7 +230,15 @@ async def prepare(url: str, engine_name: str, size: int, seed: int) -> tuple[dic
     await db.migrate(engine)
     await db.start(engine, pool_min=1, pool_max=2)
     try:
-        token, actor = await create_token(role="institution", name="bench")
+        from referralnet.accounts.schemas import SYSTEM
+        from referralnet.clock import SystemClock
+        from referralnet.directory.schemas import OrganisationCreate
+        from referralnet.directory.services import create_organisation
+
+        inst = await create_organisation(
+            OrganisationCreate(name="Bench institution", kind="institution", institution_type="police"), SYSTEM, SystemClock()
+        )
+        token, actor = await create_token(role="institution", name="bench", organisation=inst.id)
         tokens = {"institution": token, "admin": (await create_token(role="admin", name="bench admin"))[0]}
     finally:
         await db.stop(engine)

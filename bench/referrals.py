@@ -154,7 +154,10 @@ async def prepare(database_url: str, institutions: int, ngos: int, rng: random.R
             token, _ = await create_token(role="ngo", name=f"bench ngo {i:03d}", organisation=org.id, clock=clock)
             shelters.append(Shelter(org.id, service.id, places, token))
         for i in range(institutions):
-            token, _ = await create_token(role="institution", name=f"bench institution {i:03d}", clock=clock)
+            inst = await create_organisation(
+                OrganisationCreate(name=f"Bench institution {i:03d}", kind="institution", institution_type="police"), SYSTEM, clock
+            )
+            token, _ = await create_token(role="institution", name=f"bench institution {i:03d}", organisation=inst.id, clock=clock)
             clients.append(Institution(token, rng.choice(COUNTIES)))
     finally:
         await db.stop(engine)

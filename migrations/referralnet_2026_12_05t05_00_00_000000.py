@@ -1,13 +1,21 @@
 """Organisation kind (provider/institution), institution type, county and city; referral phones;
-the cause of a capacity change that was not an NGO's update."""
+the cause of a capacity change that was not an NGO's update; the referral's institution column
+(filled by the next migration: Piccolo runs raw steps before a manager's column changes)."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.column_types import Boolean, Integer, Varchar
+from piccolo.columns.base import OnDelete, OnUpdate
+from piccolo.columns.column_types import Boolean, ForeignKey, Integer, Serial, Varchar
 from piccolo.columns.indexes import IndexMethod
+from piccolo.table import Table
 
 ID = "2026-12-05T05:00:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "organisation kind, institution type, county, city, phones; capacity change cause"
+DESCRIPTION = "organisation kind, institution type, county, city, phones; capacity change cause; referral institution"
+
+
+class Organisation(Table, tablename="organisation", schema=None):
+    id = Serial(null=False, primary_key=True, unique=False, index=False, index_method=IndexMethod.btree,
+                choices=None, db_column_name="id", secret=False)  # fmt: skip
 
 
 def _params(default, null, length=None):
@@ -53,4 +61,27 @@ async def forwards():
             params=params,
             schema=None,
         )
+    manager.add_column(
+        table_class_name="Referral",
+        tablename="referral",
+        column_name="institution",
+        db_column_name="institution",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Organisation,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
     return manager

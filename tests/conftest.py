@@ -129,8 +129,22 @@ class Tokens:
     def make(self, role: str, organisation: int | str | None = None, name: str | None = None) -> dict[str, str]:
         from referralnet.accounts.services import create_token
 
+        if role == "institution" and organisation is None:
+            organisation = self.institution(f"{name or 'test'} institution")
         token, _ = in_app(self.client, create_token, role=role, name=name or f"test {role}", organisation=organisation)
         return bearer(token)
+
+    def institution(self, name: str, institution_type: str = "police") -> int:
+        """A referring institution of its own (institution tokens are bound to one)."""
+        import uuid
+
+        from referralnet.accounts.schemas import SYSTEM
+        from referralnet.directory.schemas import OrganisationCreate
+        from referralnet.directory.services import create_organisation
+
+        data = OrganisationCreate(name=name, slug=f"inst-{uuid.uuid4().hex[:12]}", kind="institution", institution_type=institution_type)
+        org = in_app(self.client, create_organisation, data, SYSTEM, self.client.app.state.clock)
+        return org.id
 
 
 @pytest.fixture

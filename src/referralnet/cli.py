@@ -218,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     token_sub = token.add_subparsers(dest="token_command", required=True)
     create = token_sub.add_parser("create", help="create a bearer token; the token is the last line printed")
     create.add_argument("--role", required=True, choices=["institution", "ngo", "secretariat", "admin"])
-    create.add_argument("--organisation", help="organisation id or slug (required for --role ngo)")
+    create.add_argument("--organisation", help="organisation id or slug: the provider of --role ngo, the institution of --role institution (required for both)")
     create.add_argument("--name", required=True, help="a label: who holds the token")
     create.set_defaults(func=cmd_token_create)
     listing = token_sub.add_parser("list", help="list tokens (never their secrets)")

@@ -112,6 +112,8 @@ class Referral(Table, tablename="referral"):
 
     created_by = ForeignKey(ApiToken, on_delete=OnDelete.restrict, index=True)
     created_by_label = Varchar(length=200)
+    # The referring institution: every token of it sees and acts on the referral (null when staff referred).
+    institution = ForeignKey(Organisation, on_delete=OnDelete.restrict, null=True, default=None, index=True)
     profile = JSON()
     summary = Text()
     county = Varchar(length=8, index=True)

@@ -107,3 +107,51 @@ async def test_vocabulary_lists_institution_types_in_both_languages(client: Any,
     types = {t["code"]: t for t in vocab["institution_types"]}
     assert set(types) == {"police", "border_police", "immigration", "prosecutor", "labour_inspectorate", "child_protection", "anitp", "other"}
     assert types["border_police"]["ro"] == "Poliția de Frontieră" and types["border_police"]["en"] == "Border police"
+
+
+async def test_two_tokens_of_one_institution_share_its_referrals(
+    client: Any, tokens: Any, admin: dict[str, str]
+) -> None:
+    from tests.integration.test_referrals import network, refer
+
+    net = await network(client, tokens, admin, n=2)
+    ipj = tokens.institution("IPJ Iași")
+    day = tokens.make("institution", organisation=ipj, name="day shift")
+    night = tokens.make("institution", organisation=ipj, name="night shift")
+    other = tokens.make("institution", name="DGASPC Cluj")
+
+    referral = await refer(client, day, service_ids=[net.services[0]["id"]])
+    seen = await client.get(f"/api/v1/referrals/{referral['id']}", headers=night)
+    assert seen.status_code == 200
+    assert [r["id"] for r in (await client.get("/api/v1/referrals", headers=night)).json()["items"]] == [referral["id"]]
+    assert (await client.get(f"/api/v1/referrals/{referral['id']}", headers=other)).status_code == 404
+    assert (await client.get("/api/v1/referrals", headers=other)).json()["items"] == []
+    # The night shift acts on it; the history names the token that acted.
+    cancel = await client.post(f"/api/v1/referrals/{referral['id']}/cancel", json={"reason": "moved"}, headers=night)
+    assert cancel.status_code == 200, cancel.text
+    actors = [(e["kind"], e["actor"]) for e in cancel.json()["history"]]
+    assert ("referral_created", "institution:day shift") in actors and ("referral_cancelled", "institution:night shift") in actors
+
+
+async def test_institution_tokens_are_bound_to_an_institution(client: Any, admin: dict[str, str]) -> None:
+    from referralnet.accounts.services import create_token
+    from referralnet.errors import InvalidInput
+    from tests.conftest import in_app
+
+    provider = await make_org(client, admin, "Asociația Furnizor")
+    for organisation, role in ((None, "institution"), (provider["id"], "institution")):
+        try:
+            in_app(client, create_token, role=role, name="officer", organisation=organisation)
+        except InvalidInput as exc:
+            assert exc.field == "organisation"
+        else:
+            raise AssertionError(f"{role} token made with organisation {organisation}")
+    inst = await make_org(client, admin, "IPJ Cluj", kind="institution", institution_type="police")
+    try:
+        in_app(client, create_token, role="ngo", name="x", organisation=inst["slug"])
+    except InvalidInput as exc:
+        assert "institution" in exc.detail
+    else:
+        raise AssertionError("an ngo token bound to an institution")
+    _, actor = in_app(client, create_token, role="institution", name="officer", organisation=inst["slug"])
+    assert actor.organisation_id == inst["id"]

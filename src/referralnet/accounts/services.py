@@ -22,13 +22,19 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def resolve_organisation(ref: str | int) -> int:
-    """An organisation id from its numeric id or its slug."""
+# An ngo token acts for a provider, an institution token for an institution (a referring body).
+BOUND_KIND: dict[str, str] = {"ngo": "provider", "institution": "institution"}
+
+
+async def resolve_organisation(ref: str | int, kind: str | None = None) -> int:
+    """An organisation id from its numeric id or its slug (of ``kind``, when given)."""
     ref = str(ref)
-    query = Organisation.select(Organisation.id)
+    query = Organisation.select(Organisation.id, Organisation.kind)
     row = await (query.where(Organisation.id == int(ref)) if ref.isdigit() else query.where(Organisation.slug == ref)).first()
     if row is None:
         raise NotFound(f"organisation {ref!r} not found", field="organisation")
+    if kind is not None and row["kind"] != kind:
+        raise InvalidInput(f"organisation {ref!r} is a {row['kind']}, not a {kind}", field="organisation")
     return row["id"]
 
 
@@ -38,13 +44,13 @@ async def create_token(
     """Create a token; returns the clear token (shown once) and its actor."""
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
-    if role == "ngo" and organisation is None:
-        raise InvalidInput("an ngo token must be bound to an organisation", field="organisation")
-    if role != "ngo" and organisation is not None:
-        raise InvalidInput("only ngo tokens are bound to an organisation", field="organisation")
+    if role in BOUND_KIND and organisation is None:
+        raise InvalidInput(f"an {role} token must be bound to an organisation", field="organisation")
+    if role not in BOUND_KIND and organisation is not None:
+        raise InvalidInput("only ngo and institution tokens are bound to an organisation", field="organisation")
     if not name.strip():
         raise InvalidInput("name must not be empty", field="name")
-    org_id = await resolve_organisation(organisation) if organisation is not None else None
+    org_id = await resolve_organisation(organisation, BOUND_KIND.get(role)) if organisation is not None else None
     clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = (clock or SystemClock()).now()
     rows = await ApiToken.insert(

@@ -75,6 +75,7 @@ async def create_referral(data: ReferralCreate, actor: Actor, clock: Any, settin
             Referral(
                 created_by=actor.token_id,
                 created_by_label=who,
+                institution=actor.organisation_id if actor.role == "institution" else None,
                 profile=dumps(data.profile),
                 summary=summarise(data.profile),
                 county=data.profile.location.county,
@@ -96,11 +97,16 @@ async def create_referral(data: ReferralCreate, actor: Actor, clock: Any, settin
     return await get_referral(referral["id"], actor, now)
 
 
+def _own_institution(actor: Actor, row: dict[str, Any]) -> bool:
+    """The referral belongs to the actor's institution (any of its tokens); history still names the token."""
+    return actor.role == "institution" and actor.organisation_id is not None and row["institution"] == actor.organisation_id
+
+
 async def _may_read(actor: Actor, row: dict[str, Any]) -> bool:
     if actor.is_staff:
         return True
     if actor.role == "institution":
-        return row["created_by"] == actor.token_id  # type: ignore[no-any-return]
+        return _own_institution(actor, row)
     if actor.role == "ngo" and actor.organisation_id is not None:
         return await Offer.exists().where(Offer.referral == row["id"], Offer.organisation == actor.organisation_id)  # type: ignore[no-any-return]
     return False
@@ -126,7 +132,7 @@ async def list_referrals(actor: Actor, now: dt.datetime, *, status: str | None, 
     if status:
         query = query.where(Referral.status == status)
     if actor.role == "institution":
-        query = query.where(Referral.created_by == actor.token_id)
+        query = query.where(Referral.institution == actor.organisation_id)
     elif actor.role == "ngo":
         asked = await Offer.select(Offer.referral).where(Offer.organisation == actor.organisation_id)
         ids = sorted({r["referral"] for r in asked})
@@ -160,7 +166,7 @@ async def _transition(
 async def cancel_referral(referral_id: int, body: CancelBody, actor: Actor, clock: Any) -> ReferralOut:
     now = clock.now()
     row = await _readable_row(referral_id, actor, now, "cancel")
-    if not (actor.is_staff or (actor.role == "institution" and row["created_by"] == actor.token_id)):
+    if not (actor.is_staff or _own_institution(actor, row)):
         raise Forbidden("only the referring institution or the secretariat can cancel a referral")
     who = actor.label
     async with write_transaction():
