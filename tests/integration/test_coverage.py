@@ -111,11 +111,12 @@ async def insert_history(token_id: int, ids: dict[str, int]) -> None:
 
 
 @pytest.fixture
-async def network(client: Any, admin: dict[str, str]) -> dict[str, int]:
+async def network(client: Any, admin: dict[str, str], tokens: Any) -> dict[str, int]:
     from referralnet.accounts.services import create_token
 
     ids = await build_directory(client, admin)
-    _, actor = in_app(client, create_token, role="institution", name="DGASPC Iași")
+    dgaspc = tokens.institution("DGASPC Iași", "child_protection")
+    _, actor = in_app(client, create_token, role="institution", name="DGASPC Iași", organisation=dgaspc)
     in_app(client, insert_history, actor.token_id, ids)
     return ids
 
@@ -263,3 +264,19 @@ async def test_cli_prints_the_export(client: Any, network: dict[str, int], secre
                                    "--service-type", SHELTER])
     text = cli.render(in_app(client, cli.compute, gaps_args, clock.now(), cli.ProgressBar(enabled=False)), "gaps", "table")
     assert text.splitlines()[2].split()[:3] == ["RO-IS", "Iași", SHELTER]
+
+
+async def test_activity_by_institution_type(client: Any, network: dict[str, int], secretariat: dict[str, str], tokens: Any) -> None:
+    border = tokens.institution("IGPF Sector Oradea", "border_police")
+    in_app(client, Referral.update({Referral.institution: border}).where(Referral.county == "RO-CJ").run)
+    a = (await client.get("/api/v1/coverage/activity", params={"disclosure": "raw"}, headers=secretariat)).json()
+    t = a["referrals_by_institution_type"]
+    rows = dict(zip(t["rows"], t["cells"]))
+    assert rows["border_police"] == [2] and rows["staff"] == [19] and rows["police"] == [0]
+    assert t["columns"] == ["referrals"] and t["total"] == a["referrals_by_county"]["total"] == 21
+    assert t["row_labels"][t["rows"].index("border_police")] == "Border police"
+    safe = (await client.get("/api/v1/coverage/activity", params={"disclosure": "safe"}, headers=secretariat)).json()
+    shown = dict(zip(safe["referrals_by_institution_type"]["rows"], safe["referrals_by_institution_type"]["cells"]))
+    assert shown["border_police"] == ["<10"] and shown["staff"] != [19]  # 19 - <10 would reveal it: hidden too
+    csv = await client.get("/api/v1/coverage/activity.csv", params={"table": "institution_types"}, headers=secretariat)
+    assert csv.status_code == 200 and "border_police,Border police,<10,<10" in csv.text

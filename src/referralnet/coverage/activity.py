@@ -38,12 +38,14 @@ from referralnet.coverage.schemas import (
     PlacementTime,
 )
 from referralnet.vocabulary import geo
-from referralnet.vocabulary.codes import URGENCIES
+from referralnet.vocabulary.codes import INSTITUTION_TYPES, URGENCIES
 
 OUTCOMES = ("open", "placed", "unplaced", "cancelled")
 OFFER_STATUSES = ("accepted", "declined", "expired", "withdrawn", "pending")
 DECLINE_REASONS = ("no_capacity", "not_eligible", "safety", "other", "unspecified")
 URGENCY_CODES = tuple(URGENCIES)
+# Rows of the breakdown by referring institution type; "staff": referred by the secretariat or an admin.
+REFERRER_TYPES = (*INSTITUTION_TYPES, "staff")
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class RawActivity:
     """What the database layer hands over; every key may be missing (count 0)."""
 
     referrals: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (county, urgency, outcome)
+    by_referrer: dict[str, int] = field(default_factory=dict)  # institution type or "staff" -> referrals
     placement: dict[str, Stats] = field(default_factory=dict)  # urgency or "all" -> seconds
     offers: dict[tuple[int, str], int] = field(default_factory=dict)  # (organisation, status)
     response: dict[int, Stats] = field(default_factory=dict)  # organisation -> seconds
@@ -125,13 +128,16 @@ def build(
     orgs = sorted({o for o, _ in raw.offers} | {o for o, _ in raw.declines}, key=lambda o: (raw.names.get(o, ""), o))
     offers = np.array([[raw.offers.get((o, s), 0) for s in OFFER_STATUSES] for o in orgs], dtype=np.int64).reshape(len(orgs), len(OFFER_STATUSES))
     declines = np.array([[raw.declines.get((o, r), 0) for r in DECLINE_REASONS] for o in orgs], dtype=np.int64).reshape(len(orgs), len(DECLINE_REASONS))
-    rc, ru, ro, nc = len(counties), len(URGENCY_CODES), len(orgs), len(OUTCOMES)
+    # One column (referrals), so it shares only the grand total with the county table and cannot undo its suppression.
+    by_referrer = np.array([[raw.by_referrer.get(t, 0)] for t in REFERRER_TYPES], dtype=np.int64)
+    rc, ru, ro, nc, rt = len(counties), len(URGENCY_CODES), len(orgs), len(OUTCOMES), len(REFERRER_TYPES)
     declined = OFFER_STATUSES.index("declined")
     links = [((0, (rc, j)), (1, (ru, j))) for j in range(nc + 1)]  # outcome totals and grand total
+    links += [((0, (rc, nc)), (4, (rt, 1)))]  # the grand total, published in both
     links += [((2, (i, declined)), (3, (i, len(DECLINE_REASONS)))) for i in range(ro + 1)]
-    county_t, urgency_t, offer_t, decline_t = disclosure.suppress_linked(
-        [by_county, by_urgency, offers, declines], links, threshold
-    ) if full else [disclosure.suppress_table(by_county, threshold)] + [None] * 3  # type: ignore[list-item]
+    county_t, urgency_t, offer_t, decline_t, referrer_t = disclosure.suppress_linked(
+        [by_county, by_urgency, offers, declines, by_referrer], links, threshold
+    ) if full else [disclosure.suppress_table(by_county, threshold)] + [None] * 4  # type: ignore[list-item]
     seats = geo.counties()
     report = Activity(
         generated_at=now,
@@ -147,6 +153,11 @@ def build(
         return report
     report.referrals_by_urgency = _table("referrals_by_urgency", "urgency", list(URGENCY_CODES),
                                          [URGENCIES[u][0] for u in URGENCY_CODES], OUTCOMES, urgency_t, safe, threshold)
+    report.referrals_by_institution_type = _table(
+        "referrals_by_institution_type", "institution_type", list(REFERRER_TYPES),
+        [INSTITUTION_TYPES[t][0] if t in INSTITUTION_TYPES else "Secretariat or admin" for t in REFERRER_TYPES],
+        ("referrals",), referrer_t, safe, threshold,
+    )  # fmt: skip
     placed = OUTCOMES.index("placed")
     report.placement_time = []
     for i, u in enumerate((*URGENCY_CODES, "all")):

@@ -14,8 +14,8 @@ from typing import Any, Literal
 from referralnet.coverage.schemas import Activity, CountTable, CoverageMatrix, GapList
 from referralnet.vocabulary import geo
 
-ActivityTable = Literal["counties", "urgency", "placement", "organisations", "declines", "freshness"]
-ACTIVITY_TABLES: tuple[str, ...] = ("counties", "urgency", "placement", "organisations", "declines", "freshness")
+ActivityTable = Literal["counties", "urgency", "institution_types", "placement", "organisations", "declines", "freshness"]
+ACTIVITY_TABLES: tuple[str, ...] = ("counties", "urgency", "institution_types", "placement", "organisations", "declines", "freshness")
 
 MATRIX_COLUMNS = (
     "county", "county_name", "service_type", "age_group", "gender", "exploitation_form", "providers",
@@ -68,6 +68,8 @@ def activity_rows(a: Activity, table: str) -> tuple[Sequence[str], list[list[Any
         return count_table_rows(a.referrals_by_county)
     if table == "urgency" and a.referrals_by_urgency is not None:
         return count_table_rows(a.referrals_by_urgency)
+    if table == "institution_types" and a.referrals_by_institution_type is not None:
+        return count_table_rows(a.referrals_by_institution_type)
     if table == "declines" and a.decline_reasons is not None:
         return count_table_rows(a.decline_reasons)
     if table == "placement" and a.placement_time is not None:

@@ -144,6 +144,8 @@ class Activity(Output):
     referrals_by_county: CountTable
     # Staff only; None for institutions and NGOs.
     referrals_by_urgency: CountTable | None = None
+    # Which kind of institution referred (the referral's institution's type; "staff" for the secretariat/admins).
+    referrals_by_institution_type: CountTable | None = None
     placement_time: list[PlacementTime] | None = None
     organisations: list[OrganisationActivity] | None = None
     offers: CountTable | None = None

@@ -250,6 +250,11 @@ async def raw_activity(
     if not full:
         progress(1.0, "done")
         return raw
+    referrer = "COALESCE((SELECT o.institution_type FROM organisation o WHERE o.id = referral.institution), 'staff')"
+    for r in await _raw(
+        f"SELECT {referrer} AS itype, count(*) AS n FROM referral WHERE {period_sql}{where} GROUP BY 1", *period, *cargs
+    ):
+        raw.by_referrer[r["itype"]] = int(r["n"])
     progress(0.2, "placement times")
     if sqlite:
         secs = "(julianday(placed_at) - julianday(created_at)) * 86400.0"
