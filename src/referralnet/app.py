@@ -24,6 +24,7 @@ from referralnet.clock import Clock, SystemClock
 from referralnet.coverage.controllers import CoverageController
 from referralnet.directory.controllers import OrganisationController, ServiceController
 from referralnet.errors import exception_handlers
+from referralnet.interop.controllers import HsdsController
 from referralnet.matching.controllers import MatchController
 from referralnet.matching.services import DirectoryCache
 from referralnet.notifications.controllers import NotificationController, WebhookSecretController
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             NotificationController,
             WebhookSecretController,
             RespondController,
+            HsdsController,
         ],
         # OPTIONS too: Litestar skips it by default (for CORS preflight, which this API does not serve).
         middleware=[DefineMiddleware(BearerTokenMiddleware, exclude=PUBLIC_PATHS, exclude_http_methods=[])],
