@@ -1,18 +1,19 @@
-"""HTTP handlers of the HSDS 3.0 read API (``/hsds``) and the FHIR view of a referral."""
+"""HTTP handlers of the HSDS 3.0 read API (``/hsds``), the FHIR view of a referral and its CodeSystems."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 
 from referralnet.accounts.guards import any_role
-from referralnet.interop import hsds_api
+from referralnet.errors import NotFound
+from referralnet.interop import fhir, hsds_api, services
 from referralnet.interop.schemas import HsdsPage
 from litestar.params import PathParameter
 
-from referralnet.params import CurrentActor, query
+from referralnet.params import CurrentActor, CurrentClock, Id, query
 
 Page = Annotated[int, query("Page number, from 1", ge=1, le=10**6)]
 PerPage = Annotated[int, query("Items per page", ge=1, le=500)]
@@ -78,3 +79,28 @@ class HsdsController(Controller):
     ) -> HsdsPage:
         """Every term, in English and Romanian (``language``)."""
         return hsds_api.page_of(hsds_api.taxonomy_terms(search, taxonomy_id, parent_id, top_only), page, per_page)
+
+
+class FhirReferralController(Controller):
+    path = "/api/v1/referrals"
+    tags = ["fhir"]
+    guards = [any_role]
+
+    @get("/{referral_id:int}/fhir", operation_id="getReferralFhir", media_type="application/fhir+json")
+    async def referral_bundle(
+        self, request: Request[Any, Any, Any], referral_id: Id, actor: CurrentActor, clock: CurrentClock
+    ) -> dict[str, Any]:
+        """The referral as a FHIR R4 Bundle: ServiceRequests, a Task per offer, an anonymous Patient."""
+        return await services.referral_bundle(referral_id, actor, clock.now(), request.app.state.settings.base_url)
+
+
+class FhirVocabularyController(Controller):
+    path = "/api/v1/vocabulary/fhir"
+    tags = ["fhir"]
+
+    @get("/CodeSystem/{name:str}", operation_id="getFhirCodeSystem", media_type="application/fhir+json")
+    async def code_system(self, request: Request[Any, Any, Any], name: Annotated[str, PathParameter(max_length=40)]) -> dict[str, Any]:
+        """A CodeSystem of the vocabulary (service-type, decline-reason, outcome, referral-status); public."""
+        if name not in fhir.code_systems():
+            raise NotFound(f"code system {name} not found", field="name")
+        return fhir.code_system(request.app.state.settings.base_url, name)

@@ -30,3 +30,14 @@ async def export_hsds(folder: Path, *, fmt: str, version: str) -> tuple[list[Pat
     tables = await hsds_tables(version)
     paths = write_json(folder, tables) if fmt == "json" else write_package(folder, tables, version)
     return paths, time.perf_counter() - started
+
+
+async def referral_bundle(referral_id: int, actor: Any, now: Any, base_url: str) -> dict[str, Any]:
+    """The FHIR Bundle of a referral the actor may read (authorised and audited like any referral read)."""
+    from referralnet.interop.fhir import bundle
+    from referralnet.referrals.services import get_referral
+
+    referral = await get_referral(referral_id, actor, now)
+    ids = sorted({o.service_id for o in referral.offers})
+    types = {r["id"]: r["type"] for r in await Service.select(Service.id, Service.type).where(Service.id.is_in(ids))} if ids else {}
+    return bundle(referral, types, base_url)
