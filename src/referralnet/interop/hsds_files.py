@@ -14,7 +14,7 @@ from referralnet.interop.hsds_export import clean, compile_all
 from referralnet.interop.taxonomy import taxonomy_rows, term_rows
 from referralnet.vocabulary.geo import data_dir
 
-JSON_FILES = ("services.json", "organizations.json", "taxonomies.json", "taxonomy_terms.json")
+
 
 
 def hsds_dir() -> Path:
@@ -124,87 +124,3 @@ def write_json(folder: Path, tables: dict[str, list[dict[str, Any]]]) -> list[Pa
         path.write_text(json.dumps(value, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         paths.append(path)
     return paths
-
-
-# ---- reading -----------------------------------------------------------------------------------
-
-
-class Row(dict[str, Any]):
-    """An input row that remembers where it came from, so a bad one can be named."""
-
-    where: str = ""
-
-
-def _read_csv(path: Path) -> list[Row]:
-    out = []
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        for line, raw in enumerate(csv.DictReader(f), start=2):
-            row = Row({k: (v if v != "" else None) for k, v in raw.items() if k is not None})
-            row.where = f"{path.name} line {line}"
-            out.append(row)
-    return out
-
-
-def read_package(folder: Path) -> dict[str, list[Row]]:
-    """Tables of an HSDS data package folder; file names from its ``datapackage.json`` or HSDS 3.0's."""
-    paths = {r["name"]: r["path"] for r in descriptor("3.1")["resources"]}
-    own = folder / "datapackage.json"
-    try:
-        paths.update({r["name"]: r["path"] for r in json.loads(own.read_text(encoding="utf-8"))["resources"]})
-    except (OSError, ValueError, KeyError, TypeError):
-        pass  # no descriptor (or a stub): the standard file names
-    return {name: _read_csv(folder / p) for name, p in paths.items() if (folder / p).is_file()}
-
-
-def read_json(path: Path) -> dict[str, list[Row]]:
-    """Flatten compiled HSDS JSON (a service, an organization, or lists of them) into tables."""
-    files = [path / n for n in JSON_FILES if (path / n).is_file()] if path.is_dir() else [path]
-    tables: dict[str, list[Row]] = {}
-    seen: set[tuple[str, str]] = set()
-
-    def add(table: str, obj: dict[str, Any], where: str, **parent: Any) -> None:
-        key = (table, str(obj.get("id")))
-        if key in seen:
-            return
-        seen.add(key)
-        row = Row({k: v for k, v in obj.items() if not isinstance(v, (list, dict))})
-        for k, v in parent.items():
-            row.setdefault(k, v)
-        row.where = where
-        tables.setdefault(table, []).append(row)
-        nested = {
-            "organization": [("locations", "location", "organization_id"), ("organization_identifiers", "organization_identifier", "organization_id"),
-                             ("phones", "phone", "organization_id"), ("contacts", "contact", "organization_id")],
-            "service": [("service_areas", "service_area", "service_id"), ("service_at_locations", "service_at_location", "service_id"),
-                        ("languages", "language", "service_id"), ("phones", "phone", "service_id"), ("schedules", "schedule", "service_id"),
-                        ("capacities", "service_capacity", "service_id"), ("contacts", "contact", "service_id")],
-            "location": [("addresses", "address", "location_id"), ("phones", "phone", "location_id"), ("languages", "language", "location_id")],
-        }  # fmt: skip
-        for attr_obj in obj.get("attributes") or []:
-            term = attr_obj.get("taxonomy_term")
-            if isinstance(term, dict):
-                add("taxonomy_term", term, where)
-            add("attribute", attr_obj, where, link_id=obj.get("id"), link_entity=table)
-        for key_name, child, fk in nested.get(table, []):
-            for i, item in enumerate(obj.get(key_name) or []):
-                add(child, item, f"{where} {key_name}[{i}]", **{fk: obj.get("id")})
-        if table == "service" and isinstance(obj.get("organization"), dict):
-            add("organization", obj["organization"], f"{where} organization")
-            row.setdefault("organization_id", obj["organization"].get("id"))
-        if table == "service_at_location" and isinstance(obj.get("location"), dict):
-            add("location", obj["location"], f"{where} location")
-            row.setdefault("location_id", obj["location"].get("id"))
-        if table == "service_capacity" and isinstance(obj.get("unit"), dict):
-            add("unit", obj["unit"], f"{where} unit")
-            row.setdefault("unit_id", obj["unit"].get("id"))
-
-    for file in files:
-        data = json.loads(file.read_text(encoding="utf-8"))
-        items = data if isinstance(data, list) else data.get("contents", [data]) if isinstance(data, dict) else []
-        kind = {"organizations.json": "organization", "taxonomies.json": "taxonomy", "taxonomy_terms.json": "taxonomy_term"}.get(file.name)
-        for i, item in enumerate(items):
-            table = kind or ("organization" if "services" in item or ("name" in item and "status" not in item and "organization" not in item) else "service")
-            add(table, item, f"{file.name}[{i}]")
-            for j, service in enumerate(item.get("services") or [] if table == "organization" else []):
-                add("service", service, f"{file.name}[{i}] services[{j}]", organization_id=item.get("id"))
-    return tables
