@@ -25,6 +25,7 @@ from referralnet.accounts.controllers import TokenController
 from referralnet.coverage.controllers import CoverageController
 from referralnet.directory.controllers import OrganisationController, ServiceController
 from referralnet.errors import exception_handlers
+from referralnet.interop.controllers import FhirReferralController, FhirVocabularyController, HsdsController
 from referralnet.matching.controllers import MatchController
 from referralnet.matching.services import DirectoryCache
 from referralnet.notifications.controllers import NotificationController, WebhookSecretController
@@ -91,6 +92,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             WebhookSecretController,
             RespondController,
             TokenController,
+            HsdsController,
+            FhirReferralController,
+            FhirVocabularyController,
         ],
         # OPTIONS too: Litestar skips it by default (for CORS preflight, which this API does not serve).
         middleware=[DefineMiddleware(BearerTokenMiddleware, exclude=PUBLIC_PATHS, exclude_http_methods=[])],

@@ -214,6 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     coverage_cli.add_parser(sub)
 
+    from referralnet.interop import cli as interop_cli
+
+    interop_cli.add_parsers(sub)
+
     token = sub.add_parser("token", help="manage API tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True)
     create = token_sub.add_parser("create", help="create a bearer token; the token is the last line printed")

@@ -154,6 +154,8 @@ class Offer(Table, tablename="offer"):
     contested = Boolean(default=False)
     # True while this offer holds a place of a capacity-bound service.
     reserved = Boolean(default=False)
+    # First time the offered organisation read the offer (API or one-click page); FHIR Task "received".
+    seen_at = Timestamptz(null=True, default=None)
 
 
 class ReferralEvent(Table, tablename="referral_event"):

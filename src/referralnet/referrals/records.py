@@ -34,6 +34,7 @@ def offer_out(row: dict[str, Any]) -> OfferOut:
         decline_text=row["decline_text"],
         contested=row["contested"],
         reserved=row["reserved"],
+        seen_at=row["seen_at"],
     )
 
 

@@ -67,6 +67,7 @@ class OfferOut(Output):
     decline_text: str | None
     contested: bool
     reserved: bool
+    seen_at: dt.datetime | None = None
 
 
 # ---- events: one Struct per kind, tagged by "kind" -------------------------------------------

@@ -16,6 +16,7 @@ from referralnet.matching.services import DirectoryCache, match_profile
 from referralnet.referrals.lifecycle import DEFAULT_MODE, REFERRAL_START, ReferralStatus, check_referral_transition, move_referral
 from referralnet.referrals.offers import send_offer, withdraw_pending
 from referralnet.referrals.records import lock_referral, offers_of, referral_out, referral_row, summary_out
+from referralnet.referrals.seen import record_seen
 from referralnet.referrals.schemas import CancelBody, OutcomeBody, ReferralCreate, ReferralList, ReferralOut
 from referralnet.settings import Settings
 from referralnet.tables import Offer, Referral, Service
@@ -124,6 +125,9 @@ async def _readable_row(referral_id: int, actor: Actor, now: dt.datetime, action
 
 async def get_referral(referral_id: int, actor: Actor, now: dt.datetime) -> ReferralOut:
     row = await _readable_row(referral_id, actor, now, "read")
+    if actor.role == "ngo" and actor.organisation_id is not None:
+        mine = await Offer.select(Offer.id).where(Offer.referral == referral_id, Offer.organisation == actor.organisation_id)
+        await record_seen([r["id"] for r in mine], actor.organisation_id, now)
     return await referral_out(row)
 
 

@@ -17,6 +17,7 @@ from referralnet.errors import BadLink, Conflict, InvalidInput
 from referralnet.notifications import signing
 from referralnet.referrals import offers
 from referralnet.referrals.records import OFFER_COLUMNS, offer_out
+from referralnet.referrals.seen import record_seen
 from referralnet.referrals.schemas import DeclineBody, OfferOut
 from referralnet.settings import Settings
 from referralnet.tables import Offer, Referral
@@ -57,6 +58,9 @@ async def open_link(key: str, token: str, now: dt.datetime) -> LinkView:
     row = await Offer.select(*OFFER_COLUMNS).where(Offer.id == link.offer_id).first()
     if row is None:
         raise BadLink("this link is not valid")
+    # Opening the page is the organisation reading its offer (a valid token is sent only to it).
+    if await record_seen([row["id"]], row["organisation"], now):
+        row["seen_at"] = now
     referral = await Referral.select(Referral.urgency, Referral.summary).where(Referral.id == row["referral"]).first()
     assert referral is not None
     return LinkView(action=link.action, offer=offer_out(row), urgency=referral["urgency"], summary=referral["summary"])
