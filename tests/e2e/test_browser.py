@@ -28,7 +28,11 @@ import uvicorn  # noqa: E402
 from playwright.sync_api import Browser, Page, Request, sync_playwright  # noqa: E402
 
 from referralnet import db  # noqa: E402
+from referralnet.accounts.schemas import SYSTEM  # noqa: E402
 from referralnet.accounts.services import create_token  # noqa: E402
+from referralnet.clock import SystemClock  # noqa: E402
+from referralnet.directory.schemas import OrganisationCreate  # noqa: E402
+from referralnet.directory.services import create_organisation  # noqa: E402
 from referralnet.app import create_app  # noqa: E402
 from referralnet.notifications import signing  # noqa: E402
 from referralnet.settings import Settings  # noqa: E402
@@ -91,7 +95,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         engine = db.make_engine(settings.database_url)
         await db.migrate(engine)
         db.bind(engine)  # SQLite opens a connection per query, so the server's loop can share the file
-        return {role: (await create_token(role=role, name=f"e2e {role}"))[0] for role in ("admin", "institution", "secretariat")}
+        police = await create_organisation(
+            OrganisationCreate(name="IPJ e2e", slug="ipj-e2e", kind="institution", institution_type="police"), SYSTEM, SystemClock()
+        )
+        bound = {"institution": police.id}
+        return {
+            role: (await create_token(role=role, name=f"e2e {role}", organisation=bound.get(role)))[0]
+            for role in ("admin", "institution", "secretariat")
+        }
 
     tokens = asyncio.run(prepare())
     sock = socket.socket()

@@ -181,12 +181,22 @@ class World:
     next_capacity: dict[int, int] = field(default_factory=dict)
 
 
-FIRST_TOKENS = [{"role": "admin", "name": "crash admin"}] + [{"role": "institution", "name": f"IPJ {i}"} for i in range(2)]
+FIRST_TOKENS = [{"role": "admin", "name": "crash admin"}]
+INSTITUTIONS = 2
 
 
 async def build_world(client: httpx.AsyncClient, database_url: str, first_tokens: list[dict[str, str]]) -> World:
-    """Organisations and shelters through the API, then ngo tokens from ``referralnet token create``."""
-    admin, *institutions = first_tokens
+    """Institutions, organisations and shelters through the API, then their tokens from ``referralnet token create``."""
+    (admin,) = first_tokens
+    police = []
+    for i in range(INSTITUTIONS):
+        body = {"name": f"IPJ Crash {i}", "kind": "institution", "institution_type": "police"}
+        resp = await client.post("/api/v1/organisations", json=body, headers=admin)
+        assert resp.status_code == 201, resp.text
+        police.append(resp.json()["id"])
+    institutions = await create_tokens(
+        database_url, [{"role": "institution", "organisation": str(o), "name": f"IPJ officer {i}"} for i, o in enumerate(police)]
+    )
     orgs, shelters, capacity_services = [], [], []
     for i, places in enumerate(SHELTER_PLACES):
         resp = await client.post("/api/v1/organisations", json={"name": f"Asociația Crash {i}"}, headers=admin)
