@@ -25,10 +25,10 @@ import msgspec
 import numpy as np
 
 from referralnet.coverage.groups import BANDS, FORM_CODES, GENDER_CODES, Group, band_range
+from referralnet.matching.geodesy import EARTH_RADIUS_KM
 from referralnet.vocabulary import geo
 from referralnet.vocabulary.codes import COUNTY_CODES, LANGUAGES, SERVICE_TYPES
 
-EARTH_RADIUS_KM = 6371.0088
 N_COUNTIES = len(COUNTY_CODES)
 TYPE_CODES: tuple[str, ...] = tuple(SERVICE_TYPES)
 COUNTY_INDEX = {c: i for i, c in enumerate(COUNTY_CODES)}

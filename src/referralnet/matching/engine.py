@@ -11,44 +11,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 
 from referralnet.matching import bundles, explain, reasons
 from referralnet.matching.directory import Directory
-from referralnet.matching.explain import Live, live_figures, score
 from referralnet.matching.filters import Query, filter_type
 from referralnet.matching.geodesy import geodesic_km_many
 from referralnet.matching.live import Capacity, CapacityColumns, ProviderRecord
 from referralnet.matching.profile import Profile
 from referralnet.matching.schemas import Excluded, MatchResult
+from referralnet.matching.scoring import Live, live_figures, score
+from referralnet.matching.selection import Selection
 
 __all__ = ["Selection", "match", "rank", "select"]
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Selection:
-    """The services that pass the static filters, one entry per survivor (parallel arrays)."""
-
-    directory: Directory
-    profile: Profile
-    query: Query
-    needs: tuple[tuple[str, str], ...]  # (service type, priority), deduplicated, profile order
-    rows: np.ndarray  # directory rows
-    need: np.ndarray  # index into ``needs``
-    site: np.ndarray  # nearest eligible site, -1 when none is located
-    km: np.ndarray  # haversine km to that site, inf when none
-    in_area: np.ndarray  # the service area covers the person's county, or is national
-    not_stated: np.ndarray  # bitmask over explain.NOT_STATED of relevant unstated eligibility
-    language: np.ndarray  # explain.LANGUAGE_* fit code
-    considered: dict[str, int]  # services of each needed type
-    excluded: dict[str, dict[str, int]]  # need -> constraint -> count
-    beyond: dict[str, tuple[int, int]]  # need -> (row, site) of the nearest service out of reach only
-
-    @property
-    def service_ids(self) -> list[int]:
-        return self.directory.service_id[self.rows].tolist()
 
 
 def _needs(profile: Profile) -> tuple[tuple[str, str], ...]:
@@ -157,7 +133,19 @@ def _offers(selection: Selection, order: np.ndarray, scores: np.ndarray) -> list
     best = order[np.sort(first)]
     required = np.array([priority == "required" for _, priority in selection.needs], dtype=bool)
     keep = bundles.relevant(selection.need[best], org[np.sort(first)], scores[best], required)
-    return explain.offers(selection, best[keep], scores)
+    return _as_offers(selection, best[keep], scores)
+
+
+def _as_offers(s: Selection, survivors: np.ndarray, scores: np.ndarray) -> list[bundles.Offer]:
+    """The ``survivors`` of ``s`` as bundles see them, in the given order."""
+    d, rows = s.directory, s.rows[survivors]
+    return [
+        bundles.Offer(*s.needs[k], org, d.organisation_name[row], sid, d.service_name[row], points)
+        for k, org, row, sid, points in zip(
+            s.need[survivors].tolist(), d.organisation_id[rows].tolist(), rows.tolist(),
+            d.service_id[rows].tolist(), scores[survivors].tolist(),
+        )
+    ]  # fmt: skip
 
 
 def _excluded(selection: Selection, live: Live, keep: np.ndarray, bundled: bool) -> Excluded:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from referralnet.matching import explain
 from referralnet.matching.directory import (
     ACCESSIBILITY_BITS,
     CONDITION_BITS,
@@ -27,13 +26,14 @@ from referralnet.matching.directory import (
     Directory,
     bits,
 )
+from referralnet.matching.geodesy import EARTH_RADIUS_KM
 from referralnet.matching.profile import Profile
 from referralnet.vocabulary.codes import CAPACITY_BOUND_TYPES
 
 __all__ = ["EARTH_RADIUS_KM", "Query", "Survivors", "filter_type", "haversine_km"]
 
-
-EARTH_RADIUS_KM = 6371.0088  # mean radius; haversine is within 0.5 % of the geodesic
+# How a survivor's languages fit the person's (scored by ``scoring.LANGUAGE_FIT``).
+LANGUAGE_NEUTRAL, LANGUAGE_SHARED, LANGUAGE_INTERPRETATION, LANGUAGE_NOT_STATED = range(4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +168,7 @@ def _nearest(d: Directory, lo: int, hi: int, q: Query) -> tuple[np.ndarray, np.n
 
 
 def _not_stated(d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray:
-    """Bitmask (explain.NOT_STATED order) of the unstated eligibility that matters for ``q``."""
+    """Bitmask (``explain.NOT_STATED`` order) of the unstated eligibility that matters for ``q``."""
     flags = (
         ~d.age_stated[s],
         ~d.genders_stated[s],
@@ -188,10 +188,10 @@ def _not_stated(d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray:
 
 def _language_fit(d: Directory, s: slice, q: Query) -> np.ndarray:
     if not q.languages:
-        return np.full(s.stop - s.start, explain.LANGUAGE_NEUTRAL, dtype=np.int64)
+        return np.full(s.stop - s.start, LANGUAGE_NEUTRAL, dtype=np.int64)
     shared = (d.languages[s] & q.languages) != 0
-    fit = np.where(shared, explain.LANGUAGE_SHARED, explain.LANGUAGE_INTERPRETATION)
-    return np.where(d.languages_stated[s], fit, explain.LANGUAGE_NOT_STATED)
+    fit = np.where(shared, LANGUAGE_SHARED, LANGUAGE_INTERPRETATION)
+    return np.where(d.languages_stated[s], fit, LANGUAGE_NOT_STATED)
 
 
 @dataclass(frozen=True, slots=True)

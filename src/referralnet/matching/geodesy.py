@@ -17,6 +17,7 @@ F = 1 / 298.257223563
 B = A * (1 - F)
 _TOLERANCE = 1e-12  # radians of lambda: sub-millimetre
 _MAX_ITERATIONS = 50
+EARTH_RADIUS_KM = 6371.0088  # mean radius, for haversine (within 0.5 % of the geodesic)
 
 
 def geodesic_km(origin: tuple[float, float], to: tuple[float, float]) -> float:

@@ -1,31 +1,23 @@
 """A shown candidate and its reasons: why it fits, and what to check before referring.
 
-Every part of the score that moves a candidate (``explain``) becomes a :class:`Reason` with its
+Every part of the score that moves a candidate (``scoring``) becomes a :class:`Reason` with its
 figure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from referralnet.matching.directory import LANGUAGE_BITS, Listing
+from referralnet.matching.explain import NOT_STATED, label
+from referralnet.matching.filters import LANGUAGE_INTERPRETATION, LANGUAGE_SHARED
 from referralnet.matching.live import ProviderRecord
-from referralnet.matching.explain import (
-    LANGUAGE_INTERPRETATION,
-    LANGUAGE_SHARED,
-    NOT_STATED,
-    RESPONSE_HORIZON_MINUTES,
-    Live,
-    label,
-)
 from referralnet.matching.schemas import MatchCandidate, Reason
+from referralnet.matching.scoring import RESPONSE_HORIZON_MINUTES, Live
+from referralnet.matching.selection import Selection
 from referralnet.vocabulary.codes import LANGUAGES
-
-if TYPE_CHECKING:
-    from referralnet.matching.engine import Selection
 
 UNIT_WORDS = {
     "places": ("place", "places"),
