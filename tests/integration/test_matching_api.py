@@ -277,3 +277,25 @@ async def test_places_taken_and_given_back_are_seen_at_once(client: Any, twins: 
     resp = await client.post(f"/api/v1/referrals/{twins.referral}/cancel", json={"reason": "went home"}, headers=institution)
     assert resp.status_code == 200, resp.text
     assert await free() == 5
+
+
+async def test_the_maximum_stay_filters_through_the_api(
+    client: Any, directory: dict[str, int], admin: dict[str, str], institution: dict[str, str]
+) -> None:
+    """An attribute added through the eligibility registry alone: stated by the NGO, asked by the referrer."""
+    resp = await client.patch(
+        f"/api/v1/services/{directory['men_shelter']}",
+        json={"eligibility": {"age_min": 18, "genders": ["male"], "max_stay_days": 90}}, headers=admin,
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["eligibility"]["max_stay_days"] == 90
+    wanted = {**PROFILE, "expected_stay_days": 180}
+    body = (await client.post("/api/v1/matches", json={"profile": wanted}, headers=institution)).json()
+    assert directory["men_shelter"] not in [c["service_id"] for c in body["candidates"]]
+    assert body["excluded"]["by_need"]["emergency_accommodation"]["stay"] == 1
+    assert body["excluded"]["by_constraint"]["stay"] == 1
+    short = {**PROFILE, "expected_stay_days": 60}
+    body = (await client.post("/api/v1/matches", json={"profile": short}, headers=institution)).json()
+    assert directory["men_shelter"] in [c["service_id"] for c in body["candidates"]]
+    resp = await client.post("/api/v1/matches", json={"profile": {**PROFILE, "expected_stay_days": 0}}, headers=institution)
+    assert resp.status_code in (400, 422) and "expected_stay_days" in resp.text

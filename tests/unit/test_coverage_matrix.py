@@ -7,6 +7,7 @@ import pytest
 
 from referralnet.coverage.gaps import Demand, demand_counts, find_gaps
 from referralnet.coverage.groups import make_groups, single_group
+from referralnet.directory.schemas import Eligibility
 from referralnet.coverage.matrix import COUNTY_INDEX, Cube, ServiceRecord, ServiceTable, SiteRecord, compute, reach
 from referralnet.vocabulary.codes import COUNTY_CODES
 
@@ -14,19 +15,19 @@ SHELTER, CHILD, COUNSEL = "residential_shelter", "child_residential", "psycholog
 
 SERVICES = [
     # Organisation 1: a shelter for adult men in Iași (site without coordinates: the county seat).
-    ServiceRecord(service_id=1, organisation_id=1, service_type=SHELTER, age_min=18, genders=("male",),
+    ServiceRecord(service_id=1, organisation_id=1, service_type=SHELTER, eligibility=Eligibility(age_min=18, genders=["male"]),
                   capacity_total=10, capacity_available=2),
     # Organisation 2: a shelter for adult women serving Iași and Vaslui by area, full...
-    ServiceRecord(service_id=2, organisation_id=2, service_type=SHELTER, age_min=18, genders=("female",),
+    ServiceRecord(service_id=2, organisation_id=2, service_type=SHELTER, eligibility=Eligibility(age_min=18, genders=["female"]),
                   area_counties=("RO-IS", "RO-VS"), capacity_total=8, capacity_available=0),
     # ... and one in Bucharest, with a site at known coordinates.
-    ServiceRecord(service_id=3, organisation_id=2, service_type=SHELTER, age_min=18, genders=("female",),
+    ServiceRecord(service_id=3, organisation_id=2, service_type=SHELTER, eligibility=Eligibility(age_min=18, genders=["female"]),
                   capacity_total=6, capacity_available=1),
     # Organisation 3: national care for children exploited through begging or labour; capacity not reported.
-    ServiceRecord(service_id=4, organisation_id=3, service_type=CHILD, age_max=17, exploitation_forms=("begging", "labour"),
+    ServiceRecord(service_id=4, organisation_id=3, service_type=CHILD, eligibility=Eligibility(age_max=17, exploitation_forms=["begging", "labour"]),
                   national=True),
     # Organisation 4: Ukrainian-speaking counsellors in Cluj; organisation 5: national, languages not stated.
-    ServiceRecord(service_id=5, organisation_id=4, service_type=COUNSEL, languages=("ro", "uk")),
+    ServiceRecord(service_id=5, organisation_id=4, service_type=COUNSEL, eligibility=Eligibility(languages=["ro", "uk"])),
     ServiceRecord(service_id=6, organisation_id=5, service_type=COUNSEL, national=True),
     # Inactive: never counted.
     ServiceRecord(service_id=7, organisation_id=6, service_type=SHELTER, national=True, active=False, capacity_total=99),

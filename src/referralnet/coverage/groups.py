@@ -7,14 +7,16 @@ Age groups come in two groupings:
 * ``bands``: the seven age bands of the anonymised referral profile.
 
 A service *can serve* a group when its eligibility admits a person of the group, with the rules
-matching uses, and ``None`` (not stated) admitting:
+matching uses (``matching.eligibility``, applied in ``coverage.matrix``), ``None`` (not stated) admitting:
 
 * age: the service's age range contains at least one whole band of the group (the age check of
   matching for a person of that band); not stated admits every band;
 * gender: the listed genders contain it, or none are listed;
 * exploitation form: the listed forms contain it, or none are listed;
 * language (an optional filter over every group): the listed languages contain it, or none are
-  listed, or the service provides interpretation.
+  listed, or the service provides interpretation;
+* any other attribute of the registry asked of every group (``compute(..., person=...)``, e.g. the
+  expected length of stay): as in matching.
 
 A service admits a group *on a statement* (the ``*_stated`` counts) when every criterion that
 applies was stated explicitly: an age range, a list of genders, a list of forms (when the group
@@ -29,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from referralnet.matching.profile import PRESUMED_MINOR_BAND
+from referralnet.matching.eligibility import PRESUMED_MINOR_BAND
 from referralnet.vocabulary.codes import AGE_BANDS, EXPLOITATION_FORMS, GENDERS
 
 Ages = Literal["coarse", "bands"]
@@ -41,12 +43,6 @@ AGE_GROUPINGS: dict[str, dict[str, tuple[str, ...]]] = {
 BANDS: tuple[str, ...] = tuple(AGE_BANDS)
 GENDER_CODES: tuple[str, ...] = tuple(GENDERS)
 FORM_CODES: tuple[str, ...] = tuple(EXPLOITATION_FORMS)
-
-
-def band_range(band: str) -> tuple[int, int]:
-    """(youngest, oldest) age of a band; "65+" ends at 120 as in matching."""
-    lo, hi = AGE_BANDS[band]
-    return lo, 120 if hi is None else hi
 
 
 def all_age_groups() -> dict[str, tuple[str, ...]]:

@@ -11,6 +11,9 @@ the same two counting only services that admit the group on an explicit statemen
 the reported total and free capacity (in the services' own units) and ``capacity_unknown``, the
 services in the cell without a free-capacity figure.
 
+Eligibility follows the registry of :mod:`referralnet.matching.eligibility`, with the rules and
+columns matching uses: a group is a person with one of its age bands, its gender and its form.
+
 Everything is vectorised: reach is sites x 42 seats, eligibility services x groups, and the
 counts are matrix products per service type; distinct organisations OR the services of an
 organisation together (``logical_or.reduceat`` over rows sorted by type and organisation).
@@ -18,24 +21,25 @@ organisation together (``logical_or.reduceat`` over rows sorted by type and orga
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 import numpy as np
 
-from referralnet.coverage.groups import BANDS, FORM_CODES, GENDER_CODES, Group, band_range
+from referralnet.coverage.groups import Group
+from referralnet.directory.schemas import Eligibility
+from referralnet.matching.eligibility import ATTRIBUTES, Attribute
+from referralnet.matching.eligibility import columns as eligibility_columns
 from referralnet.matching.geodesy import EARTH_RADIUS_KM
 from referralnet.vocabulary import geo
-from referralnet.vocabulary.codes import COUNTY_CODES, LANGUAGES, SERVICE_TYPES
+from referralnet.vocabulary.codes import CAPACITY_BOUND_TYPES, COUNTY_CODES, SERVICE_TYPES
 
 N_COUNTIES = len(COUNTY_CODES)
 TYPE_CODES: tuple[str, ...] = tuple(SERVICE_TYPES)
 COUNTY_INDEX = {c: i for i, c in enumerate(COUNTY_CODES)}
 TYPE_INDEX = {t: i for i, t in enumerate(TYPE_CODES)}
-_GENDER_BIT = {g: i for i, g in enumerate(GENDER_CODES)}
-_FORM_BIT = {f: i for i, f in enumerate(FORM_CODES)}
-_LANGUAGE_BIT = {code: i for i, code in enumerate(LANGUAGES)}
 # Elements of the services x counties x groups block OR-ed at once for distinct organisations.
 _BLOCK = 8_000_000
 
@@ -47,12 +51,7 @@ class ServiceRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     organisation_id: int
     service_type: str
     active: bool = True
-    age_min: int | None = None
-    age_max: int | None = None
-    genders: tuple[str, ...] | None = None
-    exploitation_forms: tuple[str, ...] | None = None
-    languages: tuple[str, ...] | None = None
-    interpretation: bool = False
+    eligibility: Eligibility = msgspec.field(default_factory=Eligibility)
     national: bool = False
     area_counties: tuple[str, ...] = ()
     capacity_total: int | None = None
@@ -80,16 +79,8 @@ class ServiceTable:
 
     organisation: np.ndarray
     type_index: np.ndarray
-    age_min: np.ndarray
-    age_max: np.ndarray
-    age_stated: np.ndarray
-    genders: np.ndarray
-    genders_stated: np.ndarray
-    forms: np.ndarray
-    forms_stated: np.ndarray
-    languages: np.ndarray
-    languages_stated: np.ndarray
-    interpretation: np.ndarray
+    capacity_bound: np.ndarray
+    eligibility: dict[str, np.ndarray]  # the registry's columns (``matching.eligibility``), as in matching
     national: np.ndarray
     area: np.ndarray  # bit i: COUNTY_CODES[i]
     capacity_total: np.ndarray  # float, NaN when not reported
@@ -101,6 +92,9 @@ class ServiceTable:
 
     def __len__(self) -> int:
         return len(self.organisation)
+
+    def column(self, name: str) -> np.ndarray:
+        return self.eligibility[name]
 
     @classmethod
     def build(cls, services: Sequence[ServiceRecord], sites: Sequence[SiteRecord]) -> ServiceTable:
@@ -122,16 +116,8 @@ class ServiceTable:
         return cls(
             organisation=col([s.organisation_id for s in kept], np.int64),
             type_index=col([TYPE_INDEX[s.service_type] for s in kept], np.int64),
-            age_min=col([0 if s.age_min is None else s.age_min for s in kept], np.int16),
-            age_max=col([120 if s.age_max is None else s.age_max for s in kept], np.int16),
-            age_stated=col([s.age_min is not None or s.age_max is not None for s in kept], bool),
-            genders=col([_mask(s.genders, _GENDER_BIT) for s in kept], np.int64),
-            genders_stated=col([s.genders is not None for s in kept], bool),
-            forms=col([_mask(s.exploitation_forms, _FORM_BIT) for s in kept], np.int64),
-            forms_stated=col([s.exploitation_forms is not None for s in kept], bool),
-            languages=col([_mask(s.languages, _LANGUAGE_BIT) for s in kept], np.uint64),
-            languages_stated=col([s.languages is not None for s in kept], bool),
-            interpretation=col([s.interpretation for s in kept], bool),
+            capacity_bound=col([s.service_type in CAPACITY_BOUND_TYPES for s in kept], bool),
+            eligibility=eligibility_columns(s.eligibility for s in kept),
             national=col([s.national for s in kept], bool),
             area=col([_mask(s.area_counties, COUNTY_INDEX) for s in kept], np.int64),
             capacity_total=col([nan if s.capacity_total is None else s.capacity_total for s in kept], np.float64),
@@ -173,37 +159,58 @@ def reach(table: ServiceTable, distance_km: float) -> np.ndarray:
     return out
 
 
-def _listed(mask: np.ndarray, stated: np.ndarray, bit: int) -> np.ndarray:
-    return ~stated | ((mask >> bit) & 1).astype(bool)
+def _person(group: Group, fixed: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """A group (and the filters over every group) as profile fields, each with its alternatives.
+
+    A person of the group has one of its age bands, its gender and its form: a service admits the
+    group when, for every attribute, it admits one of the alternatives.
+    """
+    person = {field: [value] for field, value in fixed.items() if value is not None}
+    if group.bands is not None:
+        person["age_band"] = list(group.bands)
+    if group.gender is not None:
+        person["gender"] = [group.gender]
+    if group.form is not None:
+        person["exploitation_forms"] = [[group.form]]
+    return person
 
 
-def eligibility(table: ServiceTable, groups: Sequence[Group], language: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(admits, admits on a statement), each services x groups."""
+def eligibility(
+    table: ServiceTable, groups: Sequence[Group], language: str | None = None, person: Mapping[str, Any] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(admits, admits on a statement), each services x groups, by the registry's rules.
+
+    ``person`` holds profile fields asked of every group (e.g. ``{"expected_stay_days": 120}``);
+    ``language`` is the same as ``{"languages": [language]}``.
+    """
     n = len(table)
-    band_ok = {}
-    for band in BANDS:
-        lo, hi = band_range(band)
-        band_ok[band] = (table.age_min <= lo) & (table.age_max >= hi)
-    if language is not None:
-        bit = np.uint64(_LANGUAGE_BIT[language])
-        listed = ((table.languages >> bit) & np.uint64(1)).astype(bool)
-        lang_ok = ~table.languages_stated | listed | table.interpretation
-        lang_stated = listed
-    else:
-        lang_ok = lang_stated = np.ones(n, dtype=bool)
+    fixed = {**(person or {}), **({"languages": [language]} if language is not None else {})}
+    memo: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+
+    def one(a: Attribute, raw: Any) -> tuple[np.ndarray, np.ndarray]:
+        key = (a.code, repr(raw))
+        if key not in memo:
+            v = a.kind.value(raw)
+            if v is None:
+                memo[key] = np.ones(n, dtype=bool), np.ones(n, dtype=bool)
+            else:
+                ok, st = a.kind.check(table.column, v), a.kind.on_statement(table.column, v)
+                if a.residential_only:  # as in matching: the rule binds residential services only
+                    ok, st = ok | ~table.capacity_bound, st | ~table.capacity_bound
+                memo[key] = ok, st
+        return memo[key]
+
     admits = np.empty((n, len(groups)), dtype=bool)
     stated = np.empty((n, len(groups)), dtype=bool)
     for k, g in enumerate(groups):
-        ok, st = lang_ok.copy(), lang_stated.copy()
-        if g.bands is not None:
-            ok &= np.logical_or.reduce([band_ok[b] for b in g.bands])
-            st &= table.age_stated
-        if g.gender is not None:
-            ok &= _listed(table.genders, table.genders_stated, _GENDER_BIT[g.gender])
-            st &= table.genders_stated
-        if g.form is not None:
-            ok &= _listed(table.forms, table.forms_stated, _FORM_BIT[g.form])
-            st &= table.forms_stated
+        asked = _person(g, fixed)
+        ok, st = np.ones(n, dtype=bool), np.ones(n, dtype=bool)
+        for a in ATTRIBUTES:
+            if a.profile not in asked:
+                continue
+            results = [one(a, raw) for raw in asked[a.profile]]
+            ok &= np.logical_or.reduce([r[0] for r in results])
+            st &= np.logical_or.reduce([r[1] for r in results])
         admits[:, k], stated[:, k] = ok, ok & st
     return admits, stated
 
@@ -255,13 +262,14 @@ def compute(
     distance_km: float = 50.0,
     types: Sequence[str] | None = None,
     language: str | None = None,
+    person: Mapping[str, Any] | None = None,
 ) -> Cube:
     """The coverage cube of ``types`` (default: every service type) for ``groups``."""
     types = tuple(types) if types is not None else TYPE_CODES
     shape = (N_COUNTIES, len(types), len(groups))
     arrays = {k: np.zeros(shape, dtype=np.int64) for k in Cube.__dataclass_fields__ if k not in ("types", "groups")}
     r_all = reach(table, distance_km)
-    e_all, s_all = eligibility(table, groups, language)
+    e_all, s_all = eligibility(table, groups, language, person)
     total = np.nan_to_num(table.capacity_total)
     free = np.nan_to_num(table.capacity_free)
     unknown = np.isnan(table.capacity_free).astype(np.float64)

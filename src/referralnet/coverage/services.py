@@ -16,10 +16,11 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from referralnet import db
+from referralnet import db, jsoncol
 from referralnet.coverage import activity as activity_mod
 from referralnet.coverage import gaps as gaps_mod
 from referralnet.coverage.matrix import ServiceRecord, ServiceTable, SiteRecord
+from referralnet.directory.schemas import Eligibility
 from referralnet.errors import BadParameter
 from referralnet.tables import Referral
 from referralnet.vocabulary import geo
@@ -100,24 +101,12 @@ def _in(column: str, values: tuple[str, ...] | None) -> tuple[str, list[Any]]:
 # ---- the directory -----------------------------------------------------------------------------
 
 
-class _Eligibility(msgspec.Struct):
-    age_min: int | None = None
-    age_max: int | None = None
-    genders: tuple[str, ...] | None = None
-    exploitation_forms: tuple[str, ...] | None = None
-    languages: tuple[str, ...] | None = None
-    interpretation_available: bool | None = None
-
-
-_eligibility = msgspec.json.Decoder(_Eligibility)
-_strings = msgspec.json.Decoder(tuple[str, ...])
-
-
-def _decoded(value: Any, decoder: msgspec.json.Decoder, cache: dict[Any, Any]) -> Any:
-    key = value if isinstance(value, (str, bytes)) else msgspec.json.encode(value)
+def _decoded(value: Any, type: Any, cache: dict[Any, Any]) -> Any:
+    """A JSON column's value as ``type``, decoded once per distinct text."""
+    key = value if isinstance(value, (str, bytes)) else jsoncol.dumps(value)
     found = cache.get(key)
     if found is None:
-        found = cache[key] = decoder.decode(key)
+        found = cache[key] = jsoncol.load(key, type)
     return found
 
 
@@ -132,16 +121,14 @@ async def load_table(progress: Progress = _noop) -> ServiceTable:
     progress(0.4, "reading sites")
     site_rows = await _raw("SELECT service, county, lat, lon FROM site")
     progress(0.6, "building the service table")
-    elig_cache: dict[Any, _Eligibility] = {}
+    elig_cache: dict[Any, Eligibility] = {}
     area_cache: dict[Any, tuple[str, ...]] = {}
     services = []
     for r in rows:
-        e = _decoded(r["eligibility"], _eligibility, elig_cache)
         services.append(ServiceRecord(
             service_id=r["id"], organisation_id=r["organisation"], service_type=r["type"],
-            age_min=e.age_min, age_max=e.age_max, genders=e.genders, exploitation_forms=e.exploitation_forms,
-            languages=e.languages, interpretation=e.interpretation_available is True,
-            national=bool(r["area_national"]), area_counties=_decoded(r["area_counties"], _strings, area_cache),
+            eligibility=_decoded(r["eligibility"], Eligibility, elig_cache),
+            national=bool(r["area_national"]), area_counties=_decoded(r["area_counties"], tuple[str, ...], area_cache),
             capacity_total=r["capacity_total"], capacity_available=r["capacity_available"],
         ))
     sites = [SiteRecord(service_id=s["service"], county=s["county"], lat=s["lat"], lon=s["lon"]) for s in site_rows]
@@ -165,8 +152,6 @@ class _Profile(msgspec.Struct):
     languages: tuple[str, ...] = ()
 
 
-_profile = msgspec.json.Decoder(_Profile)
-
 
 async def unplaced_demand(
     period: tuple[dt.datetime, dt.datetime], counties: tuple[str, ...] | None = None, progress: Progress = _noop
@@ -180,8 +165,7 @@ async def unplaced_demand(
     while True:
         rows = await _raw(f"SELECT id, county, profile {base} AND id > {{}} ORDER BY id LIMIT {BATCH}", *period, *args, last)
         for r in rows:
-            raw = r["profile"]
-            p = _profile.decode(raw) if isinstance(raw, (str, bytes)) else msgspec.convert(raw, _Profile)
+            p = jsoncol.load(r["profile"], _Profile)
             out.append(gaps_mod.Demand(
                 county=r["county"], age_band=p.age_band, gender=p.gender, forms=p.exploitation_forms,
                 needs=tuple(n.service_type for n in p.needs), languages=p.languages,

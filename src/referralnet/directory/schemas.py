@@ -28,6 +28,7 @@ from referralnet.vocabulary.codes import (
 
 Count = Annotated[int, Meta(ge=0, le=1_000_000)]
 Age = Annotated[int, Meta(ge=0, le=120)]
+StayDays = Annotated[int, Meta(ge=1, le=3650, description="A length of stay, in days")]
 Name = Annotated[str, Meta(min_length=1, max_length=300)]
 ShortName = Annotated[str, Meta(min_length=1, max_length=80)]
 Slug = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
@@ -72,6 +73,7 @@ class Eligibility(Input):
     accessibility: list[AccessibilityCode] | None = None
     excludes: list[ConditionFlag] = msgspec.field(default_factory=list)
     requires: list[ConditionFlag] = msgspec.field(default_factory=list)
+    max_stay_days: StayDays | None = None  # the longest a person may stay (a shelter's rule)
 
 
 class ServiceArea(Input):

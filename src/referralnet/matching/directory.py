@@ -3,9 +3,9 @@
 Built once per directory version with :meth:`Directory.build` and shared by every match. Static
 eligibility is flattened into numpy arrays, rows grouped by service type, so a match filters
 the rows of the needed types with a few vector operations instead of looping over Structs.
-Code lists become bitmasks (bit ``i`` = the ``i``-th code of the list in ``vocabulary.codes``)
-with a ``*_stated`` flag each, because ``None`` in an :class:`Eligibility` field means "not
-stated", which never excludes. Sites are flattened in CSR layout (the sites of row ``r`` are
+The eligibility columns come from the registry (``eligibility``): code lists become bitmasks (bit
+``i`` = the ``i``-th code of the list in ``vocabulary.codes``) with a ``*_stated`` flag each,
+because ``None`` in an :class:`Eligibility` field means "not stated", which never excludes. Sites are flattened in CSR layout (the sites of row ``r`` are
 ``site_start[r]:site_start[r + 1]``) for vectorised great-circle distances.
 
 Only arrays and lists of strings are kept, not the Candidates: a snapshot of 100k services is a
@@ -25,19 +25,9 @@ import msgspec
 import numpy as np
 
 from referralnet.directory.schemas import Eligibility
-from referralnet.vocabulary.codes import (
-    ACCESSIBILITY,
-    CAPACITY_BOUND_TYPES,
-    CONDITION_FLAGS,
-    COUNTY_CODES,
-    EXPLOITATION_FORMS,
-    GENDERS,
-    LANGUAGES,
-    NATIONALITY_GROUPS,
-    VICTIM_STATUSES,
-)
-
-AGE_FLOOR, AGE_CEILING = 0, 120
+from referralnet.matching import eligibility
+from referralnet.matching.eligibility import bit_index, bits
+from referralnet.vocabulary.codes import CAPACITY_BOUND_TYPES, COUNTY_CODES, LANGUAGES
 
 
 class CandidateSite(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -63,55 +53,21 @@ class Candidate(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     capacity_unit: str | None = None
 
 
-def bit_index(codes: Iterable[str]) -> dict[str, int]:
-    return {code: i for i, code in enumerate(codes)}
-
-
-GENDER_BITS = bit_index(GENDERS)
-NATIONALITY_BITS = bit_index(NATIONALITY_GROUPS)
-VICTIM_BITS = bit_index(VICTIM_STATUSES)
-FORM_BITS = bit_index(EXPLOITATION_FORMS)
 LANGUAGE_BITS = bit_index(LANGUAGES)
-ACCESSIBILITY_BITS = bit_index(ACCESSIBILITY)
-CONDITION_BITS = bit_index(CONDITION_FLAGS)
 COUNTY_BITS = bit_index(COUNTY_CODES)
-# Eligibility list fields kept as a bitmask plus a ``<field>_stated`` flag.
-MASKED_FIELDS: tuple[tuple[str, dict[str, int]], ...] = (
-    ("genders", GENDER_BITS),
-    ("nationality_groups", NATIONALITY_BITS),
-    ("victim_statuses", VICTIM_BITS),
-    ("exploitation_forms", FORM_BITS),
-    ("languages", LANGUAGE_BITS),
-    ("accessibility", ACCESSIBILITY_BITS),
-)
 
-
-def bits(values: Iterable[str], index: dict[str, int]) -> int:
-    """The bitmask of ``values``; codes outside ``index`` are ignored."""
-    mask = 0
-    for value in values:
-        i = index.get(value)
-        if i is not None:
-            mask |= 1 << i
-    return mask
-
-
-# Row columns and their dtypes; the masks and bitmasks not listed here are int64.
+# Row columns and their dtypes: the service's own, then every eligibility attribute's (from the
+# registry); ``area`` and ``site_counties`` are int64 county bitmasks.
 _DTYPES: dict[str, Any] = {
     "service_id": np.int64,
     "organisation_id": np.int64,
     "active": bool,
-    "age_min": np.int16,
-    "age_max": np.int16,
-    "age_stated": bool,
-    "accepts_children": np.int8,
-    "interpretation": bool,
     "national": bool,
     "has_confidential": bool,
     "site_count": np.int64,
-    **{f"{name}_stated": bool for name, _ in MASKED_FIELDS},
+    **eligibility.dtypes(),
 }
-_ROW_KEYS = (*_DTYPES, *(name for name, _ in MASKED_FIELDS), "excludes", "requires", "area", "site_counties")
+_ROW_KEYS = (*_DTYPES, "area", "site_counties")
 _TEXT_KEYS = ("organisation_name", "service_name", "service_type", "capacity_unit")
 _SITE_KEYS = ("lat", "lon", "county", "confidential", "owner")
 
@@ -135,28 +91,17 @@ class _Builder:
         return None if value is None else self._strings.setdefault(value, value)
 
     def add(self, row: int, c: Candidate) -> None:
-        e = c.eligibility
         values: dict[str, Any] = {
             "service_id": c.service_id,
             "organisation_id": c.organisation_id,
             "active": c.active and c.organisation_active,
-            "age_min": AGE_FLOOR if e.age_min is None else e.age_min,
-            "age_max": AGE_CEILING if e.age_max is None else e.age_max,
-            "age_stated": e.age_min is not None or e.age_max is not None,
-            "accepts_children": -1 if e.accepts_children is None else int(e.accepts_children),
-            "interpretation": e.interpretation_available is True,
-            "excludes": self.mask("conditions", e.excludes, CONDITION_BITS),
-            "requires": self.mask("conditions", e.requires, CONDITION_BITS),
             "area": self.mask("counties", c.area_counties, COUNTY_BITS),
             "national": c.area_national,
             "site_counties": self.mask("counties", [s.county for s in c.sites], COUNTY_BITS),
             "has_confidential": any(s.confidential for s in c.sites),
             "site_count": len(c.sites),
+            **eligibility.row(c.eligibility, self.mask),
         }
-        for name, index in MASKED_FIELDS:
-            listed = getattr(e, name)
-            values[f"{name}_stated"] = listed is not None
-            values[name] = self.mask(name, listed or (), index)
         for key in _TEXT_KEYS:
             values[key] = self.text(getattr(c, key))
         for key, value in values.items():
@@ -190,8 +135,8 @@ class Directory:
     service_name: list[str]
     service_type: list[str]
     capacity_unit: list[str | None]
-    # Per row. Bitmask columns (genders ... accessibility, excludes, requires, area and
-    # site_counties) are int64; ages default to AGE_FLOOR / AGE_CEILING when not stated.
+    # Per row. The eligibility columns are declared by the registry (``eligibility.ATTRIBUTES``);
+    # those below are the ones other modules read by name. Bitmasks are int64.
     service_id: np.ndarray
     organisation_id: np.ndarray
     active: np.ndarray  # the service and its organisation are both active

@@ -5,43 +5,24 @@ Pure: no I/O. Scores are in ``scoring``, a shown candidate's reasons in ``reason
 
 from __future__ import annotations
 
+from referralnet.matching.eligibility import ATTRIBUTES, CAVEATS
 from referralnet.matching.geodesy import geodesic_km
 from referralnet.matching.schemas import Excluded
 from referralnet.matching.selection import Selection
 from referralnet.vocabulary.codes import SERVICE_TYPES
 
-# Hard-filter codes, in the order they are checked.
-CONSTRAINTS: tuple[str, ...] = (
-    "inactive", "age", "gender", "nationality", "victim_status", "exploitation_form", "children",
-    "language", "accessibility", "conditions", "avoided_county", "security", "distance", "full",
-)  # fmt: skip
-CONSTRAINT_TEXT = {
-    "inactive": "being inactive",
-    "age": "age eligibility",
-    "gender": "gender eligibility",
-    "nationality": "nationality eligibility",
-    "victim_status": "victim status eligibility",
-    "exploitation_form": "the forms of exploitation they serve",
-    "children": "not accepting children",
-    "language": "no shared language and no interpretation",
-    "accessibility": "accessibility",
-    "conditions": "excluded or required conditions",
+# Hard-filter codes, in the order they are checked: the eligibility attributes come from the registry.
+_BEFORE = {"inactive": "being inactive"}
+_AFTER = {
     "avoided_county": "a site in an avoided county",
     "security": "having no confidential site",
     "distance": "distance",
     "full": "having no free places",
 }
+CONSTRAINT_TEXT: dict[str, str] = {**_BEFORE, **{a.code: a.excluded_by for a in ATTRIBUTES}, **_AFTER}
+CONSTRAINTS: tuple[str, ...] = tuple(CONSTRAINT_TEXT)
 # Eligibility attributes whose absence is a caveat, in the bit order of Selection.not_stated.
-NOT_STATED: tuple[tuple[str, str], ...] = (
-    ("age", "age eligibility"),
-    ("genders", "gender eligibility"),
-    ("nationality_groups", "nationality eligibility"),
-    ("victim_statuses", "victim status eligibility"),
-    ("exploitation_forms", "forms of exploitation served"),
-    ("accepts_children", "whether children are accepted"),
-    ("languages", "languages spoken"),
-    ("accessibility", "accessibility"),
-)
+NOT_STATED: tuple[tuple[str, str], ...] = tuple((a.attribute, a.caveat or "") for a in CAVEATS)
 
 
 def label(service_type: str) -> str:

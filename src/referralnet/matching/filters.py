@@ -2,7 +2,8 @@
 
 :func:`filter_type` applies every static filter (all but capacity, which is live) to the rows of
 one needed service type and returns the survivors with their nearest eligible site. Constraints
-are checked in the fixed order of ``explain.CONSTRAINTS``; an excluded service is counted once,
+are checked in the fixed order of ``explain.CONSTRAINTS`` (the eligibility ones from the registry,
+``eligibility.ATTRIBUTES``); an excluded service is counted once,
 under the first constraint it fails, so the counts add up. Distances are vectorised haversine
 (the geodesic is computed later, only for the candidates shown). Pure: no I/O.
 """
@@ -11,21 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from referralnet.matching.directory import (
-    ACCESSIBILITY_BITS,
-    CONDITION_BITS,
-    COUNTY_BITS,
-    FORM_BITS,
-    GENDER_BITS,
-    LANGUAGE_BITS,
-    NATIONALITY_BITS,
-    VICTIM_BITS,
-    Directory,
-    bits,
-)
+from referralnet.matching import eligibility
+from referralnet.matching.directory import COUNTY_BITS, Directory, bits
+from referralnet.matching.eligibility import ATTRIBUTES, CAVEATS, Attribute
 from referralnet.matching.geodesy import EARTH_RADIUS_KM
 from referralnet.matching.profile import Profile
 from referralnet.vocabulary.codes import CAPACITY_BOUND_TYPES
@@ -38,97 +31,55 @@ LANGUAGE_NEUTRAL, LANGUAGE_SHARED, LANGUAGE_INTERPRETATION, LANGUAGE_NOT_STATED 
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """A profile as the bounds and bitmasks the filters compare against."""
+    """A profile as the values and bitmasks the filters compare against."""
 
-    age: tuple[int, int]
-    gender: int
-    nationality: int
-    victim: int | None  # None: status unknown, not filtered
-    forms: int
-    languages: int
-    accessibility: int
-    conditions: int
+    values: dict[str, Any]  # eligibility constraint code -> the person's value; None: does not apply
     avoid: int
     county: int
     origin: tuple[float, float]
     max_km: float | None
     high_security: bool
-    children: bool
 
     @classmethod
     def of(cls, p: Profile, origin: tuple[float, float]) -> Query:
         return cls(
-            age=p.age_range(),
-            gender=bits([p.gender], GENDER_BITS),
-            nationality=bits([p.nationality_group], NATIONALITY_BITS),
-            victim=None if p.victim_status is None else bits([p.victim_status], VICTIM_BITS),
-            forms=bits(p.exploitation_forms, FORM_BITS),
-            languages=bits(p.languages, LANGUAGE_BITS),
-            accessibility=bits(p.accessibility, ACCESSIBILITY_BITS),
-            conditions=bits(p.conditions, CONDITION_BITS),
+            values=eligibility.values(p),
             avoid=bits(p.avoid_counties, COUNTY_BITS),
             county=bits([p.location.county], COUNTY_BITS),
             origin=(float(origin[0]), float(origin[1])),
             max_km=p.max_distance_km,
             high_security=p.security_risk == "high",
-            children=bool(p.children),
         )
+
+    @property
+    def languages(self) -> int:
+        return self.values.get("language") or 0
 
 
 Check = Callable[[Directory, slice, Query, bool], "np.ndarray | None"]
 
 
-def _listed(d: Directory, name: str, s: slice, wanted: int) -> np.ndarray:
-    """Passes where the service does not state the list, or states one of ``wanted``."""
-    return ~getattr(d, f"{name}_stated")[s] | ((getattr(d, name)[s] & wanted) != 0)
+def _applies(a: Attribute, q: Query, bound: bool) -> Any:
+    """The person's value for ``a``, or None when ``a`` does not apply to this person and service type."""
+    return None if a.residential_only and not bound else q.values.get(a.code)
 
 
-def _age(d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray:
-    return (d.age_min[s] <= q.age[0]) & (d.age_max[s] >= q.age[1])
+def _eligibility_check(a: Attribute) -> Check:
+    def check(d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray | None:
+        v = _applies(a, q, bound)
+        return None if v is None else a.kind.check(lambda name: getattr(d, name)[s], v)
 
-
-def _victim(d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray | None:
-    return None if q.victim is None else _listed(d, "victim_statuses", s, q.victim)
-
-
-def _forms(d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray | None:
-    return _listed(d, "exploitation_forms", s, q.forms) if q.forms else None
-
-
-def _children(d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray | None:
-    return d.accepts_children[s] != 0 if q.children and bound else None
-
-
-def _language(d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray | None:
-    return _listed(d, "languages", s, q.languages) | d.interpretation[s] if q.languages else None
-
-
-def _accessibility(d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray | None:
-    if not q.accessibility:
-        return None
-    return ~d.accessibility_stated[s] | ((d.accessibility[s] & q.accessibility) == q.accessibility)
-
-
-def _conditions(d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray:
-    return ((d.excludes[s] & q.conditions) == 0) & ((d.requires[s] & ~q.conditions) == 0)
+    return check
 
 
 def _avoided(d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray | None:
     return (d.site_counties[s] & q.avoid) == 0 if q.avoid else None
 
 
-# The static checks in CONSTRAINTS order; security and distance need the sites and come after.
+# The static checks in ``explain.CONSTRAINTS`` order; security and distance need the sites and come after.
 STATIC_CHECKS: tuple[tuple[str, Check], ...] = (
     ("inactive", lambda d, s, q, bound: d.active[s]),
-    ("age", _age),
-    ("gender", lambda d, s, q, bound: _listed(d, "genders", s, q.gender)),
-    ("nationality", lambda d, s, q, bound: _listed(d, "nationality_groups", s, q.nationality)),
-    ("victim_status", _victim),
-    ("exploitation_form", _forms),
-    ("children", _children),
-    ("language", _language),
-    ("accessibility", _accessibility),
-    ("conditions", _conditions),
+    *((a.code, _eligibility_check(a)) for a in ATTRIBUTES),
     ("avoided_county", _avoided),
 )
 
@@ -168,21 +119,11 @@ def _nearest(d: Directory, lo: int, hi: int, q: Query) -> tuple[np.ndarray, np.n
 
 
 def _not_stated(d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray:
-    """Bitmask (``explain.NOT_STATED`` order) of the unstated eligibility that matters for ``q``."""
-    flags = (
-        ~d.age_stated[s],
-        ~d.genders_stated[s],
-        ~d.nationality_groups_stated[s],
-        ~d.victim_statuses_stated[s] if q.victim is not None else None,
-        ~d.exploitation_forms_stated[s] if q.forms else None,
-        d.accepts_children[s] == -1 if q.children and bound else None,
-        ~d.languages_stated[s] if q.languages else None,
-        ~d.accessibility_stated[s] if q.accessibility else None,
-    )
+    """Bitmask (``eligibility.CAVEATS`` order) of the unstated eligibility that matters for ``q``."""
     out = np.zeros(s.stop - s.start, dtype=np.int64)
-    for bit, flag in enumerate(flags):
-        if flag is not None:
-            out |= flag.astype(np.int64) << bit
+    for bit, a in enumerate(CAVEATS):
+        if _applies(a, q, bound) is not None:
+            out |= (~a.kind.stated(lambda name: getattr(d, name)[s])).astype(np.int64) << bit
     return out
 
 

@@ -12,11 +12,12 @@ import msgspec
 from msgspec import Meta
 
 from referralnet.base import Input
+from referralnet.directory.schemas import StayDays
 from referralnet.errors import InvalidInput
+from referralnet.matching.eligibility import PRESUMED_MINOR_BAND, band_ages
 from referralnet.matching.privacy import screen
 from referralnet.vocabulary import geo
 from referralnet.vocabulary.codes import (
-    AGE_BANDS,
     AccessibilityCode,
     AgeBand,
     ConditionFlag,
@@ -35,8 +36,7 @@ from referralnet.vocabulary.codes import (
 Note = Annotated[str, Meta(max_length=500, description="Short free text; screened for identifiers")]
 Distance = Annotated[float, Meta(gt=0, le=2000, description="How far the person can move, in km")]
 
-# When age is uncertain the person is presumed a minor (Council of Europe Convention, art. 10(3)).
-PRESUMED_MINOR_BAND = "14-17"
+__all__ = ["PRESUMED_MINOR_BAND", "Child", "Location", "Need", "Profile", "check_profile"]
 
 
 class Need(Input):
@@ -71,13 +71,14 @@ class Profile(Input):
     languages: list[LanguageCode] = msgspec.field(default_factory=list)
     accessibility: list[AccessibilityCode] = msgspec.field(default_factory=list)
     conditions: list[ConditionFlag] = msgspec.field(default_factory=list)
+    # None: not asked; else services whose maximum stay is shorter are left out.
+    expected_stay_days: StayDays | None = None
     urgency: Urgency = "planned"
     note: Note = ""
 
     def age_range(self) -> tuple[int, int]:
         """The person's possible ages; an unknown age is treated as a minor's."""
-        lo, hi = AGE_BANDS[PRESUMED_MINOR_BAND if self.age_band == "unknown" else self.age_band]
-        return lo, 120 if hi is None else hi
+        return band_ages(self.age_band)
 
     @property
     def is_minor(self) -> bool:
