@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol, runtime_checkable
+from typing import Protocol, overload, runtime_checkable
 
 
 @runtime_checkable
@@ -33,3 +33,19 @@ class FixedClock:
     def advance(self, **delta: float) -> dt.datetime:
         self._now = self._now + dt.timedelta(**delta)
         return self._now
+
+
+@overload
+def utc(value: None) -> None: ...
+@overload
+def utc(value: dt.datetime | str) -> dt.datetime: ...
+def utc(value: dt.datetime | str | None) -> dt.datetime | None:
+    """A timestamp as read back from either engine, as an aware UTC datetime.
+
+    SQLite hands timestamps (and aggregates of them) back as ISO text, PostgreSQL as datetimes; a
+    naive value is taken to be UTC, as every timestamp written here is.
+    """
+    if value is None:
+        return None
+    t = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.timezone.utc)

@@ -38,11 +38,12 @@ from referralnet.coverage.schemas import (
     PlacementTime,
 )
 from referralnet.vocabulary import geo
+from referralnet.vocabulary import codes
 from referralnet.vocabulary.codes import INSTITUTION_TYPES, URGENCIES
 
 OUTCOMES = ("open", "placed", "unplaced", "cancelled")
 OFFER_STATUSES = ("accepted", "declined", "expired", "withdrawn", "pending")
-DECLINE_REASONS = ("no_capacity", "not_eligible", "safety", "other", "unspecified")
+DECLINE_REASONS = (*codes.DECLINE_REASONS, "unspecified")
 URGENCY_CODES = tuple(URGENCIES)
 # Rows of the breakdown by referring institution type; "staff": referred by the secretariat or an admin.
 REFERRER_TYPES = (*INSTITUTION_TYPES, "staff")

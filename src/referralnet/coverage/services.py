@@ -16,9 +16,11 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from referralnet import db, jsoncol
+from referralnet import jsoncol
+from referralnet.clock import utc
 from referralnet.coverage import activity as activity_mod
 from referralnet.coverage import gaps as gaps_mod
+from referralnet.dialect import durations
 from referralnet.coverage.matrix import ServiceRecord, ServiceTable, SiteRecord
 from referralnet.directory.schemas import Eligibility
 from referralnet.errors import BadParameter
@@ -42,17 +44,6 @@ def _noop(fraction: float, label: str) -> None:
 
 async def _raw(sql: str, *args: Any) -> list[dict[str, Any]]:
     return await Referral.raw(sql, *args)  # type: ignore[no-any-return]
-
-
-def _is_sqlite() -> bool:
-    return db.is_sqlite(db.current_engine())
-
-
-def _timestamp(value: Any) -> dt.datetime | None:
-    # SQLite hands aggregates of timestamp columns back as text.
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.fromisoformat(str(value))
 
 
 # ---- filters and period ------------------------------------------------------------------------
@@ -222,7 +213,7 @@ async def raw_activity(
 ) -> activity_mod.RawActivity:
     """The aggregates of :mod:`referralnet.coverage.activity` for the period."""
     raw = activity_mod.RawActivity()
-    sqlite = _is_sqlite()
+    sqlite = not durations.percentiles_in_sql()
     where, cargs = _in("county", counties)
     period_sql = "created_at >= {} AND created_at < {}"
     progress(0.0, "counting referrals")
@@ -241,7 +232,7 @@ async def raw_activity(
         raw.by_referrer[r["itype"]] = int(r["n"])
     progress(0.2, "placement times")
     if sqlite:
-        secs = "(julianday(placed_at) - julianday(created_at)) * 86400.0"
+        secs = durations.seconds_between("placed_at", "created_at")
         groups = await _durations(
             f"SELECT id, urgency, {secs} AS s FROM referral WHERE {period_sql} AND placed_at IS NOT NULL{where}",
             [*period, *cargs], "urgency", progress, 0.2, 0.3,
@@ -249,7 +240,7 @@ async def raw_activity(
         raw.placement = {u: activity_mod.stats_of(v) for u, v in groups.items()}
         raw.placement["all"] = activity_mod.stats_of(np.concatenate(list(groups.values())) if groups else [])
     else:
-        secs = "extract(epoch FROM placed_at - created_at)::float8"
+        secs = durations.seconds_between("placed_at", "created_at")
         for r in await _raw(
             f"SELECT urgency, count(*) AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY {secs}) AS median, "
             f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {secs}) AS p90 FROM referral "
@@ -263,12 +254,12 @@ async def raw_activity(
     progress(0.6, "response times")
     answered = f"{sent} AND status IN ('accepted', 'declined') AND responded_at IS NOT NULL"
     if sqlite:
-        secs = "(julianday(responded_at) - julianday(sent_at)) * 86400.0"
+        secs = durations.seconds_between("responded_at", "sent_at")
         groups = await _durations(f"SELECT id, organisation, {secs} AS s FROM offer WHERE {answered}",
                                   list(period), "organisation", progress, 0.6, 0.25)
         raw.response = {o: activity_mod.stats_of(v) for o, v in groups.items()}
     else:
-        secs = "extract(epoch FROM responded_at - sent_at)::float8"
+        secs = durations.seconds_between("responded_at", "sent_at")
         for r in await _raw(
             f"SELECT organisation, count(*) AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY {secs}) AS median, "
             f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {secs}) AS p90 FROM offer WHERE {answered} "
@@ -296,7 +287,7 @@ async def raw_activity(
     ):
         raw.freshness.append(activity_mod.Freshness(
             organisation_id=r["organisation"], services=int(r["n"]), never_updated=int(r["never"]),
-            stale=int(r["stale"]), newest=_timestamp(r["newest"]), oldest=_timestamp(r["oldest"]),
+            stale=int(r["stale"]), newest=utc(r["newest"]), oldest=utc(r["oldest"]),
             full=int(r["full_services"]), capacity_total=int(r["total"] or 0), capacity_free=int(r["free"] or 0),
         ))
     wanted = {o for o, _ in raw.offers} | {f.organisation_id for f in raw.freshness}

@@ -19,7 +19,7 @@ from referralnet.db import write_transaction
 from referralnet.directory import services
 from referralnet.directory.schemas import OrganisationCreate, Source
 from referralnet.directory.seed import SeedError, SeedReport
-from referralnet.directory.views import dumps
+from referralnet.directory.views import dumps, load
 from referralnet.tables import Organisation
 
 MNIR_FILE = "mnir-institutions.csv"
@@ -112,7 +112,7 @@ async def seed_institutions(folder: Path, clock: Clock) -> SeedReport:
                 continue
             wanted = {f: getattr(data, f) for f in FIELDS}
             changes = {f: v for f, v in wanted.items() if row[f] != v}
-            current = msgspec.json.decode(row["sources"]) if isinstance(row["sources"], (str, bytes)) else row["sources"]
+            current = load(row["sources"])
             if current != sources:
                 changes["sources"] = dumps(sources)
             if changes:

@@ -13,7 +13,7 @@ caller's transaction, its history row together with the figures:
   ``place_released`` referral event.
 
 The columns are ``capacity_available``, ``capacity_total`` and ``capacity_updated_at``;
-``tests/unit/test_places_owner.py`` fails if any other module writes them.
+``tests/unit/test_source_owners.py`` fails if any other module writes them.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from msgspec import UNSET
 
 from referralnet.accounts.schemas import Actor
 from referralnet.audit import record
-from referralnet.db import current_engine, is_sqlite
+from referralnet.dialect.locks import lock_rows
 from referralnet.directory.schemas import CapacityIn, CapacityUpdate
 from referralnet.directory.validation import check_capacity
 from referralnet.errors import Conflict, Forbidden, NotFound
@@ -59,8 +59,7 @@ async def set_figures(
     query = Service.select(
         Service.organisation, Service.capacity_total, Service.capacity_available, Service.capacity_unit
     ).where(Service.id == service_id)
-    if not is_sqlite(current_engine()):
-        query = query.lock_rows()  # SQLite's BEGIN IMMEDIATE already excludes other writers
+    query = lock_rows(query)
     row: dict[str, Any] | None = await query.first()
     if row is None:
         raise NotFound(f"service {service_id} not found", field="id")

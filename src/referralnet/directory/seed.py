@@ -19,7 +19,7 @@ from referralnet.db import write_transaction
 from referralnet.directory import places, services
 from referralnet.directory.schemas import OrganisationCreate, OrganisationFile, ServiceCreate
 from referralnet.directory.validation import check_service, resolve_sites
-from referralnet.directory.views import dumps
+from referralnet.directory.views import dumps, load
 from referralnet.tables import Organisation, Service, Site
 from referralnet.vocabulary.geo import fold
 
@@ -88,9 +88,7 @@ _JSON_FIELDS = {"aliases", "networks", "places", "sources", "eligibility", "area
 
 
 def _normalise(name: str, value: Any) -> Any:
-    if name in _JSON_FIELDS and isinstance(value, (str, bytes)):
-        return msgspec.json.decode(value)
-    return value
+    return load(value) if name in _JSON_FIELDS else value
 
 
 def _diff(row: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from referralnet.accounts.schemas import Actor
+from referralnet.jsoncol import dumps, load
 from referralnet.directory.schemas import (
     CapacityOut,
     Eligibility,
@@ -22,21 +21,11 @@ from referralnet.directory.schemas import (
     Source,
 )
 
-_places = msgspec.json.Decoder(list[Place])
-_sources = msgspec.json.Decoder(list[Source])
-_strings = msgspec.json.Decoder(list[str])
-_eligibility = msgspec.json.Decoder(Eligibility)
-
-
-def _json(value: Any, decoder: msgspec.json.Decoder) -> Any:
-    # Piccolo hands JSON columns back as text (PostgreSQL may already have decoded them).
-    if isinstance(value, (str, bytes)):
-        return decoder.decode(value)
-    return msgspec.convert(value, decoder.type)
+__all__ = ["decode_strings", "dumps", "eligibility_of", "load", "organisation_out", "service_out"]
 
 
 def decode_strings(value: Any) -> list[str]:
-    return _json(value, _strings)  # type: ignore[no-any-return]
+    return load(value, list[str])  # type: ignore[no-any-return]
 
 
 def organisation_out(row: dict[str, Any], service_count: int, score: float | None = None) -> OrganisationOut:
@@ -45,9 +34,9 @@ def organisation_out(row: dict[str, Any], service_count: int, score: float | Non
         slug=row["slug"],
         name=row["name"],
         short_name=row["short_name"],
-        aliases=_json(row["aliases"], _strings),
+        aliases=load(row["aliases"], list[str]),
         legal_form=row["legal_form"],
-        networks=_json(row["networks"], _strings),
+        networks=load(row["networks"], list[str]),
         website=row["website"],
         referral_email=row["referral_email"],
         webhook_url=row["webhook_url"],
@@ -59,10 +48,10 @@ def organisation_out(row: dict[str, Any], service_count: int, score: float | Non
         city=row["city"],
         city_inferred=row["city_inferred"],
         description=row["description"],
-        places=_json(row["places"], _places),
+        places=load(row["places"], list[Place]),
         active=row["active"],
         fictional=row["fictional"],
-        sources=_json(row["sources"], _sources),
+        sources=load(row["sources"], list[Source]),
         service_count=service_count,
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -84,7 +73,7 @@ def site_out(row: dict[str, Any], *, reveal: bool) -> SiteOut:
 
 
 def eligibility_of(row: dict[str, Any]) -> Eligibility:
-    return _json(row["eligibility"], _eligibility)  # type: ignore[no-any-return]
+    return load(row["eligibility"], Eligibility)  # type: ignore[no-any-return]
 
 
 def service_out(row: dict[str, Any], sites: list[dict[str, Any]], actor: Actor) -> ServiceOut:
@@ -100,7 +89,7 @@ def service_out(row: dict[str, Any], sites: list[dict[str, Any]], actor: Actor) 
         licence=row["licence"],
         eligibility=eligibility_of(row),
         service_area=ServiceArea(
-            counties=_json(row["area_counties"], _strings), national=row["area_national"]
+            counties=load(row["area_counties"], list[str]), national=row["area_national"]
         ),
         sites=[site_out(s, reveal=reveal) for s in sites],
         capacity=CapacityOut(
@@ -111,12 +100,7 @@ def service_out(row: dict[str, Any], sites: list[dict[str, Any]], actor: Actor) 
         ),
         capacity_updated_at=row["capacity_updated_at"],
         active=row["active"],
-        sources=_json(row["sources"], _sources),
+        sources=load(row["sources"], list[Source]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
-
-
-def dumps(value: Any) -> str:
-    """Encode a value for a JSON column."""
-    return msgspec.json.encode(value).decode()

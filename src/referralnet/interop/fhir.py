@@ -37,12 +37,7 @@ OFFER_STATUS: dict[str, str] = {
 # An accepted offer follows its referral once the person arrives or the referral ends.
 ACCEPTED_AFTER: dict[str, str] = {"arrived": "in-progress", "closed": "completed", "cancelled": "cancelled"}
 PRIORITY = {"emergency": "stat", "urgent": "urgent", "planned": "routine"}
-DECLINE_REASONS = {
-    "no_capacity": "No free capacity",
-    "not_eligible": "Not eligible",
-    "safety": "Safety",
-    "other": "Other reason",
-}
+DECLINE_REASONS = {code: en for code, (en, _) in codes.DECLINE_REASONS.items()}
 OUTCOMES = {
     "services_started": "Services started",
     "person_left": "Person left",
@@ -61,7 +56,7 @@ def code_systems() -> dict[str, tuple[str, dict[str, tuple[str, str]]]]:
     """The CodeSystems the app publishes: name -> (title, {code: (English, Romanian)})."""
     return {
         "service-type": ("referralnet service types", {c: (en, ro) for c, (_, en, ro) in codes.SERVICE_TYPES.items()}),
-        "decline-reason": ("referralnet reasons for declining an offer", {k: (v, v) for k, v in DECLINE_REASONS.items()}),
+        "decline-reason": ("referralnet reasons for declining an offer", dict(codes.DECLINE_REASONS)),
         "outcome": ("referralnet referral outcomes", {k: (v, v) for k, v in OUTCOMES.items()}),
         "referral-status": ("referralnet referral and offer states", {s: (s, s) for s in [*REFERRAL_STATUS, *OFFER_STATUS]}),
     }

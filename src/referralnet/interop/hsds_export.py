@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from referralnet.directory.views import decode_strings, eligibility_of
+from referralnet.jsoncol import load
 from referralnet.interop.taxonomy import term_id, terms_by_id, uid
 from referralnet.vocabulary import codes
 from referralnet.vocabulary.geo import counties
@@ -219,9 +220,7 @@ class Builder:
 
 
 def _decode_places(value: Any) -> list[dict[str, Any]]:
-    import msgspec
-
-    return msgspec.json.decode(value) if isinstance(value, (str, bytes)) else list(value)
+    return list(load(value))
 
 
 def _interpretation(value: bool | None) -> str | None:

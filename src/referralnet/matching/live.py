@@ -13,6 +13,8 @@ from typing import Any, NamedTuple
 import msgspec
 import numpy as np
 
+from referralnet.clock import utc
+
 
 class Capacity(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A service's live capacity; ``None`` figures are not reported."""
@@ -48,7 +50,7 @@ class CapacityColumns(NamedTuple):
             service_id=np.array(ids, dtype=np.int64),
             available=np.array([-1 if c.available is None else c.available for c in caps], dtype=np.int64),
             total=np.array([-1 if c.total is None else c.total for c in caps], dtype=np.int64),
-            updated_epoch=np.array([np.nan if c.updated_at is None else _utc(c.updated_at).timestamp() for c in caps], dtype=np.float64),
+            updated_epoch=np.array([np.nan if c.updated_at is None else utc(c.updated_at).timestamp() for c in caps], dtype=np.float64),
             updated_at=np.array([c.updated_at for c in caps], dtype=object),
         )
 
@@ -71,24 +73,14 @@ class CapacityColumns(NamedTuple):
         if position < 0 or self.available[position] < 0:
             return Capacity(
                 total=None if position < 0 or self.total[position] < 0 else int(self.total[position]),
-                updated_at=None if position < 0 else _timestamp(self.updated_at[position]),
+                updated_at=None if position < 0 else utc(self.updated_at[position]),
             )
         total = int(self.total[position])
         return Capacity(
             available=int(self.available[position]),
             total=None if total < 0 else total,
-            updated_at=_timestamp(self.updated_at[position]),
+            updated_at=utc(self.updated_at[position]),
         )
-
-
-def _utc(t: dt.datetime) -> dt.datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=dt.timezone.utc)
-
-
-def _timestamp(value: Any) -> dt.datetime | None:
-    if value is None:
-        return None
-    return _utc(value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value))
 
 
 class ProviderRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):

@@ -23,8 +23,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from referralnet import db
 from referralnet.clock import Clock
+from referralnet.dialect import durations
+from referralnet.dialect.lists import in_ids
 from referralnet.directory.views import decode_strings, eligibility_of
 from referralnet.matching import reader
 from referralnet.matching.directory import Candidate, CandidateSite, Directory
@@ -191,21 +192,15 @@ class DirectoryCache:
 # Not reported: -1 (and epoch -1), so that every column comes back as plain numbers.
 _CAPACITY_SQL = (
     "SELECT id, COALESCE(capacity_available, -1) AS available, COALESCE(capacity_total, -1) AS total, "
-    "COALESCE({epoch}, -1.0) AS epoch, capacity_updated_at FROM service WHERE id {ids} ORDER BY id"
+    "COALESCE({epoch}, -1.0) AS epoch, capacity_updated_at FROM service WHERE {ids} ORDER BY id"
 )
-_SQLITE_EPOCH = "(julianday(capacity_updated_at) - 2440587.5) * 86400.0"
-_PG_EPOCH = "extract(epoch FROM capacity_updated_at)::float8"
 
 
 async def live_capacity(service_ids: list[int]) -> CapacityColumns:
     """The current capacity of ``service_ids``, in one primary-key look-up whatever their number."""
-    if db.is_sqlite(db.current_engine()):
-        # Integers from our own snapshot, written into the statement: no bound-parameter limit.
-        ids = f"IN ({', '.join(str(int(i)) for i in service_ids)})"
-        rows = await reader.fetch_columns(_CAPACITY_SQL.format(epoch=_SQLITE_EPOCH, ids=ids), width=5)
-    else:
-        sql = _CAPACITY_SQL.format(epoch=_PG_EPOCH, ids="= ANY({}::int[])")
-        rows = await reader.fetch_columns(sql, service_ids, width=5)  # one prepared statement
+    ids, args = in_ids("id", service_ids)
+    sql = _CAPACITY_SQL.format(epoch=durations.epoch("capacity_updated_at"), ids=ids)
+    rows = await reader.fetch_columns(sql, *args, width=5)
     ids_, available, total, epoch, updated_at = rows
     epoch_array = np.array(epoch, dtype=np.float64)
     epoch_array[epoch_array < 0] = np.nan
@@ -224,20 +219,18 @@ _COUNTS_SQL = (
     "FROM offer WHERE status IN ('accepted', 'declined', 'expired') GROUP BY organisation"
 )
 _ANSWERED = "status IN ('accepted', 'declined') AND responded_at IS NOT NULL"
-_MEDIAN_PG_SQL = (
-    "SELECT organisation, percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM responded_at - sent_at)) "
-    f"AS seconds FROM offer WHERE {_ANSWERED} GROUP BY organisation"
-)
-_SECONDS_SQLITE_SQL = (
-    f"SELECT organisation, (julianday(responded_at) - julianday(sent_at)) * 86400.0 AS seconds FROM offer WHERE {_ANSWERED}"
-)
 
 
 async def _median_seconds() -> dict[int, float]:
     """Per organisation, the median answer time of its accepted and declined offers."""
-    if not db.is_sqlite(db.current_engine()):
-        return {r["organisation"]: float(r["seconds"]) for r in await Offer.raw(_MEDIAN_PG_SQL)}
-    rows = await Offer.raw(_SECONDS_SQLITE_SQL)
+    seconds_sql = durations.seconds_between("responded_at", "sent_at")
+    if durations.percentiles_in_sql():
+        sql = (
+            f"SELECT organisation, percentile_cont(0.5) WITHIN GROUP (ORDER BY {seconds_sql}) AS seconds "
+            f"FROM offer WHERE {_ANSWERED} GROUP BY organisation"
+        )
+        return {r["organisation"]: float(r["seconds"]) for r in await Offer.raw(sql)}
+    rows = await Offer.raw(f"SELECT organisation, {seconds_sql} AS seconds FROM offer WHERE {_ANSWERED}")
     if not rows:
         return {}
     org = np.array([r["organisation"] for r in rows], dtype=np.int64)

@@ -13,8 +13,9 @@ from email.message import EmailMessage
 from typing import Any
 
 import aiosmtplib
-import msgspec
 
+from referralnet.clock import utc
+from referralnet.jsoncol import load
 from referralnet.notifications import DeliveryError
 from referralnet.notifications.signing import DELIVERY_HEADER, make_offer_token
 from referralnet.settings import Settings
@@ -39,8 +40,7 @@ LABELS = {
 
 
 def payload_of(row: dict[str, Any]) -> dict[str, Any]:
-    raw = row["payload"]
-    return msgspec.json.decode(raw) if isinstance(raw, (str, bytes)) else dict(raw or {})
+    return dict(load(row["payload"]) or {})
 
 
 def _when(value: dt.datetime) -> str:
@@ -49,7 +49,7 @@ def _when(value: dt.datetime) -> str:
 
 def _value(key: str, value: Any, settings: Settings) -> str:
     if key == "deadline" and isinstance(value, str):
-        return _when(dt.datetime.fromisoformat(value))
+        return _when(utc(value))
     if key == "path":
         return settings.base_url.rstrip("/") + str(value)
     return str(value)

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 from piccolo.query.mixins import LockStrength
 
-from referralnet.db import current_engine, is_sqlite
+from referralnet.dialect.locks import lock_row
 from referralnet.jsoncol import load
 from referralnet.matching.profile import Profile
 from referralnet.referrals.schemas import Event, OfferOut, ReferralOut, ReferralSummary
@@ -99,8 +99,7 @@ async def lock_referral(referral_id: int) -> None:
     takes anyway, so it does not block inserts of events, offers and notifications that refer to
     the row. SQLite's ``BEGIN IMMEDIATE`` already serialises writers.
     """
-    if not is_sqlite(current_engine()):
-        await Referral.select(Referral.id).where(Referral.id == referral_id).lock_rows(LockStrength.no_key_update)
+    await lock_row(Referral, Referral.id == referral_id, lock_strength=LockStrength.no_key_update)
 
 
 async def referral_row(referral_id: int) -> dict[str, Any] | None:

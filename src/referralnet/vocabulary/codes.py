@@ -238,6 +238,13 @@ INSTITUTION_TYPES: dict[str, tuple[str, str]] = {
     "anitp": ("ANITP (national anti-trafficking agency)", "ANITP (Agenția Națională împotriva Traficului de Persoane)"),
     "other": ("Other", "Altele"),
 }
+# Why a provider declines a referral offer (the one list: API, answer page, reviews, exports, FHIR).
+DECLINE_REASONS: dict[str, tuple[str, str]] = {
+    "no_capacity": ("No free place", "Niciun loc liber"),
+    "not_eligible": ("The person is not eligible for this service", "Persoana nu este eligibilă pentru acest serviciu"),
+    "safety": ("Safety", "Siguranță"),
+    "other": ("Other", "Alt motiv"),
+}
 ORGANISATION_KINDS: dict[str, tuple[str, str]] = {
     "provider": ("Service provider", "Furnizor de servicii"),
     "institution": ("Referring institution", "Instituție care referă"),
@@ -274,3 +281,4 @@ LegalForm = Literal[tuple(LEGAL_FORMS)]  # type: ignore[valid-type]
 NetworkCode = Literal[tuple(NETWORKS)]  # type: ignore[valid-type]
 InstitutionType = Literal[tuple(INSTITUTION_TYPES)]  # type: ignore[valid-type]
 OrganisationKind = Literal[tuple(ORGANISATION_KINDS)]  # type: ignore[valid-type]
+DeclineReason = Literal[tuple(DECLINE_REASONS)]  # type: ignore[valid-type]

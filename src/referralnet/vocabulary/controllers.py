@@ -63,6 +63,7 @@ def build_vocabulary() -> Vocabulary:
         networks=_terms(codes.NETWORKS),
         urgencies=_terms(codes.URGENCIES),
         organisation_kinds=_terms(codes.ORGANISATION_KINDS),
+        decline_reasons=_terms(codes.DECLINE_REASONS),
         institution_types=_terms(codes.INSTITUTION_TYPES),
         localities_url="/api/v1/vocabulary/localities",
         attribution=ATTRIBUTION,

@@ -53,6 +53,7 @@ class Vocabulary(Output):
     networks: list[Term]
     urgencies: list[Term]
     organisation_kinds: list[Term]
+    decline_reasons: list[Term]
     institution_types: list[Term]
     localities_url: str
     attribution: list[str]

@@ -20,6 +20,7 @@ from referralnet.errors import DomainError, InvalidInput
 from referralnet.params import CurrentClock, FromPath
 from referralnet.referrals.schemas import OfferOut
 from referralnet.web import services
+from referralnet.vocabulary.codes import DECLINE_REASONS
 from referralnet.web.services import CLOSED, LinkView
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -50,7 +51,8 @@ def _page(status: int, heading: str, *, view: LinkView | None = None, offer: Off
         context={
             "lang": "en", "heading": heading, "offer": offer, "deadline": deadline,
             "urgency": view.urgency if view else None, "summary": view.summary if view else None,
-            "action": view.action if view else None, "can_act": False, "message": None, "tone": "", **context,
+            "action": view.action if view else None, "can_act": False, "message": None, "tone": "",
+            "decline_reasons": DECLINE_REASONS, **context,
         },
         status_code=status,
         headers=SECURITY_HEADERS,
