@@ -391,8 +391,10 @@ def test_ranking_order_and_reasons_on_a_small_directory() -> None:
 
 def test_distance_is_geodesic_and_no_coordinates_leak() -> None:
     result = small_match()
-    shelter = by_id(result, 101)
-    assert shelter.distance_km == round(geodesic(PASCANI, TOWNS["Iași"][1:]).km, 1)
+    km = geodesic(PASCANI, TOWNS["Iași"][1:]).km
+    assert by_id(result, 202).distance_km == round(km, 1)
+    shelter = by_id(result, 101)  # a confidential site: its distance is shown in 5 km steps
+    assert shelter.distance_km == 5 * round(km / 5)
     assert shelter.site_county == "RO-IS"
     for struct in (MatchCandidate, Reason):
         assert not {"lat", "lon", "latitude", "longitude", "address", "site_id"} & set(struct.__struct_fields__)

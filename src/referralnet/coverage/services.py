@@ -110,7 +110,7 @@ async def load_table(progress: Progress = _noop) -> ServiceTable:
         "WHERE s.active AND o.active"
     )
     progress(0.4, "reading sites")
-    site_rows = await _raw("SELECT service, county, lat, lon FROM site")
+    site_rows = await _raw("SELECT service, county, locality, lat, lon, confidential FROM site")
     progress(0.6, "building the service table")
     elig_cache: dict[Any, Eligibility] = {}
     area_cache: dict[Any, tuple[str, ...]] = {}
@@ -122,7 +122,10 @@ async def load_table(progress: Progress = _noop) -> ServiceTable:
             national=bool(r["area_national"]), area_counties=_decoded(r["area_counties"], tuple[str, ...], area_cache),
             capacity_total=r["capacity_total"], capacity_available=r["capacity_available"],
         ))
-    sites = [SiteRecord(service_id=s["service"], county=s["county"], lat=s["lat"], lon=s["lon"]) for s in site_rows]
+    sites = []
+    for s in site_rows:
+        lat, lon = geo.shown_point(s["county"], s["locality"], s["lat"], s["lon"], bool(s["confidential"]))
+        sites.append(SiteRecord(service_id=s["service"], county=s["county"], lat=lat, lon=lon))
     table = await asyncio.to_thread(ServiceTable.build, services, sites)
     progress(0.8, "computing reach and eligibility")
     return table

@@ -71,8 +71,18 @@ def _codes(raw: Any) -> list[str]:
 # (None: the attribute does not apply to this person), and compares whole columns at once.
 
 
+class _Kind:
+    """What every kind has: "on a statement" (coverage's ``*_stated`` counts) means stated, by default."""
+
+    def stated(self, col: Column) -> np.ndarray:
+        raise NotImplementedError
+
+    def on_statement(self, col: Column, v: Any) -> np.ndarray:
+        return self.stated(col)
+
+
 @dataclass(frozen=True)
-class Range:
+class Range(_Kind):
     """An age range ``[min, max]`` that must contain the person's whole range (band)."""
 
     name: str  # columns ``<name>_min``, ``<name>_max``, ``<name>_stated``
@@ -99,12 +109,9 @@ class Range:
     def stated(self, col: Column) -> np.ndarray:
         return col(f"{self.name}_stated")
 
-    def on_statement(self, col: Column, v: Any) -> np.ndarray:
-        return self.stated(col)
-
 
 @dataclass(frozen=True)
-class Listed:
+class Listed(_Kind):
     """A list of codes kept as a bitmask; the service must list one of the person's codes (``every``: all).
 
     ``also`` names a yes/no Eligibility field that admits the person as well (interpretation for
@@ -152,7 +159,7 @@ class Listed:
 
 
 @dataclass(frozen=True)
-class Flag:
+class Flag(_Kind):
     """A yes/no the person needs to be yes; not stated never excludes (column -1, 0 no, 1 yes)."""
 
     name: str
@@ -173,12 +180,9 @@ class Flag:
     def stated(self, col: Column) -> np.ndarray:
         return col(self.name) != -1
 
-    def on_statement(self, col: Column, v: Any) -> np.ndarray:
-        return self.stated(col)
-
 
 @dataclass(frozen=True)
-class AtLeast:
+class AtLeast(_Kind):
     """A limit of the service (e.g. the longest stay) that must reach the person's figure; -1 not stated."""
 
     name: str
@@ -200,12 +204,9 @@ class AtLeast:
     def stated(self, col: Column) -> np.ndarray:
         return col(self.name) >= 0
 
-    def on_statement(self, col: Column, v: Any) -> np.ndarray:
-        return self.stated(col)
-
 
 @dataclass(frozen=True)
-class Conditions:
+class Conditions(_Kind):
     """Conditions the service excludes or requires (always stated: an empty list excludes nothing)."""
 
     name: str = "conditions"
@@ -225,9 +226,6 @@ class Conditions:
 
     def stated(self, col: Column) -> np.ndarray:
         return np.ones(col("excludes").shape, dtype=bool)
-
-    def on_statement(self, col: Column, v: Any) -> np.ndarray:
-        return self.stated(col)
 
 
 Kind = Range | Listed | Flag | AtLeast | Conditions

@@ -6,7 +6,7 @@ Pure: no I/O. Scores are in ``scoring``, a shown candidate's reasons in ``reason
 from __future__ import annotations
 
 from referralnet.matching.eligibility import ATTRIBUTES, CAVEATS
-from referralnet.matching.geodesy import geodesic_km
+from referralnet.matching.geodesy import geodesic_km, shown_km
 from referralnet.matching.schemas import Excluded
 from referralnet.matching.selection import Selection
 from referralnet.vocabulary.codes import SERVICE_TYPES
@@ -48,7 +48,7 @@ def nothing_fits(s: Selection, service_type: str, counts: dict[str, int]) -> str
     if service_type in s.beyond:
         row, site = s.beyond[service_type]
         c = s.directory.listing(row)
-        km = geodesic_km(s.query.origin, s.directory.site_coordinates(site))
+        km = shown_km(geodesic_km(s.query.origin, s.directory.site_coordinates(site)), bool(s.directory.site_confidential[site]))
         text += f"; nearest: {c.organisation_name} ({c.service_name}) at {km:.0f} km"
     return text
 

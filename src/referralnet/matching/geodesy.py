@@ -18,6 +18,12 @@ B = A * (1 - F)
 _TOLERANCE = 1e-12  # radians of lambda: sub-millimetre
 _MAX_ITERATIONS = 50
 EARTH_RADIUS_KM = 6371.0088  # mean radius, for haversine (within 0.5 % of the geodesic)
+CONFIDENTIAL_STEP_KM = 5.0  # distances to a confidential site are shown in steps this large
+
+
+def shown_km(km: float, confidential: bool) -> float:
+    """The distance a match shows: to a confidential site (placed at its locality) rounded to 5 km."""
+    return float(round(km / CONFIDENTIAL_STEP_KM) * CONFIDENTIAL_STEP_KM) if confidential else km
 
 
 def geodesic_km(origin: tuple[float, float], to: tuple[float, float]) -> float:

@@ -13,6 +13,7 @@ import numpy as np
 from referralnet.matching.directory import LANGUAGE_BITS, Listing
 from referralnet.matching.explain import NOT_STATED, label
 from referralnet.matching.filters import LANGUAGE_INTERPRETATION, LANGUAGE_SHARED
+from referralnet.matching.geodesy import shown_km
 from referralnet.matching.live import ProviderRecord
 from referralnet.matching.schemas import MatchCandidate, Reason
 from referralnet.matching.scoring import RESPONSE_HORIZON_MINUTES, Live
@@ -34,6 +35,8 @@ def candidate(
     d = s.directory
     c = d.listing(int(s.rows[i]))
     site = int(s.site[i])
+    if km is not None and site >= 0:
+        km = shown_km(km, bool(d.site_confidential[site]))
     cap = live.capacity(i)
     stale = bool(cap.available is not None and cap.updated_at is not None and not live.fresh[i])
     return MatchCandidate(

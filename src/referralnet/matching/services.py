@@ -64,7 +64,7 @@ Rows = list[dict[str, Any]]
 
 async def directory_rows() -> tuple[Rows, Rows]:
     """Every site and every service with its organisation, as read (no per-request use)."""
-    sites = await Site.select(Site.id, Site.service, Site.county, Site.lat, Site.lon, Site.confidential)
+    sites = await Site.select(Site.id, Site.service, Site.county, Site.locality, Site.lat, Site.lon, Site.confidential)
     services = await Service.select(
         Service.id,
         Service.organisation,
@@ -82,19 +82,12 @@ async def directory_rows() -> tuple[Rows, Rows]:
 
 
 def candidates_of(site_rows: Rows, service_rows: Rows) -> list[Candidate]:
-    """The rows of :func:`directory_rows` as matching candidates; a site without coordinates is at its county seat."""
-    seats = geo.counties()
+    """The rows of :func:`directory_rows` as matching candidates, each site where :func:`geo.shown_point` puts it."""
     sites: dict[int, list[CandidateSite]] = {}
     for s in site_rows:
-        seat = seats[s["county"]]
+        lat, lon = geo.shown_point(s["county"], s.get("locality"), s["lat"], s["lon"], bool(s["confidential"]))
         sites.setdefault(s["service"], []).append(
-            CandidateSite(
-                site_id=s["id"],
-                county=s["county"],
-                lat=s["lat"] if s["lat"] is not None else seat.lat,
-                lon=s["lon"] if s["lon"] is not None else seat.lon,
-                confidential=s["confidential"],
-            )
+            CandidateSite(site_id=s["id"], county=s["county"], lat=lat, lon=lon, confidential=s["confidential"])
         )
     return [
         Candidate(

@@ -200,6 +200,25 @@ def point_of(county: str, locality: str | None = None) -> tuple[float, float]:
     return found.lat, found.lon
 
 
+def shown_point(county: str, locality: str | None, lat: float | None, lon: float | None, confidential: bool) -> tuple[float, float]:
+    """Where distances, rankings and maps place a site.
+
+    A confidential site stands at its locality (or its county seat), never at its own coordinates:
+    distances to it from a few origins would otherwise give its position away, while its locality
+    is already shown to everyone. A site without coordinates stands at its county seat.
+    """
+    if confidential:
+        try:
+            return point_of(county, locality)
+        except KeyError:
+            raise
+        except LookupError:
+            return point_of(county)
+    if lat is None or lon is None:
+        return point_of(county)
+    return lat, lon
+
+
 @cache
 def county_shapes() -> dict:
     """The county polygons as parsed GeoJSON (FeatureCollection; property ``iso_3166_2``)."""
