@@ -38,10 +38,18 @@ class PrivacyViolation(InvalidInput):
     The message names the field and the kind of identifier and never echoes the value.
     """
 
+    _HINTS = {"date of birth": "give the age band (age_band) instead", "street address": "give the county or locality instead"}
+
     def __init__(self, field: str, kind: str) -> None:
-        super().__init__(f"{field} appears to contain a {kind}; remove personal identifiers", field=field)
+        hint = self._HINTS.get(kind, "remove personal identifiers")
+        super().__init__(f"{field} appears to contain {_article(kind)} {kind}; {hint}", field=field)
         self.kind = kind
-        self.extra = [{"key": field, "message": f"contains a {kind}", "kind": kind}]
+        self.extra = [{"key": field, "message": f"contains {_article(kind)} {kind}; {hint}", "kind": kind}]
+
+
+def _article(noun: str) -> str:
+    """ "an" before a vowel sound as written in our messages ("an e-mail address", "an IBAN")."""
+    return "an" if noun[:1].lower() in "aeiou" else "a"
 
 
 class BadParameter(DomainError):

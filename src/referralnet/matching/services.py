@@ -267,7 +267,7 @@ async def match_profile(
     profile: Profile, cache: DirectoryCache, clock: Clock, *, stale_days: int, limit: int = 20
 ) -> MatchResult:
     """Rank the providers for ``profile``; nothing about the profile is stored."""
-    origin = check_profile(profile)
+    origin = check_profile(profile, today=clock.now().date())
     now = clock.now()
     snapshot = await cache.get(now)
     selection = select(profile, snapshot.directory, origin)
