@@ -85,3 +85,44 @@ async def test_csv_exports_offer_a_byte_order_mark_for_spreadsheets(client: Any,
         excel = await client.get(path, params={**params, "excel": "true"}, headers=secretariat)
         assert excel.status_code == 200, excel.text
         assert excel.content == b"\xef\xbb\xbf" + plain.content, path
+
+
+async def test_closing_a_closed_referral_is_a_conflict(client: Any, tokens: Any, admin: dict[str, str], institution: dict[str, str]) -> None:
+    from tests.integration.test_referrals import network, refer
+
+    net = await network(client, tokens, admin, n=1)
+    referral = await refer(client, institution, service_ids=[net.services[0]["id"]])
+    await client.post(f"/api/v1/offers/{referral['offers'][0]['id']}/accept", headers=net.ngos[0])
+    close = {"outcome": "services_started"}
+    assert (await client.post(f"/api/v1/referrals/{referral['id']}/close", json=close, headers=net.ngos[0])).status_code == 200
+    for who in (net.ngos[0], tokens.make("secretariat")):
+        again = await client.post(f"/api/v1/referrals/{referral['id']}/close", json=close, headers=who)
+        assert again.status_code == 409, again.text
+        assert "already closed" in again.json()["detail"]
+
+
+def _cli(database: Any, *args: str) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "REFERRALNET_DATABASE_URL": f"sqlite:///{database}"}
+    return subprocess.run([sys.executable, "-m", "referralnet", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_match_with_a_missing_profile_file_says_so_without_a_traceback(tmp_path: Any) -> None:
+    done = _cli(tmp_path / "db.sqlite3", "match", str(tmp_path / "missing.toml"))
+    assert done.returncode == 2
+    assert "cannot read the profile file" in done.stderr and "missing.toml" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_migrate_on_a_fresh_database_does_not_contradict_itself(tmp_path: Any) -> None:
+    first = _cli(tmp_path / "db.sqlite3", "migrate")
+    assert first.returncode == 0, first.stderr
+    assert "already complete" not in first.stdout and "not yet run" not in first.stdout
+    assert "applied now, 0 already applied" in first.stdout
+    second = _cli(tmp_path / "db.sqlite3", "migrate")
+    assert "0 migration(s) applied now" in second.stdout

@@ -203,6 +203,8 @@ async def close_referral(referral_id: int, body: OutcomeBody, actor: Actor, cloc
     """Record the outcome and close; closing before arrival releases the place."""
     now = clock.now()
     row = await _readable_row(referral_id, actor, now, "close")
+    if row["status"] in ("closed", "cancelled"):
+        raise Conflict(f"referral {referral_id} is already {row['status']}", field="status")
     if row["status"] in ("placed", "arrived"):
         await _placed_provider_only(row, actor)
     elif not actor.is_staff:
