@@ -126,3 +126,13 @@ def test_migrate_on_a_fresh_database_does_not_contradict_itself(tmp_path: Any) -
     assert "applied now, 0 already applied" in first.stdout
     second = _cli(tmp_path / "db.sqlite3", "migrate")
     assert "0 migration(s) applied now" in second.stdout
+
+
+def test_coverage_cli_offers_a_byte_order_mark(tmp_path: Any) -> None:
+    database = tmp_path / "db.sqlite3"
+    assert _cli(database, "migrate").returncode == 0
+    args = ["coverage", "--what", "activity", "--format", "csv", "--table", "counties", "--quiet"]
+    plain = _cli(database, *args, "-o", str(tmp_path / "plain.csv"))
+    excel = _cli(database, *args, "--bom", "-o", str(tmp_path / "excel.csv"))
+    assert plain.returncode == 0 and excel.returncode == 0, excel.stderr
+    assert (tmp_path / "excel.csv").read_bytes() == b"\xef\xbb\xbf" + (tmp_path / "plain.csv").read_bytes()
