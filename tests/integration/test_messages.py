@@ -136,3 +136,31 @@ def test_coverage_cli_offers_a_byte_order_mark(tmp_path: Any) -> None:
     excel = _cli(database, *args, "--bom", "-o", str(tmp_path / "excel.csv"))
     assert plain.returncode == 0 and excel.returncode == 0, excel.stderr
     assert (tmp_path / "excel.csv").read_bytes() == b"\xef\xbb\xbf" + (tmp_path / "plain.csv").read_bytes()
+
+
+async def test_a_chosen_service_that_is_not_eligible_says_why(
+    client: Any, tokens: Any, admin: dict[str, str], institution: dict[str, str]
+) -> None:
+    from tests.integration.helpers import shelter
+
+    org = await make_org(client, admin, "Why Not NGO")
+    women_only = await make_service(client, admin, org["id"], shelter(sites=[{"county": "RO-IS", "locality": "Iași"}],
+                                                                      service_area={"counties": ["RO-IS"], "national": False}))
+    full = await make_service(client, admin, org["id"], shelter(name="Casa plină", sites=[{"county": "RO-IS", "locality": "Iași"}],
+                                                                service_area={"counties": ["RO-IS"], "national": False},
+                                                                capacity={"unit": "beds", "total": 4, "available": 0}))
+    counselling = await make_service(client, admin, org["id"], {**shelter(name="Consiliere"), "type": "psychological_counselling",
+                                                                "capacity": None})
+    cases = (
+        ({**PROFILE, "gender": "male"}, women_only["id"], "gender eligibility"),
+        (PROFILE, full["id"], "having no free places"),
+        (PROFILE, counselling["id"], "which this profile does not need"),
+    )
+    for profile, service_id, reason in cases:
+        answer = await client.post("/api/v1/referrals", json={"profile": profile, "consent": True, "service_ids": [service_id]},
+                                   headers=institution)
+        assert answer.status_code == 422, answer.text
+        item = answer.json()["extra"][0]
+        assert item["key"] == "service_ids[0]"
+        assert f"service {service_id} is not eligible for this profile right now: " in item["message"], item
+        assert reason in item["message"], item
