@@ -57,14 +57,14 @@ _MONTHS = {
     12: "dec decembrie december грудня грудень декабря декабрь",
 }
 _MONTH_OF = {fold(word): number for number, words in _MONTHS.items() for word in words.split()}
-_MONTH_WORD = "|".join(sorted((re.escape(w) for w in {w for ws in _MONTHS.values() for w in ws.split()}), key=len, reverse=True))
 
 _FULL_DATE = re.compile(
     r"(?<![\d./-])(?:"
     r"(?P<d>\d{1,2})\s?[./-]\s?(?P<m>\d{1,2})\s?[./-]\s?(?P<y>\d{4}|\d{2})"
     r"|(?P<y2>\d{4})[./-](?P<m2>\d{1,2})[./-](?P<d2>\d{1,2})"
-    rf"|(?P<d3>\d{{1,2}})(?:-?(?:a|st|nd|rd|th|го))?\.?\s+(?i:(?P<m3>{_MONTH_WORD}))\.?,?\s+(?P<y3>\d{{4}})"
-    rf"|(?i:(?P<m4>{_MONTH_WORD}))\.?\s+(?P<d4>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y4>\d{{4}})"
+    # any word in the month's place (checked against the month names after matching: far faster than an alternation)
+    r"|(?P<d3>\d{1,2})(?:-?(?:a|st|nd|rd|th|го))?\.?\s+(?P<m3>[^\W\d_]{3,10})\.?,?\s+(?P<y3>\d{4})"
+    r"|\b(?P<m4>[^\W\d_]{3,10})\.?\s+(?P<d4>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y4>\d{4})"
     r")(?![./-]?\d)",
 )
 # Words that say the next date is a birth date; up to a few words may stand between ("născută la data de").
@@ -87,9 +87,9 @@ def _date_of(m: re.Match[str]) -> datetime.date | None:
     elif m.group("y2"):
         day, month, year = int(m.group("d2")), int(m.group("m2")), m.group("y2")
     elif m.group("m3"):
-        day, month, year = int(m.group("d3")), _MONTH_OF[fold(m.group("m3"))], m.group("y3")
+        day, month, year = int(m.group("d3")), _MONTH_OF.get(fold(m.group("m3")), 0), m.group("y3")
     else:
-        day, month, year = int(m.group("d4")), _MONTH_OF[fold(m.group("m4"))], m.group("y4")
+        day, month, year = int(m.group("d4")), _MONTH_OF.get(fold(m.group("m4")), 0), m.group("y4")
     full_year = int(year) if len(year) == 4 else None
     try:
         return datetime.date(full_year or 2000, month, day) if full_year or len(year) == 2 else None
