@@ -143,11 +143,40 @@ def _vocabulary_for(key: str) -> list[str] | None:
     return list(get_args(found) or found)
 
 
-def _enum_hint(key: str, value: str) -> str:
+def _literal_values(annotation: Any, key: str) -> list[str] | None:
+    """The values of the Literal that ``key`` (``profile.needs[0].service_type``) names inside ``annotation``."""
+    import msgspec.inspect as mi
+
+    try:
+        info: Any = mi.type_info(annotation)
+    except Exception:  # noqa: BLE001 - not a type msgspec knows: no hint from it
+        return None
+    for part in re.findall(r"[^.\[\]]+", key):
+        while True:
+            if isinstance(info, mi.UnionType):
+                info = next((t for t in info.types if not isinstance(t, mi.NoneType)), None)
+            elif isinstance(info, (mi.ListType, mi.SetType, mi.FrozenSetType, mi.VarTupleType)):
+                info = info.item_type
+            elif isinstance(info, mi.DictType):
+                info = info.value_type
+            else:
+                break
+        if part.isdigit():
+            continue
+        if isinstance(info, mi.StructType):
+            info = next((f.type for f in info.fields if f.encode_name == part), None)
+        if info is None:
+            return None
+    while isinstance(info, (mi.UnionType, mi.ListType, mi.SetType, mi.FrozenSetType, mi.VarTupleType)):
+        info = next((t for t in info.types if not isinstance(t, mi.NoneType)), None) if isinstance(info, mi.UnionType) else info.item_type
+    return [str(v) for v in info.values] if isinstance(info, mi.LiteralType) else None
+
+
+def _enum_hint(key: str, value: str, valid: list[str] | None = None) -> str:
     """``did you mean RO-IS?``, or the valid values, or where to find them."""
     from rapidfuzz import fuzz, process
 
-    valid = _vocabulary_for(key)
+    valid = valid or _vocabulary_for(key)
     if not valid:
         return "see GET /api/v1/vocabulary for the valid codes"
     labels = {code: code for code in valid}
@@ -158,33 +187,48 @@ def _enum_hint(key: str, value: str) -> str:
         labels.update({c.name_ascii: code for code, c in geo.counties().items()})
         labels.update({code.removeprefix("RO-"): code for code in valid})
     best = process.extractOne(value, list(labels), scorer=fuzz.WRatio, processor=lambda s: s.casefold())
-    nearest = f"did you mean {labels[best[0]]}? " if best is not None and best[1] >= 85 else ""
+    nearest = f"did you mean {labels[best[0]]}? " if best is not None and best[1] >= 80 else ""
     if len(valid) <= _LISTED_AT_MOST:
         return f"{nearest}valid values: {', '.join(valid)}"
     return f"{nearest}see GET /api/v1/vocabulary for the valid codes"
 
 
-def _actionable(item: Any) -> Any:
+def _actionable(item: Any, request: Request[Any, Any, Any] | None = None) -> Any:
     """Enum errors gain the valid values or the nearest one; regex errors say what the field expects."""
     if not isinstance(item, dict) or not isinstance(item.get("message"), str):
         return item
     key, message = str(item.get("key") or ""), item["message"]
     if m := _ENUM.match(message):
-        return {**item, "message": f"{message}; {_enum_hint(key, m.group('value'))}"}
+        return {**item, "message": f"{message}; {_enum_hint(key, m.group('value'), _declared_values(request, item))}"}
     if _REGEX.match(message):
         what = "an e-mail address such as name@example.org" if "email" in key else "a value in the documented format"
         return {**item, "message": f"expected {what}"}
     return item
 
 
-def validation_error_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+def _declared_values(request: Request[Any, Any, Any] | None, item: dict[str, Any]) -> list[str] | None:
+    """The valid values as the handler declares them: its body type for body errors, else the parameter's type."""
+    try:
+        parameters = request.route_handler.parsed_fn_signature.parameters  # type: ignore[union-attr]
+    except Exception:  # noqa: BLE001 - no route (or no request): fall back to the field names
+        return None
+    key = str(item.get("key") or "")
+    if item.get("source") == "body" and "data" in parameters:
+        return _literal_values(parameters["data"].annotation, key)
+    for name, field in parameters.items():
+        if name == key or getattr(field.kwarg_definition, "query", None) == key:
+            return _literal_values(field.annotation, "")
+    return None
+
+
+def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
     """Request validation errors, each naming its field in ``extra[].key``.
 
     A well-formed JSON body with a wrong value is 422 (unprocessable); a bad query or path
     parameter is 400. Malformed JSON never reaches here: Litestar answers it with 400 itself.
     """
     extra = exc.extra if isinstance(exc.extra, list) else ([exc.extra] if exc.extra else [])
-    extra = [_actionable(_name_field(item)) for item in extra]
+    extra = [_actionable(_name_field(item), request) for item in extra]
     for i, item in enumerate(extra):
         if isinstance(item, dict) and item.get("key") == "data":
             # Litestar names the whole body "data"; "'data'" is its message for a missing body.

@@ -164,3 +164,20 @@ async def test_a_chosen_service_that_is_not_eligible_says_why(
         assert item["key"] == "service_ids[0]"
         assert f"service {service_id} is not eligible for this profile right now: " in item["message"], item
         assert reason in item["message"], item
+
+
+async def test_an_unknown_value_of_any_declared_choice_lists_the_choices(
+    client: Any, tokens: Any, admin: dict[str, str], institution: dict[str, str], secretariat: dict[str, str]
+) -> None:
+    from tests.integration.test_referrals import network, refer
+
+    net = await network(client, tokens, admin, n=1)
+    referral = await refer(client, institution, service_ids=[net.services[0]["id"]])
+    await client.post(f"/api/v1/offers/{referral['offers'][0]['id']}/accept", headers=net.ngos[0])
+    answer = await client.post(f"/api/v1/referrals/{referral['id']}/close", json={"outcome": "done"}, headers=net.ngos[0])
+    assert answer.status_code == 422, answer.text
+    item = answer.json()["extra"][0]
+    assert item["key"] == "outcome" and "valid values: " in item["message"] and "services_started" in item["message"], item
+    answer = await client.get("/api/v1/coverage/activity.csv", params={"table": "countys"}, headers=secretariat)
+    assert answer.status_code == 400, answer.text
+    assert "did you mean counties?" in answer.json()["extra"][0]["message"], answer.text
