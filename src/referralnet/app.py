@@ -25,6 +25,7 @@ from referralnet.accounts.controllers import TokenController
 from referralnet.coverage.controllers import CoverageController
 from referralnet.directory.controllers import OrganisationController, ServiceController
 from referralnet.errors import exception_handlers
+from referralnet.strict import strict_json_body
 from referralnet.interop.controllers import FhirReferralController, FhirVocabularyController, HsdsController
 from referralnet.matching.controllers import MatchController
 from referralnet.matching.services import DirectoryCache
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         middleware=[DefineMiddleware(BearerTokenMiddleware, exclude=PUBLIC_PATHS, exclude_http_methods=[])],
         dependencies={"actor": Provide(provide_actor), "clock": Provide(provide_clock)},
         exception_handlers=exception_handlers,
+        before_request=strict_json_body,
         template_config=template_config(),
         lifespan=[lifespan],
         state=State(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -21,9 +22,19 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     lines = asyncio.run(db.migrate(db.make_engine(settings.database_url)))
-    print("\n".join(lines))
+    print("\n".join(_migration_summary(lines)))
     print(f"database ready: {settings.database_url}")
     return 0
+
+
+def _migration_summary(lines: list[str]) -> list[str]:
+    """Piccolo's progress lines, its contradictory counts ("7 already complete", "7 not yet run") replaced by ours."""
+    ran = sum("[forwards]" in line for line in lines)
+    total = next((int(m.group(1)) for line in lines if (m := re.search(r"(\d+) migrations? already complete", line))), None)
+    kept = [line for line in lines if not re.search(r"already complete|not yet run|need to be run", line)]
+    if total is None:
+        return kept
+    return [f"{ran} migration(s) applied now, {max(total - ran, 0)} already applied", *kept]
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
@@ -122,7 +133,11 @@ def cmd_match(args: argparse.Namespace) -> int:
     from referralnet.matching.table import render
 
     settings = _settings(args)
-    raw = Path(args.profile).read_bytes()
+    try:
+        raw = Path(args.profile).read_bytes()
+    except OSError as exc:
+        print(f"match: cannot read the profile file {args.profile}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     try:
         data = msgspec.toml.decode(raw)
         profile = msgspec.convert(data.get("profile", data), type=Profile)

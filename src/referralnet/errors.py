@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 
 
 class DomainError(Exception):
@@ -38,10 +38,18 @@ class PrivacyViolation(InvalidInput):
     The message names the field and the kind of identifier and never echoes the value.
     """
 
+    _HINTS = {"date of birth": "give the age band (age_band) instead", "street address": "give the county or locality instead"}
+
     def __init__(self, field: str, kind: str) -> None:
-        super().__init__(f"{field} appears to contain a {kind}; remove personal identifiers", field=field)
+        hint = self._HINTS.get(kind, "remove personal identifiers")
+        super().__init__(f"{field} appears to contain {_article(kind)} {kind}; {hint}", field=field)
         self.kind = kind
-        self.extra = [{"key": field, "message": f"contains a {kind}", "kind": kind}]
+        self.extra = [{"key": field, "message": f"contains {_article(kind)} {kind}; {hint}", "kind": kind}]
+
+
+def _article(noun: str) -> str:
+    """ "an" before a vowel sound as written in our messages ("an e-mail address", "an IBAN")."""
+    return "an" if noun[:1].lower() in "aeiou" else "a"
 
 
 class BadParameter(DomainError):
@@ -106,14 +114,121 @@ def _name_field(item: Any) -> Any:
     return item
 
 
-def validation_error_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+_ENUM = re.compile(r"^Invalid enum value '(?P<value>.*)'$", re.S)
+_REGEX = re.compile(r"^Expected `str` matching regex .*$", re.S)
+_LISTED_AT_MOST = 12
+
+
+def _vocabulary_for(key: str) -> list[str] | None:
+    """The valid codes of the field named by ``key`` (``profile.needs[0].service_type``), if it is a code field."""
+    from referralnet.vocabulary import codes
+
+    name = re.sub(r"\[\d+\]", "", key).rsplit(".", 1)[-1]
+    fields = {
+        "county": codes.COUNTY_CODES, "counties": codes.COUNTY_CODES, "avoid_counties": codes.COUNTY_CODES,
+        "gender": codes.Gender, "genders": codes.Gender, "nationality_group": codes.NationalityGroup,
+        "nationality_groups": codes.NationalityGroup, "victim_status": codes.VictimStatus,
+        "victim_statuses": codes.VictimStatus, "urgency": codes.Urgency, "age_band": codes.AgeBand,
+        "priority": codes.Priority, "security_risk": codes.SecurityRisk, "role": codes.Role,
+        "service_type": codes.SERVICE_TYPES, "type": codes.SERVICE_TYPES, "exploitation_forms": codes.EXPLOITATION_FORMS,
+        "languages": codes.LANGUAGES, "accessibility": codes.ACCESSIBILITY, "conditions": codes.CONDITION_FLAGS,
+        "unit": codes.CAPACITY_UNITS, "legal_form": codes.LEGAL_FORMS, "networks": codes.NETWORKS,
+        "institution_type": codes.INSTITUTION_TYPES, "kind": codes.ORGANISATION_KINDS,
+    }  # fmt: skip
+    found = fields.get(name)
+    if found is None:
+        return None
+    from typing import get_args
+
+    return list(get_args(found) or found)
+
+
+def _literal_values(annotation: Any, key: str) -> list[str] | None:
+    """The values of the Literal that ``key`` (``profile.needs[0].service_type``) names inside ``annotation``."""
+    import msgspec.inspect as mi
+
+    try:
+        info: Any = mi.type_info(annotation)
+    except Exception:  # noqa: BLE001 - not a type msgspec knows: no hint from it
+        return None
+    for part in re.findall(r"[^.\[\]]+", key):
+        while True:
+            if isinstance(info, mi.UnionType):
+                info = next((t for t in info.types if not isinstance(t, mi.NoneType)), None)
+            elif isinstance(info, (mi.ListType, mi.SetType, mi.FrozenSetType, mi.VarTupleType)):
+                info = info.item_type
+            elif isinstance(info, mi.DictType):
+                info = info.value_type
+            else:
+                break
+        if part.isdigit():
+            continue
+        if isinstance(info, mi.StructType):
+            info = next((f.type for f in info.fields if f.encode_name == part), None)
+        if info is None:
+            return None
+    while isinstance(info, (mi.UnionType, mi.ListType, mi.SetType, mi.FrozenSetType, mi.VarTupleType)):
+        info = next((t for t in info.types if not isinstance(t, mi.NoneType)), None) if isinstance(info, mi.UnionType) else info.item_type
+    return [str(v) for v in info.values] if isinstance(info, mi.LiteralType) else None
+
+
+def _enum_hint(key: str, value: str, valid: list[str] | None = None) -> str:
+    """``did you mean RO-IS?``, or the valid values, or where to find them."""
+    from rapidfuzz import fuzz, process
+
+    valid = valid or _vocabulary_for(key)
+    if not valid:
+        return "see GET /api/v1/vocabulary for the valid codes"
+    labels = {code: code for code in valid}
+    if "RO-IS" in valid:
+        from referralnet.vocabulary import geo
+
+        labels.update({c.name: code for code, c in geo.counties().items()})
+        labels.update({c.name_ascii: code for code, c in geo.counties().items()})
+        labels.update({code.removeprefix("RO-"): code for code in valid})
+    best = process.extractOne(value, list(labels), scorer=fuzz.WRatio, processor=lambda s: s.casefold())
+    nearest = f"did you mean {labels[best[0]]}? " if best is not None and best[1] >= 80 else ""
+    if len(valid) <= _LISTED_AT_MOST:
+        return f"{nearest}valid values: {', '.join(valid)}"
+    return f"{nearest}see GET /api/v1/vocabulary for the valid codes"
+
+
+def _actionable(item: Any, request: Request[Any, Any, Any] | None = None) -> Any:
+    """Enum errors gain the valid values or the nearest one; regex errors say what the field expects."""
+    if not isinstance(item, dict) or not isinstance(item.get("message"), str):
+        return item
+    key, message = str(item.get("key") or ""), item["message"]
+    if m := _ENUM.match(message):
+        return {**item, "message": f"{message}; {_enum_hint(key, m.group('value'), _declared_values(request, item))}"}
+    if _REGEX.match(message):
+        what = "an e-mail address such as name@example.org" if "email" in key else "a value in the documented format"
+        return {**item, "message": f"expected {what}"}
+    return item
+
+
+def _declared_values(request: Request[Any, Any, Any] | None, item: dict[str, Any]) -> list[str] | None:
+    """The valid values as the handler declares them: its body type for body errors, else the parameter's type."""
+    try:
+        parameters = request.route_handler.parsed_fn_signature.parameters  # type: ignore[union-attr]
+    except Exception:  # noqa: BLE001 - no route (or no request): fall back to the field names
+        return None
+    key = str(item.get("key") or "")
+    if item.get("source") == "body" and "data" in parameters:
+        return _literal_values(parameters["data"].annotation, key)
+    for name, field in parameters.items():
+        if name == key or getattr(field.kwarg_definition, "query", None) == key:
+            return _literal_values(field.annotation, "")
+    return None
+
+
+def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
     """Request validation errors, each naming its field in ``extra[].key``.
 
     A well-formed JSON body with a wrong value is 422 (unprocessable); a bad query or path
     parameter is 400. Malformed JSON never reaches here: Litestar answers it with 400 itself.
     """
     extra = exc.extra if isinstance(exc.extra, list) else ([exc.extra] if exc.extra else [])
-    extra = [_name_field(item) for item in extra]
+    extra = [_actionable(_name_field(item), request) for item in extra]
     for i, item in enumerate(extra):
         if isinstance(item, dict) and item.get("key") == "data":
             # Litestar names the whole body "data"; "'data'" is its message for a missing body.
@@ -124,7 +239,33 @@ def validation_error_handler(_: Request[Any, Any, Any], exc: ValidationException
     return Response(_body(status, exc.detail, extra or None), status_code=status, media_type=MediaType.JSON)
 
 
+def not_found_handler(request: Request[Any, Any, Any], exc: NotFoundException) -> Response[dict[str, Any]]:
+    """A path that would name a route with a number in place of a word is a bad parameter (400), not a 404."""
+    param = _integer_parameter_in_place_of(request)
+    if param is not None:
+        detail = f"path parameter {param} must be an integer"
+        return Response(_body(400, detail, [{"key": param, "message": detail, "source": "path"}]), status_code=400, media_type=MediaType.JSON)
+    return Response(_body(404, exc.detail, None), status_code=404, media_type=MediaType.JSON)
+
+
+def _integer_parameter_in_place_of(request: Request[Any, Any, Any]) -> str | None:
+    segments = request.url.path.split("/")
+    for i, segment in enumerate(segments):
+        if not segment or segment.isdigit():
+            continue
+        trial = "/".join([*segments[:i], "1", *segments[i + 1 :]])
+        try:
+            _, _, _, params, template = request.app.asgi_router.handle_routing(trial, request.method)
+        except (NotFoundException, HTTPException):
+            continue
+        names = template.split("/")
+        if i < len(names) and (m := re.fullmatch(r"\{(\w+)(?::int)?\}", names[i])) and isinstance(params.get(m.group(1)), int):
+            return m.group(1)
+    return None
+
+
 exception_handlers: dict[type[Exception], Any] = {
+    NotFoundException: not_found_handler,
     DomainError: domain_error_handler,
     ValidationException: validation_error_handler,
 }

@@ -458,3 +458,133 @@ def test_dates_counts_and_words_pass(phrases: list[str], separator: str) -> None
 @given(embedded(wrong_check_cnps()))
 def test_wrong_check_digit_is_neither_cnp_nor_phone(text: str) -> None:
     assert find_identifiers(text) == [], text
+
+
+# --- names, dates of birth and street addresses (RO, EN, UK, RU) ----------------------
+
+from referralnet.matching.privacy import ADDRESS, BIRTH_DATE, NAME  # noqa: E402
+from tests import privacy_samples  # noqa: E402
+
+TODAY = datetime.date(2026, 12, 6)
+
+IDENTITY_CAUGHT = [
+    (NAME, "Maria Ionescu, născută în Vaslui"),
+    (NAME, "Popescu Ion a fost identificat la Giurgiu"),
+    (NAME, "Ana-Maria Rusu needs shelter"),
+    (NAME, "sora ei, Mariana POP, locuiește în Spania"),
+    (NAME, "Stefan Lupu (fără diacritice)"),
+    (NAME, "Олена Коваленко потребує притулку"),
+    (NAME, "Коваленко Олена Петрівна"),
+    (NAME, "Ирина Смирнова нуждается в помощи"),
+    (NAME, "Olena Shevchenko arrived from Odesa"),
+    (NAME, "Victoria Popescu"),
+    (BIRTH_DATE, "născută la 12.11.1998 în Vaslui"),
+    (BIRTH_DATE, "născut pe 3 martie 2001"),
+    (BIRTH_DATE, "data nașterii: 1998-11-12"),
+    (BIRTH_DATE, "born on November 12, 1998"),
+    (BIRTH_DATE, "DOB 12/11/1998"),
+    (BIRTH_DATE, "Maria (n. 12.11.1998)"),
+    (BIRTH_DATE, "народилася 12 листопада 1998 року"),
+    (BIRTH_DATE, "родилась 12 ноября 1998 г."),
+    (BIRTH_DATE, "12.11.1998 г.р."),
+    (ADDRESS, "locuiește pe Str. Florilor 5, Vaslui"),
+    (ADDRESS, "Strada Mihai Viteazu nr. 12"),
+    (ADDRESS, "Bd. Independenței 3"),
+    (ADDRESS, "Calea Moșilor 120"),
+    (ADDRESS, "Aleea Teilor 3, bl. B2, sc. A, ap. 14"),
+    (ADDRESS, "Șos. Pantelimon nr. 25"),
+    (ADDRESS, "Piața Unirii nr. 1"),
+    (ADDRESS, "lives at 5 Florilor Street"),
+    (ADDRESS, "вул. Шевченка, 12, кв. 5"),
+    (ADDRESS, "ул. Ленина, д. 5, кв. 12"),
+    (ADDRESS, "просп. Миру 44"),
+]
+
+
+@pytest.mark.parametrize(("kind", "text"), IDENTITY_CAUGHT)
+def test_names_birth_dates_and_addresses_are_caught(kind: str, text: str) -> None:
+    assert kind in {f.kind for f in find_identifiers(text, TODAY)}, text
+
+
+IDENTITY_PASSES = [
+    "Preferă un adăpost în Sfântu Gheorghe.",
+    "Se poate deplasa până la Roman sau Alexandria.",
+    "Lucrează în Victoria, județul Brașov.",
+    "Vine din comuna Mihail Kogălniceanu, lângă Constanța.",
+    "Locuiește în Avram Iancu, județul Alba.",
+    "Evită județul Caraș-Severin și Drobeta-Turnu Severin.",
+    "A stat la Casa Ioana două nopți.",
+    "De Sfânta Maria și de Sfântul Andrei centrul este închis.",
+    "Liceul Tehnologic Ion Creangă",
+    "Plângere la DIICOT Constanța pe 12.03.2024.",
+    "Conform Legii nr. 678/2001 și art. 210 Cod penal.",
+    "Dosarul nr. 1234/P/2024.",
+    "Ne întâlnim la Piața Unirii; Calea ferată e aproape.",
+    "La Strada Ukraine referred the case.",
+    "Trăia în stradă, la Gara de Nord.",
+    "На День Святого Миколая центр закритий.",
+    "Exploatată între 12.03.2019 și 01.02.2021.",
+    "Cameră 30 kv. m, 2 persoane.",
+    "Maria are nevoie de adăpost.",  # a given name alone names nobody
+]
+
+
+@pytest.mark.parametrize("text", IDENTITY_PASSES)
+def test_places_saints_organisations_and_event_dates_pass(text: str) -> None:
+    assert find_identifiers(text, TODAY) == [], text
+
+
+def test_a_marked_date_is_a_birth_date_only_if_the_person_would_be_0_to_100() -> None:
+    assert {f.kind for f in find_identifiers("n. 12.11.1998", TODAY)} == {BIRTH_DATE}
+    assert find_identifiers("n. 12.11.1898", TODAY) == []  # 128 years old
+    assert find_identifiers("n. 12.11.2027", TODAY) == []  # not born yet
+    # judged against the injected clock's date, not the machine's
+    assert find_identifiers("n. 01.01.2030", datetime.date(2031, 1, 1)) != []
+    assert find_identifiers("n. 01.01.2030", datetime.date(2029, 1, 1)) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "secret", "hint"),
+    [
+        ("Maria Ionescu are nevoie de adăpost", NAME, "Ionescu", "remove personal identifiers"),
+        ("născută la 12.11.1998", BIRTH_DATE, "1998", "age band"),
+        ("Str. Florilor 5", ADDRESS, "Florilor", "county or locality"),
+    ],
+)
+def test_refusal_names_field_and_kind_suggests_instead_and_never_echoes(text: str, kind: str, secret: str, hint: str) -> None:
+    with pytest.raises(PrivacyViolation) as caught:
+        screen({"note": text}, "profile", today=TODAY)
+    error = caught.value
+    assert (error.field, error.kind) == ("profile.note", kind)
+    assert hint in error.detail and hint in error.extra[0]["message"]
+    assert secret not in error.detail and secret not in repr(error.extra)
+
+
+@pytest.mark.parametrize(("kind", "article"), [(EMAIL, "an"), (IBAN, "an"), (PHONE, "a"), (CNP, "a"), (NAME, "a")])
+def test_refusal_uses_the_right_article(kind: str, article: str) -> None:
+    error = PrivacyViolation("profile.note", kind)
+    assert f"contain {article} {kind}" in error.detail
+    assert error.extra[0]["message"].startswith(f"contains {article} {kind}")
+
+
+def test_detection_and_false_refusal_rates() -> None:
+    """At least 95% of generated names, dates of birth and addresses refused; at most 1% of real notes."""
+    import random
+
+    rng = random.Random(14)
+    makers = {
+        NAME: privacy_samples.named_note,
+        BIRTH_DATE: lambda r: privacy_samples.birth_date(r, TODAY),
+        ADDRESS: privacy_samples.street_address,
+    }
+    n = 600
+    for kind, make in makers.items():
+        samples = [make(rng) for _ in range(n)]
+        caught = sum(kind in {f.kind for f in find_identifiers(text, TODAY)} for text in samples)
+        print(f"{kind}: {caught / n:.2%} of {n} generated refused")
+        assert caught / n >= 0.95, kind
+    notes = privacy_samples.corpus()
+    assert len(notes) >= 500
+    refused = [note for note in notes if find_identifiers(note, TODAY)]
+    print(f"realistic notes: {len(refused) / len(notes):.2%} of {len(notes)} refused")
+    assert len(refused) / len(notes) <= 0.01, refused[:5]

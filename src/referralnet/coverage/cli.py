@@ -85,6 +85,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["providers", "free_capacity"], default="providers", help="map: what colours the counties")
     p.add_argument("--disclosure", choices=["safe", "raw"], default="safe", help="raw: exact small counts (secretariat only)")
     p.add_argument("--output", "-o", help="write to this file instead of standard output")
+    p.add_argument("--bom", action="store_true", help="csv: start with a UTF-8 byte order mark, so that spreadsheets show diacritics")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p
@@ -158,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     bar.close()
     text = render(report, args.what, args.format, args.table)
+    if args.bom and args.format == "csv" and args.what != "map":
+        text = "\ufeff" + text
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:

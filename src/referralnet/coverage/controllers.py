@@ -37,7 +37,10 @@ Distance = Annotated[float, query("Reach: a site within this many km of the coun
 Region = Annotated[str | None, query("Only the counties of this development region, e.g. Nord-Est", max_length=40)]
 DisclosureParam = Annotated[Disclosure | None, query("raw (staff only; their default) or safe (<10 for 1-9 people)")]
 ActivityTable = Annotated[export.ActivityTable, query("Which table of the activity report")]
-CSV = "text/csv; charset=utf-8"
+CSV = "text/csv"  # Litestar adds "; charset=utf-8" to text types
+# ?excel=true: a UTF-8 byte order mark first, so that spreadsheets read the diacritics right.
+Excel = Annotated[bool, query("Start with a UTF-8 byte order mark, so that spreadsheets show diacritics")]
+BOM = "\ufeff"
 
 
 async def provide_filters(
@@ -109,10 +112,12 @@ class CoverageController(Controller):
         return await reports.matrix_report(filters, clock.now(), safe=_safe(actor, disclosure))
 
     @get("/coverage.csv", operation_id="exportCoverageMatrixCsv", media_type=CSV)
-    async def matrix_csv(self, clock: CurrentClock, filters: NamedDependency[reports.Filters]) -> Response[str]:
+    async def matrix_csv(
+        self, clock: CurrentClock, filters: NamedDependency[reports.Filters], excel: Excel = False
+    ) -> Response[str]:
         """The coverage matrix as CSV (one row per cell)."""
         report = await reports.matrix_report(filters, clock.now(), safe=True)
-        return _download(export.to_csv(export.matrix_rows(report)), "coverage.csv", CSV)
+        return _download(BOM * excel + export.to_csv(export.matrix_rows(report)), "coverage.csv", CSV)
 
     @get("/coverage.json", operation_id="exportCoverageMatrixJson")
     async def matrix_json(self, clock: CurrentClock, filters: NamedDependency[reports.Filters]) -> Response[CoverageMatrix]:
@@ -135,10 +140,11 @@ class CoverageController(Controller):
     async def gaps_csv(
         self, request: Request[Any, Any, Any], clock: CurrentClock, filters: NamedDependency[reports.Filters],
         period: NamedDependency[Period], reason: Annotated[GapReason | None, query("Only gaps of this kind")] = None,
+        excel: Excel = False,
     ) -> Response[str]:
         """Every gap as CSV (safe figures)."""
         report = await self._gaps(request, filters, period, clock, True, reason, None)
-        return _download(export.to_csv(export.gap_rows(report)), "coverage-gaps.csv", CSV)
+        return _download(BOM * excel + export.to_csv(export.gap_rows(report)), "coverage-gaps.csv", CSV)
 
     @get("/coverage/gaps.json", operation_id="exportCoverageGapsJson")
     async def gaps_json(
@@ -165,6 +171,7 @@ class CoverageController(Controller):
         table: ActivityTable = "counties",
         county: Annotated[CountyCode | None, query("Only referrals from this county")] = None,
         region: Region = None,
+        excel: Excel = False,
     ) -> Response[str]:
         """One table of the activity report as CSV (safe figures; non-staff: counties only)."""
         report = await self._activity(request, actor, period, clock, county, region, True)
@@ -172,7 +179,7 @@ class CoverageController(Controller):
             rows = export.activity_rows(report, table)
         except LookupError:
             raise Forbidden("only the counties table is available to this role", field="table") from None
-        return _download(export.to_csv(rows), f"coverage-activity-{table}.csv", CSV)
+        return _download(BOM * excel + export.to_csv(rows), f"coverage-activity-{table}.csv", CSV)
 
     @get("/coverage/activity.json", operation_id="exportNetworkActivityJson")
     async def activity_json(

@@ -23,6 +23,8 @@ ages, counts, sums, place names) and use check digits wherever a format has them
 * ``identity card number`` -- Romanian ID series and number (``CJ 123456``),
   when the series is a known one or the text names the document ("seria",
   "CI", "buletin", "carte de identitate" ...).
+* ``person's name``, ``date of birth``, ``street address`` -- see
+  :mod:`referralnet.matching.identity`.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from stdnum import iban as stdnum_iban
 from stdnum.ro import cnp as stdnum_cnp
 
 from referralnet.errors import PrivacyViolation
+from referralnet.matching.identity import ADDRESS, BIRTH_DATE, NAME, find_addresses, find_birth_dates, find_names
 
 CNP = "CNP"
 PHONE = "phone number"
@@ -46,7 +49,7 @@ IBAN = "IBAN"
 ID_CARD = "identity card number"
 
 # When two findings overlap the longer one wins; on equal length, the earlier kind here.
-_PRIORITY = {kind: rank for rank, kind in enumerate((CNP, IBAN, EMAIL, ID_CARD, PHONE))}
+_PRIORITY = {kind: rank for rank, kind in enumerate((CNP, IBAN, EMAIL, ID_CARD, PHONE, BIRTH_DATE, ADDRESS, NAME))}
 
 
 class Finding(msgspec.Struct, frozen=True):
@@ -251,11 +254,24 @@ _MIN_DIGITS = 6
 _FEW_DIGITS_DETECTORS = (_find_ibans, _find_emails)
 
 
-def find_identifiers(text: str) -> list[Finding]:
-    """All personal identifiers in ``text``, in order of position, without overlaps."""
+def find_identifiers(text: str, today: datetime.date | None = None) -> list[Finding]:
+    """All personal identifiers in ``text``, in order of position, without overlaps.
+
+    ``today`` (the injected clock's date; the system's date when None) judges whether a
+    date after a short marker ("n. 12.11.1998") makes someone 0-100 years old.
+    """
     digits = sum(c.isdigit() for c in text)
     found = [finding for detect in (_DETECTORS if digits >= _MIN_DIGITS else _FEW_DIGITS_DETECTORS) for finding in detect(text)]
+    found += _find_identity(text, today or datetime.date.today())
     return sorted(_without_overlaps(found), key=lambda f: f.start)
+
+
+def _find_identity(text: str, today: datetime.date) -> list[Finding]:
+    found = [Finding(NAME, start, end) for start, end in find_names(text)]
+    if any(c.isdigit() for c in text):
+        found += [Finding(BIRTH_DATE, start, end) for start, end in find_birth_dates(text, today)]
+    found += [Finding(ADDRESS, start, end) for start, end in find_addresses(text)]
+    return found
 
 
 def _without_overlaps(findings: list[Finding]) -> list[Finding]:
@@ -266,14 +282,15 @@ def _without_overlaps(findings: list[Finding]) -> list[Finding]:
     return kept
 
 
-def screen(value: object, path: str) -> None:
+def screen(value: object, path: str, *, today: datetime.date | None = None) -> None:
     """Raise ``PrivacyViolation`` for the first string in ``value`` that holds an identifier.
 
     ``value`` may nest strings in lists, tuples, sets, dicts and msgspec Structs;
-    ``path`` names ``value`` and grows as ``path.field``, ``path.key`` and ``path[i]``.
+    ``path`` names ``value`` and grows as ``path.field``, ``path.key`` and ``path[i]``;
+    ``today`` is the injected clock's date where the caller has one.
     """
     for field, text in _strings(value, path):
-        findings = find_identifiers(text)
+        findings = find_identifiers(text, today)
         if findings:
             raise PrivacyViolation(field=field, kind=findings[0].kind)
 
@@ -302,4 +319,17 @@ def _child(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-__all__ = ["CNP", "EMAIL", "IBAN", "ID_CARD", "KNOWN_ID_SERIES", "PHONE", "Finding", "find_identifiers", "screen"]
+__all__ = [
+    "ADDRESS",
+    "BIRTH_DATE",
+    "CNP",
+    "EMAIL",
+    "IBAN",
+    "ID_CARD",
+    "KNOWN_ID_SERIES",
+    "NAME",
+    "PHONE",
+    "Finding",
+    "find_identifiers",
+    "screen",
+]

@@ -6,6 +6,7 @@ passes the privacy guard before it is used.
 
 from __future__ import annotations
 
+import datetime
 from typing import Annotated
 
 import msgspec
@@ -85,12 +86,13 @@ class Profile(Input):
         return self.age_range()[1] < 18
 
 
-def check_profile(profile: Profile, path: str = "profile") -> tuple[float, float]:
+def check_profile(profile: Profile, path: str = "profile", *, today: datetime.date | None = None) -> tuple[float, float]:
     """Screen every string for identifiers and resolve the location; returns its coordinates.
 
-    Raises :class:`PrivacyViolation` or :class:`InvalidInput` naming the field.
+    ``today``: the injected clock's date, which judges dates of birth. Raises
+    :class:`PrivacyViolation` or :class:`InvalidInput` naming the field.
     """
-    screen(profile, path)
+    screen(profile, path, today=today)
     needs = [n.service_type for n in profile.needs]
     if len(set(needs)) != len(needs):
         raise InvalidInput("each service type may be needed once", field=f"{path}.needs")

@@ -253,7 +253,7 @@ async def match_profile(
     profile: Profile, cache: DirectoryCache, clock: Clock, *, stale_days: int, limit: int = 20
 ) -> MatchResult:
     """Rank the providers for ``profile``; nothing about the profile is stored."""
-    origin = check_profile(profile)
+    origin = check_profile(profile, today=clock.now().date())
     now = clock.now()
     snapshot = await cache.get(now)
     selection = select(profile, snapshot.directory, origin)
@@ -261,3 +261,16 @@ async def match_profile(
     return rank(
         selection, capacity, snapshot.records, now=now, stale_after=dt.timedelta(days=stale_days), limit=limit
     )
+
+
+async def not_eligible_reason(profile: Profile, service_id: int, cache: DirectoryCache, clock: Clock) -> str:
+    """Why ``service_id`` cannot be asked for ``profile`` now, for the error a person reads."""
+    from referralnet.matching.why import why_not_eligible
+
+    origin = check_profile(profile, today=clock.now().date())
+    snapshot = await cache.get(clock.now())
+    columns = await live_capacity([service_id])
+    position = int(columns.positions(np.array([service_id], dtype=np.int64))[0])
+    available = columns.capacity(position).available if position >= 0 else None
+    reason = why_not_eligible(snapshot.directory, service_id, profile, origin, available)
+    return f"is not eligible for this profile right now: {reason}" if reason else "is not eligible for this profile right now"

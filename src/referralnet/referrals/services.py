@@ -12,7 +12,7 @@ from referralnet.directory import places
 from referralnet.errors import Conflict, Forbidden, InvalidInput, NotFound
 from referralnet.jsoncol import dumps
 from referralnet.matching.profile import Profile
-from referralnet.matching.services import DirectoryCache, match_profile
+from referralnet.matching.services import DirectoryCache, match_profile, not_eligible_reason
 from referralnet.referrals.lifecycle import DEFAULT_MODE, REFERRAL_START, ReferralStatus, check_referral_transition, move_referral
 from referralnet.referrals.offers import send_offer, withdraw_pending
 from referralnet.referrals.records import lock_referral, offers_of, referral_out, referral_row, summary_out
@@ -49,7 +49,7 @@ async def _choose_services(
         for i, service_id in enumerate(data.service_ids):
             if service_id not in eligible:
                 exists = await Service.exists().where(Service.id == service_id)
-                why = "is not eligible for this profile right now" if exists else "does not exist"
+                why = await not_eligible_reason(data.profile, service_id, cache, clock) if exists else "does not exist"
                 raise InvalidInput(f"service {service_id} {why}", field=f"service_ids[{i}]")
         if len(set(data.service_ids)) != len(data.service_ids):
             raise InvalidInput("a service may be asked once per referral", field="service_ids")
@@ -203,6 +203,8 @@ async def close_referral(referral_id: int, body: OutcomeBody, actor: Actor, cloc
     """Record the outcome and close; closing before arrival releases the place."""
     now = clock.now()
     row = await _readable_row(referral_id, actor, now, "close")
+    if row["status"] in ("closed", "cancelled"):
+        raise Conflict(f"referral {referral_id} is already {row['status']}", field="status")
     if row["status"] in ("placed", "arrived"):
         await _placed_provider_only(row, actor)
     elif not actor.is_staff:

@@ -1,0 +1,53 @@
+"""Strict types in request bodies: ``{"available": "3"}`` is a 422, never read as 3.
+
+Litestar converts bodies leniently (strings to numbers and booleans). Before a handler runs,
+the JSON body is decoded again, strictly, into the handler's ``data`` type; where only the strict
+decoding fails, the request is refused naming the field.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+import msgspec
+from litestar import Request
+from litestar.exceptions import ValidationException
+
+_AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+
+
+@cache
+def _decoders(annotation: Any) -> tuple[msgspec.json.Decoder[Any], msgspec.json.Decoder[Any]]:
+    return msgspec.json.Decoder(annotation, strict=True), msgspec.json.Decoder(annotation, strict=False)
+
+
+async def strict_json_body(request: Request[Any, Any, Any]) -> None:
+    """``before_request`` hook: refuse a JSON body whose values have the wrong JSON type."""
+    field = request.route_handler.parsed_fn_signature.parameters.get("data")
+    if field is None or request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    body = await request.body()
+    if not body or "json" not in request.headers.get("content-type", "application/json"):
+        return
+    try:
+        strict, lax = _decoders(field.annotation)
+    except TypeError:  # not a type msgspec decodes
+        return
+    try:
+        strict.decode(body)
+    except msgspec.ValidationError as exc:
+        try:
+            lax.decode(body)
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            return  # wrong in other ways too: Litestar's own validation reports it
+        m = _AT.match(str(exc))
+        assert m is not None
+        key = (m.group("path") or "").lstrip(".") or "body"
+        raise ValidationException(
+            detail=f"Validation failed for {request.method} {request.url.path}",
+            extra=[{"message": f"{m.group('message')} (send the JSON type itself, not a string)", "key": key, "source": "body"}],
+        ) from None
+    except msgspec.DecodeError:
+        return
