@@ -81,20 +81,25 @@ def non_public(address: IPAddress) -> str | None:
     return None
 
 
+async def lookup(host: str, port: int) -> list[str]:
+    """The system resolver's addresses for ``host`` (tests replace this to play an attacker's DNS)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(sockaddr[0]) for *_, sockaddr in infos]
+
+
 async def _resolve(host: str, port: int) -> list[IPAddress]:
     try:
         return [ipaddress.ip_address(host)]
     except ValueError:
         pass
-    loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(RESOLVE_TIMEOUT_SECONDS):
-            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            answers = await lookup(host, port)
     except (OSError, TimeoutError) as exc:
         raise TargetRefused(f"the host {host} could not be resolved") from exc
     found: list[IPAddress] = []
-    for *_, sockaddr in infos:
-        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+    for answer in answers:
+        address = ipaddress.ip_address(answer.split("%", 1)[0])
         if address not in found:
             found.append(address)
     if not found:
