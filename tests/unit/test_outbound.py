@@ -51,3 +51,9 @@ async def test_http_only_where_allowed_and_other_schemes_never() -> None:
     allowed = Settings(webhook_allow_http=True, webhook_allow_hosts="localhost, [::1] 127.0.0.1")
     assert (await check_url("http://127.0.0.1:9/h", allowed)).address == "127.0.0.1"
     assert (await check_url("https://[::1]/h", allowed)).address == "::1"
+
+
+@pytest.mark.parametrize("host", ["0" * 300, "a" * 64 + ".example.org", "xn--.example.org"])
+async def test_a_host_no_resolver_can_take_is_refused_not_an_error(host: str) -> None:
+    with pytest.raises(TargetRefused, match="could not be resolved"):
+        await check_url(f"https://{host}/h", Settings())

@@ -108,7 +108,7 @@ class Mailer:
 
     A refusal of one message (5xx to MAIL FROM, RCPT TO or DATA) is permanent and keeps the server's
     answer; a 4xx answer, a failed connection, greeting, STARTTLS or login, a dropped connection or a
-    timeout is temporary (retried later). After a dropped connection the next message reconnects;
+    timeout is temporary (retried later). After a dropped connection the next message reconnects, once;
     once connecting has failed, the rest of the round fails at once with the same reason (a server that
     does not answer is not waited for once per message).
     """
@@ -158,7 +158,10 @@ class Mailer:
         except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
             smtp.close()
             self.smtp = None
-            raise DeliveryError(f"{self.server}: {type(exc).__name__}: {exc}") from exc
+            error = DeliveryError(f"{self.server}: {type(exc).__name__}: {exc}")
+            if self.connections >= 2:  # dropped twice: the rest of the round waits for the next one
+                self.broken = error
+            raise error from exc
 
     async def close(self) -> None:
         if self.smtp is not None and self.smtp.is_connected:

@@ -95,15 +95,15 @@ async def _resolve(host: str, port: int) -> list[IPAddress]:
     try:
         async with asyncio.timeout(RESOLVE_TIMEOUT_SECONDS):
             answers = await lookup(host, port)
-    except (OSError, TimeoutError) as exc:
-        raise TargetRefused(f"the host {host} could not be resolved") from exc
+    except (OSError, TimeoutError, ValueError) as exc:  # ValueError: UnicodeError of a label IDNA cannot encode
+        raise TargetRefused("the host could not be resolved") from exc
     found: list[IPAddress] = []
     for answer in answers:
         address = ipaddress.ip_address(answer.split("%", 1)[0])
         if address not in found:
             found.append(address)
     if not found:
-        raise TargetRefused(f"the host {host} could not be resolved")
+        raise TargetRefused("the host could not be resolved")
     return found
 
 
