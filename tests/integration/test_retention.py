@@ -5,6 +5,9 @@ log keeps that the purge happened."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from typing import Any
 
 import msgspec
@@ -14,7 +17,7 @@ from referralnet.referrals.retention import ACTION, ACTOR, purge_due
 from referralnet.scheduler import run_retention
 from referralnet.settings import Settings
 from referralnet.tables import AuditLog, Referral, ReferralEvent
-from tests.conftest import Tokens, in_app
+from tests.conftest import REPO, Tokens, in_app
 from tests.integration.test_referrals import PROFILE, network, refer
 
 NOTE = "prefers a caseworker who speaks Italian"
@@ -161,3 +164,22 @@ async def test_history_stays_append_only_but_for_erasing_free_text(
         in_app(client, delete)
     in_app(client, change, {ReferralEvent.reason: None})
     assert [e["reason"] for e in in_app(client, raw, rid)["events"] if e["kind"] == "referral_cancelled"] == [None]
+
+
+async def test_worker_once_runs_the_retention_sweep(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str], settings: Settings
+) -> None:
+    """``referralnet worker --once`` (cron deployments) purges too, on the real clock: START is long past."""
+    ids = await finished_referrals(client, tokens, admin, institution)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO / "src"),
+        "REFERRALNET_DATABASE_URL": settings.database_url,
+        "REFERRALNET_DATA_DIR": str(REPO / "data"),
+        "REFERRALNET_RETENTION_DAYS": "1",
+        "REFERRALNET_LOG_LEVEL": "WARNING",
+    }
+    done = subprocess.run([sys.executable, "-m", "referralnet.cli", "worker", "--once"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert all(in_app(client, raw, ids[n])["purged_at"] is not None for n in ("closed", "unplaced", "cancelled"))
+    assert in_app(client, raw, ids["open"])["purged_at"] is None
