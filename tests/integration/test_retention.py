@@ -13,10 +13,11 @@ from typing import Any
 import msgspec
 import pytest
 
+from referralnet.notifications.dispatch import dispatch_due
 from referralnet.referrals.retention import ACTION, ACTOR, purge_due
 from referralnet.scheduler import run_retention
 from referralnet.settings import Settings
-from referralnet.tables import AuditLog, Referral, ReferralEvent
+from referralnet.tables import AuditLog, Notification, Referral, ReferralEvent
 from tests.conftest import REPO, Tokens, in_app
 from tests.integration.test_referrals import PROFILE, network, refer
 
@@ -65,7 +66,8 @@ async def raw(rid: int) -> dict[str, Any]:
     audit = await AuditLog.select(AuditLog.actor, AuditLog.role, AuditLog.action, AuditLog.at).where(
         AuditLog.object_type == "referral", AuditLog.object_id == rid, AuditLog.action == ACTION
     )
-    return {**row, "events": events, "purges": audit}
+    messages = await Notification.select(Notification.recipient, Notification.status).where(Notification.referral == rid)
+    return {**row, "events": events, "purges": audit, "messages": messages}
 
 
 def text_of(row: dict[str, Any]) -> str:
@@ -76,6 +78,9 @@ async def test_free_text_goes_after_the_period_and_coded_fields_stay(
     client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str], settings: Settings, clock: Any
 ) -> None:
     ids = await finished_referrals(client, tokens, admin, institution)
+    assert in_app(client, dispatch_due, settings, clock.now(), worker_id="test").held >= 1  # no SMTP: e-mails held
+    officer = [m for m in in_app(client, raw, ids["closed"])["messages"] if m["recipient"] == "officer@police.test"]
+    assert officer and {m["status"] for m in officer} == {"held"}
     before = {name: await view(client, admin, rid) for name, rid in ids.items()}
     assert all(v["profile"]["note"] == NOTE for v in before.values())
 
@@ -102,6 +107,8 @@ async def test_free_text_goes_after_the_period_and_coded_fields_stay(
         for text in (NOTE, *TEXTS.values(), "officer@police.test"):
             assert text not in text_of(stored), (name, text)
         assert [(a["actor"], a["role"], a["at"]) for a in stored["purges"]] == [(ACTOR, "system", clock.now())]
+    messages = in_app(client, raw, ids["closed"])["messages"]
+    assert len([m for m in messages if m["recipient"] == "(erased)"]) == len(officer)
     # The system's own reasons stay: they say why, and hold nothing a person typed.
     unplaced = await view(client, admin, ids["unplaced"])
     assert next(e for e in unplaced["history"] if e["kind"] == "referral_unplaced")["reason"]

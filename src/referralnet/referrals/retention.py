@@ -4,7 +4,8 @@ A referral that is closed or cancelled (counted from ``closed_at``) or unplaced 
 change) keeps its coded fields (age band, gender, nationality group, needs, county and locality,
 exploitation forms, statuses, times, decline and outcome codes), which statistics and the
 coverage review need, and loses the text a person typed: the profile's note, the outcome text,
-decline texts, the free-text reasons in its history, and the referring officer's address.
+decline texts, the free-text reasons in its history, and the referring officer's address
+(on the referral and on the messages already sent to it).
 Each referral is claimed by one conditional ``UPDATE ... WHERE purged_at IS NULL ... RETURNING``
 and erased in that same transaction, with an audit-log row saying that the purge happened.
 See docs/data-protection.md.
@@ -19,12 +20,14 @@ import msgspec
 
 from referralnet.db import write_transaction
 from referralnet.settings import Settings
-from referralnet.tables import AuditLog, Offer, Referral, ReferralEvent
+from referralnet.tables import AuditLog, Notification, Offer, Referral, ReferralEvent
 
 FINISHED = ("closed", "cancelled", "unplaced")
 # History events whose ``reason`` is what a person typed (the others hold the system's own words).
 FREE_TEXT_EVENTS = ("offer_declined", "decline_contested", "arrival_recorded", "referral_cancelled", "referral_closed")
 ACTOR = "system:retention"
+# What a delivered message to a person's address (not an organisation's) keeps as its recipient.
+ERASED = "(erased)"
 ACTION = "purge_free_text"
 
 
@@ -65,6 +68,12 @@ async def purge_one(referral_id: int, now: dt.datetime, before: dt.datetime) -> 
             ReferralEvent.referral == referral_id,
             ReferralEvent.kind.is_in(list(FREE_TEXT_EVENTS)),
             ReferralEvent.reason.is_not_null(),
+        )
+        # Messages to the referring officer (or the secretariat) keep their kind and delivery state only.
+        await Notification.update({Notification.recipient: ERASED}).where(
+            Notification.referral == referral_id,
+            Notification.organisation.is_null(),
+            Notification.status.is_in(["sent", "failed", "held"]),
         )
         await AuditLog.insert(
             AuditLog(at=now, actor=ACTOR, token=None, role="system", organisation=None, object_type="referral",
