@@ -165,7 +165,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import signal
 
     from referralnet.clock import SystemClock
-    from referralnet.scheduler import build_scheduler, run_once
+    from referralnet.scheduler import build_scheduler, run_once, run_retention
 
     settings = _settings(args)
 
@@ -176,6 +176,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         clock = SystemClock()
         if args.once:
             await run_once(settings, clock)
+            await run_retention(settings, clock)
             await db.stop(engine)
             return
         stop = asyncio.Event()

@@ -71,6 +71,24 @@ async def run_once(settings: Settings, clock: Clock) -> None:
         log.exception("scheduled sweep failed")
 
 
+RETENTION_INTERVAL_SECONDS = 3600
+
+
+async def run_retention(settings: Settings, clock: Clock) -> None:
+    """Erase the free text of referrals past the retention period (referrals/retention.py); errors are logged."""
+    from referralnet.referrals.retention import purge_due
+
+    now = clock.now()
+    try:
+        async with exclusive("retention", now, dt.timedelta(seconds=RETENTION_INTERVAL_SECONDS)) as mine:
+            if mine:
+                purged = await purge_due(now, settings, batch=1000)
+                if purged:
+                    log.info("retention: free text of %s referral(s) erased", purged)
+    except Exception:  # noqa: BLE001 - a failed round must not stop the scheduler
+        log.exception("retention sweep failed")
+
+
 def build_scheduler(settings: Settings, clock: Clock) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=dt.timezone.utc)
     scheduler.add_job(
@@ -79,6 +97,16 @@ def build_scheduler(settings: Settings, clock: Clock) -> AsyncIOScheduler:
         seconds=settings.sweep_interval_seconds,
         args=[settings, clock],
         id="sweeps",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=dt.datetime.now(dt.timezone.utc),
+    )
+    scheduler.add_job(
+        run_retention,
+        "interval",
+        seconds=RETENTION_INTERVAL_SECONDS,
+        args=[settings, clock],
+        id="retention",
         max_instances=1,
         coalesce=True,
         next_run_time=dt.datetime.now(dt.timezone.utc),

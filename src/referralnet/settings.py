@@ -61,6 +61,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     smtp_password: str | None = None
     notification_max_attempts: Annotated[int, Meta(ge=1, le=50)] = 6
     webhook_timeout_seconds: Annotated[float, Meta(gt=0, le=120)] = 10.0
+    # Webhook targets: https and public addresses only. Plain http where this is set (tests, local networks);
+    # hosts (comma-separated names or addresses) allowed to resolve to loopback, private or link-local addresses.
+    webhook_allow_http: bool = False
+    webhook_allow_hosts: str = ""
+    # Closed, cancelled and unplaced referrals lose their free text after this many days (docs/data-protection.md).
+    retention_days: Annotated[int, Meta(ge=1, le=3650)] = 180
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

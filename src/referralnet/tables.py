@@ -133,6 +133,8 @@ class Referral(Table, tablename="referral"):
     placed_at = Timestamptz(null=True, default=None)
     arrived_at = Timestamptz(null=True, default=None)
     closed_at = Timestamptz(null=True, default=None)
+    # When the retention sweep erased the free text (referrals/retention.py); null until then.
+    purged_at = Timestamptz(null=True, default=None)
 
 
 class Offer(Table, tablename="offer"):

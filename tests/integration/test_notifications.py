@@ -35,6 +35,12 @@ BASE_URL = "https://referralnet.example"
 
 
 @pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The test receivers listen on http://127.0.0.1: allowed through the settings, as on a local network."""
+    return msgspec.structs.replace(settings, webhook_allow_http=True, webhook_allow_hosts="127.0.0.1")
+
+
+@pytest.fixture
 def inbox() -> Iterator[tuple[Inbox, int]]:
     handler, port = Inbox(), free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)

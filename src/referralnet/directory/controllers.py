@@ -47,10 +47,10 @@ class OrganisationController(Controller):
 
     @post("/", operation_id="createOrganisation", guards=[staff], status_code=HTTP_201_CREATED)
     async def create_organisation(
-        self, data: JSONBody[OrganisationCreate], actor: CurrentActor, clock: CurrentClock
+        self, data: JSONBody[OrganisationCreate], actor: CurrentActor, clock: CurrentClock, request: Request[Any, Any, Any]
     ) -> OrganisationOut:
         """Add an organisation to the directory (secretariat and admin)."""
-        return await services.create_organisation(data, actor, clock)
+        return await services.create_organisation(data, actor, clock, settings=request.app.state.settings)
 
     @get("/{org_id:int}", operation_id="getOrganisation")
     async def get_organisation(self, org_id: Id) -> OrganisationOut:

@@ -25,7 +25,7 @@ from referralnet.directory.schemas import (
     ServiceUpdate,
     SiteIn,
 )
-from referralnet.directory.validation import check_service, resolve_sites
+from referralnet.directory.validation import check_service, check_webhook_url, resolve_sites
 from referralnet.directory.views import decode_strings, dumps, eligibility_of, organisation_out, service_out
 from referralnet.errors import Conflict, Forbidden, InvalidInput, NotFound
 from referralnet.referrals.offers import withdraw_organisation
@@ -113,9 +113,13 @@ async def get_organisation(org_id: int) -> OrganisationOut:
     return organisation_out(row, counts.get(org_id, 0))
 
 
-async def create_organisation(data: OrganisationCreate, actor: Actor, clock: Clock, *, fictional: bool = False, sources: list[Any] | None = None) -> OrganisationOut:
+async def create_organisation(
+    data: OrganisationCreate, actor: Actor, clock: Clock, *, fictional: bool = False, sources: list[Any] | None = None,
+    settings: Settings | None = None,
+) -> OrganisationOut:  # fmt: skip
     if not actor.is_staff:
         raise Forbidden("only the secretariat or an admin can add organisations")
+    await check_webhook_url(data.webhook_url, settings)
     check_kind(data.kind, data.institution_type)
     slug = data.slug or slugify(data.short_name or data.name)
     now = clock.now()
@@ -163,6 +167,8 @@ async def update_organisation(
         raise Forbidden("only the secretariat or an admin can (de)activate an organisation", field="active")
     if patch.institution_type is not UNSET:
         check_kind(current["kind"], patch.institution_type)
+    if isinstance(patch.webhook_url, str):
+        await check_webhook_url(patch.webhook_url, settings)
     values: dict[Any, Any] = {}
     for name in patch.__struct_fields__:
         value = getattr(patch, name)

@@ -6,6 +6,8 @@ from typing import Any
 
 from referralnet.directory.schemas import CapacityIn, Eligibility, SiteIn
 from referralnet.errors import InvalidInput
+from referralnet.notifications.outbound import TargetRefused, check_url
+from referralnet.settings import Settings
 from referralnet.vocabulary import geo
 
 
@@ -52,3 +54,13 @@ def resolve_sites(sites: list[SiteIn]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+async def check_webhook_url(url: str | None, settings: Settings | None) -> None:
+    """A webhook URL must be https and reach a public address (see notifications/outbound.py); 422 otherwise."""
+    if url is None:
+        return
+    try:
+        await check_url(url, settings or Settings())
+    except TargetRefused as exc:
+        raise InvalidInput(f"webhook_url: {exc}", field="webhook_url") from exc

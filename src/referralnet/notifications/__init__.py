@@ -2,4 +2,11 @@
 
 
 class DeliveryError(Exception):
-    """One delivery attempt failed; the message becomes the row's ``last_error`` (never a secret)."""
+    """One delivery attempt failed; the message becomes the row's ``last_error`` (never a secret).
+
+    ``permanent``: the receiver refused for good (an SMTP 5xx answer), so the row fails without retries.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.status_codes import HTTP_201_CREATED
 
 from referralnet.accounts.guards import directory_editor
@@ -41,7 +41,9 @@ class WebhookSecretController(Controller):
     guards = [directory_editor]
 
     @post("/{org_id:int}/webhook-secret", operation_id="rotateWebhookSecret", status_code=HTTP_201_CREATED)
-    async def rotate(self, org_id: Id, actor: CurrentActor, clock: CurrentClock) -> Response[WebhookSecretOut]:
+    async def rotate(
+        self, org_id: Id, actor: CurrentActor, clock: CurrentClock, request: Request[Any, Any, Any]
+    ) -> Response[WebhookSecretOut]:
         """Create or replace the organisation's webhook signing secret; it is shown in this answer only."""
-        out = await services.rotate_webhook_secret(org_id, actor, clock.now())
+        out = await services.rotate_webhook_secret(org_id, actor, clock.now(), request.app.state.settings)
         return Response(out, status_code=HTTP_201_CREATED, headers={"Cache-Control": "no-store"})

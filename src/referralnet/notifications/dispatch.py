@@ -12,11 +12,11 @@ import datetime as dt
 import logging
 from typing import Any
 
-import httpx
 import msgspec
 
 from referralnet.db import current_engine, is_sqlite, write_transaction
 from referralnet.notifications import DeliveryError, email, webhook
+from referralnet.notifications.sealing import SecretUnreadable, unseal
 from referralnet.notifications.signing import instance_key
 from referralnet.settings import Settings
 from referralnet.tables import Notification, Organisation
@@ -92,12 +92,15 @@ async def _claim(now: dt.datetime, *, statuses: list[str], channels: list[str], 
     return sorted(rows, key=lambda r: r["id"])  # type: ignore[no-any-return]
 
 
-async def _settle(row: dict[str, Any], error: str | None, now: dt.datetime, settings: Settings, report: DispatchReport) -> None:
-    """Record one outcome, only while this worker still holds the row's lease."""
+async def _settle(
+    row: dict[str, Any], outcome: DeliveryError | None, now: dt.datetime, settings: Settings, report: DispatchReport
+) -> None:
+    """Record one outcome, only while this worker still holds the row's lease; a permanent refusal fails at once."""
+    error = None if outcome is None else str(outcome)
     if error is None:
         values: dict[Any, Any] = {Notification.status: "sent", Notification.sent_at: now, Notification.last_error: None}
         report.sent += 1
-    elif row["attempts"] >= settings.notification_max_attempts:
+    elif outcome is not None and outcome.permanent or row["attempts"] >= settings.notification_max_attempts:
         values = {Notification.status: "failed", Notification.last_error: error[:ERROR_LIMIT]}
         report.failed += 1
         log.warning("notification %s (%s to %s) failed after %s attempts: %s", row["id"], row["kind"], row["recipient"], row["attempts"], error)
@@ -116,12 +119,23 @@ async def _settle(row: dict[str, Any], error: str | None, now: dt.datetime, sett
         log.warning("notification %s: lease lost before its outcome was recorded (%s)", row["id"], error or "sent")
 
 
-async def _secrets(rows: list[dict[str, Any]]) -> dict[int, str | None]:
+async def _secrets(rows: list[dict[str, Any]], settings: Settings) -> dict[int, str | DeliveryError | None]:
+    """Each webhook organisation's secret, decrypted; a DeliveryError where it does not open."""
     ids = sorted({r["organisation"] for r in rows if r["channel"] == "webhook" and r["organisation"] is not None})
     if not ids:
         return {}
+    key = await instance_key(settings.secret_key)
     found = await Organisation.select(Organisation.id, Organisation.webhook_secret).where(Organisation.id.is_in(ids))
-    return {r["id"]: r["webhook_secret"] for r in found}
+    out: dict[int, str | DeliveryError | None] = {}
+    for r in found:
+        try:
+            out[r["id"]] = unseal(key, r["id"], r["webhook_secret"]) if r["webhook_secret"] else None
+        except SecretUnreadable as exc:
+            out[r["id"]] = DeliveryError(
+                f"organisation {r['id']}: {exc} (was REFERRALNET_SECRET_KEY changed?); "
+                f"create a new one with POST /api/v1/organisations/{r['id']}/webhook-secret"
+            )
+    return out
 
 
 async def dispatch_due(settings: Settings, now: dt.datetime, *, worker_id: str, limit: int = 50) -> DispatchReport:
@@ -151,27 +165,49 @@ async def dispatch_due(settings: Settings, now: dt.datetime, *, worker_id: str, 
     if not rows:
         return report
     key = await instance_key(settings.secret_key) if any(r["channel"] == "email" for r in rows) else ""
-    secrets = await _secrets(rows)
+    secrets = await _secrets(rows, settings)
     gate = asyncio.Semaphore(CONCURRENCY)
+    mailer = email.Mailer(settings)
 
-    async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, follow_redirects=False) as client:
+    async def guarded(row: dict[str, Any], attempt: Any) -> DeliveryError | None:
+        try:
+            await attempt()
+        except DeliveryError as exc:
+            return exc
+        except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
+            log.exception("notification %s: unexpected delivery error", row["id"])
+            return DeliveryError(f"unexpected error: {type(exc).__name__}: {exc}")
+        return None
 
-        async def deliver(row: dict[str, Any]) -> str | None:
-            async with gate:
-                try:
-                    if row["channel"] == "email":
-                        await email.send(await email.compose(row, settings, now, key), settings)
-                    else:
-                        await webhook.deliver(row, secrets.get(row["organisation"]), client, settings.webhook_timeout_seconds)
-                except DeliveryError as exc:
-                    return str(exc)
-                except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
-                    log.exception("notification %s: unexpected delivery error", row["id"])
-                    return f"unexpected error: {type(exc).__name__}: {exc}"
-                return None
+    async def hook(row: dict[str, Any]) -> DeliveryError | None:
+        async def attempt() -> None:
+            secret = secrets.get(row["organisation"])
+            if isinstance(secret, DeliveryError):
+                raise secret
+            await webhook.deliver(row, secret, settings)
 
-        outcomes = await asyncio.gather(*(deliver(r) for r in rows))
-    for row, error in zip(rows, outcomes):
-        await _settle(row, error, now, settings, report)
-    log.info("notifications dispatched by %s: %s", worker_id, report)
+        async with gate:
+            return await guarded(row, attempt)
+
+    async def mails(batch: list[dict[str, Any]]) -> list[DeliveryError | None]:
+        """E-mails one after another over one SMTP connection."""
+        out = []
+        try:
+            for row in batch:
+
+                async def attempt(row: dict[str, Any] = row) -> None:
+                    await mailer.send(await email.compose(row, settings, now, key))
+
+                out.append(await guarded(row, attempt))
+        finally:
+            await mailer.close()
+        return out
+
+    emails = [r for r in rows if r["channel"] == "email"]
+    hooks = [r for r in rows if r["channel"] != "email"]
+    mail_outcomes, *hook_outcomes = await asyncio.gather(mails(emails), *(hook(r) for r in hooks))
+    outcomes = dict(zip((r["id"] for r in emails), mail_outcomes)) | dict(zip((r["id"] for r in hooks), hook_outcomes))
+    for row in rows:
+        await _settle(row, outcomes[row["id"]], now, settings, report)
+    log.info("notifications dispatched by %s: %s (%s SMTP connection(s))", worker_id, report, mailer.connections)
     return report

@@ -99,11 +99,32 @@ async def compose(row: dict[str, Any], settings: Settings, now: dt.datetime, key
     return message
 
 
-async def send(message: EmailMessage, settings: Settings) -> None:
-    """Send over SMTP as configured; any failure becomes a DeliveryError (retried later)."""
-    try:
-        await aiosmtplib.send(
-            message,
+def _answer(exc: aiosmtplib.SMTPResponseException) -> str:
+    return f"{exc.code} {exc.message}".strip()
+
+
+class Mailer:
+    """One SMTP connection for a dispatch round: opened at the first message, closed by :meth:`close`.
+
+    A refusal of one message (5xx to MAIL FROM, RCPT TO or DATA) is permanent and keeps the server's
+    answer; a 4xx answer, a failed connection, greeting, STARTTLS or login, a dropped connection or a
+    timeout is temporary (retried later). After a dropped connection the next message reconnects, once;
+    once connecting has failed, the rest of the round fails at once with the same reason (a server that
+    does not answer is not waited for once per message).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.server = f"SMTP {settings.smtp_host}:{settings.smtp_port}"
+        self.smtp: aiosmtplib.SMTP | None = None
+        self.connections = 0
+        self.broken: DeliveryError | None = None
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        if self.broken is not None:
+            raise self.broken
+        settings = self.settings
+        smtp = aiosmtplib.SMTP(
             hostname=settings.smtp_host,
             port=settings.smtp_port,
             username=settings.smtp_user,
@@ -113,5 +134,39 @@ async def send(message: EmailMessage, settings: Settings) -> None:
             start_tls=settings.smtp_tls == "starttls",
             timeout=SMTP_TIMEOUT_SECONDS,
         )
-    except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
-        raise DeliveryError(f"SMTP {settings.smtp_host}:{settings.smtp_port}: {type(exc).__name__}: {exc}") from exc
+        self.connections += 1
+        try:
+            await smtp.connect()
+        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+            smtp.close()
+            self.broken = DeliveryError(f"{self.server}: could not connect: {type(exc).__name__}: {exc}")
+            raise self.broken from exc
+        self.smtp = smtp
+        return smtp
+
+    async def send(self, message: EmailMessage) -> None:
+        """Send one message; raise DeliveryError (``permanent`` for a 5xx refusal of this message)."""
+        smtp = self.smtp if self.smtp is not None and self.smtp.is_connected else await self._connect()
+        try:
+            await smtp.send_message(message)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            answers = "; ".join(_answer(r) for r in exc.recipients)
+            permanent = all(500 <= r.code < 600 for r in exc.recipients)
+            raise DeliveryError(f"{self.server} refused the recipient: {answers}", permanent=permanent) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            raise DeliveryError(f"{self.server} refused the message: {_answer(exc)}", permanent=500 <= exc.code < 600) from exc
+        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+            smtp.close()
+            self.smtp = None
+            error = DeliveryError(f"{self.server}: {type(exc).__name__}: {exc}")
+            if self.connections >= 2:  # dropped twice: the rest of the round waits for the next one
+                self.broken = error
+            raise error from exc
+
+    async def close(self) -> None:
+        if self.smtp is not None and self.smtp.is_connected:
+            try:
+                await self.smtp.quit()
+            except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
+                self.smtp.close()
+        self.smtp = None

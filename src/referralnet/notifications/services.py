@@ -9,7 +9,9 @@ from referralnet.accounts.schemas import Actor
 from referralnet.db import write_transaction
 from referralnet.errors import Forbidden, NotFound
 from referralnet.notifications.schemas import NotificationList, NotificationOut, WebhookSecretOut
-from referralnet.notifications.signing import SIGNATURE_HEADER, new_secret
+from referralnet.notifications.sealing import seal
+from referralnet.notifications.signing import SIGNATURE_HEADER, instance_key, new_secret
+from referralnet.settings import Settings
 from referralnet.audit import audit
 from referralnet.tables import Notification, Organisation
 
@@ -72,16 +74,20 @@ async def list_notifications(
     return NotificationList(items=[_out(r) for r in await query], total=await count)
 
 
-async def rotate_webhook_secret(org_id: int, actor: Actor, now: dt.datetime) -> WebhookSecretOut:
-    """Create or replace the organisation's webhook secret and return it (the only time it is shown)."""
+async def rotate_webhook_secret(org_id: int, actor: Actor, now: dt.datetime, settings: Settings) -> WebhookSecretOut:
+    """Create or replace the organisation's webhook secret and return it (the only time it is shown).
+
+    It is stored encrypted (:mod:`referralnet.notifications.sealing`), never in clear.
+    """
     if not await Organisation.exists().where(Organisation.id == org_id):
         raise NotFound(f"organisation {org_id} not found", field="org_id")
     if not actor.can_manage(org_id):
         await audit(actor, now, object_type="organisation", object_id=org_id, action="rotate_webhook_secret", outcome="denied")
         raise Forbidden("an NGO can set the webhook secret of its own organisation only")
     secret = new_secret()
+    stored = seal(await instance_key(settings.secret_key), org_id, secret)
     async with write_transaction():
         # updated_at stays: the secret is not part of the directory and must not invalidate matching caches.
-        await Organisation.update({Organisation.webhook_secret: secret}).where(Organisation.id == org_id)
+        await Organisation.update({Organisation.webhook_secret: stored}).where(Organisation.id == org_id)
         await audit(actor, now, object_type="organisation", object_id=org_id, action="rotate_webhook_secret", outcome="allowed")
     return WebhookSecretOut(organisation_id=org_id, secret=secret, signature_header=SIGNATURE_HEADER, created_at=now)
