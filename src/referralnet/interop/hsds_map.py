@@ -1,0 +1,357 @@
+"""HSDS tables -> organisations and services of the directory (pure): what maps, what does not, bad rows.
+
+A bad row (missing id or name, a link the import follows that points nowhere, a value of the wrong
+type, a value the directory refuses) stops the whole import; it is reported with its file and line.
+What merely does not map (a term outside the vocabulary, a location outside Romania, a service of
+no known type) is skipped and reported. Unknown stays unknown: a location without an address gets
+none, a confidential site no coordinates, a field not stated stays null.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from referralnet.directory.schemas import OrganisationCreate, ServiceCreate
+from referralnet.directory.services import slugify
+from referralnet.directory.validation import check_service
+from referralnet.errors import DomainError
+from referralnet.interop.hsds_export import BOOL_FIELDS, LIST_FIELDS, NO_DESCRIPTION
+from referralnet.interop.hsds_read import Tables
+from referralnet.interop.hsds_terms import TermMap, county_of
+from referralnet.vocabulary import codes, geo
+
+LIST_OF_TAXONOMY = {taxonomy: name for name, taxonomy in LIST_FIELDS.items()}
+
+
+@dataclass
+class InService:
+    where: str
+    name: str
+    type: str
+    data: ServiceCreate
+    sites: list[dict[str, Any]]
+    updated_at: dt.datetime | None
+    capacity_updated_at: dt.datetime | None
+
+    @property
+    def counties(self) -> set[str]:
+        return {s["county"] for s in self.sites} | set(self.data.service_area.counties)
+
+
+@dataclass
+class InOrg:
+    where: str
+    data: OrganisationCreate
+    fictional: bool
+    # True when the slug came from a referralnet identifier (the same organisation), not from the name.
+    slug_stated: bool = False
+    services: list[InService] = field(default_factory=list)
+
+    @property
+    def counties(self) -> set[str]:
+        return {p.county for p in self.data.places} | {c for s in self.services for c in s.counties}
+
+
+@dataclass
+class Mapped:
+    orgs: list[InOrg] = field(default_factory=list)
+    bad: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    unmapped: dict[str, int] = field(default_factory=dict)
+
+
+class _Bad(Exception):
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(reason)
+        self.where, self.reason = where, reason
+
+
+def _int(row: dict[str, Any], key: str, low: int = 0, high: int = 1_000_000) -> int | None:
+    value = row.get(key)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise _Bad(row["_where"], f"{key}: not a number: {value!r}") from None
+    if number != int(number) or not low <= number <= high:
+        raise _Bad(row["_where"], f"{key}: not a whole number from {low} to {high}: {value!r}")
+    return int(number)
+
+
+def _float(row: dict[str, Any], key: str) -> float | None:
+    value = row.get(key)
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise _Bad(row["_where"], f"{key}: not a number: {value!r}") from None
+
+
+def _time(row: dict[str, Any], key: str) -> dt.datetime | None:
+    value = row.get(key)
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise _Bad(row["_where"], f"{key}: not a date-time: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def _convert(where: str, value: dict[str, Any], kind: type[Any]) -> Any:
+    try:
+        return msgspec.convert(value, kind)
+    except msgspec.ValidationError as exc:
+        raise _Bad(where, str(exc)) from None
+
+
+class Mapper:
+    def __init__(self, tables: Tables) -> None:
+        self.t = tables
+        self.out = Mapped()
+        self.terms = TermMap(tables["taxonomy_term"], tables["taxonomy"])
+        self.ids: dict[str, dict[str, dict[str, Any]]] = {}
+        self.attrs: dict[str, list[tuple[dict[str, Any], tuple[str, str]]]] = defaultdict(list)
+
+    def bad(self, where: str, reason: str) -> None:
+        self.out.bad.append((where, reason))
+
+    def index(self) -> None:
+        for name, rows in self.t.items():
+            seen: dict[str, dict[str, Any]] = {}
+            for row in rows:
+                if row.get("id") is None:
+                    self.bad(row["_where"], "id: missing")
+                elif str(row["id"]) in seen:
+                    self.bad(row["_where"], f"id: {row['id']} repeats {seen[str(row['id'])]['_where']}")
+                else:
+                    seen[str(row["id"])] = row
+            self.ids[name] = seen
+        linkable = {k for name in ("organization", "service", "location", "service_area") for k in self.ids[name]}
+        for row in self.t["attribute"]:
+            if row.get("taxonomy_term_id") is None:
+                self.bad(row["_where"], "taxonomy_term_id: missing")
+            elif str(row.get("link_id")) not in linkable:
+                self.terms.resolve(str(row["taxonomy_term_id"]))
+                self.out.skipped.append((row["_where"], f"attribute links to no organization, service, location or area ({row.get('link_id')})"))
+            else:
+                found = self.terms.resolve(str(row["taxonomy_term_id"]))
+                if found:
+                    self.attrs[str(row["link_id"])].append((row, found))
+        for name, links in (("service", ("organization_id",)), ("service_at_location", ("service_id", "location_id")),
+                            ("address", ("location_id",)), ("service_capacity", ("service_id",))):  # fmt: skip
+            for row in self.t[name]:
+                for key in links:
+                    target = {"organization_id": "organization", "service_id": "service", "location_id": "location"}[key]
+                    if str(row.get(key)) not in self.ids[target]:
+                        self.bad(row["_where"], f"{key}: no {target} with id {row.get(key)}")
+
+    def run(self) -> Mapped:
+        self.index()
+        if self.out.bad:
+            return self.out
+        self.sites_of: dict[str, list[str]] = defaultdict(list)
+        for sal in self.t["service_at_location"]:
+            self.sites_of[str(sal["service_id"])].append(str(sal["location_id"]))
+        linked = {loc for locs in self.sites_of.values() for loc in locs}
+        services_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in self.t["service"]:
+            services_of[str(row["organization_id"])].append(row)
+        places_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for loc in self.t["location"]:
+            if str(loc["id"]) not in linked and loc.get("organization_id") is not None:
+                places_of[str(loc["organization_id"])].append(loc)
+        for row in self.t["organization"]:
+            try:
+                org = self.organisation(row, places_of[str(row["id"])])
+                for svc in services_of[str(row["id"])]:
+                    mapped = self.service(svc)
+                    if mapped is not None:
+                        org.services.append(mapped)
+                self.out.orgs.append(org)
+            except _Bad as exc:
+                self.bad(exc.where, exc.reason)
+        self.terms.resolve_unused()
+        self.out.unmapped = dict(sorted(self.terms.unmapped.items()))
+        return self.out
+
+    # ---- organisations --------------------------------------------------------------------------
+
+    def organisation(self, row: dict[str, Any], place_rows: list[dict[str, Any]]) -> InOrg:
+        if not row.get("name"):
+            raise _Bad(row["_where"], "name: missing")
+        slug = next((str(i["identifier"]) for i in self.t["organization_identifier"]
+                     if str(i.get("organization_id")) == str(row["id"]) and i.get("identifier_scheme") == "referralnet"
+                     and i.get("identifier_type") == "slug"), None)  # fmt: skip
+        values: dict[str, Any] = {
+            "name": row["name"], "short_name": row.get("alternate_name"), "slug": slug or slugify(row.get("alternate_name") or row["name"]),
+            "website": row.get("website"), "referral_email": row.get("email"),
+            "description": None if row.get("description") == NO_DESCRIPTION else row.get("description"),
+            "aliases": [], "networks": [], "places": [],
+        }  # fmt: skip
+        fictional = False
+        for attr, (tax, code) in self.attrs[str(row["id"])]:
+            if tax == "legal_form":
+                values["legal_form"] = code
+            elif tax == "network":
+                values["networks"].append(code)
+            elif (tax, code) == ("rule", "alias") and attr.get("value"):
+                values["aliases"].append(attr["value"])
+            elif (tax, code) == ("rule", "fictional"):
+                fictional = attr.get("value") == "true"
+            elif (tax, code) == ("rule", "organisation_inactive"):
+                values["active"] = False
+            else:
+                self.out.skipped.append((attr["_where"], f"{tax}.{code} does not apply to an organization"))
+        if "legal_form" not in values and row.get("legal_status"):
+            legal = [c for c, (en, ro) in codes.LEGAL_FORMS.items() if geo.fold(row["legal_status"]) in (geo.fold(en), geo.fold(ro))]
+            values["legal_form"] = legal[0] if len(legal) == 1 else None
+        for loc in place_rows:
+            county, locality = self.where_is(loc)
+            if county is None:
+                self.out.skipped.append((loc["_where"], "location in no Romanian county: not imported"))
+            else:
+                values["places"].append({"county": county, "locality": locality})
+        data = _convert(row["_where"], {k: v for k, v in values.items() if v is not None}, OrganisationCreate)
+        return InOrg(where=row["_where"], data=data, fictional=fictional, slug_stated=slug is not None)
+
+    def where_is(self, loc: dict[str, Any]) -> tuple[str | None, str | None]:
+        """County and locality of a location: our county attribute, else its address (Romania only)."""
+        for attr, (tax, code) in self.attrs[str(loc["id"])]:
+            if tax == "county":
+                return code, self.locality(code, attr.get("value"), attr["_where"])
+        for address in self.t["address"]:
+            if str(address["location_id"]) != str(loc["id"]) or (address.get("country") or "RO").upper() not in ("RO", "ROU"):
+                continue
+            county = county_of(address.get("state_province")) or county_of(address.get("region"))
+            if county is None and county_of(address.get("city")) == "RO-B":
+                county = "RO-B"
+            if county:
+                return county, self.locality(county, address.get("city"), address["_where"])
+        return None, None
+
+    def locality(self, county: str, name: str | None, where: str) -> str | None:
+        if not name:
+            return None
+        found = geo.find_locality(county, name)
+        if found is None:
+            self.out.skipped.append((where, f"locality {name!r} not found in {county}: left unknown"))
+            return None
+        return found.name
+
+    # ---- services -------------------------------------------------------------------------------
+
+    def service(self, row: dict[str, Any]) -> InService | None:
+        if not row.get("name"):
+            raise _Bad(row["_where"], "name: missing")
+        sid = str(row["id"])
+        status = row.get("status") or "active"
+        if status not in ("active", "inactive", "defunct", "temporarily closed"):
+            raise _Bad(row["_where"], f"status: not an HSDS status: {status!r}")
+        elig: dict[str, Any] = {"age_min": _int(row, "minimum_age", 0, 120), "age_max": _int(row, "maximum_age", 0, 120), "excludes": [], "requires": []}
+        types: list[str] = []
+        for attr, (tax, code) in self.attrs[sid]:
+            link = attr.get("link_type")
+            if tax == "service_type":
+                types.append(code)
+            elif tax == "rule" and code in LIST_FIELDS:
+                elig[code] = elig.get(code) or []
+            elif tax == "rule" and code in BOOL_FIELDS:
+                if attr.get("value") not in ("true", "false"):
+                    raise _Bad(attr["_where"], f"value: {code} must be true or false, not {attr.get('value')!r}")
+                elig[code] = attr["value"] == "true"
+            elif tax == "rule" and code in ("age_min", "age_max"):
+                elig[code] = _int(attr, "value", 0, 120)
+            elif tax in LIST_OF_TAXONOMY:
+                values = elig.get(LIST_OF_TAXONOMY[tax]) or []
+                elig[LIST_OF_TAXONOMY[tax]] = values + ([code] if code not in values else [])
+            elif tax == "condition" and link in ("excludes", "requires"):
+                elig[link].append(code)
+            else:
+                self.out.skipped.append((attr["_where"], f"{tax}.{code} (link_type {link!r}) does not apply to a service"))
+        if not types:
+            self.out.skipped.append((row["_where"], f"service {row['name']!r}: no service type of the vocabulary; not imported"))
+            return None
+        if len(set(types)) > 1:
+            self.out.skipped.append((row["_where"], f"several service types {types}: {types[0]} used"))
+        if elig.get("languages") is None:
+            langs = [str(r["code"]) for r in self.t["language"] if str(r.get("service_id")) == sid and r.get("code") in codes.LANGUAGES]
+            elig["languages"] = list(dict.fromkeys(langs)) or None
+        area = self.area(sid)
+        sites = [self.site(self.ids["location"][loc]) for loc in self.sites_of[sid]]
+        capacity, cap_time = self.capacity(sid)
+        values = {
+            "type": types[0], "name": row["name"], "description": row.get("description"), "licence": row.get("licenses"),
+            "eligibility": {k: v for k, v in elig.items() if v is not None}, "service_area": area,
+            "active": status == "active", "capacity": capacity,
+        }  # fmt: skip
+        data = _convert(row["_where"], {k: v for k, v in values.items() if v is not None}, ServiceCreate)
+        try:
+            check_service(data.eligibility, data.capacity)
+        except DomainError as exc:
+            raise _Bad(row["_where"], f"{exc.field}: {exc.detail}") from None
+        return InService(row["_where"], row["name"], types[0], data, [s for s in sites if s], _time(row, "last_modified"), cap_time)
+
+    def area(self, sid: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"counties": [], "national": False}
+        for row in self.t["service_area"]:
+            if str(row.get("service_id")) != sid:
+                continue
+            attrs = self.attrs[str(row["id"])]
+            county = next((code for _, (tax, code) in attrs if tax == "county"), None) or county_of(row.get("name"))
+            if any(key == ("rule", "national") for _, key in attrs) or geo.fold(row.get("name") or "") in ("romania", "national"):
+                out["national"] = True
+            elif county:
+                out["counties"].append(county)
+            else:
+                self.out.skipped.append((row["_where"], f"service area {row.get('name')!r}: no Romanian county; not imported"))
+        return out
+
+    def site(self, loc: dict[str, Any]) -> dict[str, Any] | None:
+        county, locality = self.where_is(loc)
+        if county is None:
+            self.out.skipped.append((loc["_where"], f"location {loc.get('name')!r} in no Romanian county: not imported as a site"))
+            return None
+        confidential = any(key == ("rule", "confidential_site") for _, key in self.attrs[str(loc["id"])])
+        lat, lon = _float(loc, "latitude"), _float(loc, "longitude")
+        if (lat is None) != (lon is None):
+            raise _Bad(loc["_where"], "latitude/longitude: give both or neither")
+        if lat is not None and not (43.5 <= lat <= 48.5 and 20.0 <= float(lon or 0) <= 30.0):
+            raise _Bad(loc["_where"], f"latitude/longitude: ({lat}, {lon}) is outside Romania")
+        address = None
+        for row in self.t["address"]:
+            if str(row["location_id"]) == str(loc["id"]) and row.get("address_1"):
+                address = ", ".join(str(p) for p in (row["address_1"], row.get("address_2")) if p)
+                break
+        if address is not None and len(address) > 500:
+            raise _Bad(loc["_where"], "address: longer than 500 characters")
+        return {"county": county, "locality": locality, "address": address, "lat": lat, "lon": lon, "confidential": confidential}
+
+    def capacity(self, sid: str) -> tuple[dict[str, Any] | None, dt.datetime | None]:
+        rows = [r for r in self.t["service_capacity"] if str(r.get("service_id")) == sid]
+        if not rows:
+            return None, None
+        row = rows[0]
+        unit_row = self.ids["unit"].get(str(row.get("unit_id"))) or {}
+        unit = unit_row.get("identifier") if unit_row.get("scheme") == "referralnet" else None
+        if unit not in codes.CAPACITY_UNITS:
+            names = [c for c, (en, ro) in codes.CAPACITY_UNITS.items() if geo.fold(str(unit_row.get("name"))) in (geo.fold(en), geo.fold(ro), c)]
+            unit = names[0] if len(names) == 1 else None
+        if unit is None:
+            self.out.skipped.append((row["_where"], f"capacity unit {unit_row.get('name')!r} is not in the vocabulary: capacity not imported"))
+            return None, None
+        available, total = _int(row, "available"), _int(row, "maximum")
+        return {"unit": unit, "available": available, "total": total}, _time(row, "updated")
+
+
+def map_tables(tables: Tables) -> Mapped:
+    """Organisations and services the tables describe, with bad rows, skipped rows and unmapped terms."""
+    return Mapper(tables).run()
+
