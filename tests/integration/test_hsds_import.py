@@ -14,6 +14,7 @@ import pytest
 
 from referralnet import db
 from referralnet.clock import FixedClock
+from referralnet.directory.institutions import seed_institutions
 from referralnet.directory.seed import seed
 from referralnet.interop.cli import render_plan
 from referralnet.interop.hsds_import import Plan, import_hsds
@@ -64,7 +65,33 @@ async def counts() -> tuple[int, int, int]:
 
 async def seed_directory() -> None:
     await seed(ORGS, clock())
+    await seed_institutions(REPO / "data" / "institutions", clock())  # referring institutions
+    lines = {Organisation.referral_phone: "+40 21 000 0001", Organisation.phone_24h: "0800 800 678"}
+    await Organisation.update(lines).where(Organisation.slug == "anitp")
     await seed(DEMO, clock())  # confidential shelters with (fictional) street addresses
+
+
+async def directory(capacity: bool) -> dict[str, Any]:
+    """The directory as the export carries it (ids, timestamps and sources aside; a confidential site's address never leaves)."""
+    import msgspec
+
+    def decoded(value: Any) -> Any:
+        return msgspec.json.decode(value) if isinstance(value, (str, bytes)) else value
+
+    org_cols = ("slug", "name", "short_name", "aliases", "legal_form", "networks", "website", "referral_email", "referral_phone",
+                "phone_24h", "kind", "institution_type", "county", "city", "city_inferred", "description", "fictional", "active")  # fmt: skip
+    orgs = [{k: decoded(r[k]) if k in ("aliases", "networks") else r[k] for k in org_cols}
+            | {"places": [{"county": p["county"], "locality": p.get("locality")} for p in decoded(r["places"])]}
+            for r in await Organisation.select().order_by(Organisation.slug)]  # fmt: skip
+    svc_cols = ["type", "name", "description", "licence", "area_national", "active"]
+    if capacity:
+        svc_cols += ["capacity_unit", "capacity_total", "capacity_available", "capacity_updated_at"]
+    # HSDS 3.1 requires "available": a capacity with no reported free figure is not exported at all
+    services = [{k: r[k] if r["capacity_available"] is not None or not k.startswith("capacity") else None for k in svc_cols} | {"org": r["organisation.slug"], "eligibility": decoded(r["eligibility"]), "area": decoded(r["area_counties"])}
+                for r in await Service.select(Service.all_columns(), Service.organisation.slug).order_by(Service.id)]  # fmt: skip
+    sites = [(r["service.name"], r["county"], r["locality"], r["confidential"]) + ((None,) * 3 if r["confidential"] else (r["address"], r["lat"], r["lon"]))
+             for r in await Site.select(Site.all_columns(), Site.service.name).order_by(Site.id)]  # fmt: skip
+    return {"organisations": orgs, "services": sorted(services, key=lambda s: s["org"]), "sites": sites}
 
 
 def files(folder: Path) -> dict[str, bytes]:
@@ -85,6 +112,8 @@ def test_export_import_export_gives_identical_files(database_url: str, empty_url
     for name in first:
         assert first[name] == second[name], name
     assert run(empty_url, counts) == run(database_url, counts)
+    before, after = run(database_url, lambda: directory(version == "3.1")), run(empty_url, lambda: directory(version == "3.1"))
+    assert before == after
     # a confidential site stays without an address, and gets no coordinates it did not have
     hidden = run(empty_url, Site.select().where(Site.confidential.eq(True)).run)
     assert hidden and all(s["address"] is None and s["lat"] is None and s["lon"] is None for s in hidden)

@@ -199,7 +199,7 @@ async def _merge_org(target: dict[str, Any], incoming: InOrg, now: dt.datetime) 
     row = await Organisation.select().where(Organisation.id == target["id"]).first()
     assert row is not None
     data, values = incoming.data, {}
-    for name in ("short_name", "legal_form", "website", "referral_email", "description"):
+    for name in ("short_name", "legal_form", "website", "referral_email", "description", "referral_phone", "phone_24h", "county", "city"):
         if row[name] is None and getattr(data, name) is not None:
             values[getattr(Organisation, name)] = getattr(data, name)
     aliases = decode_strings(row["aliases"])
@@ -226,6 +226,8 @@ async def _create_org(incoming: InOrg, plan: Plan, now: dt.datetime) -> int:
             slug=d.slug, name=d.name, short_name=d.short_name, aliases=dumps(d.aliases), legal_form=d.legal_form,
             networks=dumps(d.networks), website=d.website, referral_email=d.referral_email, description=d.description,
             places=dumps(d.places), sources=_sources(plan, incoming.where), fictional=incoming.fictional, active=d.active,
+            referral_phone=d.referral_phone, phone_24h=d.phone_24h, kind=d.kind, institution_type=d.institution_type,
+            county=d.county, city=d.city, city_inferred=d.city_inferred,
             created_at=now, updated_at=now,
         )  # fmt: skip
     ).returning(Organisation.id)

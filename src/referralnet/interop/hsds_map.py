@@ -10,6 +10,7 @@ none, a confidential site no coordinates, a field not stated stays null.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,7 @@ from referralnet.directory.schemas import OrganisationCreate, ServiceCreate
 from referralnet.directory.services import slugify
 from referralnet.directory.validation import check_service
 from referralnet.errors import DomainError
-from referralnet.interop.hsds_export import BOOL_FIELDS, LIST_FIELDS, NO_DESCRIPTION
+from referralnet.interop.hsds_export import BOOL_FIELDS, LINE_24H, LIST_FIELDS, NO_DESCRIPTION, ORG_COUNTY_LINK
 from referralnet.interop.hsds_read import Tables
 from referralnet.interop.hsds_terms import TermMap, county_of
 from referralnet.vocabulary import codes, geo
@@ -172,6 +173,9 @@ class Mapper:
             try:
                 org = self.organisation(row, places_of[str(row["id"])])
                 for svc in services_of[str(row["id"])]:
+                    if org.data.kind == "institution":
+                        self.out.skipped.append((svc["_where"], "a service of a referring institution (institutions offer none): not imported"))
+                        continue
                     mapped = self.service(svc)
                     if mapped is not None:
                         org.services.append(mapped)
@@ -208,11 +212,18 @@ class Mapper:
                 fictional = attr.get("value") == "true"
             elif (tax, code) == ("rule", "organisation_inactive"):
                 values["active"] = False
+            elif tax == "institution_type":
+                values.update(kind="institution", institution_type=code)
+            elif tax == "county" and attr.get("link_type") == ORG_COUNTY_LINK:
+                values.update(county=code, city=attr.get("value"))
+            elif (tax, code) == ("rule", "city_inferred"):
+                values["city_inferred"] = attr.get("value") == "true"
             else:
                 self.out.skipped.append((attr["_where"], f"{tax}.{code} does not apply to an organization"))
         if "legal_form" not in values and row.get("legal_status"):
             legal = [c for c, (en, ro) in codes.LEGAL_FORMS.items() if geo.fold(row["legal_status"]) in (geo.fold(en), geo.fold(ro))]
             values["legal_form"] = legal[0] if len(legal) == 1 else None
+        self.phones(row, values)
         for loc in place_rows:
             county, locality = self.where_is(loc)
             if county is None:
@@ -221,6 +232,21 @@ class Mapper:
                 values["places"].append({"county": county, "locality": locality})
         data = _convert(row["_where"], {k: v for k, v in values.items() if v is not None}, OrganisationCreate)
         return InOrg(where=row["_where"], data=data, fictional=fictional, slug_stated=slug is not None)
+
+    def phones(self, row: dict[str, Any], values: dict[str, Any]) -> None:
+        """The organisation's own lines (not a service's, a location's or a contact's): 24-hour line and referral line."""
+        links = ("service_id", "location_id", "contact_id", "service_at_location_id")
+        for phone in self.t["phone"]:
+            if str(phone.get("organization_id")) != str(row["id"]) or any(phone.get(k) for k in links) or not phone.get("number"):
+                continue
+            key = "phone_24h" if phone.get("description") == LINE_24H else "referral_phone"
+            number = str(phone["number"])
+            if values.get(key) is not None:
+                self.out.skipped.append((phone["_where"], f"another {key.replace('_', ' ')}: not imported"))
+            elif not re.fullmatch(r"\+?[0-9][0-9 ()./-]{2,39}", number):
+                self.out.skipped.append((phone["_where"], f"phone number {number!r} is not digits, spaces and + ( ) . / -: not imported"))
+            else:
+                values[key] = number
 
     def where_is(self, loc: dict[str, Any]) -> tuple[str | None, str | None]:
         """County and locality of a location: our county attribute, else its address (Romania only)."""

@@ -111,6 +111,8 @@ class _Flattener:
         for i, ident in enumerate(org.get("organization_identifiers") or []):
             self.add("organization_identifier", ident, f"{where}.organization_identifiers[{i}]", organization_id=org.get("id"))
         self.attributes(org, where, "organization")
+        for i, phone in enumerate(org.get("phones") or []):
+            self.add("phone", phone, f"{where}.phones[{i}]", organization_id=org.get("id"))
         for i, loc in enumerate(org.get("locations") or []):
             self.location(loc, f"{where}.locations[{i}]", org.get("id"))
         for i, service in enumerate(org.get("services") or []):
