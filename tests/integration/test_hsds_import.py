@@ -235,3 +235,33 @@ def test_diacritics_variant_in_same_county_is_proposed_for_merge_not_in_another(
     [step] = plan.steps
     assert step.action == "create" and step.target is None and step.incoming.data.slug == "asociatia-pentru-viitor-2"
     assert run(database_url, counts) == (2, 2, 3)
+
+
+def test_command_prints_plan_and_holds_duplicates_until_merge(tmp_path: Path) -> None:
+    """``referralnet export hsds`` then ``import hsds`` as subprocesses (SQLite): dry run, duplicates held, --merge, bad row."""
+    import os
+    import subprocess
+    import sys
+
+    def referralnet(database: str, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "REFERRALNET_DATABASE_URL": f"sqlite:///{tmp_path / database}"}
+        return subprocess.run([sys.executable, "-m", "referralnet", *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+
+    assert referralnet("a.sqlite", "seed", "--demo").returncode == 0
+    assert referralnet("a.sqlite", "export", "hsds", str(tmp_path / "out")).returncode == 0
+    dry = referralnet("b.sqlite", "import", "hsds", str(tmp_path / "out"), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "plan (dry run, nothing written)" in dry.stdout and "\n  create " in dry.stdout and "\n    create " in dry.stdout
+    done = referralnet("b.sqlite", "import", "hsds", str(tmp_path / "out"))
+    assert done.returncode == 0 and "HSDS import of out: imported" in done.stdout
+    assert "] 100% done" in done.stderr  # the progress bar
+    # the same package again: every organisation is its own likely duplicate (same slug), held without --merge
+    again = referralnet("b.sqlite", "import", "hsds", str(tmp_path / "out"))
+    assert again.returncode == 0
+    assert "organisations: 0 create, 0 merge," in again.stdout and "run again with --merge" in again.stdout
+    merged = referralnet("b.sqlite", "import", "hsds", str(tmp_path / "out"), "--merge", "--quiet")
+    assert "organisations: 0 create," in merged.stdout and " skip; services: 0 create," in merged.stdout and "merge" in merged.stdout
+    assert "%" not in merged.stderr
+    (tmp_path / "out" / "organizations.csv").write_text((tmp_path / "out" / "organizations.csv").read_text() + "no-such-id\n")
+    bad = referralnet("b.sqlite", "import", "hsds", str(tmp_path / "out"))
+    assert bad.returncode == 2 and "bad row(s); nothing imported" in bad.stderr and "organizations.csv:" in bad.stderr and "name: missing" in bad.stderr

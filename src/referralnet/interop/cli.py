@@ -67,11 +67,18 @@ def cmd_import(args: argparse.Namespace) -> int:
     settings = _settings(args)
     path = Path(args.path)
     bar = ProgressBar(enabled=not args.quiet and not args.dry_run)
-    started = time.perf_counter()
+    seconds = 0.0
+
+    async def work() -> Any:
+        nonlocal seconds
+        started = time.perf_counter()
+        try:
+            return await import_hsds(path, SystemClock(), merge=args.merge, dry_run=args.dry_run, progress=bar)
+        finally:
+            seconds = time.perf_counter() - started
+
     try:
-        plan = asyncio.run(
-            db.run_with(settings.database_url, lambda: import_hsds(path, SystemClock(), merge=args.merge, dry_run=args.dry_run, progress=bar))
-        )
+        plan = asyncio.run(db.run_with(settings.database_url, work))
     except ReadError as exc:
         bar.close()
         print(f"import hsds: {exc}", file=sys.stderr)
@@ -79,7 +86,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     bar.close()
     text = render_plan(plan, dry_run=args.dry_run, merge=args.merge)
     (sys.stderr if plan.mapped.bad else sys.stdout).write(text)
-    print(f"{time.perf_counter() - started:.2f} s", file=sys.stderr)
+    size = sum(p.stat().st_size for p in (path.rglob("*") if path.is_dir() else [path]) if p.is_file())
+    print(f"read {size:,} bytes, {seconds:.2f} s", file=sys.stderr)
     return 2 if plan.mapped.bad else 0
 
 

@@ -27,7 +27,8 @@ from rapidfuzz import fuzz
 from referralnet.clock import Clock
 from referralnet.db import write_transaction
 from referralnet.directory.views import decode_strings, dumps, eligibility_of
-from referralnet.interop.hsds_map import InOrg, InService, Mapped, map_tables
+from referralnet.interop.hsds_map import map_tables
+from referralnet.interop.hsds_records import InOrg, InService, Mapped
 from referralnet.interop.hsds_read import read_input
 from referralnet.tables import Organisation, Service, Site
 from referralnet.vocabulary.geo import fold

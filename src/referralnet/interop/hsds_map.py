@@ -12,10 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import Any
-
-import msgspec
 
 from referralnet.directory.schemas import OrganisationCreate, ServiceCreate
 from referralnet.directory.services import slugify
@@ -23,94 +20,11 @@ from referralnet.directory.validation import check_service
 from referralnet.errors import DomainError
 from referralnet.interop.hsds_export import BOOL_FIELDS, LINE_24H, LIST_FIELDS, NO_DESCRIPTION, ORG_COUNTY_LINK
 from referralnet.interop.hsds_read import Tables
+from referralnet.interop.hsds_records import Bad, InOrg, InService, Mapped, convert, as_float, as_int, as_time
 from referralnet.interop.hsds_terms import TermMap, county_of
 from referralnet.vocabulary import codes, geo
 
 LIST_OF_TAXONOMY = {taxonomy: name for name, taxonomy in LIST_FIELDS.items()}
-
-
-@dataclass
-class InService:
-    where: str
-    name: str
-    type: str
-    data: ServiceCreate
-    sites: list[dict[str, Any]]
-    updated_at: dt.datetime | None
-    capacity_updated_at: dt.datetime | None
-
-    @property
-    def counties(self) -> set[str]:
-        return {s["county"] for s in self.sites} | set(self.data.service_area.counties)
-
-
-@dataclass
-class InOrg:
-    where: str
-    data: OrganisationCreate
-    fictional: bool
-    # True when the slug came from a referralnet identifier (the same organisation), not from the name.
-    slug_stated: bool = False
-    services: list[InService] = field(default_factory=list)
-
-    @property
-    def counties(self) -> set[str]:
-        return {p.county for p in self.data.places} | {c for s in self.services for c in s.counties}
-
-
-@dataclass
-class Mapped:
-    orgs: list[InOrg] = field(default_factory=list)
-    bad: list[tuple[str, str]] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    unmapped: dict[str, int] = field(default_factory=dict)
-
-
-class _Bad(Exception):
-    def __init__(self, where: str, reason: str) -> None:
-        super().__init__(reason)
-        self.where, self.reason = where, reason
-
-
-def _int(row: dict[str, Any], key: str, low: int = 0, high: int = 1_000_000) -> int | None:
-    value = row.get(key)
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise _Bad(row["_where"], f"{key}: not a number: {value!r}") from None
-    if number != int(number) or not low <= number <= high:
-        raise _Bad(row["_where"], f"{key}: not a whole number from {low} to {high}: {value!r}")
-    return int(number)
-
-
-def _float(row: dict[str, Any], key: str) -> float | None:
-    value = row.get(key)
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise _Bad(row["_where"], f"{key}: not a number: {value!r}") from None
-
-
-def _time(row: dict[str, Any], key: str) -> dt.datetime | None:
-    value = row.get(key)
-    if value is None:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise _Bad(row["_where"], f"{key}: not a date-time: {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
-
-
-def _convert(where: str, value: dict[str, Any], kind: type[Any]) -> Any:
-    try:
-        return msgspec.convert(value, kind)
-    except msgspec.ValidationError as exc:
-        raise _Bad(where, str(exc)) from None
 
 
 class Mapper:
@@ -180,7 +94,7 @@ class Mapper:
                     if mapped is not None:
                         org.services.append(mapped)
                 self.out.orgs.append(org)
-            except _Bad as exc:
+            except Bad as exc:
                 self.bad(exc.where, exc.reason)
         self.terms.resolve_unused()
         self.out.unmapped = dict(sorted(self.terms.unmapped.items()))
@@ -190,7 +104,7 @@ class Mapper:
 
     def organisation(self, row: dict[str, Any], place_rows: list[dict[str, Any]]) -> InOrg:
         if not row.get("name"):
-            raise _Bad(row["_where"], "name: missing")
+            raise Bad(row["_where"], "name: missing")
         slug = next((str(i["identifier"]) for i in self.t["organization_identifier"]
                      if str(i.get("organization_id")) == str(row["id"]) and i.get("identifier_scheme") == "referralnet"
                      and i.get("identifier_type") == "slug"), None)  # fmt: skip
@@ -230,7 +144,7 @@ class Mapper:
                 self.out.skipped.append((loc["_where"], "location in no Romanian county: not imported"))
             else:
                 values["places"].append({"county": county, "locality": locality})
-        data = _convert(row["_where"], {k: v for k, v in values.items() if v is not None}, OrganisationCreate)
+        data = convert(row["_where"], {k: v for k, v in values.items() if v is not None}, OrganisationCreate)
         return InOrg(where=row["_where"], data=data, fictional=fictional, slug_stated=slug is not None)
 
     def phones(self, row: dict[str, Any], values: dict[str, Any]) -> None:
@@ -276,12 +190,12 @@ class Mapper:
 
     def service(self, row: dict[str, Any]) -> InService | None:
         if not row.get("name"):
-            raise _Bad(row["_where"], "name: missing")
+            raise Bad(row["_where"], "name: missing")
         sid = str(row["id"])
         status = row.get("status") or "active"
         if status not in ("active", "inactive", "defunct", "temporarily closed"):
-            raise _Bad(row["_where"], f"status: not an HSDS status: {status!r}")
-        elig: dict[str, Any] = {"age_min": _int(row, "minimum_age", 0, 120), "age_max": _int(row, "maximum_age", 0, 120), "excludes": [], "requires": []}
+            raise Bad(row["_where"], f"status: not an HSDS status: {status!r}")
+        elig: dict[str, Any] = {"age_min": as_int(row, "minimum_age", 0, 120), "age_max": as_int(row, "maximum_age", 0, 120), "excludes": [], "requires": []}
         types: list[str] = []
         for attr, (tax, code) in self.attrs[sid]:
             link = attr.get("link_type")
@@ -291,10 +205,10 @@ class Mapper:
                 elig[code] = elig.get(code) or []
             elif tax == "rule" and code in BOOL_FIELDS:
                 if attr.get("value") not in ("true", "false"):
-                    raise _Bad(attr["_where"], f"value: {code} must be true or false, not {attr.get('value')!r}")
+                    raise Bad(attr["_where"], f"value: {code} must be true or false, not {attr.get('value')!r}")
                 elig[code] = attr["value"] == "true"
             elif tax == "rule" and code in ("age_min", "age_max"):
-                elig[code] = _int(attr, "value", 0, 120)
+                elig[code] = as_int(attr, "value", 0, 120)
             elif tax in LIST_OF_TAXONOMY:
                 values = elig.get(LIST_OF_TAXONOMY[tax]) or []
                 elig[LIST_OF_TAXONOMY[tax]] = values + ([code] if code not in values else [])
@@ -312,18 +226,18 @@ class Mapper:
             elig["languages"] = list(dict.fromkeys(langs)) or None
         area = self.area(sid)
         sites = [self.site(self.ids["location"][loc]) for loc in self.sites_of[sid]]
-        capacity, cap_time = self.capacity(sid)
+        capacity, capas_time = self.capacity(sid)
         values = {
             "type": types[0], "name": row["name"], "description": row.get("description"), "licence": row.get("licenses"),
             "eligibility": {k: v for k, v in elig.items() if v is not None}, "service_area": area,
             "active": status == "active", "capacity": capacity,
         }  # fmt: skip
-        data = _convert(row["_where"], {k: v for k, v in values.items() if v is not None}, ServiceCreate)
+        data = convert(row["_where"], {k: v for k, v in values.items() if v is not None}, ServiceCreate)
         try:
             check_service(data.eligibility, data.capacity)
         except DomainError as exc:
-            raise _Bad(row["_where"], f"{exc.field}: {exc.detail}") from None
-        return InService(row["_where"], row["name"], types[0], data, [s for s in sites if s], _time(row, "last_modified"), cap_time)
+            raise Bad(row["_where"], f"{exc.field}: {exc.detail}") from None
+        return InService(row["_where"], row["name"], types[0], data, [s for s in sites if s], as_time(row, "last_modified"), capas_time)
 
     def area(self, sid: str) -> dict[str, Any]:
         out: dict[str, Any] = {"counties": [], "national": False}
@@ -346,18 +260,18 @@ class Mapper:
             self.out.skipped.append((loc["_where"], f"location {loc.get('name')!r} in no Romanian county: not imported as a site"))
             return None
         confidential = any(key == ("rule", "confidential_site") for _, key in self.attrs[str(loc["id"])])
-        lat, lon = _float(loc, "latitude"), _float(loc, "longitude")
+        lat, lon = as_float(loc, "latitude"), as_float(loc, "longitude")
         if (lat is None) != (lon is None):
-            raise _Bad(loc["_where"], "latitude/longitude: give both or neither")
+            raise Bad(loc["_where"], "latitude/longitude: give both or neither")
         if lat is not None and not (43.5 <= lat <= 48.5 and 20.0 <= float(lon or 0) <= 30.0):
-            raise _Bad(loc["_where"], f"latitude/longitude: ({lat}, {lon}) is outside Romania")
+            raise Bad(loc["_where"], f"latitude/longitude: ({lat}, {lon}) is outside Romania")
         address = None
         for row in self.t["address"]:
             if str(row["location_id"]) == str(loc["id"]) and row.get("address_1"):
                 address = ", ".join(str(p) for p in (row["address_1"], row.get("address_2")) if p)
                 break
         if address is not None and len(address) > 500:
-            raise _Bad(loc["_where"], "address: longer than 500 characters")
+            raise Bad(loc["_where"], "address: longer than 500 characters")
         return {"county": county, "locality": locality, "address": address, "lat": lat, "lon": lon, "confidential": confidential}
 
     def capacity(self, sid: str) -> tuple[dict[str, Any] | None, dt.datetime | None]:
@@ -373,8 +287,8 @@ class Mapper:
         if unit is None:
             self.out.skipped.append((row["_where"], f"capacity unit {unit_row.get('name')!r} is not in the vocabulary: capacity not imported"))
             return None, None
-        available, total = _int(row, "available"), _int(row, "maximum")
-        return {"unit": unit, "available": available, "total": total}, _time(row, "updated")
+        available, total = as_int(row, "available"), as_int(row, "maximum")
+        return {"unit": unit, "available": available, "total": total}, as_time(row, "updated")
 
 
 def map_tables(tables: Tables) -> Mapped:
