@@ -98,7 +98,7 @@ def files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
-@pytest.mark.parametrize(("fmt", "version"), [("csv", "3.0"), ("csv", "3.1"), ("json", "3.0")])
+@pytest.mark.parametrize(("fmt", "version"), [("csv", "3.0"), ("csv", "3.1"), ("json", "3.0"), ("json", "3.1")])
 def test_export_import_export_gives_identical_files(database_url: str, empty_url: str, tmp_path: Path, fmt: str, version: str) -> None:
     run(database_url, seed_directory)
     run(database_url, lambda: export_hsds(tmp_path / "first", fmt=fmt, version=version))

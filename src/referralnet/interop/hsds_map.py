@@ -34,6 +34,16 @@ class Mapper:
         self.terms = TermMap(tables["taxonomy_term"], tables["taxonomy"])
         self.ids: dict[str, dict[str, dict[str, Any]]] = {}
         self.attrs: dict[str, list[tuple[dict[str, Any], tuple[str, str]]]] = defaultdict(list)
+        self._kids: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {}
+
+    def kids(self, table: str, key: str, parent: Any) -> list[dict[str, Any]]:
+        """Rows of ``table`` whose ``key`` is ``parent``, in file order (indexed once per table and key)."""
+        if (table, key) not in self._kids:
+            index: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for row in self.t[table]:
+                index[str(row.get(key))].append(row)
+            self._kids[table, key] = index
+        return self._kids[table, key].get(str(parent), [])
 
     def bad(self, where: str, reason: str) -> None:
         self.out.bad.append((where, reason))
@@ -105,8 +115,8 @@ class Mapper:
     def organisation(self, row: dict[str, Any], place_rows: list[dict[str, Any]]) -> InOrg:
         if not row.get("name"):
             raise Bad(row["_where"], "name: missing")
-        slug = next((str(i["identifier"]) for i in self.t["organization_identifier"]
-                     if str(i.get("organization_id")) == str(row["id"]) and i.get("identifier_scheme") == "referralnet"
+        slug = next((str(i["identifier"]) for i in self.kids("organization_identifier", "organization_id", row["id"])
+                     if i.get("identifier_scheme") == "referralnet"
                      and i.get("identifier_type") == "slug"), None)  # fmt: skip
         values: dict[str, Any] = {
             "name": row["name"], "short_name": row.get("alternate_name"), "slug": slug or slugify(row.get("alternate_name") or row["name"]),
@@ -150,8 +160,8 @@ class Mapper:
     def phones(self, row: dict[str, Any], values: dict[str, Any]) -> None:
         """The organisation's own lines (not a service's, a location's or a contact's): 24-hour line and referral line."""
         links = ("service_id", "location_id", "contact_id", "service_at_location_id")
-        for phone in self.t["phone"]:
-            if str(phone.get("organization_id")) != str(row["id"]) or any(phone.get(k) for k in links) or not phone.get("number"):
+        for phone in self.kids("phone", "organization_id", row["id"]):
+            if any(phone.get(k) for k in links) or not phone.get("number"):
                 continue
             key = "phone_24h" if phone.get("description") == LINE_24H else "referral_phone"
             number = str(phone["number"])
@@ -167,8 +177,8 @@ class Mapper:
         for attr, (tax, code) in self.attrs[str(loc["id"])]:
             if tax == "county":
                 return code, self.locality(code, attr.get("value"), attr["_where"])
-        for address in self.t["address"]:
-            if str(address["location_id"]) != str(loc["id"]) or (address.get("country") or "RO").upper() not in ("RO", "ROU"):
+        for address in self.kids("address", "location_id", loc["id"]):
+            if (address.get("country") or "RO").upper() not in ("RO", "ROU"):
                 continue
             county = county_of(address.get("state_province")) or county_of(address.get("region"))
             if county is None and county_of(address.get("city")) == "RO-B":
@@ -222,7 +232,7 @@ class Mapper:
         if len(set(types)) > 1:
             self.out.skipped.append((row["_where"], f"several service types {types}: {types[0]} used"))
         if elig.get("languages") is None:
-            langs = [str(r["code"]) for r in self.t["language"] if str(r.get("service_id")) == sid and r.get("code") in codes.LANGUAGES]
+            langs = [str(r["code"]) for r in self.kids("language", "service_id", sid) if r.get("code") in codes.LANGUAGES]
             elig["languages"] = list(dict.fromkeys(langs)) or None
         area = self.area(sid)
         sites = [self.site(self.ids["location"][loc]) for loc in self.sites_of[sid]]
@@ -241,9 +251,7 @@ class Mapper:
 
     def area(self, sid: str) -> dict[str, Any]:
         out: dict[str, Any] = {"counties": [], "national": False}
-        for row in self.t["service_area"]:
-            if str(row.get("service_id")) != sid:
-                continue
+        for row in self.kids("service_area", "service_id", sid):
             attrs = self.attrs[str(row["id"])]
             county = next((code for _, (tax, code) in attrs if tax == "county"), None) or county_of(row.get("name"))
             if any(key == ("rule", "national") for _, key in attrs) or geo.fold(row.get("name") or "") in ("romania", "national"):
@@ -266,8 +274,8 @@ class Mapper:
         if lat is not None and not (43.5 <= lat <= 48.5 and 20.0 <= float(lon or 0) <= 30.0):
             raise Bad(loc["_where"], f"latitude/longitude: ({lat}, {lon}) is outside Romania")
         address = None
-        for row in self.t["address"]:
-            if str(row["location_id"]) == str(loc["id"]) and row.get("address_1"):
+        for row in self.kids("address", "location_id", loc["id"]):
+            if row.get("address_1"):
                 address = ", ".join(str(p) for p in (row["address_1"], row.get("address_2")) if p)
                 break
         if address is not None and len(address) > 500:
@@ -275,7 +283,7 @@ class Mapper:
         return {"county": county, "locality": locality, "address": address, "lat": lat, "lon": lon, "confidential": confidential}
 
     def capacity(self, sid: str) -> tuple[dict[str, Any] | None, dt.datetime | None]:
-        rows = [r for r in self.t["service_capacity"] if str(r.get("service_id")) == sid]
+        rows = self.kids("service_capacity", "service_id", sid)
         if not rows:
             return None, None
         row = rows[0]
