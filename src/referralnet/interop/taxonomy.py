@@ -71,10 +71,12 @@ def _lists() -> dict[str, tuple[str, dict[str, tuple[str, str]]]]:
 LANGS = ("en", "ro")
 
 
+@cache
 def taxonomy_id(name: str) -> str:
     return uid("taxonomy", name)
 
 
+@cache
 def term_id(taxonomy: str, code: str, lang: str = "en") -> str:
     return uid("term", taxonomy, code, lang)
 
