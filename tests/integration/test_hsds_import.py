@@ -265,3 +265,21 @@ def test_command_prints_plan_and_holds_duplicates_until_merge(tmp_path: Path) ->
     (tmp_path / "out" / "organizations.csv").write_text((tmp_path / "out" / "organizations.csv").read_text() + "no-such-id\n")
     bad = referralnet("b.sqlite", "import", "hsds", str(tmp_path / "out"))
     assert bad.returncode == 2 and "bad row(s); nothing imported" in bad.stderr and "organizations.csv:" in bad.stderr and "name: missing" in bad.stderr
+
+
+def test_every_bad_row_of_json_is_named_by_its_path_and_hsds_field(database_url: str, empty_url: str, tmp_path: Path) -> None:
+    import json
+
+    run(database_url, lambda: seed(DEMO, clock()))
+    run(database_url, lambda: export_hsds(tmp_path / "json", fmt="json", version="3.0"))
+    services = json.loads((tmp_path / "json" / "services.json").read_text())
+    i = next(i for i, s in enumerate(services) if any("latitude" in sal["location"] for sal in s["service_at_locations"]))
+    services[0]["organization"]["email"] = "not-an-address"
+    j = next(j for j, sal in enumerate(services[i]["service_at_locations"]) if "latitude" in sal["location"])
+    services[i]["service_at_locations"][j]["location"]["latitude"] = 10.0
+    (tmp_path / "bad.json").write_text(json.dumps(services))
+    plan: Plan = run(empty_url, lambda: import_hsds(tmp_path / "bad.json", clock()))
+    assert not plan.applied and run(empty_url, counts) == (0, 0, 0)
+    bad = dict(plan.mapped.bad)
+    assert bad["bad.json $[0].organization"].startswith("email: Expected `str` matching regex")
+    assert "is outside Romania" in bad[f"bad.json $[{i}].service_at_locations[{j}].location"]

@@ -94,18 +94,24 @@ class Mapper:
             if str(loc["id"]) not in linked and loc.get("organization_id") is not None:
                 places_of[str(loc["organization_id"])].append(loc)
         for row in self.t["organization"]:
+            org = None
             try:
                 org = self.organisation(row, places_of[str(row["id"])])
-                for svc in services_of[str(row["id"])]:
-                    if org.data.kind == "institution":
-                        self.out.skipped.append((svc["_where"], "a service of a referring institution (institutions offer none): not imported"))
-                        continue
-                    mapped = self.service(svc)
-                    if mapped is not None:
-                        org.services.append(mapped)
-                self.out.orgs.append(org)
             except Bad as exc:
                 self.bad(exc.where, exc.reason)
+            for svc in services_of[str(row["id"])]:
+                if org is not None and org.data.kind == "institution":
+                    self.out.skipped.append((svc["_where"], "a service of a referring institution (institutions offer none): not imported"))
+                    continue
+                try:
+                    mapped = self.service(svc)  # mapped even under a bad organisation, to report every bad row
+                except Bad as exc:
+                    self.bad(exc.where, exc.reason)
+                    continue
+                if mapped is not None and org is not None:
+                    org.services.append(mapped)
+            if org is not None:
+                self.out.orgs.append(org)
         self.terms.resolve_unused()
         self.out.unmapped = dict(sorted(self.terms.unmapped.items()))
         return self.out

@@ -32,6 +32,8 @@ class ReadError(ValueError):
 
 def read_input(path: Path) -> Tables:
     """Tables of the package or JSON at ``path``."""
+    if not path.exists():
+        raise ReadError(f"{path}: no such file or folder")
     if path.is_dir() and (path / "datapackage.json").is_file():
         return read_package(path)
     if path.is_dir() and (path / "services.json").is_file():

@@ -88,8 +88,19 @@ def as_time(row: dict[str, Any], key: str) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
+# Our field -> the HSDS field it came from, so a refused value is named as the input names it.
+HSDS_NAMES = {"referral_email": "email", "short_name": "alternate_name", "licence": "licenses", "slug": "organization_identifier",
+              "places": "location", "eligibility": "attribute", "service_area": "service_area", "capacity": "service_capacity"}  # fmt: skip
+
+
 def convert(where: str, value: dict[str, Any], kind: type[Any]) -> Any:
+    """``value`` as the directory's Struct; a refused value is a bad row named by its HSDS field."""
     try:
         return msgspec.convert(value, kind)
     except msgspec.ValidationError as exc:
-        raise Bad(where, str(exc)) from None
+        message, _, path = str(exc).rpartition(" - at `$.")
+        if not message:
+            raise Bad(where, str(exc)) from None
+        ours = path.rstrip("`")
+        head, dot, rest = ours.partition(".")
+        raise Bad(where, f"{HSDS_NAMES.get(head, head)}{dot}{rest}: {message}") from None
