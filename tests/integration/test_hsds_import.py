@@ -210,7 +210,10 @@ def test_diacritics_variant_in_same_county_is_proposed_for_merge_not_in_another(
     run(database_url, existing_org)
     female = {"id": str(uuid.uuid4()), "code": "female", "name": "Female", "taxonomy": "their genders"}
     other = {"id": str(uuid.uuid4()), "code": "x-other", "name": "Other", "taxonomy": "their lists"}
-    (tmp_path / "same.json").write_text(json.dumps([compiled("Asociatia pentru Viitor", "Iasi", "Iasi", extra_terms=[female, other])]))
+    same = compiled("Asociatia pentru Viitor", "Iasi", "Iasi", extra_terms=[female, other])
+    same["capacities"] = [{"id": str(uuid.uuid4()), "available": 3, "maximum": 10, "updated": "2026-03-01T08:00:00Z",
+                           "unit": {"id": str(uuid.uuid4()), "name": "Beds", "scheme": "referralnet", "identifier": "beds"}}]  # fmt: skip
+    (tmp_path / "same.json").write_text(json.dumps([same]))
     (tmp_path / "other.json").write_text(json.dumps([compiled("Asociatia pentru Viitor", "Cluj", "Cluj-Napoca")]))
 
     plan: Plan = run(database_url, lambda: import_hsds(tmp_path / "same.json", clock()))
@@ -227,6 +230,8 @@ def test_diacritics_variant_in_same_county_is_proposed_for_merge_not_in_another(
     assert org["description"] == "Another system's record" and "Asociatia pentru Viitor" not in org["aliases"]  # same folded name
     service = run(database_url, Service.select().first().run)
     assert '"genders":["female"]' in service["eligibility"].replace(" ", "")  # mapped by code: unambiguous
+    # a unit and total the directory did not know are filled; free places are the NGO's, never imported over
+    assert (service["capacity_unit"], service["capacity_total"], service["capacity_available"]) == ("beds", 10, None)
     sites = run(database_url, Site.select().order_by(Site.id).run)
     assert [(s["county"], s["locality"], s["address"]) for s in sites] == [("RO-IS", "Iași", None), ("RO-IS", "Iași", "Strada Lungă 3")]
     assert sites[1]["lat"] is None  # no coordinates given: none guessed

@@ -26,6 +26,7 @@ from rapidfuzz import fuzz
 
 from referralnet.clock import Clock
 from referralnet.db import write_transaction
+from referralnet.directory import places
 from referralnet.directory.views import decode_strings, dumps, eligibility_of
 from referralnet.interop.hsds_map import map_tables
 from referralnet.interop.hsds_records import InOrg, InService, Mapped
@@ -80,8 +81,8 @@ async def _existing() -> tuple[list[dict[str, Any]], dict[int, list[dict[str, An
         svc["counties"] = set(decode_strings(svc["area_counties"])) | site_counties[svc["id"]]
         by_org[svc["organisation"]].append(svc)
     for org in orgs:
-        places = msgspec.json.decode(org["places"]) if isinstance(org["places"], (str, bytes)) else org["places"]
-        org["counties"] = {p["county"] for p in places} | ({org["county"]} if org["county"] else set())
+        stated = msgspec.json.decode(org["places"]) if isinstance(org["places"], (str, bytes)) else org["places"]
+        org["counties"] = {p["county"] for p in stated} | ({org["county"]} if org["county"] else set())
         org["counties"] |= {c for svc in by_org[org["id"]] for c in svc["counties"]}
     return orgs, by_org
 
@@ -157,8 +158,7 @@ async def _create_services(org_id: int, new: list[InService], plan: Plan, now: d
             organisation=org_id, type=svc.type, name=svc.data.name, description=svc.data.description, licence=svc.data.licence,
             eligibility=dumps(svc.data.eligibility), area_national=svc.data.service_area.national,
             area_counties=dumps(sorted(set(svc.data.service_area.counties))), capacity_unit=cap.unit if cap else None,
-            capacity_total=cap.total if cap else None, capacity_available=cap.available if cap else None,
-            capacity_updated_at=(svc.capacity_updated_at or now) if cap and cap.available is not None else None,
+            **places.initial(cap, now, reported_at=svc.capacity_updated_at),
             active=svc.data.active, sources=_sources(plan, svc.where), created_at=now, updated_at=svc.updated_at or now,
         ))  # fmt: skip
     # Ids ascend in the order of the VALUES list on both engines; sorting them pairs each with its service.
@@ -189,10 +189,8 @@ async def _merge_service(row_id: int, svc: InService, now: dt.datetime) -> None:
     cap = svc.data.capacity
     if cap and row["capacity_unit"] is None:
         values[Service.capacity_unit] = cap.unit
-        if row["capacity_available"] is None and cap.available is not None:
-            values.update({Service.capacity_available: cap.available, Service.capacity_updated_at: svc.capacity_updated_at or now})
-        if row["capacity_total"] is None and cap.total is not None:
-            values[Service.capacity_total] = cap.total
+    # Only a total the directory does not know; the free places are the NGO's live figure, never imported over.
+    values.update({getattr(Service, k): v for k, v in places.fill_unknown_total(row, cap).items()})
     have = {(s["county"], s["locality"], s["address"]) for s in await Site.select().where(Site.service == row_id)}
     new_sites = [s for s in svc.sites if (s["county"], s["locality"], s["address"]) not in have]
     if new_sites:
@@ -216,11 +214,11 @@ async def _merge_org(target: dict[str, Any], incoming: InOrg, now: dt.datetime) 
     networks = decode_strings(row["networks"])
     if set(data.networks) - set(networks):
         values[Organisation.networks] = dumps(networks + [n for n in data.networks if n not in networks])
-    places = msgspec.json.decode(row["places"]) if isinstance(row["places"], (str, bytes)) else list(row["places"])
-    have = {(p["county"], p.get("locality")) for p in places}
+    stated = msgspec.json.decode(row["places"]) if isinstance(row["places"], (str, bytes)) else list(row["places"])
+    have = {(p["county"], p.get("locality")) for p in stated}
     new_places = [msgspec.to_builtins(p) for p in data.places if (p.county, p.locality) not in have]
     if new_places:
-        values[Organisation.places] = dumps(places + new_places)
+        values[Organisation.places] = dumps(stated + new_places)
     if values:
         values[Organisation.updated_at] = now
         await Organisation.update(values).where(Organisation.id == target["id"])
