@@ -288,3 +288,30 @@ def test_every_bad_row_of_json_is_named_by_its_path_and_hsds_field(database_url:
     bad = dict(plan.mapped.bad)
     assert bad["bad.json $[0].organization"].startswith("email: Expected `str` matching regex")
     assert "is outside Romania" in bad[f"bad.json $[{i}].service_at_locations[{j}].location"]
+
+
+@pytest.mark.parametrize("merge", [False, True])
+def test_a_variant_earlier_in_the_same_input_is_held_or_merged(database_url: str, tmp_path: Path, merge: bool) -> None:
+    import json
+
+    first, second = compiled("Asociația Noua Speranță", "Iași", "Iași"), compiled("Asociatia Noua Speranta", "Iasi", "Pascani")
+    second["name"] = "Consiliere pentru victime"
+    second["attributes"][0]["taxonomy_term"] = {"id": term_id("service_type", "psychological_counselling"), "code": "service_type.psychological_counselling"}
+    (tmp_path / "both.json").write_text(json.dumps([first, second]))
+    plan: Plan = run(database_url, lambda: import_hsds(tmp_path / "both.json", clock(), merge=merge))
+    assert [s.action for s in plan.steps] == ["create", "merge" if merge else "skip"]
+    assert "earlier in this input" in plan.steps[1].reason
+    services = run(database_url, Service.select(Service.name, Service.organisation.slug).order_by(Service.id).run)
+    assert run(database_url, Organisation.count().run) == 1
+    assert [s["name"] for s in services] == (["Adapost pentru victime", "Consiliere pentru victime"] if merge else ["Adapost pentru victime"])
+    if merge:
+        places = run(database_url, Site.select(Site.locality).order_by(Site.id).run)
+        assert [p["locality"] for p in places] == ["Iași", "Pașcani"]
+
+
+def test_same_name_without_any_county_is_held_as_a_likely_duplicate(database_url: str) -> None:
+    run(database_url, lambda: import_hsds(EXAMPLES / "csv", clock()))
+    plan: Plan = run(database_url, lambda: import_hsds(EXAMPLES / "service_full.json", clock()))
+    [step] = plan.steps
+    assert step.action == "skip" and "the same name as 'Example Organization Inc.', county not stated" in step.reason
+    assert run(database_url, Organisation.count().run) == 1

@@ -1,8 +1,9 @@
 """``referralnet import hsds``: plan (create/merge/skip), likely duplicates, one write transaction.
 
-An incoming organisation is a likely duplicate of an existing one with the same slug, or with a
-name (or short name) at least ``DUPLICATE_THRESHOLD`` similar once diacritics and case are folded
-(rapidfuzz ``token_sort_ratio``) and a county in common. Without ``merge`` such organisations are
+An incoming organisation is a likely duplicate of an existing one (or of one created earlier in the
+same input) with the same slug, or with a name (or short name) at least ``DUPLICATE_THRESHOLD``
+similar once diacritics and case are folded (rapidfuzz ``token_sort_ratio``) and a county in common;
+where either states no county, only the same folded name counts. Without ``merge`` such organisations are
 skipped, with their services; with it they are merged: unknown fields are filled, lists united,
 new services and sites added. Nothing stated in the directory is overwritten (live capacity
 belongs to the NGO). Everything is written in one transaction, or nothing (bad rows, dry run).
@@ -45,6 +46,7 @@ class Step:
     target: dict[str, Any] | None = None
     reason: str = ""
     services: list[tuple[str, InService, dict[str, Any] | None]] = field(default_factory=list)
+    created_id: int | None = None
 
 
 @dataclass
@@ -94,15 +96,19 @@ def _twin(incoming: InOrg, orgs: list[dict[str, Any]]) -> tuple[dict[str, Any] |
     best, score = None, 0.0
     names = [n for n in (incoming.data.name, incoming.data.short_name) if n]
     for org in orgs:
-        if not incoming.counties & org["counties"]:
+        # Where either side states no county, only the same name (once folded) counts.
+        unknown = not (incoming.counties and org["counties"])
+        if not unknown and not incoming.counties & org["counties"]:
             continue
         theirs = [n for n in (org["name"], org["short_name"]) if n]
         value = max(_similar(a, b) for a in names for b in theirs)
-        if value >= DUPLICATE_THRESHOLD and value > score:
+        if value >= (100.0 if unknown else DUPLICATE_THRESHOLD) and value > score:
             best, score = org, value
     if best is None:
         return None, ""
     common = ", ".join(sorted(incoming.counties & best["counties"]))
+    if not common:
+        return best, f"the same name as {best['name']!r}, county not stated"
     return best, f"name {score:.0f}% similar to {best['name']!r}, same county ({common})"
 
 
@@ -114,20 +120,47 @@ def _service_twin(svc: InService, existing: list[dict[str, Any]]) -> dict[str, A
     return None
 
 
+def _same_service(svc: InService, other: InService) -> bool:
+    same_place = not (svc.counties and other.counties) or bool(svc.counties & other.counties)
+    return svc.type == other.type and same_place and _similar(svc.name, other.name) >= DUPLICATE_THRESHOLD
+
+
+def _plan_existing(incoming: InOrg, target: dict[str, Any], why: str, services: list[dict[str, Any]], merge: bool) -> Step:
+    if target["kind"] != "provider" and incoming.services:
+        return Step("skip", incoming, target, f"likely duplicate of institution {target['slug']} ({why}), which offers no services")
+    step = Step("merge" if merge else "skip", incoming, target, why if merge else f"likely duplicate ({why}); run with --merge to merge")
+    for svc in incoming.services:
+        twin = _service_twin(svc, services)
+        step.services.append(("skip" if not merge else "merge" if twin else "create", svc, twin))
+    return step
+
+
+def _plan_earlier(incoming: InOrg, target: dict[str, Any], why: str, merge: bool) -> Step:
+    """A likely duplicate of an organisation created earlier in the same input: merged into it with --merge."""
+    earlier: Step = target["step"]
+    where = f"earlier in this input, {earlier.incoming.where}: {why}"
+    step = Step("merge" if merge else "skip", incoming, target, where if merge else f"likely duplicate ({where}); run with --merge to merge")
+    for svc in incoming.services:
+        repeated = any(_same_service(svc, other) for _, other, _ in earlier.services)
+        step.services.append(("skip" if not merge or repeated else "create", svc, None))
+    return step
+
+
 async def make_plan(mapped: Mapped, source: str, *, merge: bool) -> Plan:
-    """What an import would do, read from the bound database (call inside the write transaction to apply)."""
+    """What an import would do, read from the bound database (call inside the write transaction to apply).
+
+    Each organisation is compared with the directory, then with those the same input creates before it.
+    """
     plan = Plan(source=source, mapped=mapped)
     orgs, services_of = await _existing()
+    created: list[dict[str, Any]] = []  # organisations this input creates, as _twin compares them
     slugs = {o["slug"] for o in orgs}
     for incoming in mapped.orgs:
         target, why = _twin(incoming, orgs)
-        if target is not None and target["kind"] != "provider" and incoming.services:
-            step = Step("skip", incoming, target, f"likely duplicate of institution {target['slug']} ({why}), which offers no services")
-        elif target is not None:
-            step = Step("merge" if merge else "skip", incoming, target, why if merge else f"likely duplicate ({why}); run with --merge to merge")
-            for svc in incoming.services:
-                twin = _service_twin(svc, services_of[target["id"]])
-                step.services.append(("skip" if not merge else "merge" if twin else "create", svc, twin))
+        if target is not None:
+            step = _plan_existing(incoming, target, why, services_of[target["id"]], merge)
+        elif (found := _twin(incoming, created))[0] is not None:
+            step = _plan_earlier(incoming, found[0], found[1], merge)
         else:
             slug, n = incoming.data.slug or "organisation", 2
             while slug in slugs:
@@ -135,6 +168,8 @@ async def make_plan(mapped: Mapped, source: str, *, merge: bool) -> Plan:
             incoming.data = msgspec.structs.replace(incoming.data, slug=slug)
             step = Step("create", incoming)
             step.services = [("create", svc, None) for svc in incoming.services]
+            created.append({"id": None, "slug": slug, "name": incoming.data.name, "short_name": incoming.data.short_name,
+                            "kind": incoming.data.kind, "counties": incoming.counties, "step": step})  # fmt: skip
         slugs.add(incoming.data.slug or "")
         plan.steps.append(step)
     return plan
@@ -254,11 +289,11 @@ async def import_hsds(path: Path, clock: Clock, *, merge: bool = False, dry_run:
             if step.action == "skip":
                 continue
             if step.action == "create":
-                org_id = await _create_org(step.incoming, plan, now)
+                org_id = step.created_id = await _create_org(step.incoming, plan, now)
             else:
                 assert step.target is not None
-                org_id = step.target["id"]
-                await _merge_org(step.target, step.incoming, now)
+                org_id = step.target["id"] if step.target["id"] is not None else step.target["step"].created_id
+                await _merge_org({**step.target, "id": org_id}, step.incoming, now)
             await _create_services(org_id, [svc for action, svc, _ in step.services if action == "create"], plan, now)
             for action, svc, twin in step.services:
                 if action == "merge" and twin is not None:
