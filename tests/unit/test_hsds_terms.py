@@ -40,3 +40,11 @@ def test_counties_by_name_with_or_without_diacritics_or_by_code() -> None:
     assert county_of("Iași") == county_of("IASI") == county_of("Județul Iași") == county_of("RO-IS") == "RO-IS"
     assert county_of("Municipiul București") == county_of("Bucuresti") == "RO-B"
     assert county_of("MyState") is None and county_of(None) is None
+
+
+def test_names_compare_folded_and_differ_when_their_numbers_do() -> None:
+    from referralnet.interop.hsds_import import _similar
+
+    assert _similar("Asociația Pentru Viitor", "ASOCIATIA pentru   viitor") == 100
+    assert _similar("Bench organisation 1", "Bench organisation 11") == 0
+    assert _similar("Centrul nr. 5 Iași", "Centrul nr. 5 Iasi") == 100

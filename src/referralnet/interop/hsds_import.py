@@ -16,6 +16,7 @@ export imported into an empty database exports to identical files.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,7 +68,11 @@ class Plan:
 
 
 def _similar(a: str, b: str) -> float:
-    return fuzz.token_sort_ratio(fold(a), fold(b))
+    """Similarity of folded names; names whose numbers differ ("Centrul 1", "Centrul 11") are different."""
+    a, b = fold(a), fold(b)
+    if re.findall(r"\d+", a) != re.findall(r"\d+", b):
+        return 0.0
+    return fuzz.token_sort_ratio(a, b)
 
 
 async def _existing() -> tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]]]:
@@ -159,7 +164,7 @@ async def make_plan(mapped: Mapped, source: str, *, merge: bool) -> Plan:
         target, why = _twin(incoming, orgs)
         if target is not None:
             step = _plan_existing(incoming, target, why, services_of[target["id"]], merge)
-        elif (found := _twin(incoming, created))[0] is not None:
+        elif (found := _twin(incoming, [c for c in created if not (incoming.slug_stated and c["stated"])]))[0] is not None:
             step = _plan_earlier(incoming, found[0], found[1], merge)
         else:
             slug, n = incoming.data.slug or "organisation", 2
@@ -168,8 +173,9 @@ async def make_plan(mapped: Mapped, source: str, *, merge: bool) -> Plan:
             incoming.data = msgspec.structs.replace(incoming.data, slug=slug)
             step = Step("create", incoming)
             step.services = [("create", svc, None) for svc in incoming.services]
+            # Two organisations whose source gave each its own referralnet slug are two, by that source's word.
             created.append({"id": None, "slug": slug, "name": incoming.data.name, "short_name": incoming.data.short_name,
-                            "kind": incoming.data.kind, "counties": incoming.counties, "step": step})  # fmt: skip
+                            "kind": incoming.data.kind, "counties": incoming.counties, "step": step, "stated": incoming.slug_stated})  # fmt: skip
         slugs.add(incoming.data.slug or "")
         plan.steps.append(step)
     return plan
