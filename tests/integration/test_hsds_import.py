@@ -119,7 +119,7 @@ def test_export_import_export_gives_identical_files(database_url: str, empty_url
     assert hidden and all(s["address"] is None and s["lat"] is None and s["lon"] is None for s in hidden)
 
 
-@pytest.mark.parametrize("example", ["csv", "service_full.json", "service_list.json"])
+@pytest.mark.parametrize("example", ["csv", "service_full.json", "service_list.json", "organization_full.json", "service_at_location_full.json"])
 def test_specification_examples_import_and_report_unmapped_terms(database_url: str, example: str) -> None:
     plan: Plan = run(database_url, lambda: import_hsds(EXAMPLES / example, clock()))
     assert not plan.mapped.bad, plan.mapped.bad

@@ -1,7 +1,8 @@
 """Reading HSDS 3.0 input into tables of rows, each row knowing where it came from.
 
 Two inputs: a tabular data package (a folder with ``datapackage.json`` and CSVs) or HSDS JSON
-(compiled ``service`` objects, one or a list or a paged body; a folder of our own JSON export).
+(compiled ``service`` objects, or ``organization`` or ``service_at_location`` ones, one or a list
+or a paged body; a folder of our own JSON export).
 Compiled objects are flattened into the same tables as the CSVs, so the mapping sees one shape.
 Every row gets ``_where`` (``services.csv:3`` or ``services.json $[2].organization``) for the report.
 """
@@ -159,8 +160,12 @@ def read_json_files(paths: list[Path]) -> Tables:
             where = f"{path.name} $[{i}]" if isinstance(data, list) else f"{path.name} $"
             if not isinstance(obj, dict):
                 raise ReadError(f"{where}: not an object")
-            # A compiled organization has no organization_id and may list services; a service has both.
-            if "organization" in obj or "organization_id" in obj or "service_at_locations" in obj:
+            # A compiled organization has no organization_id and may list services; a service has both;
+            # a service_at_location holds its service and its location.
+            if isinstance(obj.get("service"), dict):
+                sal = {k: v for k, v in obj.items() if k != "service"}
+                flat.service({**obj["service"], "service_at_locations": [*(obj["service"].get("service_at_locations") or []), sal]}, f"{where}.service")
+            elif "organization" in obj or "organization_id" in obj or "service_at_locations" in obj:
                 flat.service(obj, where)
             else:
                 flat.organization(obj, where)
