@@ -106,3 +106,25 @@ def test_two_exports_are_identical(seeded: Any, tmp_path: Path) -> None:
     first = {p.name: p.read_bytes() for p in _export(seeded, tmp_path / "a")}
     second = {p.name: p.read_bytes() for p in _export(seeded, tmp_path / "b")}
     assert first == second
+
+
+def test_institutions_export_with_their_type_county_and_phones(seeded: Any, clock: FixedClock, tmp_path: Path) -> None:
+    from referralnet.directory.institutions import seed_institutions
+    from referralnet.tables import Organisation
+
+    in_app(seeded, seed_institutions, REPO / "data" / "institutions", clock)
+    lines = {Organisation.referral_phone: "+40 21 000 0001", Organisation.phone_24h: "0800 800 678"}
+    in_app(seeded, Organisation.update(lines).where(Organisation.slug == "anitp").run)
+    rows = in_app(seeded, Organisation.select().where(Organisation.kind == "institution").run)
+    phones = sum(bool(r["referral_phone"]) + bool(r["phone_24h"]) for r in rows)
+    assert rows and phones
+    _export(seeded, tmp_path / "csv")
+    counts = validate_package(tmp_path / "csv")
+    assert counts["phone"] == phones
+    attributes = (tmp_path / "csv" / "attributes.csv").read_text()
+    assert attributes.count(",institution_type,organization,") == len(rows)
+    _export(seeded, tmp_path / "json", fmt="json")
+    organizations = json.loads((tmp_path / "json" / "organizations.json").read_text())
+    assert sum(len(o["phones"]) for o in organizations) == phones
+    for org in organizations:
+        assert not errors("organization", org), errors("organization", org)[:5]

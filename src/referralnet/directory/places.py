@@ -33,12 +33,13 @@ from referralnet.tables import CapacityChange, Offer, Service
 from referralnet.vocabulary.codes import CAPACITY_BOUND_TYPES
 
 
-def initial(capacity: CapacityIn | None, now: dt.datetime) -> dict[str, Any]:
-    """The capacity columns of a new service (its insert is their first write)."""
+def initial(capacity: CapacityIn | None, now: dt.datetime, *, reported_at: dt.datetime | None = None) -> dict[str, Any]:
+    """The capacity columns of a new service (its insert is their first write); ``reported_at``: when an
+    imported figure was reported by its source (default ``now``)."""
     return {
         "capacity_total": capacity.total if capacity else None,
         "capacity_available": capacity.available if capacity else None,
-        "capacity_updated_at": now if capacity and capacity.available is not None else None,
+        "capacity_updated_at": (reported_at or now) if capacity and capacity.available is not None else None,
     }
 
 

@@ -24,6 +24,8 @@ CONFIDENTIAL_NOTE = (
 )
 PLACE_NOTE = "Where the organisation is stated to work (city or county level; not an address)."
 NO_DESCRIPTION = "No description stated."
+REFERRAL_LINE = "Referral line"
+LINE_24H = "24-hour line"
 NO_POSTAL_CODE = "n/a"  # HSDS requires a postal code; the directory does not hold one.
 LIST_FIELDS = {
     "genders": "gender",
@@ -35,6 +37,7 @@ LIST_FIELDS = {
 }
 BOOL_FIELDS = ("accepts_children", "interpretation_available")
 CONDITION_FIELDS = ("excludes", "requires")
+ORG_COUNTY_LINK = "organisation_county"  # an institution's own county (and city as the value)
 TABLES_30 = (
     "organization", "program", "service", "attribute", "service_at_location", "location", "phone", "contact",
     "address", "schedule", "funding", "service_area", "required_document", "language", "accessibility",
@@ -98,6 +101,17 @@ class Builder:
             self.attribute("organization", oid, "rule", "fictional", "fictional", "true")
         if not row["active"]:
             self.attribute("organization", oid, "rule", "organisation_inactive", "active", "false")
+        if row["kind"] == "institution" and row["institution_type"]:
+            self.attribute("organization", oid, "institution_type", row["institution_type"], "institution_type")
+        if row["county"]:
+            self.attribute("organization", oid, "county", row["county"], ORG_COUNTY_LINK, row["city"])
+        if row["city_inferred"]:
+            self.attribute("organization", oid, "rule", "city_inferred", "city_inferred", "true")
+        for key, number, label in (("referral", row["referral_phone"], REFERRAL_LINE), ("24h", row["phone_24h"], LINE_24H)):
+            if number:
+                self.tables["phone"].append(
+                    {"id": uid("phone", row["slug"], key), "organization_id": oid, "number": number, "type": "voice", "description": label}
+                )
         places = row["places"]
         for j, place in enumerate(_decode_places(places), start=1):
             lid = uid("place", row["slug"], j)
@@ -283,7 +297,7 @@ def compile_all(tables: dict[str, list[dict[str, Any]]]) -> tuple[list[dict[str,
         return {**clean(row), "attributes": attrs.get(row["id"], [])}
 
     children: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for name, parent in (("organization_identifier", "organization_id"), ("service_area", "service_id"), ("language", "service_id"),
+    for name, parent in (("organization_identifier", "organization_id"), ("phone", "organization_id"), ("service_area", "service_id"), ("language", "service_id"),
                          ("service_at_location", "service_id"), ("address", "location_id"), ("service_capacity", "service_id")):  # fmt: skip
         for row in tables.get(name, []):
             children[name][row[parent]].append(row)
@@ -298,6 +312,7 @@ def compile_all(tables: dict[str, list[dict[str, Any]]]) -> tuple[list[dict[str,
             {
                 **with_attrs(org),
                 "organization_identifiers": [clean(i) for i in children["organization_identifier"][org["id"]]],
+                "phones": [clean(p) for p in children["phone"][org["id"]]],
                 "locations": [loc for loc in locations.values() if loc.get("organization_id") == org["id"] and loc["id"] not in linked],
             }
         )

@@ -41,6 +41,7 @@ RULES: dict[str, tuple[str, str]] = {
     "fictional": ("Fictional (demo) record", "Înregistrare fictivă (demonstrație)"),
     "alias": ("Also known as", "Cunoscută și ca"),
     "national": ("Works nationally", "Acoperire națională"),
+    "city_inferred": ("City inferred by the source, not stated", "Oraș dedus de sursă, nedeclarat"),
 }
 
 # taxonomy name -> (description EN, {code: (en, ro)})
@@ -62,6 +63,7 @@ def _lists() -> dict[str, tuple[str, dict[str, tuple[str, str]]]]:
         "county": ("Counties of Romania (ISO 3166-2:RO)", county_names),
         "network": ("Networks of organisations", codes.NETWORKS),
         "legal_form": ("Legal forms of organisations", codes.LEGAL_FORMS),
+        "institution_type": ("Referring institutions (they refer people and offer no services)", codes.INSTITUTION_TYPES),
         "rule": ("Rules and flags of referralnet records", RULES),
     }
 
@@ -69,10 +71,12 @@ def _lists() -> dict[str, tuple[str, dict[str, tuple[str, str]]]]:
 LANGS = ("en", "ro")
 
 
+@cache
 def taxonomy_id(name: str) -> str:
     return uid("taxonomy", name)
 
 
+@cache
 def term_id(taxonomy: str, code: str, lang: str = "en") -> str:
     return uid("term", taxonomy, code, lang)
 
