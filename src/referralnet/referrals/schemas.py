@@ -9,7 +9,7 @@ import msgspec
 from msgspec import Meta
 
 from referralnet.base import Input, Output
-from referralnet.directory.schemas import Email
+from referralnet.directory.schemas import Email, Phone
 from referralnet.matching.profile import Profile
 from referralnet.referrals.lifecycle import DeclineReason, Mode, Outcome
 from referralnet.vocabulary.codes import Urgency
@@ -25,7 +25,10 @@ class ReferralCreate(Input):
     mode: Mode | None = None  # default by urgency: parallel for emergency/urgent, cascade for planned
     # Services chosen from a match, in order; null: the top candidates are asked automatically.
     service_ids: Annotated[list[Annotated[int, Meta(ge=1, le=2**31 - 1)]], Meta(min_length=1, max_length=10)] | None = None
+    # The referring officer's work e-mail, name (as given) and work phone; shown to a provider once it accepts.
     notify_email: Email | None = None
+    officer_name: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    officer_phone: Phone | None = None
 
 
 class DeclineBody(Input):
@@ -68,6 +71,22 @@ class OfferOut(Output):
     contested: bool
     reserved: bool
     seen_at: dt.datetime | None = None
+    need_id: int | None = None
+    # How the offer reached the provider: sent, delivered, failed, or phone (the secretariat calls it).
+    delivery: str | None = None
+
+
+class NeedOut(Output):
+    """One need of the person, placed on its own: its state, its offers and the services still queued."""
+
+    id: int
+    service_type: str
+    priority: str
+    status: str
+    placed_offer_id: int | None
+    placed_at: dt.datetime | None
+    queued_service_ids: list[int]
+    offers: list[OfferOut]
 
 
 # ---- events: one Struct per kind, tagged by "kind" -------------------------------------------
@@ -77,6 +96,8 @@ class _Event(Output, tag_field="kind"):
     at: dt.datetime
     actor: str
     offer_id: int | None = None
+    need_id: int | None = None
+    service_type: str | None = None
     from_status: str | None = None
     to_status: str | None = None
     reason: str | None = None
@@ -125,6 +146,18 @@ class ReferralUnplaced(_Event, tag="referral_unplaced"):
     pass
 
 
+class ReferralPartiallyPlaced(_Event, tag="referral_partially_placed"):
+    pass
+
+
+class ReferralReopened(_Event, tag="referral_reopened"):
+    pass
+
+
+class NeedUnplaced(_Event, tag="need_unplaced"):
+    pass
+
+
 class ReferralCancelled(_Event, tag="referral_cancelled"):
     pass
 
@@ -152,6 +185,9 @@ Event = Union[
     DeclineContested,
     ReferralPlaced,
     ReferralUnplaced,
+    ReferralPartiallyPlaced,
+    ReferralReopened,
+    NeedUnplaced,
     ReferralCancelled,
     PlaceReleased,
     ArrivalRecorded,
@@ -180,6 +216,8 @@ class ReferralOut(Output):
     queued_service_ids: list[int]
     offers: list[OfferOut]
     history: list[Event]
+    # Each need with its offers and state (the offers above, grouped).
+    needs: list[NeedOut] = msgspec.field(default_factory=list)
 
 
 class ReferralSummary(Output):
