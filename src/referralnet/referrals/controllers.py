@@ -10,9 +10,10 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from referralnet.accounts.guards import any_role, directory_editor, referrer, staff
 from referralnet.params import MAX_ID, CurrentActor, CurrentClock, Id, JSONBody, Limit, Offset, query
-from referralnet.referrals import offers, reviews, services
+from referralnet.referrals import offers, reviews, rounds, services
 from referralnet.referrals.lifecycle import ReferralStatus
 from referralnet.referrals.schemas import (
+    AddOffers,
     ArrivalBody,
     CancelBody,
     ContestBody,
@@ -55,6 +56,14 @@ class ReferralController(Controller):
     async def get_referral(self, referral_id: Id, actor: CurrentActor, clock: CurrentClock) -> ReferralOut:
         """One referral with its offers and history; every read is recorded in the audit log."""
         return await services.get_referral(referral_id, actor, clock.now())
+
+    @post("/{referral_id:int}/offers", operation_id="addReferralOffers", guards=[referrer], status_code=HTTP_200_OK)
+    async def add_offers(
+        self, request: Request[Any, Any, Any], referral_id: Id, data: JSONBody[AddOffers], actor: CurrentActor, clock: CurrentClock
+    ) -> ReferralOut:
+        """A second round: ask more providers for a need still open or unplaced (not those who declined)."""
+        state = request.app.state
+        return await rounds.add_offers(referral_id, data, actor, clock, state.settings, state.matching_cache)
 
     @post("/{referral_id:int}/cancel", operation_id="cancelReferral", status_code=HTTP_200_OK)
     async def cancel(

@@ -12,7 +12,7 @@ from referralnet.base import Input, Output
 from referralnet.directory.schemas import Email, Phone
 from referralnet.matching.profile import Profile
 from referralnet.referrals.lifecycle import DeclineReason, Mode, Outcome
-from referralnet.vocabulary.codes import Urgency
+from referralnet.vocabulary.codes import ServiceType, Urgency
 
 ShortText = Annotated[str, Meta(max_length=500)]
 
@@ -29,6 +29,13 @@ class ReferralCreate(Input):
     notify_email: Email | None = None
     officer_name: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
     officer_phone: Phone | None = None
+
+
+class AddOffers(Input):
+    """A second round for one need: the services to ask, or null for the top candidates of a fresh match."""
+
+    need: ServiceType
+    service_ids: Annotated[list[Annotated[int, Meta(ge=1, le=2**31 - 1)]], Meta(min_length=1, max_length=10)] | None = None
 
 
 class DeclineBody(Input):
@@ -158,6 +165,11 @@ class NeedUnplaced(_Event, tag="need_unplaced"):
     pass
 
 
+class OffersAdded(_Event, tag="offers_added"):
+    service_ids: list[int] = msgspec.field(default_factory=list)
+    on_behalf: str | None = None
+
+
 class ReferralCancelled(_Event, tag="referral_cancelled"):
     pass
 
@@ -188,6 +200,7 @@ Event = Union[
     ReferralPartiallyPlaced,
     ReferralReopened,
     NeedUnplaced,
+    OffersAdded,
     ReferralCancelled,
     PlaceReleased,
     ArrivalRecorded,
