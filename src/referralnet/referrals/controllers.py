@@ -13,6 +13,7 @@ from referralnet.params import MAX_ID, CurrentActor, CurrentClock, Id, JSONBody,
 from referralnet.referrals import offers, reviews, rounds, services
 from referralnet.referrals.lifecycle import ReferralStatus
 from referralnet.referrals.schemas import (
+    AcceptBody,
     AddOffers,
     ArrivalBody,
     CancelBody,
@@ -110,9 +111,12 @@ class OfferController(Controller):
     tags = ["referrals"]
 
     @post("/{offer_id:int}/accept", operation_id="acceptOffer", guards=[directory_editor], status_code=HTTP_200_OK)
-    async def accept(self, request: Request[Any, Any, Any], offer_id: Id, actor: CurrentActor, clock: CurrentClock) -> OfferOut:
-        """Accept an offer: a place is reserved and the other offers are withdrawn. Repeating it changes nothing."""
-        return await offers.accept_offer(offer_id, actor, clock.now(), request.app.state.settings)
+    async def accept(
+        self, request: Request[Any, Any, Any], offer_id: Id, actor: CurrentActor, clock: CurrentClock, data: JSONBody[AcceptBody | None] = None
+    ) -> OfferOut:
+        """Accept an offer (optionally with arrival instructions): a place is reserved, this need's other offers withdrawn."""
+        instructions = (data or AcceptBody()).arrival_instructions
+        return await offers.accept_offer(offer_id, actor, clock.now(), request.app.state.settings, arrival_instructions=instructions)
 
     @post("/{offer_id:int}/decline", operation_id="declineOffer", guards=[directory_editor], status_code=HTTP_200_OK)
     async def decline(

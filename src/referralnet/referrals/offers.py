@@ -18,6 +18,7 @@ from referralnet.errors import Conflict, Forbidden, NotFound
 from referralnet.jsoncol import dumps, load
 from referralnet.matching.privacy import screen
 from referralnet.notifications.outbox import notify_address, notify_organisation
+from referralnet.referrals.contacts import announce_placement
 from referralnet.referrals.lifecycle import LIVE_REFERRAL, OFFER_START, move_need, move_offers, move_referral, referral_state
 from referralnet.referrals.records import OFFER_COLUMNS, lock_referral, needs_rows, offer_out
 from referralnet.referrals.schemas import DeclineBody, OfferOut
@@ -138,7 +139,9 @@ async def _expire_if_due(row: dict[str, Any], now: dt.datetime, settings: Settin
         raise Conflict("the deadline of this offer has passed; it has expired", field="deadline")
 
 
-async def accept_offer(offer_id: int, actor: Actor, now: dt.datetime, settings: Settings) -> OfferOut:
+async def accept_offer(
+    offer_id: int, actor: Actor, now: dt.datetime, settings: Settings, *, arrival_instructions: str | None = None
+) -> OfferOut:
     """Accept: reserve a place (conditional decrement), place this need, withdraw only this need's other offers."""
     row = await _offer_for(offer_id, actor, now, "accept")
     if row["status"] == "accepted":
@@ -147,7 +150,10 @@ async def accept_offer(offer_id: int, actor: Actor, now: dt.datetime, settings: 
     who = actor.label
     async with write_transaction():
         await lock_referral(row["referral"])
-        taken = await move_offers("accepted", now, Offer.id == offer_id, Offer.deadline > now, values={Offer.responded_by: who})
+        taken = await move_offers(
+            "accepted", now, Offer.id == offer_id, Offer.deadline > now,
+            values={Offer.responded_by: who, Offer.arrival_instructions: arrival_instructions},
+        )  # fmt: skip
         if not taken:
             current = await Offer.select(Offer.status).where(Offer.id == offer_id).first()
             raise Conflict(f"this offer is {current['status'] if current else 'gone'}; it cannot be accepted", field="status")
@@ -160,15 +166,11 @@ async def accept_offer(offer_id: int, actor: Actor, now: dt.datetime, settings: 
         reserved = await places.reserve(row["service"], offer_id, now, who)
         await Referral.update({Referral.placed_offer: offer_id}).where(Referral.id == referral["id"], Referral.placed_offer.is_null())
         need = await ReferralNeed.select(ReferralNeed.service_type).where(ReferralNeed.id == row["need"]).first()
+        sent_to = await announce_placement(referral, offer_id, need["service_type"], _payload(referral), now)
         await record(referral["id"], "offer_accepted", who, now, offer_id=offer_id, from_status="pending", to_status="accepted",
-                     reserved=reserved, need_id=row["need"], service_type=need["service_type"])  # fmt: skip
+                     reserved=reserved, need_id=row["need"], service_type=need["service_type"], contact_sent_to=sent_to)  # fmt: skip
         await settle(referral["id"], now, settings, who, offer_id=offer_id)
         await withdraw_pending(referral, now, who, reason="another provider accepted this need", need_id=row["need"])
-        await notify_address(
-            "referral_placed", referral["notify_email"], now=now,
-            subject=f"Referral {referral['id']}: {need['service_type'].replace('_', ' ')} placed",
-            payload=_payload(referral, organisation=row["organisation.name"], need=need["service_type"]), referral_id=referral["id"], offer_id=offer_id,
-        )  # fmt: skip
     return await get_offer(offer_id)
 
 

@@ -38,6 +38,13 @@ class AddOffers(Input):
     service_ids: Annotated[list[Annotated[int, Meta(ge=1, le=2**31 - 1)]], Meta(min_length=1, max_length=10)] | None = None
 
 
+class AcceptBody(Input):
+    """What the accepting provider tells the institution about bringing the person (a meeting point for a
+    confidential site; an address only if the provider chooses to give it for this referral)."""
+
+    arrival_instructions: Annotated[str, Meta(min_length=1, max_length=1000)] | None = None
+
+
 class DeclineBody(Input):
     reason: DeclineReason
     text: ShortText | None = None
@@ -81,6 +88,27 @@ class OfferOut(Output):
     need_id: int | None = None
     # How the offer reached the provider: sent, delivered, failed, or phone (the secretariat calls it).
     delivery: str | None = None
+
+
+class OfficerContact(Output):
+    """The referring officer's work contact as entered with the referral (never the person's)."""
+
+    name: str | None
+    phone: str | None
+    email: str | None
+
+
+class ProviderContact(Output):
+    """An accepting provider's referral contact and its arrival instructions for this referral."""
+
+    offer_id: int
+    need: str
+    organisation_id: int
+    organisation_name: str
+    referral_phone: str | None
+    phone_24h: str | None
+    referral_email: str | None
+    arrival_instructions: str | None
 
 
 class NeedOut(Output):
@@ -127,6 +155,8 @@ class OfferReminded(_Event, tag="offer_reminded"):
 
 class OfferAccepted(_Event, tag="offer_accepted"):
     reserved: bool = False
+    # Who was sent the two sides' contacts in the "placed" messages.
+    contact_sent_to: list[str] = msgspec.field(default_factory=list)
 
 
 class OfferDeclined(_Event, tag="offer_declined"):
@@ -231,6 +261,10 @@ class ReferralOut(Output):
     history: list[Event]
     # Each need with its offers and state (the offers above, grouped).
     needs: list[NeedOut] = msgspec.field(default_factory=list)
+    # Once an offer is accepted: the officer's contact (to the accepting provider and the secretariat) and the
+    # accepting providers' contacts (to the referring institution and the secretariat); never to anyone else.
+    officer_contact: OfficerContact | None = None
+    provider_contacts: list[ProviderContact] = msgspec.field(default_factory=list)
 
 
 class ReferralSummary(Output):

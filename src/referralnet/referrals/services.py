@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import msgspec
+
 from referralnet.accounts.schemas import Actor
 from referralnet.audit import audit, record
 from referralnet.db import write_transaction
@@ -13,6 +15,7 @@ from referralnet.errors import Conflict, Forbidden, InvalidInput, NotFound
 from referralnet.jsoncol import dumps
 from referralnet.matching.profile import Profile
 from referralnet.matching.services import DirectoryCache, match_profile
+from referralnet.referrals.contacts import contacts_for
 from referralnet.referrals.lifecycle import (
     DEFAULT_MODE,
     NEED_NOT_REQUESTED,
@@ -173,7 +176,9 @@ async def get_referral(referral_id: int, actor: Actor, now: dt.datetime) -> Refe
     if actor.role == "ngo" and actor.organisation_id is not None:
         mine = await Offer.select(Offer.id).where(Offer.referral == referral_id, Offer.organisation == actor.organisation_id)
         await record_seen([r["id"] for r in mine], actor.organisation_id, now)
-    return await referral_out(row)
+    officer, providers = await contacts_for(row, actor, _own_institution(actor, row), now)
+    view = await referral_out(row)
+    return msgspec.structs.replace(view, officer_contact=officer, provider_contacts=providers)
 
 
 async def list_referrals(actor: Actor, now: dt.datetime, *, status: str | None, limit: int, offset: int) -> ReferralList:
