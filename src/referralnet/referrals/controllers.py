@@ -10,7 +10,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from referralnet.accounts.guards import any_role, directory_editor, referrer, staff
 from referralnet.params import MAX_ID, CurrentActor, CurrentClock, Id, JSONBody, Limit, Offset, query
-from referralnet.referrals import offers, reviews, rounds, services
+from referralnet.referrals import delivery, offers, reviews, rounds, services
 from referralnet.referrals.lifecycle import ReferralStatus
 from referralnet.referrals.schemas import (
     AcceptBody,
@@ -25,6 +25,7 @@ from referralnet.referrals.schemas import (
     ReferralCreate,
     ReferralList,
     ReferralOut,
+    TaskList,
 )
 
 
@@ -104,6 +105,17 @@ class DeclineController(Controller):
         return await reviews.review_declines(
             since=since, organisation_id=organisation_id, contested=contested, limit=limit, offset=offset
         )
+
+
+class TaskController(Controller):
+    path = "/api/v1/tasks"
+    tags = ["referrals"]
+    guards = [staff]
+
+    @get("/", operation_id="listTasks")
+    async def list_tasks(self, limit: Limit = 50, offset: Offset = 0) -> TaskList:
+        """Offers the secretariat must phone (provider reachable only by phone, or delivery failed), soonest deadline first."""
+        return await delivery.open_tasks(limit, offset)
 
 
 class OfferController(Controller):

@@ -19,6 +19,7 @@ from referralnet.jsoncol import dumps, load
 from referralnet.matching.privacy import screen
 from referralnet.notifications.outbox import notify_address, notify_organisation
 from referralnet.referrals.contacts import announce_placement
+from referralnet.referrals.delivery import TASK_STATES, after_send
 from referralnet.referrals.lifecycle import LIVE_REFERRAL, OFFER_START, move_need, move_offers, move_referral, referral_state
 from referralnet.referrals.records import OFFER_COLUMNS, lock_referral, needs_rows, offer_out
 from referralnet.referrals.schemas import DeclineBody, OfferOut
@@ -57,7 +58,7 @@ async def send_offer(
         service_id=service_id, organisation_id=service["organisation"], deadline=deadline.isoformat(),
         need_id=need["id"], service_type=need["service_type"],
     )  # fmt: skip
-    await notify_organisation(
+    messages = await notify_organisation(
         "offer_new",
         service["organisation"],
         now=now,
@@ -66,6 +67,7 @@ async def send_offer(
         referral_id=referral["id"],
         offer_id=offer_id,
     )
+    await after_send(referral, offer_id, service["organisation"], {m.channel for m in messages}, now, settings, actor)
     return offer_id  # type: ignore[no-any-return]
 
 
@@ -127,10 +129,19 @@ async def _offer_for(offer_id: int, actor: Actor, now: dt.datetime, action: str)
     row = await Offer.select(*OFFER_COLUMNS).where(Offer.id == offer_id).first()
     if row is None:
         raise NotFound(f"offer {offer_id} not found", field="id")
+    if actor.is_staff and action in ("accept", "decline") and row["delivery"] in TASK_STATES:
+        # The secretariat records the answer of a provider it called (a task); audited as such.
+        await audit(actor, now, object_type="offer", object_id=offer_id, action=f"{action}_on_behalf", outcome="allowed")
+        return row  # type: ignore[no-any-return]
     if not (actor.is_staff and action == "contest") and not actor.owns(row["organisation"]):
         await audit(actor, now, object_type="offer", object_id=offer_id, action=action, outcome="denied")
         raise Forbidden("this offer belongs to another organisation")
     return row  # type: ignore[no-any-return]
+
+
+def _who(actor: Actor, row: dict[str, Any]) -> str:
+    """The history's actor: the provider's own, or the secretariat's on the provider's behalf."""
+    return actor.label if actor.owns(row["organisation"]) else f"{actor.label} on behalf of {row['organisation.name']}"
 
 
 async def _expire_if_due(row: dict[str, Any], now: dt.datetime, settings: Settings) -> None:
@@ -147,7 +158,7 @@ async def accept_offer(
     if row["status"] == "accepted":
         return offer_out(row)  # idempotent: same answer, no second reservation
     await _expire_if_due(row, now, settings)
-    who = actor.label
+    who = _who(actor, row)
     async with write_transaction():
         await lock_referral(row["referral"])
         taken = await move_offers(
@@ -221,7 +232,7 @@ async def decline_offer(offer_id: int, body: DeclineBody, actor: Actor, now: dt.
     if row["status"] == "declined":
         return offer_out(row)
     await _expire_if_due(row, now, settings)
-    who = actor.label
+    who = _who(actor, row)
     async with write_transaction():
         await lock_referral(row["referral"])
         taken = await move_offers(

@@ -10,6 +10,7 @@ from piccolo.query.mixins import LockStrength
 from referralnet.db import current_engine, is_sqlite
 from referralnet.jsoncol import load
 from referralnet.matching.profile import Profile
+from referralnet.referrals.delivery import delivered
 from referralnet.referrals.schemas import Event, NeedOut, OfferOut, ReferralOut, ReferralSummary
 from referralnet.tables import Offer, Referral, ReferralEvent, ReferralNeed
 
@@ -58,8 +59,9 @@ async def offers_of(referral_ids: list[int]) -> dict[int, list[OfferOut]]:
     out: dict[int, list[OfferOut]] = {}
     if referral_ids:
         rows = await Offer.select(*OFFER_COLUMNS).where(Offer.referral.is_in(referral_ids)).order_by(Offer.id)
+        done = await delivered([r["id"] for r in rows if r["delivery"] == "sent"])
         for row in rows:
-            out.setdefault(row["referral"], []).append(offer_out(row))
+            out.setdefault(row["referral"], []).append(offer_out({**row, "delivery": "delivered"} if row["id"] in done else row))
     return out
 
 

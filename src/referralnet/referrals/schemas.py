@@ -284,6 +284,28 @@ class ReferralList(Output):
     total: int
 
 
+class TaskOut(Output):
+    """A secretariat task: call a provider an offer could not reach, then record its answer on its behalf."""
+
+    action: str
+    offer_id: int
+    referral_id: int
+    need_id: int | None
+    urgency: str
+    deadline: dt.datetime
+    delivery: str
+    service_name: str
+    organisation_id: int
+    organisation_name: str
+    referral_phone: str | None
+    phone_24h: str | None
+
+
+class TaskList(Output):
+    items: list[TaskOut]
+    total: int
+
+
 class DeclineItem(Output):
     offer_id: int
     referral_id: int
