@@ -95,7 +95,7 @@ async def remind_stale_capacity(now: dt.datetime, settings: Settings, *, batch: 
 async def run_referral_sweeps(now: dt.datetime, settings: Settings) -> SweepReport:
     return SweepReport(
         expired=await expire_due(now, settings),
+        escalated=await escalate_failed(now, settings),
         reminded=await remind_due(now),
         capacity_reminders=await remind_stale_capacity(now, settings),
-        escalated=await escalate_failed(now, settings),
     )
