@@ -170,3 +170,47 @@ async def test_concurrent_accepts_across_two_needs_never_place_a_need_twice(
             assert [o["status"] for o in talk["offers"]] == ["pending", "pending"]
     beds = [(await client.get(f"/api/v1/services/{s}", headers=admin)).json()["capacity"]["available"] for s in (a_home, b_home)]
     assert sum(50 - x for x in beds) == 16  # one bed per referral
+
+
+async def test_a_required_need_nobody_provides_leaves_the_referral_unplaced_while_the_other_is_asked(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str], settings: Any
+) -> None:
+    p = Providers(client, tokens, admin)
+    home, [home_service] = await p.org("Casa Copiilor", residential("Casa de tip familial"))  # no counselling anywhere
+    view = await refer(client, institution, mode="parallel")
+    assert view["status"] == "unplaced"
+    assert [(n["service_type"], n["status"]) for n in view["needs"]] == [("child_residential", "open"), ("psychological_counselling", "unplaced")]
+    assert [e["kind"] for e in view["history"]][-2:] == ["need_unplaced", "referral_unplaced"]
+    # The residential offer can still be accepted; the referral stays unplaced until counselling is found.
+    offer = need(view, "child_residential")["offers"][0]
+    assert (await client.post(f"/api/v1/offers/{offer['id']}/accept", headers=p.ngo[home])).status_code == 200
+    view = (await client.get(f"/api/v1/referrals/{view['id']}", headers=institution)).json()
+    assert view["status"] == "unplaced" and need(view, "child_residential")["status"] == "placed"
+    # A second round once a counselling provider exists: the referral reopens as partially placed, then is placed.
+    talk, [talk_service] = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    resp = await client.post(f"/api/v1/referrals/{view['id']}/offers", json={"need": "psychological_counselling"}, headers=institution)
+    assert resp.status_code == 200, resp.text
+    view = resp.json()
+    assert view["status"] == "partially_placed" and [o["service_id"] for o in need(view, "psychological_counselling")["offers"]] == [talk_service]
+    offer = need(view, "psychological_counselling")["offers"][0]
+    assert (await client.post(f"/api/v1/offers/{offer['id']}/accept", headers=p.ngo[talk])).status_code == 200
+    view = (await client.get(f"/api/v1/referrals/{view['id']}", headers=institution)).json()
+    assert view["status"] == "placed"
+
+
+async def test_desired_needs_never_block(client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]) -> None:
+    p = Providers(client, tokens, admin)
+    home, [home_service] = await p.org("Casa Copiilor", residential("Casa de tip familial"))
+    talk, [talk_service] = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    profile = copy.deepcopy(BOY)
+    profile["needs"][1]["priority"] = "desired"
+    view = await refer(client, institution, profile=profile, service_ids=[home_service, talk_service])
+    offer = need(view, "child_residential")["offers"][0]
+    assert (await client.post(f"/api/v1/offers/{offer['id']}/accept", headers=p.ngo[home])).status_code == 200
+    view = (await client.get(f"/api/v1/referrals/{view['id']}", headers=institution)).json()
+    assert view["status"] == "placed" and need(view, "psychological_counselling")["status"] == "open"
+    # The desired need can still be placed afterwards; the referral stays placed.
+    offer = need(view, "psychological_counselling")["offers"][0]
+    assert (await client.post(f"/api/v1/offers/{offer['id']}/accept", headers=p.ngo[talk])).status_code == 200
+    view = (await client.get(f"/api/v1/referrals/{view['id']}", headers=institution)).json()
+    assert view["status"] == "placed" and need(view, "psychological_counselling")["status"] == "placed"
