@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from referralnet.tables import Service
-from tests.conftest import START, Tokens, bearer, in_app
+from tests.conftest import START, Tokens, in_app
 from tests.integration.test_referrals import network, refer
 
 

@@ -31,7 +31,7 @@ _FAILED_SQL = (
 )
 
 
-async def after_send(referral: dict[str, Any], offer_id: int, organisation_id: int, channels: set[str], now: dt.datetime, settings: Settings, who: str) -> str:
+async def after_send(referral: dict[str, Any], offer_id: int, organisation_id: int, channels: set[str], now: dt.datetime, settings: Settings) -> str:
     """Record how the new offer goes out; an offer nobody can receive becomes a task, a failed one escalates now."""
     if channels & {"email", "webhook"}:
         state = "sent"
@@ -40,11 +40,11 @@ async def after_send(referral: dict[str, Any], offer_id: int, organisation_id: i
         state = "phone" if org and (org["referral_phone"] or org["phone_24h"]) else "failed"
     await Offer.update({Offer.delivery: state}).where(Offer.id == offer_id)
     if state != "sent":
-        await _task(referral, offer_id, state, now, settings, who)
+        await _task(referral, offer_id, state, now, settings)
     return state
 
 
-async def _task(referral: dict[str, Any], offer_id: int, state: str, now: dt.datetime, settings: Settings, who: str) -> None:
+async def _task(referral: dict[str, Any], offer_id: int, state: str, now: dt.datetime, settings: Settings) -> None:
     """Tell the secretariat (and, for a failure, the referring officer) now; the offer's ``delivery`` shows it."""
     why = "the provider can be reached only by phone" if state == "phone" else "the offer could not be delivered to the provider"
     subject = f"Referral {referral['id']}: {ACTION} (offer {offer_id})"
@@ -68,7 +68,7 @@ async def escalate_failed(now: dt.datetime, settings: Settings, *, batch: int = 
             if not claimed:
                 continue
             referral = await Referral.select().where(Referral.id == claimed[0]["referral"]).first()
-            await _task(referral, row["id"], "failed", now, settings, "system:scheduler")
+            await _task(referral, row["id"], "failed", now, settings)
             count += 1
     return count
 

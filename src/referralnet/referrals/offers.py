@@ -67,7 +67,7 @@ async def send_offer(
         referral_id=referral["id"],
         offer_id=offer_id,
     )
-    await after_send(referral, offer_id, service["organisation"], {m.channel for m in messages}, now, settings, actor)
+    await after_send(referral, offer_id, service["organisation"], {m.channel for m in messages}, now, settings)
     return offer_id  # type: ignore[no-any-return]
 
 
