@@ -31,7 +31,7 @@ from referralnet.matching.controllers import MatchController
 from referralnet.matching.services import DirectoryCache
 from referralnet.notifications.controllers import NotificationController, WebhookSecretController
 from referralnet.params import provide_actor, provide_clock
-from referralnet.referrals.controllers import DeclineController, OfferController, ReferralController
+from referralnet.referrals.controllers import DeclineController, OfferController, ReferralController, TaskController
 from referralnet.scheduler import build_scheduler
 from referralnet.settings import Settings
 from referralnet.vocabulary.controllers import VocabularyController
@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             ReferralController,
             OfferController,
             DeclineController,
+            TaskController,
             CoverageController,
             NotificationController,
             WebhookSecretController,

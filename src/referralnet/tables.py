@@ -126,6 +126,9 @@ class Referral(Table, tablename="referral"):
     # Services still to be asked, in order (cascade mode); empty in parallel mode once all are sent.
     queue = JSON(default="[]")
     placed_offer = Integer(null=True, default=None)
+    # The referring officer's work contact, shown to a provider once it accepted (never the person's).
+    officer_name = Varchar(length=200, null=True, default=None)
+    officer_phone = Varchar(length=40, null=True, default=None)
     outcome = Varchar(length=40, null=True, default=None)
     outcome_text = Text(null=True, default=None)
     created_at = Timestamptz(index=True)
@@ -135,6 +138,20 @@ class Referral(Table, tablename="referral"):
     closed_at = Timestamptz(null=True, default=None)
     # When the retention sweep erased the free text (referrals/retention.py); null until then.
     purged_at = Timestamptz(null=True, default=None)
+
+
+class ReferralNeed(Table, tablename="referral_need"):
+    """One need of the referred person (from the profile), placed on its own: its offers, queue and placement."""
+
+    referral = ForeignKey(Referral, on_delete=OnDelete.restrict, index=True)
+    position = Integer()
+    service_type = Varchar(length=40)
+    priority = Varchar(length=10)  # required needs decide the referral's state; desired ones never block
+    status = Varchar(length=20, index=True)
+    # Services still to be asked for this need, in order (cascade mode).
+    queue = JSON(default="[]")
+    placed_offer = Integer(null=True, default=None)
+    placed_at = Timestamptz(null=True, default=None)
 
 
 class Offer(Table, tablename="offer"):
@@ -158,6 +175,12 @@ class Offer(Table, tablename="offer"):
     reserved = Boolean(default=False)
     # First time the offered organisation read the offer (API or one-click page); FHIR Task "received".
     seen_at = Timestamptz(null=True, default=None)
+    # The referral need this offer is for.
+    need = Integer(null=True, default=None, index=True)
+    # How the offer reached the provider: sent, delivered, failed, or phone (the secretariat calls).
+    delivery = Varchar(length=20, null=True, default=None)
+    # What the accepting provider tells the institution about bringing the person (never an address unless it chooses).
+    arrival_instructions = Text(null=True, default=None)
 
 
 class ReferralEvent(Table, tablename="referral_event"):
@@ -234,6 +257,7 @@ TABLES: list[type[Table]] = [
     ApiToken,
     CapacityChange,
     Referral,
+    ReferralNeed,
     Offer,
     ReferralEvent,
     AuditLog,

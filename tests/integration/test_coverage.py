@@ -17,7 +17,7 @@ from referralnet.app import create_app
 from referralnet.clock import FixedClock
 from referralnet.coverage import cli
 from referralnet.settings import Settings
-from referralnet.tables import Offer, Referral, Service
+from referralnet.tables import Offer, Referral, ReferralNeed, Service
 from referralnet.vocabulary.codes import COUNTY_CODES
 from tests.conftest import START, Tokens, in_app
 from tests.integration.helpers import make_org, make_service
@@ -71,6 +71,11 @@ async def insert_history(token_id: int, ids: dict[str, int]) -> None:
             urgency=urgency, mode="parallel", status=status, consent_at=created, created_at=created, updated_at=created,
             placed_at=placed,
         )).returning(Referral.id)
+        # Each need of the profile, in the state the referral's gives it (as the migration to needs does).
+        need_state = "placed" if placed else {"unplaced": "unplaced", "closed": "unplaced", "cancelled": "cancelled"}.get(status, "open")
+        for i, need in enumerate(msgspec.json.decode(prof)["needs"]):
+            await ReferralNeed.insert(ReferralNeed(referral=rows[0]["id"], position=i, service_type=need["service_type"],
+                                                   priority="required", status=need_state))  # fmt: skip
         return int(rows[0]["id"])
 
     async def offer(referral_id: int, org: str, service: str, status: str, sent: dt.datetime,

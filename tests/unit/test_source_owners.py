@@ -1,4 +1,4 @@
-"""Source-tree rules: one module writes a service's capacity, one module writes referral and offer statuses."""
+"""Source-tree rules: one module writes a service's capacity, one module writes referral, need and offer statuses."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import referralnet
 
 SRC = Path(referralnet.__file__).parent
 CAPACITY_COLUMNS = {"capacity_available", "capacity_total", "capacity_updated_at"}
-STATUS_TABLES = {"Referral", "Offer"}
+STATUS_TABLES = {"Referral", "Offer", "ReferralNeed"}
 
 
 def _modules() -> list[tuple[str, ast.Module]]:
@@ -61,7 +61,9 @@ def test_the_places_owner_writes_every_capacity_column() -> None:
 
 
 def _starting_state(node: ast.AST) -> bool:
-    return isinstance(node, ast.Name) and node.id in {"REFERRAL_START", "OFFER_START"}
+    if isinstance(node, ast.IfExp):
+        return _starting_state(node.body) and _starting_state(node.orelse)
+    return isinstance(node, ast.Name) and node.id in {"REFERRAL_START", "OFFER_START", "NEED_START", "NEED_NOT_REQUESTED"}
 
 
 def _status_writes(path: str, tree: ast.Module) -> list[str]:

@@ -6,9 +6,9 @@ A cell of the coverage cube (county x service type x victim group) is a gap when
 * ``no_free_capacity``: there are such services, every one reports its free capacity, and the
   sum is 0 (a service that reports nothing is not counted as full).
 
-Gaps are ordered by ``referrals_unplaced``, the referrals created in the period that ended
-unplaced (no provider accepted; see :mod:`referralnet.coverage.activity`) whose county is the
-cell's county, whose profile needs the service type and whose person is in the cell's group;
+Gaps are ordered by ``referrals_unplaced``, the unplaced needs of referrals created in the period
+(a need no provider accepted and none is left to ask; each need counts, not each referral) whose
+county is the cell's county, whose type is the cell's and whose person is in the cell's group;
 then by county, type and group order. With disclosure control on, the order uses the shown
 figures, so equal ``"<10"`` figures do not reveal which is larger.
 """

@@ -150,21 +150,31 @@ class _Profile(msgspec.Struct):
 async def unplaced_demand(
     period: tuple[dt.datetime, dt.datetime], counties: tuple[str, ...] | None = None, progress: Progress = _noop
 ) -> list[gaps_mod.Demand]:
-    """The referrals created in the period that ended unplaced, reduced to what the gaps use."""
+    """The unplaced needs of referrals created in the period (each need counts, not each referral), reduced to
+    what the gaps use: a referral with an unplaced need, and only its unplaced needs."""
     where, args = _in("county", counties)
-    base = f"FROM referral WHERE created_at >= {{}} AND created_at < {{}} AND {UNPLACED}{where}"
+    unplaced_need = "EXISTS (SELECT 1 FROM referral_need n WHERE n.referral = referral.id AND n.status = 'unplaced')"
+    base = f"FROM referral WHERE created_at >= {{}} AND created_at < {{}} AND {unplaced_need}{where}"
     total = (await _raw(f"SELECT count(*) AS n {base}", *period, *args))[0]["n"] or 1
     out: list[gaps_mod.Demand] = []
     last = 0
     while True:
         rows = await _raw(f"SELECT id, county, profile {base} AND id > {{}} ORDER BY id LIMIT {BATCH}", *period, *args, last)
+        needs: dict[int, list[str]] = {}
+        if rows:
+            found = await _raw(
+                "SELECT referral, service_type FROM referral_need WHERE status = 'unplaced' AND referral >= {} AND referral <= {} "
+                "ORDER BY referral, position", rows[0]["id"], rows[-1]["id"],
+            )  # fmt: skip
+            for n in found:
+                needs.setdefault(n["referral"], []).append(n["service_type"])
         for r in rows:
             p = jsoncol.load(r["profile"], _Profile)
             out.append(gaps_mod.Demand(
                 county=r["county"], age_band=p.age_band, gender=p.gender, forms=p.exploitation_forms,
-                needs=tuple(n.service_type for n in p.needs), languages=p.languages,
+                needs=tuple(needs.get(r["id"], ())), languages=p.languages,
             ))
-        progress(min(1.0, len(out) / total), "reading unplaced referrals")
+        progress(min(1.0, len(out) / total), "reading unplaced needs")
         if len(rows) < BATCH:
             return out
         last = rows[-1]["id"]

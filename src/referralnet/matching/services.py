@@ -32,8 +32,9 @@ from referralnet.matching.directory import Candidate, CandidateSite, Directory
 from referralnet.matching.engine import rank, select
 from referralnet.matching.live import CapacityColumns, ProviderRecord
 from referralnet.matching.profile import Profile, check_profile
+from referralnet.matching.reach import demote_unreachable
 from referralnet.matching.schemas import MatchResult
-from referralnet.tables import Offer, Service, Site
+from referralnet.tables import Offer, Organisation, Service, Site
 from referralnet.vocabulary import geo
 
 Version = tuple[Any, ...]
@@ -258,9 +259,24 @@ async def match_profile(
     snapshot = await cache.get(now)
     selection = select(profile, snapshot.directory, origin)
     capacity = await cache.capacity(snapshot.capacity_version, selection.service_ids)
-    return rank(
+    result = rank(
         selection, capacity, snapshot.records, now=now, stale_after=dt.timedelta(days=stale_days), limit=limit
     )
+    return demote_unreachable(result, await unreachable_organisations({c.organisation_id for c in result.candidates}))
+
+
+async def unreachable_organisations(ids: set[int]) -> set[int]:
+    """Those of ``ids`` with no referral e-mail, webhook, referral phone or 24-hour line."""
+    if not ids:
+        return set()
+    rows = await Organisation.select(Organisation.id).where(
+        Organisation.id.is_in(sorted(ids)),
+        Organisation.referral_email.is_null(),
+        Organisation.webhook_url.is_null(),
+        Organisation.referral_phone.is_null(),
+        Organisation.phone_24h.is_null(),
+    )
+    return {r["id"] for r in rows}
 
 
 async def not_eligible_reason(profile: Profile, service_id: int, cache: DirectoryCache, clock: Clock) -> str:

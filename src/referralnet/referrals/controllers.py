@@ -10,9 +10,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from referralnet.accounts.guards import any_role, directory_editor, referrer, staff
 from referralnet.params import MAX_ID, CurrentActor, CurrentClock, Id, JSONBody, Limit, Offset, query
-from referralnet.referrals import offers, reviews, services
+from referralnet.referrals import delivery, offers, reviews, rounds, services
 from referralnet.referrals.lifecycle import ReferralStatus
 from referralnet.referrals.schemas import (
+    AcceptBody,
+    AddOffers,
     ArrivalBody,
     CancelBody,
     ContestBody,
@@ -23,6 +25,7 @@ from referralnet.referrals.schemas import (
     ReferralCreate,
     ReferralList,
     ReferralOut,
+    TaskList,
 )
 
 
@@ -55,6 +58,14 @@ class ReferralController(Controller):
     async def get_referral(self, referral_id: Id, actor: CurrentActor, clock: CurrentClock) -> ReferralOut:
         """One referral with its offers and history; every read is recorded in the audit log."""
         return await services.get_referral(referral_id, actor, clock.now())
+
+    @post("/{referral_id:int}/offers", operation_id="addReferralOffers", guards=[referrer], status_code=HTTP_200_OK)
+    async def add_offers(
+        self, request: Request[Any, Any, Any], referral_id: Id, data: JSONBody[AddOffers], actor: CurrentActor, clock: CurrentClock
+    ) -> ReferralOut:
+        """A second round: ask more providers for a need still open or unplaced (not those who declined)."""
+        state = request.app.state
+        return await rounds.add_offers(referral_id, data, actor, clock, state.settings, state.matching_cache)
 
     @post("/{referral_id:int}/cancel", operation_id="cancelReferral", status_code=HTTP_200_OK)
     async def cancel(
@@ -96,14 +107,28 @@ class DeclineController(Controller):
         )
 
 
+class TaskController(Controller):
+    path = "/api/v1/tasks"
+    tags = ["referrals"]
+    guards = [staff]
+
+    @get("/", operation_id="listTasks")
+    async def list_tasks(self, limit: Limit = 50, offset: Offset = 0) -> TaskList:
+        """Offers the secretariat must phone (provider reachable only by phone, or delivery failed), soonest deadline first."""
+        return await delivery.open_tasks(limit, offset)
+
+
 class OfferController(Controller):
     path = "/api/v1/offers"
     tags = ["referrals"]
 
     @post("/{offer_id:int}/accept", operation_id="acceptOffer", guards=[directory_editor], status_code=HTTP_200_OK)
-    async def accept(self, request: Request[Any, Any, Any], offer_id: Id, actor: CurrentActor, clock: CurrentClock) -> OfferOut:
-        """Accept an offer: a place is reserved and the other offers are withdrawn. Repeating it changes nothing."""
-        return await offers.accept_offer(offer_id, actor, clock.now(), request.app.state.settings)
+    async def accept(
+        self, request: Request[Any, Any, Any], offer_id: Id, actor: CurrentActor, clock: CurrentClock, data: JSONBody[AcceptBody | None] = None
+    ) -> OfferOut:
+        """Accept an offer (optionally with arrival instructions): a place is reserved, this need's other offers withdrawn."""
+        instructions = (data or AcceptBody()).arrival_instructions
+        return await offers.accept_offer(offer_id, actor, clock.now(), request.app.state.settings, arrival_instructions=instructions)
 
     @post("/{offer_id:int}/decline", operation_id="declineOffer", guards=[directory_editor], status_code=HTTP_200_OK)
     async def decline(

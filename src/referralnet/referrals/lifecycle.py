@@ -1,9 +1,9 @@
 """The referral and offer state machines: every allowed transition, and every status write.
 
-A status changes only through :func:`move_referral` and :func:`move_offers`: each is one conditional
+A status changes only through :func:`move_referral`, :func:`move_need` and :func:`move_offers`: each is one conditional
 ``UPDATE ... WHERE status IN (<states that may reach the target>) ... RETURNING``, built from the
 tables below, so two requests or two workers never make the same move twice.
-``tests/unit/test_status_writes.py`` fails if another module writes a referral's or an offer's status.
+``tests/unit/test_source_owners.py`` fails if another module writes a referral's or an offer's status.
 Deadlines come from the settings (:meth:`referralnet.settings.Settings.deadline`).
 """
 
@@ -13,22 +13,39 @@ import datetime as dt
 from typing import Any, Literal
 
 from referralnet.errors import Conflict
-from referralnet.tables import Offer, Referral
+from referralnet.tables import Offer, Referral, ReferralNeed
 
-ReferralStatus = Literal["open", "placed", "arrived", "closed", "unplaced", "cancelled"]
+ReferralStatus = Literal["open", "partially_placed", "placed", "arrived", "closed", "unplaced", "cancelled"]
+# not_requested: a need of the profile nobody was asked for yet (an offer added later opens it).
+NeedStatus = Literal["not_requested", "open", "placed", "unplaced", "cancelled"]
 OfferStatus = Literal["pending", "accepted", "declined", "expired", "withdrawn"]
 Mode = Literal["parallel", "cascade"]
 
 REFERRAL_START: ReferralStatus = "open"
+NEED_START: NeedStatus = "open"
+NEED_NOT_REQUESTED: NeedStatus = "not_requested"
+# A referral whose offers may still be answered (a desired need can be placed after the required ones).
+LIVE_REFERRAL = frozenset({"open", "partially_placed", "placed", "arrived", "unplaced"})
 OFFER_START: OfferStatus = "pending"
 
 REFERRAL_TRANSITIONS: dict[str, frozenset[str]] = {
-    "open": frozenset({"placed", "unplaced", "cancelled"}),
-    # Cancelling or closing before arrival releases the reserved place.
+    "open": frozenset({"partially_placed", "placed", "unplaced", "cancelled"}),
+    # Some required needs placed, others still open.
+    "partially_placed": frozenset({"placed", "unplaced", "cancelled", "closed"}),
+    # Cancelling or closing before arrival releases the reserved places.
     "placed": frozenset({"arrived", "cancelled", "closed"}),
     "arrived": frozenset({"closed"}),
-    "unplaced": frozenset({"cancelled", "closed"}),
+    # A second round (offers added for the unplaced need) reopens it.
+    "unplaced": frozenset({"open", "partially_placed", "cancelled", "closed"}),
     "closed": frozenset(),
+    "cancelled": frozenset(),
+}
+
+NEED_TRANSITIONS: dict[str, frozenset[str]] = {
+    "not_requested": frozenset({"open", "cancelled"}),
+    "open": frozenset({"placed", "unplaced", "cancelled"}),
+    "unplaced": frozenset({"open", "cancelled"}),
+    "placed": frozenset(),
     "cancelled": frozenset(),
 }
 
@@ -80,3 +97,25 @@ async def move_offers(
         Offer.status.is_in(sources), *where
     ).returning(*returning)
     return rows  # type: ignore[no-any-return]
+
+
+async def move_need(need_id: int, target: NeedStatus, *, values: dict[Any, Any] | None = None) -> bool:
+    """Move one need of a referral to ``target`` if its state allows it."""
+    sources = _sources(NEED_TRANSITIONS, target)
+    moved = await ReferralNeed.update({ReferralNeed.status: target, **(values or {})}).where(
+        ReferralNeed.id == need_id, ReferralNeed.status.is_in(sources)
+    ).returning(ReferralNeed.id)
+    return bool(moved)
+
+
+def referral_state(needs: list[dict[str, Any]]) -> ReferralStatus:
+    """The state a referral's needs give it: its requested required needs decide (all its requested needs when
+    none is required); any unplaced: ``unplaced``; all placed: ``placed``; some: ``partially_placed``."""
+    asked = [n for n in needs if n["status"] not in ("not_requested", "cancelled")]
+    deciding = [n for n in asked if n["priority"] == "required"] or asked
+    states = {n["status"] for n in deciding}
+    if "unplaced" in states:
+        return "unplaced"
+    if deciding and states == {"placed"}:
+        return "placed"
+    return "partially_placed" if "placed" in states else "open"

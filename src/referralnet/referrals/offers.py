@@ -18,11 +18,13 @@ from referralnet.errors import Conflict, Forbidden, NotFound
 from referralnet.jsoncol import dumps, load
 from referralnet.matching.privacy import screen
 from referralnet.notifications.outbox import notify_address, notify_organisation
-from referralnet.referrals.lifecycle import OFFER_START, move_offers, move_referral
-from referralnet.referrals.records import OFFER_COLUMNS, lock_referral, offer_out
+from referralnet.referrals.contacts import announce_placement
+from referralnet.referrals.delivery import TASK_STATES, after_send
+from referralnet.referrals.lifecycle import LIVE_REFERRAL, OFFER_START, move_need, move_offers, move_referral, referral_state
+from referralnet.referrals.records import OFFER_COLUMNS, lock_referral, needs_rows, offer_out
 from referralnet.referrals.schemas import DeclineBody, OfferOut
 from referralnet.settings import Settings
-from referralnet.tables import Offer, Referral, Service
+from referralnet.tables import Offer, Referral, ReferralNeed, Service
 from referralnet.vocabulary.codes import CAPACITY_BOUND_TYPES
 
 
@@ -31,15 +33,16 @@ def _payload(referral: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 async def send_offer(
-    referral: dict[str, Any], service_id: int, position: int, now: dt.datetime, settings: Settings, actor: str
+    referral: dict[str, Any], need: dict[str, Any], service_id: int, position: int, now: dt.datetime, settings: Settings, actor: str
 ) -> int:
-    """Create a pending offer with its deadline and reminder, its event and its notification."""
+    """Create a pending offer for one need, with its deadline and reminder, its event and its notification."""
     service = await Service.select(Service.organisation).where(Service.id == service_id).first()
     assert service is not None
     deadline = now + settings.deadline(referral["urgency"])
     rows = await Offer.insert(
         Offer(
             referral=referral["id"],
+            need=need["id"],
             service=service_id,
             organisation=service["organisation"],
             position=position,
@@ -53,8 +56,9 @@ async def send_offer(
     await record(
         referral["id"], "offer_sent", actor, now, offer_id=offer_id, to_status="pending",
         service_id=service_id, organisation_id=service["organisation"], deadline=deadline.isoformat(),
+        need_id=need["id"], service_type=need["service_type"],
     )  # fmt: skip
-    await notify_organisation(
+    messages = await notify_organisation(
         "offer_new",
         service["organisation"],
         now=now,
@@ -63,33 +67,61 @@ async def send_offer(
         referral_id=referral["id"],
         offer_id=offer_id,
     )
+    await after_send(referral, offer_id, service["organisation"], {m.channel for m in messages}, now, settings)
     return offer_id  # type: ignore[no-any-return]
 
 
-async def advance(referral_id: int, now: dt.datetime, settings: Settings, actor: str) -> None:
-    """After a decline or expiry: ask the next provider of a cascade, or mark the referral unplaced."""
+async def advance(referral_id: int, need_id: int | None, now: dt.datetime, settings: Settings, actor: str) -> None:
+    """After a decline, expiry or withdrawal: ask the next provider of this need's cascade, or mark the need unplaced."""
     referral = await Referral.select().where(Referral.id == referral_id).first()
-    if referral is None or referral["status"] != "open":
+    need = await ReferralNeed.select().where(ReferralNeed.id == need_id).first() if need_id is not None else None
+    if referral is None or need is None or referral["status"] not in LIVE_REFERRAL or need["status"] != "open":
         return
-    if await Offer.exists().where(Offer.referral == referral_id, Offer.status == OFFER_START):
+    if await Offer.exists().where(Offer.need == need_id, Offer.status == OFFER_START):
         return
-    queue: list[int] = load(referral["queue"], list[int])
+    queue: list[int] = load(need["queue"], list[int])
     if queue:
         next_id, rest = queue[0], queue[1:]
-        claimed = await Referral.update({Referral.queue: dumps(rest), Referral.updated_at: now}).where(
-            Referral.id == referral_id, Referral.status == "open"
-        ).returning(Referral.id)
+        claimed = await ReferralNeed.update({ReferralNeed.queue: dumps(rest)}).where(
+            ReferralNeed.id == need_id, ReferralNeed.status == "open"
+        ).returning(ReferralNeed.id)
         if claimed:
             position = await Offer.count().where(Offer.referral == referral_id)
-            await send_offer(referral, next_id, position, now, settings, actor)
+            await send_offer(referral, need, next_id, position, now, settings, actor)
         return
-    if await move_referral(referral_id, "unplaced", now):
-        await record(referral_id, "referral_unplaced", actor, now, from_status="open", to_status="unplaced",
-                     reason="every provider asked declined or did not answer in time")  # fmt: skip
+    if await move_need(need_id, "unplaced"):  # type: ignore[arg-type]
+        await record(referral_id, "need_unplaced", actor, now, from_status="open", to_status="unplaced", need_id=need_id,
+                     service_type=need["service_type"], reason="every provider asked for this need declined or did not answer in time")  # fmt: skip
+        await settle(referral_id, now, settings, actor)
+
+
+async def settle(referral_id: int, now: dt.datetime, settings: Settings, actor: str, *, offer_id: int | None = None) -> str:
+    """Give the referral the state its needs make (placed, partially placed, unplaced, open); returns it."""
+    referral = await Referral.select().where(Referral.id == referral_id).first()
+    current = referral["status"]
+    if current not in ("open", "partially_placed", "unplaced"):
+        return current  # type: ignore[no-any-return]
+    target = referral_state(await needs_rows(referral_id))
+    if target == current:
+        return target
+    values: dict[Any, Any] = {Referral.placed_at: now} if target == "placed" else {}
+    if not await move_referral(referral_id, target, now, current=current, values=values):
+        return current  # type: ignore[no-any-return]
+    if target == "placed":
+        service = await Offer.select(Offer.service).where(Offer.id == offer_id).first() if offer_id else None
+        await record(referral_id, "referral_placed", actor, now, offer_id=offer_id, from_status=current, to_status="placed",
+                     service_id=service["service"] if service else 0)  # fmt: skip
+    elif target == "unplaced":
+        await record(referral_id, "referral_unplaced", actor, now, from_status=current, to_status="unplaced",
+                     reason="a required need has no provider left")  # fmt: skip
         subject = f"Referral {referral_id} could not be placed"
         payload = _payload(referral)
         await notify_address("referral_unplaced", settings.secretariat_email, now=now, subject=subject, payload=payload, referral_id=referral_id)
         await notify_address("referral_unplaced", referral["notify_email"], now=now, subject=subject, payload=payload, referral_id=referral_id)
+    else:
+        kind = "referral_partially_placed" if target == "partially_placed" else "referral_reopened"
+        await record(referral_id, kind, actor, now, offer_id=offer_id, from_status=current, to_status=target)
+    return target
 
 
 async def _offer_for(offer_id: int, actor: Actor, now: dt.datetime, action: str) -> dict[str, Any]:
@@ -97,10 +129,19 @@ async def _offer_for(offer_id: int, actor: Actor, now: dt.datetime, action: str)
     row = await Offer.select(*OFFER_COLUMNS).where(Offer.id == offer_id).first()
     if row is None:
         raise NotFound(f"offer {offer_id} not found", field="id")
+    if actor.is_staff and action in ("accept", "decline") and row["delivery"] in TASK_STATES:
+        # The secretariat records the answer of a provider it called (a task); audited as such.
+        await audit(actor, now, object_type="offer", object_id=offer_id, action=f"{action}_on_behalf", outcome="allowed")
+        return row  # type: ignore[no-any-return]
     if not (actor.is_staff and action == "contest") and not actor.owns(row["organisation"]):
         await audit(actor, now, object_type="offer", object_id=offer_id, action=action, outcome="denied")
         raise Forbidden("this offer belongs to another organisation")
     return row  # type: ignore[no-any-return]
+
+
+def _who(actor: Actor, row: dict[str, Any]) -> str:
+    """The history's actor: the provider's own, or the secretariat's on the provider's behalf."""
+    return actor.label if actor.owns(row["organisation"]) else f"{actor.label} on behalf of {row['organisation.name']}"
 
 
 async def _expire_if_due(row: dict[str, Any], now: dt.datetime, settings: Settings) -> None:
@@ -109,38 +150,45 @@ async def _expire_if_due(row: dict[str, Any], now: dt.datetime, settings: Settin
         raise Conflict("the deadline of this offer has passed; it has expired", field="deadline")
 
 
-async def accept_offer(offer_id: int, actor: Actor, now: dt.datetime, settings: Settings) -> OfferOut:
-    """Accept: reserve a place (conditional decrement), place the referral, withdraw the other offers."""
+async def accept_offer(
+    offer_id: int, actor: Actor, now: dt.datetime, settings: Settings, *, arrival_instructions: str | None = None
+) -> OfferOut:
+    """Accept: reserve a place (conditional decrement), place this need, withdraw only this need's other offers."""
     row = await _offer_for(offer_id, actor, now, "accept")
     if row["status"] == "accepted":
         return offer_out(row)  # idempotent: same answer, no second reservation
     await _expire_if_due(row, now, settings)
-    who = actor.label
+    who = _who(actor, row)
     async with write_transaction():
         await lock_referral(row["referral"])
-        taken = await move_offers("accepted", now, Offer.id == offer_id, Offer.deadline > now, values={Offer.responded_by: who})
+        taken = await move_offers(
+            "accepted", now, Offer.id == offer_id, Offer.deadline > now,
+            values={Offer.responded_by: who, Offer.arrival_instructions: arrival_instructions},
+        )  # fmt: skip
         if not taken:
             current = await Offer.select(Offer.status).where(Offer.id == offer_id).first()
             raise Conflict(f"this offer is {current['status'] if current else 'gone'}; it cannot be accepted", field="status")
-        placed = await move_referral(
-            row["referral"], "placed", now, values={Referral.placed_offer: offer_id, Referral.placed_at: now, Referral.queue: "[]"}
+        referral = await Referral.select().where(Referral.id == row["referral"]).first()
+        placed = referral["status"] in LIVE_REFERRAL and await move_need(
+            row["need"], "placed", values={ReferralNeed.placed_offer: offer_id, ReferralNeed.placed_at: now, ReferralNeed.queue: "[]"}
         )
         if not placed:
-            raise Conflict("this referral is no longer open (another provider accepted it, or it was cancelled)", field="status")
+            raise Conflict("this need of the referral is no longer open (another provider accepted it, or it was cancelled)", field="status")
         reserved = await places.reserve(row["service"], offer_id, now, who)
-        referral = await Referral.select().where(Referral.id == row["referral"]).first()
-        await record(referral["id"], "offer_accepted", who, now, offer_id=offer_id, from_status="pending", to_status="accepted", reserved=reserved)
-        await record(referral["id"], "referral_placed", who, now, offer_id=offer_id, from_status="open", to_status="placed", service_id=row["service"])
-        await withdraw_pending(referral, now, who, reason="another provider accepted")
-        await notify_address(
-            "referral_placed", referral["notify_email"], now=now, subject=f"Referral {referral['id']} placed",
-            payload=_payload(referral, organisation=row["organisation.name"]), referral_id=referral["id"], offer_id=offer_id,
-        )  # fmt: skip
+        await Referral.update({Referral.placed_offer: offer_id}).where(Referral.id == referral["id"], Referral.placed_offer.is_null())
+        need = await ReferralNeed.select(ReferralNeed.service_type).where(ReferralNeed.id == row["need"]).first()
+        sent_to = await announce_placement(referral, offer_id, need["service_type"], _payload(referral), now)
+        await record(referral["id"], "offer_accepted", who, now, offer_id=offer_id, from_status="pending", to_status="accepted",
+                     reserved=reserved, need_id=row["need"], service_type=need["service_type"], contact_sent_to=sent_to)  # fmt: skip
+        await settle(referral["id"], now, settings, who, offer_id=offer_id)
+        await withdraw_pending(referral, now, who, reason="another provider accepted this need", need_id=row["need"])
     return await get_offer(offer_id)
 
 
-async def withdraw_pending(referral: dict[str, Any], now: dt.datetime, who: str, *, reason: str) -> None:
-    gone = await move_offers("withdrawn", now, Offer.referral == referral["id"], returning=(Offer.id, Offer.organisation))
+async def withdraw_pending(referral: dict[str, Any], now: dt.datetime, who: str, *, reason: str, need_id: int | None = None) -> None:
+    """Withdraw the referral's pending offers (only one need's, when ``need_id`` is given) and tell each provider."""
+    where = [Offer.referral == referral["id"]] + ([Offer.need == need_id] if need_id is not None else [])
+    gone = await move_offers("withdrawn", now, *where, returning=(Offer.id, Offer.organisation))
     for offer in gone:
         await record(referral["id"], "offer_withdrawn", who, now, offer_id=offer["id"], from_status="pending", to_status="withdrawn", reason=reason)
         await notify_organisation(
@@ -161,12 +209,13 @@ async def withdraw_organisation(org_id: int, now: dt.datetime, settings: Setting
     count = 0
     for referral_id in sorted({r["referral"] for r in pending}):
         await lock_referral(referral_id)
-        gone = await move_offers("withdrawn", now, Offer.referral == referral_id, Offer.organisation == org_id)
+        gone = await move_offers("withdrawn", now, Offer.referral == referral_id, Offer.organisation == org_id, returning=(Offer.id, Offer.need))
         for offer in gone:
             await record(referral_id, "offer_withdrawn", who, now, offer_id=offer["id"], from_status="pending",
                          to_status="withdrawn", reason=DEACTIVATED)  # fmt: skip
         count += len(gone)
-        await advance(referral_id, now, settings, who)
+        for need_id in sorted({o["need"] for o in gone if o["need"] is not None}):
+            await advance(referral_id, need_id, now, settings, who)
     return count
 
 
@@ -183,7 +232,7 @@ async def decline_offer(offer_id: int, body: DeclineBody, actor: Actor, now: dt.
     if row["status"] == "declined":
         return offer_out(row)
     await _expire_if_due(row, now, settings)
-    who = actor.label
+    who = _who(actor, row)
     async with write_transaction():
         await lock_referral(row["referral"])
         taken = await move_offers(
@@ -196,7 +245,7 @@ async def decline_offer(offer_id: int, body: DeclineBody, actor: Actor, now: dt.
                      to_status="declined", reason=body.text, decline_reason=body.reason)  # fmt: skip
         if body.reason == "no_capacity":
             await _no_free_place(row["service"], offer_id, actor, now)
-        await advance(row["referral"], now, settings, who)
+        await advance(row["referral"], row["need"], now, settings, who)
     return await get_offer(offer_id)
 
 
@@ -208,7 +257,7 @@ async def expire_offer(offer_id: int, now: dt.datetime, settings: Settings, acto
     async with write_transaction():
         await lock_referral(of["referral"])
         claimed = await move_offers(
-            "expired", now, Offer.id == offer_id, Offer.deadline <= now, returning=(Offer.id, Offer.referral, Offer.organisation)
+            "expired", now, Offer.id == offer_id, Offer.deadline <= now, returning=(Offer.id, Offer.referral, Offer.organisation, Offer.need)
         )
         if not claimed:
             return False
@@ -219,7 +268,7 @@ async def expire_offer(offer_id: int, now: dt.datetime, settings: Settings, acto
             "offer_expired", offer["organisation"], now=now, subject=f"Referral {offer['referral']}: your offer expired",
             payload=_payload(referral, offer_id=offer_id), referral_id=offer["referral"], offer_id=offer_id,
         )  # fmt: skip
-        await advance(offer["referral"], now, settings, actor)
+        await advance(offer["referral"], offer["need"], now, settings, actor)
     return True
 
 

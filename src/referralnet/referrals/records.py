@@ -10,8 +10,9 @@ from piccolo.query.mixins import LockStrength
 from referralnet.dialect.locks import lock_row
 from referralnet.jsoncol import load
 from referralnet.matching.profile import Profile
-from referralnet.referrals.schemas import Event, OfferOut, ReferralOut, ReferralSummary
-from referralnet.tables import Offer, Referral, ReferralEvent
+from referralnet.referrals.delivery import delivered
+from referralnet.referrals.schemas import Event, NeedOut, OfferOut, ReferralOut, ReferralSummary
+from referralnet.tables import Offer, Referral, ReferralEvent, ReferralNeed
 
 OFFER_COLUMNS = (Offer.all_columns(), Offer.service.name, Offer.organisation.name)
 
@@ -35,6 +36,8 @@ def offer_out(row: dict[str, Any]) -> OfferOut:
         contested=row["contested"],
         reserved=row["reserved"],
         seen_at=row["seen_at"],
+        need_id=row["need"],
+        delivery=row["delivery"],
     )
 
 
@@ -56,14 +59,33 @@ async def offers_of(referral_ids: list[int]) -> dict[int, list[OfferOut]]:
     out: dict[int, list[OfferOut]] = {}
     if referral_ids:
         rows = await Offer.select(*OFFER_COLUMNS).where(Offer.referral.is_in(referral_ids)).order_by(Offer.id)
+        done = await delivered([r["id"] for r in rows if r["delivery"] == "sent"])
         for row in rows:
-            out.setdefault(row["referral"], []).append(offer_out(row))
+            out.setdefault(row["referral"], []).append(offer_out({**row, "delivery": "delivered"} if row["id"] in done else row))
     return out
+
+
+async def needs_rows(referral_id: int) -> list[dict[str, Any]]:
+    return await ReferralNeed.select().where(ReferralNeed.referral == referral_id).order_by(ReferralNeed.position)  # type: ignore[no-any-return]
+
+
+def need_out(row: dict[str, Any], offers: list[OfferOut]) -> NeedOut:
+    return NeedOut(
+        id=row["id"],
+        service_type=row["service_type"],
+        priority=row["priority"],
+        status=row["status"],
+        placed_offer_id=row["placed_offer"],
+        placed_at=row["placed_at"],
+        queued_service_ids=load(row["queue"]),
+        offers=[o for o in offers if o.need_id == row["id"]],
+    )
 
 
 async def referral_out(row: dict[str, Any]) -> ReferralOut:
     offers = (await offers_of([row["id"]])).get(row["id"], [])
     events = await ReferralEvent.select().where(ReferralEvent.referral == row["id"]).order_by(ReferralEvent.id)
+    needs = [need_out(n, offers) for n in await needs_rows(row["id"])]
     return ReferralOut(
         **_common(row),
         profile=msgspec.convert(load(row["profile"]), Profile),
@@ -74,9 +96,10 @@ async def referral_out(row: dict[str, Any]) -> ReferralOut:
         outcome=row["outcome"],
         outcome_text=row["outcome_text"],
         placed_offer_id=row["placed_offer"],
-        queued_service_ids=load(row["queue"]),
+        queued_service_ids=[s for n in needs for s in n.queued_service_ids],
         offers=offers,
         history=[event_out(e) for e in events],
+        needs=needs,
     )
 
 

@@ -1,18 +1,19 @@
-"""Request and response Structs of referrals, and the tagged union of referral events."""
+"""Request and response Structs of referrals (the events are in :mod:`referralnet.referrals.events`)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Union
+from typing import Annotated
 
 import msgspec
 from msgspec import Meta
 
 from referralnet.base import Input, Output
-from referralnet.directory.schemas import Email
+from referralnet.directory.schemas import Email, Phone
 from referralnet.matching.profile import Profile
+from referralnet.referrals.events import Event
 from referralnet.referrals.lifecycle import DeclineReason, Mode, Outcome
-from referralnet.vocabulary.codes import Urgency
+from referralnet.vocabulary.codes import ServiceType, Urgency
 
 ShortText = Annotated[str, Meta(max_length=500)]
 
@@ -25,7 +26,24 @@ class ReferralCreate(Input):
     mode: Mode | None = None  # default by urgency: parallel for emergency/urgent, cascade for planned
     # Services chosen from a match, in order; null: the top candidates are asked automatically.
     service_ids: Annotated[list[Annotated[int, Meta(ge=1, le=2**31 - 1)]], Meta(min_length=1, max_length=10)] | None = None
+    # The referring officer's work e-mail, name (as given) and work phone; shown to a provider once it accepts.
     notify_email: Email | None = None
+    officer_name: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    officer_phone: Phone | None = None
+
+
+class AddOffers(Input):
+    """A second round for one need: the services to ask, or null for the top candidates of a fresh match."""
+
+    need: ServiceType
+    service_ids: Annotated[list[Annotated[int, Meta(ge=1, le=2**31 - 1)]], Meta(min_length=1, max_length=10)] | None = None
+
+
+class AcceptBody(Input):
+    """What the accepting provider tells the institution about bringing the person (a meeting point for a
+    confidential site; an address only if the provider chooses to give it for this referral)."""
+
+    arrival_instructions: Annotated[str, Meta(min_length=1, max_length=1000)] | None = None
 
 
 class DeclineBody(Input):
@@ -68,96 +86,45 @@ class OfferOut(Output):
     contested: bool
     reserved: bool
     seen_at: dt.datetime | None = None
+    need_id: int | None = None
+    # How the offer reached the provider: sent, delivered, failed, or phone (the secretariat calls it).
+    delivery: str | None = None
 
 
-# ---- events: one Struct per kind, tagged by "kind" -------------------------------------------
+class OfficerContact(Output):
+    """The referring officer's work contact as entered with the referral (never the person's)."""
+
+    name: str | None
+    phone: str | None
+    email: str | None
 
 
-class _Event(Output, tag_field="kind"):
-    at: dt.datetime
-    actor: str
-    offer_id: int | None = None
-    from_status: str | None = None
-    to_status: str | None = None
-    reason: str | None = None
+class ProviderContact(Output):
+    """An accepting provider's referral contact and its arrival instructions for this referral."""
+
+    offer_id: int
+    need: str
+    organisation_id: int
+    organisation_name: str
+    referral_phone: str | None
+    phone_24h: str | None
+    referral_email: str | None
+    arrival_instructions: str | None
 
 
-class ReferralCreated(_Event, tag="referral_created"):
-    mode: str = ""
-    urgency: str = ""
+class NeedOut(Output):
+    """One need of the person, placed on its own: its state, its offers and the services still queued."""
+
+    id: int
+    service_type: str
+    priority: str
+    status: str
+    placed_offer_id: int | None
+    placed_at: dt.datetime | None
+    queued_service_ids: list[int]
+    offers: list[OfferOut]
 
 
-class OfferSent(_Event, tag="offer_sent"):
-    service_id: int = 0
-    organisation_id: int = 0
-    deadline: dt.datetime | None = None
-
-
-class OfferReminded(_Event, tag="offer_reminded"):
-    pass
-
-
-class OfferAccepted(_Event, tag="offer_accepted"):
-    reserved: bool = False
-
-
-class OfferDeclined(_Event, tag="offer_declined"):
-    decline_reason: str | None = None
-
-
-class OfferExpired(_Event, tag="offer_expired"):
-    pass
-
-
-class OfferWithdrawn(_Event, tag="offer_withdrawn"):
-    pass
-
-
-class DeclineContested(_Event, tag="decline_contested"):
-    pass
-
-
-class ReferralPlaced(_Event, tag="referral_placed"):
-    service_id: int = 0
-
-
-class ReferralUnplaced(_Event, tag="referral_unplaced"):
-    pass
-
-
-class ReferralCancelled(_Event, tag="referral_cancelled"):
-    pass
-
-
-class PlaceReleased(_Event, tag="place_released"):
-    service_id: int = 0
-
-
-class ArrivalRecorded(_Event, tag="arrival_recorded"):
-    pass
-
-
-class ReferralClosed(_Event, tag="referral_closed"):
-    outcome: str | None = None
-
-
-Event = Union[
-    ReferralCreated,
-    OfferSent,
-    OfferReminded,
-    OfferAccepted,
-    OfferDeclined,
-    OfferExpired,
-    OfferWithdrawn,
-    DeclineContested,
-    ReferralPlaced,
-    ReferralUnplaced,
-    ReferralCancelled,
-    PlaceReleased,
-    ArrivalRecorded,
-    ReferralClosed,
-]
-EVENT_KINDS: frozenset[str] = frozenset(t.__struct_config__.tag for t in Event.__args__)  # type: ignore[attr-defined]
 
 
 class ReferralOut(Output):
@@ -180,6 +147,12 @@ class ReferralOut(Output):
     queued_service_ids: list[int]
     offers: list[OfferOut]
     history: list[Event]
+    # Each need with its offers and state (the offers above, grouped).
+    needs: list[NeedOut] = msgspec.field(default_factory=list)
+    # Once an offer is accepted: the officer's contact (to the accepting provider and the secretariat) and the
+    # accepting providers' contacts (to the referring institution and the secretariat); never to anyone else.
+    officer_contact: OfficerContact | None = None
+    provider_contacts: list[ProviderContact] = msgspec.field(default_factory=list)
 
 
 class ReferralSummary(Output):
@@ -196,6 +169,28 @@ class ReferralSummary(Output):
 
 class ReferralList(Output):
     items: list[ReferralSummary]
+    total: int
+
+
+class TaskOut(Output):
+    """A secretariat task: call a provider an offer could not reach, then record its answer on its behalf."""
+
+    action: str
+    offer_id: int
+    referral_id: int
+    need_id: int | None
+    urgency: str
+    deadline: dt.datetime
+    delivery: str
+    service_name: str
+    organisation_id: int
+    organisation_name: str
+    referral_phone: str | None
+    phone_24h: str | None
+
+
+class TaskList(Output):
+    items: list[TaskOut]
     total: int
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import msgspec
+
 from referralnet.accounts.schemas import Actor
 from referralnet.audit import audit, record
 from referralnet.db import write_transaction
@@ -13,13 +15,23 @@ from referralnet.errors import Conflict, Forbidden, InvalidInput, NotFound
 from referralnet.jsoncol import dumps
 from referralnet.matching.profile import Profile
 from referralnet.matching.services import DirectoryCache, match_profile, not_eligible_reason
-from referralnet.referrals.lifecycle import DEFAULT_MODE, REFERRAL_START, ReferralStatus, check_referral_transition, move_referral
-from referralnet.referrals.offers import send_offer, withdraw_pending
-from referralnet.referrals.records import lock_referral, offers_of, referral_out, referral_row, summary_out
+from referralnet.referrals.contacts import contacts_for
+from referralnet.referrals.lifecycle import (
+    DEFAULT_MODE,
+    NEED_NOT_REQUESTED,
+    NEED_START,
+    REFERRAL_START,
+    ReferralStatus,
+    check_referral_transition,
+    move_need,
+    move_referral,
+)
+from referralnet.referrals.offers import send_offer, settle, withdraw_pending
+from referralnet.referrals.records import lock_referral, needs_rows, offers_of, referral_out, referral_row, summary_out
 from referralnet.referrals.seen import record_seen
 from referralnet.referrals.schemas import CancelBody, OutcomeBody, ReferralCreate, ReferralList, ReferralOut
 from referralnet.settings import Settings
-from referralnet.tables import Offer, Referral, Service
+from referralnet.tables import Offer, Referral, ReferralNeed, Service
 from referralnet.vocabulary.codes import SERVICE_TYPES
 
 
@@ -39,27 +51,49 @@ def summarise(profile: Profile) -> str:
     return "; ".join(parts)
 
 
+def profile_needs(profile: Profile) -> list[tuple[str, str]]:
+    """The person's needs as (service type, priority), one per type (required wins over desired)."""
+    out: dict[str, str] = {}
+    for need in profile.needs:
+        if out.get(need.service_type) != "required":
+            out[need.service_type] = need.priority
+    return list(out.items())
+
+
+async def _check_chosen(data: ReferralCreate, eligible: dict[int, str], field: str, cache: DirectoryCache, clock: Any) -> None:
+    service_ids = list(data.service_ids or [])
+    for i, service_id in enumerate(service_ids):
+        if service_id not in eligible:
+            exists = await Service.exists().where(Service.id == service_id)
+            why = await not_eligible_reason(data.profile, service_id, cache, clock) if exists else "does not exist"
+            raise InvalidInput(f"service {service_id} {why}", field=f"{field}[{i}]")
+    if len(set(service_ids)) != len(service_ids):
+        raise InvalidInput("a service may be asked once per referral", field=field)
+
+
 async def _choose_services(
     data: ReferralCreate, cache: DirectoryCache, clock: Any, settings: Settings, urgency: str
-) -> list[int]:
-    """The services to ask: the chosen ones (each must be eligible now) or the top candidates."""
+) -> tuple[dict[str, list[int]], set[str]]:
+    """The services to ask per need type (the chosen ones, each eligible now, or each need's top candidates),
+    and the types the match found no provider for."""
     result = await match_profile(data.profile, cache, clock, stale_days=settings.capacity_stale_days, limit=100)
-    eligible = [c.service_id for c in result.candidates]
+    eligible = {c.service_id: c.service_type for c in result.candidates}
+    chosen: dict[str, list[int]] = {}
     if data.service_ids is not None:
-        for i, service_id in enumerate(data.service_ids):
-            if service_id not in eligible:
-                exists = await Service.exists().where(Service.id == service_id)
-                why = await not_eligible_reason(data.profile, service_id, cache, clock) if exists else "does not exist"
-                raise InvalidInput(f"service {service_id} {why}", field=f"service_ids[{i}]")
-        if len(set(data.service_ids)) != len(data.service_ids):
-            raise InvalidInput("a service may be asked once per referral", field="service_ids")
-        return list(data.service_ids)
-    required = [c.service_id for c in result.candidates if c.priority == "required"]
-    chosen = (required or eligible)[: settings.auto_offers if urgency != "planned" else 5]
+        await _check_chosen(data, eligible, "service_ids", cache, clock)
+        for service_id in data.service_ids:  # a bundle spans needs: each service goes to the need of its type
+            chosen.setdefault(eligible[service_id], []).append(service_id)
+        return chosen, set()
+    per_need = settings.auto_offers if urgency != "planned" else 5
+    needs = profile_needs(data.profile)
+    found = {t for t in eligible.values()}
+    required = [t for t, p in needs if p == "required" and t in found]
+    for service_type in required or [t for t, _ in needs if t in found]:
+        chosen[service_type] = [c.service_id for c in result.candidates if c.service_type == service_type][:per_need]
     if not chosen:
         messages = "; ".join(result.excluded.messages) or "no provider fits this profile"
         raise Conflict(f"no provider can be asked: {messages}", field="profile")
-    return chosen
+    return chosen, {t for t, p in needs if p == "required" and t not in found}
 
 
 async def create_referral(data: ReferralCreate, actor: Actor, clock: Any, settings: Settings, cache: DirectoryCache) -> ReferralOut:
@@ -67,9 +101,8 @@ async def create_referral(data: ReferralCreate, actor: Actor, clock: Any, settin
         raise InvalidInput("the person's consent to be referred must be recorded (consent: true)", field="consent")
     urgency = data.urgency or data.profile.urgency
     mode = data.mode or DEFAULT_MODE[urgency]
-    services = await _choose_services(data, cache, clock, settings, urgency)
+    chosen, unmet = await _choose_services(data, cache, clock, settings, urgency)
     now = clock.now()
-    first, queue = (services, []) if mode == "parallel" else (services[:1], services[1:])
     who = actor.label
     async with write_transaction():
         rows = await Referral.insert(
@@ -85,7 +118,9 @@ async def create_referral(data: ReferralCreate, actor: Actor, clock: Any, settin
                 status=REFERRAL_START,
                 consent_at=now,
                 notify_email=data.notify_email,
-                queue=dumps(queue),
+                officer_name=data.officer_name,
+                officer_phone=data.officer_phone,
+                queue="[]",
                 created_at=now,
                 updated_at=now,
             )
@@ -93,8 +128,22 @@ async def create_referral(data: ReferralCreate, actor: Actor, clock: Any, settin
         referral = await referral_row(rows[0]["id"])
         assert referral is not None
         await record(referral["id"], "referral_created", who, now, to_status="open", mode=mode, urgency=urgency)
-        for position, service_id in enumerate(first):
-            await send_offer(referral, service_id, position, now, settings, who)
+        position = 0
+        for index, (service_type, priority) in enumerate(profile_needs(data.profile)):
+            services = chosen.get(service_type, [])
+            first, queue = (services, []) if mode == "parallel" else (services[:1], services[1:])
+            asked = bool(services) or service_type in unmet
+            made = await ReferralNeed.insert(
+                ReferralNeed(referral=referral["id"], position=index, service_type=service_type, priority=priority,
+                             status=NEED_START if asked else NEED_NOT_REQUESTED, queue=dumps(queue))  # fmt: skip
+            ).returning(*ReferralNeed.all_columns())
+            for service_id in first:
+                await send_offer(referral, made[0], service_id, position, now, settings, who)
+                position += 1
+            if service_type in unmet and await move_need(made[0]["id"], "unplaced"):
+                await record(referral["id"], "need_unplaced", who, now, from_status="open", to_status="unplaced", need_id=made[0]["id"],
+                             service_type=service_type, reason="no provider fits this need")  # fmt: skip
+        await settle(referral["id"], now, settings, who)
     return await get_referral(referral["id"], actor, now)
 
 
@@ -128,7 +177,9 @@ async def get_referral(referral_id: int, actor: Actor, now: dt.datetime) -> Refe
     if actor.role == "ngo" and actor.organisation_id is not None:
         mine = await Offer.select(Offer.id).where(Offer.referral == referral_id, Offer.organisation == actor.organisation_id)
         await record_seen([r["id"] for r in mine], actor.organisation_id, now)
-    return await referral_out(row)
+    officer, providers = await contacts_for(row, actor, _own_institution(actor, row), now)
+    view = await referral_out(row)
+    return msgspec.structs.replace(view, officer_contact=officer, provider_contacts=providers)
 
 
 async def list_referrals(actor: Actor, now: dt.datetime, *, status: str | None, limit: int, offset: int) -> ReferralList:
@@ -174,19 +225,31 @@ async def cancel_referral(referral_id: int, body: CancelBody, actor: Actor, cloc
         raise Forbidden("only the referring institution or the secretariat can cancel a referral")
     who = actor.label
     async with write_transaction():
-        before = await _transition(referral_id, actor, now, "cancelled", allowed={"open", "placed", "unplaced"}, values={Referral.closed_at: now, Referral.queue: "[]"})
+        before = await _transition(
+            referral_id, actor, now, "cancelled", allowed={"open", "partially_placed", "placed", "unplaced"}, values={Referral.closed_at: now}
+        )  # fmt: skip
         await record(referral_id, "referral_cancelled", who, now, from_status=before["status"], to_status="cancelled", reason=body.reason)
         await withdraw_pending(before, now, who, reason="the referral was cancelled")
-        await places.release(referral_id, before["placed_offer"], now, who)
+        for need in await needs_rows(referral_id):
+            if need["status"] != "placed":
+                await move_need(need["id"], "cancelled", values={ReferralNeed.queue: "[]"})
+        await _release_places(referral_id, now, who)
     return await referral_out(await referral_row(referral_id))  # type: ignore[arg-type]
+
+
+async def _release_places(referral_id: int, now: dt.datetime, who: str) -> None:
+    """Give back every place the referral's accepted offers hold (one per placed need)."""
+    held = await Offer.select(Offer.id).where(Offer.referral == referral_id, Offer.reserved.eq(True)).order_by(Offer.id)
+    for offer in held:
+        await places.release(referral_id, offer["id"], now, who)
 
 
 async def _placed_provider_only(row: dict[str, Any], actor: Actor) -> None:
     if actor.is_staff:
         return
-    offer = await Offer.select(Offer.organisation).where(Offer.id == row["placed_offer"]).first() if row["placed_offer"] else None
-    if offer is None or not actor.owns(offer["organisation"]):
-        raise Forbidden("only the provider that accepted this referral (or the secretariat) can record this")
+    accepted = await Offer.select(Offer.organisation).where(Offer.referral == row["id"], Offer.status == "accepted")
+    if not any(actor.owns(o["organisation"]) for o in accepted):
+        raise Forbidden("only a provider that accepted this referral (or the secretariat) can record this")
 
 
 async def record_arrival(referral_id: int, actor: Actor, clock: Any, note: str | None) -> ReferralOut:
@@ -205,18 +268,19 @@ async def close_referral(referral_id: int, body: OutcomeBody, actor: Actor, cloc
     row = await _readable_row(referral_id, actor, now, "close")
     if row["status"] in ("closed", "cancelled"):
         raise Conflict(f"referral {referral_id} is already {row['status']}", field="status")
-    if row["status"] in ("placed", "arrived"):
+    if row["status"] in ("placed", "arrived", "partially_placed"):
         await _placed_provider_only(row, actor)
     elif not actor.is_staff:
         raise Forbidden("only the secretariat can close a referral that was not placed")
     who = actor.label
     async with write_transaction():
         before = await _transition(
-            referral_id, actor, now, "closed", allowed={"placed", "arrived", "unplaced"},
+            referral_id, actor, now, "closed", allowed={"placed", "partially_placed", "arrived", "unplaced"},
             values={Referral.closed_at: now, Referral.outcome: body.outcome, Referral.outcome_text: body.text},
         )  # fmt: skip
         await record(referral_id, "referral_closed", who, now, from_status=before["status"], to_status="closed", reason=body.text, outcome=body.outcome)
-        if before["status"] == "placed":
-            await places.release(referral_id, before["placed_offer"], now, who)
+        await withdraw_pending(before, now, who, reason="the referral was closed")
+        if before["status"] != "arrived":
+            await _release_places(referral_id, now, who)
     return await referral_out(await referral_row(referral_id))  # type: ignore[arg-type]
 

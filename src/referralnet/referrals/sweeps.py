@@ -12,6 +12,7 @@ import msgspec
 
 from referralnet.db import write_transaction
 from referralnet.notifications.outbox import notify_organisation
+from referralnet.referrals.delivery import escalate_failed
 from referralnet.referrals.offers import expire_offer
 from referralnet.audit import record
 from referralnet.settings import Settings
@@ -23,6 +24,7 @@ class SweepReport(msgspec.Struct, kw_only=True):
     expired: int = 0
     reminded: int = 0
     capacity_reminders: int = 0
+    escalated: int = 0
 
 
 async def expire_due(now: dt.datetime, settings: Settings, *, batch: int = 200) -> int:
@@ -93,6 +95,7 @@ async def remind_stale_capacity(now: dt.datetime, settings: Settings, *, batch: 
 async def run_referral_sweeps(now: dt.datetime, settings: Settings) -> SweepReport:
     return SweepReport(
         expired=await expire_due(now, settings),
+        escalated=await escalate_failed(now, settings),
         reminded=await remind_due(now),
         capacity_reminders=await remind_stale_capacity(now, settings),
     )

@@ -1,0 +1,25 @@
+"""Reachability: a provider with no referral channel (no e-mail, webhook or phone) is shown last, with why.
+
+Pure: the caller reads which organisations have no channel. Such a provider may still be chosen; its
+offer then becomes a task for the secretariat, which can call it and answer on its behalf.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from referralnet.matching.schemas import MatchResult, Reason
+
+NO_CONTACT = Reason(code="no_referral_contact", kind="caveat", text="no referral contact recorded; the network coordinators can help")
+
+
+def demote_unreachable(result: MatchResult, unreachable: set[int]) -> MatchResult:
+    """Candidates of ``unreachable`` organisations marked and moved after the reachable ones (order kept within each)."""
+    if not unreachable or not any(c.organisation_id in unreachable for c in result.candidates):
+        return result
+    marked = [
+        msgspec.structs.replace(c, reasons=[*c.reasons, NO_CONTACT]) if c.organisation_id in unreachable else c
+        for c in result.candidates
+    ]
+    marked.sort(key=lambda c: c.organisation_id in unreachable)  # stable: the ranking holds within each group
+    return msgspec.structs.replace(result, candidates=marked)

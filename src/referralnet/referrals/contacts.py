@@ -1,0 +1,79 @@
+"""Contact once placed: after an acceptance each side sees the other's work contact, and nobody else does.
+
+The accepting provider sees the referring officer's work contact as entered with the referral (name as
+given, work phone and e-mail; never the person's). The referring institution (and the secretariat) sees
+each accepting provider's referral contact and the arrival instructions the provider entered for this
+referral (for a confidential site a meeting point; never an address unless the provider wrote one).
+Every showing is recorded: a view in the audit log (action ``read_contact``), the "placed" messages in
+the acceptance's history event (``contact_sent_to``) and the outbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from referralnet.accounts.schemas import Actor
+from referralnet.audit import audit
+from referralnet.notifications.outbox import notify_address, notify_organisation
+from referralnet.referrals.schemas import OfficerContact, ProviderContact
+from referralnet.tables import Offer, Organisation, ReferralNeed
+
+
+def officer_of(referral: dict[str, Any]) -> OfficerContact:
+    return OfficerContact(name=referral["officer_name"], phone=referral["officer_phone"], email=referral["notify_email"])
+
+
+async def _accepted(referral_id: int) -> list[dict[str, Any]]:
+    rows = await Offer.select(
+        Offer.id, Offer.organisation, Offer.need, Offer.arrival_instructions, Offer.organisation.name,
+        Offer.organisation.referral_phone, Offer.organisation.phone_24h, Offer.organisation.referral_email,
+    ).where(Offer.referral == referral_id, Offer.status == "accepted").order_by(Offer.id)  # fmt: skip
+    types = {n["id"]: n["service_type"] for n in await ReferralNeed.select(ReferralNeed.id, ReferralNeed.service_type).where(ReferralNeed.referral == referral_id)}
+    return [{**r, "service_type": types.get(r["need"], "")} for r in rows]
+
+
+def _provider(row: dict[str, Any]) -> ProviderContact:
+    return ProviderContact(
+        offer_id=row["id"], need=row["service_type"], organisation_id=row["organisation"], organisation_name=row["organisation.name"],
+        referral_phone=row["organisation.referral_phone"], phone_24h=row["organisation.phone_24h"],
+        referral_email=row["organisation.referral_email"], arrival_instructions=row["arrival_instructions"],
+    )  # fmt: skip
+
+
+async def contacts_for(referral: dict[str, Any], actor: Actor, own_institution: bool, now: dt.datetime) -> tuple[OfficerContact | None, list[ProviderContact]]:
+    """What this actor may see of the other side's contact; each showing is audited."""
+    accepted = await _accepted(referral["id"])
+    if actor.is_staff:
+        officer, providers = (officer_of(referral) if accepted else None), [_provider(r) for r in accepted]
+    elif own_institution:
+        officer, providers = None, [_provider(r) for r in accepted]
+    else:
+        mine = [r for r in accepted if actor.organisation_id is not None and actor.owns(r["organisation"])]
+        officer, providers = (officer_of(referral) if mine else None), [_provider(r) for r in mine]
+    if officer is not None or providers:
+        await audit(actor, now, object_type="referral", object_id=referral["id"], action="read_contact", outcome="allowed")
+    return officer, providers
+
+
+async def announce_placement(referral: dict[str, Any], offer_id: int, service_type: str, payload: dict[str, Any], now: dt.datetime) -> list[str]:
+    """The "placed" messages: the officer learns the provider's contact and arrival instructions, the provider the officer's.
+
+    Returns to whom the contacts went, for the acceptance's history event."""
+    offer = await Offer.select(Offer.organisation, Offer.arrival_instructions).where(Offer.id == offer_id).first()
+    org = await Organisation.select(Organisation.name, Organisation.referral_phone, Organisation.phone_24h, Organisation.referral_email).where(
+        Organisation.id == offer["organisation"]
+    ).first()  # fmt: skip
+    need = service_type.replace("_", " ")
+    provider = {"provider_phone": org["referral_phone"], "provider_phone_24h": org["phone_24h"], "provider_email": org["referral_email"],
+                "arrival_instructions": offer["arrival_instructions"]}  # fmt: skip
+    await notify_address(
+        "referral_placed", referral["notify_email"], now=now, subject=f"Referral {referral['id']}: {need} placed",
+        payload={**payload, "organisation": org["name"], "need": need, **provider}, referral_id=referral["id"], offer_id=offer_id,
+    )  # fmt: skip
+    officer = {"officer_name": referral["officer_name"], "officer_phone": referral["officer_phone"], "officer_email": referral["notify_email"]}
+    await notify_organisation(
+        "offer_accepted", offer["organisation"], now=now, subject=f"Referral {referral['id']}: you accepted ({need}); the referring officer",
+        payload={**payload, "offer_id": offer_id, "need": need, **officer}, referral_id=referral["id"], offer_id=offer_id,
+    )  # fmt: skip
+    return (["the referring officer's e-mail"] if referral["notify_email"] else []) + [org["name"]]

@@ -1,0 +1,216 @@
+"""Each need placed on its own (both engines): the 15-year-old boy's two needs, a bundle from one provider,
+and concurrent accepts across the needs of many referrals."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from typing import Any
+
+from referralnet.accounts.schemas import Actor
+from referralnet.errors import Conflict
+from referralnet.referrals.offers import accept_offer
+from tests.conftest import START, Tokens, in_app
+from tests.integration.helpers import make_org, make_service
+
+# A 15-year-old boy exploited through begging: child residential care and counselling, both required.
+BOY: dict[str, Any] = {
+    "age_band": "14-17",
+    "gender": "male",
+    "nationality_group": "romanian",
+    "exploitation_forms": ["begging"],
+    "needs": [
+        {"service_type": "child_residential", "priority": "required"},
+        {"service_type": "psychological_counselling", "priority": "required"},
+    ],
+    "location": {"county": "RO-IS", "locality": "Iași"},
+    "urgency": "urgent",
+}
+
+
+def residential(name: str, available: int = 3) -> dict[str, Any]:
+    return {
+        "type": "child_residential", "name": name, "service_area": {"national": True},
+        "eligibility": {"age_max": 17, "exploitation_forms": ["begging", "labour"]},
+        "capacity": {"unit": "beds", "total": max(10, available), "available": available},
+    }  # fmt: skip
+
+
+def counselling(name: str) -> dict[str, Any]:
+    return {"type": "psychological_counselling", "name": name, "service_area": {"national": True}}
+
+
+class Providers:
+    """Organisations with their services and an NGO token each."""
+
+    def __init__(self, client: Any, tokens: Tokens, admin: dict[str, str]) -> None:
+        self.client, self.tokens, self.admin = client, tokens, admin
+        self.ngo: dict[int, dict[str, str]] = {}
+
+    async def org(self, name: str, *services: dict[str, Any]) -> tuple[int, list[int]]:
+        org = await make_org(self.client, self.admin, name)
+        ids = [(await make_service(self.client, self.admin, org["id"], body))["id"] for body in services]
+        self.ngo[org["id"]] = self.tokens.make("ngo", organisation=org["id"], name=f"{name} coordinator")
+        return org["id"], ids
+
+
+async def refer(client: Any, headers: dict[str, str], **body: Any) -> dict[str, Any]:
+    payload = {"profile": copy.deepcopy(BOY), "consent": True, **body}
+    resp = await client.post("/api/v1/referrals", json=payload, headers=headers)
+    assert resp.status_code == 201, resp.text
+    return resp.json()  # type: ignore[no-any-return]
+
+
+def need(view: dict[str, Any], service_type: str) -> dict[str, Any]:
+    [found] = [n for n in view["needs"] if n["service_type"] == service_type]
+    return found
+
+
+async def test_the_boys_two_needs_are_placed_each_on_its_own(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
+) -> None:
+    p = Providers(client, tokens, admin)
+    home, [home_service] = await p.org("Casa Copiilor", residential("Casa de tip familial"))
+    talk, [talk_service] = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    view = await refer(client, institution, mode="parallel")  # automatic: each required need gets its candidates
+    assert view["status"] == "open"
+    assert [(n["service_type"], n["status"], [o["service_id"] for o in n["offers"]]) for n in view["needs"]] == [
+        ("child_residential", "open", [home_service]),
+        ("psychological_counselling", "open", [talk_service]),
+    ]
+    home_offer, talk_offer = need(view, "child_residential")["offers"][0], need(view, "psychological_counselling")["offers"][0]
+
+    # Counselling accepts first: the residential offer stays open, the referral is partially placed.
+    resp = await client.post(f"/api/v1/offers/{talk_offer['id']}/accept", headers=p.ngo[talk])
+    assert resp.status_code == 200, resp.text
+    view = (await client.get(f"/api/v1/referrals/{view['id']}", headers=institution)).json()
+    assert view["status"] == "partially_placed"
+    assert need(view, "psychological_counselling")["status"] == "placed"
+    assert need(view, "child_residential")["status"] == "open"
+    assert need(view, "child_residential")["offers"][0]["status"] == "pending"
+    assert "offer_withdrawn" not in [e["kind"] for e in view["history"]]
+
+    # Then residential care accepts: placed, with the bed reserved.
+    resp = await client.post(f"/api/v1/offers/{home_offer['id']}/accept", headers=p.ngo[home])
+    assert resp.status_code == 200 and resp.json()["reserved"] is True
+    view = (await client.get(f"/api/v1/referrals/{view['id']}", headers=institution)).json()
+    assert view["status"] == "placed" and view["placed_at"] is not None
+    assert [n["status"] for n in view["needs"]] == ["placed", "placed"]
+    assert view["placed_offer_id"] == talk_offer["id"]  # the first acceptance, as before for one need
+    kinds = [e["kind"] for e in view["history"]]
+    assert kinds[-4:] == ["offer_accepted", "referral_partially_placed", "offer_accepted", "referral_placed"]
+    listed = (await client.get("/api/v1/referrals", params={"status": "placed"}, headers=institution)).json()
+    assert [r["id"] for r in listed["items"]] == [view["id"]]
+
+
+async def test_a_bundle_from_one_provider_is_referred_whole_and_placed_need_by_need(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
+) -> None:
+    p = Providers(client, tokens, admin)
+    await p.org("Altă Casă", residential("Alt centru"))  # a second candidate, never asked: the bundle was chosen
+    both, [home_service, talk_service] = await p.org("Casa și Sprijin", residential("Centru"), counselling("Consiliere"))
+    match = (await client.post("/api/v1/matches", json={"profile": BOY}, headers=institution)).json()
+    bundle = [b for b in match["bundles"] if b["size"] == 1 and b["organisations"][0]["organisation_id"] == both][0]
+    chosen = [s["service_id"] for s in bundle["organisations"][0]["services"]]
+    assert sorted(chosen) == sorted([home_service, talk_service])
+
+    view = await refer(client, institution, service_ids=chosen, mode="cascade")  # one call for the whole bundle
+    assert len(view["offers"]) == 2  # cascade per need: each need's first (and only) service is asked at once
+    home_offer = need(view, "child_residential")["offers"][0]
+    resp = await client.post(f"/api/v1/offers/{home_offer['id']}/accept", headers=p.ngo[both])
+    assert resp.status_code == 200, resp.text
+    view = (await client.get(f"/api/v1/referrals/{view['id']}", headers=institution)).json()
+    assert view["status"] == "partially_placed"
+    # The same organisation's counselling offer is still open.
+    assert need(view, "psychological_counselling")["offers"][0]["status"] == "pending"
+    assert need(view, "psychological_counselling")["status"] == "open"
+
+
+async def test_concurrent_accepts_across_two_needs_never_place_a_need_twice(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str], settings: Any
+) -> None:
+    p = Providers(client, tokens, admin)
+    # Two organisations each offering both needs, with beds enough for everyone.
+    a, [a_home, a_talk] = await p.org("Casa A", residential("Centru A", available=50), counselling("Consiliere A"))
+    b, [b_home, b_talk] = await p.org("Casa B", residential("Centru B", available=50), counselling("Consiliere B"))
+    referrals = [await refer(client, institution, mode="parallel", service_ids=[a_home, b_home, a_talk, b_talk]) for _ in range(16)]
+    # Even referrals: A accepts both needs at once (a bundle). Odd: A and B race for the residential need.
+    accepts: list[tuple[int, int]] = []
+    for i, r in enumerate(referrals):
+        home = {o["organisation_id"]: o["id"] for o in need(r, "child_residential")["offers"]}
+        talk = {o["organisation_id"]: o["id"] for o in need(r, "psychological_counselling")["offers"]}
+        accepts += [(a, home[a]), (a, talk[a])] if i % 2 == 0 else [(a, home[a]), (b, home[b])]
+    assert len(accepts) == 32
+
+    async def accept_all() -> list[str]:
+        async def one(org: int, offer_id: int) -> str:
+            actor = Actor(token_id=None, name="coordinator", role="ngo", organisation_id=org)
+            try:
+                await accept_offer(offer_id, actor, START, settings)
+                return "accepted"
+            except Conflict:
+                return "conflict"
+
+        return await asyncio.gather(*(one(org, o) for org, o in accepts))
+
+    outcomes = in_app(client, accept_all)
+    assert outcomes.count("accepted") == 24 and outcomes.count("conflict") == 8, outcomes
+    secretariat = tokens.make("secretariat")
+    for i, r in enumerate(referrals):
+        view = (await client.get(f"/api/v1/referrals/{r['id']}", headers=secretariat)).json()
+        home, talk = need(view, "child_residential"), need(view, "psychological_counselling")
+        assert [o["status"] for o in home["offers"]].count("accepted") == 1  # never placed twice
+        assert home["status"] == "placed"
+        if i % 2 == 0:
+            assert view["status"] == "placed" and talk["status"] == "placed"
+            assert sorted(o["status"] for o in talk["offers"]) == ["accepted", "withdrawn"]
+        else:
+            # The residential race never touched counselling: both its offers are still pending.
+            assert view["status"] == "partially_placed" and talk["status"] == "open"
+            assert [o["status"] for o in talk["offers"]] == ["pending", "pending"]
+    beds = [(await client.get(f"/api/v1/services/{s}", headers=admin)).json()["capacity"]["available"] for s in (a_home, b_home)]
+    assert sum(50 - x for x in beds) == 16  # one bed per referral
+
+
+async def test_a_required_need_nobody_provides_leaves_the_referral_unplaced_while_the_other_is_asked(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str], settings: Any
+) -> None:
+    p = Providers(client, tokens, admin)
+    home, [home_service] = await p.org("Casa Copiilor", residential("Casa de tip familial"))  # no counselling anywhere
+    view = await refer(client, institution, mode="parallel")
+    assert view["status"] == "unplaced"
+    assert [(n["service_type"], n["status"]) for n in view["needs"]] == [("child_residential", "open"), ("psychological_counselling", "unplaced")]
+    assert [e["kind"] for e in view["history"]][-2:] == ["need_unplaced", "referral_unplaced"]
+    # The residential offer can still be accepted; the referral stays unplaced until counselling is found.
+    offer = need(view, "child_residential")["offers"][0]
+    assert (await client.post(f"/api/v1/offers/{offer['id']}/accept", headers=p.ngo[home])).status_code == 200
+    view = (await client.get(f"/api/v1/referrals/{view['id']}", headers=institution)).json()
+    assert view["status"] == "unplaced" and need(view, "child_residential")["status"] == "placed"
+    # A second round once a counselling provider exists: the referral reopens as partially placed, then is placed.
+    talk, [talk_service] = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    resp = await client.post(f"/api/v1/referrals/{view['id']}/offers", json={"need": "psychological_counselling"}, headers=institution)
+    assert resp.status_code == 200, resp.text
+    view = resp.json()
+    assert view["status"] == "partially_placed" and [o["service_id"] for o in need(view, "psychological_counselling")["offers"]] == [talk_service]
+    offer = need(view, "psychological_counselling")["offers"][0]
+    assert (await client.post(f"/api/v1/offers/{offer['id']}/accept", headers=p.ngo[talk])).status_code == 200
+    view = (await client.get(f"/api/v1/referrals/{view['id']}", headers=institution)).json()
+    assert view["status"] == "placed"
+
+
+async def test_desired_needs_never_block(client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]) -> None:
+    p = Providers(client, tokens, admin)
+    home, [home_service] = await p.org("Casa Copiilor", residential("Casa de tip familial"))
+    talk, [talk_service] = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    profile = copy.deepcopy(BOY)
+    profile["needs"][1]["priority"] = "desired"
+    view = await refer(client, institution, profile=profile, service_ids=[home_service, talk_service])
+    offer = need(view, "child_residential")["offers"][0]
+    assert (await client.post(f"/api/v1/offers/{offer['id']}/accept", headers=p.ngo[home])).status_code == 200
+    view = (await client.get(f"/api/v1/referrals/{view['id']}", headers=institution)).json()
+    assert view["status"] == "placed" and need(view, "psychological_counselling")["status"] == "open"
+    # The desired need can still be placed afterwards; the referral stays placed.
+    offer = need(view, "psychological_counselling")["offers"][0]
+    assert (await client.post(f"/api/v1/offers/{offer['id']}/accept", headers=p.ngo[talk])).status_code == 200
+    view = (await client.get(f"/api/v1/referrals/{view['id']}", headers=institution)).json()
+    assert view["status"] == "placed" and need(view, "psychological_counselling")["status"] == "placed"
