@@ -17,7 +17,7 @@ from referralnet.notifications.dispatch import dispatch_due
 from referralnet.referrals.retention import ACTION, ACTOR, purge_due
 from referralnet.scheduler import run_retention
 from referralnet.settings import Settings
-from referralnet.tables import AuditLog, Notification, Referral, ReferralEvent
+from referralnet.tables import AuditLog, Notification, Offer, Referral, ReferralEvent
 from tests.conftest import REPO, Tokens, in_app
 from tests.integration.test_referrals import PROFILE, network, refer
 
@@ -27,6 +27,8 @@ TEXTS = {
     "outcome": "counselling started in the second week",
     "decline": "the rooms are being repainted this month",
     "cancel": "the person chose to return home",
+    "instructions": "meet our caseworker at the north entrance of the station",
+    "officer": "Agent Vasilescu",
 }
 
 
@@ -40,8 +42,12 @@ async def finished_referrals(client: Any, tokens: Tokens, admin: dict[str, str],
     """A closed, an unplaced and a cancelled referral (all finished at START) and an open one, each with free text."""
     net = await network(client, tokens, admin, n=3)
     profile = {**PROFILE, "note": NOTE}
-    closed = await refer(client, institution, service_ids=[net.services[0]["id"]], profile=profile, notify_email="officer@police.test")
-    await client.post(f"/api/v1/offers/{closed['offers'][0]['id']}/accept", headers=net.ngos[0])
+    closed = await refer(client, institution, service_ids=[net.services[0]["id"]], profile=profile, notify_email="officer@police.test",
+                         officer_name=TEXTS["officer"], officer_phone="+40 232 211 611")
+    resp = await client.post(
+        f"/api/v1/offers/{closed['offers'][0]['id']}/accept", json={"arrival_instructions": TEXTS["instructions"]}, headers=net.ngos[0]
+    )
+    assert resp.status_code == 200, resp.text
     resp = await client.post(f"/api/v1/referrals/{closed['id']}/arrival", json={"note": TEXTS["arrival"]}, headers=net.ngos[0])
     assert resp.status_code == 200, resp.text
     resp = await client.post(f"/api/v1/referrals/{closed['id']}/close", json={"outcome": "services_started", "text": TEXTS["outcome"]}, headers=net.ngos[0])
@@ -67,7 +73,8 @@ async def raw(rid: int) -> dict[str, Any]:
         AuditLog.object_type == "referral", AuditLog.object_id == rid, AuditLog.action == ACTION
     )
     messages = await Notification.select(Notification.recipient, Notification.status).where(Notification.referral == rid)
-    return {**row, "events": events, "purges": audit, "messages": messages}
+    offers = await Offer.select(Offer.decline_text, Offer.arrival_instructions).where(Offer.referral == rid)
+    return {**row, "events": events, "purges": audit, "messages": messages, "offers": offers}
 
 
 def text_of(row: dict[str, Any]) -> str:
@@ -104,6 +111,7 @@ async def test_free_text_goes_after_the_period_and_coded_fields_stay(
         assert [(e["kind"], e["at"], e["actor"]) for e in after["history"]] == [(e["kind"], e["at"], e["actor"]) for e in was["history"]]
         stored = in_app(client, raw, rid)
         assert stored["purged_at"] == clock.now() and stored["notify_email"] is None
+        assert stored["officer_name"] is None and stored["officer_phone"] is None
         for text in (NOTE, *TEXTS.values(), "officer@police.test"):
             assert text not in text_of(stored), (name, text)
         assert [(a["actor"], a["role"], a["at"]) for a in stored["purges"]] == [(ACTOR, "system", clock.now())]

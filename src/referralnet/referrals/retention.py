@@ -4,8 +4,9 @@ A referral that is closed or cancelled (counted from ``closed_at``) or unplaced 
 change) keeps its coded fields (age band, gender, nationality group, needs, county and locality,
 exploitation forms, statuses, times, decline and outcome codes), which statistics and the
 coverage review need, and loses the text a person typed: the profile's note, the outcome text,
-decline texts, the free-text reasons in its history, and the referring officer's address
-(on the referral and on the messages already sent to it).
+decline texts, the provider's arrival instructions, the free-text reasons in its history, and the
+referring officer's work contact (name, phone, and the e-mail address on the referral and on the
+messages already sent to it).
 Each referral is claimed by one conditional ``UPDATE ... WHERE purged_at IS NULL ... RETURNING``
 and erased in that same transaction, with an audit-log row saying that the purge happened.
 See docs/data-protection.md.
@@ -61,9 +62,15 @@ async def purge_one(referral_id: int, now: dt.datetime, before: dt.datetime) -> 
         if not claimed:
             return False
         await Referral.update(
-            {Referral.profile: without_note(claimed[0]["profile"]), Referral.outcome_text: None, Referral.notify_email: None}
+            {
+                Referral.profile: without_note(claimed[0]["profile"]),
+                Referral.outcome_text: None,
+                Referral.notify_email: None,
+                Referral.officer_name: None,
+                Referral.officer_phone: None,
+            }
         ).where(Referral.id == referral_id)
-        await Offer.update({Offer.decline_text: None}).where(Offer.referral == referral_id, Offer.decline_text.is_not_null())
+        await Offer.update({Offer.decline_text: None, Offer.arrival_instructions: None}).where(Offer.referral == referral_id)
         await ReferralEvent.update({ReferralEvent.reason: None}).where(
             ReferralEvent.referral == referral_id,
             ReferralEvent.kind.is_in(list(FREE_TEXT_EVENTS)),
