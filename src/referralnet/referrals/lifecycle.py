@@ -57,7 +57,6 @@ OFFER_TRANSITIONS: dict[str, frozenset[str]] = {
     "withdrawn": frozenset(),
 }
 
-DeclineReason = Literal["no_capacity", "not_eligible", "safety", "other"]
 Outcome = Literal["services_started", "person_left", "transferred", "completed", "other"]
 
 # By default an emergency asks several providers at once; planned cases ask one at a time.

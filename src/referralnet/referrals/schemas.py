@@ -12,8 +12,8 @@ from referralnet.base import Input, Output
 from referralnet.directory.schemas import Email, Phone
 from referralnet.matching.profile import Profile
 from referralnet.referrals.events import Event
-from referralnet.referrals.lifecycle import DeclineReason, Mode, Outcome
-from referralnet.vocabulary.codes import ServiceType, Urgency
+from referralnet.referrals.lifecycle import Mode, Outcome
+from referralnet.vocabulary.codes import DeclineReason, ServiceType, Urgency
 
 ShortText = Annotated[str, Meta(max_length=500)]
 
