@@ -34,6 +34,7 @@ from referralnet.referrals.controllers import DeclineController, OfferController
 from referralnet.scheduler import build_scheduler
 from referralnet.settings import Settings
 from referralnet.vocabulary.controllers import VocabularyController
+from referralnet.web.capacity import CapacityLinkController
 from referralnet.web.controllers import RespondController, template_config
 
 log = logging.getLogger("referralnet")
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             NotificationController,
             WebhookSecretController,
             RespondController,
+            CapacityLinkController,
             TokenController,
             HsdsController,
             FhirReferralController,

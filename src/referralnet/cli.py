@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from referralnet import db
-from referralnet.settings import Settings, SettingsError
+from referralnet.settings import Settings, SettingsError, default_database_path, describe_database
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -107,6 +107,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     asyncio.run(db.migrate(db.make_engine(settings.database_url)))
+    logging.getLogger("referralnet").info(
+        "serving on http://%s:%s with database %s; links in messages point to %s",
+        settings.host, settings.port, describe_database(settings.database_url), settings.base_url,
+    )  # fmt: skip
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower())
     return 0
 
@@ -183,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="referralnet",
         description="Directory, matching and referrals for anti-trafficking NGO networks. "
         "Settings come from REFERRALNET_* environment variables (see README).",
+        epilog=f"Default database (when neither --database-url nor REFERRALNET_DATABASE_URL is given): "
+        f"sqlite:///{default_database_path()}. Every command names the database it uses on stderr.",
     )
     parser.add_argument("--database-url", help="overrides REFERRALNET_DATABASE_URL (sqlite:///path or postgresql://...)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -238,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        url = Settings.from_env(database_url=args.database_url).database_url
+        print(f"referralnet: database {describe_database(url)}", file=sys.stderr)
         return int(args.func(args))
     except SettingsError as exc:
         print(f"referralnet: {exc}", file=sys.stderr)
