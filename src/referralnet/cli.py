@@ -185,10 +185,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="referralnet",
-        description="Directory, matching and referrals for anti-trafficking NGO networks. "
+        description="Directory, matching and referrals for anti-trafficking NGO networks.\n"
         "Settings come from REFERRALNET_* environment variables (see README).",
-        epilog=f"Default database (when neither --database-url nor REFERRALNET_DATABASE_URL is given): "
-        f"sqlite:///{default_database_path()}. Every command names the database it uses on stderr.",
+        # Raw: the database path must print whole (argparse would break it at hyphens).
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="default database (when neither --database-url nor REFERRALNET_DATABASE_URL is given):\n"
+        f"  sqlite:///{default_database_path()}\n"
+        "Every command names the database it uses on stderr.",
     )
     parser.add_argument("--database-url", help="overrides REFERRALNET_DATABASE_URL (sqlite:///path or postgresql://...)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -228,7 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
     token_sub = token.add_subparsers(dest="token_command", required=True)
     create = token_sub.add_parser("create", help="create a bearer token; the token is the last line printed")
     create.add_argument("--role", required=True, choices=["institution", "ngo", "secretariat", "admin"])
-    create.add_argument("--organisation", help="organisation id or slug: the provider of --role ngo, the institution of --role institution (required for both)")
+    create.add_argument(
+        "--organisation",
+        help="organisation id or slug: the provider of --role ngo, the institution of --role institution (required for both)",
+    )
     create.add_argument("--name", required=True, help="a label: who holds the token")
     create.set_defaults(func=cmd_token_create)
     listing = token_sub.add_parser("list", help="list tokens (never their secrets)")

@@ -12,6 +12,7 @@ from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
 
 
 class DomainError(Exception):
@@ -124,7 +125,7 @@ def validation_error_handler(_: Request[Any, Any, Any], exc: ValidationException
     return Response(_body(status, exc.detail, extra or None), status_code=status, media_type=MediaType.JSON)
 
 
-exception_handlers: dict[type[Exception], Any] = {
+exception_handlers: ExceptionHandlersMap = {
     DomainError: domain_error_handler,
     ValidationException: validation_error_handler,
 }

@@ -36,7 +36,7 @@ from referralnet.vocabulary.geo import fold
 # A fuzzy-search hit must score at least this (0-100, rapidfuzz WRatio on folded text).
 SEARCH_THRESHOLD = 80.0
 
-SERVICE_COLUMNS = (
+SERVICE_COLUMNS: tuple[Any, ...] = (
     Service.all_columns(),
     Service.organisation.name,
     Service.organisation.active,
@@ -113,7 +113,9 @@ async def get_organisation(org_id: int) -> OrganisationOut:
     return organisation_out(row, counts.get(org_id, 0))
 
 
-async def create_organisation(data: OrganisationCreate, actor: Actor, clock: Clock, *, fictional: bool = False, sources: list[Any] | None = None) -> OrganisationOut:
+async def create_organisation(
+    data: OrganisationCreate, actor: Actor, clock: Clock, *, fictional: bool = False, sources: list[Any] | None = None
+) -> OrganisationOut:
     if not actor.is_staff:
         raise Forbidden("only the secretariat or an admin can add organisations")
     check_kind(data.kind, data.institution_type)

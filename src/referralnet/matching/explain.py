@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from referralnet.matching.bundles import Offer
-from referralnet.matching.live import Capacity, CapacityColumns, ProviderRecord
 from referralnet.matching.geodesy import geodesic_km
+from referralnet.matching.live import Capacity, CapacityColumns, ProviderRecord
 from referralnet.matching.schemas import Excluded
 from referralnet.vocabulary.codes import SERVICE_TYPES
 

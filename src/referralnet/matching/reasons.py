@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from referralnet.matching.directory import LANGUAGE_BITS, Listing
-from referralnet.matching.live import ProviderRecord
 from referralnet.matching.explain import (
     LANGUAGE_INTERPRETATION,
     LANGUAGE_SHARED,
@@ -21,6 +20,7 @@ from referralnet.matching.explain import (
     Live,
     label,
 )
+from referralnet.matching.live import ProviderRecord
 from referralnet.matching.schemas import MatchCandidate, Reason
 from referralnet.vocabulary.codes import LANGUAGES
 

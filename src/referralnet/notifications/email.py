@@ -6,7 +6,6 @@ offer's deadline. Nothing beyond the payload is added: it already holds the anon
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import email.utils
 from email.message import EmailMessage
@@ -130,5 +129,5 @@ async def send(message: EmailMessage, settings: Settings) -> None:
             start_tls=settings.smtp_tls == "starttls",
             timeout=SMTP_TIMEOUT_SECONDS,
         )
-    except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
         raise DeliveryError(f"SMTP {settings.smtp_host}:{settings.smtp_port}: {type(exc).__name__}: {exc}") from exc

@@ -6,11 +6,11 @@ import datetime as dt
 from typing import Any
 
 from referralnet.accounts.schemas import Actor
+from referralnet.audit import audit
 from referralnet.db import write_transaction
 from referralnet.errors import Forbidden, NotFound
 from referralnet.notifications.schemas import NotificationList, NotificationOut, WebhookSecretOut
 from referralnet.notifications.signing import SIGNATURE_HEADER, new_secret
-from referralnet.audit import audit
 from referralnet.tables import Notification, Organisation
 
 _COLUMNS = (

@@ -13,7 +13,7 @@ from referralnet.matching.profile import Profile
 from referralnet.referrals.schemas import Event, OfferOut, ReferralOut, ReferralSummary
 from referralnet.tables import Offer, Referral, ReferralEvent
 
-OFFER_COLUMNS = (Offer.all_columns(), Offer.service.name, Offer.organisation.name)
+OFFER_COLUMNS: tuple[Any, ...] = (Offer.all_columns(), Offer.service.name, Offer.organisation.name)
 
 
 def offer_out(row: dict[str, Any]) -> OfferOut:

@@ -21,7 +21,7 @@ from referralnet.directory.schemas import CapacityUpdate
 from referralnet.errors import BadLink, Conflict, DomainError, InvalidInput
 from referralnet.notifications import signing
 from referralnet.params import CurrentClock, FromPath
-from referralnet.tables import Organisation, Service
+from referralnet.tables import Service
 from referralnet.web.controllers import SECURITY_HEADERS
 from referralnet.web.services import link_key
 
