@@ -46,6 +46,7 @@ grep -qF "database sqlite:///$DEFAULT_DB" "$WORK/migrate.err" || fail "migrate d
 "$RN" seed
 "$RN" seed --demo
 ls ./*.sqlite >/dev/null 2>&1 && fail "a database was created in the working folder"
+TOKEN=$("$RN" token create --role admin --name "wheel check" | tail -n 1)
 
 PORT=$("$WORK/venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$RN" serve --port "$PORT" >"$WORK/serve.log" 2>&1 &
@@ -59,6 +60,13 @@ for _ in $(seq 1 60); do
 done
 [ "${HEALTHY:-0}" = 1 ] || { cat "$WORK/serve.log" >&2; fail "serve did not answer /health on port $PORT"; }
 grep -qF "links in messages point to http://127.0.0.1:$PORT" "$WORK/serve.log" || { cat "$WORK/serve.log" >&2; fail "serve does not link to its own port"; }
+# The token made by the CLI works against the server: both use the same default database.
+"$WORK/venv/bin/python" - "http://127.0.0.1:$PORT/api/v1/organisations?limit=500" "$TOKEN" <<'PYTHON' || fail "the server refused the token made by the CLI, or lists no organisations"
+import json, sys, urllib.request
+request = urllib.request.Request(sys.argv[1], headers={"Authorization": f"Bearer {sys.argv[2]}"})
+body = json.load(urllib.request.urlopen(request, timeout=10))
+sys.exit(0 if body["total"] >= 40 else f"only {body['total']} organisations")
+PYTHON
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
 
 PROFILE=$("$WORK/venv/bin/python" -c 'from referralnet.resources import data_dir; print(data_dir() / "examples" / "profile.toml")')
