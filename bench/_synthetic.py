@@ -195,7 +195,9 @@ def load_sqlite(path: str, data: Synthetic, token_id: int) -> None:
 
 
 # Needs as referrers state them: shelter first, counselling and legal help often desired.
-NEED_WEIGHTS = {t: 4.0 if SERVICE_TYPES[t][0] == "accommodation" else 2.0 if SERVICE_TYPES[t][0] in ("health", "legal") else 1.0 for t in SERVICE_TYPES}
+NEED_WEIGHTS = {
+    t: 4.0 if SERVICE_TYPES[t][0] == "accommodation" else 2.0 if SERVICE_TYPES[t][0] in ("health", "legal") else 1.0 for t in SERVICE_TYPES
+}
 
 
 def profiles(n: int, seed: int) -> list[dict[str, Any]]:

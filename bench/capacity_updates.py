@@ -30,15 +30,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    report_outcome,
     DEFAULT_POSTGRES_URL,
     Server,
-    fresh_database,
     format_table,
+    fresh_database,
     latency_summary,
     machine_info,
     parse_engines,
     postgres_unreachable,
+    report_outcome,
     running_server,
     use_source_tree,
     write_json,
@@ -73,7 +73,7 @@ async def prepare(database_url: str, clients: int) -> list[Tenant]:
     from referralnet.accounts.schemas import SYSTEM
     from referralnet.accounts.services import create_token
     from referralnet.clock import SystemClock
-    from referralnet.directory.schemas import CapacityIn, OrganisationCreate, ServiceCreate, ServiceArea
+    from referralnet.directory.schemas import CapacityIn, OrganisationCreate, ServiceArea, ServiceCreate
     from referralnet.directory.services import create_organisation, create_service
 
     engine = db.make_engine(database_url)

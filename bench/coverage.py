@@ -186,9 +186,9 @@ async def fill(url: str, organisations: int, services: int, referrals: int, days
 async def measure(url: str, repeat: int) -> list[dict[str, Any]]:
     from referralnet import db
     from referralnet.coverage import reports
-    from referralnet.coverage.services import load_table, resolve_period
-    from referralnet.coverage.matrix import compute
     from referralnet.coverage.groups import make_groups
+    from referralnet.coverage.matrix import compute
+    from referralnet.coverage.services import load_table, resolve_period
 
     engine = db.make_engine(url)
     db.bind(engine)

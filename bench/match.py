@@ -51,11 +51,10 @@ from _common import (  # noqa: E402
 
 use_source_tree()
 
+import _synthetic  # noqa: E402
 import httpx  # noqa: E402
 import msgspec  # noqa: E402
 import numpy as np  # noqa: E402
-
-import _synthetic  # noqa: E402
 from _load import bare_server, throughput  # noqa: E402
 
 TARGET_P99_MS = {10_000: 25.0, 100_000: 100.0}

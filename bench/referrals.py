@@ -35,15 +35,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    report_outcome,
     DEFAULT_POSTGRES_URL,
     ENGINES,
     Server,
-    fresh_database,
     format_table,
+    fresh_database,
     latency_summary,
     machine_info,
     postgres_unreachable,
+    report_outcome,
     running_server,
     use_source_tree,
     write_json,

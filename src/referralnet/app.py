@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, MediaType, get
@@ -15,13 +15,13 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.static_files import create_static_files_router
 from litestar.response import Response
+from litestar.static_files import create_static_files_router
 
 from referralnet import __version__, db, openapi
+from referralnet.accounts.controllers import TokenController
 from referralnet.accounts.guards import BearerTokenMiddleware
 from referralnet.clock import Clock, SystemClock
-from referralnet.accounts.controllers import TokenController
 from referralnet.coverage.controllers import CoverageController
 from referralnet.directory.controllers import OrganisationController, ServiceController
 from referralnet.errors import exception_handlers
@@ -35,6 +35,7 @@ from referralnet.referrals.controllers import DeclineController, OfferController
 from referralnet.scheduler import build_scheduler
 from referralnet.settings import Settings
 from referralnet.vocabulary.controllers import VocabularyController
+from referralnet.web.capacity import CapacityLinkController
 from referralnet.web.controllers import RespondController, template_config
 
 log = logging.getLogger("referralnet")
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             NotificationController,
             WebhookSecretController,
             RespondController,
+            CapacityLinkController,
             TokenController,
             HsdsController,
             FhirReferralController,

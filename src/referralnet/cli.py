@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from referralnet import db
-from referralnet.settings import Settings, SettingsError
+from referralnet.settings import Settings, SettingsError, default_database_path, describe_database
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -118,6 +118,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     asyncio.run(db.migrate(db.make_engine(settings.database_url)))
+    logging.getLogger("referralnet").info(
+        "serving on http://%s:%s with database %s; links in messages point to %s",
+        settings.host, settings.port, describe_database(settings.database_url), settings.base_url,
+    )  # fmt: skip
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower())
     return 0
 
@@ -197,8 +201,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="referralnet",
-        description="Directory, matching and referrals for anti-trafficking NGO networks. "
+        description="Directory, matching and referrals for anti-trafficking NGO networks.\n"
         "Settings come from REFERRALNET_* environment variables (see README).",
+        # Raw: the database path must print whole (argparse would break it at hyphens).
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="default database (when neither --database-url nor REFERRALNET_DATABASE_URL is given):\n"
+        f"  sqlite:///{default_database_path()}\n"
+        "Every command names the database it uses on stderr.",
     )
     parser.add_argument("--database-url", help="overrides REFERRALNET_DATABASE_URL (sqlite:///path or postgresql://...)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -238,7 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     token_sub = token.add_subparsers(dest="token_command", required=True)
     create = token_sub.add_parser("create", help="create a bearer token; the token is the last line printed")
     create.add_argument("--role", required=True, choices=["institution", "ngo", "secretariat", "admin"])
-    create.add_argument("--organisation", help="organisation id or slug: the provider of --role ngo, the institution of --role institution (required for both)")
+    create.add_argument(
+        "--organisation",
+        help="organisation id or slug: the provider of --role ngo, the institution of --role institution (required for both)",
+    )
     create.add_argument("--name", required=True, help="a label: who holds the token")
     create.set_defaults(func=cmd_token_create)
     listing = token_sub.add_parser("list", help="list tokens (never their secrets)")
@@ -254,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        url = Settings.from_env(database_url=args.database_url).database_url
+        print(f"referralnet: database {describe_database(url)}", file=sys.stderr)
         return int(args.func(args))
     except SettingsError as exc:
         print(f"referralnet: {exc}", file=sys.stderr)

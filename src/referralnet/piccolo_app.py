@@ -1,14 +1,13 @@
-"""The single Piccolo app ``referralnet``; its migrations are in the repository's ``migrations/``."""
+"""The single Piccolo app ``referralnet``; its migrations ship with the package (see :mod:`referralnet.resources`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from piccolo.conf.apps import AppConfig
 
+from referralnet.resources import migrations_dir
 from referralnet.tables import TABLES
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS_DIR = migrations_dir()
 
 APP_CONFIG = AppConfig(
     app_name="referralnet",

@@ -15,8 +15,31 @@ PREFIX = "REFERRALNET_"
 
 
 def _default_data_dir() -> str:
-    # src/referralnet/settings.py -> repository root / data
-    return str(Path(__file__).resolve().parents[2] / "data")
+    from referralnet.resources import data_dir
+
+    return str(data_dir())
+
+
+def default_database_path() -> Path:
+    """The default SQLite file: in the platform's user data folder, whatever the working folder."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("referralnet", appauthor=False)) / "referralnet.sqlite"
+
+
+def _default_database_url() -> str:
+    path = default_database_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def describe_database(url: str) -> str:
+    """The database URL for messages, without its password."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if sep and at and ":" in userinfo:
+        return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
+    return url
 
 
 class SettingsError(ValueError):
@@ -26,7 +49,8 @@ class SettingsError(ValueError):
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Runtime configuration. Every field can be set as ``REFERRALNET_<FIELD>`` (upper case)."""
 
-    database_url: str = "sqlite:///referralnet.sqlite"
+    # Default: referralnet.sqlite in the platform's user data folder (see default_database_path).
+    database_url: str = msgspec.field(default_factory=_default_database_url)
     host: str = "127.0.0.1"
     port: Annotated[int, Meta(ge=1, le=65535)] = 8000
     # Signs one-click links and webhook payloads. Unset: a random key is generated and kept in the database.
@@ -51,7 +75,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     auto_offers: Annotated[int, Meta(ge=1, le=10)] = 3
 
     # Notifications. With no SMTP host, e-mails stay in the outbox (status "held") and are logged.
-    base_url: str = "http://127.0.0.1:8000"
+    # The base of every link in messages (REFERRALNET_PUBLIC_URL); unset: the served host and port.
+    public_url: str | None = None
     secretariat_email: str | None = None
     mail_from: str = "referralnet@localhost"
     smtp_host: str | None = None
@@ -77,6 +102,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             key = PREFIX + name.upper()
             if key in env:
                 raw[name] = env[key]
+        if "public_url" not in raw and PREFIX + "BASE_URL" in env:  # the setting's former name
+            raw["public_url"] = env[PREFIX + "BASE_URL"]
         raw.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return msgspec.convert(raw, type=cls, strict=False)
@@ -95,6 +122,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             "planned": self.deadline_planned_minutes,
         }[urgency]
         return dt.timedelta(minutes=minutes)
+
+    @property
+    def base_url(self) -> str:
+        """Where links in messages point: ``public_url``, else this instance's own host and port."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = self.host
+        if host in ("0.0.0.0", "::", ""):  # bound to every interface: the local address still reaches it
+            host = "127.0.0.1"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     @property
     def is_sqlite(self) -> bool:

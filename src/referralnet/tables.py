@@ -6,6 +6,8 @@ JSON columns hold msgspec-encoded lists and Structs; rows that history depends o
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from piccolo.columns import (
     JSON,
     Boolean,
@@ -17,7 +19,15 @@ from piccolo.columns import (
     Timestamptz,
     Varchar,
 )
-from piccolo.table import Table
+
+if TYPE_CHECKING:  # Piccolo adds the ``id`` primary key at class creation; tell the type checker.
+    from piccolo.columns import Serial
+    from piccolo.table import Table as _Table
+
+    class Table(_Table):
+        id: Serial
+else:
+    from piccolo.table import Table
 
 
 class Organisation(Table, tablename="organisation"):

@@ -30,10 +30,10 @@ from playwright.sync_api import Browser, Page, Request, sync_playwright  # noqa:
 from referralnet import db  # noqa: E402
 from referralnet.accounts.schemas import SYSTEM  # noqa: E402
 from referralnet.accounts.services import create_token  # noqa: E402
+from referralnet.app import create_app  # noqa: E402
 from referralnet.clock import SystemClock  # noqa: E402
 from referralnet.directory.schemas import OrganisationCreate  # noqa: E402
 from referralnet.directory.services import create_organisation  # noqa: E402
-from referralnet.app import create_app  # noqa: E402
 from referralnet.notifications import signing  # noqa: E402
 from referralnet.settings import Settings  # noqa: E402
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-
 # An adult woman in Iași needing a shelter: eligible for helpers' shelter() services.
 PROFILE: dict[str, Any] = {
     "age_band": "25-39",

@@ -13,8 +13,8 @@ from referralnet.directory.seed import seed
 from referralnet.interop.services import export_hsds
 from referralnet.tables import Site
 from tests.conftest import REPO, in_app
-from tests.integration.helpers import make_org, make_service, shelter
 from tests.hsds_validation import errors, validate_package
+from tests.integration.helpers import make_org, make_service, shelter
 
 ORGS = REPO / "data" / "organisations"
 DEMO = REPO / "data" / "demo"

@@ -62,7 +62,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def configured(settings: Settings, **changes: Any) -> Settings:
-    return msgspec.structs.replace(settings, base_url=BASE_URL, mail_from="referralnet@network.test", **changes)
+    return msgspec.structs.replace(settings, public_url=BASE_URL, mail_from="referralnet@network.test", **changes)
 
 
 def dispatch(client: Any, settings: Settings, clock: Any, **kw: Any) -> DispatchReport:

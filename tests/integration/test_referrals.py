@@ -6,14 +6,12 @@ import asyncio
 import copy
 from typing import Any
 
-
 from referralnet.accounts.schemas import Actor
 from referralnet.errors import Conflict
 from referralnet.referrals.offers import accept_offer
 from referralnet.referrals.sweeps import expire_due, remind_due
 from tests.conftest import START, Tokens, in_app
 from tests.integration.helpers import PROFILE, make_org, make_service
-
 
 
 def shelter_body(name: str, available: int | None = 2, total: int | None = 10) -> dict[str, Any]:

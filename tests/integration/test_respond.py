@@ -11,7 +11,6 @@ from tests.conftest import Tokens, in_app
 from tests.integration.helpers import PROFILE, make_org, make_service
 
 
-
 def shelter(name: str) -> dict[str, Any]:
     return {
         "type": "residential_shelter",

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 
 from referralnet.directory.schemas import Eligibility
 from referralnet.matching.directory import Candidate, CandidateSite, Directory
-from referralnet.matching.live import Capacity, ProviderRecord
 from referralnet.matching.engine import match, select
 from referralnet.matching.filters import EARTH_RADIUS_KM
+from referralnet.matching.live import Capacity, ProviderRecord
 from referralnet.matching.profile import Child, Location, Need, Profile
 from referralnet.matching.schemas import MatchCandidate, MatchResult, Reason
 from referralnet.vocabulary.codes import ACCESSIBILITY, CAPACITY_BOUND_TYPES, EXPLOITATION_FORMS, NATIONALITY_GROUPS

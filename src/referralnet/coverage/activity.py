@@ -124,11 +124,15 @@ def build(
     stale_days: int = 7,
 ) -> Activity:
     """The activity report; ``full=False`` keeps only referrals by county (what non-staff see)."""
-    by_county = np.array([[sum(raw.referrals.get((c, u, o), 0) for u in URGENCY_CODES) for o in OUTCOMES] for c in counties], dtype=np.int64).reshape(len(counties), len(OUTCOMES))
+    by_county = np.array(
+        [[sum(raw.referrals.get((c, u, o), 0) for u in URGENCY_CODES) for o in OUTCOMES] for c in counties], dtype=np.int64
+    ).reshape(len(counties), len(OUTCOMES))
     by_urgency = np.array([[sum(raw.referrals.get((c, u, o), 0) for c in counties) for o in OUTCOMES] for u in URGENCY_CODES], dtype=np.int64)
     orgs = sorted({o for o, _ in raw.offers} | {o for o, _ in raw.declines}, key=lambda o: (raw.names.get(o, ""), o))
     offers = np.array([[raw.offers.get((o, s), 0) for s in OFFER_STATUSES] for o in orgs], dtype=np.int64).reshape(len(orgs), len(OFFER_STATUSES))
-    declines = np.array([[raw.declines.get((o, r), 0) for r in DECLINE_REASONS] for o in orgs], dtype=np.int64).reshape(len(orgs), len(DECLINE_REASONS))
+    declines = np.array([[raw.declines.get((o, r), 0) for r in DECLINE_REASONS] for o in orgs], dtype=np.int64).reshape(
+        len(orgs), len(DECLINE_REASONS)
+    )
     # One column (referrals), so it shares only the grand total with the county table and cannot undo its suppression.
     by_referrer = np.array([[raw.by_referrer.get(t, 0)] for t in REFERRER_TYPES], dtype=np.int64)
     rc, ru, ro, nc, rt = len(counties), len(URGENCY_CODES), len(orgs), len(OUTCOMES), len(REFERRER_TYPES)
@@ -139,6 +143,7 @@ def build(
     county_t, urgency_t, offer_t, decline_t, referrer_t = disclosure.suppress_linked(
         [by_county, by_urgency, offers, declines, by_referrer], links, threshold
     ) if full else [disclosure.suppress_table(by_county, threshold)] + [None] * 4  # type: ignore[list-item]
+    assert county_t is not None
     seats = geo.counties()
     report = Activity(
         generated_at=now,
@@ -152,6 +157,7 @@ def build(
     )
     if not full:
         return report
+    assert urgency_t is not None and offer_t is not None and decline_t is not None and referrer_t is not None
     report.referrals_by_urgency = _table("referrals_by_urgency", "urgency", list(URGENCY_CODES),
                                          [URGENCIES[u][0] for u in URGENCY_CODES], OUTCOMES, urgency_t, safe, threshold)
     report.referrals_by_institution_type = _table(
@@ -178,18 +184,18 @@ def build(
     report.organisations = []
     for i, o in enumerate(orgs):
         n = dict(zip(OFFER_STATUSES, (int(v) for v in offers[i])))
-        hidden = dict(zip(OFFER_STATUSES, (bool(h) and safe for h in offer_t.cells_hidden[i])))
+        hide = dict(zip(OFFER_STATUSES, (bool(h) and safe for h in offer_t.cells_hidden[i])))
         answered = n["accepted"] + n["declined"]
-        both = not (hidden["accepted"] or hidden["declined"])
+        both = not (hide["accepted"] or hide["declined"])
         response = raw.response.get(o, Stats(0, None, None))
         report.organisations.append(OrganisationActivity(
             organisation_id=o,
             organisation_name=raw.names.get(o, ""),
             offers_sent=disclosure.show(int(offer_t.row_totals[i]), safe and bool(offer_t.row_totals_hidden[i]), threshold),
-            **{s: disclosure.show(n[s], hidden[s], threshold) for s in OFFER_STATUSES},
+            **{s: disclosure.show(n[s], hide[s], threshold) for s in OFFER_STATUSES},
             acceptance_rate=_rate(n["accepted"], answered, both),
             decline_rate=_rate(n["declined"], answered, both),
-            answer_rate=_rate(answered, answered + n["expired"], both and not hidden["expired"]),
+            answer_rate=_rate(answered, answered + n["expired"], both and not hide["expired"]),
             median_response_minutes=(
                 round(response.median / 60, 2)
                 if response.median is not None and (not safe or response.n >= threshold) else None

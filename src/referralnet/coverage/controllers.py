@@ -21,8 +21,8 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 from litestar.response import Response
 
-from referralnet.accounts.schemas import Actor
 from referralnet.accounts.guards import any_role
+from referralnet.accounts.schemas import Actor
 from referralnet.coverage import export, reports
 from referralnet.coverage.gaps import GapReason
 from referralnet.coverage.groups import Ages

@@ -100,7 +100,7 @@ def _rectangles(x: np.ndarray, mask: np.ndarray, order: list[tuple[int, int]]) -
         total = cost[:, j][:, None] + cost[i, :][None, :] + cost
         total[i, :] = np.inf
         total[:, j] = np.inf
-        k, l = np.unravel_index(int(np.argmin(total)), total.shape)
+        k, l = np.unravel_index(int(np.argmin(total)), total.shape)  # noqa: E741 (the (i, l), (k, j) corners of the docstring)
         if np.isfinite(total[k, l]):
             mask[i, l] = mask[k, j] = mask[k, l] = True
 

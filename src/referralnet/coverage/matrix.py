@@ -282,7 +282,7 @@ def compute(
         rf = r.T.astype(np.float64)
         ef = e.astype(np.float64)
 
-        def product(weights: np.ndarray | None = None, m: np.ndarray = ef) -> np.ndarray:
+        def product(weights: np.ndarray | None = None, m: np.ndarray = ef, rf: np.ndarray = rf, lo: int = lo, hi: int = hi) -> np.ndarray:
             return np.rint(rf @ (m if weights is None else m * weights[lo:hi, None])).astype(np.int64)
 
         arrays["services"][:, t] = product()

@@ -50,7 +50,7 @@ def colour(value: float | None, classes: Sequence[tuple[int, int]]) -> str:
     if value <= 0:
         return ZERO_COLOUR
     palette = BLUES[len(classes)]
-    for (lo, hi), fill in zip(classes, palette):
+    for (_lo, hi), fill in zip(classes, palette):
         if value <= hi:
             return fill
     return palette[-1]

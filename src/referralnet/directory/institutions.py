@@ -116,7 +116,7 @@ async def seed_institutions(folder: Path, clock: Clock) -> SeedReport:
             if current != sources:
                 changes["sources"] = dumps(sources)
             if changes:
-                await Organisation.update({**changes, "updated_at": clock.now()}).where(Organisation.id == row["id"])
+                await Organisation.update({**changes, "updated_at": clock.now()}).where(Organisation.id == row["id"])  # type: ignore[dict-item]
                 report.updated.append(str(data.slug))
             else:
                 report.unchanged.append(str(data.slug))

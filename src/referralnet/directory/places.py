@@ -110,6 +110,7 @@ async def reserve(service_id: int, offer_id: int, now: dt.datetime, who: str) ->
     transaction: they are this change's signal to matching.
     """
     service = await Service.select(Service.type, Service.capacity_available).where(Service.id == service_id).first()
+    assert service is not None  # the offer's service: offers refer to it with ON DELETE RESTRICT
     if service["type"] not in CAPACITY_BOUND_TYPES or service["capacity_available"] is None:
         return False
     got = await Service.update({Service.capacity_available: Service.capacity_available - 1}).where(

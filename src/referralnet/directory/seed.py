@@ -131,7 +131,7 @@ async def _sync_services(org_id: int, org: OrganisationFile, clock: Clock, repor
             for s in await Site.select().where(Site.service == row["id"]).order_by(Site.id)
         ]
         if changes or sites != current_sites:
-            await Service.update({**_encode(changes), "updated_at": clock.now()}).where(Service.id == row["id"])
+            await Service.update({**_encode(changes), "updated_at": clock.now()}).where(Service.id == row["id"])  # type: ignore[dict-item]
             if sites != current_sites:
                 await Site.delete().where(Site.service == row["id"])
                 if sites:
@@ -180,7 +180,7 @@ async def seed(folder: Path, clock: Clock) -> SeedReport:
                 org_id = row["id"]
                 changes = _diff(row, _org_values(org))
                 if changes:
-                    await Organisation.update({**_encode(changes), "updated_at": clock.now()}).where(
+                    await Organisation.update({**_encode(changes), "updated_at": clock.now()}).where(  # type: ignore[dict-item]
                         Organisation.id == org_id
                     )
                     report.updated.append(org.slug)

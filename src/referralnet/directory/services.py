@@ -36,7 +36,7 @@ from referralnet.vocabulary.geo import fold
 # A fuzzy-search hit must score at least this (0-100, rapidfuzz WRatio on folded text).
 SEARCH_THRESHOLD = 80.0
 
-SERVICE_COLUMNS = (
+SERVICE_COLUMNS: tuple[Any, ...] = (
     Service.all_columns(),
     Service.organisation.name,
     Service.organisation.active,

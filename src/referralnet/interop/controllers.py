@@ -6,13 +6,12 @@ import datetime as dt
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
+from litestar.params import PathParameter
 
 from referralnet.accounts.guards import any_role
 from referralnet.errors import NotFound
 from referralnet.interop import fhir, hsds_api, services
 from referralnet.interop.schemas import HsdsPage
-from litestar.params import PathParameter
-
 from referralnet.params import CurrentActor, CurrentClock, Id, query
 
 Page = Annotated[int, query("Page number, from 1", ge=1, le=10**6)]

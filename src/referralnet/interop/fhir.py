@@ -114,7 +114,8 @@ def bundle(referral: ReferralOut, service_types: dict[int, str], base_url: str) 
             "fullUrl": patient_ref,
             "resource": {
                 "resourceType": "Patient",
-                "meta": {"tag": [{"system": code_system_url(base_url, "referral-status"), "code": "anonymous", "display": "Anonymous subject: no identity is held"}]},
+                "meta": {"tag": [{"system": code_system_url(base_url, "referral-status"), "code": "anonymous",
+                                  "display": "Anonymous subject: no identity is held"}]},
             },
         }
     ]

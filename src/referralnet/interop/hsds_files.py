@@ -15,8 +15,6 @@ from referralnet.interop.taxonomy import taxonomy_rows, term_rows
 from referralnet.vocabulary.geo import data_dir
 
 
-
-
 def hsds_dir() -> Path:
     return data_dir() / "hsds"
 

@@ -6,7 +6,6 @@ offer's deadline. Nothing beyond the payload is added: it already holds the anon
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import email.utils
 from email.message import EmailMessage
@@ -43,7 +42,6 @@ LABELS = {
     "service": "Service",
     "service_type": "Service type",
     "stale_days": "Counts as stale after (days)",
-    "path": "Update it at",
 }
 
 
@@ -82,6 +80,22 @@ async def _offer_lines(offer_id: int, settings: Settings, now: dt.datetime, key:
     ]
 
 
+def _capacity_lines(row: dict[str, Any], payload: dict[str, Any], settings: Settings, key: str) -> list[str]:
+    """The capacity reminder's one-click page (a browser page; the API path is for programs)."""
+    from referralnet.web.capacity import capacity_url
+
+    issued = row.get("created_at") or dt.datetime.now(dt.timezone.utc)
+    if isinstance(issued, str):
+        issued = dt.datetime.fromisoformat(issued)
+    lines = [
+        "Are the figures still correct, or how many places are free now? One click opens a page where you answer:",
+        capacity_url(settings.base_url, key, int(payload["service_id"]), issued),
+    ]
+    if payload.get("path"):
+        lines += ["", f"Programs can update it with PUT {settings.base_url}{payload['path']} (API token needed)."]
+    return lines
+
+
 async def render_text(row: dict[str, Any], settings: Settings, now: dt.datetime, key: str) -> str:
     """The plain-text body: the subject, the labelled payload fields and, for offers, the links."""
     payload = payload_of(row)
@@ -89,6 +103,8 @@ async def render_text(row: dict[str, Any], settings: Settings, now: dt.datetime,
     lines += [f"{label}: {_value(k, payload[k], settings)}" for k, label in LABELS.items() if payload.get(k) not in (None, "")]
     if row["kind"] in OFFER_KINDS and payload.get("offer_id"):
         lines += ["", *await _offer_lines(int(payload["offer_id"]), settings, now, key)]
+    if row["kind"] == "capacity_stale" and payload.get("service_id"):
+        lines += ["", *_capacity_lines(row, payload, settings, key)]
     lines += ["", "--", "referralnet. This message holds no personal data; the referral itself is in referralnet."]
     return "\n".join(lines) + "\n"
 

@@ -64,7 +64,8 @@ async def notify_organisation(
     org = await Organisation.select(Organisation.referral_email, Organisation.webhook_url).where(
         Organisation.id == organisation_id
     ).first()
-    common = {"now": now, "subject": subject, "payload": payload, "organisation_id": organisation_id, "referral_id": referral_id, "offer_id": offer_id}
+    common: dict[str, Any] = {"now": now, "subject": subject, "payload": payload, "organisation_id": organisation_id,
+                              "referral_id": referral_id, "offer_id": offer_id}
     rows = []
     if org and org["referral_email"]:
         rows.append(_row(kind, "email", org["referral_email"], **common))

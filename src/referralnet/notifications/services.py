@@ -6,13 +6,13 @@ import datetime as dt
 from typing import Any
 
 from referralnet.accounts.schemas import Actor
+from referralnet.audit import audit
 from referralnet.db import write_transaction
 from referralnet.errors import Forbidden, NotFound
 from referralnet.notifications.schemas import NotificationList, NotificationOut, WebhookSecretOut
 from referralnet.notifications.sealing import seal
 from referralnet.notifications.signing import SIGNATURE_HEADER, instance_key, new_secret
 from referralnet.settings import Settings
-from referralnet.audit import audit
 from referralnet.tables import Notification, Organisation
 
 _COLUMNS = (

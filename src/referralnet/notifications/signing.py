@@ -1,4 +1,4 @@
-"""Signatures: one-click offer links and webhook bodies.
+"""Signatures: one-click offer links, capacity reminder links and webhook bodies.
 
 One-click links carry a token ``<offer>.<action>.<expiry>.<mac>`` signed with the instance key
 (``REFERRALNET_SECRET_KEY``, or a random key generated once and kept in the database so links survive
@@ -59,6 +59,37 @@ def read_offer_token(key: str, token: str, now: dt.datetime) -> OfferLink:
     if now >= expires:
         raise BadLink("this link has expired: the deadline to answer has passed")
     return OfferLink(offer_id=int(parts[0]), action=parts[1], expires=expires)
+
+
+class CapacityLink(msgspec.Struct, frozen=True):
+    service_id: int
+    issued: dt.datetime
+    expires: dt.datetime
+
+
+def make_capacity_token(key: str, service_id: int, issued: dt.datetime, expires: dt.datetime) -> str:
+    """A URL-safe token for the capacity reminder's page: ``<service>.capacity.<issued>.<expiry>.<mac>``.
+
+    It allows one answer ("still correct" or a new figure) for one service, until a newer figure is
+    recorded (after ``issued``) or ``expires``; its own verb keeps it from being read as an offer link.
+    """
+    message = f"{service_id}.capacity.{int(issued.timestamp())}.{int(expires.timestamp())}"
+    return f"{message}.{_mac(key, message)}"
+
+
+def read_capacity_token(key: str, token: str, now: dt.datetime) -> CapacityLink:
+    """Check a capacity token's signature and expiry; raise BadLink otherwise."""
+    parts = token.split(".")
+    if len(parts) != 5 or parts[1] != "capacity" or not all(p.isdigit() for p in (parts[0], parts[2], parts[3])):
+        raise BadLink("this link is not valid")
+    message = ".".join(parts[:4])
+    if not hmac.compare_digest(_mac(key, message), parts[4]):
+        raise BadLink("this link is not valid")
+    expires = dt.datetime.fromtimestamp(int(parts[3]), tz=dt.timezone.utc)
+    if now >= expires:
+        raise BadLink("this link has expired; update the capacity in referralnet or wait for the next reminder")
+    issued = dt.datetime.fromtimestamp(int(parts[2]), tz=dt.timezone.utc)
+    return CapacityLink(service_id=int(parts[0]), issued=issued, expires=expires)
 
 
 def sign_body(secret: str, body: bytes) -> str:

@@ -14,7 +14,7 @@ from referralnet.referrals.delivery import delivered
 from referralnet.referrals.schemas import Event, NeedOut, OfferOut, ReferralOut, ReferralSummary
 from referralnet.tables import Offer, Referral, ReferralEvent, ReferralNeed
 
-OFFER_COLUMNS = (Offer.all_columns(), Offer.service.name, Offer.organisation.name)
+OFFER_COLUMNS: tuple[Any, ...] = (Offer.all_columns(), Offer.service.name, Offer.organisation.name)
 
 
 def offer_out(row: dict[str, Any]) -> OfferOut:

@@ -20,6 +20,8 @@ from pathlib import Path
 import msgspec
 from rapidfuzz import fuzz, process
 
+from referralnet import resources
+
 
 class County(msgspec.Struct, frozen=True):
     code: str  # "RO-CJ"
@@ -66,9 +68,9 @@ _SEPARATORS = re.compile(r"[\s.\-]+")
 
 
 def data_dir() -> Path:
-    """The ``data`` directory: ``$REFERRALNET_DATA_DIR`` or ``<repo root>/data``."""
+    """The ``data`` directory: ``$REFERRALNET_DATA_DIR`` or the shipped one (see :mod:`referralnet.resources`)."""
     override = os.environ.get("REFERRALNET_DATA_DIR")
-    return Path(override) if override else Path(__file__).resolve().parents[3] / "data"
+    return Path(override) if override else resources.data_dir()
 
 
 def fold(s: str) -> str:

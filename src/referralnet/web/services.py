@@ -17,8 +17,8 @@ from referralnet.errors import BadLink, Conflict, InvalidInput
 from referralnet.notifications import signing
 from referralnet.referrals import offers
 from referralnet.referrals.records import OFFER_COLUMNS, offer_out
-from referralnet.referrals.seen import record_seen
 from referralnet.referrals.schemas import DeclineBody, OfferOut
+from referralnet.referrals.seen import record_seen
 from referralnet.settings import Settings
 from referralnet.tables import Offer, Referral
 

@@ -1,0 +1,282 @@
+"""The authorisation matrix: every route of the app, every role, and someone else's object, on both engines.
+
+``MATRIX`` is the one table of who may call what. Its keys must be exactly the app's route table
+(method and path, as Litestar registers them), so a route added without an entry fails
+``test_every_route_has_an_entry`` and names the route to add.
+
+Columns: ``anon`` (no token), ``inst`` and ``ngo`` acting on their own object (the institution that
+made the referral; the NGO that owns the organisation, service or offer), ``inst*`` and ``ngo*``
+acting on someone else's (another institution, another NGO), ``sec`` (secretariat) and ``admin``.
+A route with no object of anyone's has the same figures in the own and other columns.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import re
+from typing import Any, NamedTuple
+
+from litestar import Litestar
+from litestar.routes import HTTPRoute
+
+from referralnet.app import create_app
+from referralnet.settings import Settings
+from tests.conftest import Tokens
+from tests.integration.helpers import PROFILE, make_org, make_service, shelter
+
+COLUMNS = ("anon", "inst", "inst*", "ngo", "ngo*", "sec", "admin")
+# Added by Litestar for every path (CORS preflight and HEAD of static files), answered alike for all.
+AUTOMATIC_METHODS = {"OPTIONS", "HEAD"}
+
+
+class Entry(NamedTuple):
+    """Expected statuses in COLUMNS order, and the object the path points at (fresh for each call when it changes state)."""
+
+    statuses: str
+    target: str | None = None
+    body: Any = None
+    query: str = ""
+
+
+# fmt: off
+MATRIX: dict[tuple[str, str], Entry] = {
+    #                                                            anon inst inst* ngo ngo* sec admin
+    ("GET", "/health"):                                    Entry("200  200  200  200  200  200  200"),
+    ("GET", "/static/{file_path:path}"):                   Entry("200  200  200  200  200  200  200"),
+    ("GET", "/schema"):                                    Entry("200  200  200  200  200  200  200"),
+    ("GET", "/schema/openapi.json"):                       Entry("200  200  200  200  200  200  200"),
+    ("GET", "/schema/openapi.yaml"):                       Entry("200  200  200  200  200  200  200"),
+    ("GET", "/schema/swagger"):                            Entry("200  200  200  200  200  200  200"),
+    ("GET", "/schema/oauth2-redirect.html"):               Entry("200  200  200  200  200  200  200"),
+    ("GET", "/schema/{path:str}"):                         Entry("404  404  404  404  404  404  404"),
+    # Public vocabulary.
+    ("GET", "/api/v1/vocabulary"):                         Entry("200  200  200  200  200  200  200"),
+    ("GET", "/api/v1/vocabulary/localities"):              Entry("200  200  200  200  200  200  200", query="county=RO-IS&q=pas"),
+    ("GET", "/api/v1/vocabulary/fhir/CodeSystem/{name:str}"): Entry("200  200  200  200  200  200  200"),
+    # Directory: everyone with a token reads; an NGO changes only its own organisation.
+    ("GET", "/api/v1/organisations"):                      Entry("401  200  200  200  200  200  200"),
+    ("POST", "/api/v1/organisations"):                     Entry("401  403  403  403  403  201  201", body="new_org"),
+    ("GET", "/api/v1/organisations/{org_id:int}"):         Entry("401  200  200  200  200  200  200", "org"),
+    ("PATCH", "/api/v1/organisations/{org_id:int}"):       Entry("401  403  403  200  403  200  200", "org", {"short_name": "Casa A"}),
+    ("POST", "/api/v1/organisations/{org_id:int}/services"): Entry("401  403  403  201  403  201  201", "org", "new_service"),
+    ("POST", "/api/v1/organisations/{org_id:int}/webhook-secret"): Entry("401  403  403  201  403  201  201", "org"),
+    ("GET", "/api/v1/services"):                           Entry("401  200  200  200  200  200  200"),
+    ("GET", "/api/v1/services/{service_id:int}"):          Entry("401  200  200  200  200  200  200", "service"),
+    ("PATCH", "/api/v1/services/{service_id:int}"):        Entry("401  403  403  200  403  200  200", "service", {"description": "Shelter"}),
+    ("PUT", "/api/v1/services/{service_id:int}/capacity"): Entry("401  403  403  200  403  200  200", "service", {"available": 30}),
+    ("GET", "/api/v1/services/{service_id:int}/capacity/history"): Entry("401  403  403  200  403  200  200", "service"),
+    # Matching and referrals: institutions refer and see their own referrals; an NGO sees those it was offered.
+    ("POST", "/api/v1/matches"):                           Entry("401  200  200  403  403  200  200", body="match"),
+    ("GET", "/api/v1/referrals"):                          Entry("401  200  200  200  200  200  200"),
+    ("POST", "/api/v1/referrals"):                         Entry("401  201  201  403  403  201  201", body="referral"),
+    # A referral someone may not read answers 404, as an unknown id does: its existence is not revealed.
+    ("GET", "/api/v1/referrals/{referral_id:int}"):        Entry("401  200  404  200  404  200  200", "referral"),
+    ("GET", "/api/v1/referrals/{referral_id:int}/fhir"):   Entry("401  200  404  200  404  200  200", "referral"),
+    ("POST", "/api/v1/referrals/{referral_id:int}/cancel"): Entry("401  200  404  403  404  200  200", "fresh_referral", {}),
+    ("POST", "/api/v1/referrals/{referral_id:int}/arrival"): Entry("401  403  403  200  404  200  200", "placed_referral", {}),
+    ("POST", "/api/v1/referrals/{referral_id:int}/close"): Entry("401  403  403  200  404  200  200", "placed_referral", {"outcome": "services_started"}),
+    # Only the provider the offer was made to answers it (in the API or by its one-click link).
+    ("POST", "/api/v1/offers/{offer_id:int}/accept"):      Entry("401  403  403  200  403  403  403", "fresh_offer", {}),
+    ("POST", "/api/v1/offers/{offer_id:int}/decline"):     Entry("401  403  403  200  403  403  403", "fresh_offer", {"reason": "not_eligible"}),
+    ("POST", "/api/v1/offers/{offer_id:int}/contest"):     Entry("401  403  403  403  403  200  200", "declined_offer", {}),
+    ("GET", "/api/v1/declines"):                           Entry("401  403  403  403  403  200  200"),
+    # One-click pages: the signed link is the authorisation, whatever the caller's token (a bad link: 400).
+    ("GET", "/respond/{token:str}"):                       Entry("400  400  400  400  400  400  400"),
+    ("POST", "/respond/{token:str}"):                      Entry("400  400  400  400  400  400  400", body={}),
+    ("GET", "/respond/capacity/{token:str}"):              Entry("400  400  400  400  400  400  400"),
+    ("POST", "/respond/capacity/{token:str}"):             Entry("400  400  400  400  400  400  400", body={}),
+    # Notifications: an NGO reads its own organisation's; the secretariat all.
+    ("GET", "/api/v1/notifications"):                      Entry("401  403  403  200  200  200  200"),
+    # Coverage review: outside the secretariat, small counts are suppressed (disclosure "safe"), not refused.
+    ("GET", "/api/v1/coverage"):                           Entry("401  200  200  200  200  200  200"),
+    ("GET", "/api/v1/coverage.csv"):                       Entry("401  200  200  200  200  200  200"),
+    ("GET", "/api/v1/coverage.json"):                      Entry("401  200  200  200  200  200  200"),
+    ("GET", "/api/v1/coverage/gaps"):                      Entry("401  200  200  200  200  200  200"),
+    ("GET", "/api/v1/coverage/gaps.csv"):                  Entry("401  200  200  200  200  200  200"),
+    ("GET", "/api/v1/coverage/gaps.json"):                 Entry("401  200  200  200  200  200  200"),
+    ("GET", "/api/v1/coverage/map.svg"):                   Entry("401  200  200  200  200  200  200", query="service_type=residential_shelter"),
+    ("GET", "/api/v1/coverage/activity"):                  Entry("401  200  200  200  200  200  200"),
+    ("GET", "/api/v1/coverage/activity.csv"):              Entry("401  200  200  200  200  200  200"),
+    ("GET", "/api/v1/coverage/activity.json"):             Entry("401  200  200  200  200  200  200"),
+    # HSDS read API.
+    ("GET", "/hsds/organizations"):                        Entry("401  200  200  200  200  200  200"),
+    ("GET", "/hsds/organizations/{organization_id:str}"):  Entry("401  200  200  200  200  200  200", "hsds_org"),
+    ("GET", "/hsds/services"):                             Entry("401  200  200  200  200  200  200"),
+    ("GET", "/hsds/services/{service_id:str}"):            Entry("401  200  200  200  200  200  200", "hsds_service"),
+    ("GET", "/hsds/taxonomies"):                           Entry("401  200  200  200  200  200  200"),
+    ("GET", "/hsds/taxonomy_terms"):                       Entry("401  200  200  200  200  200  200"),
+    # Access management: admins only.
+    ("GET", "/api/v1/tokens"):                             Entry("401  403  403  403  403  403  200"),
+    ("DELETE", "/api/v1/tokens/{token_id:int}"):           Entry("401  403  403  403  403  403  200", "fresh_token"),
+}
+# fmt: on
+
+# Path parameters that are not objects of anyone's.
+FIXED_PARAMS = {"file_path": "site.css", "token": "1.accept.1.bogus", "name": "service-type", "path": "no-such-page"}
+
+
+def route_table(app: Litestar) -> set[tuple[str, str]]:
+    """(method, path) of every HTTP route handler the app serves, automatic methods left out."""
+    return {
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for method in route.methods
+        if method not in AUTOMATIC_METHODS
+    }
+
+
+def test_every_route_has_an_entry(tmp_path: Any) -> None:
+    """A route without an entry (or an entry without a route) fails here, naming what to add to MATRIX."""
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'routes.sqlite'}", scheduler=False))
+    routes = route_table(app)
+    missing = sorted(routes - MATRIX.keys())
+    stale = sorted(MATRIX.keys() - routes)
+    assert not missing, (
+        "routes without an entry in the authorisation matrix (tests/integration/test_authorization_matrix.py, MATRIX); "
+        "add each with the status every role gets: " + ", ".join(f"{m} {p}" for m, p in missing)
+    )
+    assert not stale, "MATRIX entries for routes the app no longer has: " + ", ".join(f"{m} {p}" for m, p in stale)
+    for key, entry in MATRIX.items():
+        assert len(entry.statuses.split()) == len(COLUMNS), f"{key}: one status per column {COLUMNS}"
+
+
+def test_the_check_names_an_unknown_route(tmp_path: Any) -> None:
+    """The completeness check itself: a handler added to the app without an entry is reported by method and path."""
+    from litestar import get
+
+    @get("/api/v1/unlisted", operation_id="unlisted", sync_to_thread=False)
+    def unlisted() -> None:
+        """A route nobody declared."""
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'routes.sqlite'}", scheduler=False))
+    app.register(unlisted)
+    assert sorted(route_table(app) - MATRIX.keys()) == [("GET", "/api/v1/unlisted")]
+
+
+class World:
+    """Two providers (A with its NGO token, B with another), two institutions, staff, and objects to act on."""
+
+    def __init__(self, client: Any, tokens: Tokens) -> None:
+        self.client, self.tokens = client, tokens
+        self.counter = itertools.count(1)
+
+    async def build(self) -> World:
+        t = self.tokens
+        self.admin, self.sec = t.make("admin"), t.make("secretariat")
+        self.org_a = await make_org(self.client, self.admin, "Asociația Alfa", referral_email="alfa@example.org")
+        self.org_b = await make_org(self.client, self.admin, "Asociația Beta", referral_email="beta@example.org")
+        capacity = {"unit": "beds", "total": 500, "available": 400}
+        sites = [{"county": "RO-IS", "locality": "Iași"}]
+        self.service_a = await make_service(self.client, self.admin, self.org_a["id"], shelter(capacity=capacity, sites=sites))
+        await make_service(self.client, self.admin, self.org_b["id"], shelter(capacity=capacity, sites=sites))
+        self.ngo_a, self.ngo_b = t.make("ngo", organisation=self.org_a["id"]), t.make("ngo", organisation=self.org_b["id"])
+        self.inst_1, self.inst_2 = t.make("institution", name="IPJ Iași"), t.make("institution", name="IPJ Vaslui")
+        self.headers = {
+            "anon": {}, "inst": self.inst_1, "inst*": self.inst_2, "ngo": self.ngo_a, "ngo*": self.ngo_b, "sec": self.sec, "admin": self.admin,
+        }  # fmt: skip
+        self.referral = await self.refer()
+        orgs = (await self.client.get("/hsds/organizations", headers=self.admin)).json()
+        self.hsds_org = next(o["id"] for o in orgs["contents"] if o["name"] == "Asociația Alfa")
+        services = (await self.client.get("/hsds/services", headers=self.admin)).json()
+        self.hsds_service = next(s["id"] for s in services["contents"] if s["organization_id"] == self.hsds_org)
+        return self
+
+    async def call(self, method: str, url: str, headers: dict[str, str], body: Any = None) -> Any:
+        kwargs: dict[str, Any] = {"headers": headers}
+        if body is not None:
+            kwargs["json"] = body
+        return await self.client.request(method, url, **kwargs)
+
+    async def ok(self, method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        resp = await self.call(method, url, headers or self.admin, body)
+        assert resp.is_success, f"setting up: {method} {url}: {resp.status_code} {resp.text}"
+        return resp.json()  # type: ignore[no-any-return]
+
+    async def refer(self) -> dict[str, Any]:
+        body = {"profile": copy.deepcopy(PROFILE), "consent": True, "mode": "parallel", "service_ids": [self.service_a["id"]]}
+        return await self.ok("POST", "/api/v1/referrals", body, self.inst_1)
+
+    def body(self, spec: Any) -> Any:
+        n = next(self.counter)
+        if spec == "new_org":
+            return {"name": f"Asociația Nouă {n}"}
+        if spec == "new_service":
+            return shelter(name=f"Casa {n}")
+        if spec == "match":
+            return {"profile": copy.deepcopy(PROFILE)}
+        if spec == "referral":
+            return {"profile": copy.deepcopy(PROFILE), "consent": True, "service_ids": [self.service_a["id"]]}
+        return spec
+
+    async def params(self, target: str | None) -> dict[str, Any]:
+        """Path parameters for the target object; a changing call gets an object of its own, in the state it needs."""
+        if target is None:
+            return {}
+        if target == "org":
+            return {"org_id": self.org_a["id"]}
+        if target == "service":
+            return {"service_id": self.service_a["id"]}
+        if target == "referral":
+            return {"referral_id": self.referral["id"]}
+        if target == "hsds_org":
+            return {"organization_id": self.hsds_org}
+        if target == "hsds_service":
+            return {"service_id": self.hsds_service}
+        if target == "fresh_token":
+            from referralnet.accounts.services import list_tokens
+
+            self.tokens.make("institution", name=f"to revoke {next(self.counter)}")
+            from tests.conftest import in_app
+
+            listed = in_app(self.client, list_tokens, include_revoked=False)
+            return {"token_id": max(t.id for t in listed.items)}
+        referral = await self.refer()
+        offer = referral["offers"][0]["id"]
+        if target == "fresh_referral":
+            return {"referral_id": referral["id"]}
+        if target == "fresh_offer":
+            return {"offer_id": offer}
+        if target == "declined_offer":
+            await self.ok("POST", f"/api/v1/offers/{offer}/decline", {"reason": "not_eligible"}, self.ngo_a)
+            return {"offer_id": offer}
+        if target == "placed_referral":
+            await self.ok("POST", f"/api/v1/offers/{offer}/accept", {}, self.ngo_a)
+            return {"referral_id": referral["id"]}
+        raise AssertionError(f"unknown target {target!r}")
+
+
+def fill(path: str, params: dict[str, Any]) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return str(params[name] if name in params else FIXED_PARAMS[name])
+
+    return re.sub(r"\{(\w+):\w+\}", value, path)
+
+
+async def test_every_route_answers_every_role_as_declared(client: Any, tokens: Tokens) -> None:
+    """Call each route as each role (on its own and on someone else's object) and compare with MATRIX."""
+    world = await World(client, tokens).build()
+    wrong: list[str] = []
+    for (method, path), entry in MATRIX.items():
+        changes = method != "GET"
+        shared = await world.params(entry.target) if not changes else None
+        for column, expected in zip(COLUMNS, entry.statuses.split()):
+            params = shared if shared is not None else await world.params(entry.target)
+            url = fill(path, params) + (f"?{entry.query}" if entry.query else "")
+            resp = await world.call(method, url, world.headers[column], world.body(entry.body))
+            if resp.status_code != int(expected):
+                wrong.append(f"{method} {path} as {column}: expected {expected}, got {resp.status_code} {resp.text[:160]}")
+    assert not wrong, "authorisation matrix mismatches:\n" + "\n".join(wrong)
+
+
+async def test_someone_elses_referral_is_refused_without_revealing_it(client: Any, tokens: Tokens) -> None:
+    """Another institution's referral answers as an unknown id does, so a guessed id tells nothing."""
+    world = await World(client, tokens).build()
+    rid = world.referral["id"]
+    other = await world.call("GET", f"/api/v1/referrals/{rid}", world.inst_2)
+    missing = await world.call("GET", f"/api/v1/referrals/{rid + 1000}", world.inst_2)
+    assert other.status_code == missing.status_code == 404
+    assert other.json()["detail"] == f"referral {rid} not found" and missing.json()["detail"] == f"referral {rid + 1000} not found"
+    assert world.referral["summary"] not in other.text
