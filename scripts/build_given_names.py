@@ -59,7 +59,10 @@ def main() -> None:
         line = line.split("#", 1)[0].strip()
         names.update(line.split())
     names = {unicodedata.normalize("NFC", n) for n in names if len(n) >= 2}
-    header = f"# Given names for the privacy guard; built by scripts/build_given_names.py from Faker {faker.VERSION} (MIT) and names_supplement.txt. See SOURCES.md.\n"
+    header = (
+        f"# Given names for the privacy guard; built by scripts/build_given_names.py from Faker {faker.VERSION} (MIT)"
+        " and names_supplement.txt. See SOURCES.md.\n"
+    )
     (HERE / "given_names.txt").write_text(header + "\n".join(sorted(names)) + "\n", encoding="utf-8")
     print(len(names), "names")
 

@@ -25,7 +25,6 @@ from referralnet.clock import Clock, SystemClock
 from referralnet.coverage.controllers import CoverageController
 from referralnet.directory.controllers import OrganisationController, ServiceController
 from referralnet.errors import exception_handlers
-from referralnet.strict import strict_json_body
 from referralnet.interop.controllers import FhirReferralController, FhirVocabularyController, HsdsController
 from referralnet.matching.controllers import MatchController
 from referralnet.matching.services import DirectoryCache
@@ -34,6 +33,7 @@ from referralnet.params import provide_actor, provide_clock
 from referralnet.referrals.controllers import DeclineController, OfferController, ReferralController, TaskController
 from referralnet.scheduler import build_scheduler
 from referralnet.settings import Settings
+from referralnet.strict import strict_json_body
 from referralnet.vocabulary.controllers import VocabularyController
 from referralnet.web.capacity import CapacityLinkController
 from referralnet.web.controllers import RespondController, template_config

@@ -12,6 +12,7 @@ from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.types import ExceptionHandlersMap
 
 
 class DomainError(Exception):
@@ -140,7 +141,7 @@ def _vocabulary_for(key: str) -> list[str] | None:
         return None
     from typing import get_args
 
-    return list(get_args(found) or found)
+    return list(get_args(found) or found)  # type: ignore[call-overload]
 
 
 def _literal_values(annotation: Any, key: str) -> list[str] | None:
@@ -264,7 +265,7 @@ def _integer_parameter_in_place_of(request: Request[Any, Any, Any]) -> str | Non
     return None
 
 
-exception_handlers: dict[type[Exception], Any] = {
+exception_handlers: ExceptionHandlersMap = {
     NotFoundException: not_found_handler,
     DomainError: domain_error_handler,
     ValidationException: validation_error_handler,

@@ -93,7 +93,7 @@ async def _load_pg(url: str) -> None:
     try:
         for sql, args in _rows():
             counter = iter(range(1, 100))
-            await conn.execute(re.sub(r"\?", lambda _: f"${next(counter)}", sql), *args)
+            await conn.execute(re.sub(r"\?", lambda _, c=counter: f"${next(c)}", sql), *args)
         await conn.execute("SELECT setval('referral_id_seq', 100), setval('offer_id_seq', 100)")
     finally:
         await conn.close()

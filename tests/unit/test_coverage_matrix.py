@@ -7,8 +7,8 @@ import pytest
 
 from referralnet.coverage.gaps import Demand, demand_counts, find_gaps
 from referralnet.coverage.groups import make_groups, single_group
-from referralnet.directory.schemas import Eligibility
 from referralnet.coverage.matrix import COUNTY_INDEX, Cube, ServiceRecord, ServiceTable, SiteRecord, compute, reach
+from referralnet.directory.schemas import Eligibility
 from referralnet.vocabulary.codes import COUNTY_CODES
 
 SHELTER, CHILD, COUNSEL = "residential_shelter", "child_residential", "psychological_counselling"

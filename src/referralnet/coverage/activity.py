@@ -37,8 +37,7 @@ from referralnet.coverage.schemas import (
     OrganisationActivity,
     PlacementTime,
 )
-from referralnet.vocabulary import geo
-from referralnet.vocabulary import codes
+from referralnet.vocabulary import codes, geo
 from referralnet.vocabulary.codes import INSTITUTION_TYPES, URGENCIES
 
 OUTCOMES = ("open", "placed", "unplaced", "cancelled")

@@ -194,7 +194,7 @@ def eligibility(
             if v is None:
                 memo[key] = np.ones(n, dtype=bool), np.ones(n, dtype=bool)
             else:
-                ok, st = a.kind.check(table.column, v), a.kind.on_statement(table.column, v)
+                ok, st = a.kind.check(table.column, v), a.kind.on_statement(table.column, v)  # type: ignore[arg-type]
                 if a.residential_only:  # as in matching: the rule binds residential services only
                     ok, st = ok | ~table.capacity_bound, st | ~table.capacity_bound
                 memo[key] = ok, st

@@ -20,8 +20,8 @@ from referralnet import jsoncol
 from referralnet.clock import utc
 from referralnet.coverage import activity as activity_mod
 from referralnet.coverage import gaps as gaps_mod
-from referralnet.dialect import durations
 from referralnet.coverage.matrix import ServiceRecord, ServiceTable, SiteRecord
+from referralnet.dialect import durations
 from referralnet.directory.schemas import Eligibility
 from referralnet.errors import BadParameter
 from referralnet.tables import Referral

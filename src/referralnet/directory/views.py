@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from referralnet.accounts.schemas import Actor
-from referralnet.jsoncol import dumps, load
 from referralnet.directory.schemas import (
     CapacityOut,
     Eligibility,
@@ -20,6 +19,7 @@ from referralnet.directory.schemas import (
     SiteOut,
     Source,
 )
+from referralnet.jsoncol import dumps, load
 
 __all__ = ["decode_strings", "dumps", "eligibility_of", "load", "organisation_out", "service_out"]
 

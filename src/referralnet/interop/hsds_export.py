@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from referralnet.directory.views import decode_strings, eligibility_of
-from referralnet.jsoncol import load
 from referralnet.interop.taxonomy import term_id, terms_by_id, uid
+from referralnet.jsoncol import load
 from referralnet.vocabulary import codes
 from referralnet.vocabulary.geo import counties
 
@@ -297,7 +297,8 @@ def compile_all(tables: dict[str, list[dict[str, Any]]]) -> tuple[list[dict[str,
         return {**clean(row), "attributes": attrs.get(row["id"], [])}
 
     children: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for name, parent in (("organization_identifier", "organization_id"), ("phone", "organization_id"), ("service_area", "service_id"), ("language", "service_id"),
+    for name, parent in (
+        ("organization_identifier", "organization_id"), ("phone", "organization_id"), ("service_area", "service_id"), ("language", "service_id"),
                          ("service_at_location", "service_id"), ("address", "location_id"), ("service_capacity", "service_id")):  # fmt: skip
         for row in tables.get(name, []):
             children[name][row[parent]].append(row)

@@ -31,8 +31,8 @@ from referralnet.db import write_transaction
 from referralnet.directory import places
 from referralnet.directory.views import decode_strings, dumps, eligibility_of
 from referralnet.interop.hsds_map import map_tables
-from referralnet.interop.hsds_records import InOrg, InService, Mapped
 from referralnet.interop.hsds_read import read_input
+from referralnet.interop.hsds_records import InOrg, InService, Mapped
 from referralnet.tables import Organisation, Service, Site
 from referralnet.vocabulary.geo import fold
 

@@ -20,7 +20,7 @@ from referralnet.directory.validation import check_service
 from referralnet.errors import DomainError
 from referralnet.interop.hsds_export import BOOL_FIELDS, LINE_24H, LIST_FIELDS, NO_DESCRIPTION, ORG_COUNTY_LINK
 from referralnet.interop.hsds_read import Tables
-from referralnet.interop.hsds_records import Bad, InOrg, InService, Mapped, convert, as_float, as_int, as_time
+from referralnet.interop.hsds_records import Bad, InOrg, InService, Mapped, as_float, as_int, as_time, convert
 from referralnet.interop.hsds_terms import TermMap, county_of
 from referralnet.vocabulary import codes, geo
 
@@ -211,7 +211,9 @@ class Mapper:
         status = row.get("status") or "active"
         if status not in ("active", "inactive", "defunct", "temporarily closed"):
             raise Bad(row["_where"], f"status: not an HSDS status: {status!r}")
-        elig: dict[str, Any] = {"age_min": as_int(row, "minimum_age", 0, 120), "age_max": as_int(row, "maximum_age", 0, 120), "excludes": [], "requires": []}
+        elig: dict[str, Any] = {
+            "age_min": as_int(row, "minimum_age", 0, 120), "age_max": as_int(row, "maximum_age", 0, 120), "excludes": [], "requires": []
+        }
         types: list[str] = []
         for attr, (tax, code) in self.attrs[sid]:
             link = attr.get("link_type")

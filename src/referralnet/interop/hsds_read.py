@@ -134,7 +134,9 @@ class _Flattener:
             self.attributes(area, f"{where}.service_areas[{i}]", "service_area")
         for i, sal in enumerate(svc.get("service_at_locations") or []):
             loc = sal.get("location") or {}
-            self.add("service_at_location", sal, f"{where}.service_at_locations[{i}]", service_id=sid, location_id=sal.get("location_id") or loc.get("id"))
+            self.add(
+                "service_at_location", sal, f"{where}.service_at_locations[{i}]", service_id=sid, location_id=sal.get("location_id") or loc.get("id")
+            )
             if loc:
                 self.location(loc, f"{where}.service_at_locations[{i}].location", None)
         for i, lang in enumerate(svc.get("languages") or []):
@@ -164,7 +166,8 @@ def read_json_files(paths: list[Path]) -> Tables:
             # a service_at_location holds its service and its location.
             if isinstance(obj.get("service"), dict):
                 sal = {k: v for k, v in obj.items() if k != "service"}
-                flat.service({**obj["service"], "service_at_locations": [*(obj["service"].get("service_at_locations") or []), sal]}, f"{where}.service")
+                sals = [*(obj["service"].get("service_at_locations") or []), sal]
+                flat.service({**obj["service"], "service_at_locations": sals}, f"{where}.service")
             elif "organization" in obj or "organization_id" in obj or "service_at_locations" in obj:
                 flat.service(obj, where)
             else:

@@ -5,7 +5,8 @@ eligibility is flattened into numpy arrays, rows grouped by service type, so a m
 the rows of the needed types with a few vector operations instead of looping over Structs.
 The eligibility columns come from the registry (``eligibility``): code lists become bitmasks (bit
 ``i`` = the ``i``-th code of the list in ``vocabulary.codes``) with a ``*_stated`` flag each,
-because ``None`` in an :class:`Eligibility` field means "not stated", which never excludes. Sites are flattened in CSR layout (the sites of row ``r`` are
+because ``None`` in an :class:`Eligibility` field means "not stated", which never excludes.
+Sites are flattened in CSR layout (the sites of row ``r`` are
 ``site_start[r]:site_start[r + 1]``) for vectorised great-circle distances.
 
 Only arrays and lists of strings are kept, not the Candidates: a snapshot of 100k services is a

@@ -108,9 +108,8 @@ def find_birth_dates(text: str, today: datetime.date) -> Iterator[tuple[int, int
             continue
         two_digit_year = bool(m.group("y")) and len(m.group("y")) == 2
         before = text[max(0, m.start() - 60) : m.start()]
-        word = None
-        for word in _BIRTH_WORD.finditer(before):
-            pass
+        words = list(_BIRTH_WORD.finditer(before))
+        word = words[-1] if words else None
         if word is not None and _BIRTH_GAP.match(before, word.end()):
             yield m.start(), m.end()
         elif (
@@ -130,7 +129,8 @@ _NAME_OR_NUMBER = rf"(?:{_CAP}|\d{{1,4}})"
 _STREET_ABBREVIATION = r"(?:\b(?i:str|bd|b-dul|bdul|bld|șos|şos|sos|вул|ул|просп|пр-т)\.\s*)"
 _STREET = (
     r"(?:\b(?i:al|int|spl|пров|пер|бульв|бул|пл|ш)\.\s*"
-    r"|(?<!La )(?<!la )\b(?:[Ss]trada|[Bb]ulevardul|[Aa]leea|[ȘŞ]oseaua|Soseaua|[Ii]ntrarea|[Ss]plaiul|вулиця|вулиці|улица|улице|проспект|провулок|переулок|бульвар|шосе|шоссе)\s+)"
+    r"|(?<!La )(?<!la )\b(?:[Ss]trada|[Bb]ulevardul|[Aa]leea|[ȘŞ]oseaua|Soseaua|[Ii]ntrarea|[Ss]plaiul"
+    r"|вулиця|вулиці|улица|улице|проспект|провулок|переулок|бульвар|шосе|шоссе)\s+)"
 )
 # Street words that are also everyday places: an address only with a house number.
 _PLACE_STREET = r"(?:\b(?:Calea|Piața|Piaţa|Piata|Drumul|площа|площадь|Street|Road|Avenue|Lane)\s+)"

@@ -206,7 +206,8 @@ async def dispatch_due(settings: Settings, now: dt.datetime, *, worker_id: str, 
     emails = [r for r in rows if r["channel"] == "email"]
     hooks = [r for r in rows if r["channel"] != "email"]
     mail_outcomes, *hook_outcomes = await asyncio.gather(mails(emails), *(hook(r) for r in hooks))
-    outcomes = dict(zip((r["id"] for r in emails), mail_outcomes)) | dict(zip((r["id"] for r in hooks), hook_outcomes))
+    mail_ids = [r["id"] for r in emails]
+    outcomes = dict(zip(mail_ids, mail_outcomes)) | dict(zip((r["id"] for r in hooks), hook_outcomes))  # type: ignore[arg-type]
     for row in rows:
         await _settle(row, outcomes[row["id"]], now, settings, report)
     log.info("notifications dispatched by %s: %s (%s SMTP connection(s))", worker_id, report, mailer.connections)

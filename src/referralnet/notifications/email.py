@@ -161,7 +161,7 @@ class Mailer:
         self.connections += 1
         try:
             await smtp.connect()
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             smtp.close()
             self.broken = DeliveryError(f"{self.server}: could not connect: {type(exc).__name__}: {exc}")
             raise self.broken from exc
@@ -179,7 +179,7 @@ class Mailer:
             raise DeliveryError(f"{self.server} refused the recipient: {answers}", permanent=permanent) from exc
         except aiosmtplib.SMTPResponseException as exc:
             raise DeliveryError(f"{self.server} refused the message: {_answer(exc)}", permanent=500 <= exc.code < 600) from exc
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             smtp.close()
             self.smtp = None
             error = DeliveryError(f"{self.server}: {type(exc).__name__}: {exc}")
@@ -191,6 +191,6 @@ class Mailer:
         if self.smtp is not None and self.smtp.is_connected:
             try:
                 await self.smtp.quit()
-            except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
                 self.smtp.close()
         self.smtp = None

@@ -29,7 +29,8 @@ async def _accepted(referral_id: int) -> list[dict[str, Any]]:
         Offer.id, Offer.organisation, Offer.need, Offer.arrival_instructions, Offer.organisation.name,
         Offer.organisation.referral_phone, Offer.organisation.phone_24h, Offer.organisation.referral_email,
     ).where(Offer.referral == referral_id, Offer.status == "accepted").order_by(Offer.id)  # fmt: skip
-    types = {n["id"]: n["service_type"] for n in await ReferralNeed.select(ReferralNeed.id, ReferralNeed.service_type).where(ReferralNeed.referral == referral_id)}
+    rows = await ReferralNeed.select(ReferralNeed.id, ReferralNeed.service_type).where(ReferralNeed.referral == referral_id)
+    types = {n["id"]: n["service_type"] for n in rows}
     return [{**r, "service_type": types.get(r["need"], "")} for r in rows]
 
 
@@ -41,7 +42,9 @@ def _provider(row: dict[str, Any]) -> ProviderContact:
     )  # fmt: skip
 
 
-async def contacts_for(referral: dict[str, Any], actor: Actor, own_institution: bool, now: dt.datetime) -> tuple[OfficerContact | None, list[ProviderContact]]:
+async def contacts_for(
+    referral: dict[str, Any], actor: Actor, own_institution: bool, now: dt.datetime
+) -> tuple[OfficerContact | None, list[ProviderContact]]:
     """What this actor may see of the other side's contact; each showing is audited."""
     accepted = await _accepted(referral["id"])
     if actor.is_staff:

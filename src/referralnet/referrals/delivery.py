@@ -49,7 +49,9 @@ async def _task(referral: dict[str, Any], offer_id: int, state: str, now: dt.dat
     why = "the provider can be reached only by phone" if state == "phone" else "the offer could not be delivered to the provider"
     subject = f"Referral {referral['id']}: {ACTION} (offer {offer_id})"
     payload = {"referral_id": referral["id"], "offer_id": offer_id, "urgency": referral["urgency"], "summary": referral["summary"], "reason": why}
-    await notify_address("offer_undelivered", settings.secretariat_email, now=now, subject=subject, payload=payload, referral_id=referral["id"], offer_id=offer_id)
+    await notify_address(
+        "offer_undelivered", settings.secretariat_email, now=now, subject=subject, payload=payload, referral_id=referral["id"], offer_id=offer_id
+    )
     if state == "failed":
         await notify_address(
             "offer_undelivered", referral["notify_email"], now=now, subject=f"Referral {referral['id']}: an offer could not be delivered",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Union
 
 import msgspec
 
@@ -99,24 +98,24 @@ class ReferralClosed(_Event, tag="referral_closed"):
     outcome: str | None = None
 
 
-Event = Union[
-    ReferralCreated,
-    OfferSent,
-    OfferReminded,
-    OfferAccepted,
-    OfferDeclined,
-    OfferExpired,
-    OfferWithdrawn,
-    DeclineContested,
-    ReferralPlaced,
-    ReferralUnplaced,
-    ReferralPartiallyPlaced,
-    ReferralReopened,
-    NeedUnplaced,
-    OffersAdded,
-    ReferralCancelled,
-    PlaceReleased,
-    ArrivalRecorded,
-    ReferralClosed,
-]
+Event = (
+    ReferralCreated
+    | OfferSent
+    | OfferReminded
+    | OfferAccepted
+    | OfferDeclined
+    | OfferExpired
+    | OfferWithdrawn
+    | DeclineContested
+    | ReferralPlaced
+    | ReferralUnplaced
+    | ReferralPartiallyPlaced
+    | ReferralReopened
+    | NeedUnplaced
+    | OffersAdded
+    | ReferralCancelled
+    | PlaceReleased
+    | ArrivalRecorded
+    | ReferralClosed
+)
 EVENT_KINDS: frozenset[str] = frozenset(t.__struct_config__.tag for t in Event.__args__)  # type: ignore[attr-defined]

@@ -106,8 +106,11 @@ async def add_offers(
             first, rest = ([], chosen) if waiting else (chosen[:1], chosen[1:])
         queue = load(fresh["queue"], list[int]) + rest
         await ReferralNeed.update({ReferralNeed.queue: dumps(queue)}).where(ReferralNeed.id == fresh["id"])
-        await record(referral_id, "offers_added", who, now, need_id=fresh["id"], service_type=body.need, from_status=fresh["status"],
-                     to_status="open", service_ids=chosen, on_behalf=None if _own_institution(actor, row) else "the referring institution")  # fmt: skip
+        on_behalf = None if _own_institution(actor, row) else "the referring institution"
+        await record(
+            referral_id, "offers_added", who, now, need_id=fresh["id"], service_type=body.need, from_status=fresh["status"],
+            to_status="open", service_ids=chosen, on_behalf=on_behalf,
+        )  # fmt: skip
         position = await Offer.count().where(Offer.referral == referral_id)
         for i, service_id in enumerate(first):
             await send_offer(current, fresh, service_id, position + i, now, settings, who)

@@ -28,8 +28,8 @@ from referralnet.referrals.lifecycle import (
 )
 from referralnet.referrals.offers import send_offer, settle, withdraw_pending
 from referralnet.referrals.records import lock_referral, needs_rows, offers_of, referral_out, referral_row, summary_out
-from referralnet.referrals.seen import record_seen
 from referralnet.referrals.schemas import CancelBody, OutcomeBody, ReferralCreate, ReferralList, ReferralOut
+from referralnet.referrals.seen import record_seen
 from referralnet.settings import Settings
 from referralnet.tables import Offer, Referral, ReferralNeed, Service
 from referralnet.vocabulary.codes import SERVICE_TYPES
@@ -278,7 +278,9 @@ async def close_referral(referral_id: int, body: OutcomeBody, actor: Actor, cloc
             referral_id, actor, now, "closed", allowed={"placed", "partially_placed", "arrived", "unplaced"},
             values={Referral.closed_at: now, Referral.outcome: body.outcome, Referral.outcome_text: body.text},
         )  # fmt: skip
-        await record(referral_id, "referral_closed", who, now, from_status=before["status"], to_status="closed", reason=body.text, outcome=body.outcome)
+        await record(
+            referral_id, "referral_closed", who, now, from_status=before["status"], to_status="closed", reason=body.text, outcome=body.outcome
+        )
         await withdraw_pending(before, now, who, reason="the referral was closed")
         if before["status"] != "arrived":
             await _release_places(referral_id, now, who)

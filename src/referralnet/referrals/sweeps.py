@@ -10,11 +10,11 @@ import datetime as dt
 
 import msgspec
 
+from referralnet.audit import record
 from referralnet.db import write_transaction
 from referralnet.notifications.outbox import notify_organisation
 from referralnet.referrals.delivery import escalate_failed
 from referralnet.referrals.offers import expire_offer
-from referralnet.audit import record
 from referralnet.settings import Settings
 from referralnet.tables import Offer, Referral, Service
 from referralnet.vocabulary.codes import SERVICE_TYPES

@@ -19,8 +19,8 @@ from litestar.template.config import TemplateConfig
 from referralnet.errors import DomainError, InvalidInput
 from referralnet.params import CurrentClock, FromPath
 from referralnet.referrals.schemas import OfferOut
-from referralnet.web import services
 from referralnet.vocabulary.codes import DECLINE_REASONS
+from referralnet.web import services
 from referralnet.web.services import CLOSED, LinkView
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
