@@ -81,6 +81,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/offers/{offer_id:int}/decline"):     Entry("401  403  403  200  403  403  403", "fresh_offer", {"reason": "not_eligible"}),
     ("POST", "/api/v1/offers/{offer_id:int}/contest"):     Entry("401  403  403  403  403  200  200", "declined_offer", {}),
     ("GET", "/api/v1/declines"):                           Entry("401  403  403  403  403  200  200"),
+    # A second round: the referring institution, or the secretariat on its behalf, asks more providers for a need.
+    ("POST", "/api/v1/referrals/{referral_id:int}/offers"): Entry("401  200  404  403  403  200  200", "fresh_referral", {"need": "residential_shelter"}),
+    # The secretariat's tasks: offers to call a provider about (no working channel, or a failed delivery).
+    ("GET", "/api/v1/tasks"):                              Entry("401  403  403  403  403  200  200"),
     # One-click pages: the signed link is the authorisation, whatever the caller's token (a bad link: 400).
     ("GET", "/respond/{token:str}"):                       Entry("400  400  400  400  400  400  400"),
     ("POST", "/respond/{token:str}"):                      Entry("400  400  400  400  400  400  400", body={}),

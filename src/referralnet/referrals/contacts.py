@@ -29,8 +29,8 @@ async def _accepted(referral_id: int) -> list[dict[str, Any]]:
         Offer.id, Offer.organisation, Offer.need, Offer.arrival_instructions, Offer.organisation.name,
         Offer.organisation.referral_phone, Offer.organisation.phone_24h, Offer.organisation.referral_email,
     ).where(Offer.referral == referral_id, Offer.status == "accepted").order_by(Offer.id)  # fmt: skip
-    rows = await ReferralNeed.select(ReferralNeed.id, ReferralNeed.service_type).where(ReferralNeed.referral == referral_id)
-    types = {n["id"]: n["service_type"] for n in rows}
+    needs = await ReferralNeed.select(ReferralNeed.id, ReferralNeed.service_type).where(ReferralNeed.referral == referral_id)
+    types = {n["id"]: n["service_type"] for n in needs}
     return [{**r, "service_type": types.get(r["need"], "")} for r in rows]
 
 
