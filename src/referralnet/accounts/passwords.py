@@ -9,8 +9,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from referralnet.errors import InvalidInput
+from referralnet.texts import N_
 
-MIN_LENGTH = 12
+MIN_LENGTH = 12  # the messages below say these numbers
 MAX_LENGTH = 256
 _hasher = PasswordHasher()  # argon2id with argon2-cffi's current (RFC 9106 low-memory) parameters
 # A hash of nothing in particular, verified when the account does not exist, so that timing does not tell.
@@ -27,11 +28,11 @@ def common_passwords() -> frozenset[str]:
 def check_new(password: str) -> None:
     """Refuse a password that is too short, too long or common; the message names the rule, not the value."""
     if len(password) < MIN_LENGTH:
-        raise InvalidInput(f"the password must have at least {MIN_LENGTH} characters", field="password")
+        raise InvalidInput(N_("the password must have at least 12 characters"), field="password")
     if len(password) > MAX_LENGTH:
-        raise InvalidInput(f"the password must have at most {MAX_LENGTH} characters", field="password")
+        raise InvalidInput(N_("the password must have at most 256 characters"), field="password")
     if is_common(password):
-        raise InvalidInput("this password is too common; choose another", field="password")
+        raise InvalidInput(N_("this password is too common; choose another"), field="password")
 
 
 # Keyboard rows and the digit row, walked either way ("qwertyuiopas", "0987654321").

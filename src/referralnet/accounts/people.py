@@ -11,6 +11,7 @@ from referralnet.accounts import passwords
 from referralnet.accounts.services import ROLES, resolve_organisation
 from referralnet.db import write_transaction
 from referralnet.errors import BadLink, Conflict, InvalidInput, NotFound
+from referralnet.texts import N_
 from referralnet.tables import Person, PersonLink, PersonSession
 
 LINK_LIFETIME = {"invite": dt.timedelta(hours=24), "reset": dt.timedelta(hours=1)}
@@ -119,13 +120,13 @@ async def use_link(token: str, password: str, now: dt.datetime) -> dict[str, Any
             PersonLink.token_hash == digest(token), PersonLink.used_at.is_null(), PersonLink.expires_at > now
         ).returning(PersonLink.person)
         if not claimed:
-            raise BadLink("this link is not valid: it was used already, has expired or was altered")
+            raise BadLink(N_("this link is not valid: it was used already, has expired or was altered"))
         person_id = claimed[0]["person"]
         rows = await Person.update({Person.password_hash: passwords.hash_password(password), Person.changed_at: now}).where(
             Person.id == person_id, Person.active.eq(True)
         ).returning(*PERSON_COLUMNS)
         if not rows:
-            raise BadLink("this link is not valid: the account is deactivated")
+            raise BadLink(N_("this link is not valid: the account is deactivated"))
         await _end_sessions(person_id, now)
     return rows[0]
 

@@ -18,6 +18,7 @@ from referralnet.accounts.schemas import Actor
 from referralnet.db import write_transaction
 from referralnet.errors import DomainError
 from referralnet.audit import audit
+from referralnet.texts import N_
 from referralnet.tables import Person, PersonSession, SignInFailure
 
 IDLE = dt.timedelta(minutes=30)
@@ -35,7 +36,7 @@ class TooManyAttempts(DomainError):
     status_code = 429
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__("too many failed sign-ins; try again later", field="email")
+        super().__init__(N_("too many failed sign-ins; try again later"), field="email")
         self.retry_after = retry_after
 
 
@@ -45,7 +46,7 @@ class SignInFailed(DomainError):
     status_code = 401
 
     def __init__(self) -> None:
-        super().__init__("the e-mail address or the password is not right", field="password")
+        super().__init__(N_("the e-mail address or the password is not right"), field="password")
 
 
 class Session(msgspec.Struct, frozen=True, kw_only=True):

@@ -15,17 +15,24 @@ from referralnet.errors import DomainError
 from referralnet.notifications import DeliveryError, email
 from referralnet.params import CurrentClock, FromPath
 from referralnet.settings import Settings
+from referralnet.texts import N_
+from referralnet.web import i18n
 from referralnet.web.controllers import SECURITY_HEADERS
 from referralnet.web.session import COOKIE, cookie_kwargs, safe_next, signed_in
 
 log = logging.getLogger(__name__)
 # The role's own pages once they exist (issue-16 adds ngo and secretariat); until then the account page.
 HOME = {"institution": "/home", "ngo": "/home", "secretariat": "/home", "admin": "/home"}
-RESET_SENT = "If an account has this address, a link to choose a new password is on its way. It can be used once, within one hour."
+# The pages each role has so far, linked from the account page.
+HOME_LINKS: dict[str, list[tuple[str, str]]] = {}
+
+
+ROLE_NAMES = {"institution": N_("Institution"), "ngo": N_("NGO"), "secretariat": N_("Secretariat"), "admin": N_("Administrator")}
 
 
 def page(name: str, status: int = 200, **context: Any) -> Template:
-    return Template(template_name=name, context={"lang": "en", **context}, status_code=status, headers=SECURITY_HEADERS)
+    """A page in the visitor's language (chosen in the template from the request) with the security headers."""
+    return Template(template_name=name, context=context, status_code=status, headers=SECURITY_HEADERS)
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:
@@ -97,7 +104,16 @@ class AccountPages(Controller):
     @get("/home", operation_id="accountHome", include_in_schema=False, guards=[signed_in])
     async def home(self, request: Request[Any, Any, Any]) -> Template:
         """Who is signed in, for which organisation, and the way out."""
-        return page("auth/home.html", actor=request.user)
+        return page("auth/home.html", actor=request.user, roles=ROLE_NAMES, links=HOME_LINKS.get(request.user.role, []))
+
+    @get("/language/{locale:str}", operation_id="chooseLanguage", include_in_schema=False)
+    async def language(self, request: Request[Any, Any, Any], locale: FromPath[str]) -> Redirect:
+        """Switch the pages' language and remember it (a cookie); back to the page it was chosen on."""
+        redirect = Redirect(safe_next(request.query_params.get("next")), status_code=303, headers=SECURITY_HEADERS)
+        if locale in i18n.LOCALES:
+            redirect.set_cookie(i18n.COOKIE, locale, max_age=365 * 24 * 3600, path="/", httponly=True, samesite="lax",
+                                secure=request.app.state.settings.cookie_secure)  # fmt: skip
+        return redirect
 
     @get("/password/reset", operation_id="resetPage", include_in_schema=False)
     async def reset_page(self) -> Template:
@@ -115,7 +131,7 @@ class AccountPages(Controller):
                 await send_link(request.app.state.settings, address, "referralnet: choose a new password", link_text(request.app.state.settings, token, 1))
             except DeliveryError:
                 log.exception("the reset e-mail could not be sent")
-        return page("auth/reset.html", sent=True, message=RESET_SENT)
+        return page("auth/reset.html", sent=True)
 
     @get("/password/set/{token:str}", operation_id="setPasswordPage", include_in_schema=False)
     async def set_page(self, token: FromPath[str]) -> Template:
@@ -127,7 +143,7 @@ class AccountPages(Controller):
         """Set the password once; every session of the person ends; then sign in."""
         form = await form_of(request)
         if form.get("password", "") != form.get("confirm", ""):
-            return page("auth/set_password.html", 422, token=token, error="the two passwords differ", field="confirm")
+            return page("auth/set_password.html", 422, token=token, error=N_("the two passwords differ"), field="confirm")
         try:
             await sessions.complete_link(token, form.get("password", ""), clock.now())
         except DomainError as exc:

@@ -19,7 +19,7 @@ from referralnet.errors import DomainError
 
 COOKIE = "rn_session"
 # Paths of pages (session-authenticated); the bearer-token middleware skips them. issue-16 adds /ngo, /secretariat.
-PAGE_PATHS = [r"^/$", r"^/sign-in", r"^/sign-out", r"^/home$", r"^/password/", r"^/institution", r"^/ngo", r"^/secretariat"]
+PAGE_PATHS = [r"^/$", r"^/sign-in", r"^/sign-out", r"^/home$", r"^/password/", r"^/language/", r"^/institution", r"^/ngo", r"^/secretariat"]
 
 
 class SignInRequired(DomainError):
