@@ -49,7 +49,7 @@ PUBLIC_PATHS = [r"^/health$", r"^/schema", r"^/static/", r"^/api/v1/vocabulary",
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 # Bearer-token calls carry no cookie credentials, so the API needs no CSRF token; the one-click pages'
 # POSTs are authorised by the unguessable signed token in their own URL, which a forger cannot know.
-CSRF_EXEMPT = [r"^/api/", r"^/health$", r"^/schema", r"^/respond/"]
+CSRF_EXEMPT = [r"^/api/", r"^/hsds", r"^/health$", r"^/schema", r"^/respond/"]
 # Page handlers: authenticated by the session cookie (web/session.py). issue-16 appends its controllers.
 PAGE_HANDLERS: list[Any] = [AccountPages]
 

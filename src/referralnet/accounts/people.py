@@ -8,7 +8,7 @@ import secrets
 from typing import Any
 
 from referralnet.accounts import passwords
-from referralnet.accounts.services import ROLES, resolve_organisation
+from referralnet.accounts.services import BOUND_KIND, ROLES, resolve_organisation
 from referralnet.db import write_transaction
 from referralnet.errors import BadLink, Conflict, InvalidInput, NotFound
 from referralnet.texts import N_
@@ -48,7 +48,7 @@ async def create_person(
     _check_role(role, organisation)
     if password is not None:
         passwords.check_new(password)
-    org_id = await resolve_organisation(organisation) if organisation is not None else None
+    org_id = await resolve_organisation(organisation, BOUND_KIND.get(role)) if organisation is not None else None
     async with write_transaction():
         if await Person.exists().where(Person.email == email):
             raise Conflict(f"a person with e-mail {email} already exists", field="email")
@@ -87,7 +87,7 @@ async def deactivate(email: str, now: dt.datetime) -> dict[str, Any]:
 async def change_role(email: str, role: str, organisation: str | int | None, now: dt.datetime) -> dict[str, Any]:
     """Give a person another role or organisation; their open sessions end at once."""
     _check_role(role, organisation)
-    org_id = await resolve_organisation(organisation) if organisation is not None else None
+    org_id = await resolve_organisation(organisation, BOUND_KIND.get(role)) if organisation is not None else None
     async with write_transaction():
         rows = await Person.update({Person.role: role, Person.organisation: org_id, Person.changed_at: now}).where(
             Person.email == normalise_email(email)

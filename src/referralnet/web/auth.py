@@ -57,7 +57,7 @@ async def send_link(settings: Settings, to: str, subject: str, text: str) -> boo
 
 def link_text(settings: Settings, token: str, hours: int) -> str:
     url = f"{settings.base_url.rstrip('/')}/password/set/{token}"
-    return f"Choose your referralnet password here (the link works once, for {hours} hour(s)):\n\n{url}\n"
+    return f"Choose your referralnet password here (the link works once, for {hours} hour{'s' if hours != 1 else ''}):\n\n{url}\n"
 
 
 class AccountPages(Controller):
