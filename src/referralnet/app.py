@@ -37,6 +37,7 @@ from referralnet.settings import Settings
 from referralnet.vocabulary.controllers import VocabularyController
 from referralnet.notifications import signing
 from referralnet.web.auth import AccountPages
+from referralnet.web.institution import InstitutionPages, NotYours, forbidden_page
 from referralnet.web.controllers import RespondController, template_config
 from referralnet.web.session import PAGE_PATHS, SessionMiddleware, SignInRequired, sign_in_url
 
@@ -51,7 +52,7 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 # POSTs are authorised by the unguessable signed token in their own URL, which a forger cannot know.
 CSRF_EXEMPT = [r"^/api/", r"^/hsds", r"^/health$", r"^/schema", r"^/respond/"]
 # Page handlers: authenticated by the session cookie (web/session.py). issue-16 appends its controllers.
-PAGE_HANDLERS: list[Any] = [AccountPages]
+PAGE_HANDLERS: list[Any] = [AccountPages, InstitutionPages]
 
 
 def _to_sign_in(_: Request[Any, Any, Any], exc: SignInRequired) -> Redirect:
@@ -101,7 +102,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     csrf = CSRFConfig(secret="set-at-startup", cookie_secure=settings.cookie_secure, exclude=CSRF_EXEMPT)
     pages = Router(path="/", route_handlers=PAGE_HANDLERS, middleware=[DefineMiddleware(SessionMiddleware)],
-                   exception_handlers={SignInRequired: _to_sign_in}, include_in_schema=False)  # fmt: skip
+                   exception_handlers={SignInRequired: _to_sign_in, NotYours: forbidden_page}, include_in_schema=False)  # fmt: skip
     app = Litestar(
         csrf_config=csrf,
         route_handlers=[

@@ -22,9 +22,11 @@ from referralnet.web.session import COOKIE, cookie_kwargs, safe_next, signed_in
 
 log = logging.getLogger(__name__)
 # The role's own pages once they exist (issue-16 adds ngo and secretariat); until then the account page.
-HOME = {"institution": "/home", "ngo": "/home", "secretariat": "/home", "admin": "/home"}
+HOME = {"institution": "/institution/referrals", "ngo": "/home", "secretariat": "/home", "admin": "/home"}
 # The pages each role has so far, linked from the account page.
-HOME_LINKS: dict[str, list[tuple[str, str]]] = {}
+HOME_LINKS: dict[str, list[tuple[str, str]]] = {
+    "institution": [("/institution/referrals", N_("Your institution's referrals")), ("/institution/referrals/new", N_("New referral"))],
+}
 
 
 ROLE_NAMES = {"institution": N_("Institution"), "ngo": N_("NGO"), "secretariat": N_("Secretariat"), "admin": N_("Administrator")}
