@@ -7,6 +7,7 @@ from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Litestar, MediaType, Request, Router, get
 from litestar.config.csrf import CSRFConfig
@@ -39,7 +40,7 @@ from referralnet.notifications import signing
 from referralnet.web.auth import AccountPages
 from referralnet.web.institution import InstitutionPages, NotYours, forbidden_page
 from referralnet.web.controllers import RespondController, template_config
-from referralnet.web.session import PAGE_PATHS, SessionMiddleware, SignInRequired, sign_in_url
+from referralnet.web.session import PAGE_PATHS, SessionMiddleware, SignInRequired, safe_next, sign_in_url
 
 log = logging.getLogger("referralnet")
 
@@ -55,7 +56,10 @@ CSRF_EXEMPT = [r"^/api/", r"^/hsds", r"^/health$", r"^/schema", r"^/respond/"]
 PAGE_HANDLERS: list[Any] = [AccountPages, InstitutionPages]
 
 
-def _to_sign_in(_: Request[Any, Any, Any], exc: SignInRequired) -> Redirect:
+def _to_sign_in(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
+    if request.headers.get("hx-request") == "true":  # a page's background refresh: the whole page goes to sign-in
+        page = safe_next(urlsplit(request.headers.get("hx-current-url", "")).path or "/")
+        return Response(b"", status_code=204, headers={"HX-Redirect": sign_in_url(page)})
     return Redirect(sign_in_url(exc.next_path), status_code=303)
 
 

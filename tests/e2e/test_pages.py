@@ -7,6 +7,7 @@ import asyncio
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from playwright.sync_api import Browser, sync_playwright  # noqa: E402
 from referralnet import db  # noqa: E402
 from referralnet.accounts import people  # noqa: E402
 from referralnet.accounts.schemas import SYSTEM  # noqa: E402
+from referralnet.accounts.services import create_token  # noqa: E402
 from referralnet.app import create_app  # noqa: E402
 from referralnet.clock import SystemClock  # noqa: E402
 from referralnet.directory.schemas import OrganisationCreate  # noqa: E402
@@ -30,24 +32,37 @@ pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "zăpadă pe dealul Feleacului"
 OFFICER = "agent.popescu@ipj-cluj.example.ro"
+COLLEAGUE = "agent.ionescu@ipj-cluj.example.ro"
+STRANGER = "asistent@dgaspc-iasi.example.ro"
+
+
+class Site:
+    def __init__(self, base: str, tokens: dict[str, str]) -> None:
+        self.base, self.tokens = base, tokens
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     path = tmp_path_factory.mktemp("e2e-pages") / "referralnet.sqlite"
     settings = Settings(database_url=f"sqlite:///{path}", data_dir=str(REPO / "data"), scheduler=False, secret_key="e2e-pages")
 
-    async def prepare() -> None:
+    async def prepare() -> dict[str, str]:
         engine = db.make_engine(settings.database_url)
         await db.migrate(engine)
         db.bind(engine)
         police = await create_organisation(
             OrganisationCreate(name="IPJ Cluj", slug="ipj-cluj", kind="institution", institution_type="police"), SYSTEM, SystemClock()
         )
-        await people.create_person(email=OFFICER, name="Ana Popescu", role="institution", organisation=police.id,
-                                   password=PASSWORD, now=SystemClock().now())  # fmt: skip
+        dgaspc = await create_organisation(
+            OrganisationCreate(name="DGASPC Iași", slug="dgaspc-is", kind="institution", institution_type="child_protection"),
+            SYSTEM, SystemClock(),
+        )
+        for email, name, org in ((OFFICER, "Ana Popescu", police.id), (COLLEAGUE, "Ion Ionescu", police.id), (STRANGER, "Maria Rusu", dgaspc.id)):
+            await people.create_person(email=email, name=name, role="institution", organisation=org, password=PASSWORD,
+                                       now=SystemClock().now())  # fmt: skip
+        return {"admin": (await create_token(role="admin", name="e2e admin"))[0]}
 
-    asyncio.run(prepare())
+    tokens = asyncio.run(prepare())
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     uv = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
@@ -57,10 +72,15 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     while not uv.started:
         assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    yield Site(f"http://127.0.0.1:{sock.getsockname()[1]}", tokens)
     uv.should_exit = True
     thread.join(timeout=30)
     sock.close()
+
+
+@pytest.fixture(scope="module")
+def base(site: Site) -> str:
+    return site.base
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +142,99 @@ def test_keyboard_reaches_the_form_with_visible_focus(base: str, browser: Browse
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline == "solid"
     context.close()
+
+
+def _api(site: Site, method: str, path: str, token: str | None = None, **kw: object) -> dict:
+    import httpx
+
+    bearer = token or site.tokens["admin"]
+    resp = httpx.request(method, site.base + path, headers={"Authorization": f"Bearer {bearer}"}, timeout=30, **kw)  # type: ignore[arg-type]
+    assert resp.status_code < 300, resp.text
+    return resp.json()  # type: ignore[no-any-return]
+
+
+def _sign_in(page: object, base: str, email: str) -> None:
+    page.goto(f"{base}/sign-in")  # type: ignore[attr-defined]
+    page.locator("#email").fill(email)  # type: ignore[attr-defined]
+    page.locator("#password").fill(PASSWORD)  # type: ignore[attr-defined]
+    page.locator("#sign-in").click()  # type: ignore[attr-defined]
+
+
+def test_institution_refers_in_romanian_and_sees_it_placed_live(site: Site, browser: Browser) -> None:
+    from playwright.sync_api import expect
+
+    base = site.base
+    org = _api(site, "POST", "/api/v1/organisations", json={"name": "Asociația Casa Iașului"})
+    body = {"type": "residential_shelter", "name": "Casa Iașului", "eligibility": {"age_min": 18, "genders": ["female"]},
+            "sites": [{"county": "RO-IS", "locality": "Iași", "confidential": True}],
+            "capacity": {"unit": "beds", "total": 10, "available": 2}}  # fmt: skip
+    service = _api(site, "POST", f"/api/v1/organisations/{org['id']}/services", json=body)
+
+    context = browser.new_context(locale="ro-RO", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    seen = Recorder(page)
+    _sign_in(page, base, OFFICER)
+    page.wait_for_url(f"{base}/institution/referrals")
+    assert page.locator("h1").inner_text() == "Referirile instituției dumneavoastră"
+    page.locator("#new-referral").click()
+    page.wait_for_url(f"{base}/institution/referrals/new")
+
+    # A missing required choice is named beside its field; nothing is created.
+    page.locator("#need-residential_shelter").check()
+    page.locator("#age_band").select_option("25-39")
+    page.locator("#nationality_group").select_option("romanian")
+    page.locator("#county").select_option("RO-IS")
+    page.locator("#find").click()
+    expect(page.locator("#gender-error")).to_have_text("alegeți genul")
+    assert page.locator("#gender").get_attribute("aria-describedby") == "gender-error"
+    assert page.locator("#age_band").input_value() == "25-39"  # kept
+
+    # A note holding a phone number is refused beside the field, without echoing it.
+    page.locator("#gender").select_option("female")
+    page.locator("#locality").fill("Iași")
+    page.locator("#note").fill("o puteți suna la 0744 555 123")
+    page.locator("#find").click()
+    expect(page.locator("#note-error")).to_contain_text("seamănă cu un număr de telefon")
+    assert "0744" not in page.content()
+    assert _api(site, "GET", "/api/v1/referrals")["total"] == 0
+
+    page.locator("#find").click()
+    card = page.locator(f"#candidate-{service['id']}")
+    expect(card).to_contain_text("Casa Iașului")
+    assert card.locator("ul.reasons li").count() > 0
+    page.locator("#send").click()  # no service chosen, no consent: both named
+    expect(page.locator("#service_ids-error")).to_be_visible()
+    expect(page.locator("#consent-error")).to_have_text("confirmați că persoana a fost de acord să fie referită")
+    page.locator(f"#candidate-{service['id']} input[type=checkbox]").check()
+    page.locator("#consent").check()
+    page.locator("#send").click()
+    page.wait_for_url(f"{base}/institution/referrals/*")
+    detail = page.url
+    expect(page.locator("#referral-status")).to_have_text("deschisă")
+    offer_id = int(page.locator("#offers tbody tr").first.get_attribute("id").removeprefix("offer-"))
+    expect(page.locator(f"#offer-{offer_id}")).to_contain_text("în așteptare")
+
+    with ThreadPoolExecutor(1) as pool:  # Playwright's loop runs in this thread
+        ngo = pool.submit(asyncio.run, create_token(role="ngo", name="e2e provider", organisation=org["id"])).result()[0]
+    _api(site, "POST", f"/api/v1/offers/{offer_id}/accept", token=ngo)  # the provider accepts, elsewhere
+    expect(page.locator("#referral-status")).to_have_text("plasată", timeout=20_000)  # no reload
+    expect(page.locator(f"#offer-{offer_id}")).to_contain_text("acceptată")
+    seen.assert_local(base)
+    context.close()
+
+    colleague = browser.new_context(locale="ro-RO", viewport={"width": 360, "height": 740})
+    cpage = colleague.new_page()
+    _sign_in(cpage, base, COLLEAGUE)
+    cpage.wait_for_url(f"{base}/institution/referrals")
+    cpage.goto(detail)
+    expect(cpage.locator("#referral-status")).to_have_text("plasată")
+    colleague.close()
+
+    stranger = browser.new_context(locale="en-GB")
+    spage = stranger.new_page()
+    _sign_in(spage, base, STRANGER)
+    spage.wait_for_url(f"{base}/institution/referrals")
+    response = spage.goto(detail)
+    assert response is not None and response.status == 404
+    assert spage.locator("#referral-status").count() == 0
+    stranger.close()

@@ -98,3 +98,14 @@ async def test_other_roles_and_visitors(client: AsyncTestClient[Any], clock: Fix
     refused = await client.get("/institution/referrals")
     assert refused.status_code == 403 and "people of an institution" in refused.text
     assert PASSWORD not in refused.text
+
+
+async def test_polling_does_not_keep_an_idle_session_alive(client: AsyncTestClient[Any], clock: FixedClock, tokens: Tokens) -> None:
+    await officer(client, clock, tokens, "ana@ipj.example.ro")
+    poll = {"HX-Request": "true", "HX-Current-URL": "http://testserver.local/institution/referrals/1"}
+    for _ in range(7):  # 35 minutes of a page left open, polling
+        clock.advance(minutes=5)
+        last = await client.get("/institution/referrals/1/live", headers=poll)
+    assert last.status_code == 204 and last.headers["hx-redirect"] == "/sign-in?next=/institution/referrals/1"
+    resp = await client.get("/institution/referrals", follow_redirects=False)
+    assert resp.status_code == 303 and resp.headers["location"].startswith("/sign-in")

@@ -103,8 +103,11 @@ async def _audit_anonymous(person_id: int | None, now: dt.datetime, action: str,
     await audit(who, now, object_type="person", object_id=person_id, action=action, outcome=outcome)
 
 
-async def actor_for_session(token: str, now: dt.datetime) -> Actor | None:
-    """The actor of a live session, or ``None`` (unknown, ended, idle, too old, or the person changed)."""
+async def actor_for_session(token: str, now: dt.datetime, *, touch: bool = True) -> Actor | None:
+    """The actor of a live session, or ``None`` (unknown, ended, idle, too old, or the person changed).
+
+    ``touch=False`` for a page's own background refresh: it must not keep an unattended session alive.
+    """
     row = (
         await PersonSession.select(
             PersonSession.id, PersonSession.created_at, PersonSession.seen_at,
@@ -127,7 +130,7 @@ async def actor_for_session(token: str, now: dt.datetime) -> Actor | None:
         async with write_transaction():
             await PersonSession.update({PersonSession.ended_at: now}).where(PersonSession.id == row["id"])
         return None
-    if now - row["seen_at"] >= TOUCH_EVERY:
+    if touch and now - row["seen_at"] >= TOUCH_EVERY:
         async with write_transaction():
             await PersonSession.update({PersonSession.seen_at: now}).where(PersonSession.id == row["id"])
     return _actor(person)

@@ -37,7 +37,9 @@ class SessionMiddleware(AbstractAuthenticationMiddleware):
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         token = connection.cookies.get(COOKIE)
-        actor = await actor_for_session(token, connection.app.state.clock.now()) if token else None
+        # htmx's polling (HX-Trigger "every") is not the person at work: it does not count against the idle limit.
+        polling = connection.headers.get("hx-request") == "true" and connection.url.path.endswith("/live")
+        actor = await actor_for_session(token, connection.app.state.clock.now(), touch=not polling) if token else None
         return AuthenticationResult(user=actor, auth=token if actor else None)
 
 
