@@ -150,6 +150,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     asyncio.run(db.migrate(db.make_engine(settings.database_url)))
+    if settings.demo:
+        from referralnet.accounts.demo import banner, ensure_demo_people
+        from referralnet.clock import SystemClock
+
+        rows = asyncio.run(db.run_with(settings.database_url, lambda: ensure_demo_people(settings.data_dir, SystemClock())))
+        print(banner(rows, settings.base_url), flush=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower())
     return 0
 

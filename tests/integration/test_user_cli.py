@@ -105,3 +105,17 @@ async def test_reset_emails_a_link_only_for_an_account(settings: Settings, clock
         assert answers[0] == answers[1] and answers[0][0] == 200
         assert [m["To"] for m in handler.messages] == ["ana.pop@example.org"]
         assert "/password/set/" in handler.messages[0].get_content() and "1 hour" in handler.messages[0].get_content()
+
+
+async def test_demo_people_sign_in_with_the_printed_passwords(client: AsyncTestClient[Any], clock: FixedClock, settings: Settings) -> None:
+    from referralnet.accounts.demo import banner, ensure_demo_people
+    from tests.conftest import in_app
+
+    rows = in_app(client, ensure_demo_people, settings.data_dir, clock)
+    assert [role for _, role, _ in rows] == ["institution", "ngo", "secretariat", "admin"]
+    assert "DEMO ONLY" in banner(rows, "http://127.0.0.1:8000")
+    email, _, password = rows[0]
+    assert (await sign_in(client, email=email, password=password)).headers["location"] == "/institution/referrals"
+    again = in_app(client, ensure_demo_people, settings.data_dir, clock)  # a restart: new passwords, old ones refused
+    client.cookies.clear()
+    assert again[0][2] != password and (await sign_in(client, email=email, password=password)).status_code == 401
