@@ -104,7 +104,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 scheduler.shutdown(wait=False)
             await db.stop(engine)
 
-    csrf = CSRFConfig(secret="set-at-startup", cookie_secure=settings.cookie_secure, exclude=CSRF_EXEMPT)
+    # The token reaches forms through the page, never through scripts: the cookie can be HttpOnly.
+    csrf = CSRFConfig(secret="set-at-startup", cookie_secure=settings.cookie_secure, cookie_httponly=True, exclude=CSRF_EXEMPT)
     pages = Router(path="/", route_handlers=PAGE_HANDLERS, middleware=[DefineMiddleware(SessionMiddleware)],
                    exception_handlers={SignInRequired: _to_sign_in, NotYours: forbidden_page}, include_in_schema=False)  # fmt: skip
     app = Litestar(

@@ -43,7 +43,10 @@ async def sign_in(client: AsyncTestClient[Any], email: str = EMAIL, password: st
 
 async def test_sign_in_sets_a_session_cookie_and_reaches_home(client: AsyncTestClient[Any], clock: FixedClock) -> None:
     add_person(client, clock)
-    assert (await client.get("/", follow_redirects=False)).headers["location"] == "/sign-in"
+    first = await client.get("/", follow_redirects=False)
+    assert first.headers["location"] == "/sign-in"
+    csrf_cookie = next(h for k, h in first.headers.multi_items() if k == "set-cookie" and h.startswith("csrftoken="))
+    assert {"httponly", "samesite=lax"} <= {part.strip().lower() for part in csrf_cookie.split(";")[1:]}
     resp = await sign_in(client, email="  ANA.POP@example.org ")
     assert resp.status_code == 303 and resp.headers["location"] == "/home"
     cookie = next(h for k, h in resp.headers.multi_items() if k == "set-cookie" and h.startswith("rn_session="))
