@@ -66,6 +66,11 @@ async def test_profile_candidates_send_and_follow(client: AsyncTestClient[Any], 
 
     await officer(client, clock, tokens, "colleague@ipj.example.ro", institution=mine)  # same institution
     assert (await client.get(detail_path)).status_code == 200
+    token = await csrf_of(client, detail_path)
+    cancelled = await client.post(detail_path + "/cancel", data={"_csrf_token": token}, follow_redirects=False)
+    assert cancelled.status_code == 303
+    after = await client.get(detail_path)
+    assert '<strong class="status cancelled" id="referral-status">cancelled</strong>' in after.text and 'id="cancel"' not in after.text
     await officer(client, clock, tokens, "other@dgaspc.example.ro")  # another institution
     assert (await client.get(detail_path)).status_code == 404
     assert (await client.get(detail_path + "/live")).status_code == 404

@@ -17,7 +17,7 @@ from referralnet.matching.profile import Profile
 from referralnet.matching.services import match_profile
 from referralnet.params import CurrentClock, FromPath
 from referralnet.referrals import services as referrals
-from referralnet.referrals.schemas import ReferralCreate
+from referralnet.referrals.schemas import CancelBody, ReferralCreate
 from referralnet.texts import N_
 from referralnet.web import forms
 from referralnet.web.controllers import SECURITY_HEADERS
@@ -162,6 +162,20 @@ class InstitutionPages(Controller):
             return _not_found()
         timeline = [(e.at, type(e).__struct_config__.tag, e.reason) for e in referral.history]
         return _page("institution/referral.html", headers=LIVE_HEADERS, referral=referral, poll=POLL_SECONDS, timeline=timeline)
+
+    @post("/referrals/{referral_id:int}/cancel", operation_id="cancelReferralPage", include_in_schema=False, status_code=303)
+    async def cancel(self, request: Request[Any, Any, Any], referral_id: FromPath[int], clock: CurrentClock) -> Template | Redirect:
+        """Cancel the referral: pending offers are withdrawn and a reserved place is released."""
+        try:
+            await referrals.cancel_referral(referral_id, CancelBody(), request.user, clock)
+        except NotFound:
+            return _not_found()
+        except DomainError as exc:
+            referral = await referrals.get_referral(referral_id, request.user, clock.now())
+            timeline = [(e.at, type(e).__struct_config__.tag, e.reason) for e in referral.history]
+            return _page("institution/referral.html", exc.status_code, headers=LIVE_HEADERS, referral=referral, poll=POLL_SECONDS,
+                         timeline=timeline, error=exc.detail)  # fmt: skip
+        return Redirect(f"/institution/referrals/{referral_id}", status_code=303, headers=SECURITY_HEADERS)
 
     @get("/referrals/{referral_id:int}/live", operation_id="institutionReferralLive", include_in_schema=False)
     async def live(self, request: Request[Any, Any, Any], referral_id: FromPath[int], clock: CurrentClock) -> Template:
