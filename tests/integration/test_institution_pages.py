@@ -114,3 +114,23 @@ async def test_polling_does_not_keep_an_idle_session_alive(client: AsyncTestClie
     assert last.status_code == 204 and last.headers["hx-redirect"] == "/sign-in?next=/institution/referrals/1"
     resp = await client.get("/institution/referrals", follow_redirects=False)
     assert resp.status_code == 303 and resp.headers["location"].startswith("/sign-in")
+
+
+async def test_nothing_fits_says_why_and_one_click_searches_relaxed(client: AsyncTestClient[Any], clock: FixedClock, tokens: Tokens, admin: dict[str, str]) -> None:
+    org = await make_org(client, admin, "Asociația Fără Rampă")
+    body = shelter(name="Casa fără rampă")
+    body["eligibility"] = {**body["eligibility"], "accessibility": []}
+    service = await make_service(client, admin, org["id"], body)
+    await officer(client, clock, tokens, "ana@ipj.example.ro")
+    none = await post_form(client, "/institution/referrals/new", {**FORM, "accessibility": "wheelchair"})
+    assert none.status_code == 200 and 'id="no-candidates"' in none.text and 'id="relax-accessibility"' in none.text
+    relax_form = none.text.split('class="relax"')[1].split("</form>")[0]
+    fields = re.findall(r'name="([^"]+)" value="([^"]*)"', relax_form)
+    assert ("accessibility", "wheelchair") not in fields and ("needs", "residential_shelter") in fields
+    token = await csrf_of(client, "/institution/referrals/new")
+    data: dict[str, Any] = {}
+    for name, value in fields:
+        if name != "_csrf_token":
+            data.setdefault(name, []).append(value)
+    again = await client.post("/institution/referrals/new", data={**data, "_csrf_token": token})
+    assert again.status_code == 200 and f'id="candidate-{service["id"]}"' in again.text

@@ -126,3 +126,32 @@ def field_errors(exc: InvalidInput) -> FormErrors:
         # The refused text is not sent back into the page (nor its cache): the field comes back empty.
         return FormErrors({name: N_("this looks like a %(kind)s: remove personal identifiers; the text was not kept")}, {name: exc.kind})
     return FormErrors({name: exc.detail})
+
+
+def from_profile(profile: Profile) -> dict[str, Any]:
+    """The form's values for a profile (to post it again, e.g. relaxed)."""
+    return {
+        "age_band": profile.age_band, "gender": profile.gender, "nationality_group": profile.nationality_group,
+        "victim_status": profile.victim_status or "", "security_risk": profile.security_risk, "urgency": profile.urgency,
+        "county": profile.location.county, "locality": profile.location.locality or "", "note": profile.note,
+        "needs": [n.service_type for n in profile.needs], "exploitation_forms": list(profile.exploitation_forms),
+        "accessibility": list(profile.accessibility),
+    }  # fmt: skip
+
+
+# A constraint that removed services, the form field whose choice set it, and what searching again without it means.
+RELAXABLE: dict[str, tuple[str, str]] = {
+    "accessibility": ("accessibility", N_("Search again without the accessibility needs")),
+    "exploitation_form": ("exploitation_forms", N_("Search again without the forms of exploitation")),
+    "victim_status": ("victim_status", N_("Search again without the person's status")),
+}
+
+
+def relaxations(profile: Profile, by_constraint: Mapping[str, int]) -> list[tuple[str, str, dict[str, Any]]]:
+    """For each choice of the form that excluded services: (constraint, button text, the form's values without it)."""
+    values = from_profile(profile)
+    out = []
+    for constraint, (field, text) in RELAXABLE.items():
+        if by_constraint.get(constraint) and values.get(field):
+            out.append((constraint, text, {**values, field: [] if isinstance(values[field], list) else ""}))
+    return out

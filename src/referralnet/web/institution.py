@@ -114,8 +114,9 @@ class InstitutionPages(Controller):
 
     @staticmethod
     def _candidates_page(profile: Profile, result: Any, status: int = 200, **context: Any) -> Template:
+        relax = [] if result.candidates else forms.relaxations(profile, result.excluded.by_constraint)
         return _page("institution/candidates.html", status, profile=profile, profile_json=msgspec.json.encode(profile).decode(),
-                     result=result, choices=forms.choices(), **context)  # fmt: skip
+                     result=result, choices=forms.choices(), relaxations=relax, **context)  # fmt: skip
 
     @post("/referrals", operation_id="sendReferralPage", include_in_schema=False, status_code=303)
     async def send(self, request: Request[Any, Any, Any], clock: CurrentClock) -> Template | Redirect:
