@@ -153,6 +153,23 @@ def _api(site: Site, method: str, path: str, token: str | None = None, **kw: obj
     return resp.json()  # type: ignore[no-any-return]
 
 
+SHOTS = REPO / "docs" / "screenshots"
+
+
+def shoot(page: object, name: str) -> None:
+    """With REFERRALNET_SCREENSHOTS=1, the page at 1280 and 360 px wide into docs/screenshots/ (for the README)."""
+    import os
+
+    if os.environ.get("REFERRALNET_SCREENSHOTS") != "1":
+        return
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size  # type: ignore[attr-defined]
+    for width, height in ((1280, 900), (360, 740)):
+        page.set_viewport_size({"width": width, "height": height})  # type: ignore[attr-defined]
+        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)  # type: ignore[attr-defined]
+    page.set_viewport_size(size)  # type: ignore[attr-defined]
+
+
 def _sign_in(page: object, base: str, email: str) -> None:
     page.goto(f"{base}/sign-in")  # type: ignore[attr-defined]
     page.locator("#email").fill(email)  # type: ignore[attr-defined]
@@ -173,11 +190,14 @@ def test_institution_refers_in_romanian_and_sees_it_placed_live(site: Site, brow
     context = browser.new_context(locale="ro-RO", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     seen = Recorder(page)
+    page.goto(f"{base}/sign-in")
+    shoot(page, "sign-in")
     _sign_in(page, base, OFFICER)
     page.wait_for_url(f"{base}/institution/referrals")
     assert page.locator("h1").inner_text() == "Referirile instituției dumneavoastră"
     page.locator("#new-referral").click()
     page.wait_for_url(f"{base}/institution/referrals/new")
+    shoot(page, "new-referral")
 
     # A missing required choice is named beside its field; nothing is created.
     page.locator("#need-residential_shelter").check()
@@ -195,6 +215,7 @@ def test_institution_refers_in_romanian_and_sees_it_placed_live(site: Site, brow
     page.locator("#note").fill("o puteți suna la 0744 555 123")
     page.locator("#find").click()
     expect(page.locator("#note-error")).to_contain_text("seamănă cu un număr de telefon")
+    shoot(page, "new-referral-refused")
     assert "0744" not in page.content()
     assert _api(site, "GET", "/api/v1/referrals")["total"] == 0
 
@@ -202,6 +223,7 @@ def test_institution_refers_in_romanian_and_sees_it_placed_live(site: Site, brow
     card = page.locator(f"#candidate-{service['id']}")
     expect(card).to_contain_text("Casa Iașului")
     assert card.locator("ul.reasons li").count() > 0
+    shoot(page, "candidates")
     page.locator("#send").click()  # no service chosen, no consent: both named
     expect(page.locator("#service_ids-error")).to_be_visible()
     expect(page.locator("#consent-error")).to_have_text("confirmați că persoana a fost de acord să fie referită")
@@ -219,6 +241,10 @@ def test_institution_refers_in_romanian_and_sees_it_placed_live(site: Site, brow
     _api(site, "POST", f"/api/v1/offers/{offer_id}/accept", token=ngo)  # the provider accepts, elsewhere
     expect(page.locator("#referral-status")).to_have_text("plasată", timeout=20_000)  # no reload
     expect(page.locator(f"#offer-{offer_id}")).to_contain_text("acceptată")
+    expect(page.locator("#timeline")).to_contain_text("offer accepted")
+    shoot(page, "referral")
+    page.goto(f"{base}/institution/referrals")
+    shoot(page, "referrals")
     seen.assert_local(base)
     context.close()
 

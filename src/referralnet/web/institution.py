@@ -74,6 +74,11 @@ async def _candidates(request: Request[Any, Any, Any], profile: Profile, clock: 
     return await match_profile(profile, state.matching_cache, clock, stale_days=state.settings.capacity_stale_days, limit=20)
 
 
+def _timeline(referral: Any) -> list[tuple[Any, str, str | None]]:
+    """The referral's history as (when, what, why), oldest first."""
+    return [(e.at, type(e).__struct_config__.tag, e.reason) for e in referral.history]
+
+
 def _not_found() -> Template:
     return _page("institution/missing.html", 404, message=N_("there is no such referral of your institution"))
 
@@ -161,8 +166,7 @@ class InstitutionPages(Controller):
             referral = await referrals.get_referral(referral_id, request.user, clock.now())
         except NotFound:
             return _not_found()
-        timeline = [(e.at, type(e).__struct_config__.tag, e.reason) for e in referral.history]
-        return _page("institution/referral.html", headers=LIVE_HEADERS, referral=referral, poll=POLL_SECONDS, timeline=timeline)
+        return _page("institution/referral.html", headers=LIVE_HEADERS, referral=referral, poll=POLL_SECONDS, timeline=_timeline(referral))
 
     @post("/referrals/{referral_id:int}/cancel", operation_id="cancelReferralPage", include_in_schema=False, status_code=303)
     async def cancel(self, request: Request[Any, Any, Any], referral_id: FromPath[int], clock: CurrentClock) -> Template | Redirect:
@@ -173,9 +177,8 @@ class InstitutionPages(Controller):
             return _not_found()
         except DomainError as exc:
             referral = await referrals.get_referral(referral_id, request.user, clock.now())
-            timeline = [(e.at, type(e).__struct_config__.tag, e.reason) for e in referral.history]
             return _page("institution/referral.html", exc.status_code, headers=LIVE_HEADERS, referral=referral, poll=POLL_SECONDS,
-                         timeline=timeline, error=exc.detail)  # fmt: skip
+                         timeline=_timeline(referral), error=exc.detail)  # fmt: skip
         return Redirect(f"/institution/referrals/{referral_id}", status_code=303, headers=SECURITY_HEADERS)
 
     @get("/referrals/{referral_id:int}/live", operation_id="institutionReferralLive", include_in_schema=False)
@@ -185,7 +188,7 @@ class InstitutionPages(Controller):
             referral = await referrals.get_referral(referral_id, request.user, clock.now())
         except NotFound:
             return _not_found()
-        return _page("institution/_live.html", headers=LIVE_HEADERS, referral=referral, poll=POLL_SECONDS)
+        return _page("institution/_live.html", headers=LIVE_HEADERS, referral=referral, poll=POLL_SECONDS, timeline=_timeline(referral))
 
 
 def _multi(form: Any) -> dict[str, list[str]]:
