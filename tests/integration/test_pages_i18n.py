@@ -48,3 +48,20 @@ async def test_switch_refuses_other_languages_and_foreign_targets(client: AsyncT
     resp = await client.get("/language/de?next=//evil.example/", follow_redirects=False)
     assert resp.status_code == 303 and resp.headers["location"] == "/"
     assert "rn_lang" not in resp.headers.get("set-cookie", "")
+
+
+async def test_one_click_pages_in_romanian(client: AsyncTestClient[Any], settings: Any, tokens: Any) -> None:
+    from tests.integration.test_respond import assert_safe_headers, case
+
+    c = await case(client, settings, tokens)
+    page = await client.get(c.link(0, "accept"), headers=RO)
+    assert page.status_code == 200 and '<html lang="ro">' in page.text
+    assert "<h1>Acceptați această referire?</h1>" in page.text and "Confirmați: acceptați această referire" in page.text
+    assert "ora României" in page.text and "(urgent)" in page.text
+    assert_safe_headers(page)
+    done = await client.post(c.link(0, "accept"), headers=RO)
+    assert done.status_code == 200 and "<h1>Acceptată</h1>" in done.text and "Un loc este rezervat pentru persoană." in done.text
+    again = await client.post(c.link(0, "accept"), headers=RO)
+    assert again.status_code == 409 and "Nu s-a schimbat nimic." in again.text
+    decline = await client.get(c.link(1, "decline"), headers=RO)
+    assert decline.status_code == 409 and "<h1>Nu mai este deschisă</h1>" in decline.text
