@@ -262,4 +262,5 @@ async def test_organisation_rules(client: AsyncTestClient[Any], clock: FixedCloc
     row = add_person(client, clock, role="ngo", organisation=org["slug"])
     assert row["organisation"] == org["id"]
     await sign_in(client)
-    assert "#%d" % org["id"] in (await client.get("/home")).text
+    home = (await client.get("/home")).text
+    assert "#%d" % org["id"] in home and "Asociația Sprijin" in home

@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 
 from referralnet.accounts import sessions
 from referralnet.accounts.schemas import Actor
+from referralnet.directory.services import get_organisation
 from referralnet.errors import DomainError
 from referralnet.notifications import DeliveryError, email
 from referralnet.params import CurrentClock, FromPath
@@ -106,7 +107,9 @@ class AccountPages(Controller):
     @get("/home", operation_id="accountHome", include_in_schema=False, guards=[signed_in])
     async def home(self, request: Request[Any, Any, Any]) -> Template:
         """Who is signed in, for which organisation, and the way out."""
-        return page("auth/home.html", actor=request.user, roles=ROLE_NAMES, links=HOME_LINKS.get(request.user.role, []))
+        actor = request.user
+        organisation = (await get_organisation(actor.organisation_id)).name if actor.organisation_id else None
+        return page("auth/home.html", actor=actor, organisation=organisation, roles=ROLE_NAMES, links=HOME_LINKS.get(actor.role, []))
 
     @get("/language/{locale:str}", operation_id="chooseLanguage", include_in_schema=False)
     async def language(self, request: Request[Any, Any, Any], locale: FromPath[str]) -> Redirect:
