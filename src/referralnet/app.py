@@ -7,15 +7,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from litestar import Litestar, MediaType, get
+from litestar import Litestar, MediaType, Request, Router, get
+from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.response import Response
+from litestar.response import Redirect, Response
 from litestar.static_files import create_static_files_router
 
 from referralnet import __version__, db, openapi
@@ -28,6 +30,7 @@ from referralnet.errors import exception_handlers
 from referralnet.interop.controllers import FhirReferralController, FhirVocabularyController, HsdsController
 from referralnet.matching.controllers import MatchController
 from referralnet.matching.services import DirectoryCache
+from referralnet.notifications import signing
 from referralnet.notifications.controllers import NotificationController, WebhookSecretController
 from referralnet.params import provide_actor, provide_clock
 from referralnet.referrals.controllers import DeclineController, OfferController, ReferralController, TaskController
@@ -35,8 +38,11 @@ from referralnet.scheduler import build_scheduler
 from referralnet.settings import Settings
 from referralnet.strict import strict_json_body
 from referralnet.vocabulary.controllers import VocabularyController
+from referralnet.web.auth import AccountPages
 from referralnet.web.capacity import CapacityLinkController
 from referralnet.web.controllers import RespondController, template_config
+from referralnet.web.institution import InstitutionPages, NotYours, forbidden_page
+from referralnet.web.session import PAGE_PATHS, SessionMiddleware, SignInRequired, safe_next, sign_in_url
 
 log = logging.getLogger("referralnet")
 
@@ -45,6 +51,18 @@ PUBLIC_OPERATIONS = ("/health", "/api/v1/vocabulary", "/respond/")
 # Paths served without a token: health, the OpenAPI document, static files, the public vocabulary, one-click pages.
 PUBLIC_PATHS = [r"^/health$", r"^/schema", r"^/static/", r"^/api/v1/vocabulary", r"^/respond/"]
 STATIC_DIR = Path(__file__).parent / "web" / "static"
+# Bearer-token calls carry no cookie credentials, so the API needs no CSRF token; the one-click pages'
+# POSTs are authorised by the unguessable signed token in their own URL, which a forger cannot know.
+CSRF_EXEMPT = [r"^/api/", r"^/hsds", r"^/health$", r"^/schema", r"^/respond/"]
+# Page handlers: authenticated by the session cookie (web/session.py). issue-16 appends its controllers.
+PAGE_HANDLERS: list[Any] = [AccountPages, InstitutionPages]
+
+
+def _to_sign_in(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
+    if request.headers.get("hx-request") == "true":  # a page's background refresh: the whole page goes to sign-in
+        page = safe_next(urlsplit(request.headers.get("hx-current-url", "")).path or "/")
+        return Response(b"", status_code=204, headers={"HX-Redirect": sign_in_url(page)})
+    return Redirect(sign_in_url(exc.next_path), status_code=303)
 
 
 @get("/health", operation_id="health", tags=["ops"], media_type=MediaType.JSON)
@@ -55,6 +73,14 @@ async def health(state: State) -> Response[dict[str, Any]]:
         {"status": "ok" if ok else "unavailable", "database": "ok" if ok else "unreachable", "version": __version__},
         status_code=200 if ok else 503,
     )
+
+
+async def _csrf_secret(settings: Settings) -> str:
+    import hashlib
+    import hmac
+
+    key = await signing.instance_key(settings.secret_key)
+    return hmac.new(key.encode(), b"referralnet csrf", hashlib.sha256).hexdigest()
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Litestar:
@@ -68,6 +94,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         db.bind(engine)
         await db.start(engine, pool_min=settings.db_pool_min, pool_max=settings.db_pool_max)
+        # One CSRF key for every instance: derived from the instance key kept in the database.
+        csrf.secret = await _csrf_secret(settings)
         scheduler = build_scheduler(settings, app_clock) if settings.scheduler else None
         if scheduler is not None:
             scheduler.start()  # on the serving loop: APScheduler 3's AsyncIOScheduler binds to it here
@@ -78,8 +106,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 scheduler.shutdown(wait=False)
             await db.stop(engine)
 
+    # The token reaches forms through the page, never through scripts: the cookie can be HttpOnly.
+    csrf = CSRFConfig(secret="set-at-startup", cookie_secure=settings.cookie_secure, cookie_httponly=True, exclude=CSRF_EXEMPT)
+    pages = Router(path="/", route_handlers=PAGE_HANDLERS, middleware=[DefineMiddleware(SessionMiddleware)],
+                   exception_handlers={SignInRequired: _to_sign_in, NotYours: forbidden_page}, include_in_schema=False)  # fmt: skip
     app = Litestar(
+        csrf_config=csrf,
         route_handlers=[
+            pages,
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
             health,
             VocabularyController,
@@ -101,7 +135,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             FhirVocabularyController,
         ],
         # OPTIONS too: Litestar skips it by default (for CORS preflight, which this API does not serve).
-        middleware=[DefineMiddleware(BearerTokenMiddleware, exclude=PUBLIC_PATHS, exclude_http_methods=[])],
+        middleware=[DefineMiddleware(BearerTokenMiddleware, exclude=PUBLIC_PATHS + PAGE_PATHS, exclude_http_methods=[])],
         dependencies={"actor": Provide(provide_actor), "clock": Provide(provide_clock)},
         exception_handlers=exception_handlers,
         before_request=strict_json_body,

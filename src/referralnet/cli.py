@@ -111,6 +111,49 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user(args: argparse.Namespace) -> int:
+    """``user create|deactivate|list``: people who sign in to the pages."""
+    from referralnet.accounts import people
+    from referralnet.clock import SystemClock
+    from referralnet.errors import DomainError
+    from referralnet.web.auth import link_text, send_link
+
+    settings = _settings(args)
+    now = SystemClock().now()
+
+    async def run() -> list[str]:
+        if args.user_command == "list":
+            return [
+                f"{p['email']}\t{p['name']}\t{p['role']}\t{p['organisation'] or '-'}\t{'active' if p['active'] else 'deactivated'}"
+                for p in await people.list_people()
+            ]
+        if args.user_command == "deactivate":
+            row = await people.deactivate(args.email, now)
+            return [f"deactivated {row['email']}; their open sessions have ended"]
+        password = None if args.invite else sys.stdin.readline().rstrip("\n")
+        row = await people.create_person(
+            email=args.email, name=args.name, role=args.role, organisation=args.organisation, password=password, now=now
+        )
+        lines = [f"created {row['role']} person {row['email']} ({row['name']})"]
+        if args.invite:
+            token = await people.make_link(row["id"], "invite", now)
+            text = link_text(settings, token, 24)
+            if await send_link(settings, row["email"], "referralnet: your account", text):
+                lines.append(f"invitation e-mailed to {row['email']} (the link works once, for 24 hours)")
+            else:
+                lines.append("no SMTP host is configured: give the person this single-use link (valid 24 hours):")
+                lines.append(f"{settings.base_url.rstrip('/')}/password/set/{token}")
+        return lines
+
+    try:
+        lines = asyncio.run(db.run_with(settings.database_url, run))
+    except DomainError as exc:
+        print(f"user {args.user_command}: {exc.field}: {exc.detail}" if exc.field else f"user {args.user_command}: {exc.detail}", file=sys.stderr)
+        return 2
+    print("\n".join(lines))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -122,6 +165,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "serving on http://%s:%s with database %s; links in messages point to %s",
         settings.host, settings.port, describe_database(settings.database_url), settings.base_url,
     )  # fmt: skip
+    if settings.demo:
+        from referralnet.accounts.demo import banner, ensure_demo_people
+        from referralnet.clock import SystemClock
+
+        rows = asyncio.run(db.run_with(settings.database_url, lambda: ensure_demo_people(settings.data_dir, SystemClock())))
+        print(banner(rows, settings.base_url), flush=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower())
     return 0
 
@@ -259,6 +308,20 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = token_sub.add_parser("revoke", help="revoke a token: its next request is refused")
     revoke.add_argument("id", type=int, help="token id (from token list)")
     revoke.set_defaults(func=cmd_token_revoke)
+
+    user = sub.add_parser("user", help="manage people who sign in to the pages")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    ucreate = user_sub.add_parser("create", help="create a person; the password is read from standard input unless --invite")
+    ucreate.add_argument("--email", required=True)
+    ucreate.add_argument("--name", required=True)
+    ucreate.add_argument("--role", required=True, choices=["institution", "ngo", "secretariat", "admin"])
+    ucreate.add_argument("--organisation", help="organisation id or slug (required for ngo and institution)")
+    ucreate.add_argument("--invite", action="store_true", help="e-mail a single-use set-password link (24 hours) instead")
+    udeactivate = user_sub.add_parser("deactivate", help="deactivate a person; their sessions end at once")
+    udeactivate.add_argument("--email", required=True)
+    user_sub.add_parser("list", help="list people")
+    for p in (ucreate, udeactivate, user_sub.choices["list"]):
+        p.set_defaults(func=cmd_user)
     return parser
 
 

@@ -67,6 +67,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Run the scheduled sweeps inside the web process (off for a separate `referralnet worker`).
     scheduler: bool = True
     sweep_interval_seconds: Annotated[int, Meta(ge=1)] = 30
+    # The site is served over HTTPS: session and CSRF cookies get the Secure flag.
+    cookie_secure: bool = False
+    # DEMO ONLY: `serve` seeds the fictional demo data and prints demo people with fresh passwords.
+    demo: bool = False
 
     # Referrals: how long a provider has to answer, by urgency, and how many are asked automatically.
     deadline_emergency_minutes: Annotated[int, Meta(ge=1)] = 60

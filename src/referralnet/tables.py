@@ -260,6 +260,49 @@ class InstanceSecret(Table, tablename="instance_secret"):
     value = Varchar(length=200)
 
 
+class Person(Table, tablename="person"):
+    """A person who signs in to the pages (tokens stay for machines); the password only as argon2id."""
+
+    email = Varchar(length=254, unique=True)
+    name = Varchar(length=200)
+    role = Varchar(length=20)
+    organisation = ForeignKey(Organisation, on_delete=OnDelete.restrict, null=True, default=None)
+    password_hash = Varchar(length=200, null=True, default=None)
+    active = Boolean(default=True)
+    created_at = Timestamptz()
+    # Bumped when the role, organisation, password or active flag change: sessions older than it end.
+    changed_at = Timestamptz()
+
+
+class PersonSession(Table, tablename="person_session"):
+    """A signed-in browser; the cookie holds a random id of which only the SHA-256 is stored."""
+
+    person = ForeignKey(Person, on_delete=OnDelete.cascade, index=True)
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz()
+    seen_at = Timestamptz()
+    ended_at = Timestamptz(null=True, default=None)
+
+
+class PersonLink(Table, tablename="person_link"):
+    """A single-use e-mailed link: set the first password (invite, 24 h) or reset it (1 h)."""
+
+    person = ForeignKey(Person, on_delete=OnDelete.cascade, index=True)
+    purpose = Varchar(length=10)
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+
+
+class SignInFailure(Table, tablename="sign_in_failure"):
+    """One failed sign-in, counted per account and per address for the rate limit (shared by instances)."""
+
+    email = Varchar(length=254, index=True)
+    address = Varchar(length=64, index=True)
+    at = Timestamptz(index=True)
+
+
 TABLES: list[type[Table]] = [
     Organisation,
     Service,
@@ -274,4 +317,8 @@ TABLES: list[type[Table]] = [
     Notification,
     SweepLock,
     InstanceSecret,
+    Person,
+    PersonSession,
+    PersonLink,
+    SignInFailure,
 ]

@@ -17,7 +17,9 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
     role: Role
     organisation_id: int | None = None
     # "link": an organisation answering an offer through a signed one-click link, without a token.
-    via: Literal["token", "link"] = "token"
+    # "session": a person signed in to the pages (person_id set, token_id None).
+    via: Literal["token", "link", "session"] = "token"
+    person_id: int | None = None
 
     @property
     def is_staff(self) -> bool:

@@ -194,3 +194,12 @@ class Mailer:
             except (aiosmtplib.SMTPException, OSError, TimeoutError):
                 self.smtp.close()
         self.smtp = None
+
+
+async def send_one(message: EmailMessage, settings: Settings) -> None:
+    """Send one message on a connection of its own (a set-password link, sent at once, never stored)."""
+    mailer = Mailer(settings)
+    try:
+        await mailer.send(message)
+    finally:
+        await mailer.close()

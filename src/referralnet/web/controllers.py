@@ -19,8 +19,9 @@ from litestar.template.config import TemplateConfig
 from referralnet.errors import DomainError, InvalidInput
 from referralnet.params import CurrentClock, FromPath
 from referralnet.referrals.schemas import OfferOut
+from referralnet.texts import N_
 from referralnet.vocabulary.codes import DECLINE_REASONS
-from referralnet.web import services
+from referralnet.web import i18n, services
 from referralnet.web.services import CLOSED, LinkView
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -34,43 +35,40 @@ SECURITY_HEADERS = {
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
 }
-HEADINGS = {"accept": "Accept this referral?", "decline": "Decline this referral?"}
+HEADINGS = {"accept": N_("Accept this referral?"), "decline": N_("Decline this referral?")}
+CANNOT_USE = N_("This link cannot be used")
+NOT_OPEN = N_("This offer is no longer open.")
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
-    """Jinja templates from ``web/templates`` with autoescaping on for every file."""
+    """Jinja templates from ``web/templates`` with autoescaping on for every file, in Romanian and English."""
     env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(default=True, default_for_string=True))
+    i18n.install(env)
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
 
 
 def _page(status: int, heading: str, *, view: LinkView | None = None, offer: OfferOut | None = None, **context: Any) -> Template:
+    """``heading`` and ``messages`` are catalogue texts (a domain error's own detail is shown as raised)."""
     offer = offer or (view.offer if view else None)
     deadline = offer.deadline.astimezone(dt.timezone.utc) if offer else None
     return Template(
         template_name="respond.html",
         context={
-            "lang": "en", "heading": heading, "offer": offer, "deadline": deadline,
+            "heading": heading, "offer": offer, "deadline": deadline,
             "urgency": view.urgency if view else None, "summary": view.summary if view else None,
-            "action": view.action if view else None, "can_act": False, "message": None, "tone": "",
-            "decline_reasons": DECLINE_REASONS, **context,
+            "action": view.action if view else None, "can_act": False, "messages": [], "unchanged": False,
+            "tone": "", "decline_reasons": DECLINE_REASONS, **context,
         },
         status_code=status,
         headers=SECURITY_HEADERS,
     )  # fmt: skip
 
 
-def _sentence(detail: str) -> str:
-    return detail[:1].upper() + detail[1:].rstrip(".") + "."
-
-
-def _unchanged(detail: str) -> str:
-    return f"{_sentence(detail)} Nothing was changed."
-
-
 def _closed_page(view: LinkView) -> Template:
     answered = view.offer.status in ("accepted", "declined")
-    message = _unchanged(CLOSED.get(view.offer.status, "This offer is no longer open."))
-    return _page(409, "Already answered" if answered else "No longer open", view=view, message=message, tone="error")
+    messages = [CLOSED.get(view.offer.status, NOT_OPEN)]
+    return _page(409, N_("Already answered") if answered else N_("No longer open"), view=view, messages=messages,
+                 unchanged=True, tone="error")  # fmt: skip
 
 
 class RespondController(Controller):
@@ -83,7 +81,7 @@ class RespondController(Controller):
         try:
             view = await services.open_link(await services.link_key(request.app.state), token, clock.now())
         except DomainError as exc:
-            return _page(exc.status_code, "This link cannot be used", message=_sentence(exc.detail), tone="error")
+            return _page(exc.status_code, CANNOT_USE, messages=[exc.detail], tone="error")
         if not view.pending:
             return _closed_page(view)
         return _page(200, HEADINGS[view.action], view=view, can_act=True, action_url=token)
@@ -95,7 +93,7 @@ class RespondController(Controller):
         try:
             view = await services.open_link(await services.link_key(request.app.state), token, now)
         except DomainError as exc:
-            return _page(exc.status_code, "This link cannot be used", message=_sentence(exc.detail), tone="error")
+            return _page(exc.status_code, CANNOT_USE, messages=[exc.detail], tone="error")
         if not view.pending:
             return _closed_page(view)
         form = {key: str(value) for key, value in (await request.form()).items()}
@@ -103,11 +101,13 @@ class RespondController(Controller):
             offer = await services.answer(view, form, now, request.app.state.settings)
         except InvalidInput as exc:  # the decline form again, naming the field; the text is never echoed
             return _page(exc.status_code, HEADINGS[view.action], view=view, can_act=True, action_url=token,
-                         message=f"Not sent: {exc.detail}.", tone="error", reason=form.get("reason"))  # fmt: skip
+                         not_sent=exc.detail, tone="error", reason=form.get("reason"))  # fmt: skip
         except DomainError as exc:  # e.g. another provider accepted a moment ago, or no place is left
-            return _page(exc.status_code, "Not answered", view=view, message=_unchanged(exc.detail), tone="error")
+            return _page(exc.status_code, N_("Not answered"), view=view, messages=[exc.detail], unchanged=True, tone="error")
         if offer.status == "accepted":
-            reserved = " One place is reserved for the person." if offer.reserved else ""
-            message = f"Thank you: your organisation accepted this referral.{reserved} The referral is now placed with your service."
-            return _page(200, "Accepted", view=view, offer=offer, message=message, tone="ok")
-        return _page(200, "Declined", view=view, offer=offer, message="Thank you: the referral was declined and moves on.", tone="ok")
+            messages = [N_("Thank you: your organisation accepted this referral.")]
+            if offer.reserved:
+                messages.append(N_("One place is reserved for the person."))
+            messages.append(N_("The referral is now placed with your service."))
+            return _page(200, N_("Accepted"), view=view, offer=offer, messages=messages, tone="ok")
+        return _page(200, N_("Declined"), view=view, offer=offer, messages=[N_("Thank you: the referral was declined and moves on.")], tone="ok")

@@ -21,13 +21,14 @@ from referralnet.referrals.schemas import DeclineBody, OfferOut
 from referralnet.referrals.seen import record_seen
 from referralnet.settings import Settings
 from referralnet.tables import Offer, Referral
+from referralnet.texts import N_
 
 # Why an offer that is no longer pending cannot be answered; every such page says nothing changed.
 CLOSED = {
-    "accepted": "This offer has already been answered: it was accepted.",
-    "declined": "This offer has already been answered: it was declined.",
-    "withdrawn": "This offer was withdrawn: another provider took the referral, or it was cancelled.",
-    "expired": "The deadline to answer has passed; this offer expired.",
+    "accepted": N_("This offer has already been answered: it was accepted."),
+    "declined": N_("This offer has already been answered: it was declined."),
+    "withdrawn": N_("This offer was withdrawn: another provider took the referral, or it was cancelled."),
+    "expired": N_("The deadline to answer has passed; this offer expired."),
 }
 
 
@@ -80,7 +81,7 @@ def decline_body(form: Mapping[str, str]) -> DeclineBody:
 async def answer(view: LinkView, form: Mapping[str, str], now: dt.datetime, settings: Settings) -> OfferOut:
     """Accept or decline once, exactly as the API does; an offer no longer pending raises Conflict."""
     if not view.pending:
-        raise Conflict(CLOSED.get(view.offer.status, "This offer is no longer open."), field="status")
+        raise Conflict(CLOSED.get(view.offer.status, N_("This offer is no longer open.")), field="status")
     actor = Actor(token_id=None, name=view.offer.organisation_name, role="ngo", organisation_id=view.offer.organisation_id, via="link")
     if view.action == "accept":
         return await offers.accept_offer(view.offer.id, actor, now, settings)

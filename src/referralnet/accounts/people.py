@@ -1,0 +1,137 @@
+"""People: create, change, deactivate and list accounts; single-use links to set or reset a password."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from typing import Any
+
+from referralnet.accounts import passwords
+from referralnet.accounts.services import BOUND_KIND, ROLES, resolve_organisation
+from referralnet.db import write_transaction
+from referralnet.errors import BadLink, Conflict, InvalidInput, NotFound
+from referralnet.tables import Person, PersonLink, PersonSession
+from referralnet.texts import N_
+
+LINK_LIFETIME = {"invite": dt.timedelta(hours=24), "reset": dt.timedelta(hours=1)}
+PERSON_COLUMNS = (Person.id, Person.email, Person.name, Person.role, Person.organisation, Person.active, Person.created_at)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def digest(token: str) -> str:
+    # Random 256-bit tokens: a fast hash is enough, there is nothing to brute-force.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _check_role(role: str, organisation: str | int | None) -> None:
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+    if role in ("ngo", "institution") and organisation is None:
+        raise InvalidInput(f"a person of role {role} acts for an organisation (--organisation)", field="organisation")
+    if role not in ("ngo", "institution") and organisation is not None:
+        raise InvalidInput("only ngo and institution people act for an organisation", field="organisation")
+
+
+async def create_person(
+    *, email: str, name: str, role: str, organisation: str | int | None, password: str | None, now: dt.datetime
+) -> dict[str, Any]:
+    """A new account; with ``password`` None it has none until the invite link is used."""
+    email = normalise_email(email)
+    if "@" not in email or len(email) > 254:
+        raise InvalidInput("a valid e-mail address is required", field="email")
+    if not name.strip():
+        raise InvalidInput("name must not be empty", field="name")
+    _check_role(role, organisation)
+    if password is not None:
+        passwords.check_new(password)
+    org_id = await resolve_organisation(organisation, BOUND_KIND.get(role)) if organisation is not None else None
+    async with write_transaction():
+        if await Person.exists().where(Person.email == email):
+            raise Conflict(f"a person with e-mail {email} already exists", field="email")
+        rows = await Person.insert(
+            Person(
+                email=email, name=name.strip(), role=role, organisation=org_id,
+                password_hash=passwords.hash_password(password) if password is not None else None,
+                active=True, created_at=now, changed_at=now,
+            )  # fmt: skip
+        ).returning(*PERSON_COLUMNS)
+    return rows[0]
+
+
+async def person_by_email(email: str) -> dict[str, Any] | None:
+    return await Person.select(*PERSON_COLUMNS, Person.password_hash).where(Person.email == normalise_email(email)).first()
+
+
+async def _end_sessions(person_id: int, now: dt.datetime) -> None:
+    await PersonSession.update({PersonSession.ended_at: now}).where(
+        PersonSession.person == person_id, PersonSession.ended_at.is_null()
+    )
+
+
+async def deactivate(email: str, now: dt.datetime) -> dict[str, Any]:
+    """Deactivate an account; its open sessions end at once."""
+    async with write_transaction():
+        rows = await Person.update({Person.active: False, Person.changed_at: now}).where(
+            Person.email == normalise_email(email)
+        ).returning(*PERSON_COLUMNS)
+        if not rows:
+            raise NotFound(f"no person with e-mail {normalise_email(email)}", field="email")
+        await _end_sessions(rows[0]["id"], now)
+    return rows[0]
+
+
+async def change_role(email: str, role: str, organisation: str | int | None, now: dt.datetime) -> dict[str, Any]:
+    """Give a person another role or organisation; their open sessions end at once."""
+    _check_role(role, organisation)
+    org_id = await resolve_organisation(organisation, BOUND_KIND.get(role)) if organisation is not None else None
+    async with write_transaction():
+        rows = await Person.update({Person.role: role, Person.organisation: org_id, Person.changed_at: now}).where(
+            Person.email == normalise_email(email)
+        ).returning(*PERSON_COLUMNS)
+        if not rows:
+            raise NotFound(f"no person with e-mail {normalise_email(email)}", field="email")
+        await _end_sessions(rows[0]["id"], now)
+    return rows[0]
+
+
+async def list_people() -> list[dict[str, Any]]:
+    return await Person.select(*PERSON_COLUMNS).order_by(Person.email)
+
+
+async def make_link(person_id: int, purpose: str, now: dt.datetime) -> str:
+    """A single-use link token (shown once); only its hash is kept."""
+    clear = secrets.token_urlsafe(32)
+    async with write_transaction():
+        await PersonLink.insert(
+            PersonLink(person=person_id, purpose=purpose, token_hash=digest(clear), created_at=now, expires_at=now + LINK_LIFETIME[purpose])
+        )
+    return clear
+
+
+async def use_link(token: str, password: str, now: dt.datetime) -> dict[str, Any]:
+    """Set the password through a link, once; the link is claimed by a conditional update."""
+    passwords.check_new(password)
+    async with write_transaction():
+        claimed = await PersonLink.update({PersonLink.used_at: now}).where(
+            PersonLink.token_hash == digest(token), PersonLink.used_at.is_null(), PersonLink.expires_at > now
+        ).returning(PersonLink.person)
+        if not claimed:
+            raise BadLink(N_("this link is not valid: it was used already, has expired or was altered"))
+        person_id = claimed[0]["person"]
+        rows = await Person.update({Person.password_hash: passwords.hash_password(password), Person.changed_at: now}).where(
+            Person.id == person_id, Person.active.eq(True)
+        ).returning(*PERSON_COLUMNS)
+        if not rows:
+            raise BadLink(N_("this link is not valid: the account is deactivated"))
+        await _end_sessions(person_id, now)
+    return rows[0]
+
+
+async def store_rehash(person_id: int, new_hash: str) -> None:
+    """A password hash with current parameters (the password itself did not change)."""
+    async with write_transaction():
+        await Person.update({Person.password_hash: new_hash}).where(Person.id == person_id)

@@ -1,0 +1,198 @@
+"""The institution's pages: a need profile, its candidates, sending a referral with consent, the
+institution's referrals and each referral's live status. Handlers call the same services as the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.response import Redirect, Template
+
+from referralnet.accounts.schemas import Actor
+from referralnet.errors import DomainError, InvalidInput, NotFound
+from referralnet.matching.profile import Profile
+from referralnet.matching.services import match_profile
+from referralnet.params import CurrentClock, FromPath
+from referralnet.referrals import services as referrals
+from referralnet.referrals.schemas import CancelBody, ReferralCreate
+from referralnet.texts import N_
+from referralnet.web import forms
+from referralnet.web.controllers import SECURITY_HEADERS
+from referralnet.web.session import SignInRequired
+
+# Pages that poll with htmx load its script and make requests to this server only.
+LIVE_HEADERS = {
+    **SECURITY_HEADERS,
+    "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"] + "; script-src 'self'; connect-src 'self'",
+}
+STATUSES = ("open", "placed", "unplaced", "arrived", "closed", "cancelled")
+# Referral and offer statuses as the pages name them.
+STATUS_NAMES = (
+    N_("open"), N_("placed"), N_("unplaced"), N_("arrived"), N_("closed"), N_("cancelled"),
+    N_("pending"), N_("accepted"), N_("declined"), N_("expired"), N_("withdrawn"),
+)
+POLL_SECONDS = 5
+
+
+class NotYours(DomainError):
+    """A signed-in person of another role: refused with a page, not a redirect."""
+
+    status_code = 403
+
+
+def forbidden_page(_: Request[Any, Any, Any], exc: NotYours) -> Template:
+    return _page("institution/missing.html", 403, message=exc.detail)
+
+
+def institution_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Signed in as a person of an institution; otherwise to /sign-in, or refused."""
+    actor = connection.scope.get("user")
+    if not isinstance(actor, Actor):
+        path = connection.url.path + (f"?{connection.url.query}" if connection.url.query else "")
+        raise SignInRequired(path)
+    if actor.role != "institution" or actor.organisation_id is None:
+        raise NotYours(N_("these pages are for people of an institution"))
+
+
+def _page(name: str, code: int = 200, /, *, headers: dict[str, str] | None = None, **context: Any) -> Template:
+    """A page with its status code; ``status`` stays free for the template's own use (the list's filter)."""
+    return Template(template_name=name, context=context, status_code=code, headers=headers or SECURITY_HEADERS)
+
+
+def _form_page(values: dict[str, Any], errors: forms.FormErrors | None, status: int = 200) -> Template:
+    for field in errors.kinds if errors else {}:
+        values = {**values, field: ""}  # text refused by the identifier guard is not rendered again
+    return _page("institution/new.html", status, headers=LIVE_HEADERS, values=values, choices=forms.choices(),
+                 errors=errors.errors if errors else {}, kinds=errors.kinds if errors else {},
+                 localities=forms.localities_of(values.get("county", "")))  # fmt: skip
+
+
+async def _candidates(request: Request[Any, Any, Any], profile: Profile, clock: Any) -> Any:
+    state = request.app.state
+    return await match_profile(profile, state.matching_cache, clock, stale_days=state.settings.capacity_stale_days, limit=20)
+
+
+def _timeline(referral: Any) -> list[tuple[Any, str, str | None]]:
+    """The referral's history as (when, what, why), oldest first."""
+    return [(e.at, type(e).__struct_config__.tag, e.reason) for e in referral.history]
+
+
+def _not_found() -> Template:
+    return _page("institution/missing.html", 404, message=N_("there is no such referral of your institution"))
+
+
+class InstitutionPages(Controller):
+    path = "/institution"
+    include_in_schema = False
+    guards = [institution_only]
+
+    @get("/", operation_id="institutionHome", include_in_schema=False)
+    async def home(self) -> Redirect:
+        """The institution's home is its referrals."""
+        return Redirect("/institution/referrals", status_code=303)
+
+    @get("/referrals/new", operation_id="newReferralPage", include_in_schema=False)
+    async def new(self) -> Template:
+        """The need profile as a form of choices."""
+        return _form_page(forms.read({}), None)
+
+    @get("/localities", operation_id="localitiesFragment", include_in_schema=False)
+    async def localities(self, request: Request[Any, Any, Any]) -> Template:
+        """The county's localities as a datalist, for the locality field's type-ahead (htmx)."""
+        county = request.query_params.get("county", "")
+        return _page("institution/_localities.html", headers=LIVE_HEADERS, localities=forms.localities_of(county))
+
+    @post("/referrals/new", operation_id="matchProfilePage", include_in_schema=False, status_code=200)
+    async def match(self, request: Request[Any, Any, Any], clock: CurrentClock) -> Template:
+        """Check the profile and show the ranked candidates with their reasons (nothing is stored)."""
+        values = forms.read(_multi(await request.form()))
+        try:
+            profile = forms.to_profile(values)
+            result = await _candidates(request, profile, clock)
+        except forms.FormErrors as exc:
+            return _form_page(values, exc, 422)
+        except InvalidInput as exc:
+            return _form_page(values, forms.field_errors(exc), 422)
+        return self._candidates_page(profile, result)
+
+    @staticmethod
+    def _candidates_page(profile: Profile, result: Any, status: int = 200, **context: Any) -> Template:
+        relax = [] if result.candidates else forms.relaxations(profile, result.excluded.by_constraint)
+        return _page("institution/candidates.html", status, profile=profile, profile_json=msgspec.json.encode(profile).decode(),
+                     result=result, choices=forms.choices(), relaxations=relax, **context)  # fmt: skip
+
+    @post("/referrals", operation_id="sendReferralPage", include_in_schema=False, status_code=303)
+    async def send(self, request: Request[Any, Any, Any], clock: CurrentClock) -> Template | Redirect:
+        """Send the referral to the chosen services, with the person's consent recorded."""
+        form = _multi(await request.form())
+        try:
+            profile = msgspec.json.decode((form.get("profile") or ["{}"])[0], type=Profile)
+        except msgspec.ValidationError:
+            return _form_page(forms.read({}), forms.FormErrors({"form": N_("the profile was altered; fill it in again")}), 422)
+        chosen = [int(v) for v in form.get("service_ids", []) if v.isdigit()]
+        mode = (form.get("mode") or [""])[0] or None
+        consent = (form.get("consent") or [""])[0] == "yes"
+        errors = {}
+        if not chosen:
+            errors["service_ids"] = N_("choose at least one service to ask")
+        if not consent:
+            errors["consent"] = N_("confirm that the person agreed to be referred")
+        if mode not in (None, "parallel", "cascade"):
+            errors["mode"] = forms.CHOOSE_ONE
+        if not errors:
+            try:
+                data = ReferralCreate(profile=profile, consent=True, mode=mode, service_ids=chosen)  # type: ignore[arg-type]
+                referral = await referrals.create_referral(data, request.user, clock, request.app.state.settings, request.app.state.matching_cache)
+                return Redirect(f"/institution/referrals/{referral.id}", status_code=303, headers=SECURITY_HEADERS)
+            except DomainError as exc:
+                errors["service_ids" if (exc.field or "").startswith("service_ids") else "form"] = exc.detail
+        result = await _candidates(request, profile, clock)
+        return self._candidates_page(profile, result, 422, errors=errors, chosen=chosen, mode=mode, consent=consent)
+
+    @get("/referrals", operation_id="institutionReferralsPage", include_in_schema=False)
+    async def listing(self, request: Request[Any, Any, Any], clock: CurrentClock) -> Template:
+        """The institution's referrals, newest first, filtered by status."""
+        status = request.query_params.get("status") or None
+        status = status if status in STATUSES else None
+        found = await referrals.list_referrals(request.user, clock.now(), status=status, limit=100, offset=0)
+        return _page("institution/referrals.html", referrals=found, status=status, statuses=STATUSES)
+
+    @get("/referrals/{referral_id:int}", operation_id="institutionReferralPage", include_in_schema=False)
+    async def detail(self, request: Request[Any, Any, Any], referral_id: FromPath[int], clock: CurrentClock) -> Template:
+        """One referral: status per need, offers, timeline; the status part refreshes itself."""
+        try:
+            referral = await referrals.get_referral(referral_id, request.user, clock.now())
+        except NotFound:
+            return _not_found()
+        return _page("institution/referral.html", headers=LIVE_HEADERS, referral=referral, poll=POLL_SECONDS, timeline=_timeline(referral))
+
+    @post("/referrals/{referral_id:int}/cancel", operation_id="cancelReferralPage", include_in_schema=False, status_code=303)
+    async def cancel(self, request: Request[Any, Any, Any], referral_id: FromPath[int], clock: CurrentClock) -> Template | Redirect:
+        """Cancel the referral: pending offers are withdrawn and a reserved place is released."""
+        try:
+            await referrals.cancel_referral(referral_id, CancelBody(), request.user, clock)
+        except NotFound:
+            return _not_found()
+        except DomainError as exc:
+            referral = await referrals.get_referral(referral_id, request.user, clock.now())
+            return _page("institution/referral.html", exc.status_code, headers=LIVE_HEADERS, referral=referral, poll=POLL_SECONDS,
+                         timeline=_timeline(referral), error=exc.detail)  # fmt: skip
+        return Redirect(f"/institution/referrals/{referral_id}", status_code=303, headers=SECURITY_HEADERS)
+
+    @get("/referrals/{referral_id:int}/live", operation_id="institutionReferralLive", include_in_schema=False)
+    async def live(self, request: Request[Any, Any, Any], referral_id: FromPath[int], clock: CurrentClock) -> Template:
+        """The referral's status part alone, for htmx polling."""
+        try:
+            referral = await referrals.get_referral(referral_id, request.user, clock.now())
+        except NotFound:
+            return _not_found()
+        return _page("institution/_live.html", headers=LIVE_HEADERS, referral=referral, poll=POLL_SECONDS, timeline=_timeline(referral))
+
+
+def _multi(form: Any) -> dict[str, list[str]]:
+    """A posted form as lists of strings per name (checkbox groups post a name several times)."""
+    return {key: [str(v) for v in form.getall(key)] for key in form.keys()}
+
