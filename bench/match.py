@@ -221,36 +221,44 @@ async def bench_http(url: str, tokens: dict[str, str], bodies: list[dict[str, An
 
 
 async def prepare(url: str, engine_name: str, size: int, seed: int) -> tuple[dict[str, str], dict[str, Any]]:
-    """Migrate, create an institution and an admin token, bulk-load the directory; the tokens and fill figures."""
+    """Migrate, bulk-load the directory, then add an institution and the tokens; the tokens and fill figures.
+
+    The synthetic rows name organisations 1..N, so the institution is created after them (created
+    first, it would take id 1 and the first synthetic organisation's services would be its own).
+    """
     from referralnet import db
+    from referralnet.accounts.schemas import SYSTEM
     from referralnet.accounts.services import create_token
+    from referralnet.clock import SystemClock
+    from referralnet.directory.schemas import OrganisationCreate
+    from referralnet.directory.services import create_organisation
 
     engine = db.make_engine(url)
     await db.migrate(engine)
     await db.start(engine, pool_min=1, pool_max=2)
-    try:
-        from referralnet.accounts.schemas import SYSTEM
-        from referralnet.clock import SystemClock
-        from referralnet.directory.schemas import OrganisationCreate
-        from referralnet.directory.services import create_organisation
-
-        inst = await create_organisation(
-            OrganisationCreate(name="Bench institution", kind="institution", institution_type="police"), SYSTEM, SystemClock()
-        )
-        token, actor = await create_token(role="institution", name="bench", organisation=inst.id)
-        tokens = {"institution": token, "admin": (await create_token(role="admin", name="bench admin"))[0]}
+    try:  # the synthetic referrals' author: an admin token, which needs no organisation
+        admin, admin_actor = await create_token(role="admin", name="bench admin")
     finally:
         await db.stop(engine)
     t = time.perf_counter()
     data = _synthetic.generate(size, seed, dt.datetime.now(dt.timezone.utc))
     generated = time.perf_counter() - t
     if engine_name == "sqlite":
-        await asyncio.to_thread(_synthetic.load_sqlite, url.removeprefix("sqlite:///"), data, actor.token_id)
+        await asyncio.to_thread(_synthetic.load_sqlite, url.removeprefix("sqlite:///"), data, admin_actor.token_id)
     else:
-        await _synthetic.load_postgres(url, data, actor.token_id)
-    return tokens, {
+        await _synthetic.load_postgres(url, data, admin_actor.token_id)
+    loaded = time.perf_counter() - t - generated
+    await db.start(engine, pool_min=1, pool_max=2)
+    try:
+        inst = await create_organisation(
+            OrganisationCreate(name="Bench institution", kind="institution", institution_type="police"), SYSTEM, SystemClock()
+        )
+        token, _ = await create_token(role="institution", name="bench", organisation=inst.id)
+    finally:
+        await db.stop(engine)
+    return {"institution": token, "admin": admin}, {
         "organisations": len(data.organisations), "sites": len(data.sites), "offers": len(data.offers),
-        "generate_s": generated, "load_s": time.perf_counter() - t - generated,
+        "generate_s": generated, "load_s": loaded,
     }  # fmt: skip
 
 
