@@ -19,6 +19,7 @@ from litestar.static_files import create_static_files_router
 from litestar.response import Response
 
 from referralnet import __version__, db, openapi
+from referralnet.accounts.cache import TokenCache
 from referralnet.accounts.guards import BearerTokenMiddleware
 from referralnet.clock import Clock, SystemClock
 from referralnet.accounts.controllers import TokenController
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 "engine": engine,
                 "clock": app_clock,
                 "matching_cache": DirectoryCache(),
+                "token_cache": TokenCache(),
             }
         ),
         openapi_config=OpenAPIConfig(

@@ -225,6 +225,13 @@ class InstanceSecret(Table, tablename="instance_secret"):
     value = Varchar(length=200)
 
 
+class ChangeCounter(Table, tablename="change_counter"):
+    """Counters bumped in the transactions of the changes they announce (see ``referralnet.counters``)."""
+
+    name = Varchar(length=40, unique=True)
+    value = Integer(default=0)
+
+
 TABLES: list[type[Table]] = [
     Organisation,
     Service,
@@ -238,4 +245,5 @@ TABLES: list[type[Table]] = [
     Notification,
     SweepLock,
     InstanceSecret,
+    ChangeCounter,
 ]

@@ -10,6 +10,8 @@ from typing import Any
 from msgspec import UNSET
 from rapidfuzz import fuzz, process
 
+from referralnet import counters
+from referralnet.accounts import cache as token_cache
 from referralnet.accounts.schemas import Actor
 from referralnet.clock import Clock
 from referralnet.db import write_transaction
@@ -175,6 +177,9 @@ async def update_organisation(
             await Organisation.update(values).where(Organisation.id == org_id)
             if patch.active is False and current["active"]:
                 await withdraw_organisation(org_id, now, settings, actor.label)
+            if patch.active is not UNSET and patch.active != current["active"]:
+                await counters.bump(counters.ACCESS)  # its tokens: refused (or accepted) by every instance
+        token_cache.forget_everywhere()
     return await get_organisation(org_id)
 
 
