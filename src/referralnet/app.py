@@ -25,6 +25,7 @@ from referralnet.clock import Clock, SystemClock
 from referralnet.accounts.controllers import TokenController
 from referralnet.coverage.controllers import CoverageController
 from referralnet.directory.controllers import OrganisationController, ServiceController
+from referralnet.directory.search import OrganisationIndex
 from referralnet.errors import exception_handlers
 from referralnet.interop.controllers import FhirReferralController, FhirVocabularyController, HsdsController
 from referralnet.matching.controllers import MatchController
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 "clock": app_clock,
                 "matching_cache": DirectoryCache(),
                 "token_cache": TokenCache(),
+                "organisation_index": OrganisationIndex(),
             }
         ),
         openapi_config=OpenAPIConfig(

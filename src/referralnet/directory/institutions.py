@@ -16,6 +16,7 @@ import msgspec
 from referralnet.accounts.schemas import SYSTEM
 from referralnet.clock import Clock
 from referralnet.db import write_transaction
+from referralnet import counters
 from referralnet.directory import services
 from referralnet.directory.schemas import OrganisationCreate, Source
 from referralnet.directory.seed import SeedError, SeedReport
@@ -117,6 +118,7 @@ async def seed_institutions(folder: Path, clock: Clock) -> SeedReport:
                 changes["sources"] = dumps(sources)
             if changes:
                 await Organisation.update({**changes, "updated_at": clock.now()}).where(Organisation.id == row["id"])
+                await counters.bump(counters.DIRECTORY)
                 report.updated.append(str(data.slug))
             else:
                 report.unchanged.append(str(data.slug))

@@ -8,14 +8,13 @@ from collections import defaultdict
 from typing import Any
 
 from msgspec import UNSET
-from rapidfuzz import fuzz, process
 
 from referralnet import counters
 from referralnet.accounts import cache as token_cache
 from referralnet.accounts.schemas import Actor
 from referralnet.clock import Clock
 from referralnet.db import write_transaction
-from referralnet.directory import places
+from referralnet.directory import lookup, places, search
 from referralnet.directory.schemas import (
     OrganisationCreate,
     OrganisationList,
@@ -28,15 +27,11 @@ from referralnet.directory.schemas import (
     SiteIn,
 )
 from referralnet.directory.validation import check_service, resolve_sites
-from referralnet.directory.views import decode_strings, dumps, eligibility_of, organisation_out, service_out
+from referralnet.directory.views import dumps, eligibility_of, organisation_out, service_out
 from referralnet.errors import Conflict, Forbidden, InvalidInput, NotFound
 from referralnet.referrals.offers import withdraw_organisation
 from referralnet.settings import Settings
 from referralnet.tables import Organisation, Service, Site
-from referralnet.vocabulary.geo import fold
-
-# A fuzzy-search hit must score at least this (0-100, rapidfuzz WRatio on folded text).
-SEARCH_THRESHOLD = 80.0
 
 SERVICE_COLUMNS = (
     Service.all_columns(),
@@ -65,10 +60,6 @@ async def _service_counts(org_ids: list[int] | None = None) -> dict[int, int]:
     return counts
 
 
-def _search_keys(row: dict[str, Any]) -> list[str]:
-    return [row["name"], *([row["short_name"]] if row["short_name"] else []), *decode_strings(row["aliases"])]
-
-
 def check_kind(kind: str, institution_type: str | None) -> None:
     """An institution states its type; a provider has none."""
     if kind == "institution" and institution_type is None:
@@ -78,28 +69,26 @@ def check_kind(kind: str, institution_type: str | None) -> None:
 
 
 async def list_organisations(
-    *, q: str | None, network: str | None, limit: int, offset: int, include_inactive: bool, kind: str = "provider"
+    *,
+    q: str | None,
+    network: str | None,
+    limit: int,
+    offset: int,
+    include_inactive: bool,
+    kind: str = "provider",
+    index: search.OrganisationIndex | None = None,
 ) -> OrganisationList:
     """Organisations of one kind (providers unless asked), optionally found by a fuzzy search on names and aliases."""
-    query = Organisation.select().where(Organisation.kind == kind).order_by(Organisation.name)
-    if not include_inactive:
-        query = query.where(Organisation.active.eq(True))
-    rows = await query
-    if network:
-        rows = [r for r in rows if network in organisation_out(r, 0).networks]
+    entries = await (index.entries() if index is not None else search.load_entries())
+    chosen = [e for e in entries if e.kind == kind and (include_inactive or e.active) and (not network or network in e.networks)]
     scores: dict[int, float] = {}
     if q and q.strip():
-        needle = fold(q)
-        for row in rows:
-            keys = [fold(k) for k in _search_keys(row)]
-            best = process.extractOne(needle, keys, scorer=fuzz.WRatio)
-            if best and best[1] >= SEARCH_THRESHOLD:
-                scores[row["id"]] = round(best[1], 1)
-        rows = sorted((r for r in rows if r["id"] in scores), key=lambda r: (-scores[r["id"]], r["name"]))
-    page = rows[offset : offset + limit]
+        found = search.search(chosen, q)
+        chosen, scores = [e for e, _ in found], {e.id: score for e, score in found}
+    page = await search.page_rows([e.id for e in chosen[offset : offset + limit]])
     counts = await _service_counts([r["id"] for r in page])
     items = [organisation_out(r, counts.get(r["id"], 0), scores.get(r["id"])) for r in page]
-    return OrganisationList(items=items, total=len(rows))
+    return OrganisationList(items=items, total=len(chosen))
 
 
 async def _organisation_row(org_id: int) -> dict[str, Any]:
@@ -151,6 +140,7 @@ async def create_organisation(data: OrganisationCreate, actor: Actor, clock: Clo
                 updated_at=now,
             )
         ).returning(Organisation.id)
+        await counters.bump(counters.DIRECTORY)
     return await get_organisation(rows[0]["id"])
 
 
@@ -175,6 +165,7 @@ async def update_organisation(
         now = values[Organisation.updated_at] = clock.now()
         async with write_transaction():
             await Organisation.update(values).where(Organisation.id == org_id)
+            await counters.bump(counters.DIRECTORY)
             if patch.active is False and current["active"]:
                 await withdraw_organisation(org_id, now, settings, actor.label)
             if patch.active is not UNSET and patch.active != current["active"]:
@@ -243,6 +234,8 @@ async def create_service(org_id: int, data: ServiceCreate, actor: Actor, clock: 
         ).returning(Service.id)
         service_id = rows[0]["id"]
         await _insert_sites(service_id, sites)
+        await lookup.reindex(service_id)
+        await counters.bump(counters.DIRECTORY)
     return await get_service(service_id, actor)
 
 
@@ -270,7 +263,50 @@ async def update_service(service_id: int, patch: ServiceUpdate, actor: Actor, cl
         if resolved is not None:
             await Site.delete().where(Site.service == service_id)
             await _insert_sites(service_id, resolved)
+        if resolved is not None or patch.eligibility is not UNSET or patch.service_area is not UNSET:
+            await lookup.reindex(service_id)
+        await counters.bump(counters.DIRECTORY)
     return await get_service(service_id, actor)
+
+
+def _list_filter(
+    actor: Actor,
+    *,
+    type: str | None,
+    county: str | None,
+    exploitation_form: str | None,
+    has_capacity: bool | None,
+    organisation_id: int | None,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (Piccolo ``{}`` placeholders) and its arguments of :func:`list_services`."""
+    where: list[str] = []
+    args: list[Any] = []
+    if not actor.is_staff:
+        # Active services of active organisations; an NGO sees its own inactive ones too.
+        if actor.role == "ngo" and actor.organisation_id is not None:
+            where.append("((s.active AND o.active) OR s.organisation = {})")
+            args.append(actor.organisation_id)
+        else:
+            where.append("(s.active AND o.active)")
+    if type:
+        where.append("s.type = {}")
+        args.append(type)
+    if organisation_id is not None:
+        where.append("s.organisation = {}")
+        args.append(organisation_id)
+    if has_capacity is True:
+        where.append("s.capacity_available > 0")
+    elif has_capacity is False:
+        where.append("(s.capacity_available IS NULL OR s.capacity_available = 0)")
+    if county:
+        # Its area, a site, or national (lookup.ANY).
+        where.append("s.id IN (SELECT service FROM service_county WHERE county IN ({}, '*'))")
+        args.append(county)
+    if exploitation_form:
+        # Unknown (not stated) forms are kept: the filter excludes only services stated not to take it.
+        where.append("s.id IN (SELECT service FROM service_form WHERE form IN ({}, '*'))")
+        args.append(exploitation_form)
+    return " AND ".join(where) or "1 = 1", args
 
 
 async def list_services(
@@ -284,34 +320,23 @@ async def list_services(
     limit: int,
     offset: int,
 ) -> ServiceList:
-    """Active services of active organisations, filtered; inactive ones too for their managers."""
-    query = Service.select(*SERVICE_COLUMNS).order_by(Service.id)
-    if type:
-        query = query.where(Service.type == type)
-    if organisation_id is not None:
-        query = query.where(Service.organisation == organisation_id)
-    if has_capacity is True:
-        query = query.where(Service.capacity_available > 0)
-    elif has_capacity is False:
-        query = query.where((Service.capacity_available.is_null()) | (Service.capacity_available == 0))
-    rows = [r for r in await query if (r["active"] and r["organisation.active"]) or actor.can_manage(r["organisation"])]
-    if county or exploitation_form:
-        sites = await _sites_by_service([r["id"] for r in rows])
-        rows = [r for r in rows if _matches(r, sites.get(r["id"], []), county, exploitation_form)]
-    page = rows[offset : offset + limit]
-    sites = await _sites_by_service([r["id"] for r in page])
-    return ServiceList(items=[service_out(r, sites.get(r["id"], []), actor) for r in page], total=len(rows))
+    """Active services of active organisations, filtered; inactive ones too for their managers.
 
-
-def _matches(row: dict[str, Any], sites: list[dict[str, Any]], county: str | None, form: str | None) -> bool:
-    if county and not (
-        row["area_national"] or county in decode_strings(row["area_counties"]) or any(s["county"] == county for s in sites)
-    ):
-        return False
-    if form:
-        forms = eligibility_of(row).exploitation_forms
-        # Unknown (not stated) forms are kept: the filter excludes only services stated not to take it.
-        if forms is not None and form not in forms:
-            return False
-    return True
-
+    Filters, order and page are the database's (``service_county`` / ``service_form`` indexes):
+    a page reads its own rows only, and the total is counted in the same statement.
+    """
+    where, args = _list_filter(
+        actor, type=type, county=county, exploitation_form=exploitation_form, has_capacity=has_capacity, organisation_id=organisation_id
+    )
+    base = f"FROM service s JOIN organisation o ON o.id = s.organisation WHERE {where}"
+    page = await Service.raw(f"SELECT s.id, count(*) OVER () AS total {base} ORDER BY s.id LIMIT {{}} OFFSET {{}}", *args, limit, offset)
+    if page:
+        total = int(page[0]["total"])
+    else:
+        total = int((await Service.raw(f"SELECT count(*) AS n {base}", *args))[0]["n"]) if offset else 0
+    ids = [r["id"] for r in page]
+    if not ids:
+        return ServiceList(items=[], total=total)
+    rows = {r["id"]: r for r in await Service.select(*SERVICE_COLUMNS).where(Service.id.is_in(ids))}
+    sites = await _sites_by_service(ids)
+    return ServiceList(items=[service_out(rows[i], sites.get(i, []), actor) for i in ids], total=total)
