@@ -26,6 +26,7 @@ from referralnet.accounts.controllers import TokenController
 from referralnet.coverage.controllers import CoverageController
 from referralnet.directory.controllers import OrganisationController, ServiceController
 from referralnet.directory.search import OrganisationIndex
+from referralnet.directory.services import ListCounts
 from referralnet.errors import exception_handlers
 from referralnet.interop.controllers import FhirReferralController, FhirVocabularyController, HsdsController
 from referralnet.matching.controllers import MatchController
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 "matching_cache": DirectoryCache(),
                 "token_cache": TokenCache(),
                 "organisation_index": OrganisationIndex(),
+                "list_counts": ListCounts(),
             }
         ),
         openapi_config=OpenAPIConfig(

@@ -87,6 +87,7 @@ class ServiceController(Controller):
     @get("/", operation_id="listServices")
     async def list_services(
         self,
+        request: Request[Any, Any, Any],
         actor: CurrentActor,
         type: Annotated[ServiceType | None, query("Service type code")] = None,
         county: Annotated[CountyCode | None, query("Served in this county (area, national, or a site)")] = None,
@@ -106,6 +107,7 @@ class ServiceController(Controller):
             organisation_id=organisation_id,
             limit=limit,
             offset=offset,
+            counts=request.app.state.get("list_counts"),
         )
 
     @get("/{service_id:int}", operation_id="getService")

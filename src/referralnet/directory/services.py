@@ -300,13 +300,41 @@ def _list_filter(
         where.append("(s.capacity_available IS NULL OR s.capacity_available = 0)")
     if county:
         # Its area, a site, or national (lookup.ANY).
-        where.append("s.id IN (SELECT service FROM service_county WHERE county IN ({}, '*'))")
+        where.append("EXISTS (SELECT 1 FROM service_county c WHERE c.service = s.id AND c.county IN ({}, '*'))")
         args.append(county)
     if exploitation_form:
         # Unknown (not stated) forms are kept: the filter excludes only services stated not to take it.
-        where.append("s.id IN (SELECT service FROM service_form WHERE form IN ({}, '*'))")
+        where.append("EXISTS (SELECT 1 FROM service_form f WHERE f.service = s.id AND f.form IN ({}, '*'))")
         args.append(exploitation_form)
     return " AND ".join(where) or "1 = 1", args
+
+
+class ListCounts:
+    """Totals of the services list per filter and viewer, kept while the ``directory`` counter stays put.
+
+    Counting reads every matching row, so it is what grows with the directory; a page itself stops
+    after its own rows. Filters on capacity (which moves without the counter) are always counted.
+    """
+
+    def __init__(self, max_entries: int = 2_000) -> None:
+        self.max_entries = max_entries
+        self._version: int | None = None
+        self._totals: dict[tuple[Any, ...], int] = {}
+
+    def get(self, version: int, key: tuple[Any, ...]) -> int | None:
+        if version != self._version:
+            self._version, self._totals = version, {}
+        return self._totals.get(key)
+
+    def put(self, version: int, key: tuple[Any, ...], total: int) -> None:
+        if version == self._version:
+            if len(self._totals) >= self.max_entries:
+                self._totals.clear()
+            self._totals[key] = total
+
+
+# The columns of SERVICE_COLUMNS, as a raw statement names them (one query for the page's rows).
+_PAGE_COLUMNS = 's.*, o.name AS "organisation.name", o.active AS "organisation.active"'
 
 
 async def list_services(
@@ -319,24 +347,32 @@ async def list_services(
     organisation_id: int | None,
     limit: int,
     offset: int,
+    counts: ListCounts | None = None,
 ) -> ServiceList:
     """Active services of active organisations, filtered; inactive ones too for their managers.
 
-    Filters, order and page are the database's (``service_county`` / ``service_form`` indexes):
-    a page reads its own rows only, and the total is counted in the same statement.
+    Filters, order and page are the database's (``service_county`` / ``service_form`` look-ups per
+    row, in id order, so a page stops after its own rows); the total is counted once per filter
+    and directory version when ``counts`` (the app's) is given.
     """
     where, args = _list_filter(
         actor, type=type, county=county, exploitation_form=exploitation_form, has_capacity=has_capacity, organisation_id=organisation_id
     )
     base = f"FROM service s JOIN organisation o ON o.id = s.organisation WHERE {where}"
-    page = await Service.raw(f"SELECT s.id, count(*) OVER () AS total {base} ORDER BY s.id LIMIT {{}} OFFSET {{}}", *args, limit, offset)
-    if page:
-        total = int(page[0]["total"])
-    else:
-        total = int((await Service.raw(f"SELECT count(*) AS n {base}", *args))[0]["n"]) if offset else 0
-    ids = [r["id"] for r in page]
-    if not ids:
-        return ServiceList(items=[], total=total)
-    rows = {r["id"]: r for r in await Service.select(*SERVICE_COLUMNS).where(Service.id.is_in(ids))}
+    rows = await Service.raw(f"SELECT {_PAGE_COLUMNS} {base} ORDER BY s.id LIMIT {{}} OFFSET {{}}", *args, limit, offset)
+    total: int | None = None
+    if not rows and offset == 0:
+        total = 0
+    elif len(rows) < limit and (rows or offset == 0):
+        total = offset + len(rows)  # the page ends the list
+    key = (where, *args)
+    version = await counters.read(counters.DIRECTORY) if counts is not None and has_capacity is None and total is None else None
+    if total is None and version is not None:
+        total = counts.get(version, key)  # type: ignore[union-attr]
+    if total is None:
+        total = int((await Service.raw(f"SELECT count(*) AS n {base}", *args))[0]["n"])
+        if version is not None:
+            counts.put(version, key, total)  # type: ignore[union-attr]
+    ids = [r["id"] for r in rows]
     sites = await _sites_by_service(ids)
-    return ServiceList(items=[service_out(rows[i], sites.get(i, []), actor) for i in ids], total=total)
+    return ServiceList(items=[service_out(r, sites.get(r["id"], []), actor) for r in rows], total=total)
