@@ -131,6 +131,17 @@ class PooledSQLiteEngine(SQLiteEngine):
                 self._writers[loop] = WriterConnection(self.connect)
             return self._writers[loop]
 
+    async def read(self, sql: str, args: Any = (), *, plain: bool = False) -> list[Any]:
+        """Rows of ``sql`` on a reader connection, as dicts, or as plain tuples with ``plain``."""
+
+        def run(connection: sqlite3.Connection) -> list[Any]:
+            cursor = connection.cursor()
+            if plain:
+                cursor.row_factory = None  # type: ignore[assignment]
+            return cursor.execute(sql, args or ()).fetchall()
+
+        return await self._reader().call(run)
+
     async def _run_in_new_connection(
         self, query: str, args: list[Any] | None = None, query_type: str = "generic", table: Any = None
     ) -> Any:
