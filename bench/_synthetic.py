@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from referralnet.directory import lookup
 from referralnet.vocabulary import geo
 from referralnet.vocabulary.codes import CAPACITY_BOUND_TYPES, COUNTY_CODES, EXPLOITATION_FORMS, SERVICE_TYPES
 
@@ -49,6 +50,9 @@ class Synthetic:
     sites: list[tuple[Any, ...]] = field(default_factory=list)
     referrals: list[tuple[Any, ...]] = field(default_factory=list)  # created_by is filled in at load time
     offers: list[tuple[Any, ...]] = field(default_factory=list)
+    # The directory list's lookup rows (``referralnet.directory.lookup``), as the API writes them.
+    service_counties: list[tuple[Any, ...]] = field(default_factory=list)
+    service_forms: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -136,7 +140,19 @@ def generate(size: int, seed: int, now: dt.datetime) -> Synthetic:
             out.sites.append((s + 1, COUNTY_CODES[county], loc.name, loc.lat if located else None,
                               loc.lon if located else None, bool(bound and rng.random() < 0.7)))  # fmt: skip
     _history(rng, out, size, now)
+    _lookup_rows(out)
     return out
+
+
+def _lookup_rows(out: Synthetic) -> None:
+    sites: dict[int, list[str]] = {}
+    for site in out.sites:
+        sites.setdefault(site[0], []).append(site[1])
+    for i, row in enumerate(out.services, start=1):
+        forms = msgspec.json.decode(row[3]).get("exploitation_forms")
+        counties, form_keys = lookup.keys(row[4], msgspec.json.decode(row[5]), sites.get(i, []), forms)
+        out.service_counties += [(i, c) for c in counties]
+        out.service_forms += [(i, f) for f in form_keys]
 
 
 def _history(rng: np.random.Generator, out: Synthetic, size: int, now: dt.datetime) -> None:
@@ -164,6 +180,8 @@ async def load_postgres(url: str, data: Synthetic, token_id: int) -> None:
         await conn.copy_records_to_table("site", columns=SITE_COLUMNS, records=data.sites)
         await conn.copy_records_to_table("referral", columns=REFERRAL_COLUMNS, records=[(token_id, *r) for r in data.referrals])
         await conn.copy_records_to_table("offer", columns=OFFER_COLUMNS, records=data.offers)
+        await conn.copy_records_to_table("service_county", columns=("service", "county"), records=data.service_counties)
+        await conn.copy_records_to_table("service_form", columns=("service", "form"), records=data.service_forms)
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
@@ -186,6 +204,8 @@ def load_sqlite(path: str, data: Synthetic, token_id: int) -> None:
                 ("site", SITE_COLUMNS, data.sites),
                 ("referral", REFERRAL_COLUMNS, [(token_id, *r) for r in data.referrals]),
                 ("offer", OFFER_COLUMNS, data.offers),
+                ("service_county", ("service", "county"), data.service_counties),
+                ("service_form", ("service", "form"), data.service_forms),
             ):
                 sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
                 con.executemany(sql, ([_sqlite_value(v) for v in row] for row in rows))

@@ -21,11 +21,14 @@ from litestar.response import Redirect, Response
 from litestar.static_files import create_static_files_router
 
 from referralnet import __version__, db, openapi
+from referralnet.accounts.cache import TokenCache
 from referralnet.accounts.controllers import TokenController
 from referralnet.accounts.guards import BearerTokenMiddleware
 from referralnet.clock import Clock, SystemClock
 from referralnet.coverage.controllers import CoverageController
 from referralnet.directory.controllers import OrganisationController, ServiceController
+from referralnet.directory.search import OrganisationIndex
+from referralnet.directory.services import ListCounts
 from referralnet.errors import exception_handlers
 from referralnet.interop.controllers import FhirReferralController, FhirVocabularyController, HsdsController
 from referralnet.matching.controllers import MatchController
@@ -147,6 +150,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 "engine": engine,
                 "clock": app_clock,
                 "matching_cache": DirectoryCache(),
+                "token_cache": TokenCache(),
+                "organisation_index": OrganisationIndex(),
+                "list_counts": ListCounts(),
             }
         ),
         openapi_config=OpenAPIConfig(

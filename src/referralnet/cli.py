@@ -171,7 +171,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         rows = asyncio.run(db.run_with(settings.database_url, lambda: ensure_demo_people(settings.data_dir, SystemClock())))
         print(banner(rows, settings.base_url), flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    log_level = settings.log_level.lower()
+    if args.workers <= 1:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=log_level)
+        return 0
+    return _serve_workers(args.workers, settings, log_level)
+
+
+def _serve_workers(workers: int, settings: Settings, log_level: str) -> int:
+    """``workers`` uvicorn processes serve HTTP; the sweeps and deliveries run in one ``referralnet worker`` beside them."""
+    import os
+    import subprocess
+
+    import uvicorn
+
+    sweeper = None
+    if settings.scheduler:
+        sweeper = subprocess.Popen([sys.executable, "-m", "referralnet", "worker"], env=dict(os.environ))
+    # The HTTP workers build their app from the environment (uvicorn starts them afresh): no scheduler there.
+    os.environ.update({"REFERRALNET_SCHEDULER": "false", "REFERRALNET_DATABASE_URL": settings.database_url})
+    try:
+        uvicorn.run(
+            "referralnet.app:create_app", factory=True, workers=workers, host=settings.host, port=settings.port, log_level=log_level
+        )
+    finally:
+        if sweeper is not None:
+            sweeper.terminate()
+            try:
+                sweeper.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                sweeper.kill()
     return 0
 
 
@@ -264,6 +293,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="apply migrations and serve the API")
     serve.add_argument("--host", help="bind address (default 127.0.0.1, REFERRALNET_HOST)")
     serve.add_argument("--port", type=int, help="port (default 8000, REFERRALNET_PORT)")
+    serve.add_argument(
+        "--workers", type=int, default=1,
+        help="HTTP processes (default 1); with more than one, the sweeps run in one separate `referralnet worker`",
+    )  # fmt: skip
     serve.set_defaults(func=cmd_serve)
 
     match = sub.add_parser("match", help="match an anonymised need profile (TOML) and print the ranked providers")

@@ -17,6 +17,8 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 
+from referralnet.sqlite_pool import PooledSQLiteEngine
+
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ def make_engine(url: str) -> Engine:
     """An engine for ``sqlite:///path`` or ``postgresql://...``."""
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///") or "referralnet.sqlite"
-        return SQLiteEngine(path=path, factory=_DurableConnection, timeout=30)
+        return PooledSQLiteEngine(path=path, factory=_DurableConnection, timeout=30)
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresEngine(config={"dsn": url})
     raise ValueError("REFERRALNET_DATABASE_URL must start with sqlite:/// or postgresql://")
@@ -82,6 +84,12 @@ class _QueuedTransaction(SQLiteTransaction):
         super().__init__(engine, transaction_type=TransactionType.immediate)
         self.queue = queue
 
+    async def get_connection(self) -> Any:
+        # The loop's persistent writer (PooledSQLiteEngine), else a new connection as Piccolo does.
+        if isinstance(self.engine, PooledSQLiteEngine):
+            return self.engine.writer()
+        return await super().get_connection()
+
     async def begin(self) -> None:
         await self.queue.acquire()
         try:
@@ -93,6 +101,11 @@ class _QueuedTransaction(SQLiteTransaction):
     async def commit(self) -> None:
         try:
             await super().commit()
+        except BaseException:
+            # A persistent writer must not stay inside the failed transaction.
+            with contextlib.suppress(Exception):
+                await self.connection.execute("ROLLBACK")
+            raise
         finally:
             self.queue.release()
 
@@ -125,14 +138,17 @@ async def write_transaction() -> AsyncIterator[Any]:
 
 
 async def start(engine: Engine, *, pool_min: int = 1, pool_max: int = 10) -> None:
-    """Open the PostgreSQL pool (a no-op on SQLite). Call inside the event loop that will use it."""
+    """Open the PostgreSQL pool (SQLite's connections open on first use). Call inside the event loop that will use it."""
     if isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(min_size=pool_min, max_size=pool_max)
 
 
 async def stop(engine: Engine) -> None:
+    """Close the pool: PostgreSQL's, or SQLite's reader and writer connections."""
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
+    elif isinstance(engine, PooledSQLiteEngine):
+        engine.close_pool()
 
 
 async def ping(engine: Engine) -> bool:
@@ -194,7 +210,12 @@ async def migrate(engine: Engine) -> list[str]:
                 con.execute("PRAGMA journal_mode = WAL")
             finally:
                 con.close()
-            await _run()
+            try:
+                await _run()
+            finally:
+                # Closing the last connection checkpoints the WAL: the file alone then holds the schema.
+                if isinstance(engine, PooledSQLiteEngine):
+                    engine.close_pool()
     lines = [line for line in out.getvalue().splitlines() if line.strip()]
     for line in lines:
         log.debug("migrate: %s", line)

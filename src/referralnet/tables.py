@@ -93,6 +93,23 @@ class Site(Table, tablename="site"):
     confidential = Boolean(default=False)
 
 
+class ServiceCounty(Table, tablename="service_county"):
+    """Where a service works, for the list filter: each area and site county, ``*`` when national.
+
+    Written with the service (``directory.lookup``); indexed on (county, service) by its migration.
+    """
+
+    service = ForeignKey(Service, on_delete=OnDelete.cascade)
+    county = Varchar(length=8)
+
+
+class ServiceForm(Table, tablename="service_form"):
+    """The exploitation forms a service takes, for the list filter; ``*`` when not stated."""
+
+    service = ForeignKey(Service, on_delete=OnDelete.cascade)
+    form = Varchar(length=30)
+
+
 class ApiToken(Table, tablename="api_token"):
     name = Varchar(length=200)
     role = Varchar(length=20)
@@ -303,10 +320,19 @@ class SignInFailure(Table, tablename="sign_in_failure"):
     at = Timestamptz(index=True)
 
 
+class ChangeCounter(Table, tablename="change_counter"):
+    """Counters bumped in the transactions of the changes they announce (see ``referralnet.counters``)."""
+
+    name = Varchar(length=40, unique=True)
+    value = Integer(default=0)
+
+
 TABLES: list[type[Table]] = [
     Organisation,
     Service,
     Site,
+    ServiceCounty,
+    ServiceForm,
     ApiToken,
     CapacityChange,
     Referral,
@@ -321,4 +347,5 @@ TABLES: list[type[Table]] = [
     PersonSession,
     PersonLink,
     SignInFailure,
+    ChangeCounter,
 ]

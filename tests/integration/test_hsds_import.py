@@ -20,7 +20,7 @@ from referralnet.interop.cli import render_plan
 from referralnet.interop.hsds_import import Plan, import_hsds
 from referralnet.interop.services import export_hsds
 from referralnet.interop.taxonomy import term_id
-from referralnet.tables import Organisation, Service, Site
+from referralnet.tables import Organisation, Service, ServiceCounty, ServiceForm, Site
 from tests.conftest import PG_URL, REPO, START, _truncate, pg_admin
 
 EXAMPLES = REPO / "tests" / "data" / "hsds-3.0-examples"
@@ -94,6 +94,13 @@ async def directory(capacity: bool) -> dict[str, Any]:
     return {"organisations": orgs, "services": sorted(services, key=lambda s: s["org"]), "sites": sites}
 
 
+async def lookups() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The county and exploitation-form lookup rows of every service, by service name."""
+    counties = await ServiceCounty.select(ServiceCounty.service.name, ServiceCounty.county)
+    forms = await ServiceForm.select(ServiceForm.service.name, ServiceForm.form)
+    return sorted((r["service.name"], r["county"]) for r in counties), sorted((r["service.name"], r["form"]) for r in forms)
+
+
 def files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
@@ -112,6 +119,8 @@ def test_export_import_export_gives_identical_files(database_url: str, empty_url
     for name in first:
         assert first[name] == second[name], name
     assert run(empty_url, counts) == run(database_url, counts)
+    # the list filters' lookup rows are written for imported services as for any other
+    assert run(empty_url, lookups) == run(database_url, lookups)
     before, after = run(database_url, lambda: directory(version == "3.1")), run(empty_url, lambda: directory(version == "3.1"))
     assert before == after
     # a confidential site stays without an address, and gets no coordinates it did not have

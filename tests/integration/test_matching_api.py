@@ -299,3 +299,22 @@ async def test_the_maximum_stay_filters_through_the_api(
     assert directory["men_shelter"] in [c["service_id"] for c in body["candidates"]]
     resp = await client.post("/api/v1/matches", json={"profile": {**PROFILE, "expected_stay_days": 0}}, headers=institution)
     assert resp.status_code in (400, 422) and "expected_stay_days" in resp.text
+
+
+async def test_edits_at_the_same_instant_are_all_seen_by_the_next_match(
+    client: Any, directory: dict[str, int], institution: dict[str, str], admin: dict[str, str]
+) -> None:
+    """The clock does not move between the edits: only the directory counter tells the cache."""
+    cache = client.app.state.matching_cache
+    assert (await client.post("/api/v1/matches", json={"profile": PROFILE}, headers=institution)).status_code == 200
+    builds = cache.builds
+    for name in ("Legal aid", "Legal aid Iași"):
+        resp = await client.patch(f"/api/v1/services/{directory['legal']}", json={"name": name}, headers=admin)
+        assert resp.status_code == 200, resp.text
+        body = (await client.post("/api/v1/matches", json={"profile": PROFILE}, headers=institution)).json()
+        assert name in {c["service_name"] for c in body["candidates"]}
+    off = await client.patch(f"/api/v1/services/{directory['men_shelter']}", json={"active": False}, headers=admin)
+    assert off.status_code == 200
+    body = (await client.post("/api/v1/matches", json={"profile": PROFILE}, headers=institution)).json()
+    assert directory["men_shelter"] not in {c["service_id"] for c in body["candidates"]}
+    assert cache.builds == builds + 3

@@ -21,7 +21,7 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("missing bearer token", field="Authorization")
-        actor = await actor_for_token(token.strip())
+        actor = await actor_for_token(token.strip(), connection.app.state.get("token_cache"))
         if actor is None:
             raise Unauthenticated("invalid or revoked token", field="Authorization")
         return AuthenticationResult(user=actor, auth=None)

@@ -6,6 +6,8 @@ import hashlib
 import secrets
 from typing import Any
 
+from referralnet import counters
+from referralnet.accounts import cache as token_cache
 from referralnet.accounts.schemas import Actor, TokenList, TokenOut
 from referralnet.clock import Clock, SystemClock
 from referralnet.db import write_transaction
@@ -66,19 +68,27 @@ async def create_token(
     return clear, Actor(token_id=rows[0]["id"], name=name.strip(), role=role, organisation_id=org_id)  # type: ignore[arg-type]
 
 
-async def actor_for_token(token: str) -> Actor | None:
-    """The actor of a valid, unrevoked token whose organisation (if any) is active, or ``None``.
-
-    Read on every request (no cache), so a revocation or a deactivation refuses the very next request.
-    """
+async def _actor_row(token_hash: str) -> Actor | None:
     row = (
         await ApiToken.select(ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.organisation, ApiToken.organisation.active)
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_null())
+        .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_null())
         .first()
     )
     if row is None or row["organisation.active"] is False:
         return None
     return Actor(token_id=row["id"], name=row["name"], role=row["role"], organisation_id=row["organisation"])
+
+
+async def actor_for_token(token: str, cache: token_cache.TokenCache | None = None) -> Actor | None:
+    """The actor of a valid, unrevoked token whose organisation (if any) is active, or ``None``.
+
+    With ``cache`` (the app's), a known token is answered from memory; a revocation or a
+    deactivation still refuses the very next request in this process, and within a second in others.
+    """
+    token_hash = hash_token(token)
+    if cache is None:
+        return await _actor_row(token_hash)
+    return await cache.actor(token_hash, lambda: _actor_row(token_hash), lambda: counters.read(counters.ACCESS))
 
 
 def _token_out(row: dict[str, Any]) -> TokenOut:
@@ -113,8 +123,13 @@ async def revoke_token(token_id: int, clock: Clock | None = None) -> TokenOut:
     """Revoke a token (idempotent: a revoked token keeps its first revocation time); 404 when unknown."""
     now = (clock or SystemClock()).now()
     async with write_transaction():
-        await ApiToken.update({ApiToken.revoked_at: now}).where(ApiToken.id == token_id, ApiToken.revoked_at.is_null())
+        revoked = await ApiToken.update({ApiToken.revoked_at: now}).where(
+            ApiToken.id == token_id, ApiToken.revoked_at.is_null()
+        ).returning(ApiToken.id)
+        if revoked:
+            await counters.bump(counters.ACCESS)  # other instances' token caches
         row = await ApiToken.select(*TOKEN_COLUMNS).where(ApiToken.id == token_id).first()
+    token_cache.forget_everywhere()
     if row is None:
         raise NotFound(f"token {token_id} not found", field="id")
     return _token_out(row)

@@ -33,6 +33,7 @@ class OrganisationController(Controller):
     @get("/", operation_id="listOrganisations")
     async def list_organisations(
         self,
+        request: Request[Any, Any, Any],
         q: Annotated[str | None, query("Fuzzy, diacritics-insensitive search on names and aliases", max_length=200)] = None,
         network: Annotated[NetworkCode | None, query("Only members of this network")] = None,
         include_inactive: Annotated[bool, query("Include deactivated organisations")] = False,
@@ -42,8 +43,9 @@ class OrganisationController(Controller):
     ) -> OrganisationList:
         """List providers (or, with ``kind=institution``, referring institutions), best fuzzy match first with ``q``."""
         return await services.list_organisations(
-            q=q, network=network, limit=limit, offset=offset, include_inactive=include_inactive, kind=kind
-        )
+            q=q, network=network, limit=limit, offset=offset, include_inactive=include_inactive, kind=kind,
+            index=request.app.state.get("organisation_index"),
+        )  # fmt: skip
 
     @post("/", operation_id="createOrganisation", guards=[staff], status_code=HTTP_201_CREATED)
     async def create_organisation(
@@ -85,6 +87,7 @@ class ServiceController(Controller):
     @get("/", operation_id="listServices")
     async def list_services(
         self,
+        request: Request[Any, Any, Any],
         actor: CurrentActor,
         type: Annotated[ServiceType | None, query("Service type code")] = None,
         county: Annotated[CountyCode | None, query("Served in this county (area, national, or a site)")] = None,
@@ -104,6 +107,7 @@ class ServiceController(Controller):
             organisation_id=organisation_id,
             limit=limit,
             offset=offset,
+            counts=request.app.state.get("list_counts"),
         )
 
     @get("/{service_id:int}", operation_id="getService")

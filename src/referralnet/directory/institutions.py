@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from referralnet import counters
 from referralnet.accounts.schemas import SYSTEM
 from referralnet.clock import Clock
 from referralnet.db import write_transaction
@@ -117,6 +118,7 @@ async def seed_institutions(folder: Path, clock: Clock) -> SeedReport:
                 changes["sources"] = dumps(sources)
             if changes:
                 await Organisation.update({**changes, "updated_at": clock.now()}).where(Organisation.id == row["id"])  # type: ignore[dict-item]
+                await counters.bump(counters.DIRECTORY)
                 report.updated.append(str(data.slug))
             else:
                 report.unchanged.append(str(data.slug))

@@ -1,7 +1,7 @@
 """The one owner of a service's places: every write of the capacity columns is here.
 
-Capacity must be exact for matching (a full shelter is never offered) and does not bump
-``service.updated_at``, so matching's cache learns of a change from a row that raises a highest id
+Capacity must be exact for matching (a full shelter is never offered) and does not bump the
+``directory`` counter, so matching's cache learns of a change from a row that raises a highest id
 (see :data:`referralnet.matching.services.VERSION_SQL`). Each writer below therefore writes, in the
 caller's transaction, its history row together with the figures:
 

@@ -13,10 +13,11 @@ from typing import Any
 import msgspec
 from rapidfuzz import fuzz
 
+from referralnet import counters
 from referralnet.accounts.schemas import SYSTEM
 from referralnet.clock import Clock
 from referralnet.db import write_transaction
-from referralnet.directory import places, services
+from referralnet.directory import lookup, places, services
 from referralnet.directory.schemas import OrganisationCreate, OrganisationFile, ServiceCreate
 from referralnet.directory.validation import check_service, resolve_sites
 from referralnet.directory.views import dumps, load
@@ -136,6 +137,8 @@ async def _sync_services(org_id: int, org: OrganisationFile, clock: Clock, repor
                 await Site.delete().where(Site.service == row["id"])
                 if sites:
                     await Site.insert(*[Site(service=row["id"], **s) for s in sites])
+            await lookup.reindex(row["id"])
+            await counters.bump(counters.DIRECTORY)
             report.services_updated += 1
 
 
@@ -183,6 +186,7 @@ async def seed(folder: Path, clock: Clock) -> SeedReport:
                     await Organisation.update({**_encode(changes), "updated_at": clock.now()}).where(  # type: ignore[dict-item]
                         Organisation.id == org_id
                     )
+                    await counters.bump(counters.DIRECTORY)
                     report.updated.append(org.slug)
             before = report.services_created + report.services_updated
             await _sync_services(org_id, org, clock, report)

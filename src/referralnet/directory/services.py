@@ -8,12 +8,13 @@ from collections import defaultdict
 from typing import Any
 
 from msgspec import UNSET
-from rapidfuzz import fuzz, process
 
+from referralnet import counters
+from referralnet.accounts import cache as token_cache
 from referralnet.accounts.schemas import Actor
 from referralnet.clock import Clock
 from referralnet.db import write_transaction
-from referralnet.directory import places
+from referralnet.directory import lookup, places, search
 from referralnet.directory.schemas import (
     OrganisationCreate,
     OrganisationList,
@@ -26,15 +27,11 @@ from referralnet.directory.schemas import (
     SiteIn,
 )
 from referralnet.directory.validation import check_service, check_webhook_url, resolve_sites
-from referralnet.directory.views import decode_strings, dumps, eligibility_of, organisation_out, service_out
+from referralnet.directory.views import dumps, eligibility_of, organisation_out, service_out
 from referralnet.errors import Conflict, Forbidden, InvalidInput, NotFound
 from referralnet.referrals.offers import withdraw_organisation
 from referralnet.settings import Settings
 from referralnet.tables import Organisation, Service, Site
-from referralnet.vocabulary.geo import fold
-
-# A fuzzy-search hit must score at least this (0-100, rapidfuzz WRatio on folded text).
-SEARCH_THRESHOLD = 80.0
 
 SERVICE_COLUMNS: tuple[Any, ...] = (
     Service.all_columns(),
@@ -63,10 +60,6 @@ async def _service_counts(org_ids: list[int] | None = None) -> dict[int, int]:
     return counts
 
 
-def _search_keys(row: dict[str, Any]) -> list[str]:
-    return [row["name"], *([row["short_name"]] if row["short_name"] else []), *decode_strings(row["aliases"])]
-
-
 def check_kind(kind: str, institution_type: str | None) -> None:
     """An institution states its type; a provider has none."""
     if kind == "institution" and institution_type is None:
@@ -76,28 +69,26 @@ def check_kind(kind: str, institution_type: str | None) -> None:
 
 
 async def list_organisations(
-    *, q: str | None, network: str | None, limit: int, offset: int, include_inactive: bool, kind: str = "provider"
+    *,
+    q: str | None,
+    network: str | None,
+    limit: int,
+    offset: int,
+    include_inactive: bool,
+    kind: str = "provider",
+    index: search.OrganisationIndex | None = None,
 ) -> OrganisationList:
     """Organisations of one kind (providers unless asked), optionally found by a fuzzy search on names and aliases."""
-    query = Organisation.select().where(Organisation.kind == kind).order_by(Organisation.name)
-    if not include_inactive:
-        query = query.where(Organisation.active.eq(True))
-    rows = await query
-    if network:
-        rows = [r for r in rows if network in organisation_out(r, 0).networks]
+    entries = await (index.entries() if index is not None else search.load_entries())
+    chosen = [e for e in entries if e.kind == kind and (include_inactive or e.active) and (not network or network in e.networks)]
     scores: dict[int, float] = {}
     if q and q.strip():
-        needle = fold(q)
-        for row in rows:
-            keys = [fold(k) for k in _search_keys(row)]
-            best = process.extractOne(needle, keys, scorer=fuzz.WRatio)
-            if best and best[1] >= SEARCH_THRESHOLD:
-                scores[row["id"]] = round(best[1], 1)
-        rows = sorted((r for r in rows if r["id"] in scores), key=lambda r: (-scores[r["id"]], r["name"]))
-    page = rows[offset : offset + limit]
+        found = search.search(chosen, q)
+        chosen, scores = [e for e, _ in found], {e.id: score for e, score in found}
+    page = await search.page_rows([e.id for e in chosen[offset : offset + limit]])
     counts = await _service_counts([r["id"] for r in page])
     items = [organisation_out(r, counts.get(r["id"], 0), scores.get(r["id"])) for r in page]
-    return OrganisationList(items=items, total=len(rows))
+    return OrganisationList(items=items, total=len(chosen))
 
 
 async def _organisation_row(org_id: int) -> dict[str, Any]:
@@ -153,6 +144,7 @@ async def create_organisation(
                 updated_at=now,
             )
         ).returning(Organisation.id)
+        await counters.bump(counters.DIRECTORY)
     return await get_organisation(rows[0]["id"])
 
 
@@ -179,8 +171,12 @@ async def update_organisation(
         now = values[Organisation.updated_at] = clock.now()
         async with write_transaction():
             await Organisation.update(values).where(Organisation.id == org_id)
+            await counters.bump(counters.DIRECTORY)
             if patch.active is False and current["active"]:
                 await withdraw_organisation(org_id, now, settings, actor.label)
+            if patch.active is not UNSET and patch.active != current["active"]:
+                await counters.bump(counters.ACCESS)  # its tokens: refused (or accepted) by every instance
+        token_cache.forget_everywhere()
     return await get_organisation(org_id)
 
 
@@ -244,6 +240,8 @@ async def create_service(org_id: int, data: ServiceCreate, actor: Actor, clock: 
         ).returning(Service.id)
         service_id = rows[0]["id"]
         await _insert_sites(service_id, sites)
+        await lookup.reindex(service_id)
+        await counters.bump(counters.DIRECTORY)
     return await get_service(service_id, actor)
 
 
@@ -271,7 +269,78 @@ async def update_service(service_id: int, patch: ServiceUpdate, actor: Actor, cl
         if resolved is not None:
             await Site.delete().where(Site.service == service_id)
             await _insert_sites(service_id, resolved)
+        if resolved is not None or patch.eligibility is not UNSET or patch.service_area is not UNSET:
+            await lookup.reindex(service_id)
+        await counters.bump(counters.DIRECTORY)
     return await get_service(service_id, actor)
+
+
+def _list_filter(
+    actor: Actor,
+    *,
+    type: str | None,
+    county: str | None,
+    exploitation_form: str | None,
+    has_capacity: bool | None,
+    organisation_id: int | None,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (Piccolo ``{}`` placeholders) and its arguments of :func:`list_services`."""
+    where: list[str] = []
+    args: list[Any] = []
+    if not actor.is_staff:
+        # Active services of active organisations; an NGO sees its own inactive ones too.
+        if actor.role == "ngo" and actor.organisation_id is not None:
+            where.append("((s.active AND o.active) OR s.organisation = {})")
+            args.append(actor.organisation_id)
+        else:
+            where.append("(s.active AND o.active)")
+    if type:
+        where.append("s.type = {}")
+        args.append(type)
+    if organisation_id is not None:
+        where.append("s.organisation = {}")
+        args.append(organisation_id)
+    if has_capacity is True:
+        where.append("s.capacity_available > 0")
+    elif has_capacity is False:
+        where.append("(s.capacity_available IS NULL OR s.capacity_available = 0)")
+    if county:
+        # Its area, a site, or national (lookup.ANY).
+        where.append("EXISTS (SELECT 1 FROM service_county c WHERE c.service = s.id AND c.county IN ({}, '*'))")
+        args.append(county)
+    if exploitation_form:
+        # Unknown (not stated) forms are kept: the filter excludes only services stated not to take it.
+        where.append("EXISTS (SELECT 1 FROM service_form f WHERE f.service = s.id AND f.form IN ({}, '*'))")
+        args.append(exploitation_form)
+    return " AND ".join(where) or "1 = 1", args
+
+
+class ListCounts:
+    """Totals of the services list per filter and viewer, kept while the ``directory`` counter stays put.
+
+    Counting reads every matching row, so it is what grows with the directory; a page itself stops
+    after its own rows. Filters on capacity (which moves without the counter) are always counted.
+    """
+
+    def __init__(self, max_entries: int = 2_000) -> None:
+        self.max_entries = max_entries
+        self._version: int | None = None
+        self._totals: dict[tuple[Any, ...], int] = {}
+
+    def get(self, version: int, key: tuple[Any, ...]) -> int | None:
+        if version != self._version:
+            self._version, self._totals = version, {}
+        return self._totals.get(key)
+
+    def put(self, version: int, key: tuple[Any, ...], total: int) -> None:
+        if version == self._version:
+            if len(self._totals) >= self.max_entries:
+                self._totals.clear()
+            self._totals[key] = total
+
+
+# The columns of SERVICE_COLUMNS, as a raw statement names them (one query for the page's rows).
+_PAGE_COLUMNS = 's.*, o.name AS "organisation.name", o.active AS "organisation.active"'
 
 
 async def list_services(
@@ -284,35 +353,32 @@ async def list_services(
     organisation_id: int | None,
     limit: int,
     offset: int,
+    counts: ListCounts | None = None,
 ) -> ServiceList:
-    """Active services of active organisations, filtered; inactive ones too for their managers."""
-    query = Service.select(*SERVICE_COLUMNS).order_by(Service.id)
-    if type:
-        query = query.where(Service.type == type)
-    if organisation_id is not None:
-        query = query.where(Service.organisation == organisation_id)
-    if has_capacity is True:
-        query = query.where(Service.capacity_available > 0)
-    elif has_capacity is False:
-        query = query.where((Service.capacity_available.is_null()) | (Service.capacity_available == 0))
-    rows = [r for r in await query if (r["active"] and r["organisation.active"]) or actor.can_manage(r["organisation"])]
-    if county or exploitation_form:
-        sites = await _sites_by_service([r["id"] for r in rows])
-        rows = [r for r in rows if _matches(r, sites.get(r["id"], []), county, exploitation_form)]
-    page = rows[offset : offset + limit]
-    sites = await _sites_by_service([r["id"] for r in page])
-    return ServiceList(items=[service_out(r, sites.get(r["id"], []), actor) for r in page], total=len(rows))
+    """Active services of active organisations, filtered; inactive ones too for their managers.
 
-
-def _matches(row: dict[str, Any], sites: list[dict[str, Any]], county: str | None, form: str | None) -> bool:
-    if county and not (
-        row["area_national"] or county in decode_strings(row["area_counties"]) or any(s["county"] == county for s in sites)
-    ):
-        return False
-    if form:
-        forms = eligibility_of(row).exploitation_forms
-        # Unknown (not stated) forms are kept: the filter excludes only services stated not to take it.
-        if forms is not None and form not in forms:
-            return False
-    return True
-
+    Filters, order and page are the database's (``service_county`` / ``service_form`` look-ups per
+    row, in id order, so a page stops after its own rows); the total is counted once per filter
+    and directory version when ``counts`` (the app's) is given.
+    """
+    where, args = _list_filter(
+        actor, type=type, county=county, exploitation_form=exploitation_form, has_capacity=has_capacity, organisation_id=organisation_id
+    )
+    base = f"FROM service s JOIN organisation o ON o.id = s.organisation WHERE {where}"
+    rows = await Service.raw(f"SELECT {_PAGE_COLUMNS} {base} ORDER BY s.id LIMIT {{}} OFFSET {{}}", *args, limit, offset)
+    total: int | None = None
+    if not rows and offset == 0:
+        total = 0
+    elif len(rows) < limit and (rows or offset == 0):
+        total = offset + len(rows)  # the page ends the list
+    key = (where, *args)
+    version = await counters.read(counters.DIRECTORY) if counts is not None and has_capacity is None and total is None else None
+    if total is None and version is not None:
+        total = counts.get(version, key)  # type: ignore[union-attr]
+    if total is None:
+        total = int((await Service.raw(f"SELECT count(*) AS n {base}", *args))[0]["n"])
+        if version is not None:
+            counts.put(version, key, total)  # type: ignore[union-attr]
+    ids = [r["id"] for r in rows]
+    sites = await _sites_by_service(ids)
+    return ServiceList(items=[service_out(r, sites.get(r["id"], []), actor) for r in rows], total=total)

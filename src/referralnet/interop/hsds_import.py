@@ -26,9 +26,10 @@ from typing import Any
 import msgspec
 from rapidfuzz import fuzz
 
+from referralnet import counters
 from referralnet.clock import Clock
 from referralnet.db import write_transaction
-from referralnet.directory import places
+from referralnet.directory import lookup, places
 from referralnet.directory.views import decode_strings, dumps, eligibility_of
 from referralnet.interop.hsds_map import map_tables
 from referralnet.interop.hsds_read import read_input
@@ -188,10 +189,10 @@ def _sources(plan: Plan, where: str) -> str:
     return dumps([{"ref": "HSDS import", "note": f"{plan.source}: {where}"}])
 
 
-async def _create_services(org_id: int, new: list[InService], plan: Plan, now: dt.datetime) -> None:
+async def _create_services(org_id: int, new: list[InService], plan: Plan, now: dt.datetime) -> list[int]:
     """Insert services in one statement and their sites in another (imports of thousands stay quick)."""
     if not new:
-        return
+        return []
     rows = []
     for svc in new:
         cap = svc.data.capacity
@@ -207,6 +208,7 @@ async def _create_services(org_id: int, new: list[InService], plan: Plan, now: d
     sites = [Site(service=sid, **site) for sid, svc in zip(ids, new, strict=True) for site in svc.sites]
     if sites:
         await Site.insert(*sites)
+    return ids
 
 
 async def _merge_service(row_id: int, svc: InService, now: dt.datetime) -> None:
@@ -300,10 +302,14 @@ async def import_hsds(path: Path, clock: Clock, *, merge: bool = False, dry_run:
                 assert step.target is not None
                 org_id = step.target["id"] if step.target["id"] is not None else step.target["step"].created_id
                 await _merge_org({**step.target, "id": org_id}, step.incoming, now)
-            await _create_services(org_id, [svc for action, svc, _ in step.services if action == "create"], plan, now)
+            written = await _create_services(org_id, [svc for action, svc, _ in step.services if action == "create"], plan, now)
             for action, svc, twin in step.services:
                 if action == "merge" and twin is not None:
                     await _merge_service(twin["id"], svc, now)
+                    written.append(twin["id"])
+            for service_id in written:  # the list filters' county and form rows, as every service write keeps them
+                await lookup.reindex(service_id)
+        await counters.bump(counters.DIRECTORY)  # caches (matching, search, list totals) see the import at once
         progress(1.0, "done")
         plan.applied = True
     return plan

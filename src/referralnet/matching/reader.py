@@ -1,10 +1,10 @@
 """Cheap reads for the two look-ups every match makes (the snapshot version and live capacity).
 
-Piccolo's SQLite engine opens a new connection, on a new aiosqlite thread, for every query: about
-1.5 ms each on a loaded 2-core machine, where the statements themselves take 0.01-0.3 ms. On SQLite
-these reads therefore go through one long-lived connection, kept by one worker thread (the event
-loop never blocks on it) and reopened when the database file changes. On PostgreSQL they go
-straight to asyncpg on Piccolo's pool (or the current transaction), without a dict per row.
+On SQLite they run on the engine's reader threads (:class:`referralnet.sqlite_pool.PooledSQLiteEngine`,
+persistent connections, the event loop never blocks), columns without a dict per row; an engine
+without that pool (Piccolo's own) gets one long-lived connection on one worker thread here,
+reopened when the database file changes. On PostgreSQL they go straight to asyncpg on Piccolo's
+pool (or the current transaction), without a dict per row.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from referralnet import db
+from referralnet.sqlite_pool import PooledSQLiteEngine
 
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="referralnet-match-read")
 _local = threading.local()  # touched only by the executor's thread
@@ -60,6 +61,8 @@ async def _postgres(engine: Any, sql: str, args: tuple[Any, ...]) -> list[Any]:
 async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     """Rows of ``sql`` (Piccolo's ``{}`` placeholders) as dicts; SQLite timestamps stay text."""
     engine = db.current_engine()
+    if isinstance(engine, PooledSQLiteEngine):
+        return await engine.read(sql.replace("{}", "?"), args)  # type: ignore[no-any-return]
     if db.is_sqlite(engine):
         path = engine.path  # type: ignore[attr-defined]
         return await asyncio.get_running_loop().run_in_executor(_executor, _query, path, sql.replace("{}", "?"), args)
@@ -74,6 +77,9 @@ def _columns(path: str, sql: str, args: tuple[Any, ...], width: int) -> list[tup
 async def fetch_columns(sql: str, *args: Any, width: int) -> list[tuple[Any, ...]]:
     """The ``width`` columns of ``sql``'s rows, each as a tuple: no object per row."""
     engine = db.current_engine()
+    if isinstance(engine, PooledSQLiteEngine):
+        rows = await engine.read(sql.replace("{}", "?"), args, plain=True)
+        return list(zip(*rows)) if rows else [()] * width
     if db.is_sqlite(engine):
         path = engine.path  # type: ignore[attr-defined]
         return await asyncio.get_running_loop().run_in_executor(_executor, _columns, path, sql.replace("{}", "?"), args, width)

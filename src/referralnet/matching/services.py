@@ -2,8 +2,10 @@
 of live capacity.
 
 One query per match (:data:`VERSION_SQL`, index look-ups only) tells whether the snapshots are
-current. The directory is rebuilt when the newest ``updated_at`` or highest id of services or
-organisations moves. Answer records are recomputed when offers move (a new offer raises the
+current. The directory is rebuilt when the ``directory`` counter moves: every organisation or
+service change bumps it in its own transaction (:mod:`referralnet.counters`), so two edits in one
+microsecond, or clocks that disagree between instances, cannot leave a stale snapshot.
+Answer records are recomputed when offers move (a new offer raises the
 highest id; an answer, always from ``pending``, lowers the pending count), at most once per
 ``records_every``: they only nudge the ranking, and computing them reads the offer table.
 
@@ -40,8 +42,7 @@ from referralnet.vocabulary import geo
 Version = tuple[Any, ...]
 
 VERSION_SQL = (
-    "SELECT (SELECT max(updated_at) FROM service) AS service_at, (SELECT max(id) FROM service) AS service_id, "
-    "(SELECT max(updated_at) FROM organisation) AS organisation_at, (SELECT max(id) FROM organisation) AS organisation_id, "
+    "SELECT (SELECT value FROM change_counter WHERE name = 'directory') AS directory, "
     "(SELECT max(id) FROM offer) AS offer_id, (SELECT count(*) FROM offer WHERE status = 'pending') AS pending, "
     "(SELECT max(id) FROM capacity_change) AS capacity_change_id, (SELECT max(id) FROM referral_event) AS referral_event_id"
 )
@@ -56,7 +57,7 @@ class Versions(NamedTuple):
 async def versions() -> Versions:
     """The versions of the directory, of the offers and of capacity, in one round trip."""
     row = (await reader.fetch(VERSION_SQL))[0]
-    directory = (row["service_at"], row["service_id"], row["organisation_at"], row["organisation_id"])
+    directory = (row["directory"],)
     return Versions(directory, (row["offer_id"], row["pending"]), (*directory, row["capacity_change_id"], row["referral_event_id"]))
 
 

@@ -1,0 +1,300 @@
+"""The body of ``bench/http.py`` (see there): HTTP throughput and latency from outside, with wrk:
+the API's hot calls against a bare Litestar endpoint.
+
+For each engine and directory size (synthetic, from ``_synthetic.py``), one ``referralnet serve``
+process is driven by ``wrk`` (one thread, ``--connections`` connections, ``--seconds`` each) on:
+the bare Litestar ``/json`` (same uvicorn, measured in the same run), ``/health``, an authenticated
+GET of one service, the filtered list page (``limit=20``, county and exploitation form), POST match,
+PUT capacity, and POST match again while capacity updates arrive at ``--update-rate`` per second.
+It prints requests/s, p50, p99 (wrk's ``--latency`` distribution) and the ratio to bare, and checks
+issue 13's targets. wrk comes from Debian (``apt-get install wrk``) or ``--wrk PATH``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402
+    DEFAULT_POSTGRES_URL,
+    format_table,
+    fresh_database,
+    machine_info,
+    postgres_unreachable,
+    running_server,
+    use_source_tree,
+    write_json,
+)
+
+use_source_tree()
+
+import _synthetic  # noqa: E402
+import httpx  # noqa: E402
+from _load import bare_server  # noqa: E402
+
+COUNTY, FORM = "RO-IS", "labour"
+LIST_PATH = f"/api/v1/services?limit=20&county={COUNTY}&exploitation_form={FORM}"
+
+# (engine-independent) targets of issue 13, as ratios to bare or milliseconds.
+TARGETS = {"health": 0.6, "service": 0.35, "list": 0.2, "capacity": 0.15}
+MATCH_TARGET = {10_000: 0.2, 100_000: 0.08}
+
+
+def _lua_string(text: str) -> str:
+    return "[==[" + text + "]==]"
+
+
+def lua_script(method: str, paths: list[str], bodies: list[str], token: str) -> str:
+    """A wrk script cycling through ``paths`` x ``bodies`` (each connection starts at its own offset)."""
+    return "\n".join([
+        f"local paths = {{{', '.join(_lua_string(p) for p in paths)}}}",
+        f"local bodies = {{{', '.join(_lua_string(b) for b in bodies) or _lua_string('')}}}",
+        "local i = math.random(1, 1000003)",
+        f'wrk.headers["Authorization"] = "Bearer {token}"',
+        'wrk.headers["Content-Type"] = "application/json"',
+        "request = function()",
+        "  i = i + 1",
+        "  local body = nil",
+        "  if #bodies[1] > 0 then body = bodies[(i % #bodies) + 1] end",
+        f'  return wrk.format("{method}", paths[(i % #paths) + 1], nil, body)',
+        "end",
+    ])  # fmt: skip
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(value) * _UNITS[unit]
+
+
+def parse_wrk(out: str) -> dict[str, Any]:
+    """requests/s, p50/p99 (ms), non-2xx answers and socket errors from wrk's ``--latency`` output."""
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    pct = {m.group(1): _ms(m.group(2)) for m in re.finditer(r"^\s+(50|99)(?:\.000)?%\s+(\S+)", out, re.M)}
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "rps": rps, "p50_ms": pct.get("50"), "p99_ms": pct.get("99"),
+        "non_2xx": int(bad.group(1)) if bad else 0, "socket_errors": sum(map(int, sock.groups())) if sock else 0,
+    }  # fmt: skip
+
+
+async def run_wrk(wrk: str, base_url: str, args: argparse.Namespace, script: str | None = None, path: str = "/") -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(script or "")
+    cmd = [wrk, "-t1", f"-c{args.connections}", f"-d{args.seconds}s", "--latency", "--timeout", "10s"]
+    cmd += ["-s", fh.name] if script else []
+    proc = await asyncio.create_subprocess_exec(*cmd, base_url + path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = (await proc.communicate())[0].decode()
+    Path(fh.name).unlink()
+    if proc.returncode != 0:
+        raise RuntimeError(f"wrk failed: {out}")
+    return parse_wrk(out)
+
+
+async def prepare(url: str, engine: str, size: int, seed: int) -> dict[str, Any]:
+    """Migrate, bulk-load the synthetic directory, then make the tokens; ids the requests will use.
+
+    The directory is loaded first so that its organisations get the ids its services refer to;
+    the institution the token is bound to comes after them.
+    """
+    import datetime as dt
+
+    from referralnet import db
+    from referralnet.accounts.schemas import SYSTEM
+    from referralnet.accounts.services import create_token
+    from referralnet.clock import SystemClock
+    from referralnet.directory.schemas import OrganisationCreate
+    from referralnet.directory.services import create_organisation
+
+    eng = db.make_engine(url)
+    await db.migrate(eng)
+    await db.start(eng, pool_min=1, pool_max=2)
+    try:
+        admin, actor = await create_token(role="admin", name="bench admin")
+    finally:
+        await db.stop(eng)
+    data = _synthetic.generate(size, seed, dt.datetime.now(dt.timezone.utc))
+    if engine == "sqlite":
+        await asyncio.to_thread(_synthetic.load_sqlite, url.removeprefix("sqlite:///"), data, actor.token_id)
+    else:
+        await _synthetic.load_postgres(url, data, actor.token_id)
+    await db.start(eng, pool_min=1, pool_max=2)
+    try:
+        inst = await create_organisation(
+            OrganisationCreate(name="Bench institution", kind="institution", institution_type="police"), SYSTEM, SystemClock()
+        )
+        institution, _ = await create_token(role="institution", name="bench", organisation=inst.id)
+    finally:
+        await db.stop(eng)
+    sql = "SELECT id, capacity_total FROM service WHERE capacity_total >= 5 AND active ORDER BY id"
+    if engine == "sqlite":
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as con:
+            rows = con.execute(sql.replace("AND active", "AND active = 1")).fetchall()
+    else:
+        import asyncpg
+
+        con = await asyncpg.connect(url)
+        try:
+            rows = [tuple(r) for r in await con.fetch(sql)]
+        finally:
+            await con.close()
+    return {"institution": institution, "admin": admin, "capacity_ids": [r[0] for r in rows], "size": size}
+
+
+async def capacity_updates(base_url: str, token: str, ids: list[int], rate: float, stop: asyncio.Event) -> dict[str, float]:
+    """PUT capacity at ``rate`` per second (each on its own schedule, not waiting for the previous answer) until ``stop``."""
+    sent = failed = 0
+    tasks: list[asyncio.Task[None]] = []
+    async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+
+        async def put(sid: int, available: int) -> None:
+            nonlocal failed
+            try:
+                resp = await client.put(f"/api/v1/services/{sid}/capacity", json={"available": available, "total": 5})
+                failed += resp.status_code != 200
+            except httpx.HTTPError:
+                failed += 1
+
+        start = time.perf_counter()
+        while not stop.is_set():
+            due = start + sent / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            tasks.append(asyncio.create_task(put(ids[sent % len(ids)], sent % 5)))
+            sent += 1
+        elapsed = time.perf_counter() - start
+        await asyncio.gather(*tasks)
+    return {"sent": sent, "failed": failed, "rate": sent / elapsed}
+
+
+async def warm_up(base_url: str, token: str, bodies: list[str]) -> None:
+    """One request of each read kind first: the matching snapshot (seconds at 100k) is built before any figure."""
+    async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=300) as client:
+        for resp in (
+            await client.get(LIST_PATH),
+            await client.get("/api/v1/services/1"),
+            await client.post("/api/v1/matches", content=bodies[0], headers={"Content-Type": "application/json"}),
+        ):
+            resp.raise_for_status()
+
+
+async def bench_one(wrk: str, engine: str, size: int, args: argparse.Namespace) -> list[dict[str, Any]]:
+    bodies = [json.dumps({"profile": p, "limit": 20}) for p in _synthetic.profiles(50, args.seed)]
+    rows: list[dict[str, Any]] = []
+    async with fresh_database(engine, args.postgres_url) as url:
+        ids = await prepare(url, engine, size, args.seed)
+        inst, adm, cap_ids = ids["institution"], ids["admin"], ids["capacity_ids"]
+        async with bare_server() as bare:
+            base = await run_wrk(wrk, bare.base_url, args, path="/json")
+        rows.append({"engine": engine, "size": size, "request": "bare /json", **base, "ratio": 1.0})
+        print(f"[{engine} {size:,}] bare {base['rps']:.0f} req/s", flush=True)
+        async with running_server(url) as server:
+            service_paths = [f"/api/v1/services/{i}" for i in range(1, size + 1, max(1, size // 997))]
+            cases = [
+                ("health", "GET /health", None, "/health"),
+                ("service", "GET one service", lua_script("GET", service_paths, [], inst), "/"),
+                ("list", "GET list limit=20 county+form", lua_script("GET", [LIST_PATH], [], inst), "/"),
+                ("match", "POST match", lua_script("POST", ["/api/v1/matches"], bodies, inst), "/"),
+                ("capacity", "PUT capacity", lua_script(
+                    "PUT", [f"/api/v1/services/{i}/capacity" for i in cap_ids[:500]],
+                    [json.dumps({"available": k, "total": 5}) for k in range(5)], adm), "/"),
+            ]  # fmt: skip
+            await warm_up(server.base_url, inst, bodies)
+            for key, label, script, path in cases:
+                r = await run_wrk(wrk, server.base_url, args, script, path)
+                rows.append({"engine": engine, "size": size, "request": label, "key": key, **r, "ratio": r["rps"] / base["rps"]})
+                print(f"[{engine} {size:,}] {label}: {r['rps']:.0f} req/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms", flush=True)
+            stop = asyncio.Event()
+            updater = asyncio.create_task(capacity_updates(server.base_url, adm, cap_ids[500:] or cap_ids, args.update_rate, stop))
+            r = await run_wrk(wrk, server.base_url, args, cases[3][2], "/")
+            stop.set()
+            upd = await updater
+            rows.append({"engine": engine, "size": size, "request": f"POST match + {upd['rate']:.0f} PUT/s", "key": "match_under_change",
+                         **r, "ratio": r["rps"] / base["rps"], "non_2xx": r["non_2xx"] + upd["failed"]})  # fmt: skip
+            print(f"[{engine} {size:,}] match under {upd['rate']:.0f} updates/s: p99 {r['p99_ms']:.1f} ms", flush=True)
+    return rows
+
+
+def verdicts(rows: list[dict[str, Any]]) -> list[str]:
+    out = []
+    by = {(r["engine"], r["size"], r.get("key")): r for r in rows}
+    for r in rows:
+        key, tag = r.get("key"), f"{r['engine']} {r['size']:,}"
+        if key in TARGETS:
+            out.append(f"{tag} {key} ratio {r['ratio']:.3f} >= {TARGETS[key]}: {'OK' if r['ratio'] >= TARGETS[key] else 'MISSED'}")
+        if key == "capacity":
+            out.append(f"{tag} capacity p99 {r['p99_ms']:.1f} ms < 20: {'OK' if r['p99_ms'] < 20 else 'MISSED'}")
+        if key == "match" and r["size"] in MATCH_TARGET:
+            t = MATCH_TARGET[r["size"]]
+            out.append(f"{tag} match ratio {r['ratio']:.3f} >= {t}: {'OK' if r['ratio'] >= t else 'MISSED'}")
+        if key == "match_under_change" and r["size"] == 10_000:
+            out.append(f"{tag} match p99 under updates {r['p99_ms']:.1f} ms < 50: {'OK' if r['p99_ms'] < 50 else 'MISSED'}")
+        if key == "list" and r["size"] == 100_000 and (small := by.get((r["engine"], 1000, "list"))):
+            growth = r["p99_ms"] / small["p99_ms"]
+            verdict = "OK" if growth <= 2 else "MISSED"
+            out.append(f"{tag} list p99 {r['p99_ms']:.1f} ms vs 1k {small['p99_ms']:.1f} ms = {growth:.2f}x <= 2: {verdict}")
+        if r["non_2xx"] or r["socket_errors"]:
+            out.append(f"{tag} {r['request']}: unexpected {r['non_2xx']} non-2xx answers, {r['socket_errors']} socket errors")
+    return out
+
+
+COLUMNS = [
+    ("engine", "engine", ""), ("size", "services", ","), ("request", "request", ""), ("rps", "req/s", ".0f"),
+    ("p50_ms", "p50 ms", ".2f"), ("p99_ms", "p99 ms", ".2f"), ("ratio", "ratio", ".3f"), ("non_2xx", "non-2xx", "d"),
+]  # fmt: skip
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    wrk = args.wrk or shutil.which("wrk")
+    if not wrk:
+        print("wrk not found: apt-get install wrk (Debian), or pass --wrk PATH")
+        return 2
+    engines = ["sqlite", "postgres"] if args.engine == "both" else [args.engine]
+    rows, skipped = [], {}
+    for engine in engines:
+        if engine == "postgres" and (why := await postgres_unreachable(args.postgres_url)):
+            skipped[engine] = why
+            print(f"[postgres] SKIPPED: cannot connect to {args.postgres_url} ({why})")
+            continue
+        for size in (int(s) for s in args.sizes.split(",")):
+            rows.extend(await bench_one(wrk, engine, size, args))
+    if not rows:
+        return 2
+    info = machine_info()
+    print(f"\nHTTP with wrk; {info['date']}, {info['cpus']} CPUs, Python {info['python']}; 1 thread, "
+          f"{args.connections} connections, {args.seconds} s per figure, one server process\n")  # fmt: skip
+    # The first column (a label) is left-aligned by format_table; put the engine first.
+    print(format_table(rows, COLUMNS))
+    checks = verdicts(rows)
+    print("\n" + "\n".join(checks))
+    if args.json:
+        write_json(args.json, {"bench": "http", "machine": info, "params": vars(args), "skipped": skipped, "results": rows})
+    return 1 if any("MISSED" in c or "unexpected" in c for c in checks) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--engine", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated directory sizes (services)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
+    parser.add_argument("--seconds", type=int, default=5, help="duration of each wrk run (5)")
+    parser.add_argument("--update-rate", type=float, default=50.0, help="capacity updates/s during the second match run (50)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the directory and the profiles (1)")
+    parser.add_argument("--wrk", help="path of the wrk binary (default: wrk on PATH)")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL, help="server to create the bench database on")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    return asyncio.run(main_async(parser.parse_args(argv)))
