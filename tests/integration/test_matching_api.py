@@ -318,3 +318,18 @@ async def test_edits_at_the_same_instant_are_all_seen_by_the_next_match(
     body = (await client.post("/api/v1/matches", json={"profile": PROFILE}, headers=institution)).json()
     assert directory["men_shelter"] not in {c["service_id"] for c in body["candidates"]}
     assert cache.builds == builds + 3
+
+
+async def test_a_provider_without_a_referral_channel_is_marked_until_one_is_recorded(
+    client: Any, directory: dict[str, int], admin: dict[str, str], institution: dict[str, str]
+) -> None:
+    """Reachability comes with the cached directory: recording a phone shows in the next match, without a query per match."""
+
+    async def legal() -> dict[str, Any]:
+        body = (await client.post("/api/v1/matches", json={"profile": PROFILE}, headers=institution)).json()
+        return next(c for c in body["candidates"] if c["service_id"] == directory["legal"])
+
+    assert "no_referral_contact" in {r["code"] for r in (await legal())["reasons"]}
+    resp = await client.patch(f"/api/v1/organisations/{directory['men_org']}", json={"referral_phone": "+40 232 211 611"}, headers=admin)
+    assert resp.status_code == 200, resp.text
+    assert "no_referral_contact" not in {r["code"] for r in (await legal())["reasons"]}

@@ -6,6 +6,8 @@ offer then becomes a task for the secretariat, which can call it and answer on i
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+
 import msgspec
 
 from referralnet.matching.schemas import MatchResult, Reason
@@ -13,7 +15,7 @@ from referralnet.matching.schemas import MatchResult, Reason
 NO_CONTACT = Reason(code="no_referral_contact", kind="caveat", text="no referral contact recorded; the network coordinators can help")
 
 
-def demote_unreachable(result: MatchResult, unreachable: set[int]) -> MatchResult:
+def demote_unreachable(result: MatchResult, unreachable: AbstractSet[int]) -> MatchResult:
     """Candidates of ``unreachable`` organisations marked and moved after the reachable ones (order kept within each)."""
     if not unreachable or not any(c.organisation_id in unreachable for c in result.candidates):
         return result

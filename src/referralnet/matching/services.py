@@ -123,6 +123,7 @@ class Snapshot(NamedTuple):
     directory: Directory
     records: Mapping[int, ProviderRecord]  # organisation id -> its answer record
     capacity_version: Version
+    unreachable: frozenset[int] = frozenset()  # organisations with no referral channel (directory data)
 
 
 class DirectoryCache:
@@ -134,6 +135,7 @@ class DirectoryCache:
         self.record_loads = 0  # answer-record computations so far
         self._directory: Directory | None = None
         self._directory_version: Version | None = None
+        self._unreachable: frozenset[int] = frozenset()
         self._records: Mapping[int, ProviderRecord] = {}
         self._records_version: Version | None = None
         self._records_at: dt.datetime | None = None
@@ -161,6 +163,7 @@ class DirectoryCache:
                 if self._directory is None or v.directory != self._directory_version:
                     # Seconds of CPU at 100k services: off the event loop, so other requests go on.
                     self._directory = await asyncio.to_thread(build_directory, *await directory_rows())
+                    self._unreachable = await unreachable_organisations()
                     self._directory_version = v.directory
                     self.builds += 1
                 if self._records_due(v.offers, now):
@@ -168,7 +171,7 @@ class DirectoryCache:
                     self._records_version, self._records_at = v.offers, now
                     self.record_loads += 1
         assert self._directory is not None
-        return Snapshot(self._directory, self._records, v.capacity)
+        return Snapshot(self._directory, self._records, v.capacity, self._unreachable)
 
     async def capacity(self, version: Version, service_ids: list[int]) -> CapacityColumns:
         """Live capacity of ``service_ids`` under capacity ``version``: only what was not read under it is read."""
@@ -263,21 +266,19 @@ async def match_profile(
     result = rank(
         selection, capacity, snapshot.records, now=now, stale_after=dt.timedelta(days=stale_days), limit=limit
     )
-    return demote_unreachable(result, await unreachable_organisations({c.organisation_id for c in result.candidates}))
+    return demote_unreachable(result, snapshot.unreachable)
 
 
-async def unreachable_organisations(ids: set[int]) -> set[int]:
-    """Those of ``ids`` with no referral e-mail, webhook, referral phone or 24-hour line."""
-    if not ids:
-        return set()
+async def unreachable_organisations() -> frozenset[int]:
+    """Organisations with no referral e-mail, webhook, referral phone or 24-hour line (read with the directory:
+    these are organisation fields, and every organisation change bumps the directory counter)."""
     rows = await Organisation.select(Organisation.id).where(
-        Organisation.id.is_in(sorted(ids)),
         Organisation.referral_email.is_null(),
         Organisation.webhook_url.is_null(),
         Organisation.referral_phone.is_null(),
         Organisation.phone_24h.is_null(),
     )
-    return {r["id"] for r in rows}
+    return frozenset(r["id"] for r in rows)
 
 
 async def not_eligible_reason(profile: Profile, service_id: int, cache: DirectoryCache, clock: Clock) -> str:
