@@ -8,22 +8,33 @@ Columns: ``anon`` (no token), ``inst`` and ``ngo`` acting on their own object (t
 made the referral; the NGO that owns the organisation, service or offer), ``inst*`` and ``ngo*``
 acting on someone else's (another institution, another NGO), ``sec`` (secretariat) and ``admin``.
 A route with no object of anyone's has the same figures in the own and other columns.
+
+Pages (the paths the app serves by session, ``PAGE_PATHS``) are called as a signed-in *person* of each
+column's role, with the session cookie and, on a POST, a valid CSRF token; ``anon`` has no session.
+There ``303s`` is a 303 to the sign-in page, and a plain ``303`` one anywhere else: a person whose
+session works is never sent to sign in, and a visitor without one always is.
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
+import json
 import re
 from typing import Any, NamedTuple
 
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 
+from referralnet.accounts import people, sessions
 from referralnet.app import create_app
 from referralnet.settings import Settings
-from tests.conftest import Tokens
+from referralnet.tables import Referral
+from referralnet.web.session import PAGE_PATHS
+from tests.conftest import Tokens, in_app
 from tests.integration.helpers import PROFILE, make_org, make_service, shelter
+from tests.integration.test_institution_pages import FORM
+from tests.integration.test_people import PASSWORD
 
 COLUMNS = ("anon", "inst", "inst*", "ngo", "ngo*", "sec", "admin")
 # Added by Litestar for every path (CORS preflight and HEAD of static files), answered alike for all.
@@ -113,11 +124,34 @@ MATRIX: dict[tuple[str, str], Entry] = {
     # Access management: admins only.
     ("GET", "/api/v1/tokens"):                             Entry("401  403  403  403  403  403  200"),
     ("DELETE", "/api/v1/tokens/{token_id:int}"):           Entry("401  403  403  403  403  403  200", "fresh_token"),
+    # Pages, by session (see the module's docstring). Public: signing in, a password link, the language.
+    ("GET", "/sign-in"):                                   Entry("200  200  200  200  200  200  200"),
+    ("POST", "/sign-in"):                                  Entry("303  303  303  303  303  303  303", body="sign_in_form"),
+    ("POST", "/sign-out"):                                 Entry("303s 303s 303s 303s 303s 303s 303s", "own_session", {}),
+    ("GET", "/password/reset"):                            Entry("200  200  200  200  200  200  200"),
+    ("POST", "/password/reset"):                           Entry("200  200  200  200  200  200  200", body={"email": "nobody@example.org"}),
+    ("GET", "/password/set/{token:str}"):                  Entry("200  200  200  200  200  200  200"),
+    ("POST", "/password/set/{token:str}"):                 Entry("400  400  400  400  400  400  400", body="set_password_form"),
+    ("GET", "/language/{locale:str}"):                     Entry("303  303  303  303  303  303  303"),
+    # Signed in: the role's home page, and the account page.
+    ("GET", "/"):                                          Entry("303s 303  303  303  303  303  303"),
+    ("GET", "/home"):                                      Entry("303s 200  200  200  200  200  200"),
+    # The institution's pages: people of an institution only (others refused with a page); another
+    # institution's referral is not found, as through the API.
+    ("GET", "/institution"):                               Entry("303s 303  303  403  403  403  403"),
+    ("GET", "/institution/localities"):                    Entry("303s 200  200  403  403  403  403", query="county=RO-IS"),
+    ("GET", "/institution/referrals"):                     Entry("303s 200  200  403  403  403  403"),
+    ("GET", "/institution/referrals/new"):                 Entry("303s 200  200  403  403  403  403"),
+    ("POST", "/institution/referrals/new"):                Entry("303s 200  200  403  403  403  403", body="profile_form"),
+    ("POST", "/institution/referrals"):                    Entry("303s 303  303  403  403  403  403", body="referral_form"),
+    ("GET", "/institution/referrals/{referral_id:int}"):   Entry("303s 200  404  403  403  403  403", "referral"),
+    ("GET", "/institution/referrals/{referral_id:int}/live"): Entry("303s 200  404  403  403  403  403", "referral"),
+    ("POST", "/institution/referrals/{referral_id:int}/cancel"): Entry("303s 303  404  403  403  403  403", "fresh_referral", {}),
 }
 # fmt: on
 
 # Path parameters that are not objects of anyone's.
-FIXED_PARAMS = {"file_path": "site.css", "token": "1.accept.1.bogus", "name": "service-type", "path": "no-such-page"}
+FIXED_PARAMS = {"file_path": "site.css", "token": "1.accept.1.bogus", "name": "service-type", "path": "no-such-page", "locale": "ro"}
 
 
 def route_table(app: Litestar) -> set[tuple[str, str]]:
@@ -176,7 +210,9 @@ class World:
         self.service_a = await make_service(self.client, self.admin, self.org_a["id"], shelter(capacity=capacity, sites=sites))
         await make_service(self.client, self.admin, self.org_b["id"], shelter(capacity=capacity, sites=sites))
         self.ngo_a, self.ngo_b = t.make("ngo", organisation=self.org_a["id"]), t.make("ngo", organisation=self.org_b["id"])
-        self.inst_1, self.inst_2 = t.make("institution", name="IPJ Iași"), t.make("institution", name="IPJ Vaslui")
+        self.inst_org_1, self.inst_org_2 = t.institution("IPJ Iași"), t.institution("IPJ Vaslui")
+        self.inst_1 = t.make("institution", organisation=self.inst_org_1, name="IPJ Iași")
+        self.inst_2 = t.make("institution", organisation=self.inst_org_2, name="IPJ Vaslui")
         self.headers = {
             "anon": {}, "inst": self.inst_1, "inst*": self.inst_2, "ngo": self.ngo_a, "ngo*": self.ngo_b, "sec": self.sec, "admin": self.admin,
         }  # fmt: skip
@@ -186,6 +222,40 @@ class World:
         services = (await self.client.get("/hsds/services", headers=self.admin)).json()
         self.hsds_service = next(s["id"] for s in services["contents"] if s["organization_id"] == self.hsds_org)
         return self
+
+    async def sign_people_in(self) -> World:
+        """A person per column (of the same organisations as the tokens), each with a live session, and a CSRF token."""
+        orgs = {"inst": self.inst_org_1, "inst*": self.inst_org_2, "ngo": self.org_a["id"], "ngo*": self.org_b["id"]}
+        roles = {"inst": "institution", "inst*": "institution", "ngo": "ngo", "ngo*": "ngo", "sec": "secretariat", "admin": "admin"}
+        self.emails = {column: f"{column.replace('*', '.other')}@example.org" for column in roles}
+        for column, role in roles.items():
+            in_app(self.client, people.create_person, email=self.emails[column], name=f"Person {column}", role=role,
+                   organisation=orgs.get(column), password=PASSWORD, now=self.client.app.state.clock.now())  # fmt: skip
+        self.sessions: dict[str, str | None] = {"anon": None, **{column: self.new_session(column) for column in roles}}
+        self.client.cookies.clear()
+        page = await self.client.get("/sign-in")
+        self.csrf = page.cookies["csrftoken"]
+        assert f'name="_csrf_token" value="{self.csrf}"' in page.text
+        return self
+
+    def new_session(self, column: str) -> str | None:
+        """A fresh session of the column's person (none for ``anon``)."""
+        if column == "anon":
+            return None
+        now = self.client.app.state.clock.now()
+        return in_app(self.client, sessions.sign_in, self.emails[column], PASSWORD, "testclient", now).token
+
+    async def page(self, method: str, url: str, session: str | None, form: dict[str, Any] | None = None, csrf: bool = True) -> Any:
+        """A page as a browser asks for it: the session cookie, and on a POST the form with the CSRF token."""
+        self.client.cookies.clear()
+        self.client.cookies.set("csrftoken", self.csrf)
+        if session is not None:
+            self.client.cookies.set("rn_session", session)
+        data = {**(form or {}), **({"_csrf_token": self.csrf} if csrf else {})} if method == "POST" else None
+        try:
+            return await self.client.request(method, url, data=data, follow_redirects=False)
+        finally:
+            self.client.cookies.clear()
 
     async def call(self, method: str, url: str, headers: dict[str, str], body: Any = None) -> Any:
         kwargs: dict[str, Any] = {"headers": headers}
@@ -212,6 +282,14 @@ class World:
             return {"profile": copy.deepcopy(PROFILE)}
         if spec == "referral":
             return {"profile": copy.deepcopy(PROFILE), "consent": True, "service_ids": [self.service_a["id"]]}
+        if spec == "profile_form":
+            return {**FORM, "county": "RO-IS", "locality": "Iași"}
+        if spec == "referral_form":
+            return {"profile": json.dumps(PROFILE), "service_ids": str(self.service_a["id"]), "consent": "yes", "mode": "parallel"}
+        if spec == "sign_in_form":
+            return {"email": self.emails["sec"], "password": PASSWORD, "next": "/"}
+        if spec == "set_password_form":
+            return {"password": "a long unguessed passphrase", "confirm": "a long unguessed passphrase"}
         return spec
 
     async def params(self, target: str | None) -> dict[str, Any]:
@@ -259,11 +337,18 @@ def fill(path: str, params: dict[str, Any]) -> str:
     return re.sub(r"\{(\w+):\w+\}", value, path)
 
 
+def is_page(path: str) -> bool:
+    """Served by session (the bearer-token middleware skips it), so called as a signed-in person."""
+    return any(re.match(pattern, path) for pattern in PAGE_PATHS)
+
+
 async def test_every_route_answers_every_role_as_declared(client: Any, tokens: Tokens) -> None:
     """Call each route as each role (on its own and on someone else's object) and compare with MATRIX."""
     world = await World(client, tokens).build()
     wrong: list[str] = []
     for (method, path), entry in MATRIX.items():
+        if is_page(path):
+            continue
         changes = method != "GET"
         shared = await world.params(entry.target) if not changes else None
         for column, expected in zip(COLUMNS, entry.statuses.split()):
@@ -284,3 +369,71 @@ async def test_someone_elses_referral_is_refused_without_revealing_it(client: An
     assert other.status_code == missing.status_code == 404
     assert other.json()["detail"] == f"referral {rid} not found" and missing.json()["detail"] == f"referral {rid + 1000} not found"
     assert world.referral["summary"] not in other.text
+
+
+async def test_every_page_answers_every_person_as_declared(client: Any, tokens: Tokens) -> None:
+    """Call each page as a signed-in person of each role (a valid CSRF token on POSTs) and compare with MATRIX."""
+    world = await (await World(client, tokens).build()).sign_people_in()
+    wrong: list[str] = []
+    pages = [(key, entry) for key, entry in MATRIX.items() if is_page(key[1])]
+    assert len(pages) >= 19
+    for (method, path), entry in pages:
+        changes = method != "GET"
+        own_session = entry.target == "own_session"  # signing out ends the session: each person signs out of a fresh one
+        target = None if own_session else entry.target
+        shared = await world.params(target) if not changes else None
+        for column, expected in zip(COLUMNS, entry.statuses.split()):
+            params = shared if shared is not None else await world.params(target)
+            url = fill(path, params) + (f"?{entry.query}" if entry.query else "")
+            session = world.new_session(column) if own_session else world.sessions[column]
+            resp = await world.page(method, url, session, world.body(entry.body))
+            to_sign_in = resp.headers.get("location", "").split("?")[0] == "/sign-in"
+            got = f"{resp.status_code}{'s' if resp.status_code == 303 and to_sign_in else ''}"
+            if got != expected:
+                wrong.append(f"{method} {path} as {column}: expected {expected}, got {got} {resp.headers.get('location', '')} {resp.text[:160]}")
+    assert not wrong, "authorisation matrix mismatches (pages):\n" + "\n".join(wrong)
+
+
+async def test_a_page_post_without_the_csrf_token_is_refused(client: Any, tokens: Tokens) -> None:
+    """A signed-in officer's cancel without the form's CSRF token (or with another) is refused and changes nothing."""
+    world = await (await World(client, tokens).build()).sign_people_in()
+    rid = world.referral["id"]
+    url = f"/institution/referrals/{rid}/cancel"
+
+    def status() -> str:
+        return in_app(client, lambda: Referral.select(Referral.status).where(Referral.id == rid).first())["status"]  # type: ignore[no-any-return]
+
+    missing = await world.page("POST", url, world.sessions["inst"], csrf=False)
+    forged = await world.page("POST", url, world.sessions["inst"], {"_csrf_token": world.csrf[::-1]}, csrf=False)
+    assert missing.status_code == forged.status_code == 403
+    assert status() == "open"
+    done = await world.page("POST", url, world.sessions["inst"])
+    assert done.status_code == 303 and done.headers["location"] == f"/institution/referrals/{rid}"
+    assert status() == "cancelled"
+
+
+async def test_someone_elses_referral_page_reveals_nothing(client: Any, tokens: Tokens) -> None:
+    """Another institution's officer gets the page an unknown id gets: no summary, no offer, no provider."""
+    world = await (await World(client, tokens).build()).sign_people_in()
+    rid = world.referral["id"]
+    mine = await world.page("GET", f"/institution/referrals/{rid}", world.sessions["inst"])
+    assert mine.status_code == 200 and "Asociația Alfa" in mine.text
+    for suffix in ("", "/live"):
+        other = await world.page("GET", f"/institution/referrals/{rid}{suffix}", world.sessions["inst*"])
+        unknown = await world.page("GET", f"/institution/referrals/{rid + 1000}{suffix}", world.sessions["inst*"])
+        assert other.status_code == unknown.status_code == 404
+        # Identical but for the page's own address (in the language links).
+        assert other.text.replace(f"/referrals/{rid}{suffix}", "/referrals/N") == unknown.text.replace(f"/referrals/{rid + 1000}{suffix}", "/referrals/N")
+        assert "Asociația Alfa" not in other.text and world.referral["summary"] not in other.text
+
+
+async def test_a_bearer_token_does_not_open_a_page(client: Any, tokens: Tokens) -> None:
+    """Pages know sessions only: an API token, even an admin's, is a visitor without one."""
+    world = await World(client, tokens).build()
+    for headers, path in (
+        (world.admin, "/home"),
+        (world.inst_1, "/institution/referrals"),
+        (world.inst_1, f"/institution/referrals/{world.referral['id']}"),
+    ):
+        resp = await client.get(path, headers=headers, follow_redirects=False)
+        assert resp.status_code == 303 and resp.headers["location"] == f"/sign-in?next={path}"
