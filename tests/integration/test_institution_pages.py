@@ -98,6 +98,10 @@ async def test_missing_choices_and_identifiers_are_named_beside_their_fields(cli
 async def test_other_roles_and_visitors(client: AsyncTestClient[Any], clock: FixedClock) -> None:
     resp = await client.get("/institution/referrals/new", follow_redirects=False)
     assert resp.status_code == 303 and resp.headers["location"] == "/sign-in?next=/institution/referrals/new"
+    # a form posted after the session ended returns, after sign-in, to the page the form was on (a POST path has no page)
+    form = {"_csrf_token": await csrf_of(client)}
+    resp = await client.post("/institution/referrals/7/cancel", data=form, follow_redirects=False)
+    assert resp.status_code == 303 and resp.headers["location"] == "/sign-in?next=/institution/referrals/7"
     add_person(client, clock)  # a secretariat person
     await sign_in(client)
     refused = await client.get("/institution/referrals")

@@ -11,7 +11,6 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
 
-from referralnet.accounts.schemas import Actor
 from referralnet.errors import DomainError, InvalidInput, NotFound
 from referralnet.matching.profile import Profile
 from referralnet.matching.services import match_profile
@@ -21,7 +20,7 @@ from referralnet.referrals.schemas import CancelBody, ReferralCreate
 from referralnet.texts import N_
 from referralnet.web import forms
 from referralnet.web.controllers import SECURITY_HEADERS
-from referralnet.web.session import SignInRequired
+from referralnet.web.session import signed_in
 
 # Pages that poll with htmx load its script and make requests to this server only.
 LIVE_HEADERS = {
@@ -49,10 +48,8 @@ def forbidden_page(_: Request[Any, Any, Any], exc: NotYours) -> Template:
 
 def institution_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Signed in as a person of an institution; otherwise to /sign-in, or refused."""
-    actor = connection.scope.get("user")
-    if not isinstance(actor, Actor):
-        path = connection.url.path + (f"?{connection.url.query}" if connection.url.query else "")
-        raise SignInRequired(path)
+    signed_in(connection, _)
+    actor = connection.scope["user"]
     if actor.role != "institution" or actor.organisation_id is None:
         raise NotYours(N_("these pages are for people of an institution"))
 

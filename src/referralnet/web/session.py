@@ -56,7 +56,10 @@ def safe_next(value: str | None) -> str:
 def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard of every page that needs a person: anonymous visitors go to /sign-in and back."""
     if not isinstance(connection.scope.get("user"), Actor):
-        path = connection.url.path + (f"?{connection.url.query}" if connection.url.query else "")
+        if connection.scope.get("method", "GET") in ("GET", "HEAD"):
+            path = connection.url.path + (f"?{connection.url.query}" if connection.url.query else "")
+        else:  # a form's action has no page of its own: back to the page it belongs to
+            path = connection.url.path.rstrip("/").rsplit("/", 1)[0] or "/"
         raise SignInRequired(path)
 
 
