@@ -8,7 +8,7 @@ the same shape Litestar uses for its own validation errors, so clients parse one
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
@@ -81,6 +81,17 @@ class Conflict(DomainError):
     """The request is valid but the object's state does not allow it (expired offer, taken place)."""
 
     status_code = 409
+
+
+_Row = TypeVar("_Row")
+
+
+def one(row: _Row | None, what: str) -> _Row:
+    """``row`` (a ``.first()`` result) that a lock or an earlier check says exists; if it vanished
+    meanwhile, a clear 404 naming ``what`` rather than a TypeError on indexing None."""
+    if row is None:
+        raise NotFound(f"{what} not found")
+    return row
 
 
 def _body(status: int, detail: str, extra: list[dict[str, Any]] | None) -> dict[str, Any]:
@@ -281,4 +292,5 @@ __all__ = [
     "PrivacyViolation",
     "Unauthenticated",
     "exception_handlers",
+    "one",
 ]

@@ -140,7 +140,7 @@ def _as_offers(s: Selection, survivors: np.ndarray, scores: np.ndarray) -> list[
     """The ``survivors`` of ``s`` as bundles see them, in the given order."""
     d, rows = s.directory, s.rows[survivors]
     return [
-        bundles.Offer(*s.needs[k], org, d.organisation_name[row], sid, d.service_name[row], points)
+        bundles.Offer(*s.needs[int(k)], org, d.organisation_name[row], sid, d.service_name[row], points)
         for k, org, row, sid, points in zip(
             s.need[survivors].tolist(), d.organisation_id[rows].tolist(), rows.tolist(),
             d.service_id[rows].tolist(), scores[survivors].tolist(),

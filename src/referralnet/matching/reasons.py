@@ -7,6 +7,7 @@ figure.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
 import numpy as np
 
@@ -126,7 +127,7 @@ def _record_reasons(r: ProviderRecord) -> list[Reason]:
     text = f"accepted {r.accepted} of {r.offers} referral offers"
     if r.expired:
         text += f", {r.expired} left unanswered until the deadline"
-    kind = "fit" if r.accepted * 2 >= r.offers else "caveat"
+    kind: Literal["fit", "caveat"] = "fit" if r.accepted * 2 >= r.offers else "caveat"
     out = [Reason(code="answer_record", kind=kind, text=text, value=round(r.acceptance_rate, 2))]
     minutes = r.median_response_minutes
     if minutes is not None:

@@ -56,7 +56,7 @@ class BundleOrganisation(Output):
     services: list[BundleService]
 
 
-class Bundle(Output):
+class Bundle(Output, kw_only=True):  # kw_only again, for mypy: it cannot see the base's metaclass
     """The fewest organisations that together cover every required need."""
 
     organisations: list[BundleOrganisation]

@@ -96,6 +96,7 @@ def score(s: Selection, live: Live, records: Mapping[int, ProviderRecord]) -> np
     proximity = np.where(np.isfinite(s.km), np.clip(1 - s.km / reference, 0, 1), NO_SITE_PROXIMITY)
     capacity = np.where(live.available > 0, 1.0, np.where(live.available == 0, 0.0, UNKNOWN_CAPACITY))
     capacity[live.unknown_bound] = 0.0
+    record: np.ndarray | float
     if records:
         orgs, which = np.unique(d.organisation_id[s.rows], return_inverse=True)
         record = np.array([record_fraction(records.get(o)) for o in orgs.tolist()])[which]

@@ -15,6 +15,7 @@ from typing import Any
 
 from referralnet.accounts.schemas import Actor
 from referralnet.audit import audit
+from referralnet.errors import one
 from referralnet.notifications.outbox import notify_address, notify_organisation
 from referralnet.referrals.schemas import OfficerContact, ProviderContact
 from referralnet.tables import Offer, Organisation, ReferralNeed
@@ -63,10 +64,11 @@ async def announce_placement(referral: dict[str, Any], offer_id: int, service_ty
     """The "placed" messages: the officer learns the provider's contact and arrival instructions, the provider the officer's.
 
     Returns to whom the contacts went, for the acceptance's history event."""
-    offer = await Offer.select(Offer.organisation, Offer.arrival_instructions).where(Offer.id == offer_id).first()
+    offer = one(await Offer.select(Offer.organisation, Offer.arrival_instructions).where(Offer.id == offer_id).first(), f"offer {offer_id}")
     org = await Organisation.select(Organisation.name, Organisation.referral_phone, Organisation.phone_24h, Organisation.referral_email).where(
         Organisation.id == offer["organisation"]
     ).first()  # fmt: skip
+    org = one(org, f"organisation {offer['organisation']}")
     need = service_type.replace("_", " ")
     provider = {"provider_phone": org["referral_phone"], "provider_phone_24h": org["phone_24h"], "provider_email": org["referral_email"],
                 "arrival_instructions": offer["arrival_instructions"]}  # fmt: skip

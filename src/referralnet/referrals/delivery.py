@@ -14,6 +14,7 @@ import datetime as dt
 from typing import Any
 
 from referralnet.db import write_transaction
+from referralnet.errors import one
 from referralnet.notifications.outbox import notify_address
 from referralnet.referrals.schemas import TaskList, TaskOut
 from referralnet.settings import Settings
@@ -69,7 +70,7 @@ async def escalate_failed(now: dt.datetime, settings: Settings, *, batch: int = 
             ).returning(Offer.referral)
             if not claimed:
                 continue
-            referral = await Referral.select().where(Referral.id == claimed[0]["referral"]).first()
+            referral = one(await Referral.select().where(Referral.id == claimed[0]["referral"]).first(), f"referral {claimed[0]['referral']}")
             await _task(referral, row["id"], "failed", now, settings)
             count += 1
     return count

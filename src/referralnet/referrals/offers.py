@@ -14,7 +14,7 @@ from referralnet.audit import audit, record
 from referralnet.db import write_transaction
 from referralnet.directory import places
 from referralnet.directory.schemas import CapacityUpdate
-from referralnet.errors import Conflict, Forbidden, NotFound
+from referralnet.errors import Conflict, Forbidden, NotFound, one
 from referralnet.jsoncol import dumps, load
 from referralnet.matching.privacy import screen
 from referralnet.notifications.outbox import notify_address, notify_organisation
@@ -97,7 +97,7 @@ async def advance(referral_id: int, need_id: int | None, now: dt.datetime, setti
 
 async def settle(referral_id: int, now: dt.datetime, settings: Settings, actor: str, *, offer_id: int | None = None) -> str:
     """Give the referral the state its needs make (placed, partially placed, unplaced, open); returns it."""
-    referral = await Referral.select().where(Referral.id == referral_id).first()
+    referral = one(await Referral.select().where(Referral.id == referral_id).first(), f"referral {referral_id}")
     current = referral["status"]
     if current not in ("open", "partially_placed", "unplaced"):
         return current  # type: ignore[no-any-return]
@@ -168,7 +168,7 @@ async def accept_offer(
         if not taken:
             current = await Offer.select(Offer.status).where(Offer.id == offer_id).first()
             raise Conflict(f"this offer is {current['status'] if current else 'gone'}; it cannot be accepted", field="status")
-        referral = await Referral.select().where(Referral.id == row["referral"]).first()
+        referral = one(await Referral.select().where(Referral.id == row["referral"]).first(), f"referral {row['referral']}")
         placed = referral["status"] in LIVE_REFERRAL and await move_need(
             row["need"], "placed", values={ReferralNeed.placed_offer: offer_id, ReferralNeed.placed_at: now, ReferralNeed.queue: "[]"}
         )
@@ -176,7 +176,7 @@ async def accept_offer(
             raise Conflict("this need of the referral is no longer open (another provider accepted it, or it was cancelled)", field="status")
         reserved = await places.reserve(row["service"], offer_id, now, who)
         await Referral.update({Referral.placed_offer: offer_id}).where(Referral.id == referral["id"], Referral.placed_offer.is_null())
-        need = await ReferralNeed.select(ReferralNeed.service_type).where(ReferralNeed.id == row["need"]).first()
+        need = one(await ReferralNeed.select(ReferralNeed.service_type).where(ReferralNeed.id == row["need"]).first(), f"need {row['need']}")
         sent_to = await announce_placement(referral, offer_id, need["service_type"], _payload(referral), now)
         await record(referral["id"], "offer_accepted", who, now, offer_id=offer_id, from_status="pending", to_status="accepted",
                      reserved=reserved, need_id=row["need"], service_type=need["service_type"], contact_sent_to=sent_to)  # fmt: skip
@@ -221,7 +221,7 @@ async def withdraw_organisation(org_id: int, now: dt.datetime, settings: Setting
 
 async def _no_free_place(service_id: int, offer_id: int, actor: Actor, now: dt.datetime) -> None:
     """A decline for "no free place" tells the directory: free places become 0 through the places owner."""
-    service = await Service.select(Service.type, Service.capacity_available).where(Service.id == service_id).first()
+    service = one(await Service.select(Service.type, Service.capacity_available).where(Service.id == service_id).first(), f"service {service_id}")
     if service["type"] in CAPACITY_BOUND_TYPES and service["capacity_available"] != 0:
         await places.set_figures(service_id, CapacityUpdate(available=0), actor, now, cause="offer_declined", offer_id=offer_id)
 
@@ -262,7 +262,7 @@ async def expire_offer(offer_id: int, now: dt.datetime, settings: Settings, acto
         if not claimed:
             return False
         offer = claimed[0]
-        referral = await Referral.select().where(Referral.id == offer["referral"]).first()
+        referral = one(await Referral.select().where(Referral.id == offer["referral"]).first(), f"referral {offer['referral']}")
         await record(offer["referral"], "offer_expired", actor, now, offer_id=offer_id, from_status="pending", to_status="expired")
         await notify_organisation(
             "offer_expired", offer["organisation"], now=now, subject=f"Referral {offer['referral']}: your offer expired",
@@ -280,7 +280,7 @@ async def contest_decline(offer_id: int, actor: Actor, now: dt.datetime, note: s
             Offer.id == offer_id, Offer.status == "declined", Offer.contested.eq(False)
         ).returning(Offer.referral)
         if not done:
-            current = await Offer.select(Offer.status, Offer.contested).where(Offer.id == offer_id).first()
+            current = one(await Offer.select(Offer.status, Offer.contested).where(Offer.id == offer_id).first(), f"offer {offer_id}")
             if current["status"] != "declined":
                 raise Conflict("only a declined offer can be contested", field="status")
             return await get_offer(offer_id)

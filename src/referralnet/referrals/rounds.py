@@ -95,11 +95,12 @@ async def add_offers(
         await lock_referral(referral_id)
         current = await referral_row(referral_id)
         fresh = await ReferralNeed.select().where(ReferralNeed.id == need["id"]).first()
-        if current is None or current["status"] not in OPEN_REFERRAL or fresh["status"] not in OPEN_NEED:
+        if current is None or current["status"] not in OPEN_REFERRAL or fresh is None or fresh["status"] not in OPEN_NEED:
             raise Conflict("the referral changed meanwhile; reload it", field="status")
         if fresh["status"] != "open":
             await move_need(fresh["id"], "open")
         waiting = await Offer.exists().where(Offer.need == fresh["id"], Offer.status == "pending")
+        rest: list[int]
         if current["mode"] == "parallel":
             first, rest = chosen, []
         else:  # a cascade asks one at a time: the new services queue behind an offer still waiting

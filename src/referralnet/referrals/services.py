@@ -41,7 +41,7 @@ def summarise(profile: Profile) -> str:
     needs = ", ".join(f"{SERVICE_TYPES[n.service_type][1].lower()} ({n.priority})" for n in profile.needs)
     parts = [f"{age}, {profile.gender}, {profile.nationality_group.replace('_', ' ')}"]
     if profile.exploitation_forms:
-        parts.append("exploitation: " + ", ".join(f.replace("_", " ") for f in profile.exploitation_forms))
+        parts.append("exploitation: " + ", ".join(str(f).replace("_", " ") for f in profile.exploitation_forms))
     parts.append("needs: " + needs)
     if profile.children:
         parts.append(f"{len(profile.children)} accompanying child(ren)")

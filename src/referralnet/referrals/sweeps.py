@@ -12,6 +12,7 @@ import msgspec
 
 from referralnet.audit import record
 from referralnet.db import write_transaction
+from referralnet.errors import one
 from referralnet.notifications.outbox import notify_organisation
 from referralnet.referrals.delivery import escalate_failed
 from referralnet.referrals.offers import expire_offer
@@ -52,6 +53,7 @@ async def remind_due(now: dt.datetime, *, batch: int = 200) -> int:
                 continue
             offer = claimed[0]
             referral = await Referral.select(Referral.summary, Referral.urgency).where(Referral.id == offer["referral"]).first()
+            referral = one(referral, f"referral {offer['referral']}")
             await record(offer["referral"], "offer_reminded", "system:scheduler", now, offer_id=offer["id"])
             await notify_organisation(
                 "offer_reminder", offer["organisation"], now=now,
