@@ -105,3 +105,19 @@ def test_every_row_is_a_filter_an_explanation_and_at_most_one_caveat() -> None:
     assert all(explain.CONSTRAINT_TEXT[c] for c in codes)
     assert [attribute for attribute, _ in explain.NOT_STATED] == [a.attribute for a in CAVEATS]
     assert len(set(codes)) == len(codes)
+
+
+def test_every_attribute_explains_itself_in_romanian_and_english() -> None:
+    """Each row carries its texts in both languages: an exclusion and, where it can be unstated, a caveat."""
+    from referralnet.matching.eligibility import ATTRIBUTES, caveat_text
+    from referralnet.matching.explain import CONSTRAINTS, constraint_text
+
+    for a in ATTRIBUTES:
+        assert a.excluded_by and a.excluded_by_ro, a.code
+        assert (a.caveat is None) == (a.caveat_ro is None), a.code
+        if a.caveat is not None:
+            assert caveat_text(a.attribute) == f"{a.caveat} not stated by the provider"
+            assert caveat_text(a.attribute, "ro") == f"furnizorul nu a precizat {a.caveat_ro}"
+    for code in CONSTRAINTS:  # every hard filter, eligibility or not, reads in both languages
+        assert constraint_text(code, "ro") != code and constraint_text(code) != code, code
+    assert constraint_text("stay", "ro") == "o ședere maximă mai scurtă decât cea necesară"

@@ -241,6 +241,8 @@ class Attribute:
     excluded_by: str  # "... excluded by <this>"
     caveat: str | None = None  # "<this> not stated by the provider"; None: never a caveat
     residential_only: bool = False  # applies to capacity-bound (residential) service types only
+    excluded_by_ro: str = ""  # the same texts in Romanian ("... excluși din cauza: <this>")
+    caveat_ro: str | None = None  # "furnizorul nu a precizat <this>"
 
     @property
     def attribute(self) -> str:
@@ -250,39 +252,62 @@ class Attribute:
 
 # In the order they are checked; an excluded service is counted under the first it fails.
 ATTRIBUTES: tuple[Attribute, ...] = (
-    Attribute("age", "age_band", Range("age", "age_min", "age_max"), "age eligibility", "age eligibility"),
-    Attribute("gender", "gender", Listed("genders", tuple(GENDERS)), "gender eligibility", "gender eligibility"),
+    Attribute(
+        "age", "age_band", Range("age", "age_min", "age_max"), "age eligibility", "age eligibility",
+        excluded_by_ro="vârsta", caveat_ro="vârstele primite",
+    ),
+    Attribute(
+        "gender", "gender", Listed("genders", tuple(GENDERS)), "gender eligibility", "gender eligibility",
+        excluded_by_ro="genul", caveat_ro="genul persoanelor primite",
+    ),
     Attribute(
         "nationality", "nationality_group", Listed("nationality_groups", tuple(NATIONALITY_GROUPS)),
         "nationality eligibility", "nationality eligibility",
+        excluded_by_ro="cetățenia", caveat_ro="cetățeniile primite",
     ),
     Attribute(
         "victim_status", "victim_status", Listed("victim_statuses", tuple(VICTIM_STATUSES)),
         "victim status eligibility", "victim status eligibility",
+        excluded_by_ro="statutul de victimă", caveat_ro="statutul victimelor primite",
     ),
     Attribute(
         "exploitation_form", "exploitation_forms", Listed("exploitation_forms", tuple(EXPLOITATION_FORMS)),
         "the forms of exploitation they serve", "forms of exploitation served",
+        excluded_by_ro="formele de exploatare pe care le acoperă", caveat_ro="formele de exploatare acoperite",
     ),
     Attribute(
         "children", "children", Flag("accepts_children"), "not accepting children",
         "whether children are accepted", residential_only=True,
+        excluded_by_ro="faptul că nu primesc copii", caveat_ro="dacă primesc copii",
     ),
     Attribute(
         "language", "languages", Listed("languages", tuple(LANGUAGES), also=("interpretation_available", "interpretation")),
         "no shared language and no interpretation", "languages spoken",
+        excluded_by_ro="lipsa unei limbi comune și a interpretării", caveat_ro="limbile vorbite",
     ),
     Attribute(
         "accessibility", "accessibility", Listed("accessibility", tuple(ACCESSIBILITY), every=True),
         "accessibility", "accessibility",
+        excluded_by_ro="accesibilitatea", caveat_ro="accesibilitatea",
     ),
     Attribute(
         "stay", "expected_stay_days", AtLeast("max_stay_days"), "a maximum stay shorter than the stay needed",
         "the longest stay allowed",
+        excluded_by_ro="o ședere maximă mai scurtă decât cea necesară", caveat_ro="durata maximă a șederii",
     ),
-    Attribute("conditions", "conditions", Conditions(), "excluded or required conditions"),
+    Attribute(
+        "conditions", "conditions", Conditions(), "excluded or required conditions", excluded_by_ro="condițiile excluse sau cerute",
+    ),
 )  # fmt: skip
 CAVEATS: tuple[Attribute, ...] = tuple(a for a in ATTRIBUTES if a.caveat is not None)  # bit order of "not stated"
+
+
+def caveat_text(attribute: str, lang: str = "en") -> str | None:
+    """The "not stated" caveat of ``attribute`` (``Reason.attribute``) as a sentence in ``lang`` (en or ro)."""
+    for a in CAVEATS:
+        if a.attribute == attribute:
+            return f"furnizorul nu a precizat {a.caveat_ro}" if lang == "ro" else f"{a.caveat} not stated by the provider"
+    return None
 
 
 def dtypes(attributes: Sequence[Attribute] = ATTRIBUTES) -> dict[str, Any]:

@@ -20,9 +20,22 @@ _AFTER = {
     "full": "having no free places",
 }
 CONSTRAINT_TEXT: dict[str, str] = {**_BEFORE, **{a.code: a.excluded_by for a in ATTRIBUTES}, **_AFTER}
+CONSTRAINT_TEXT_RO: dict[str, str] = {
+    "inactive": "faptul că sunt inactive",
+    **{a.code: a.excluded_by_ro for a in ATTRIBUTES},
+    "avoided_county": "un sediu într-un județ evitat",
+    "security": "lipsa unui sediu confidențial",
+    "distance": "distanța",
+    "full": "lipsa locurilor libere",
+}
 CONSTRAINTS: tuple[str, ...] = tuple(CONSTRAINT_TEXT)
 # Eligibility attributes whose absence is a caveat, in the bit order of Selection.not_stated.
 NOT_STATED: tuple[tuple[str, str], ...] = tuple((a.attribute, a.caveat or "") for a in CAVEATS)
+
+
+def constraint_text(code: str, lang: str = "en") -> str:
+    """What a constraint code excluded by, in ``lang`` (en or ro), for ``excluded.by_constraint`` shown to a person."""
+    return (CONSTRAINT_TEXT_RO if lang == "ro" else CONSTRAINT_TEXT).get(code, code)
 
 
 def label(service_type: str) -> str:

@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 
 from referralnet.matching.directory import LANGUAGE_BITS, Listing
+from referralnet.matching.eligibility import caveat_text
 from referralnet.matching.explain import NOT_STATED, label
 from referralnet.matching.filters import LANGUAGE_INTERPRETATION, LANGUAGE_SHARED
 from referralnet.matching.geodesy import shown_km
@@ -76,9 +77,9 @@ def _reasons(s: Selection, i: int, c: Listing, km: float | None, live: Live, rec
     if record is not None and record.offers > 0:
         out += _record_reasons(record)
     not_stated = int(s.not_stated[i])
-    for bit, (attribute, text) in enumerate(NOT_STATED):
+    for bit, (attribute, _) in enumerate(NOT_STATED):
         if not_stated >> bit & 1:
-            out.append(Reason(code="not_stated", kind="caveat", text=f"{text} not stated by the provider", attribute=attribute))
+            out.append(Reason(code="not_stated", kind="caveat", text=caveat_text(attribute) or "", attribute=attribute))
     return out
 
 
