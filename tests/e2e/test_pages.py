@@ -244,14 +244,30 @@ def test_institution_refers_in_romanian_and_sees_it_placed_live(site: Site, brow
     page.wait_for_url(f"{base}/institution/referrals/*")
     detail = page.url
     expect(page.locator("#referral-status")).to_have_text("deschisă")
-    offer_id = int(page.locator("#offers tbody tr").first.get_attribute("id").removeprefix("offer-"))
+    expect(page.locator("#need-residential_shelter-status")).to_have_text("deschisă")
+    offer_id = int(page.locator("#offers-residential_shelter tbody tr").first.get_attribute("id").removeprefix("offer-"))
     expect(page.locator(f"#offer-{offer_id}")).to_contain_text("în așteptare")
+    expect(page.locator("#round-residential_shelter")).to_be_visible()  # an open need can take a second round
+    assert page.locator("#contact-residential_shelter").count() == 0
+    # A second round finds nobody new (the only provider is already asked): refused beside the button, in Romanian,
+    # and the refusal stays there while the status part refreshes itself.
+    page.locator("#round-residential_shelter").click()
+    error = page.locator("#round-residential_shelter-error")
+    expect(error).to_contain_text("Niciun alt furnizor nu poate fi întrebat acum")
+    with page.expect_response(lambda r: r.url.endswith("/live")):
+        pass
+    expect(error).to_contain_text("Niciun alt furnizor nu poate fi întrebat acum")
 
     with ThreadPoolExecutor(1) as pool:  # Playwright's loop runs in this thread
         ngo = pool.submit(asyncio.run, create_token(role="ngo", name="e2e provider", organisation=org["id"])).result()[0]
-    _api(site, "POST", f"/api/v1/offers/{offer_id}/accept", token=ngo)  # the provider accepts, elsewhere
+    arrival = "Ne întâlnim la farmacia din gara Iași; sunați la sosire."
+    _api(site, "POST", f"/api/v1/offers/{offer_id}/accept", token=ngo, json={"arrival_instructions": arrival})  # elsewhere
     expect(page.locator("#referral-status")).to_have_text("plasată", timeout=20_000)  # no reload
     expect(page.locator(f"#offer-{offer_id}")).to_contain_text("acceptată")
+    expect(page.locator("#need-residential_shelter-status")).to_have_text("plasată")
+    expect(page.locator("#contact-residential_shelter")).to_contain_text(arrival)  # the contact once placed, live
+    expect(page.locator("#contact-residential_shelter")).to_contain_text("Instrucțiuni de sosire")
+    assert page.locator("#round-residential_shelter").count() == 0
     expect(page.locator("#timeline")).to_contain_text("offer accepted")
     shoot(page, "referral")
     page.goto(f"{base}/institution/referrals")

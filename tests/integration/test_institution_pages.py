@@ -3,16 +3,19 @@ their fields and nothing written; another institution gets 404; other roles are 
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
 from litestar.testing import AsyncTestClient
 
 from referralnet.clock import FixedClock
-from referralnet.tables import Referral
+from referralnet.tables import Offer, Referral
 from tests.conftest import Tokens, in_app
-from tests.integration.helpers import make_org, make_service, shelter
+from tests.integration.helpers import PROFILE, make_org, make_service, shelter
+from tests.integration.test_contacts import INSTRUCTIONS, provider
 from tests.integration.test_people import PASSWORD, add_person, csrf_of, sign_in
+from tests.integration.test_referrals import network
 
 FORM = {"age_band": "25-39", "gender": "female", "nationality_group": "romanian", "needs": "residential_shelter",
         "county": "RO-B", "locality": "București", "urgency": "urgent", "exploitation_forms": "sexual"}  # fmt: skip
@@ -138,3 +141,100 @@ async def test_nothing_fits_says_why_and_one_click_searches_relaxed(client: Asyn
             data.setdefault(name, []).append(value)
     again = await client.post("/institution/referrals/new", data={**data, "_csrf_token": token})
     assert again.status_code == 200 and f'id="candidate-{service["id"]}"' in again.text
+
+
+async def _referral_of(client: AsyncTestClient[Any], tokens: Tokens, institution: int, service_ids: list[int]) -> dict[str, Any]:
+    """A referral of the institution made through the API (the pages show the same referral)."""
+    api = tokens.make("institution", organisation=institution, name="api officer")
+    resp = await client.post("/api/v1/referrals", headers=api, json={
+        "profile": copy.deepcopy(PROFILE), "consent": True, "mode": "parallel", "service_ids": service_ids})  # fmt: skip
+    assert resp.status_code == 201, resp.text
+    return resp.json()  # type: ignore[no-any-return]
+
+
+async def test_each_need_with_its_offers_and_the_contact_only_once_placed(
+    client: AsyncTestClient[Any], clock: FixedClock, tokens: Tokens, admin: dict[str, str]
+) -> None:
+    a, a_service, ngo_a = await provider(client, tokens, admin, "Casa A", 1)
+    _b, b_service, _ngo_b = await provider(client, tokens, admin, "Casa B", 2)
+    mine = await officer(client, clock, tokens, "ana@ipj.example.ro")
+    referral = await _referral_of(client, tokens, mine, [a_service, b_service])
+    offers = {o["organisation_id"]: o for o in referral["offers"]}
+    path = f"/institution/referrals/{referral['id']}"
+
+    before = await client.get(path)
+    assert before.status_code == 200
+    need = before.text.split('id="referral-need-residential_shelter"')[1].split("</section>")[0]
+    assert 'id="need-residential_shelter-status">open</strong>' in need
+    for offer in referral["offers"]:
+        row = need.split(f'id="offer-{offer["id"]}"')[1].split("</tr>")[0]
+        assert offer["service_name"] in row and ">pending</span>" in row and 'class="delivery' in row
+    assert 'id="round-residential_shelter"' in need  # an open need can take a second round
+    assert 'id="contact-residential_shelter"' not in before.text and "+40 232 101 100" not in before.text
+
+    resp = await client.post(f"/api/v1/offers/{offers[a]['id']}/accept", json={"arrival_instructions": INSTRUCTIONS}, headers=ngo_a)
+    assert resp.status_code == 200, resp.text
+    live = await client.get(path + "/live")  # what the polling fetches
+    contact = live.text.split('id="contact-residential_shelter"')[1].split("</div>")[0]
+    for shown in ("Casa A", "+40 232 101 100", "+40 744 001 000", "primire1@casa.example", INSTRUCTIONS):
+        assert shown in contact
+    assert "+40 232 102 100" not in live.text  # the provider whose offer was withdrawn stays unseen
+    assert 'id="need-residential_shelter-status">placed</strong>' in live.text and 'id="round-residential_shelter"' not in live.text
+    ro = await client.get(path, headers={"Accept-Language": "ro"})
+    assert "Instrucțiuni de sosire" in ro.text and 'id="need-residential_shelter-status">plasată</strong>' in ro.text
+    assert "Centru rezidențial / adăpost" in ro.text  # the need by its Romanian label
+
+    await officer(client, clock, tokens, "other@dgaspc.example.ro")  # another institution
+    for url in (path, path + "/live"):
+        other = await client.get(url)
+        assert other.status_code == 404 and "+40 232 101 100" not in other.text and INSTRUCTIONS not in other.text
+
+
+async def test_a_second_round_from_the_page(client: AsyncTestClient[Any], clock: FixedClock, tokens: Tokens, admin: dict[str, str]) -> None:
+    net = await network(client, tokens, admin, n=3)
+    mine = await officer(client, clock, tokens, "ana@ipj.example.ro")
+    referral = await _referral_of(client, tokens, mine, [net.services[0]["id"]])
+    first = referral["offers"][0]
+    resp = await client.post(f"/api/v1/offers/{first['id']}/decline", json={"reason": "safety"}, headers=net.ngos[0])
+    assert resp.status_code == 200, resp.text
+    path = f"/institution/referrals/{referral['id']}"
+    page = await client.get(path)
+    assert 'id="need-residential_shelter-status">unplaced</strong>' in page.text and "Safety" in page.text
+    assert 'id="round-residential_shelter"' in page.text
+
+    unsigned = await client.post(path + "/round", data={"need": "residential_shelter"}, follow_redirects=False)
+    assert unsigned.status_code == 403
+    assert in_app(client, lambda: Offer.count()) == 1
+    done = await post_form(client, path + "/round", {"need": "residential_shelter"}, page=path)
+    assert done.status_code == 303 and done.headers["location"] == path + "#referral-need-residential_shelter"
+    after = await client.get(path)
+    assert 'id="need-residential_shelter-status">open</strong>' in after.text
+    rows = {o: after.text.split(f'id="offer-{o}"')[1].split("</tr>")[0] for o in in_app(client, _offer_ids, referral["id"])}
+    assert len(rows) == 3 and sum(">pending</span>" in r for r in rows.values()) == 2  # those who fit, not the one who declined
+    assert ">declined</span>" in rows[first["id"]]
+
+    for offer_id in list(rows)[1:]:  # both decline: nobody is left to ask
+        ngo = net.ngos[[s["id"] for s in net.services].index(in_app(client, _service_of, offer_id))]
+        assert (await client.post(f"/api/v1/offers/{offer_id}/decline", json={"reason": "no_capacity"}, headers=ngo)).status_code == 200
+    refused = await post_form(client, path + "/round", {"need": "residential_shelter"}, page=path)
+    assert refused.status_code == 409
+    assert 'id="round-residential_shelter-error" hx-preserve="true" role="alert">No other provider can be asked' in refused.text
+    assert 'aria-describedby="round-residential_shelter-hint round-residential_shelter-error"' in refused.text
+    token = await csrf_of(client, path)
+    ro = await client.post(path + "/round", data={"need": "residential_shelter", "_csrf_token": token}, headers={"Accept-Language": "ro"})
+    assert ro.status_code == 409 and "Niciun alt furnizor nu poate fi întrebat acum" in ro.text
+    unknown = await post_form(client, path + "/round", {"need": "child_residential"}, page=path)
+    assert unknown.status_code == 422 and "This referral has no such need." in unknown.text
+    assert in_app(client, lambda: Offer.count()) == 3  # nothing written by a refusal
+
+    await officer(client, clock, tokens, "other@dgaspc.example.ro")  # another institution
+    stranger = await post_form(client, path + "/round", {"need": "residential_shelter"}, page="/institution/referrals/new")
+    assert stranger.status_code == 404 and in_app(client, lambda: Offer.count()) == 3
+
+
+async def _offer_ids(referral_id: int) -> list[int]:
+    return [r["id"] for r in await Offer.select(Offer.id).where(Offer.referral == referral_id).order_by(Offer.id)]
+
+
+async def _service_of(offer_id: int) -> int:
+    return (await Offer.select(Offer.service).where(Offer.id == offer_id).first())["service"]  # type: ignore[index,no-any-return]

@@ -31,6 +31,10 @@ OPEN_REFERRAL = frozenset({"open", "partially_placed", "placed", "unplaced"})
 OPEN_NEED = frozenset({"not_requested", "open", "unplaced"})
 
 
+class NoProviderLeft(Conflict):
+    """A fresh match found nobody new to ask: those who fit already declined or are already asked."""
+
+
 async def _left_out(referral_id: int, need_id: int) -> dict[int, str]:
     """Services that may not be asked again for this need, with why: they declined or are already waiting."""
     rows = await Offer.select(Offer.service, Offer.status, Offer.need).where(Offer.referral == referral_id)
@@ -89,7 +93,7 @@ async def add_offers(
         left_out |= {r["id"]: "belongs to a referring institution" for r in institutions}
         chosen = [s for s in eligible if s not in left_out][: settings.auto_offers]
         if not chosen:
-            raise Conflict(f"no other provider can be asked for {body.need}: those who fit already declined or are asked", field="need")
+            raise NoProviderLeft(f"no other provider can be asked for {body.need}: those who fit already declined or are asked", field="need")
     who = actor.label
     async with write_transaction():
         await lock_referral(referral_id)

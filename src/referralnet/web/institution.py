@@ -15,9 +15,11 @@ from referralnet.errors import DomainError, InvalidInput, NotFound
 from referralnet.matching.profile import Profile
 from referralnet.matching.services import match_profile
 from referralnet.params import CurrentClock, FromPath
+from referralnet.referrals import rounds
 from referralnet.referrals import services as referrals
-from referralnet.referrals.schemas import CancelBody, ReferralCreate
+from referralnet.referrals.schemas import AddOffers, CancelBody, ReferralCreate
 from referralnet.texts import N_
+from referralnet.vocabulary.codes import DECLINE_REASONS, SERVICE_TYPES
 from referralnet.web import forms
 from referralnet.web.controllers import SECURITY_HEADERS
 from referralnet.web.session import signed_in
@@ -27,13 +29,19 @@ LIVE_HEADERS = {
     **SECURITY_HEADERS,
     "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"] + "; script-src 'self'; connect-src 'self'",
 }
-STATUSES = ("open", "placed", "unplaced", "arrived", "closed", "cancelled")
-# Referral and offer statuses as the pages name them.
+STATUSES = ("open", "partially_placed", "placed", "unplaced", "arrived", "closed", "cancelled")
+# Referral, need, offer and delivery states as the pages name them.
 STATUS_NAMES = (
-    N_("open"), N_("placed"), N_("unplaced"), N_("arrived"), N_("closed"), N_("cancelled"),
-    N_("pending"), N_("accepted"), N_("declined"), N_("expired"), N_("withdrawn"),
+    N_("open"), N_("partially placed"), N_("placed"), N_("unplaced"), N_("arrived"), N_("closed"), N_("cancelled"),
+    N_("not requested"), N_("pending"), N_("accepted"), N_("declined"), N_("expired"), N_("withdrawn"),
+    N_("sent"), N_("delivered"), N_("failed"), N_("phone"),
 )
 POLL_SECONDS = 5
+# A second round's refusals as the page words them (the services' own messages are English and name codes).
+NO_PROVIDER_LEFT = N_("no other provider can be asked for this need now: those who fit already declined or are already asked")
+NEED_CLOSED = N_("this need is no longer open or unplaced; reload the page")
+REFERRAL_CLOSED = N_("this referral takes no more offers; reload the page")
+NO_SUCH_NEED = N_("this referral has no such need")
 
 
 class NotYours(DomainError):
@@ -75,6 +83,29 @@ async def _candidates(request: Request[Any, Any, Any], profile: Profile, clock: 
 def _timeline(referral: Any) -> list[tuple[Any, str, str | None]]:
     """The referral's history as (when, what, why), oldest first."""
     return [(e.at, type(e).__struct_config__.tag, e.reason) for e in referral.history]
+
+
+def _referral_page(name: str, referral: Any, code: int = 200, /, **context: Any) -> Template:
+    """The referral page or its live part: needs with their labels in both languages, offers, contacts, timeline."""
+    return _page(name, code, headers=LIVE_HEADERS, referral=referral, poll=POLL_SECONDS, timeline=_timeline(referral),
+                 need_labels=NEED_LABELS, decline_labels=DECLINE_REASONS, open_needs=rounds.OPEN_NEED,
+                 open_referral=rounds.OPEN_REFERRAL, **context)  # fmt: skip
+
+
+NEED_LABELS = {code: (en, ro) for code, (_group, en, ro) in SERVICE_TYPES.items()}
+
+
+def _round_error(exc: DomainError) -> str:
+    """A second round's refusal as a catalogue text, so the page shows it in its language."""
+    if isinstance(exc, rounds.NoProviderLeft):
+        return NO_PROVIDER_LEFT
+    if isinstance(exc, InvalidInput) and exc.field == "need":
+        return NO_SUCH_NEED
+    if exc.field == "need":
+        return NEED_CLOSED
+    if exc.field == "status":
+        return REFERRAL_CLOSED
+    return exc.detail
 
 
 def _not_found() -> Template:
@@ -164,7 +195,7 @@ class InstitutionPages(Controller):
             referral = await referrals.get_referral(referral_id, request.user, clock.now())
         except NotFound:
             return _not_found()
-        return _page("institution/referral.html", headers=LIVE_HEADERS, referral=referral, poll=POLL_SECONDS, timeline=_timeline(referral))
+        return _referral_page("institution/referral.html", referral)
 
     @post("/referrals/{referral_id:int}/cancel", operation_id="cancelReferralPage", include_in_schema=False, status_code=303)
     async def cancel(self, request: Request[Any, Any, Any], referral_id: FromPath[int], clock: CurrentClock) -> Template | Redirect:
@@ -175,8 +206,7 @@ class InstitutionPages(Controller):
             return _not_found()
         except DomainError as exc:
             referral = await referrals.get_referral(referral_id, request.user, clock.now())
-            return _page("institution/referral.html", exc.status_code, headers=LIVE_HEADERS, referral=referral, poll=POLL_SECONDS,
-                         timeline=_timeline(referral), error=exc.detail)  # fmt: skip
+            return _referral_page("institution/referral.html", referral, exc.status_code, error=exc.detail)
         return Redirect(f"/institution/referrals/{referral_id}", status_code=303, headers=SECURITY_HEADERS)
 
     @get("/referrals/{referral_id:int}/live", operation_id="institutionReferralLive", include_in_schema=False)
@@ -186,7 +216,31 @@ class InstitutionPages(Controller):
             referral = await referrals.get_referral(referral_id, request.user, clock.now())
         except NotFound:
             return _not_found()
-        return _page("institution/_live.html", headers=LIVE_HEADERS, referral=referral, poll=POLL_SECONDS, timeline=_timeline(referral))
+        return _referral_page("institution/_live.html", referral)
+
+    @post("/referrals/{referral_id:int}/round", operation_id="secondRoundPage", include_in_schema=False, status_code=303)
+    async def second_round(self, request: Request[Any, Any, Any], referral_id: FromPath[int], clock: CurrentClock) -> Template | Redirect:
+        """A second round for one open or unplaced need: a fresh match asks more providers, never those who declined."""
+        need = str((await request.form()).get("need") or "")
+        state = request.app.state
+        try:
+            body = msgspec.convert({"need": need}, AddOffers)
+        except msgspec.ValidationError:
+            body = None
+        try:
+            if body is None:
+                raise InvalidInput(f"unknown need {need!r}", field="need")
+            await rounds.add_offers(referral_id, body, request.user, clock, state.settings, state.matching_cache)
+        except NotFound:
+            return _not_found()
+        except DomainError as exc:
+            referral = await referrals.get_referral(referral_id, request.user, clock.now())
+            message = _round_error(exc)
+            # Beside the need's button while the page still shows it; otherwise at the top of the page.
+            beside = referral.status in rounds.OPEN_REFERRAL and any(n.service_type == need and n.status in rounds.OPEN_NEED for n in referral.needs)
+            where = {"round_need": need, "round_error": message} if beside else {"error": message}
+            return _referral_page("institution/referral.html", referral, exc.status_code, **where)
+        return Redirect(f"/institution/referrals/{referral_id}#referral-need-{need}", status_code=303, headers=SECURITY_HEADERS)
 
 
 def _multi(form: Any) -> dict[str, list[str]]:
