@@ -147,6 +147,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/institution/referrals/{referral_id:int}"):   Entry("303s 200  404  403  403  403  403", "referral"),
     ("GET", "/institution/referrals/{referral_id:int}/live"): Entry("303s 200  404  403  403  403  403", "referral"),
     ("POST", "/institution/referrals/{referral_id:int}/cancel"): Entry("303s 303  404  403  403  403  403", "fresh_referral", {}),
+    ("POST", "/institution/referrals/{referral_id:int}/round"): Entry("303s 303  404  403  403  403  403", "fresh_referral", {"need": "residential_shelter"}),
 }
 # fmt: on
 
