@@ -31,7 +31,7 @@ def _migration_summary(lines: list[str]) -> list[str]:
     """Piccolo's progress lines, its contradictory counts ("7 already complete", "7 not yet run") replaced by ours."""
     ran = sum("[forwards]" in line for line in lines)
     total = next((int(m.group(1)) for line in lines if (m := re.search(r"(\d+) migrations? already complete", line))), None)
-    kept = [line for line in lines if not re.search(r"already complete|not yet run|need to be run", line)]
+    kept = [line for line in lines if not re.search(r"already complete|not yet run", line)]
     if total is None:
         return kept
     return [f"{ran} migration(s) applied now, {max(total - ran, 0)} already applied", *kept]
