@@ -134,6 +134,11 @@ async def test_nothing_fits_says_why_and_one_click_searches_relaxed(client: Asyn
     relax_form = none.text.split('class="relax"')[1].split("</form>")[0]
     fields = re.findall(r'name="([^"]+)" value="([^"]*)"', relax_form)
     assert ("accessibility", "wheelchair") not in fields and ("needs", "residential_shelter") in fields
+    assert "<li>accessibility: 1</li>" in none.text  # what left each service out, from the eligibility registry
+    await client.get("/language/ro?next=/institution/referrals/new")
+    in_romanian = await post_form(client, "/institution/referrals/new", {**FORM, "accessibility": "wheelchair"})
+    assert "<li>accesibilitatea: 1</li>" in in_romanian.text and "prima regulă" in in_romanian.text
+    await client.get("/language/en?next=/institution/referrals/new")
     token = await csrf_of(client, "/institution/referrals/new")
     data: dict[str, Any] = {}
     for name, value in fields:

@@ -67,3 +67,25 @@ def test_dates_in_romania_time_per_locale() -> None:
     assert i18n.format_when(winter, "ro") == "3 mar. 2026, 11:00"
     assert i18n.format_when(winter, "en") == "Mar 3, 2026, 11:00"
     assert i18n.format_when(summer, "ro") == "3 iul. 2026, 12:00"
+
+
+def test_match_reasons_read_in_the_pages_language() -> None:
+    """A "not stated" caveat comes from the eligibility registry in Romanian; other reasons keep their text."""
+    from types import SimpleNamespace
+
+    from jinja2 import Environment
+
+    from referralnet.matching.schemas import Reason
+
+    env = Environment(autoescape=True)
+    i18n.install(env)
+    template = env.from_string("{{ r|reason }} | {{ 'full'|constraint }}")
+
+    def page(lang: str) -> SimpleNamespace:
+        return SimpleNamespace(scope={"referralnet_locale": lang}, cookies={}, headers={})
+
+    caveat = Reason(code="not_stated", kind="caveat", text="gender eligibility not stated by the provider", attribute="genders")
+    assert template.render(r=caveat, request=page("en")) == "gender eligibility not stated by the provider | having no free places"
+    assert template.render(r=caveat, request=page("ro")) == "furnizorul nu a precizat genul persoanelor primite | lipsa locurilor libere"
+    fit = Reason(code="distance", kind="fit", text="12 km away")
+    assert template.render(r=fit, request=page("ro")).startswith("12 km away")

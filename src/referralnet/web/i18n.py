@@ -23,6 +23,9 @@ from babel.support import Translations
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
+from referralnet.matching.eligibility import caveat_text
+from referralnet.matching.explain import constraint_text
+
 LOCALES = ("ro", "en")
 DEFAULT = "en"
 COOKIE = "rn_lang"
@@ -117,6 +120,20 @@ def _lang(context: Context) -> str:
     return _context_locale(context)
 
 
+@pass_context
+def _reason(context: Context, reason: Any) -> str:
+    """A match reason in the page's language: the eligibility registry's caveats have Romanian texts."""
+    if reason.code == "not_stated" and reason.attribute:
+        return caveat_text(reason.attribute, _context_locale(context)) or reason.text
+    return str(reason.text)
+
+
+@pass_context
+def _constraint(context: Context, code: str) -> str:
+    """What a hard filter excluded by, in the page's language."""
+    return constraint_text(code, _context_locale(context))
+
+
 def _here(request: Any) -> str:
     """The current path and query, to come back to after switching language."""
     if request is None:
@@ -132,6 +149,8 @@ def install(env: Environment) -> None:
     env.filters["when"] = _when
     env.filters["number"] = _number
     env.filters["sentence"] = _sentence
+    env.filters["reason"] = _reason
+    env.filters["constraint"] = _constraint
     env.globals["page_lang"] = _lang
     env.globals["here"] = _here
     env.globals["LANGUAGES"] = NAMES
