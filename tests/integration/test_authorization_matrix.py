@@ -85,8 +85,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/referrals/{referral_id:int}"):        Entry("401  200  404  200  404  200  200", "referral"),
     ("GET", "/api/v1/referrals/{referral_id:int}/fhir"):   Entry("401  200  404  200  404  200  200", "referral"),
     ("POST", "/api/v1/referrals/{referral_id:int}/cancel"): Entry("401  200  404  403  404  200  200", "fresh_referral", {}),
-    ("POST", "/api/v1/referrals/{referral_id:int}/arrival"): Entry("401  403  403  200  404  200  200", "placed_referral", {}),
-    ("POST", "/api/v1/referrals/{referral_id:int}/close"): Entry("401  403  403  200  404  200  200", "placed_referral", {"outcome": "services_started"}),
+    # Arrival and outcome: the accepting provider, the referring institution (its officer follows the case) or the secretariat.
+    ("POST", "/api/v1/referrals/{referral_id:int}/arrival"): Entry("401  200  404  200  404  200  200", "placed_referral", {}),
+    ("POST", "/api/v1/referrals/{referral_id:int}/close"): Entry("401  200  404  200  404  200  200", "placed_referral", {"outcome": "services_started"}),
     # Only the provider the offer was made to answers it (in the API or by its one-click link).
     ("POST", "/api/v1/offers/{offer_id:int}/accept"):      Entry("401  403  403  200  403  403  403", "fresh_offer", {}),
     ("POST", "/api/v1/offers/{offer_id:int}/decline"):     Entry("401  403  403  200  403  403  403", "fresh_offer", {"reason": "not_eligible"}),
@@ -148,6 +149,8 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/institution/referrals/{referral_id:int}/live"): Entry("303s 200  404  403  403  403  403", "referral"),
     ("POST", "/institution/referrals/{referral_id:int}/cancel"): Entry("303s 303  404  403  403  403  403", "fresh_referral", {}),
     ("POST", "/institution/referrals/{referral_id:int}/round"): Entry("303s 303  404  403  403  403  403", "fresh_referral", {"need": "residential_shelter"}),
+    ("POST", "/institution/referrals/{referral_id:int}/arrival"): Entry("303s 303  404  403  403  403  403", "placed_referral", {"note": "arrived with the officer"}),
+    ("POST", "/institution/referrals/{referral_id:int}/close"): Entry("303s 303  404  403  403  403  403", "placed_referral", {"outcome": "services_started"}),
 }
 # fmt: on
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any
+from typing import Any, get_args
 
 from litestar.testing import AsyncTestClient
 
 from referralnet.clock import FixedClock
+from referralnet.referrals.lifecycle import Outcome
 from referralnet.tables import Offer, Referral
 from tests.conftest import Tokens, in_app
 from tests.integration.helpers import PROFILE, make_org, make_service, shelter
@@ -243,3 +244,63 @@ async def _offer_ids(referral_id: int) -> list[int]:
 
 async def _service_of(offer_id: int) -> int:
     return (await Offer.select(Offer.service).where(Offer.id == offer_id).first())["service"]  # type: ignore[index,no-any-return]
+
+
+async def test_arrival_and_outcome_from_the_page(client: AsyncTestClient[Any], clock: FixedClock, tokens: Tokens, admin: dict[str, str]) -> None:
+    """The officer who went with the person records the arrival, then closes with an outcome; the API shows both."""
+    net = await network(client, tokens, admin, n=1)
+    mine = await officer(client, clock, tokens, "ana@ipj.example.ro")
+    referral = await _referral_of(client, tokens, mine, [net.services[0]["id"]])
+    path = f"/institution/referrals/{referral['id']}"
+    api = tokens.make("institution", organisation=mine, name="api reader")
+    open_page = await client.get(path)
+    assert 'id="record-arrival"' not in open_page.text and 'id="close-referral"' not in open_page.text  # nothing placed yet
+    await client.post(f"/api/v1/offers/{referral['offers'][0]['id']}/accept", headers=net.ngos[0])
+    placed = await client.get(path, headers={"Accept-Language": "ro"})
+    assert 'id="record-arrival"' in placed.text and "Înregistrați sosirea" in placed.text
+    assert '<option value="services_started">Serviciile au început</option>' in placed.text
+    assert all(f'<option value="{code}">' in placed.text for code in get_args(Outcome))  # every outcome the API takes
+
+    unsigned = await client.post(path + "/arrival", data={"note": "came with the officer"}, follow_redirects=False)
+    assert unsigned.status_code == 403
+    phone = await post_form(client, path + "/arrival", {"note": "sunați la 0722 123 456"}, page=path)
+    assert phone.status_code == 422 and 'id="arrival-note-error"' in phone.text and "looks like a phone number" in phone.text
+    assert "0722" not in phone.text and 'aria-describedby="arrival-note-rule arrival-note-error"' in phone.text
+    assert (await client.get(f"/api/v1/referrals/{referral['id']}", headers=api)).json()["status"] == "placed"
+
+    arrived = await post_form(client, path + "/arrival", {"note": "came with the officer"}, page=path)
+    assert arrived.status_code == 303 and arrived.headers["location"] == path
+    view = (await client.get(f"/api/v1/referrals/{referral['id']}", headers=api)).json()
+    assert view["status"] == "arrived" and view["history"][-1]["kind"] == "arrival_recorded"
+    assert view["history"][-1]["reason"] == "came with the officer"
+    page = await client.get(path)
+    assert 'id="referral-status">arrived</strong>' in page.text and 'id="record-arrival"' not in page.text
+    assert 'id="close-referral"' in page.text
+    again = await post_form(client, path + "/arrival", {}, page=path)
+    assert again.status_code == 409 and "An arrival can be recorded only while the referral is placed" in again.text
+
+    no_outcome = await post_form(client, path + "/close", {"outcome": "finished"}, page=path)
+    assert no_outcome.status_code == 422 and 'id="outcome-error"' in no_outcome.text
+    closed = await post_form(client, path + "/close", {"outcome": "services_started"}, page=path)
+    assert closed.status_code == 303 and closed.headers["location"] == path
+    view = (await client.get(f"/api/v1/referrals/{referral['id']}", headers=api)).json()
+    assert view["status"] == "closed" and view["outcome"] == "services_started" and view["history"][-1]["kind"] == "referral_closed"
+    ro = await client.get(path, headers={"Accept-Language": "ro"})
+    assert 'id="referral-outcome">Serviciile au început</span>' in ro.text and 'id="close-referral"' not in ro.text
+
+
+async def test_another_institution_cannot_record_arrival_or_close(
+    client: AsyncTestClient[Any], clock: FixedClock, tokens: Tokens, admin: dict[str, str]
+) -> None:
+    net = await network(client, tokens, admin, n=1)
+    mine = await officer(client, clock, tokens, "ana@ipj.example.ro")
+    referral = await _referral_of(client, tokens, mine, [net.services[0]["id"]])
+    await client.post(f"/api/v1/offers/{referral['offers'][0]['id']}/accept", headers=net.ngos[0])
+    path = f"/institution/referrals/{referral['id']}"
+    await officer(client, clock, tokens, "other@dgaspc.example.ro")  # another institution
+    for action, form in (("arrival", {"note": "came"}), ("close", {"outcome": "services_started"}), ("close", {"outcome": "finished"})):
+        stranger = await post_form(client, f"{path}/{action}", form)
+        assert stranger.status_code == 404, (action, stranger.text)
+        assert net.services[0]["name"] not in stranger.text
+    status = in_app(client, lambda: Referral.select(Referral.status).where(Referral.id == referral["id"]).first())
+    assert status["status"] == "placed"

@@ -168,6 +168,54 @@ async def test_arrival_and_closing_need_an_outcome(client: Any, tokens: Tokens, 
     assert await capacity(client, admin, net.services[0]["id"]) == 1
 
 
+async def test_the_referring_institution_records_arrival_and_closes(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
+) -> None:
+    """The officer who goes with the person records the arrival and the outcome; another institution cannot."""
+    net = await network(client, tokens, admin, n=1)
+    service_id = net.services[0]["id"]
+    referral = await refer(client, institution, service_ids=[service_id])
+    rid = referral["id"]
+    await client.post(f"/api/v1/offers/{referral['offers'][0]['id']}/accept", headers=net.ngos[0])
+    other = tokens.make("institution", name="someone else")
+    for call, body in (("arrival", {}), ("close", {"outcome": "services_started"})):
+        assert (await client.post(f"/api/v1/referrals/{rid}/{call}", json=body, headers=other)).status_code == 404
+    refused = await client.post(f"/api/v1/referrals/{rid}/arrival", json={"note": "sunați la 0722 123 456"}, headers=institution)
+    assert refused.status_code == 422 and refused.json()["extra"][0]["key"] == "note" and "0722" not in refused.text
+    assert (await client.get(f"/api/v1/referrals/{rid}", headers=institution)).json()["status"] == "placed"
+    arrived = await client.post(f"/api/v1/referrals/{rid}/arrival", json={"note": "came with the officer"}, headers=institution)
+    assert arrived.status_code == 200, arrived.text
+    assert arrived.json()["status"] == "arrived" and arrived.json()["arrived_at"] is not None
+    event = arrived.json()["history"][-1]
+    assert event["kind"] == "arrival_recorded" and event["reason"] == "came with the officer"
+    assert event["actor"] == arrived.json()["history"][0]["actor"]  # the institution's token, as on the referral it made
+    closed = await client.post(f"/api/v1/referrals/{rid}/close", json={"outcome": "transferred"}, headers=institution)
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["status"] == "closed" and closed.json()["outcome"] == "transferred"
+    assert closed.json()["history"][-1]["kind"] == "referral_closed"
+    assert await capacity(client, admin, service_id) == 1  # arrived: the place stays taken
+    again = await client.post(f"/api/v1/referrals/{rid}/close", json={"outcome": "completed"}, headers=institution)
+    assert again.status_code == 409
+
+
+async def test_the_institution_closing_before_arrival_frees_the_place(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
+) -> None:
+    net = await network(client, tokens, admin, n=1)
+    service_id = net.services[0]["id"]
+    referral = await refer(client, institution, service_ids=[service_id])
+    await client.post(f"/api/v1/offers/{referral['offers'][0]['id']}/accept", headers=net.ngos[0])
+    assert await capacity(client, admin, service_id) == 1
+    resp = await client.post(f"/api/v1/referrals/{referral['id']}/close", json={"outcome": "person_left"}, headers=institution)
+    assert resp.status_code == 200 and resp.json()["status"] == "closed", resp.text
+    assert await capacity(client, admin, service_id) == 2
+    # Not placed at all: closing stays the secretariat's.
+    unplaced = await refer(client, institution, service_ids=[service_id])
+    await client.post(f"/api/v1/offers/{unplaced['offers'][0]['id']}/decline", json={"reason": "safety"}, headers=net.ngos[0])
+    refused = await client.post(f"/api/v1/referrals/{unplaced['id']}/close", json={"outcome": "other"}, headers=institution)
+    assert refused.status_code == 403
+
+
 async def test_each_role_sees_only_its_referrals(client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]) -> None:
     net = await network(client, tokens, admin, n=2)
     mine = await refer(client, institution, service_ids=[net.services[0]["id"]])

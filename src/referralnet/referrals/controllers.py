@@ -74,16 +74,16 @@ class ReferralController(Controller):
         """Cancel: pending offers are withdrawn and a reserved place is released."""
         return await services.cancel_referral(referral_id, data or CancelBody(), actor, clock)
 
-    @post("/{referral_id:int}/arrival", operation_id="recordArrival", guards=[directory_editor], status_code=HTTP_200_OK)
+    @post("/{referral_id:int}/arrival", operation_id="recordArrival", status_code=HTTP_200_OK)
     async def arrival(
         self, referral_id: Id, actor: CurrentActor, clock: CurrentClock, data: JSONBody[ArrivalBody | None] = None
     ) -> ReferralOut:
-        """The accepting provider records that the person arrived."""
+        """The accepting provider or the referring institution records that the person arrived."""
         return await services.record_arrival(referral_id, actor, clock, (data or ArrivalBody()).note)
 
-    @post("/{referral_id:int}/close", operation_id="closeReferral", guards=[directory_editor], status_code=HTTP_200_OK)
+    @post("/{referral_id:int}/close", operation_id="closeReferral", status_code=HTTP_200_OK)
     async def close(self, referral_id: Id, data: JSONBody[OutcomeBody], actor: CurrentActor, clock: CurrentClock) -> ReferralOut:
-        """Record the outcome (required) and close; before arrival this releases the place."""
+        """The accepting provider or the referring institution records the outcome (required) and closes; before arrival this releases the place."""
         return await services.close_referral(referral_id, data, actor, clock)
 
 

@@ -13,6 +13,7 @@ from referralnet.db import write_transaction
 from referralnet.directory import places
 from referralnet.errors import Conflict, Forbidden, InvalidInput, NotFound
 from referralnet.jsoncol import dumps
+from referralnet.matching.privacy import screen
 from referralnet.matching.profile import Profile
 from referralnet.matching.services import DirectoryCache, match_profile, not_eligible_reason
 from referralnet.referrals.contacts import contacts_for
@@ -33,6 +34,10 @@ from referralnet.referrals.seen import record_seen
 from referralnet.settings import Settings
 from referralnet.tables import Offer, Referral, ReferralNeed, Service
 from referralnet.vocabulary.codes import SERVICE_TYPES
+
+# Arrival is recorded on a placed referral; its parties (not only the secretariat) close one placed at least in part.
+ARRIVAL_FROM = frozenset({"placed"})
+CLOSE_BY_PARTIES = frozenset({"placed", "partially_placed", "arrived"})
 
 
 def summarise(profile: Profile) -> str:
@@ -204,7 +209,7 @@ async def list_referrals(actor: Actor, now: dt.datetime, *, status: str | None, 
 
 
 async def _transition(
-    referral_id: int, actor: Actor, now: dt.datetime, target: ReferralStatus, *, allowed: set[str], values: dict[Any, Any]
+    referral_id: int, actor: Actor, now: dt.datetime, target: ReferralStatus, *, allowed: set[str] | frozenset[str], values: dict[Any, Any]
 ) -> dict[str, Any]:
     await lock_referral(referral_id)  # so the state read here is the one the update below changes
     row = await referral_row(referral_id)
@@ -244,20 +249,23 @@ async def _release_places(referral_id: int, now: dt.datetime, who: str) -> None:
         await places.release(referral_id, offer["id"], now, who)
 
 
-async def _placed_provider_only(row: dict[str, Any], actor: Actor) -> None:
-    if actor.is_staff:
+async def _party_to_placement(row: dict[str, Any], actor: Actor) -> None:
+    """The accepting provider, the referring institution (its officer often goes with the person and follows
+    the case) or the secretariat may record arrival and the outcome."""
+    if actor.is_staff or _own_institution(actor, row):
         return
     accepted = await Offer.select(Offer.organisation).where(Offer.referral == row["id"], Offer.status == "accepted")
     if not any(actor.owns(o["organisation"]) for o in accepted):
-        raise Forbidden("only a provider that accepted this referral (or the secretariat) can record this")
+        raise Forbidden("only a provider that accepted this referral, the referring institution or the secretariat can record this")
 
 
 async def record_arrival(referral_id: int, actor: Actor, clock: Any, note: str | None) -> ReferralOut:
     now = clock.now()
     row = await _readable_row(referral_id, actor, now, "arrival")
-    await _placed_provider_only(row, actor)
+    await _party_to_placement(row, actor)
+    screen(note, "note", today=now.date())  # the note is kept in the history: no identifiers
     async with write_transaction():
-        await _transition(referral_id, actor, now, "arrived", allowed={"placed"}, values={Referral.arrived_at: now})
+        await _transition(referral_id, actor, now, "arrived", allowed=ARRIVAL_FROM, values={Referral.arrived_at: now})
         await record(referral_id, "arrival_recorded", actor.label, now, from_status="placed", to_status="arrived", reason=note)
     return await referral_out(await referral_row(referral_id))  # type: ignore[arg-type]
 
@@ -268,10 +276,11 @@ async def close_referral(referral_id: int, body: OutcomeBody, actor: Actor, cloc
     row = await _readable_row(referral_id, actor, now, "close")
     if row["status"] in ("closed", "cancelled"):
         raise Conflict(f"referral {referral_id} is already {row['status']}", field="status")
-    if row["status"] in ("placed", "arrived", "partially_placed"):
-        await _placed_provider_only(row, actor)
+    if row["status"] in CLOSE_BY_PARTIES:
+        await _party_to_placement(row, actor)
     elif not actor.is_staff:
         raise Forbidden("only the secretariat can close a referral that was not placed")
+    screen(body, "", today=now.date())  # the outcome's text is kept in the history: no identifiers
     who = actor.label
     async with write_transaction():
         before = await _transition(

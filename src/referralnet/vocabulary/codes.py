@@ -245,6 +245,14 @@ DECLINE_REASONS: dict[str, tuple[str, str]] = {
     "safety": ("Safety", "Siguranță"),
     "other": ("Other", "Alt motiv"),
 }
+# A closed referral's outcome (the codes of referrals.lifecycle.Outcome), for the pages.
+OUTCOMES: dict[str, tuple[str, str]] = {
+    "services_started": ("Services started", "Serviciile au început"),
+    "person_left": ("The person left", "Persoana a plecat"),
+    "transferred": ("Transferred to another provider", "Transferată la alt furnizor"),
+    "completed": ("Services completed", "Serviciile s-au încheiat"),
+    "other": ("Other outcome", "Alt rezultat"),
+}
 ORGANISATION_KINDS: dict[str, tuple[str, str]] = {
     "provider": ("Service provider", "Furnizor de servicii"),
     "institution": ("Referring institution", "Instituție care referă"),

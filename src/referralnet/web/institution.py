@@ -11,15 +11,15 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
 
-from referralnet.errors import DomainError, InvalidInput, NotFound
+from referralnet.errors import DomainError, InvalidInput, NotFound, PrivacyViolation
 from referralnet.matching.profile import Profile
 from referralnet.matching.services import match_profile
 from referralnet.params import CurrentClock, FromPath
 from referralnet.referrals import rounds
 from referralnet.referrals import services as referrals
-from referralnet.referrals.schemas import AddOffers, CancelBody, ReferralCreate
+from referralnet.referrals.schemas import AddOffers, ArrivalBody, CancelBody, OutcomeBody, ReferralCreate
 from referralnet.texts import N_
-from referralnet.vocabulary.codes import DECLINE_REASONS, SERVICE_TYPES
+from referralnet.vocabulary.codes import DECLINE_REASONS, OUTCOMES, SERVICE_TYPES
 from referralnet.web import forms
 from referralnet.web.controllers import SECURITY_HEADERS
 from referralnet.web.session import signed_in
@@ -42,6 +42,9 @@ NO_PROVIDER_LEFT = N_("no other provider can be asked for this need now: those w
 NEED_CLOSED = N_("this need is no longer open or unplaced; reload the page")
 REFERRAL_CLOSED = N_("this referral takes no more offers; reload the page")
 NO_SUCH_NEED = N_("this referral has no such need")
+NO_ARRIVAL = N_("an arrival can be recorded only while the referral is placed; reload the page")
+NO_CLOSING = N_("this referral cannot be closed now; reload the page")
+NOTE_TOO_LONG = N_("the note is too long: 500 characters at most")
 
 
 class NotYours(DomainError):
@@ -89,7 +92,8 @@ def _referral_page(name: str, referral: Any, code: int = 200, /, **context: Any)
     """The referral page or its live part: needs with their labels in both languages, offers, contacts, timeline."""
     return _page(name, code, headers=LIVE_HEADERS, referral=referral, poll=POLL_SECONDS, timeline=_timeline(referral),
                  need_labels=NEED_LABELS, decline_labels=DECLINE_REASONS, open_needs=rounds.OPEN_NEED,
-                 open_referral=rounds.OPEN_REFERRAL, **context)  # fmt: skip
+                 open_referral=rounds.OPEN_REFERRAL, arrival_from=referrals.ARRIVAL_FROM, close_from=referrals.CLOSE_BY_PARTIES,
+                 outcomes=OUTCOMES, **{"errors": {}, "kinds": {}, **context})  # fmt: skip
 
 
 NEED_LABELS = {code: (en, ro) for code, (_group, en, ro) in SERVICE_TYPES.items()}
@@ -241,6 +245,49 @@ class InstitutionPages(Controller):
             where = {"round_need": need, "round_error": message} if beside else {"error": message}
             return _referral_page("institution/referral.html", referral, exc.status_code, **where)
         return Redirect(f"/institution/referrals/{referral_id}#referral-need-{need}", status_code=303, headers=SECURITY_HEADERS)
+
+    @post("/referrals/{referral_id:int}/arrival", operation_id="recordArrivalPage", include_in_schema=False, status_code=303)
+    async def arrival(self, request: Request[Any, Any, Any], referral_id: FromPath[int], clock: CurrentClock) -> Template | Redirect:
+        """Record that the person arrived at the provider; the optional note is refused if it holds an identifier."""
+        note = str((await request.form()).get("note") or "").strip() or None
+        try:
+            body = msgspec.convert({"note": note}, ArrivalBody)
+        except msgspec.ValidationError:
+            return await _refused(request, referral_id, clock, 422, errors={"arrival-note": NOTE_TOO_LONG})
+        try:
+            await referrals.record_arrival(referral_id, request.user, clock, body.note)
+        except NotFound:
+            return _not_found()
+        except PrivacyViolation as exc:
+            return await _refused(request, referral_id, clock, 422, errors={"arrival-note": forms.field_errors(exc).errors["note"]},
+                                  kinds={"arrival-note": exc.kind})  # fmt: skip
+        except DomainError as exc:
+            return await _refused(request, referral_id, clock, exc.status_code, error=NO_ARRIVAL)
+        return Redirect(f"/institution/referrals/{referral_id}", status_code=303, headers=SECURITY_HEADERS)
+
+    @post("/referrals/{referral_id:int}/close", operation_id="closeReferralPage", include_in_schema=False, status_code=303)
+    async def close(self, request: Request[Any, Any, Any], referral_id: FromPath[int], clock: CurrentClock) -> Template | Redirect:
+        """Close the referral with its outcome; before arrival this releases the reserved place."""
+        try:
+            body = msgspec.convert({"outcome": str((await request.form()).get("outcome") or "")}, OutcomeBody)
+        except msgspec.ValidationError:
+            return await _refused(request, referral_id, clock, 422, errors={"outcome": forms.CHOOSE_ONE})
+        try:
+            await referrals.close_referral(referral_id, body, request.user, clock)
+        except NotFound:
+            return _not_found()
+        except DomainError as exc:
+            return await _refused(request, referral_id, clock, exc.status_code, error=NO_CLOSING)
+        return Redirect(f"/institution/referrals/{referral_id}", status_code=303, headers=SECURITY_HEADERS)
+
+
+async def _refused(request: Request[Any, Any, Any], referral_id: int, clock: Any, code: int, **context: Any) -> Template:
+    """The referral page again with a refusal beside its field or at the top (another institution's: not found)."""
+    try:
+        referral = await referrals.get_referral(referral_id, request.user, clock.now())
+    except NotFound:
+        return _not_found()
+    return _referral_page("institution/referral.html", referral, code, **context)
 
 
 def _multi(form: Any) -> dict[str, list[str]]:
