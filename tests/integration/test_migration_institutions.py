@@ -5,39 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import shutil
-import sqlite3
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from referralnet import db
 from referralnet.accounts.schemas import Actor
 from referralnet.referrals.services import list_referrals
-from tests.conftest import ENGINES, PG_URL
-from tests.integration.test_migrations import _pg_admin, migration_ids
+from tests.conftest import ENGINES
+from tests.integration.migration_copies import copy_before
 
 FIRST = "2026-12-05T05:00:00:000000"
 STATES = ("open", "placed", "arrived", "closed", "unplaced", "cancelled")
+SEQUENCES = {"organisation_id_seq": 10, "api_token_id_seq": 10, "referral_id_seq": 100}  # explicit ids were inserted
 NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
 
 
-def _before_mine() -> str:
-    ids = sorted(migration_ids())
-    return ids[ids.index(FIRST) - 1]
-
-
-async def _migrate_to(url: str, migration_id: str) -> None:
-    from piccolo.apps.migrations.commands.forwards import run_forwards
-
-    engine = db.make_engine(url)
-    db.bind(engine)
-    result = await run_forwards(app_name="referralnet", migration_id=migration_id)
-    assert result.success, result.message
 
 
 # Rows at the schema before the migration: three institution tokens made without an institution
@@ -73,61 +58,11 @@ def _referral(rid: int, creator: int, state: str) -> tuple[str, tuple[Any, ...]]
     )
 
 
-def _load_sqlite(path: str) -> None:
-    con = sqlite3.connect(path)
-    try:
-        for sql, args in _rows():
-            con.execute(sql, tuple(a.isoformat() if isinstance(a, dt.datetime) else a for a in args))
-        con.commit()
-    finally:
-        con.close()
-
-
-async def _load_pg(url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url)
-    try:
-        for sql, args in _rows():
-            n = 0
-
-            def arg(_: Any) -> str:
-                nonlocal n
-                n += 1
-                return f"${n}"
-
-            import re
-
-            await conn.execute(re.sub(r"\?", arg, sql), *args)
-        await conn.execute("SELECT setval('organisation_id_seq', 10), setval('api_token_id_seq', 10), setval('referral_id_seq', 100)")
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(params=ENGINES)
 def copied_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database at the schema before the migration, with referrals in every state; yields the URL of a copy."""
-    previous = _before_mine()
-    if request.param == "sqlite":
-        original = tmp_path / "production.sqlite"
-        asyncio.run(_migrate_to(f"sqlite:///{original}", previous))
-        _load_sqlite(str(original))
-        copy = tmp_path / "copy.sqlite"
-        shutil.copy(original, copy)
-        yield f"sqlite:///{copy}"
-        return
-    assert PG_URL
-    names = [f"rn_prod_{uuid.uuid4().hex[:8]}", f"rn_copy_{uuid.uuid4().hex[:8]}"]
-    urls = [urlunsplit(urlsplit(PG_URL)._replace(path=f"/{n}")) for n in names]
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{names[0]}"'))
-    try:
-        asyncio.run(_migrate_to(urls[0], previous))
-        asyncio.run(_load_pg(urls[0]))
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{names[1]}" TEMPLATE "{names[0]}"'))
-        yield urls[1]
-    finally:
-        for name in names:
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with copy_before(request.param, tmp_path, FIRST, _rows(), SEQUENCES) as url:
+        yield url
 
 
 async def _after(url: str) -> dict[str, Any]:

@@ -6,23 +6,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import re
-import shutil
-import sqlite3
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from referralnet import db
-from tests.conftest import ENGINES, PG_URL
-from tests.integration.test_migration_institutions import _migrate_to
-from tests.integration.test_migrations import _pg_admin, migration_ids
+from tests.conftest import ENGINES
+from tests.integration.migration_copies import copy_before
 
 FIRST = "2026-12-06T05:06:21:000000"
+SEQUENCES = {"referral_id_seq": 100, "offer_id_seq": 100}  # explicit ids were inserted
 NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
 PROFILE = {"age_band": "25-39", "gender": "female", "nationality_group": "romanian", "location": {"county": "RO-IS"},
            "needs": [{"service_type": "residential_shelter", "priority": "required"},
@@ -42,9 +37,6 @@ REFERRALS: dict[int, tuple[str, bool, list[tuple[int, str, bool]], list[int]]] =
 }
 
 
-def _before_mine() -> str:
-    ids = sorted(migration_ids())
-    return ids[ids.index(FIRST) - 1]
 
 
 def _rows() -> list[tuple[str, tuple[Any, ...]]]:
@@ -76,53 +68,11 @@ def _rows() -> list[tuple[str, tuple[Any, ...]]]:
     return out
 
 
-def _load_sqlite(path: str) -> None:
-    con = sqlite3.connect(path)
-    try:
-        for sql, args in _rows():
-            con.execute(sql, tuple(a.isoformat() if isinstance(a, dt.datetime) else a for a in args))
-        con.commit()
-    finally:
-        con.close()
-
-
-async def _load_pg(url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url)
-    try:
-        for sql, args in _rows():
-            counter = iter(range(1, 100))
-            await conn.execute(re.sub(r"\?", lambda _, c=counter: f"${next(c)}", sql), *args)
-        await conn.execute("SELECT setval('referral_id_seq', 100), setval('offer_id_seq', 100)")
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(params=ENGINES)
 def copied_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database at the schema before the migration, with referrals in every state; yields the URL of a copy."""
-    previous = _before_mine()
-    if request.param == "sqlite":
-        original = tmp_path / "production.sqlite"
-        asyncio.run(_migrate_to(f"sqlite:///{original}", previous))
-        _load_sqlite(str(original))
-        copy = tmp_path / "copy.sqlite"
-        shutil.copy(original, copy)
-        yield f"sqlite:///{copy}"
-        return
-    assert PG_URL
-    names = [f"rn_prod_{uuid.uuid4().hex[:8]}", f"rn_copy_{uuid.uuid4().hex[:8]}"]
-    urls = [urlunsplit(urlsplit(PG_URL)._replace(path=f"/{n}")) for n in names]
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{names[0]}"'))
-    try:
-        asyncio.run(_migrate_to(urls[0], previous))
-        asyncio.run(_load_pg(urls[0]))
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{names[1]}" TEMPLATE "{names[0]}"'))
-        yield urls[1]
-    finally:
-        for name in names:
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with copy_before(request.param, tmp_path, FIRST, _rows(), SEQUENCES) as url:
+        yield url
 
 
 async def _after(url: str) -> dict[int, Any]:

@@ -15,7 +15,7 @@ from referralnet import db
 from referralnet.notifications.sealing import unseal
 from referralnet.notifications.signing import instance_key
 from tests.conftest import ENGINES
-from tests.integration.test_migration_institutions import _migrate_to
+from tests.integration.migration_copies import migrate_to
 from tests.integration.test_migrations import fresh_postgres, migration_ids
 
 MINE = "2026-12-06T05:09:30:000000"
@@ -34,7 +34,7 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 async def _scenario(url: str, configured_key: str | None) -> dict[int, str | None]:
     ids = sorted(migration_ids())
-    await _migrate_to(url, ids[ids.index(MINE) - 1])
+    await migrate_to(url, ids[ids.index(MINE) - 1])
     engine = db.make_engine(url)
     db.bind(engine)
     for org_id, secret in [*PLAIN.items(), (3, None)]:
