@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
+from piccolo.table import Table
 
 from referralnet.sqlite_pool import PooledSQLiteEngine
 
@@ -57,7 +58,8 @@ def bind(engine: Engine) -> None:
     from referralnet.tables import TABLES
 
     piccolo_conf.DB = engine
-    for table in [*TABLES, Migration]:
+    tables: list[type[Table]] = [*TABLES, Migration]
+    for table in tables:
         table._meta.db = engine
 
 
@@ -153,7 +155,10 @@ async def stop(engine: Engine) -> None:
 
 async def ping(engine: Engine) -> bool:
     try:
-        await engine._run_in_new_connection("SELECT 1") if is_sqlite(engine) else await engine.run_ddl("SELECT 1")
+        if isinstance(engine, SQLiteEngine):
+            await engine._run_in_new_connection("SELECT 1")
+        else:
+            await engine.run_ddl("SELECT 1")
     except Exception:  # noqa: BLE001 - any failure means "not reachable"
         log.exception("database ping failed")
         return False
