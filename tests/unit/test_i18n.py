@@ -89,3 +89,14 @@ def test_match_reasons_read_in_the_pages_language() -> None:
     assert template.render(r=caveat, request=page("ro")) == "furnizorul nu a precizat genul persoanelor primite | lipsa locurilor libere"
     fit = Reason(code="distance", kind="fit", text="12 km away")
     assert template.render(r=fit, request=page("ro")).startswith("12 km away")
+
+
+def test_every_history_event_has_a_timeline_text_in_both_languages() -> None:
+    """A new event kind fails here until the referral page can name it (and the catalogue has it in Romanian)."""
+    from referralnet.referrals.events import EVENT_KINDS
+    from referralnet.web.institution import EVENT_TEXTS
+
+    assert set(EVENT_TEXTS) == set(EVENT_KINDS)
+    ro = i18n.translations("ro")
+    assert ro.gettext(EVENT_TEXTS["referral_placed"]) == "referire plasată"
+    assert all(ro.gettext(text) != text for text in EVENT_TEXTS.values())

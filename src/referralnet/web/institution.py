@@ -36,6 +36,16 @@ STATUS_NAMES = (
     N_("not requested"), N_("pending"), N_("accepted"), N_("declined"), N_("expired"), N_("withdrawn"),
     N_("sent"), N_("delivered"), N_("failed"), N_("phone"),
 )
+# What each history event says on the timeline (every kind of referrals.events.Event).
+EVENT_TEXTS = {
+    "referral_created": N_("referral created"), "offer_sent": N_("offer sent"), "offer_reminded": N_("reminder sent"),
+    "offer_accepted": N_("offer accepted"), "offer_declined": N_("offer declined"), "offer_expired": N_("offer expired"),
+    "offer_withdrawn": N_("offer withdrawn"), "decline_contested": N_("decline contested"), "offers_added": N_("more providers asked"),
+    "need_unplaced": N_("no provider left for a need"), "referral_partially_placed": N_("referral partially placed"),
+    "referral_placed": N_("referral placed"), "referral_unplaced": N_("referral unplaced"), "referral_reopened": N_("referral reopened"),
+    "referral_cancelled": N_("referral cancelled"), "place_released": N_("place released"),
+    "arrival_recorded": N_("arrival recorded"), "referral_closed": N_("referral closed"),
+}
 POLL_SECONDS = 5
 # A second round's refusals as the page words them (the services' own messages are English and name codes).
 NO_PROVIDER_LEFT = N_("no other provider can be asked for this need now: those who fit already declined or are already asked")
@@ -85,7 +95,7 @@ async def _candidates(request: Request[Any, Any, Any], profile: Profile, clock: 
 
 def _timeline(referral: Any) -> list[tuple[Any, str, str | None]]:
     """The referral's history as (when, what, why), oldest first."""
-    return [(e.at, type(e).__struct_config__.tag, e.reason) for e in referral.history]
+    return [(e.at, EVENT_TEXTS.get(kind := type(e).__struct_config__.tag, kind.replace("_", " ")), e.reason) for e in referral.history]
 
 
 def _referral_page(name: str, referral: Any, code: int = 200, /, **context: Any) -> Template:
