@@ -59,9 +59,17 @@ async def test_capacity_buttons_still_correct_and_refusals(client: AsyncTestClie
     assert await free(client, admin, sid) == 0
 
     below = await post(client, f"/ngo/services/{sid}/capacity", {"action": "minus"}, "/ngo")
-    assert below.status_code == 422 and f'id="error-{sid}"' in below.text and await free(client, admin, sid) == 0
+    assert below.status_code == 422 and f'id="error-{sid}"' in below.text and "no free place left" in below.text
+    assert await free(client, admin, sid) == 0
     over = await post(client, f"/ngo/services/{sid}/capacity", {"action": "set", "available": "11"}, "/ngo")
     assert over.status_code == 422 and "more than the total" in over.text and await free(client, admin, sid) == 0
+    assert 'name="seen" value="0"' in (await client.get("/ngo")).text
+    meanwhile = await client.put(f"/api/v1/services/{sid}/capacity", json={"available": 3}, headers=admin)
+    assert meanwhile.status_code == 200
+    stale_plus = await post(client, f"/ngo/services/{sid}/capacity", {"action": "plus", "seen": "0"}, "/ngo")
+    assert stale_plus.status_code == 409 and "changed meanwhile" in stale_plus.text and f'<td id="free-{sid}">3</td>' in stale_plus.text
+    assert await free(client, admin, sid) == 3
+    assert (await post(client, f"/ngo/services/{sid}/capacity", {"action": "set", "available": "0"}, "/ngo")).status_code == 303
     await client.get("/language/ro?next=/ngo")
     in_romanian = await post(client, f"/ngo/services/{sid}/capacity", {"action": "set", "available": "many"}, "/ngo")
     assert in_romanian.status_code == 422 and "Încă este corect" in in_romanian.text and "ca număr întreg" in in_romanian.text

@@ -29,9 +29,11 @@ from referralnet.web.institution import NotYours, _page
 from referralnet.web.session import signed_in
 
 NOT_A_NUMBER = N_("give the number of free places as a whole number (0 when full)")
+NONE_LEFT = N_("there is no free place left to take away (0 free places)")
 TOO_MANY = N_("free places cannot be more than the total places")
 NO_FIGURE = N_("no figure is recorded yet; give the number of free places")
 NOT_YOURS = N_("this belongs to another organisation")
+CHANGED = N_("the free places changed meanwhile (an offer was accepted or a colleague changed them); look at the new figure and try again")
 ANSWERED = N_("this offer was already answered or withdrawn; reload the page")
 TOO_LATE = N_("the deadline of this offer has passed; it has expired")
 NO_REASON = N_("choose a reason for declining")
@@ -51,12 +53,23 @@ def _form(form: Any) -> dict[str, str]:
     return {key: str(value).strip() for key, value in form.items()}
 
 
+def seen_figure(form: dict[str, str], available: int | None) -> int | None:
+    """The free places the person saw on the page (sent with the buttons), else the current figure."""
+    seen = form.get("seen", "")
+    return int(seen) if seen.isdigit() else available
+
+
 def capacity_update(form: dict[str, str], available: int | None) -> CapacityUpdate:
-    """The button pressed as the API's body: −1, +1, "still correct" (the same figure again) or a number."""
+    """The button pressed as the API's body: −1, +1, "still correct" (the same figure again) or a number.
+
+    ``available`` is the figure the relative buttons start from (what the person saw).
+    """
     action = form.get("action", "set")
     if action in ("minus", "plus", "confirm") and available is None:
         raise InvalidInput(NO_FIGURE, field="available")
     if action == "minus":
+        if available == 0:
+            raise InvalidInput(NONE_LEFT, field="available")
         wanted: Any = available - 1  # type: ignore[operator]
     elif action == "plus":
         wanted = available + 1  # type: ignore[operator]
@@ -75,6 +88,8 @@ def _capacity_error(exc: DomainError) -> str:
     """A refusal as a catalogue text (the services' own messages are English)."""
     if isinstance(exc, InvalidInput) and "exceed" in exc.detail:
         return TOO_MANY
+    if isinstance(exc, Conflict):
+        return CHANGED
     if exc.status_code == 403:
         return NOT_YOURS
     return exc.detail
@@ -133,7 +148,9 @@ class NgoPages(Controller):
             current = await get_service(service_id, actor)
             if current.organisation_id != actor.organisation_id:
                 raise NotYours(NOT_YOURS)
-            await capacity.set_capacity(service_id, capacity_update(form, current.capacity.available), actor, clock)
+            seen = seen_figure(form, current.capacity.available)
+            relative = form.get("action") in ("minus", "plus", "confirm")
+            await capacity.set_capacity(service_id, capacity_update(form, seen), actor, clock, expected=seen if relative else None)
         except NotYours:
             raise
         except DomainError as exc:
