@@ -151,6 +151,12 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/institution/referrals/{referral_id:int}/round"): Entry("303s 303  404  403  403  403  403", "fresh_referral", {"need": "residential_shelter"}),
     ("POST", "/institution/referrals/{referral_id:int}/arrival"): Entry("303s 303  404  403  403  403  403", "placed_referral", {"note": "arrived with the officer"}),
     ("POST", "/institution/referrals/{referral_id:int}/close"): Entry("303s 303  404  403  403  403  403", "placed_referral", {"outcome": "services_started"}),
+    # The NGO's pages: people of an NGO only; another NGO's service or offer is refused.
+    ("GET", "/ngo"):                                       Entry("303s 403  403  200  200  403  403"),
+    ("POST", "/ngo/services/{service_id:int}/capacity"):   Entry("303s 403  403  303  403  403  403", "service", {"action": "plus"}),
+    ("GET", "/ngo/offers"):                                Entry("303s 403  403  200  200  403  403"),
+    ("POST", "/ngo/offers/{offer_id:int}/accept"):         Entry("303s 403  403  303  403  403  403", "fresh_offer", {}),
+    ("POST", "/ngo/offers/{offer_id:int}/decline"):        Entry("303s 403  403  303  403  403  403", "fresh_offer", {"reason": "not_eligible"}),
 }
 # fmt: on
 

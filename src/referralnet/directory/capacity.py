@@ -13,10 +13,13 @@ from referralnet.errors import Forbidden, NotFound
 from referralnet.tables import CapacityChange, Service
 
 
-async def set_capacity(service_id: int, update: CapacityUpdate, actor: Actor, clock: Clock) -> ServiceOut:
-    """Set available (and optionally total) places; records who changed what, in one transaction."""
+async def set_capacity(service_id: int, update: CapacityUpdate, actor: Actor, clock: Clock, *, expected: int | None = None) -> ServiceOut:
+    """Set available (and optionally total) places; records who changed what, in one transaction.
+
+    ``expected``: the figure a relative change (the NGO page's −1/+1) was computed from; see ``places.set_figures``.
+    """
     async with write_transaction():
-        await places.set_figures(service_id, update, actor, clock.now())
+        await places.set_figures(service_id, update, actor, clock.now(), expected=expected)
     return await get_service(service_id, actor)
 
 

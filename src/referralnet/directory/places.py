@@ -51,11 +51,14 @@ def fill_unknown_total(row: dict[str, Any], capacity: CapacityIn | None) -> dict
 
 
 async def set_figures(
-    service_id: int, update: CapacityUpdate, actor: Actor, now: dt.datetime, *, cause: str | None = None, offer_id: int | None = None
+    service_id: int, update: CapacityUpdate, actor: Actor, now: dt.datetime, *, cause: str | None = None, offer_id: int | None = None,
+    expected: int | None = None,
 ) -> None:
     """The NGO's update (or confirmation) of available and total places, with its history row.
 
     ``cause``/``offer_id`` name the answer that implied the figure (a decline for "no free place").
+    ``expected``: the free places the change was computed from (a page's −1/+1); if another write
+    (an accepted offer) changed them since, :class:`Conflict` and nothing is written.
     """
     query = Service.select(
         Service.organisation, Service.capacity_total, Service.capacity_available, Service.capacity_unit
@@ -66,6 +69,8 @@ async def set_figures(
         raise NotFound(f"service {service_id} not found", field="id")
     if not actor.can_manage(row["organisation"]):
         raise Forbidden("an NGO can update only its own organisation's capacity")
+    if expected is not None and row["capacity_available"] != expected:
+        raise Conflict("the free places changed meanwhile; look at the new figure and try again", field="available")
     total = row["capacity_total"] if update.total is UNSET else update.total
     check_capacity(update.available, total)
     await Service.update(
