@@ -297,3 +297,14 @@ def report_outcome(engine: str, result: dict[str, Any], errors: Any, problems: l
     if suspicious:
         result["server_log_errors"] = suspicious[:50]
         print(f"[{engine}] server log has {len(suspicious)} error lines, e.g.:\n  " + "\n  ".join(suspicious[:5]))
+
+
+def print_report(bench: str, headline: str, rows: list[dict[str, Any]], columns: Any, checks: list[str],
+                 args: Any, info: dict[str, Any], skipped: Any) -> int:
+    """Print a bench's table and verdicts, write ``--json`` if asked; exit status 1 when a target was missed."""
+    print(headline)
+    print(format_table(rows, columns))
+    print("\n" + "\n".join(checks))
+    if args.json:
+        write_json(args.json, {"bench": bench, "machine": info, "params": vars(args), "skipped": skipped, "results": rows})
+    return 1 if any("MISSED" in c or "unexpected" in c for c in checks) else 0

@@ -29,13 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
     DEFAULT_POSTGRES_URL,
-    format_table,
     fresh_database,
     machine_info,
     postgres_unreachable,
+    print_report,
     running_server,
     use_source_tree,
-    write_json,
 )
 
 use_source_tree()
@@ -275,15 +274,9 @@ async def main_async(args: argparse.Namespace) -> int:
     if not rows:
         return 2
     info = machine_info()
-    print(f"\nHTTP with wrk; {info['date']}, {info['cpus']} CPUs, Python {info['python']}; 1 thread, "
-          f"{args.connections} connections, {args.seconds} s per figure, one server process\n")  # fmt: skip
-    # The first column (a label) is left-aligned by format_table; put the engine first.
-    print(format_table(rows, COLUMNS))
-    checks = verdicts(rows)
-    print("\n" + "\n".join(checks))
-    if args.json:
-        write_json(args.json, {"bench": "http", "machine": info, "params": vars(args), "skipped": skipped, "results": rows})
-    return 1 if any("MISSED" in c or "unexpected" in c for c in checks) else 0
+    headline = (f"\nHTTP with wrk; {info['date']}, {info['cpus']} CPUs, Python {info['python']}; 1 thread, "
+                f"{args.connections} connections, {args.seconds} s per figure, one server process\n")  # fmt: skip
+    return print_report("http", headline, rows, COLUMNS, verdicts(rows), args, info, skipped)
 
 
 def main(argv: list[str] | None = None) -> int:
