@@ -125,6 +125,7 @@ def cmd_user(args: argparse.Namespace) -> int:
         if args.user_command == "list":
             return [
                 f"{p['email']}\t{p['name']}\t{p['role']}\t{p['organisation'] or '-'}\t{'active' if p['active'] else 'deactivated'}"
+                + ("\torg-admin" if p["org_admin"] else "")
                 for p in await people.list_people()
             ]
         if args.user_command == "deactivate":
@@ -132,9 +133,11 @@ def cmd_user(args: argparse.Namespace) -> int:
             return [f"deactivated {row['email']}; their open sessions have ended"]
         password = None if args.invite else sys.stdin.readline().rstrip("\n")
         row = await people.create_person(
-            email=args.email, name=args.name, role=args.role, organisation=args.organisation, password=password, now=now
+            email=args.email, name=args.name, role=args.role, organisation=args.organisation, password=password, now=now,
+            org_admin=args.org_admin,
         )
-        lines = [f"created {row['role']} person {row['email']} ({row['name']})"]
+        admin = ", the organisation's administrator" if row["org_admin"] else ""
+        lines = [f"created {row['role']} person {row['email']} ({row['name']}){admin}"]
         if args.invite:
             token = await people.make_link(row["id"], "invite", now)
             text = link_text(settings, token, 24)
@@ -350,6 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
     ucreate.add_argument("--role", required=True, choices=["institution", "ngo", "secretariat", "admin"])
     ucreate.add_argument("--organisation", help="organisation id or slug (required for ngo and institution)")
     ucreate.add_argument("--invite", action="store_true", help="e-mail a single-use set-password link (24 hours) instead")
+    ucreate.add_argument(
+        "--org-admin", action="store_true", help="an ngo person who invites and deactivates the organisation's people (its /ngo/people page)"
+    )
     udeactivate = user_sub.add_parser("deactivate", help="deactivate a person; their sessions end at once")
     udeactivate.add_argument("--email", required=True)
     user_sub.add_parser("list", help="list people")

@@ -286,6 +286,8 @@ class Person(Table, tablename="person"):
     organisation = ForeignKey(Organisation, on_delete=OnDelete.restrict, null=True, default=None)
     password_hash = Varchar(length=200, null=True, default=None)
     active = Boolean(default=True)
+    # An NGO's administrator among its people: invites and deactivates colleagues of the same organisation.
+    org_admin = Boolean(default=False)
     created_at = Timestamptz()
     # Bumped when the role, organisation, password or active flag change: sessions older than it end.
     changed_at = Timestamptz()

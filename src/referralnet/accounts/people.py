@@ -15,7 +15,7 @@ from referralnet.tables import Person, PersonLink, PersonSession
 from referralnet.texts import N_
 
 LINK_LIFETIME = {"invite": dt.timedelta(hours=24), "reset": dt.timedelta(hours=1)}
-PERSON_COLUMNS = (Person.id, Person.email, Person.name, Person.role, Person.organisation, Person.active, Person.created_at)
+PERSON_COLUMNS = (Person.id, Person.email, Person.name, Person.role, Person.organisation, Person.active, Person.org_admin, Person.created_at)
 
 
 def normalise_email(email: str) -> str:
@@ -37,15 +37,21 @@ def _check_role(role: str, organisation: str | int | None) -> None:
 
 
 async def create_person(
-    *, email: str, name: str, role: str, organisation: str | int | None, password: str | None, now: dt.datetime
+    *, email: str, name: str, role: str, organisation: str | int | None, password: str | None, now: dt.datetime,
+    org_admin: bool = False,
 ) -> dict[str, Any]:
-    """A new account; with ``password`` None it has none until the invite link is used."""
+    """A new account; with ``password`` None it has none until the invite link is used.
+
+    ``org_admin``: the NGO's administrator among its people (invites and deactivates colleagues).
+    """
     email = normalise_email(email)
     if "@" not in email or len(email) > 254:
         raise InvalidInput("a valid e-mail address is required", field="email")
     if not name.strip():
         raise InvalidInput("name must not be empty", field="name")
     _check_role(role, organisation)
+    if org_admin and role != "ngo":
+        raise InvalidInput("only a person of an NGO can be its organisation's administrator (--org-admin)", field="org_admin")
     if password is not None:
         passwords.check_new(password)
     org_id = await resolve_organisation(organisation, BOUND_KIND.get(role)) if organisation is not None else None
@@ -56,7 +62,7 @@ async def create_person(
             Person(
                 email=email, name=name.strip(), role=role, organisation=org_id,
                 password_hash=passwords.hash_password(password) if password is not None else None,
-                active=True, created_at=now, changed_at=now,
+                active=True, org_admin=org_admin, created_at=now, changed_at=now,
             )  # fmt: skip
         ).returning(*PERSON_COLUMNS)
     return rows[0]
