@@ -132,15 +132,16 @@ class NgoOrganisationPages(Controller):
         """Invite a colleague: an account of the organisation and a set-password link e-mailed through the outbox."""
         form = _form(await request.form())
         errors = {name: text for name, text in INVITE_ERRORS.items() if not form.get(name) or (name == "email" and "@" not in form[name])}
+        status = 422
         if not errors:
             try:
                 await colleagues.invite(request.scope["user"], email=form["email"], name=form["name"], now=clock.now())
             except DomainError as exc:
                 if exc.status_code == 403:
                     return await people_page(request, 403, errors={"page": colleagues.NOT_ADMIN})
-                errors = {"email": EMAIL_TAKEN if exc.status_code == 409 else INVITE_ERRORS["email"]}
+                errors, status = {"email": EMAIL_TAKEN if exc.status_code == 409 else INVITE_ERRORS["email"]}, exc.status_code
         if errors:
-            return await people_page(request, 422, errors=errors, values=form)
+            return await people_page(request, status, errors=errors, values=form)
         return Redirect("/ngo/people?done=invited", status_code=303)
 
     @post("/people/{person_id:int}/deactivate", operation_id="ngoDeactivatePersonPage", include_in_schema=False, status_code=303)
