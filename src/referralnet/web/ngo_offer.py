@@ -23,6 +23,7 @@ from referralnet.web.institution import LIVE_HEADERS, NEED_LABELS, NO_ARRIVAL, N
 from referralnet.web.ngo import ngo_only
 
 NO_SUCH_OFFER = N_("there is no such offer to your organisation")
+PRIORITIES = (N_("required"), N_("desired"))  # a need's priority, as the page names it
 
 
 def _missing() -> Template:
