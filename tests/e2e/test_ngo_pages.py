@@ -168,7 +168,11 @@ def test_ngo_answers_offers_and_keeps_places_current_on_a_phone(site: Site, brow
     expect(page.locator(f"#service-{sid}")).to_contain_text("Strada Ascunsă 7")  # the confidential address, to its own NGO
     shoot(page, "ngo-organisation")
     page.goto(f"{base}/ngo/people")
-    expect(page.locator("#invite-form")).to_be_visible()
+    page.locator("#name").fill("Ioana Dinu")
+    page.locator("#email").fill("ioana@casa-alfa.example.org")
+    page.locator("#invite").click()
+    page.wait_for_url(f"{base}/ngo/people?done=invited")
+    expect(page.locator("#people")).to_contain_text("invitat, încă fără parolă")
     shoot(page, "ngo-people")
     seen.assert_local(base)
     context.close()
