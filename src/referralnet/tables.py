@@ -200,7 +200,7 @@ class Offer(Table, tablename="offer"):
     contested = Boolean(default=False)
     # True while this offer holds a place of a capacity-bound service.
     reserved = Boolean(default=False)
-    # First time the offered organisation read the offer (API or one-click page); FHIR Task "received".
+    # First time the offered organisation read the offer (API, one-click page or its offer page); FHIR Task "received".
     seen_at = Timestamptz(null=True, default=None)
     # The referral need this offer is for.
     need = Integer(null=True, default=None, index=True)
