@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import re
 import socket
 import threading
 import time
@@ -124,6 +125,7 @@ def test_ngo_answers_offers_and_keeps_places_current_on_a_phone(site: Site, brow
     expect(page.locator("#inbox-news")).to_contain_text("Oferte noi: Casa Alfa")
     assert page.locator("#inbox-news").get_attribute("aria-live") == "polite"
     expect(offer.locator(".countdown")).to_contain_text("au mai rămas")
+    expect(offer.locator(".countdown")).to_have_attribute("data-seen", re.compile(r"^\d+$"))  # countdown.js runs (CSP allows it)
     second = site.refer()
     expect(page.locator(f"#offer-{second}")).to_be_visible(timeout=25_000)
     shoot(page, "ngo-offers")
