@@ -18,6 +18,7 @@ session works is never sent to sign in, and a visitor without one always is.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import itertools
 import json
 import re
@@ -29,7 +30,7 @@ from litestar.routes import HTTPRoute
 from referralnet.accounts import people, sessions
 from referralnet.app import create_app
 from referralnet.settings import Settings
-from referralnet.tables import Referral
+from referralnet.tables import Notification, Offer, Referral, Service
 from referralnet.web.session import PAGE_PATHS
 from tests.conftest import Tokens, in_app
 from tests.integration.helpers import PROFILE, make_org, make_service, shelter
@@ -157,11 +158,32 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/ngo/offers"):                                Entry("303s 403  403  200  200  403  403"),
     ("POST", "/ngo/offers/{offer_id:int}/accept"):         Entry("303s 403  403  303  403  403  403", "fresh_offer", {}),
     ("POST", "/ngo/offers/{offer_id:int}/decline"):        Entry("303s 403  403  303  403  403  403", "fresh_offer", {"reason": "not_eligible"}),
+    # The secretariat's review, members and people pages: secretariat and admin people only.
+    ("GET", "/secretariat/review"):                        Entry("303s 403  403  403  403  200  200"),
+    ("GET", "/secretariat/review/{download:str}"):         Entry("303s 403  403  403  403  200  200"),
+    ("POST", "/secretariat/review/services/{service_id:int}/remind"): Entry("303s 403  403  403  403  303  303", "stale_service", {}),
+    ("POST", "/secretariat/review/notifications/{notification_id:int}/retry"): Entry("303s 403  403  403  403  303  303", "failed_notification", {}),
+    ("POST", "/secretariat/review/declines/{offer_id:int}/contest"): Entry("303s 403  403  403  403  303  303", "declined_offer", {}),
+    ("POST", "/secretariat/review/tasks/{offer_id:int}/accept"): Entry("303s 403  403  403  403  303  303", "task_offer", {}),
+    ("POST", "/secretariat/review/tasks/{offer_id:int}/decline"): Entry("303s 403  403  403  403  303  303", "task_offer", {"reason": "safety"}),
+    ("GET", "/secretariat/members"):                       Entry("303s 403  403  403  403  200  200"),
+    ("GET", "/secretariat/members.csv"):                   Entry("303s 403  403  403  403  200  200"),
+    ("GET", "/secretariat/members/new"):                   Entry("303s 403  403  403  403  200  200"),
+    ("POST", "/secretariat/members/new"):                  Entry("303s 403  403  403  403  303  303", body="new_org"),
+    ("GET", "/secretariat/members/{org_id:int}"):          Entry("303s 403  403  403  403  200  200", "org"),
+    ("POST", "/secretariat/members/{org_id:int}"):         Entry("303s 403  403  403  403  303  303", "org", {"name": "Asociația Alfa", "referral_email": "alfa@example.org"}),
+    ("POST", "/secretariat/members/{org_id:int}/active"):  Entry("303s 403  403  403  403  303  303", "org", {"active": "true"}),
+    ("GET", "/secretariat/people"):                        Entry("303s 403  403  403  403  200  200"),
+    ("GET", "/secretariat/people.csv"):                    Entry("303s 403  403  403  403  200  200"),
+    ("POST", "/secretariat/people/invite"):                Entry("303s 403  403  403  403  303  303", body="invite_form"),
+    ("GET", "/secretariat/people/{person_id:int}"):        Entry("303s 403  403  403  403  200  200", "fresh_person"),
+    ("POST", "/secretariat/people/{person_id:int}/role"):  Entry("303s 403  403  403  403  303  303", "fresh_person", "role_form"),
+    ("POST", "/secretariat/people/{person_id:int}/deactivate"): Entry("303s 403  403  403  403  303  303", "fresh_person", {}),
 }
 # fmt: on
 
 # Path parameters that are not objects of anyone's.
-FIXED_PARAMS = {"file_path": "site.css", "token": "1.accept.1.bogus", "name": "service-type", "path": "no-such-page", "locale": "ro"}
+FIXED_PARAMS = {"download": "declines.csv", "file_path": "site.css", "token": "1.accept.1.bogus", "name": "service-type", "path": "no-such-page", "locale": "ro"}
 
 
 def route_table(app: Litestar) -> set[tuple[str, str]]:
@@ -298,6 +320,10 @@ class World:
             return {"profile": json.dumps(PROFILE), "service_ids": str(self.service_a["id"]), "consent": "yes", "mode": "parallel"}
         if spec == "sign_in_form":
             return {"email": self.emails["sec"], "password": PASSWORD, "next": "/"}
+        if spec == "invite_form":
+            return {"name": f"Ion Pop {n}", "email": f"ion.{n}@alfa.example.org", "role": "ngo", "organisation": str(self.org_a["id"])}
+        if spec == "role_form":
+            return {"role": "ngo", "organisation": str(self.org_b["id"])}
         if spec == "set_password_form":
             return {"password": "a long unguessed passphrase", "confirm": "a long unguessed passphrase"}
         return spec
@@ -320,10 +346,10 @@ class World:
             from referralnet.accounts.services import list_tokens
 
             self.tokens.make("institution", name=f"to revoke {next(self.counter)}")
-            from tests.conftest import in_app
-
             listed = in_app(self.client, list_tokens, include_revoked=False)
             return {"token_id": max(t.id for t in listed.items)}
+        if target in ("stale_service", "failed_notification", "fresh_person"):
+            return await self.secretariat_target(target)
         referral = await self.refer()
         offer = referral["offers"][0]["id"]
         if target == "fresh_referral":
@@ -333,10 +359,32 @@ class World:
         if target == "declined_offer":
             await self.ok("POST", f"/api/v1/offers/{offer}/decline", {"reason": "not_eligible"}, self.ngo_a)
             return {"offer_id": offer}
+        if target == "task_offer":  # a provider reachable by phone only: the secretariat answers for it
+            in_app(self.client, lambda: Offer.update({Offer.delivery: "phone"}).where(Offer.id == offer))
+            return {"offer_id": offer}
         if target == "placed_referral":
             await self.ok("POST", f"/api/v1/offers/{offer}/accept", {}, self.ngo_a)
             return {"referral_id": referral["id"]}
         raise AssertionError(f"unknown target {target!r}")
+
+
+    async def secretariat_target(self, target: str) -> dict[str, Any]:
+        """A service stale for weeks, a failed notification, or a person of NGO A: each fresh, for one call."""
+        n, now = next(self.counter), self.client.app.state.clock.now()
+        if target == "stale_service":
+            body = shelter(name=f"Casa veche {n}", capacity={"unit": "beds", "total": 5, "available": 1})
+            made = await self.ok("POST", f"/api/v1/organisations/{self.org_a['id']}/services", body)
+            old = now - dt.timedelta(days=60)
+            in_app(self.client, lambda: Service.update({Service.capacity_updated_at: old}).where(Service.id == made["id"]))
+            return {"service_id": made["id"]}
+        if target == "failed_notification":
+            referral = await self.refer()
+            failed = Notification.update({Notification.status: "failed"}).where(
+                Notification.referral == referral["id"], Notification.kind == "offer_new").returning(Notification.id)  # fmt: skip
+            return {"notification_id": in_app(self.client, lambda: failed)[0]["id"]}
+        made = in_app(self.client, people.create_person, email=f"person.{n}@alfa.example.org", name=f"Ana {n}", role="ngo",
+                      organisation=self.org_a["id"], password=None, now=now)  # fmt: skip
+        return {"person_id": made["id"]}
 
 
 def fill(path: str, params: dict[str, Any]) -> str:

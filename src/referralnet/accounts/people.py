@@ -98,8 +98,14 @@ async def change_role(email: str, role: str, organisation: str | int | None, now
     return rows[0]
 
 
-async def list_people() -> list[dict[str, Any]]:
-    return await Person.select(*PERSON_COLUMNS).order_by(Person.email)
+async def list_people(organisations: frozenset[int] | None = None) -> list[dict[str, Any]]:
+    """Every person by e-mail; with ``organisations``, only the people of those organisations."""
+    query = Person.select(*PERSON_COLUMNS).order_by(Person.email)
+    if organisations is not None:
+        if not organisations:
+            return []
+        query = query.where(Person.organisation.is_in(sorted(organisations)))
+    return await query  # type: ignore[no-any-return]
 
 
 async def make_link(person_id: int, purpose: str, now: dt.datetime) -> str:

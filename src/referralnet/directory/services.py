@@ -77,10 +77,15 @@ async def list_organisations(
     include_inactive: bool,
     kind: str = "provider",
     index: search.OrganisationIndex | None = None,
+    organisations: frozenset[int] | None = None,
 ) -> OrganisationList:
-    """Organisations of one kind (providers unless asked), optionally found by a fuzzy search on names and aliases."""
+    """Organisations of one kind (providers unless asked), optionally found by a fuzzy search on names and aliases.
+
+    ``organisations`` limits them to a secretariat's networks' members (None: no limit).
+    """
     entries = await (index.entries() if index is not None else search.load_entries())
-    chosen = [e for e in entries if e.kind == kind and (include_inactive or e.active) and (not network or network in e.networks)]
+    chosen = [e for e in entries if e.kind == kind and (include_inactive or e.active) and (not network or network in e.networks)
+              and (organisations is None or e.id in organisations)]  # fmt: skip
     scores: dict[int, float] = {}
     if q and q.strip():
         found = search.search(chosen, q)

@@ -96,6 +96,23 @@ def _capacity_lines(row: dict[str, Any], payload: dict[str, Any], settings: Sett
     return lines
 
 
+def _invite_lines(payload: dict[str, Any], settings: Settings, key: str) -> list[str]:
+    """A new person's single-use set-password link, kept sealed in the outbox row and opened only here."""
+    from referralnet.notifications.sealing import SecretUnreadable, unseal
+
+    try:
+        token = unseal(key, f"invite:{payload['person_id']}", str(payload["link"]))
+    except (SecretUnreadable, KeyError) as exc:
+        raise DeliveryError("the invitation link does not open with this instance's key", permanent=True) from exc
+    hours = int(payload.get("hours", 24))
+    return [
+        f"Choose your referralnet password here (the link works once, for {hours} hours from the invitation):",
+        f"{settings.base_url.rstrip('/')}/password/set/{token}",
+        "",
+        "If the link has expired, use \"Forgot your password?\" on the sign-in page.",
+    ]
+
+
 async def render_text(row: dict[str, Any], settings: Settings, now: dt.datetime, key: str) -> str:
     """The plain-text body: the subject, the labelled payload fields and, for offers, the links."""
     payload = payload_of(row)
@@ -105,6 +122,8 @@ async def render_text(row: dict[str, Any], settings: Settings, now: dt.datetime,
         lines += ["", *await _offer_lines(int(payload["offer_id"]), settings, now, key)]
     if row["kind"] == "capacity_stale" and payload.get("service_id"):
         lines += ["", *_capacity_lines(row, payload, settings, key)]
+    if row["kind"] == "person_invite":
+        lines += ["", *_invite_lines(payload, settings, key)]
     lines += ["", "--", "referralnet. This message holds no personal data; the referral itself is in referralnet."]
     return "\n".join(lines) + "\n"
 

@@ -30,14 +30,17 @@ def _cipher(instance_key: str) -> AESGCM:
     return AESGCM(key)
 
 
-def seal(instance_key: str, organisation_id: int, secret: str) -> str:
-    """The value to store for ``secret`` (a fresh random nonce each time)."""
+def seal(instance_key: str, organisation_id: int | str, secret: str) -> str:
+    """The value to store for ``secret`` (a fresh random nonce each time).
+
+    ``organisation_id`` binds it to its row: an organisation's id, or a text such as ``invite:<person id>``.
+    """
     nonce = os.urandom(12)
     sealed = _cipher(instance_key).encrypt(nonce, secret.encode(), str(organisation_id).encode())
     return PREFIX + base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode()
 
 
-def unseal(instance_key: str, organisation_id: int, stored: str) -> str:
+def unseal(instance_key: str, organisation_id: int | str, stored: str) -> str:
     """The secret back from its stored value; SecretUnreadable when the key or the row does not fit."""
     if not stored.startswith(PREFIX):
         raise SecretUnreadable("the stored webhook secret is not encrypted")
