@@ -28,6 +28,8 @@ HOME = {"institution": "/institution/referrals", "ngo": "/ngo", "secretariat": "
 HOME_LINKS: dict[str, list[tuple[str, str]]] = {
     "institution": [("/institution/referrals", N_("Your institution's referrals")), ("/institution/referrals/new", N_("New referral"))],
     "ngo": [("/ngo", N_("Your organisation's services")), ("/ngo/offers", N_("Open offers"))],
+    "secretariat": [("/secretariat/review", N_("Review")), ("/secretariat/members", N_("Members")), ("/secretariat/people", N_("People"))],
+    "admin": [("/secretariat/review", N_("Review")), ("/secretariat/members", N_("Members")), ("/secretariat/people", N_("People"))],
 }
 
 
