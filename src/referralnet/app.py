@@ -26,7 +26,7 @@ from referralnet.accounts.controllers import TokenController
 from referralnet.accounts.guards import BearerTokenMiddleware
 from referralnet.clock import Clock, SystemClock
 from referralnet.coverage.controllers import CoverageController
-from referralnet.directory.controllers import OrganisationController, ServiceController
+from referralnet.directory.controllers import NetworkController, OrganisationController, ServiceController
 from referralnet.directory.search import OrganisationIndex
 from referralnet.directory.services import ListCounts
 from referralnet.errors import exception_handlers
@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             VocabularyController,
             OrganisationController,
             ServiceController,
+            NetworkController,
             MatchController,
             ReferralController,
             OfferController,

@@ -73,6 +73,11 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("PATCH", "/api/v1/organisations/{org_id:int}"):       Entry("401  403  403  200  403  200  200", "org", {"short_name": "Casa A"}),
     ("POST", "/api/v1/organisations/{org_id:int}/services"): Entry("401  403  403  201  403  201  201", "org", "new_service"),
     ("POST", "/api/v1/organisations/{org_id:int}/webhook-secret"): Entry("401  403  403  201  403  201  201", "org"),
+    # Networks: the staff list them (a bound secretariat its own); admins add networks and change members.
+    ("GET", "/api/v1/networks"):                           Entry("401  403  403  403  403  200  200"),
+    ("POST", "/api/v1/networks"):                          Entry("401  403  403  403  403  403  201", body="new_network"),
+    ("PUT", "/api/v1/networks/{code:str}/members/{org_id:int}"): Entry("401  403  403  403  403  403  200", "network_member"),
+    ("DELETE", "/api/v1/networks/{code:str}/members/{org_id:int}"): Entry("401  403  403  403  403  403  200", "network_member"),
     ("GET", "/api/v1/services"):                           Entry("401  200  200  200  200  200  200"),
     ("GET", "/api/v1/services/{service_id:int}"):          Entry("401  200  200  200  200  200  200", "service"),
     ("PATCH", "/api/v1/services/{service_id:int}"):        Entry("401  403  403  200  403  200  200", "service", {"description": "Shelter"}),
@@ -308,6 +313,8 @@ class World:
         n = next(self.counter)
         if spec == "new_org":
             return {"name": f"Asociația Nouă {n}"}
+        if spec == "new_network":
+            return {"code": f"net{n}", "name_en": f"Network {n}", "name_ro": f"Rețeaua {n}"}
         if spec == "new_service":
             return shelter(name=f"Casa {n}")
         if spec == "match":
@@ -334,6 +341,8 @@ class World:
             return {}
         if target == "org":
             return {"org_id": self.org_a["id"]}
+        if target == "network_member":
+            return {"code": "protect", "org_id": self.org_a["id"]}
         if target == "service":
             return {"service_id": self.service_a["id"]}
         if target == "referral":
