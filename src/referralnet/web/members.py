@@ -16,6 +16,8 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Response, Template
 
 from referralnet.accounts import management, people
+from referralnet.directory.membership import bound_networks, networks_after
+from referralnet.directory.networks import list_networks, visible_codes
 from referralnet.directory.schemas import OrganisationCreate, OrganisationUpdate
 from referralnet.directory.services import create_organisation, get_organisation, list_organisations, list_services, update_organisation
 from referralnet.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -40,6 +42,7 @@ FIELD_ERRORS = {
     "county": N_("choose a county from the list"),
     "city": N_("the locality is too long: 300 characters at most"),
     "description": N_("the description is too long: 4000 characters at most"),
+    "networks": N_("choose at least one of the networks you review, and only those"),
 }
 EXISTS = N_("an organisation with this name exists already")
 PERSON_ERRORS = {
@@ -51,6 +54,7 @@ PERSON_ERRORS = {
         "none for the secretariat and administrators"
     ),
     "person_id": N_("you cannot deactivate yourself; ask a colleague"),
+    "networks": N_("a secretariat person is bound to some of the networks you review; only a secretariat person is bound"),
 }
 DONE = {
     "invited": N_("The person was added; the e-mail with the link to choose a password is in the outbox."),
@@ -63,12 +67,18 @@ DONE = {
 
 
 def _form(form: Any) -> dict[str, str]:
-    return {key: str(value).strip() for key, value in form.items() if key != "_csrf_token"}
+    return {key: str(value).strip() for key, value in form.items() if key not in ("_csrf_token", "networks")}
 
 
-def organisation_body(form: dict[str, str], kind: type[Any]) -> Any:
+def _chosen_networks(form: Any) -> list[str]:
+    return [str(v) for v in form.getall("networks")] if "networks" in form else []
+
+
+def organisation_body(form: dict[str, str], kind: type[Any], networks: list[str] | None = None) -> Any:
     """The form as the API's body (an empty field is "not stated"); InvalidInput names the refused field."""
-    values = {name: form.get(name) or None for name in FIELDS if name in form}
+    values: dict[str, Any] = {name: form.get(name) or None for name in FIELDS if name in form}
+    if networks is not None:
+        values["networks"] = networks
     try:
         return msgspec.convert(values, kind)
     except msgspec.ValidationError as exc:
@@ -98,14 +108,32 @@ def _counties() -> list[tuple[str, str]]:
     return sorted(((code, c.name) for code, c in geo.counties().items()), key=lambda pair: pair[1])
 
 
+async def network_choices(actor: Any) -> list[Any]:
+    """The networks a choice offers the person: those they review, or every one if unbound or an admin."""
+    every = (await list_networks()).items
+    visible = set(visible_codes(actor, [n.code for n in every]))
+    return [n for n in every if n.code in visible]
+
+
+def _field_error(exc: DomainError) -> dict[str, str]:
+    field = exc.field or "name"
+    return {field: EXISTS if isinstance(exc, Conflict) else FIELD_ERRORS.get(field, exc.detail)}
+
+
 class MembersPages(Controller):
     path = "/secretariat"
     include_in_schema = False
     guards = [secretariat_only]
 
-    def _edit(self, code: int, org: Any, values: dict[str, Any], services: list[Any], **context: Any) -> Template:
+    async def _edit(self, request: Request[Any, Any, Any], code: int, org: Any, values: dict[str, Any], services: list[Any],
+                    **context: Any) -> Template:  # fmt: skip
         return _page("secretariat/member.html", code, org=org, values=values, services=services, counties=_counties(),
-                     types=SERVICE_TYPES, **{"errors": {}, "done": None, **context})  # fmt: skip
+                     types=SERVICE_TYPES, networks=await network_choices(request.scope["user"]),
+                     **{"errors": {}, "done": None, **context})  # fmt: skip
+
+    async def _new(self, request: Request[Any, Any, Any], code: int, values: dict[str, Any], errors: dict[str, str]) -> Template:
+        return _page("secretariat/member_new.html", code, values=values, errors=errors, counties=_counties(),
+                     networks=await network_choices(request.scope["user"]))  # fmt: skip
 
     @get("/members", operation_id="secretariatMembersPage", include_in_schema=False)
     async def list_page(self, request: Request[Any, Any, Any], q: FromQuery[str | None] = None) -> Template:
@@ -122,20 +150,21 @@ class MembersPages(Controller):
         return csv_download(header, rows, "members.csv", excel)
 
     @get("/members/new", operation_id="secretariatNewMemberPage", include_in_schema=False)
-    async def new_page(self) -> Template:
-        """The form to add an organisation."""
-        return _page("secretariat/member_new.html", values={}, errors={}, counties=_counties())
+    async def new_page(self, request: Request[Any, Any, Any]) -> Template:
+        """The form to add an organisation (in the networks the person reviews, ticked)."""
+        return await self._new(request, 200, {"networks": list(bound_networks(request.scope["user"]))}, {})
 
     @post("/members/new", operation_id="secretariatCreateMember", include_in_schema=False, status_code=303)
     async def create(self, request: Request[Any, Any, Any], clock: CurrentClock) -> Redirect | Template:
         """Add an organisation (the API's create); a refused field is shown beside it."""
-        form = _form(await request.form())
+        raw = await request.form()
+        form, chosen = _form(raw), _chosen_networks(raw)
+        actor = request.scope["user"]
         try:
-            org = await create_organisation(organisation_body(form, OrganisationCreate), request.scope["user"], clock,
-                                            settings=request.app.state.settings)  # fmt: skip
+            body = organisation_body(form, OrganisationCreate, networks_after(actor, [], chosen))
+            org = await create_organisation(body, actor, clock, settings=request.app.state.settings)
         except DomainError as exc:
-            field, text = (exc.field or "name", EXISTS if isinstance(exc, Conflict) else exc.detail)
-            return _page("secretariat/member_new.html", exc.status_code, values=form, errors={field: text}, counties=_counties())
+            return await self._new(request, exc.status_code, {**form, "networks": chosen}, _field_error(exc))
         return Redirect(f"/secretariat/members/{org.id}?done=saved", status_code=303)
 
     @get("/members/{org_id:int}", operation_id="secretariatMemberPage", include_in_schema=False)
@@ -146,7 +175,7 @@ class MembersPages(Controller):
         except NotFound:
             return not_in_view()
         services = await self._services(request, org_id)
-        return self._edit(200, org, msgspec.structs.asdict(org), services, done=DONE.get(request.query_params.get("done") or ""))
+        return await self._edit(request, 200, org, msgspec.structs.asdict(org), services, done=DONE.get(request.query_params.get("done") or ""))
 
     async def _services(self, request: Request[Any, Any, Any], org_id: int) -> list[Any]:
         found = await list_services(request.scope["user"], type=None, county=None, exploitation_form=None, has_capacity=None,
@@ -156,16 +185,19 @@ class MembersPages(Controller):
     @post("/members/{org_id:int}", operation_id="secretariatUpdateMember", include_in_schema=False, status_code=303)
     async def update(self, request: Request[Any, Any, Any], org_id: FromPath[int], clock: CurrentClock) -> Redirect | Template:
         """Save the organisation's details (the API's update); a refused field is shown beside it."""
-        form = _form(await request.form())
+        raw = await request.form()
+        form, chosen = _form(raw), _chosen_networks(raw)
         try:
             org = await _org_in_view(request, org_id)
         except NotFound:
             return not_in_view()
         try:
-            patch = organisation_body({name: form.get(name, "") for name in FIELDS}, OrganisationUpdate)
+            after = networks_after(request.scope["user"], org.networks, chosen)
+            patch = organisation_body({name: form.get(name, "") for name in FIELDS}, OrganisationUpdate, after)
             await update_organisation(org_id, patch, request.scope["user"], clock, request.app.state.settings)
         except DomainError as exc:
-            return self._edit(exc.status_code, org, form, await self._services(request, org_id), errors={exc.field or "name": exc.detail})
+            return await self._edit(request, exc.status_code, org, {**form, "networks": chosen}, await self._services(request, org_id),
+                                    errors=_field_error(exc))  # fmt: skip
         return Redirect(f"/secretariat/members/{org_id}?done=saved", status_code=303)
 
     @post("/members/{org_id:int}/active", operation_id="secretariatMemberActive", include_in_schema=False, status_code=303)
@@ -187,12 +219,13 @@ async def _choices(request: Request[Any, Any, Any]) -> dict[str, Any]:
     providers = await members(request)
     institutions = [] if orgs is not None else (await list_organisations(
         q=None, network=None, limit=2000, offset=0, include_inactive=False, kind="institution", index=index)).items  # fmt: skip
-    return {"roles": management.roles_for(actor, orgs), "role_names": ROLE_NAMES, "providers": [o for o in providers if o.active],
-            "institutions": institutions, "names": {o.id: o.name for o in [*providers, *institutions]}}  # fmt: skip
+    return {"roles": management.roles_for(actor), "role_names": ROLE_NAMES, "providers": [o for o in providers if o.active],
+            "institutions": institutions, "names": {o.id: o.name for o in [*providers, *institutions]},
+            "networks": await network_choices(actor)}  # fmt: skip
 
 
 def _person_error(exc: DomainError) -> tuple[str, str]:
-    field = exc.field or "email"
+    field = {"network": "networks"}.get(exc.field or "email", exc.field or "email")
     if isinstance(exc, Forbidden) and field == "organisation":
         return field, PERSON_ERRORS["organisation"]
     return field, PERSON_ERRORS.get(field, exc.detail)
@@ -229,14 +262,15 @@ class PeoplePages(Controller):
     @post("/people/invite", operation_id="secretariatInvitePerson", include_in_schema=False, status_code=303)
     async def invite(self, request: Request[Any, Any, Any], clock: CurrentClock) -> Redirect | Template:
         """Add a person with a role and organisation; the set-password link goes out by e-mail through the outbox."""
-        form = _form(await request.form())
+        raw = await request.form()
+        form, chosen = _form(raw), _chosen_networks(raw)
         try:
             await management.invite(request.scope["user"], email=form.get("email", ""), name=form.get("name", ""), role=form.get("role", ""),
                                     organisation=_organisation_of(form), now=clock.now(), key=await link_key(request.app.state),
-                                    organisations=(await scope_of(request)).organisations)  # fmt: skip
+                                    organisations=(await scope_of(request)).organisations, networks=chosen)  # fmt: skip
         except DomainError as exc:
             field, text = _person_error(exc)
-            return await self._list(request, exc.status_code, errors={field: text}, values=form)
+            return await self._list(request, exc.status_code, errors={field: text}, values={**form, "networks": chosen})
         return Redirect("/secretariat/people?done=invited", status_code=303)
 
     @get("/people/{person_id:int}", operation_id="secretariatPersonPage", include_in_schema=False)
