@@ -134,3 +134,7 @@ async def test_a_secretariat_token_and_person_carry_their_networks(
     assert in_app(client, sessions.actor_for_session, session.token, clock.now()).networks == ("ngo15",)  # type: ignore[union-attr]
     other = in_app(client, sessions.sign_in, "coord@example.org", PASSWORD, "testclient", clock.now())
     assert other.actor.networks == ()
+    in_app(client, people.set_networks, "bound@example.org", ["protect", "ngo15"])  # the same session, its next request
+    assert in_app(client, sessions.actor_for_session, session.token, clock.now()).networks == ("ngo15", "protect")  # type: ignore[union-attr]
+    with pytest.raises(InvalidInput):
+        in_app(client, people.set_networks, "coord@example.org", ["protekt"])
