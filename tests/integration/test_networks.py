@@ -63,6 +63,9 @@ async def test_an_unknown_network_code_is_refused_naming_the_field_and_the_neare
     assert org["networks"] == ["south"]
     vocabulary = (await client.get("/api/v1/vocabulary")).json()
     assert "south" in {n["code"] for n in vocabulary["networks"]}
+    # HSDS has terms for the vocabulary's networks only: a new network's member still exports, without a dangling term.
+    hsds = await client.get("/hsds/organizations", headers=admin)
+    assert hsds.status_code == 200 and "Asociația Gama" in hsds.text
 
 
 async def test_admins_change_members_and_an_ngo_cannot_move_its_organisation_between_networks(
