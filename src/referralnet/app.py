@@ -48,6 +48,7 @@ from referralnet.web.institution import InstitutionPages, NotYours, forbidden_pa
 from referralnet.web.members import MembersPages, PeoplePages
 from referralnet.web.ngo import NgoPages
 from referralnet.web.review import ReviewPages
+from referralnet.web.secretariat import SecretariatPages
 from referralnet.web.session import PAGE_PATHS, SessionMiddleware, SignInRequired, safe_next, sign_in_url
 
 log = logging.getLogger("referralnet")
@@ -61,7 +62,7 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 # POSTs are authorised by the unguessable signed token in their own URL, which a forger cannot know.
 CSRF_EXEMPT = [r"^/api/", r"^/hsds", r"^/health$", r"^/schema", r"^/respond/"]
 # Page handlers: authenticated by the session cookie (web/session.py). issue-16 appends its controllers.
-PAGE_HANDLERS: list[Any] = [AccountPages, InstitutionPages, NgoPages, ReviewPages, MembersPages, PeoplePages]
+PAGE_HANDLERS: list[Any] = [AccountPages, InstitutionPages, NgoPages, SecretariatPages, ReviewPages, MembersPages, PeoplePages]
 
 
 def _to_sign_in(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:

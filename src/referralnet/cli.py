@@ -115,7 +115,7 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_user(args: argparse.Namespace) -> int:
-    """``user create|deactivate|list``: people who sign in to the pages."""
+    """``user create|deactivate|list|networks``: people who sign in to the pages."""
     from referralnet.accounts import people
     from referralnet.clock import SystemClock
     from referralnet.errors import DomainError
@@ -133,6 +133,10 @@ def cmd_user(args: argparse.Namespace) -> int:
         if args.user_command == "deactivate":
             row = await people.deactivate(args.email, now)
             return [f"deactivated {row['email']}; their open sessions have ended"]
+        if args.user_command == "networks":
+            row = await people.set_networks(args.email, args.network or [])
+            bound = ", ".join(dict.fromkeys(args.network or [])) or "no network (the whole directory)"
+            return [f"{row['email']} is bound to {bound}"]
         password = None if args.invite else sys.stdin.readline().rstrip("\n")
         row = await people.create_person(
             email=args.email, name=args.name, role=args.role, organisation=args.organisation, password=password, now=now,
@@ -362,7 +366,10 @@ def build_parser() -> argparse.ArgumentParser:
     udeactivate = user_sub.add_parser("deactivate", help="deactivate a person; their sessions end at once")
     udeactivate.add_argument("--email", required=True)
     user_sub.add_parser("list", help="list people")
-    for p in (ucreate, udeactivate, user_sub.choices["list"]):
+    unetworks = user_sub.add_parser("networks", help="bind a secretariat person to exactly these networks (none: all)")
+    unetworks.add_argument("--email", required=True)
+    unetworks.add_argument("--network", action="append", metavar="CODE", help="a network code (repeat for several)")
+    for p in (ucreate, udeactivate, user_sub.choices["list"], unetworks):
         p.set_defaults(func=cmd_user)
     return parser
 

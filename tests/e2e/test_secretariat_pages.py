@@ -1,22 +1,23 @@
-"""Browser test of the secretariat's review, members and people pages at 360 px: a decline made in the test is in
-the review and in its downloaded CSV; each page passes axe-core (and is photographed with REFERRALNET_SCREENSHOTS=1);
-every request the browser makes goes to the server itself."""
+"""Browser test of the secretariat's coverage pages at 360 px: a person bound to ProTECT opens coverage, chooses
+a county on the map and sees its row, finds the gap made here in the gaps list, downloads the gaps CSV, and a
+member of the other network never appears; every request the browser makes goes to the server itself."""
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import datetime as dt
 import io
 import socket
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
 
-import httpx
+import msgspec
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from referralnet import db
 from referralnet.accounts import people
@@ -24,51 +25,69 @@ from referralnet.accounts.schemas import SYSTEM
 from referralnet.accounts.services import create_token
 from referralnet.app import create_app
 from referralnet.clock import SystemClock
-from referralnet.directory.schemas import OrganisationCreate
-from referralnet.directory.services import create_organisation
+from referralnet.directory.schemas import OrganisationCreate, ServiceCreate
+from referralnet.directory.services import create_organisation, create_service
 from referralnet.settings import Settings
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, Recorder
-from tests.e2e.test_pages import PASSWORD, REPO, _sign_in, shoot
-from tests.integration.helpers import PROFILE, shelter
+from referralnet.tables import Offer, Referral, ReferralNeed
+from tests.e2e.test_browser import Recorder
+from tests.e2e.test_pages import PASSWORD, _sign_in, browser, shoot  # noqa: F401 - browser is a fixture
 
 pytestmark = pytest.mark.e2e
-SECRETARY = "coordonator@protect.example.ro"
+REPO = Path(__file__).resolve().parents[2]
+BOUND = "coordonator@protect.example.ro"
+SHELTER = "residential_shelter"
 
 
-class Site:
-    def __init__(self, base: str, tokens: dict[str, str], ids: dict[str, int]) -> None:
-        self.base, self.tokens, self.ids = base, tokens, ids
+def _profile(county: str) -> str:
+    return msgspec.json.encode({
+        "age_band": "25-39", "gender": "male", "nationality_group": "romanian", "exploitation_forms": ["labour"],
+        "needs": [{"service_type": SHELTER, "priority": "required"}], "location": {"county": county},
+    }).decode()
 
-    def api(self, method: str, path: str, token: str, **kw: Any) -> Any:
-        resp = httpx.request(method, self.base + path, headers={"Authorization": f"Bearer {self.tokens[token]}"}, timeout=30, **kw)
-        assert resp.status_code < 300, resp.text
-        return resp.json()
+
+async def _unplaced(token_id: int, county: str, organisation: int, service: int, now: dt.datetime) -> None:
+    """A referral from ``county`` whose shelter need stayed unplaced after ``organisation`` declined it."""
+    created = now - dt.timedelta(days=3)
+    rows = await Referral.insert(Referral(
+        created_by=token_id, created_by_label="institution:e2e", profile=_profile(county), summary="-", county=county,
+        urgency="urgent", mode="parallel", status="unplaced", consent_at=created, created_at=created, updated_at=created,
+    )).returning(Referral.id)  # fmt: skip
+    rid = rows[0]["id"]
+    await ReferralNeed.insert(ReferralNeed(referral=rid, position=0, service_type=SHELTER, priority="required", status="unplaced"))
+    await Offer.insert(Offer(referral=rid, service=service, organisation=organisation, position=0, status="declined", sent_at=created,
+                             deadline=created + dt.timedelta(hours=24), responded_at=created + dt.timedelta(hours=1),
+                             decline_reason="no_capacity"))  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server with a ProTECT member in Iași, a 15-NGO member serving Vaslui, and two unplaced referrals of men
+    needing a shelter: one from Galați declined by the ProTECT member, one from Constanța declined by the other."""
     path = tmp_path_factory.mktemp("e2e-secretariat") / "referralnet.sqlite"
-    settings = Settings(database_url=f"sqlite:///{path}", data_dir=str(REPO / "data"), scheduler=False, secret_key="e2e-secretariat")
+    settings = Settings(database_url=f"sqlite:///{path}", data_dir=str(REPO / "data"), scheduler=False, secret_key="e2e-sec")
 
-    async def prepare() -> tuple[dict[str, str], dict[str, int]]:
+    async def prepare() -> None:
         engine = db.make_engine(settings.database_url)
         await db.migrate(engine)
         db.bind(engine)
-        police = await create_organisation(
-            OrganisationCreate(name="IPJ Iași", slug="ipj-iasi", kind="institution", institution_type="police"), SYSTEM, SystemClock()
-        )
-        ngo = await create_organisation(OrganisationCreate(name="Asociația Casa Iașului", referral_email="casa@iasi.example.ro"),
-                                        SYSTEM, SystemClock())  # fmt: skip
-        await people.create_person(email=SECRETARY, name="Elena Secretariat", role="secretariat", organisation=None, password=PASSWORD,
-                                   now=SystemClock().now())  # fmt: skip
-        tokens = {
-            "admin": (await create_token(role="admin", name="e2e admin"))[0],
-            "police": (await create_token(role="institution", name="IPJ Iași", organisation=police.id))[0],
-            "ngo": (await create_token(role="ngo", name="Casa Iașului", organisation=ngo.id))[0],
-        }
-        return tokens, {"ngo": ngo.id}
+        clock = SystemClock()
+        now = clock.now()
+        casa = await create_organisation(OrganisationCreate(name="Casa Protect Iași", networks=["protect"]), SYSTEM, clock)
+        alta = await create_organisation(OrganisationCreate(name="Asociația Altă Rețea", networks=["ngo15"]), SYSTEM, clock)
+        shelter = {"type": SHELTER, "eligibility": {"age_min": 18, "genders": ["female"]}, "capacity": {"unit": "beds", "total": 8, "available": 3}}
+        mine = await create_service(casa.id, msgspec.convert({**shelter, "name": "Casa Iași", "sites": [{"county": "RO-IS", "locality": "Iași"}]},
+                                                             ServiceCreate), SYSTEM, clock)  # fmt: skip
+        theirs = await create_service(alta.id, msgspec.convert({**shelter, "name": "Adăpost Vaslui", "service_area": {"counties": ["RO-VS"]}},
+                                                               ServiceCreate), SYSTEM, clock)  # fmt: skip
+        police = await create_organisation(OrganisationCreate(name="IPJ Galați", kind="institution", institution_type="police"), SYSTEM, clock)
+        _, officer = await create_token(role="institution", name="IPJ Galați", organisation=police.id)
+        assert officer.token_id is not None
+        await _unplaced(officer.token_id, "RO-GL", casa.id, mine.id, now)
+        await _unplaced(officer.token_id, "RO-CT", alta.id, theirs.id, now)
+        await people.create_person(email=BOUND, name="Ioana Marin", role="secretariat", organisation=None, password=PASSWORD, now=now,
+                                   networks=["protect"])  # fmt: skip
 
-    tokens, ids = asyncio.run(prepare())
+    asyncio.run(prepare())
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     uv = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
@@ -78,68 +97,51 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     while not uv.started:
         assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
         time.sleep(0.05)
-    yield Site(f"http://127.0.0.1:{sock.getsockname()[1]}", tokens, ids)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     uv.should_exit = True
     thread.join(timeout=30)
     sock.close()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def test_secretariat_sees_a_new_decline_in_the_review_and_its_csv(site: Site, browser: Browser) -> None:
-    base = site.base
-    body = shelter(name="Casa Iașului", sites=[{"county": "RO-IS", "locality": "Iași", "address": "Strada Tăcerii 3", "confidential": True}],
-                   capacity={"unit": "beds", "total": 10, "available": 2})  # fmt: skip
-    service = site.api("POST", f"/api/v1/organisations/{site.ids['ngo']}/services", "admin", json=body)
-    referral = site.api("POST", "/api/v1/referrals", "police", json={"profile": PROFILE, "consent": True, "service_ids": [service["id"]]})
-    offer = referral["offers"][0]["id"]
-    site.api("POST", f"/api/v1/offers/{offer}/decline", "ngo", json={"reason": "safety", "text": "fără personal de noapte săptămâna aceasta"})
-
-    context = browser.new_context(locale="ro-RO", viewport={"width": 360, "height": 740}, accept_downloads=True)
+def test_a_bound_secretariat_reviews_coverage_and_gaps_at_360_px(base: str, browser: Browser) -> None:  # noqa: F811
+    context = browser.new_context(locale="en-GB", viewport={"width": 360, "height": 740}, accept_downloads=True)
     page = context.new_page()
     seen = Recorder(page)
-    _sign_in(page, base, SECRETARY)
-    page.wait_for_url(f"{base}/home")
-    page.goto(f"{base}/secretariat/review")
-    assert page.locator("h1").inner_text() == "Verificarea rețelei"
-    row = page.locator(f"#decline-{offer}")
-    expect(row).to_contain_text("Asociația Casa Iașului")
-    expect(row).to_contain_text("Siguranță")
-    expect(row).to_contain_text("fără personal de noapte")
-    shoot(page, "secretariat-review")
+    _sign_in(page, base, BOUND)
+    page.wait_for_url(f"{base}/secretariat")
+    assert page.locator("h1").inner_text() == "Coverage"
+    assert "Altă Rețea" not in page.content() and page.locator("#network option[value='ngo15']").count() == 0
+    expect(page.locator("#row-RO-VS")).to_contain_text("none")  # the other network's Vaslui shelter is not counted
+    shoot(page, "secretariat-coverage")
+
+    page.locator("#map-RO-IS").click()  # a county on the map
+    page.wait_for_url("**county=RO-IS**")
+    expect(page.locator("#county-title")).to_have_text("Iași (RO-IS)")
+    expect(page.locator(f"#county-{SHELTER}")).to_contain_text("8")  # the member's 8 beds, within reach of Iași
+    expect(page.locator("#row-RO-IS")).to_have_class("chosen")
+
+    page.locator("#secretariat-nav a[href='/secretariat/gaps']").click()
+    page.wait_for_url(f"{base}/secretariat/gaps")
+    first = page.locator("#gaps tbody tr").first
+    expect(first).to_have_attribute("id", f"gap-RO-GL-{SHELTER}-adult-male")  # the gap made here, worst first
+    expect(first).to_contain_text("Galați")
+    shoot(page, "secretariat-gaps")
 
     with page.expect_download() as download:
-        page.locator("#csv-declines").click()
-    text = open(download.value.path(), encoding="utf-8").read()  # noqa: SIM115 - read at once
-    lines = list(csv.DictReader(io.StringIO(text)))
-    assert [(r["offer_id"], r["organisation"], r["reason"], r["text"]) for r in lines] == [
-        (str(offer), "Asociația Casa Iașului", "safety", "fără personal de noapte săptămâna aceasta")]
-
-    page.locator("nav.section-nav a[href='/secretariat/members']").click()
-    page.wait_for_url(f"{base}/secretariat/members")
-    expect(page.locator(f"#member-{site.ids['ngo']}")).to_contain_text("casa@iasi.example.ro")
-    shoot(page, "secretariat-members")
-    page.locator(f"#member-{site.ids['ngo']} a").click()
-    expect(page.locator(f"#service-{service['id']}")).to_contain_text("Strada Tăcerii 3")  # confidential: shown to the secretariat
-    accessible_member = page.locator("h1").inner_text()
-    assert accessible_member == "Asociația Casa Iașului"
-
-    page.locator("nav.section-nav a[href='/secretariat/people']").click()
-    page.wait_for_url(f"{base}/secretariat/people")
-    page.locator("#invite-name").fill("Ion Popa")
-    page.locator("#invite-email").fill("ion.popa@casa-iasului.example.ro")
-    page.locator("#invite-role").select_option("ngo")
-    page.locator("#invite-organisation").select_option(str(site.ids["ngo"]))
-    page.locator("#invite").click()
-    page.wait_for_url(f"{base}/secretariat/people?done=invited")
-    expect(page.locator("#done")).to_contain_text("coada de trimitere")
-    expect(page.locator("#people")).to_contain_text("ion.popa@casa-iasului.example.ro")
-    shoot(page, "secretariat-people")
+        page.locator("#gaps-csv").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    galati = next(r for r in rows if (r["county"], r["service_type"], r["age_group"], r["gender"]) == ("RO-GL", SHELTER, "adult", "male"))
+    assert (galati["reason"], galati["providers"], galati["referrals_unplaced"]) == ("no_provider", "0", "<10")
+    assert rows[0] == galati
+    ct = next(r for r in rows if (r["county"], r["service_type"], r["age_group"], r["gender"]) == ("RO-CT", SHELTER, "adult", "male"))
+    assert ct["referrals_unplaced"] == "0"
+    assert "Altă Rețea" not in text and "Altă Rețea" not in page.content()
+    page.locator("#county").select_option("RO-CT")  # the filters, without JavaScript: a plain GET form
+    page.locator("#service_type").select_option(SHELTER)
+    page.locator("#apply-filters").click()
+    page.wait_for_url("**county=RO-CT**")
+    constanta = page.locator(f"#gap-RO-CT-{SHELTER}-adult-male")
+    expect(constanta.locator("td").last).to_have_text("0")  # its unplaced referral was the other network's
     seen.assert_local(base)
     context.close()

@@ -163,7 +163,11 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/ngo/offers"):                                Entry("303s 403  403  200  200  403  403"),
     ("POST", "/ngo/offers/{offer_id:int}/accept"):         Entry("303s 403  403  303  403  403  403", "fresh_offer", {}),
     ("POST", "/ngo/offers/{offer_id:int}/decline"):        Entry("303s 403  403  303  403  403  403", "fresh_offer", {"reason": "not_eligible"}),
-    # The secretariat's review, members and people pages: secretariat and admin people only.
+    # The secretariat's pages: secretariat and admin people only (a bound person: their networks' members).
+    ("GET", "/secretariat"):                               Entry("303s 403  403  403  403  200  200"),
+    ("GET", "/secretariat/coverage.csv"):                  Entry("303s 403  403  403  403  200  200"),
+    ("GET", "/secretariat/gaps"):                          Entry("303s 403  403  403  403  200  200"),
+    ("GET", "/secretariat/gaps.csv"):                      Entry("303s 403  403  403  403  200  200"),
     ("GET", "/secretariat/review"):                        Entry("303s 403  403  403  403  200  200"),
     ("GET", "/secretariat/review/{download:str}"):         Entry("303s 403  403  403  403  200  200"),
     ("POST", "/secretariat/review/services/{service_id:int}/remind"): Entry("303s 403  403  403  403  303  303", "stale_service", {}),

@@ -10,7 +10,7 @@ from typing import Any
 from referralnet.accounts import passwords
 from referralnet.accounts.services import BOUND_KIND, ROLES, resolve_organisation
 from referralnet.db import write_transaction
-from referralnet.directory.networks import bind, check_binding
+from referralnet.directory.networks import bind, check_binding, network_ids, rebind_person
 from referralnet.errors import BadLink, Conflict, InvalidInput, NotFound
 from referralnet.tables import Person, PersonLink, PersonSession
 from referralnet.texts import N_
@@ -101,6 +101,17 @@ async def change_role(email: str, role: str, organisation: str | int | None, now
             raise NotFound(f"no person with e-mail {normalise_email(email)}", field="email")
         await _end_sessions(rows[0]["id"], now)
     return rows[0]
+
+
+async def set_networks(email: str, networks: list[str]) -> dict[str, Any]:
+    """Bind a secretariat person to exactly ``networks`` (none: the whole directory); effective at their next request."""
+    ids = await network_ids(dict.fromkeys(networks), "network")
+    async with write_transaction():
+        row = await Person.select(*PERSON_COLUMNS).where(Person.email == normalise_email(email)).first()
+        if row is None:
+            raise NotFound(f"no person with e-mail {normalise_email(email)}", field="email")
+        await rebind_person(row["id"], row["role"], ids)
+    return row
 
 
 async def list_people(organisations: frozenset[int] | None = None) -> list[dict[str, Any]]:
