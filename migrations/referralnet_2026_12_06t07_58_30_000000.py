@@ -4,7 +4,7 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import Boolean
 from piccolo.columns.indexes import IndexMethod
 
-ID = "2026-12-06T07:57:00:000000"
+ID = "2026-12-06T07:58:30:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "person.org_admin (the organisation's administrator among its people)"
 

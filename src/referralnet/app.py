@@ -26,7 +26,7 @@ from referralnet.accounts.controllers import TokenController
 from referralnet.accounts.guards import BearerTokenMiddleware
 from referralnet.clock import Clock, SystemClock
 from referralnet.coverage.controllers import CoverageController
-from referralnet.directory.controllers import OrganisationController, ServiceController
+from referralnet.directory.controllers import NetworkController, OrganisationController, ServiceController
 from referralnet.directory.search import OrganisationIndex
 from referralnet.directory.services import ListCounts
 from referralnet.errors import exception_handlers
@@ -45,9 +45,12 @@ from referralnet.web.auth import AccountPages
 from referralnet.web.capacity import CapacityLinkController
 from referralnet.web.controllers import RespondController, template_config
 from referralnet.web.institution import InstitutionPages, NotYours, forbidden_page
+from referralnet.web.members import MembersPages, PeoplePages
 from referralnet.web.ngo import NgoPages
 from referralnet.web.ngo_offer import NgoOfferPages
 from referralnet.web.ngo_org import NgoOrganisationPages
+from referralnet.web.review import ReviewPages
+from referralnet.web.secretariat import SecretariatPages
 from referralnet.web.session import PAGE_PATHS, SessionMiddleware, SignInRequired, safe_next, sign_in_url
 
 log = logging.getLogger("referralnet")
@@ -61,7 +64,9 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 # POSTs are authorised by the unguessable signed token in their own URL, which a forger cannot know.
 CSRF_EXEMPT = [r"^/api/", r"^/hsds", r"^/health$", r"^/schema", r"^/respond/"]
 # Page handlers: authenticated by the session cookie (web/session.py). issue-16 appends its controllers.
-PAGE_HANDLERS: list[Any] = [AccountPages, InstitutionPages, NgoPages, NgoOfferPages, NgoOrganisationPages]
+PAGE_HANDLERS: list[Any] = [
+    AccountPages, InstitutionPages, NgoPages, NgoOfferPages, NgoOrganisationPages, SecretariatPages, ReviewPages, MembersPages, PeoplePages
+]
 
 
 def _to_sign_in(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
@@ -125,6 +130,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             VocabularyController,
             OrganisationController,
             ServiceController,
+            NetworkController,
             MatchController,
             ReferralController,
             OfferController,

@@ -71,12 +71,15 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     settings = _settings(args)
     try:
         token, actor = asyncio.run(
-            db.run_with(settings.database_url, lambda: create_token(role=args.role, name=args.name, organisation=args.organisation))
+            db.run_with(settings.database_url, lambda: create_token(
+                role=args.role, name=args.name, organisation=args.organisation, networks=args.network or []
+            ))
         )
     except DomainError as exc:
         print(f"token create: {exc.field}: {exc.detail}" if exc.field else f"token create: {exc.detail}", file=sys.stderr)
         return 2
     org = f" for organisation {actor.organisation_id}" if actor.organisation_id else ""
+    org += f" bound to network {', '.join(actor.networks)}" if actor.networks else ""
     print(f"created {actor.role} token {actor.token_id} ({actor.name}){org}; it is shown only once:")
     print(token)
     return 0
@@ -112,7 +115,7 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_user(args: argparse.Namespace) -> int:
-    """``user create|deactivate|list``: people who sign in to the pages."""
+    """``user create|deactivate|list|networks``: people who sign in to the pages."""
     from referralnet.accounts import people
     from referralnet.clock import SystemClock
     from referralnet.errors import DomainError
@@ -131,13 +134,18 @@ def cmd_user(args: argparse.Namespace) -> int:
         if args.user_command == "deactivate":
             row = await people.deactivate(args.email, now)
             return [f"deactivated {row['email']}; their open sessions have ended"]
+        if args.user_command == "networks":
+            row = await people.set_networks(args.email, args.network or [])
+            bound = ", ".join(dict.fromkeys(args.network or [])) or "no network (the whole directory)"
+            return [f"{row['email']} is bound to {bound}"]
         password = None if args.invite else sys.stdin.readline().rstrip("\n")
         row = await people.create_person(
             email=args.email, name=args.name, role=args.role, organisation=args.organisation, password=password, now=now,
-            org_admin=args.org_admin,
+            org_admin=args.org_admin, networks=args.network or [],
         )
         admin = ", the organisation's administrator" if row["org_admin"] else ""
-        lines = [f"created {row['role']} person {row['email']} ({row['name']}){admin}"]
+        bound = f", bound to network {', '.join(dict.fromkeys(args.network))}" if args.network else ""
+        lines = [f"created {row['role']} person {row['email']} ({row['name']}){admin}{bound}"]
         if args.invite:
             token = await people.make_link(row["id"], "invite", now)
             text = link_text(settings, token, 24)
@@ -337,6 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="organisation id or slug: the provider of --role ngo, the institution of --role institution (required for both)",
     )
     create.add_argument("--name", required=True, help="a label: who holds the token")
+    create.add_argument("--network", action="append", metavar="CODE",
+                        help="bind a secretariat token to this network (repeat for several); it then sees those members only")  # fmt: skip
     create.set_defaults(func=cmd_token_create)
     listing = token_sub.add_parser("list", help="list tokens (never their secrets)")
     listing.add_argument("--active", action="store_true", help="only tokens that are not revoked")
@@ -356,10 +366,15 @@ def build_parser() -> argparse.ArgumentParser:
     ucreate.add_argument(
         "--org-admin", action="store_true", help="an ngo person who invites and deactivates the organisation's people (its /ngo/people page)"
     )
+    ucreate.add_argument("--network", action="append", metavar="CODE",
+                         help="bind a secretariat person to this network (repeat for several); they then see those members only")  # fmt: skip
     udeactivate = user_sub.add_parser("deactivate", help="deactivate a person; their sessions end at once")
     udeactivate.add_argument("--email", required=True)
     user_sub.add_parser("list", help="list people")
-    for p in (ucreate, udeactivate, user_sub.choices["list"]):
+    unetworks = user_sub.add_parser("networks", help="bind a secretariat person to exactly these networks (none: all)")
+    unetworks.add_argument("--email", required=True)
+    unetworks.add_argument("--network", action="append", metavar="CODE", help="a network code (repeat for several)")
+    for p in (ucreate, udeactivate, user_sub.choices["list"], unetworks):
         p.set_defaults(func=cmd_user)
     return parser
 

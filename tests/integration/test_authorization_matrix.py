@@ -18,6 +18,7 @@ session works is never sent to sign in, and a visitor without one always is.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import itertools
 import json
 import re
@@ -29,7 +30,7 @@ from litestar.routes import HTTPRoute
 from referralnet.accounts import people, sessions
 from referralnet.app import create_app
 from referralnet.settings import Settings
-from referralnet.tables import Referral
+from referralnet.tables import Notification, Offer, Referral, Service
 from referralnet.web.session import PAGE_PATHS
 from tests.conftest import Tokens, in_app
 from tests.integration.helpers import PROFILE, make_org, make_service, shelter
@@ -72,6 +73,11 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("PATCH", "/api/v1/organisations/{org_id:int}"):       Entry("401  403  403  200  403  200  200", "org", {"short_name": "Casa A"}),
     ("POST", "/api/v1/organisations/{org_id:int}/services"): Entry("401  403  403  201  403  201  201", "org", "new_service"),
     ("POST", "/api/v1/organisations/{org_id:int}/webhook-secret"): Entry("401  403  403  201  403  201  201", "org"),
+    # Networks: the staff list them (a bound secretariat its own); admins add networks and change members.
+    ("GET", "/api/v1/networks"):                           Entry("401  403  403  403  403  200  200"),
+    ("POST", "/api/v1/networks"):                          Entry("401  403  403  403  403  403  201", body="new_network"),
+    ("PUT", "/api/v1/networks/{code:str}/members/{org_id:int}"): Entry("401  403  403  403  403  403  200", "network_member"),
+    ("DELETE", "/api/v1/networks/{code:str}/members/{org_id:int}"): Entry("401  403  403  403  403  403  200", "network_member"),
     ("GET", "/api/v1/services"):                           Entry("401  200  200  200  200  200  200"),
     ("GET", "/api/v1/services/{service_id:int}"):          Entry("401  200  200  200  200  200  200", "service"),
     ("PATCH", "/api/v1/services/{service_id:int}"):        Entry("401  403  403  200  403  200  200", "service", {"description": "Shelter"}),
@@ -170,13 +176,38 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/ngo/services/{service_id:int}"):             Entry("303s 403  403  200  404  403  403", "service"),
     ("GET", "/ngo/people"):                                Entry("303s 403  403  200  200  403  403"),
     # The NGO people of the matrix are their organisations' administrators (a non-admin's refusal: test_ngo_org_pages).
-    ("POST", "/ngo/people"):                               Entry("303s 403  403  303  303  403  403", body="invite_form"),
+    ("POST", "/ngo/people"):                               Entry("303s 403  403  303  303  403  403", body="colleague_form"),
     ("POST", "/ngo/people/{person_id:int}/deactivate"):    Entry("303s 403  403  303  404  403  403", "colleague", {}),
+    # The secretariat's pages: secretariat and admin people only (a bound person: their networks' members).
+    ("GET", "/secretariat"):                               Entry("303s 403  403  403  403  200  200"),
+    ("GET", "/secretariat/coverage.csv"):                  Entry("303s 403  403  403  403  200  200"),
+    ("GET", "/secretariat/gaps"):                          Entry("303s 403  403  403  403  200  200"),
+    ("GET", "/secretariat/gaps.csv"):                      Entry("303s 403  403  403  403  200  200"),
+    ("GET", "/secretariat/review"):                        Entry("303s 403  403  403  403  200  200"),
+    ("GET", "/secretariat/review/{download:str}"):         Entry("303s 403  403  403  403  200  200"),
+    ("POST", "/secretariat/review/services/{service_id:int}/remind"): Entry("303s 403  403  403  403  303  303", "stale_service", {}),
+    ("POST", "/secretariat/review/notifications/{notification_id:int}/retry"): Entry("303s 403  403  403  403  303  303", "failed_notification", {}),
+    ("POST", "/secretariat/review/declines/{offer_id:int}/contest"): Entry("303s 403  403  403  403  303  303", "declined_offer", {}),
+    ("POST", "/secretariat/review/tasks/{offer_id:int}/accept"): Entry("303s 403  403  403  403  303  303", "task_offer", {}),
+    ("POST", "/secretariat/review/tasks/{offer_id:int}/decline"): Entry("303s 403  403  403  403  303  303", "task_offer", {"reason": "safety"}),
+    ("GET", "/secretariat/members"):                       Entry("303s 403  403  403  403  200  200"),
+    ("GET", "/secretariat/members.csv"):                   Entry("303s 403  403  403  403  200  200"),
+    ("GET", "/secretariat/members/new"):                   Entry("303s 403  403  403  403  200  200"),
+    ("POST", "/secretariat/members/new"):                  Entry("303s 403  403  403  403  303  303", body="new_org"),
+    ("GET", "/secretariat/members/{org_id:int}"):          Entry("303s 403  403  403  403  200  200", "org"),
+    ("POST", "/secretariat/members/{org_id:int}"):         Entry("303s 403  403  403  403  303  303", "org", {"name": "Asociația Alfa", "referral_email": "alfa@example.org"}),
+    ("POST", "/secretariat/members/{org_id:int}/active"):  Entry("303s 403  403  403  403  303  303", "org", {"active": "true"}),
+    ("GET", "/secretariat/people"):                        Entry("303s 403  403  403  403  200  200"),
+    ("GET", "/secretariat/people.csv"):                    Entry("303s 403  403  403  403  200  200"),
+    ("POST", "/secretariat/people/invite"):                Entry("303s 403  403  403  403  303  303", body="invite_form"),
+    ("GET", "/secretariat/people/{person_id:int}"):        Entry("303s 403  403  403  403  200  200", "fresh_person"),
+    ("POST", "/secretariat/people/{person_id:int}/role"):  Entry("303s 403  403  403  403  303  303", "fresh_person", "role_form"),
+    ("POST", "/secretariat/people/{person_id:int}/deactivate"): Entry("303s 403  403  403  403  303  303", "fresh_person", {}),
 }
 # fmt: on
 
 # Path parameters that are not objects of anyone's.
-FIXED_PARAMS = {"file_path": "site.css", "token": "1.accept.1.bogus", "name": "service-type", "path": "no-such-page", "locale": "ro"}
+FIXED_PARAMS = {"download": "declines.csv", "file_path": "site.css", "token": "1.accept.1.bogus", "name": "service-type", "path": "no-such-page", "locale": "ro"}
 
 
 def route_table(app: Litestar) -> set[tuple[str, str]]:
@@ -302,6 +333,8 @@ class World:
         n = next(self.counter)
         if spec == "new_org":
             return {"name": f"Asociația Nouă {n}"}
+        if spec == "new_network":
+            return {"code": f"net{n}", "name_en": f"Network {n}", "name_ro": f"Rețeaua {n}"}
         if spec == "new_service":
             return shelter(name=f"Casa {n}")
         if spec == "match":
@@ -312,10 +345,14 @@ class World:
             return {**FORM, "county": "RO-IS", "locality": "Iași"}
         if spec == "referral_form":
             return {"profile": json.dumps(PROFILE), "service_ids": str(self.service_a["id"]), "consent": "yes", "mode": "parallel"}
-        if spec == "invite_form":
+        if spec == "colleague_form":
             return {"name": f"Colleague {n}", "email": f"colleague{n}@example.org"}
         if spec == "sign_in_form":
             return {"email": self.emails["sec"], "password": PASSWORD, "next": "/"}
+        if spec == "invite_form":
+            return {"name": f"Ion Pop {n}", "email": f"ion.{n}@alfa.example.org", "role": "ngo", "organisation": str(self.org_a["id"])}
+        if spec == "role_form":
+            return {"role": "ngo", "organisation": str(self.org_b["id"])}
         if spec == "set_password_form":
             return {"password": "a long unguessed passphrase", "confirm": "a long unguessed passphrase"}
         return spec
@@ -326,6 +363,8 @@ class World:
             return {}
         if target == "org":
             return {"org_id": self.org_a["id"]}
+        if target == "network_member":
+            return {"code": "protect", "org_id": self.org_a["id"]}
         if target == "service":
             return {"service_id": self.service_a["id"]}
         if target == "referral":
@@ -344,6 +383,8 @@ class World:
             row = in_app(self.client, people.create_person, email=f"colleague.a{next(self.counter)}@example.org", name="Colleague",
                          role="ngo", organisation=self.org_a["id"], password=None, now=self.client.app.state.clock.now())  # fmt: skip
             return {"person_id": row["id"]}
+        if target in ("stale_service", "failed_notification", "fresh_person"):
+            return await self.secretariat_target(target)
         referral = await self.refer()
         offer = referral["offers"][0]["id"]
         if target == "fresh_referral":
@@ -356,10 +397,32 @@ class World:
         if target == "accepted_offer":
             await self.ok("POST", f"/api/v1/offers/{offer}/accept", {}, self.ngo_a)
             return {"offer_id": offer}
+        if target == "task_offer":  # a provider reachable by phone only: the secretariat answers for it
+            in_app(self.client, lambda: Offer.update({Offer.delivery: "phone"}).where(Offer.id == offer))
+            return {"offer_id": offer}
         if target == "placed_referral":
             await self.ok("POST", f"/api/v1/offers/{offer}/accept", {}, self.ngo_a)
             return {"referral_id": referral["id"]}
         raise AssertionError(f"unknown target {target!r}")
+
+
+    async def secretariat_target(self, target: str) -> dict[str, Any]:
+        """A service stale for weeks, a failed notification, or a person of NGO A: each fresh, for one call."""
+        n, now = next(self.counter), self.client.app.state.clock.now()
+        if target == "stale_service":
+            body = shelter(name=f"Casa veche {n}", capacity={"unit": "beds", "total": 5, "available": 1})
+            made = await self.ok("POST", f"/api/v1/organisations/{self.org_a['id']}/services", body)
+            old = now - dt.timedelta(days=60)
+            in_app(self.client, lambda: Service.update({Service.capacity_updated_at: old}).where(Service.id == made["id"]))
+            return {"service_id": made["id"]}
+        if target == "failed_notification":
+            referral = await self.refer()
+            failed = Notification.update({Notification.status: "failed"}).where(
+                Notification.referral == referral["id"], Notification.kind == "offer_new").returning(Notification.id)  # fmt: skip
+            return {"notification_id": in_app(self.client, lambda: failed)[0]["id"]}
+        made = in_app(self.client, people.create_person, email=f"person.{n}@alfa.example.org", name=f"Ana {n}", role="ngo",
+                      organisation=self.org_a["id"], password=None, now=now)  # fmt: skip
+        return {"person_id": made["id"]}
 
 
 def fill(path: str, params: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from referralnet.accounts import passwords
 from referralnet.accounts.services import BOUND_KIND, ROLES, resolve_organisation
 from referralnet.db import write_transaction
+from referralnet.directory.networks import bind, check_binding, network_ids, rebind_person
 from referralnet.errors import BadLink, Conflict, InvalidInput, NotFound
 from referralnet.tables import Person, PersonLink, PersonSession
 from referralnet.texts import N_
@@ -38,11 +39,12 @@ def _check_role(role: str, organisation: str | int | None) -> None:
 
 async def create_person(
     *, email: str, name: str, role: str, organisation: str | int | None, password: str | None, now: dt.datetime,
-    org_admin: bool = False,
-) -> dict[str, Any]:
+    org_admin: bool = False, networks: list[str] | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """A new account; with ``password`` None it has none until the invite link is used.
 
     ``org_admin``: the NGO's administrator among its people (invites and deactivates colleagues).
+    ``networks``: the networks a secretariat person is bound to (they then see those members only).
     """
     email = normalise_email(email)
     if "@" not in email or len(email) > 254:
@@ -55,6 +57,7 @@ async def create_person(
     if password is not None:
         passwords.check_new(password)
     org_id = await resolve_organisation(organisation, BOUND_KIND.get(role)) if organisation is not None else None
+    bound = await check_binding(role, networks or [])
     async with write_transaction():
         if await Person.exists().where(Person.email == email):
             raise Conflict(f"a person with e-mail {email} already exists", field="email")
@@ -65,6 +68,7 @@ async def create_person(
                 active=True, org_admin=org_admin, created_at=now, changed_at=now,
             )  # fmt: skip
         ).returning(*PERSON_COLUMNS)
+        await bind("person", rows[0]["id"], bound)
     return rows[0]
 
 
@@ -104,8 +108,25 @@ async def change_role(email: str, role: str, organisation: str | int | None, now
     return rows[0]
 
 
-async def list_people() -> list[dict[str, Any]]:
-    return await Person.select(*PERSON_COLUMNS).order_by(Person.email)
+async def set_networks(email: str, networks: list[str]) -> dict[str, Any]:
+    """Bind a secretariat person to exactly ``networks`` (none: the whole directory); effective at their next request."""
+    ids = await network_ids(dict.fromkeys(networks), "network")
+    async with write_transaction():
+        row = await Person.select(*PERSON_COLUMNS).where(Person.email == normalise_email(email)).first()
+        if row is None:
+            raise NotFound(f"no person with e-mail {normalise_email(email)}", field="email")
+        await rebind_person(row["id"], row["role"], ids)
+    return row
+
+
+async def list_people(organisations: frozenset[int] | None = None) -> list[dict[str, Any]]:
+    """Every person by e-mail; with ``organisations``, only the people of those organisations."""
+    query = Person.select(*PERSON_COLUMNS).order_by(Person.email)
+    if organisations is not None:
+        if not organisations:
+            return []
+        query = query.where(Person.organisation.is_in(sorted(organisations)))
+    return await query  # type: ignore[no-any-return]
 
 
 async def make_link(person_id: int, purpose: str, now: dt.datetime) -> str:

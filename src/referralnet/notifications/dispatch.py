@@ -150,7 +150,10 @@ async def dispatch_due(settings: Settings, now: dt.datetime, *, worker_id: str, 
         if held:
             key = await instance_key(settings.secret_key)
             for row in held:
-                text = await email.render_text(row, settings, now, key)
+                try:
+                    text = await email.render_text(row, settings, now, key)
+                except DeliveryError as exc:  # e.g. an invitation sealed under another key: said in the log
+                    text = str(exc)
                 log.info("e-mail held (no REFERRALNET_SMTP_HOST); notification %s\nTo: %s\nSubject: %s\n\n%s",
                          row["id"], row["recipient"], row["subject"], text)  # fmt: skip
             report.held = len(held)

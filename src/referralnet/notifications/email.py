@@ -104,7 +104,8 @@ async def _invite_lines(person_id: int, settings: Settings, now: dt.datetime) ->
     if token is None:
         return ["This invitation is no longer needed: the account has a password already, or was deactivated."]
     url = f"{settings.base_url.rstrip('/')}/password/set/{token}"
-    return ["Your organisation invited you to referralnet. Choose your password here (the link works once, for 24 hours):", "", url]
+    return ["You are invited to referralnet. Choose your password here (the link works once, for 24 hours):", "", url, "",
+            "If the link has expired, use \"Forgot your password?\" on the sign-in page."]
 
 
 async def render_text(row: dict[str, Any], settings: Settings, now: dt.datetime, key: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from referralnet.accounts.schemas import Actor
 from referralnet.audit import audit
 from referralnet.db import write_transaction
-from referralnet.errors import Forbidden, NotFound
+from referralnet.errors import Conflict, Forbidden, NotFound
 from referralnet.notifications.schemas import NotificationList, NotificationOut, WebhookSecretOut
 from referralnet.notifications.sealing import seal
 from referralnet.notifications.signing import SIGNATURE_HEADER, instance_key, new_secret
@@ -91,3 +91,36 @@ async def rotate_webhook_secret(org_id: int, actor: Actor, now: dt.datetime, set
         await Organisation.update({Organisation.webhook_secret: stored}).where(Organisation.id == org_id)
         await audit(actor, now, object_type="organisation", object_id=org_id, action="rotate_webhook_secret", outcome="allowed")
     return WebhookSecretOut(organisation_id=org_id, secret=secret, signature_header=SIGNATURE_HEADER, created_at=now)
+
+
+async def retry_notification(
+    notification_id: int, actor: Actor, now: dt.datetime, *, organisations: frozenset[int] | None = None
+) -> NotificationOut:
+    """Put a failed notification back in the outbox (pending, due now, attempts counted afresh); audited.
+
+    A conditional update from ``failed``, so a double click retries once. An organisation's message goes to
+    its current address (the usual fix is correcting it first); one with no channel cannot be retried.
+    ``organisations`` is a secretariat's scope: another network's message, or one to a person's address
+    for a bound secretariat, is NotFound.
+    """
+    row = await Notification.select(Notification.organisation, Notification.channel).where(Notification.id == notification_id).first()
+    if row is None or (organisations is not None and row["organisation"] not in organisations):
+        raise NotFound(f"notification {notification_id} not found", field="notification_id")
+    if row["channel"] == "none":
+        raise Conflict("this organisation has no e-mail or webhook to send to; add one first", field="channel")
+    values: dict[Any, Any] = {Notification.status: "pending", Notification.attempts: 0, Notification.next_attempt_at: now,
+                              Notification.claimed_until: None}  # fmt: skip
+    if row["organisation"] is not None:
+        org = await Organisation.select(Organisation.referral_email, Organisation.webhook_url).where(
+            Organisation.id == row["organisation"]).first()  # fmt: skip
+        current = (org or {}).get("referral_email" if row["channel"] == "email" else "webhook_url")
+        if current:
+            values[Notification.recipient] = current
+    async with write_transaction():
+        done = await Notification.update(values).where(
+            Notification.id == notification_id, Notification.status == "failed"
+        ).returning(*_COLUMNS)
+        if not done:
+            raise Conflict("this message is no longer failed: it was retried already", field="status")
+        await audit(actor, now, object_type="notification", object_id=notification_id, action="retry", outcome="allowed")
+    return _out(done[0])

@@ -9,6 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from referralnet.accounts.guards import any_role, directory_editor, referrer, staff
+from referralnet.directory.networks import scope_for
 from referralnet.params import MAX_ID, CurrentActor, CurrentClock, Id, JSONBody, Limit, Offset, query
 from referralnet.referrals import delivery, offers, reviews, rounds, services
 from referralnet.referrals.lifecycle import ReferralStatus
@@ -95,6 +96,7 @@ class DeclineController(Controller):
     @get("/", operation_id="reviewDeclines")
     async def review(
         self,
+        actor: CurrentActor,
         since: Annotated[dt.datetime | None, query("Only declines answered at or after this time")] = None,
         organisation_id: Annotated[int | None, query("Only this organisation", ge=1, le=MAX_ID)] = None,
         contested: Annotated[bool | None, query("Only contested (true) or uncontested (false) declines")] = None,
@@ -102,8 +104,9 @@ class DeclineController(Controller):
         offset: Offset = 0,
     ) -> DeclineReview:
         """Every decline with its reason, and providers that declined repeatedly for the same reason."""
+        scope = await scope_for(actor)
         return await reviews.review_declines(
-            since=since, organisation_id=organisation_id, contested=contested, limit=limit, offset=offset
+            since=since, organisation_id=organisation_id, contested=contested, limit=limit, offset=offset, organisations=scope.organisations
         )
 
 
@@ -113,9 +116,9 @@ class TaskController(Controller):
     guards = [staff]
 
     @get("/", operation_id="listTasks")
-    async def list_tasks(self, limit: Limit = 50, offset: Offset = 0) -> TaskList:
+    async def list_tasks(self, actor: CurrentActor, limit: Limit = 50, offset: Offset = 0) -> TaskList:
         """Offers the secretariat must phone (provider reachable only by phone, or delivery failed), soonest deadline first."""
-        return await delivery.open_tasks(limit, offset)
+        return await delivery.open_tasks(limit, offset, (await scope_for(actor)).organisations)
 
 
 class OfferController(Controller):

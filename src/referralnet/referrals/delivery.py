@@ -86,12 +86,19 @@ async def delivered(offer_ids: list[int]) -> set[int]:
     return {r["offer"] for r in rows}
 
 
-async def open_tasks(limit: int, offset: int) -> TaskList:
-    """Pending offers the secretariat must phone (no e-mail or webhook, or delivery failed), soonest deadline first."""
+async def open_tasks(limit: int, offset: int, organisations: frozenset[int] | None = None) -> TaskList:
+    """Pending offers the secretariat must phone (no e-mail or webhook, or delivery failed), soonest deadline first.
+
+    ``organisations`` limits them to a secretariat's networks' members (None: all).
+    """
+    if organisations is not None and not organisations:
+        return TaskList(items=[], total=0)
     query = Offer.select(
         Offer.id, Offer.referral, Offer.need, Offer.delivery, Offer.deadline, Offer.service.name, Offer.organisation,
         Offer.organisation.name, Offer.organisation.referral_phone, Offer.organisation.phone_24h, Offer.referral.urgency,
     ).where(Offer.status == "pending", Offer.delivery.is_in(list(TASK_STATES)))  # fmt: skip
+    if organisations is not None:
+        query = query.where(Offer.organisation.is_in(sorted(organisations)))
     rows = await query.order_by(Offer.deadline).order_by(Offer.id)
     items = [
         TaskOut(

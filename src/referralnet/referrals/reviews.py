@@ -13,8 +13,12 @@ REPEAT_THRESHOLD = 3
 
 
 async def review_declines(
-    *, since: dt.datetime | None, organisation_id: int | None, contested: bool | None, limit: int, offset: int
+    *, since: dt.datetime | None, organisation_id: int | None, contested: bool | None, limit: int, offset: int,
+    organisations: frozenset[int] | None = None,
 ) -> DeclineReview:
+    """Declines newest first; ``organisations`` limits them to a secretariat's networks' members (None: all)."""
+    if organisations is not None and not organisations:
+        return DeclineReview(items=[], total=0, repeated=[])
     query = Offer.select(
         Offer.id, Offer.referral, Offer.organisation, Offer.organisation.name, Offer.service,
         Offer.decline_reason, Offer.decline_text, Offer.responded_at, Offer.contested,
@@ -25,6 +29,8 @@ async def review_declines(
         query = query.where(Offer.organisation == organisation_id)
     if contested is not None:
         query = query.where(Offer.contested == contested)
+    if organisations is not None:
+        query = query.where(Offer.organisation.is_in(sorted(organisations)))
     rows = await query
     counts = Counter((r["organisation"], r["organisation.name"], r["decline_reason"]) for r in rows)
     repeated = [

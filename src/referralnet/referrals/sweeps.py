@@ -7,12 +7,15 @@ never act twice on one row.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import msgspec
 
-from referralnet.audit import record
+from referralnet.accounts.schemas import Actor
+from referralnet.audit import audit, record
+from referralnet.clock import utc
 from referralnet.db import write_transaction
-from referralnet.errors import one
+from referralnet.errors import Conflict, NotFound, one
 from referralnet.notifications.outbox import notify_organisation
 from referralnet.referrals.delivery import escalate_failed
 from referralnet.referrals.offers import expire_offer
@@ -66,13 +69,28 @@ async def remind_due(now: dt.datetime, *, batch: int = 200) -> int:
     return count
 
 
+def _stale(stale_before: dt.datetime) -> Any:
+    return (Service.capacity_updated_at.is_null()) | (Service.capacity_updated_at < stale_before)
+
+
+async def _capacity_notice(row: dict[str, Any], now: dt.datetime, settings: Settings) -> int:
+    """The capacity reminder e-mail (with its one-click capacity link) into the outbox; the rows written."""
+    written = await notify_organisation(
+        "capacity_stale", row["organisation"], now=now,
+        subject=f"Please update the free capacity of {row['name']}",
+        payload={"service_id": row["id"], "service": row["name"], "service_type": SERVICE_TYPES[row["type"]][1],
+                 "stale_days": settings.capacity_stale_days, "path": f"/api/v1/services/{row['id']}/capacity"},
+    )  # fmt: skip
+    return len(written)
+
+
 async def remind_stale_capacity(now: dt.datetime, settings: Settings, *, batch: int = 500) -> int:
     """Remind organisations whose capacity figures are older than the stale period, once per period."""
     stale_before = now - dt.timedelta(days=settings.capacity_stale_days)
-    due = await Service.select(Service.id, Service.organisation, Service.name, Service.type).where(
+    due = await Service.select(Service.id).where(
         Service.active.eq(True),
         Service.capacity_unit.is_not_null(),
-        (Service.capacity_updated_at.is_null()) | (Service.capacity_updated_at < stale_before),
+        _stale(stale_before),
         (Service.capacity_reminded_at.is_null()) | (Service.capacity_reminded_at < stale_before),
     ).limit(batch)
     count = 0
@@ -81,17 +99,48 @@ async def remind_stale_capacity(now: dt.datetime, settings: Settings, *, batch: 
             claimed = await Service.update({Service.capacity_reminded_at: now}).where(
                 Service.id == row["id"],
                 (Service.capacity_reminded_at.is_null()) | (Service.capacity_reminded_at < stale_before),
-            ).returning(Service.id)
+            ).returning(Service.id, Service.organisation, Service.name, Service.type)
             if not claimed:
                 continue
-            await notify_organisation(
-                "capacity_stale", row["organisation"], now=now,
-                subject=f"Please update the free capacity of {row['name']}",
-                payload={"service_id": row["id"], "service": row["name"], "service_type": SERVICE_TYPES[row["type"]][1],
-                         "stale_days": settings.capacity_stale_days, "path": f"/api/v1/services/{row['id']}/capacity"},
-            )  # fmt: skip
+            await _capacity_notice(claimed[0], now, settings)
             count += 1
     return count
+
+
+# A reminder the secretariat sends by hand: not again within this gap (a double click sends one).
+MANUAL_REMINDER_GAP = dt.timedelta(hours=1)
+
+
+async def remind_capacity(
+    service_id: int, actor: Actor, now: dt.datetime, settings: Settings, *, organisations: frozenset[int] | None = None
+) -> dt.datetime:
+    """The secretariat reminds one stale service's organisation now; audited. Returns when it was reminded.
+
+    A conditional update claims the reminder, so two clicks (or two secretariat people) send one e-mail;
+    ``organisations`` is the secretariat's scope (another network's service is NotFound).
+    """
+    stale_before = now - dt.timedelta(days=settings.capacity_stale_days)
+    row = await Service.select(Service.organisation, Service.capacity_reminded_at).where(Service.id == service_id).first()
+    if row is None or (organisations is not None and row["organisation"] not in organisations):
+        raise NotFound(f"service {service_id} not found", field="service_id")
+    async with write_transaction():
+        claimed = await Service.update({Service.capacity_reminded_at: now}).where(
+            Service.id == service_id,
+            Service.active.eq(True),
+            Service.capacity_unit.is_not_null(),
+            _stale(stale_before),
+            (Service.capacity_reminded_at.is_null()) | (Service.capacity_reminded_at < now - MANUAL_REMINDER_GAP),
+        ).returning(Service.id, Service.organisation, Service.name, Service.type)
+        if not claimed:
+            current = one(await Service.select(Service.capacity_updated_at, Service.capacity_reminded_at).where(
+                Service.id == service_id).first(), f"service {service_id}")  # fmt: skip
+            updated: dt.datetime | None = utc(current["capacity_updated_at"]) if current["capacity_updated_at"] else None
+            if updated is not None and updated >= stale_before:
+                raise Conflict("the capacity was confirmed meanwhile; no reminder is needed", field="capacity")
+            raise Conflict("a reminder was sent less than an hour ago", field="reminded_at")
+        await _capacity_notice(claimed[0], now, settings)
+        await audit(actor, now, object_type="service", object_id=service_id, action="capacity_reminder", outcome="sent")
+    return now
 
 
 async def run_referral_sweeps(now: dt.datetime, settings: Settings) -> SweepReport:
