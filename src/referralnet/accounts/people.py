@@ -16,7 +16,7 @@ from referralnet.tables import Person, PersonLink, PersonSession
 from referralnet.texts import N_
 
 LINK_LIFETIME = {"invite": dt.timedelta(hours=24), "reset": dt.timedelta(hours=1)}
-PERSON_COLUMNS = (Person.id, Person.email, Person.name, Person.role, Person.organisation, Person.active, Person.created_at)
+PERSON_COLUMNS = (Person.id, Person.email, Person.name, Person.role, Person.organisation, Person.active, Person.org_admin, Person.created_at)
 
 
 def normalise_email(email: str) -> str:
@@ -39,16 +39,22 @@ def _check_role(role: str, organisation: str | int | None) -> None:
 
 async def create_person(
     *, email: str, name: str, role: str, organisation: str | int | None, password: str | None, now: dt.datetime,
+    org_admin: bool = False,
     networks: list[str] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """A new account (a secretariat person optionally bound to ``networks``); with ``password`` None it has none
-    until the invite link is used."""
+    """A new account; with ``password`` None it has none until the invite link is used.
+
+    ``org_admin``: the NGO's administrator among its people (invites and deactivates colleagues).
+    ``networks``: the networks a secretariat person is bound to (their views show those members only).
+    """
     email = normalise_email(email)
     if "@" not in email or len(email) > 254:
         raise InvalidInput("a valid e-mail address is required", field="email")
     if not name.strip():
         raise InvalidInput("name must not be empty", field="name")
     _check_role(role, organisation)
+    if org_admin and role != "ngo":
+        raise InvalidInput("only a person of an NGO can be its organisation's administrator (--org-admin)", field="org_admin")
     if password is not None:
         passwords.check_new(password)
     org_id = await resolve_organisation(organisation, BOUND_KIND.get(role)) if organisation is not None else None
@@ -60,7 +66,7 @@ async def create_person(
             Person(
                 email=email, name=name.strip(), role=role, organisation=org_id,
                 password_hash=passwords.hash_password(password) if password is not None else None,
-                active=True, created_at=now, changed_at=now,
+                active=True, org_admin=org_admin, created_at=now, changed_at=now,
             )  # fmt: skip
         ).returning(*PERSON_COLUMNS)
         await bind("person", rows[0]["id"], bound)
