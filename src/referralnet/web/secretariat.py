@@ -118,7 +118,7 @@ def _map(request: Request[Any, Any, Any], view: overview.Overview, choice: Choic
     _group, en, ro = SERVICE_TYPES[service_type]
     who = ", ".join(x for x in (
         t(AGE_GROUPS[choice.age_group]) if choice.age_group else "",
-        GENDERS[choice.gender][1 if locale == "ro" else 0] if choice.gender else "",
+        GENDERS[choice.gender][1 if locale == "ro" else 0].lower() if choice.gender else "",
     ) if x) or t(ANY_VICTIM)  # fmt: skip
     return overview.linked_map(
         view, service_type, href=lambda county: f"/secretariat?{choice.query(county=county)}#county-row",
