@@ -517,6 +517,7 @@ IDENTITY_PASSES = [
     "De Sfânta Maria și de Sfântul Andrei centrul este închis.",
     "Liceul Tehnologic Ion Creangă",
     "Plângere la DIICOT Constanța pe 12.03.2024.",
+    "A datorat 10 EUR Constanța; owed 300 LEI Maria.",  # a currency code is not a surname in capitals
     "Conform Legii nr. 678/2001 și art. 210 Cod penal.",
     "Dosarul nr. 1234/P/2024.",
     "Ne întâlnim la Piața Unirii; Calea ferată e aproape.",

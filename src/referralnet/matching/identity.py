@@ -186,11 +186,13 @@ _NOT_SURNAME = set(
     Воскресенье
     """.split()
 ) | set(_MONTH_OF)
-# Institutions' acronyms: beside a given name they are not a surname written in capitals ("DIICOT Constanța").
+# Institutions' acronyms and currency codes: beside a given name they are not a surname written in capitals
+# ("DIICOT Constanța", "a datorat 10 EUR Constanța").
 _ACRONYMS = set(
     """
     ONG NGO DIICOT DGASPC ANITP IGI IGPR IGPF IPJ ITM ONU OIM IOM UE EU SPCLEP CJRAE ANOFM AJOFM CNAS DGPI SRI IML
     UNHCR UNICEF ADPARE CPRU DAS SPAS RO MD UA RU UK USA UNODC OSCE CRP CNRR IJJ DJ CJ ДМС СБУ МВС МВД ГО БФ
+    EUR RON LEI USD GBP MDL UAH RUB CHF PLN HUF BGN TRY
     """.split()
 )
 # Words that open an organisation's or a place's name: a given name after them is part of that name.
