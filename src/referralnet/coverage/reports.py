@@ -135,9 +135,12 @@ async def activity_report(
     full: bool = True,
     threshold: int = disclosure.DEFAULT_THRESHOLD,
     stale_days: int = 7,
+    organisations: frozenset[int] | None = None,
     progress: Progress = _noop,
 ) -> Activity:
-    raw = await services.raw_activity(period, now, counties=counties, stale_days=stale_days, full=full, progress=progress)
+    """The activity of the period; ``organisations``: the network members in view (``None``: everyone)."""
+    raw = await services.raw_activity(period, now, counties=counties, stale_days=stale_days, full=full,
+                                      organisations=organisations, progress=progress)
     return activity.build(raw, period=period, now=now, counties=list(counties), safe=safe, full=full,
                           threshold=threshold, stale_days=stale_days)
 

@@ -19,6 +19,7 @@ import numpy as np
 from referralnet import jsoncol
 from referralnet.clock import utc
 from referralnet.coverage import activity as activity_mod
+from referralnet.coverage import breakdown_reads
 from referralnet.coverage import gaps as gaps_mod
 from referralnet.coverage.matrix import ServiceRecord, ServiceTable, SiteRecord
 from referralnet.dialect import durations
@@ -222,12 +223,17 @@ async def raw_activity(
     counties: tuple[str, ...] | None = None,
     stale_days: int = 7,
     full: bool = True,
+    organisations: frozenset[int] | None = None,
     progress: Progress = _noop,
 ) -> activity_mod.RawActivity:
-    """The aggregates of :mod:`referralnet.coverage.activity` for the period."""
+    """The aggregates of :mod:`referralnet.coverage.activity` for the period; ``organisations``: the members in
+    view (see :mod:`referralnet.coverage.breakdown_reads`), ``None`` for every organisation."""
     raw = activity_mod.RawActivity()
     sqlite = not durations.percentiles_in_sql()
     where, cargs = _in("county", counties)
+    scope_sql, scope_args = breakdown_reads.referral_scope(organisations)
+    where, cargs = where + scope_sql, [*cargs, *scope_args]
+    offers_in, oargs = breakdown_reads.offer_scope(organisations)
     period_sql = "created_at >= {} AND created_at < {}"
     progress(0.0, "counting referrals")
     for r in await _raw(
@@ -260,33 +266,35 @@ async def raw_activity(
             f"WHERE {period_sql} AND placed_at IS NOT NULL{where} GROUP BY ROLLUP (urgency)", *period, *cargs
         ):
             raw.placement[r["urgency"] or "all"] = _stats(r)
-    sent = "sent_at >= {} AND sent_at < {}"
+    sent = "sent_at >= {} AND sent_at < {}" + offers_in
+    period_args = [*period, *oargs]
     progress(0.5, "counting offers")
-    for r in await _raw(f"SELECT organisation, status, count(*) AS n FROM offer WHERE {sent} GROUP BY organisation, status", *period):
+    for r in await _raw(f"SELECT organisation, status, count(*) AS n FROM offer WHERE {sent} GROUP BY organisation, status", *period_args):
         raw.offers[(r["organisation"], r["status"])] = int(r["n"])
     progress(0.6, "response times")
     answered = f"{sent} AND status IN ('accepted', 'declined') AND responded_at IS NOT NULL"
     if sqlite:
         secs = durations.seconds_between("responded_at", "sent_at")
         groups = await _durations(f"SELECT id, organisation, {secs} AS s FROM offer WHERE {answered}",
-                                  list(period), "organisation", progress, 0.6, 0.25)
+                                  period_args, "organisation", progress, 0.6, 0.25)
         raw.response = {o: activity_mod.stats_of(v) for o, v in groups.items()}
     else:
         secs = durations.seconds_between("responded_at", "sent_at")
         for r in await _raw(
             f"SELECT organisation, count(*) AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY {secs}) AS median, "
             f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {secs}) AS p90 FROM offer WHERE {answered} "
-            "GROUP BY organisation", *period
+            "GROUP BY organisation", *period_args
         ):
             raw.response[r["organisation"]] = _stats(r)
     progress(0.85, "decline reasons")
     for r in await _raw(
         f"SELECT organisation, COALESCE(decline_reason, 'unspecified') AS reason, count(*) AS n FROM offer "
-        f"WHERE {sent} AND status = 'declined' GROUP BY organisation, COALESCE(decline_reason, 'unspecified')", *period
+        f"WHERE {sent} AND status = 'declined' GROUP BY organisation, COALESCE(decline_reason, 'unspecified')", *period_args
     ):
         raw.declines[(r["organisation"], r["reason"])] = int(r["n"])
     progress(0.9, "capacity freshness")
     cutoff = now - dt.timedelta(days=stale_days)
+    members, margs = breakdown_reads.offer_scope(organisations, "s.organisation")
     for r in await _raw(
         "SELECT s.organisation, count(*) AS n, "
         "sum(CASE WHEN s.capacity_updated_at IS NULL THEN 1 ELSE 0 END) AS never, "
@@ -295,8 +303,8 @@ async def raw_activity(
         "sum(CASE WHEN s.capacity_available = 0 THEN 1 ELSE 0 END) AS full_services, "
         "sum(s.capacity_total) AS total, sum(s.capacity_available) AS free "
         "FROM service s JOIN organisation o ON o.id = s.organisation "
-        "WHERE s.active AND o.active AND (s.capacity_unit IS NOT NULL OR s.capacity_available IS NOT NULL) "
-        "GROUP BY s.organisation", cutoff
+        f"WHERE s.active AND o.active AND (s.capacity_unit IS NOT NULL OR s.capacity_available IS NOT NULL){members} "
+        "GROUP BY s.organisation", cutoff, *margs
     ):
         raw.freshness.append(activity_mod.Freshness(
             organisation_id=r["organisation"], services=int(r["n"]), never_updated=int(r["never"]),
@@ -307,5 +315,8 @@ async def raw_activity(
     for r in await _raw("SELECT id, name FROM organisation"):
         if r["id"] in wanted:
             raw.names[r["id"]] = r["name"]
+    progress(0.95, "by month, county and institution type")
+    filtered = counties if counties is not None and len(counties) != len(COUNTY_CODES) else None
+    raw.breakdowns = await breakdown_reads.raw_breakdowns(period, counties=filtered, organisations=organisations)
     progress(1.0, "done")
     return raw
