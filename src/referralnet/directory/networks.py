@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import msgspec
 
 from referralnet.accounts.schemas import Actor
+from referralnet.vocabulary.codes import NETWORKS
 
 
 class Scope(msgspec.Struct, frozen=True, kw_only=True):
@@ -20,3 +24,13 @@ class Scope(msgspec.Struct, frozen=True, kw_only=True):
 async def scope_for(actor: Actor, network: str | None = None) -> Scope:
     """The actor's view (stand-in: everything, until net16 binds secretariats to networks)."""
     return Scope()
+
+
+async def codes() -> dict[str, dict[str, Any]]:
+    """Every network by code (names); stand-in: the vocabulary's list, until net16's network records."""
+    return {code: {"code": code, "name_en": en, "name_ro": ro, "active": True} for code, (en, ro) in sorted(NETWORKS.items())}
+
+
+def visible_codes(actor: Actor, every: Iterable[str]) -> list[str]:
+    """The network codes a network choice offers the actor (stand-in: every one)."""
+    return list(every)
