@@ -157,6 +157,11 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/ngo/offers"):                                Entry("303s 403  403  200  200  403  403"),
     ("POST", "/ngo/offers/{offer_id:int}/accept"):         Entry("303s 403  403  303  403  403  403", "fresh_offer", {}),
     ("POST", "/ngo/offers/{offer_id:int}/decline"):        Entry("303s 403  403  303  403  403  403", "fresh_offer", {"reason": "not_eligible"}),
+    # The secretariat's activity and yearly report pages: secretariat and admin people only.
+    ("GET", "/secretariat/activity"):                      Entry("303s 403  403  403  403  200  200"),
+    ("GET", "/secretariat/activity.csv"):                  Entry("303s 403  403  403  403  200  200", query="table=by_month"),
+    ("GET", "/secretariat/report"):                        Entry("303s 403  403  403  403  200  200", query="year=2026"),
+    ("GET", "/secretariat/report.csv"):                    Entry("303s 403  403  403  403  200  200"),
 }
 # fmt: on
 

@@ -221,12 +221,14 @@ def build(
                 if response.median is not None and (not safe or response.n >= threshold) else None
             ),
         ))
-    report.referrals_by_month = _table("referrals_by_month", "month", months, months, OUTCOMES, extra_t[0], safe, threshold)
+    assert all(t is not None for t in extra_t)
+    extra_safe: list[disclosure.SafeTable] = [t for t in extra_t if t is not None]
+    report.referrals_by_month = _table("referrals_by_month", "month", months, months, OUTCOMES, extra_safe[0], safe, threshold)
     report.breakdowns = [
         breakdowns.breakdown(raw.breakdowns, dim, keys[dim][0], keys[dim][1],
                              _table(f"decline_reasons_by_{dim}", dim, keys[dim][0], keys[dim][1], DECLINE_REASONS, t, safe, threshold),
                              safe=safe, threshold=threshold)
-        for dim, t in zip(breakdowns.DIMENSIONS, extra_t[1:])
+        for dim, t in zip(breakdowns.DIMENSIONS, extra_safe[1:])
     ]  # fmt: skip
     report.capacity_freshness = [
         CapacityFreshness(
