@@ -18,13 +18,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pygal
+import pygal.style
 from markupsafe import Markup
 
 SVG = "http://www.w3.org/2000/svg"
 ET.register_namespace("", SVG)
 Value = int | float | str | None
-WIDTH = 420  # viewBox width: scaled to the column, text stays legible at 360 px
+WIDTH = 400  # viewBox width: scaled to the column, text stays legible at 360 px
 ROW = 26
+# Only the sizes matter (pygal lays out labels with them); colours and fonts come from the page's stylesheet.
+STYLE = pygal.style.Style(font_family="system-ui, sans-serif", label_font_size=12, major_label_font_size=12, value_font_size=12,
+                          title_font_size=14, tooltip_font_size=12)  # fmt: skip
 
 
 def _q(tag: str) -> str:
@@ -98,14 +102,16 @@ def bar_chart(
     top = max([*numbers, 0])
     hidden_length = float(threshold)  # the same for every hidden count
     hidden = any(isinstance(v, str) for v in values)
+    if not numbers and not any(isinstance(v, str) for v in values):
+        return Markup("")  # nothing to draw: the table says "—"
     chart = pygal.HorizontalBar(
-        js=[], css=[], disable_xml_declaration=True, no_prefix=True, show_legend=False, print_values=True,
+        js=[], css=[], disable_xml_declaration=True, no_prefix=True, show_legend=False, print_values=True, style=STYLE,
         print_values_position="top", width=WIDTH, height=70 + ROW * max(1, len(labels)), explicit_size=False,
-        title=title, margin=8, spacing=6, truncate_label=-1, show_x_guides=False, tooltip_border_radius=0,
-        x_labels_major_count=3, show_minor_x_labels=False, range=(0, max(top, hidden_length if hidden else 0, 1)),
+        title=title, margin=8, spacing=6, show_x_guides=False, tooltip_border_radius=0,
+        x_labels_major_count=3, show_minor_x_labels=False, range=(0, 1.3 * max(top, hidden_length if hidden else 0, 1)),  # room for the last value
     )  # fmt: skip
     # pygal lists the first label at the bottom: reversed, the chart reads top-down in the table's order.
-    chart.x_labels = list(reversed(labels))
+    chart.x_labels = [label if len(label) <= 26 else label[:25] + "…" for label in reversed(labels)]  # in full in <desc> and the table
     chart.add(title, [_point(v, hidden_length, fmt) for v in reversed(values)])
     description = "; ".join(f"{label}: {missing if v is None else (v if isinstance(v, str) else fmt(v))}" for label, v in zip(labels, values))
     return Markup(_clean(chart.render(is_unicode=True), chart_id, title, description))

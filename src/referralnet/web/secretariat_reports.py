@@ -173,6 +173,8 @@ class SecretariatReportPages(Controller):
             return _page("secretariat/activity.html", 422, **context)
         report = await _activity(request, q, now)
         sections, declines = report_views.activity_sections(report, locale)
+        words = report_views.Words(locale)
+        context["months"] = (words.month(q.choice.values["from"]), words.month(q.choice.values["to"]))
         return _page("secretariat/activity.html", report=report, sections=sections, declines=declines,
                      **{k: v for k, v in context.items() if k not in ("report", "sections", "declines")})  # fmt: skip
 
