@@ -66,13 +66,28 @@ async def pg_admin(url: str, sql: str) -> None:
         await conn.close()
 
 
+# Rows the migrations insert (the networks of the vocabulary): put back after each truncation, as a
+# fresh SQLite copy of the migrated template has them.
+MIGRATED_ROWS: dict[str, list[dict[str, Any]]] = {}
+
+
 async def _truncate(url: str) -> None:
     import asyncpg
 
     conn = await asyncpg.connect(url)
     try:
+        if not MIGRATED_ROWS:
+            for table in ("network",):
+                MIGRATED_ROWS[table] = [dict(r) for r in await conn.fetch(f'SELECT * FROM "{table}" ORDER BY id')]
         names = ", ".join(f'"{t._meta.tablename}"' for t in TABLES if t._meta.tablename != "instance_secret")
         await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        for table, rows in MIGRATED_ROWS.items():
+            for row in rows:
+                columns = ", ".join(f'"{c}"' for c in row)
+                values = ", ".join(f"${i}" for i in range(1, len(row) + 1))
+                await conn.execute(f'INSERT INTO "{table}" ({columns}) VALUES ({values})', *row.values())
+            if rows:
+                await conn.execute(f"SELECT setval('{table}_id_seq', {max(r['id'] for r in rows)})")
     finally:
         await conn.close()
 

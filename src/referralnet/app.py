@@ -26,7 +26,7 @@ from referralnet.accounts.controllers import TokenController
 from referralnet.accounts.guards import BearerTokenMiddleware
 from referralnet.clock import Clock, SystemClock
 from referralnet.coverage.controllers import CoverageController
-from referralnet.directory.controllers import OrganisationController, ServiceController
+from referralnet.directory.controllers import NetworkController, OrganisationController, ServiceController
 from referralnet.directory.search import OrganisationIndex
 from referralnet.directory.services import ListCounts
 from referralnet.errors import exception_handlers
@@ -46,6 +46,7 @@ from referralnet.web.capacity import CapacityLinkController
 from referralnet.web.controllers import RespondController, template_config
 from referralnet.web.institution import InstitutionPages, NotYours, forbidden_page
 from referralnet.web.ngo import NgoPages
+from referralnet.web.secretariat import SecretariatPages
 from referralnet.web.secretariat_reports import SecretariatReportPages
 from referralnet.web.session import PAGE_PATHS, SessionMiddleware, SignInRequired, safe_next, sign_in_url
 
@@ -60,7 +61,7 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 # POSTs are authorised by the unguessable signed token in their own URL, which a forger cannot know.
 CSRF_EXEMPT = [r"^/api/", r"^/hsds", r"^/health$", r"^/schema", r"^/respond/"]
 # Page handlers: authenticated by the session cookie (web/session.py). issue-16 appends its controllers.
-PAGE_HANDLERS: list[Any] = [AccountPages, InstitutionPages, NgoPages, SecretariatReportPages]
+PAGE_HANDLERS: list[Any] = [AccountPages, InstitutionPages, NgoPages, SecretariatPages, SecretariatReportPages]
 
 
 def _to_sign_in(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             VocabularyController,
             OrganisationController,
             ServiceController,
+            NetworkController,
             MatchController,
             ReferralController,
             OfferController,

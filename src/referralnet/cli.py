@@ -71,12 +71,15 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     settings = _settings(args)
     try:
         token, actor = asyncio.run(
-            db.run_with(settings.database_url, lambda: create_token(role=args.role, name=args.name, organisation=args.organisation))
+            db.run_with(settings.database_url, lambda: create_token(
+                role=args.role, name=args.name, organisation=args.organisation, networks=args.network or []
+            ))
         )
     except DomainError as exc:
         print(f"token create: {exc.field}: {exc.detail}" if exc.field else f"token create: {exc.detail}", file=sys.stderr)
         return 2
     org = f" for organisation {actor.organisation_id}" if actor.organisation_id else ""
+    org += f" bound to network {', '.join(actor.networks)}" if actor.networks else ""
     print(f"created {actor.role} token {actor.token_id} ({actor.name}){org}; it is shown only once:")
     print(token)
     return 0
@@ -132,9 +135,11 @@ def cmd_user(args: argparse.Namespace) -> int:
             return [f"deactivated {row['email']}; their open sessions have ended"]
         password = None if args.invite else sys.stdin.readline().rstrip("\n")
         row = await people.create_person(
-            email=args.email, name=args.name, role=args.role, organisation=args.organisation, password=password, now=now
+            email=args.email, name=args.name, role=args.role, organisation=args.organisation, password=password, now=now,
+            networks=args.network or [],
         )
-        lines = [f"created {row['role']} person {row['email']} ({row['name']})"]
+        bound = f", bound to network {', '.join(dict.fromkeys(args.network))}" if args.network else ""
+        lines = [f"created {row['role']} person {row['email']} ({row['name']}){bound}"]
         if args.invite:
             token = await people.make_link(row["id"], "invite", now)
             text = link_text(settings, token, 24)
@@ -334,6 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="organisation id or slug: the provider of --role ngo, the institution of --role institution (required for both)",
     )
     create.add_argument("--name", required=True, help="a label: who holds the token")
+    create.add_argument("--network", action="append", metavar="CODE",
+                        help="bind a secretariat token to this network (repeat for several); it then sees those members only")  # fmt: skip
     create.set_defaults(func=cmd_token_create)
     listing = token_sub.add_parser("list", help="list tokens (never their secrets)")
     listing.add_argument("--active", action="store_true", help="only tokens that are not revoked")
@@ -350,6 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
     ucreate.add_argument("--role", required=True, choices=["institution", "ngo", "secretariat", "admin"])
     ucreate.add_argument("--organisation", help="organisation id or slug (required for ngo and institution)")
     ucreate.add_argument("--invite", action="store_true", help="e-mail a single-use set-password link (24 hours) instead")
+    ucreate.add_argument("--network", action="append", metavar="CODE",
+                         help="bind a secretariat person to this network (repeat for several); they then see those members only")  # fmt: skip
     udeactivate = user_sub.add_parser("deactivate", help="deactivate a person; their sessions end at once")
     udeactivate.add_argument("--email", required=True)
     user_sub.add_parser("list", help="list people")

@@ -36,6 +36,7 @@ class Organisation(Table, tablename="organisation"):
     short_name = Varchar(length=80, null=True, default=None)
     aliases = JSON(default="[]")
     legal_form = Varchar(length=40, null=True, default=None)
+    # A read copy of the organisation's network codes, kept by directory/networks.py from network_member rows.
     networks = JSON(default="[]")
     website = Varchar(length=500, null=True, default=None)
     referral_email = Varchar(length=254, null=True, default=None)
@@ -320,6 +321,36 @@ class SignInFailure(Table, tablename="sign_in_failure"):
     at = Timestamptz(index=True)
 
 
+class Network(Table, tablename="network"):
+    """A platform or network of organisations (ProTECT, the 15-NGO network) whose secretariat reviews its members."""
+
+    code = Varchar(length=40, unique=True)
+    name_en = Varchar(length=200)
+    name_ro = Varchar(length=200)
+    active = Boolean(default=True)
+
+
+class NetworkMember(Table, tablename="network_member"):
+    """An organisation's membership of a network; (network, organisation) is unique (its migration's index)."""
+
+    network = ForeignKey(Network, on_delete=OnDelete.restrict, index=True)
+    organisation = ForeignKey(Organisation, on_delete=OnDelete.restrict, index=True)
+
+
+class PersonNetwork(Table, tablename="person_network"):
+    """A secretariat person bound to a network: their views default to, and are limited to, its members."""
+
+    person = ForeignKey(Person, on_delete=OnDelete.cascade, index=True)
+    network = ForeignKey(Network, on_delete=OnDelete.restrict)
+
+
+class TokenNetwork(Table, tablename="token_network"):
+    """A secretariat token bound to a network (as ``PersonNetwork``); carried by the token cache's actor."""
+
+    token = ForeignKey(ApiToken, on_delete=OnDelete.restrict, index=True)
+    network = ForeignKey(Network, on_delete=OnDelete.restrict)
+
+
 class ChangeCounter(Table, tablename="change_counter"):
     """Counters bumped in the transactions of the changes they announce (see ``referralnet.counters``)."""
 
@@ -348,4 +379,8 @@ TABLES: list[type[Table]] = [
     PersonLink,
     SignInFailure,
     ChangeCounter,
+    Network,
+    NetworkMember,
+    PersonNetwork,
+    TokenNetwork,
 ]

@@ -72,6 +72,11 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("PATCH", "/api/v1/organisations/{org_id:int}"):       Entry("401  403  403  200  403  200  200", "org", {"short_name": "Casa A"}),
     ("POST", "/api/v1/organisations/{org_id:int}/services"): Entry("401  403  403  201  403  201  201", "org", "new_service"),
     ("POST", "/api/v1/organisations/{org_id:int}/webhook-secret"): Entry("401  403  403  201  403  201  201", "org"),
+    # Networks: the staff list them (a bound secretariat its own); admins add networks and change members.
+    ("GET", "/api/v1/networks"):                           Entry("401  403  403  403  403  200  200"),
+    ("POST", "/api/v1/networks"):                          Entry("401  403  403  403  403  403  201", body="new_network"),
+    ("PUT", "/api/v1/networks/{code:str}/members/{org_id:int}"): Entry("401  403  403  403  403  403  200", "network_member"),
+    ("DELETE", "/api/v1/networks/{code:str}/members/{org_id:int}"): Entry("401  403  403  403  403  403  200", "network_member"),
     ("GET", "/api/v1/services"):                           Entry("401  200  200  200  200  200  200"),
     ("GET", "/api/v1/services/{service_id:int}"):          Entry("401  200  200  200  200  200  200", "service"),
     ("PATCH", "/api/v1/services/{service_id:int}"):        Entry("401  403  403  200  403  200  200", "service", {"description": "Shelter"}),
@@ -157,6 +162,11 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/ngo/offers"):                                Entry("303s 403  403  200  200  403  403"),
     ("POST", "/ngo/offers/{offer_id:int}/accept"):         Entry("303s 403  403  303  403  403  403", "fresh_offer", {}),
     ("POST", "/ngo/offers/{offer_id:int}/decline"):        Entry("303s 403  403  303  403  403  403", "fresh_offer", {"reason": "not_eligible"}),
+    # The secretariat's pages: secretariat and admin people only (a bound person: their networks' members).
+    ("GET", "/secretariat"):                               Entry("303s 403  403  403  403  200  200"),
+    ("GET", "/secretariat/coverage.csv"):                  Entry("303s 403  403  403  403  200  200"),
+    ("GET", "/secretariat/gaps"):                          Entry("303s 403  403  403  403  200  200"),
+    ("GET", "/secretariat/gaps.csv"):                      Entry("303s 403  403  403  403  200  200"),
     # The secretariat's activity and yearly report pages: secretariat and admin people only.
     ("GET", "/secretariat/activity"):                      Entry("303s 403  403  403  403  200  200"),
     ("GET", "/secretariat/activity.csv"):                  Entry("303s 403  403  403  403  200  200", query="table=by_month"),
@@ -291,6 +301,8 @@ class World:
         n = next(self.counter)
         if spec == "new_org":
             return {"name": f"Asociația Nouă {n}"}
+        if spec == "new_network":
+            return {"code": f"net{n}", "name_en": f"Network {n}", "name_ro": f"Rețeaua {n}"}
         if spec == "new_service":
             return shelter(name=f"Casa {n}")
         if spec == "match":
@@ -313,6 +325,8 @@ class World:
             return {}
         if target == "org":
             return {"org_id": self.org_a["id"]}
+        if target == "network_member":
+            return {"code": "protect", "org_id": self.org_a["id"]}
         if target == "service":
             return {"service_id": self.service_a["id"]}
         if target == "referral":

@@ -48,7 +48,7 @@ async def test_sign_in_sets_a_session_cookie_and_reaches_home(client: AsyncTestC
     csrf_cookie = next(h for k, h in first.headers.multi_items() if k == "set-cookie" and h.startswith("csrftoken="))
     assert {"httponly", "samesite=lax"} <= {part.strip().lower() for part in csrf_cookie.split(";")[1:]}
     resp = await sign_in(client, email="  ANA.POP@example.org ")
-    assert resp.status_code == 303 and resp.headers["location"] == "/home"
+    assert resp.status_code == 303 and resp.headers["location"] == "/secretariat"  # the secretariat's home
     cookie = next(h for k, h in resp.headers.multi_items() if k == "set-cookie" and h.startswith("rn_session="))
     flags = {part.strip().lower() for part in cookie.split(";")[1:]}
     assert "httponly" in flags and "samesite=lax" in flags and "secure" not in flags
@@ -56,7 +56,7 @@ async def test_sign_in_sets_a_session_cookie_and_reaches_home(client: AsyncTestC
     assert home.status_code == 200 and "Ana Pop" in home.text
     assert home.headers["x-frame-options"] == "DENY" and home.headers["referrer-policy"] == "no-referrer"
     assert "script-src" not in home.headers["content-security-policy"] and "default-src 'none'" in home.headers["content-security-policy"]
-    assert (await client.get("/", follow_redirects=False)).headers["location"] == "/home"
+    assert (await client.get("/", follow_redirects=False)).headers["location"] == "/secretariat"
 
 
 async def test_secure_cookie_when_served_over_https(settings: Settings, clock: FixedClock) -> None:
@@ -186,7 +186,7 @@ async def test_next_is_a_local_path_only(client: AsyncTestClient[Any], clock: Fi
     assert (await sign_in(client, next_path="/home")).headers["location"] == "/home"
     for evil in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
         client.cookies.clear()
-        assert (await sign_in(client, next_path=evil)).headers["location"] == "/home"
+        assert (await sign_in(client, next_path=evil)).headers["location"] == "/secretariat"  # the role's home, not elsewhere
 
 
 def test_password_rules() -> None:

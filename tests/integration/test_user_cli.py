@@ -119,3 +119,18 @@ async def test_demo_people_sign_in_with_the_printed_passwords(client: AsyncTestC
     again = in_app(client, ensure_demo_people, settings.data_dir, clock)  # a restart: new passwords, old ones refused
     client.cookies.clear()
     assert again[0][2] != password and (await sign_in(client, email=email, password=password)).status_code == 401
+
+
+def test_secretariat_people_and_tokens_are_bound_to_networks(database: Path) -> None:
+    made = referralnet(database, "user", "create", "--email", "protect@example.org", "--name", "Ana", "--role", "secretariat",
+                       "--network", "protect", "--network", "ngo15", stdin=PASSWORD + "\n")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert "bound to network protect, ngo15" in made.stdout
+    wrong = referralnet(database, "user", "create", "--email", "x@example.org", "--name", "X", "--role", "secretariat",
+                        "--network", "protekt", stdin=PASSWORD + "\n")  # fmt: skip
+    assert wrong.returncode == 2 and "network: unknown network 'protekt': did you mean protect?" in wrong.stderr
+    admin = referralnet(database, "user", "create", "--email", "y@example.org", "--name", "Y", "--role", "admin",
+                        "--network", "protect", stdin=PASSWORD + "\n")  # fmt: skip
+    assert admin.returncode == 2 and "only secretariat" in admin.stderr
+    token = referralnet(database, "token", "create", "--role", "secretariat", "--name", "ProTECT", "--network", "protect")
+    assert token.returncode == 0 and "bound to network protect" in token.stdout, token.stderr

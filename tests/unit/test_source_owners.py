@@ -103,3 +103,17 @@ def test_the_rule_sees_a_status_written_outside_lifecycle() -> None:
     assert ("?", "capacity_total", 1) in _written_keys(seed, {"Service"})
     raw = ast.parse('SQL = "UPDATE service SET capacity_available = 3 WHERE id = 1"')
     assert ("sql", "capacity_available", 1) in _written_keys(raw, {"Service"})
+
+
+def test_only_the_networks_module_writes_an_organisations_networks() -> None:
+    """``organisation.networks`` is a read copy of the network_member rows: written with them, in one place."""
+    writers = [
+        f"{path}:{line} writes Organisation.networks"
+        for path, tree in _modules()
+        if path != "directory/networks.py"
+        for table, column, line in _written_keys(tree, {"Organisation"})
+        if table == "Organisation" and column == "networks"
+    ]
+    assert writers == [], "change memberships through referralnet.directory.networks: " + "; ".join(writers)
+    written = {column for table, column, _ in _written_keys(dict(_modules())["directory/networks.py"], {"Organisation"})}
+    assert "networks" in written

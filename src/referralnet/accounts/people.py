@@ -10,6 +10,7 @@ from typing import Any
 from referralnet.accounts import passwords
 from referralnet.accounts.services import BOUND_KIND, ROLES, resolve_organisation
 from referralnet.db import write_transaction
+from referralnet.directory.networks import bind, check_binding
 from referralnet.errors import BadLink, Conflict, InvalidInput, NotFound
 from referralnet.tables import Person, PersonLink, PersonSession
 from referralnet.texts import N_
@@ -37,9 +38,11 @@ def _check_role(role: str, organisation: str | int | None) -> None:
 
 
 async def create_person(
-    *, email: str, name: str, role: str, organisation: str | int | None, password: str | None, now: dt.datetime
-) -> dict[str, Any]:
-    """A new account; with ``password`` None it has none until the invite link is used."""
+    *, email: str, name: str, role: str, organisation: str | int | None, password: str | None, now: dt.datetime,
+    networks: list[str] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """A new account (a secretariat person optionally bound to ``networks``); with ``password`` None it has none
+    until the invite link is used."""
     email = normalise_email(email)
     if "@" not in email or len(email) > 254:
         raise InvalidInput("a valid e-mail address is required", field="email")
@@ -49,6 +52,7 @@ async def create_person(
     if password is not None:
         passwords.check_new(password)
     org_id = await resolve_organisation(organisation, BOUND_KIND.get(role)) if organisation is not None else None
+    bound = await check_binding(role, networks or [])
     async with write_transaction():
         if await Person.exists().where(Person.email == email):
             raise Conflict(f"a person with e-mail {email} already exists", field="email")
@@ -59,6 +63,7 @@ async def create_person(
                 active=True, created_at=now, changed_at=now,
             )  # fmt: skip
         ).returning(*PERSON_COLUMNS)
+        await bind("person", rows[0]["id"], bound)
     return rows[0]
 
 

@@ -20,10 +20,13 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
     # "session": a person signed in to the pages (person_id set, token_id None).
     via: Literal["token", "link", "session"] = "token"
     person_id: int | None = None
+    # The networks a secretariat person or token is bound to: their views default to, and are limited to,
+    # those networks' members (directory/networks.scope_for). Empty: the whole directory.
+    networks: tuple[str, ...] = ()
 
     @property
     def is_staff(self) -> bool:
-        """Secretariat and admin see and manage the whole network."""
+        """Secretariat and admin review and manage the directory (a bound secretariat: its networks' members)."""
         return self.role in ("secretariat", "admin")
 
     @property

@@ -11,6 +11,7 @@ from referralnet.accounts import cache as token_cache
 from referralnet.accounts.schemas import Actor, TokenList, TokenOut
 from referralnet.clock import Clock, SystemClock
 from referralnet.db import write_transaction
+from referralnet.directory.networks import bind, bound_codes, check_binding
 from referralnet.errors import InvalidInput, NotFound
 from referralnet.tables import ApiToken, Organisation
 from referralnet.vocabulary.codes import Role
@@ -41,9 +42,10 @@ async def resolve_organisation(ref: str | int, kind: str | None = None) -> int:
 
 
 async def create_token(
-    *, role: str, name: str, organisation: str | int | None = None, clock: Clock | None = None
-) -> tuple[str, Actor]:
-    """Create a token; returns the clear token (shown once) and its actor."""
+    *, role: str, name: str, organisation: str | int | None = None, clock: Clock | None = None,
+    networks: list[str] | None = None,
+) -> tuple[str, Actor]:  # fmt: skip
+    """Create a token (a secretariat token optionally bound to ``networks``); returns the clear token (shown once) and its actor."""
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
     if role in BOUND_KIND and organisation is None:
@@ -53,19 +55,24 @@ async def create_token(
     if not name.strip():
         raise InvalidInput("name must not be empty", field="name")
     org_id = await resolve_organisation(organisation, BOUND_KIND.get(role)) if organisation is not None else None
+    bound = await check_binding(role, networks or [])
     clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = (clock or SystemClock()).now()
-    rows = await ApiToken.insert(
-        ApiToken(
-            name=name.strip(),
-            role=role,
-            organisation=org_id,
-            token_hash=hash_token(clear),
-            prefix=clear[:10],
-            created_at=now,
-        )
-    ).returning(ApiToken.id)
-    return clear, Actor(token_id=rows[0]["id"], name=name.strip(), role=role, organisation_id=org_id)  # type: ignore[arg-type]
+    async with write_transaction():
+        rows = await ApiToken.insert(
+            ApiToken(
+                name=name.strip(),
+                role=role,
+                organisation=org_id,
+                token_hash=hash_token(clear),
+                prefix=clear[:10],
+                created_at=now,
+            )
+        ).returning(ApiToken.id)
+        await bind("token", rows[0]["id"], bound)
+    return clear, Actor(
+        token_id=rows[0]["id"], name=name.strip(), role=role, organisation_id=org_id, networks=tuple(sorted(bound))  # type: ignore[arg-type]
+    )
 
 
 async def _actor_row(token_hash: str) -> Actor | None:
@@ -76,7 +83,8 @@ async def _actor_row(token_hash: str) -> Actor | None:
     )
     if row is None or row["organisation.active"] is False:
         return None
-    return Actor(token_id=row["id"], name=row["name"], role=row["role"], organisation_id=row["organisation"])
+    networks = await bound_codes("token", row["id"]) if row["role"] == "secretariat" else ()
+    return Actor(token_id=row["id"], name=row["name"], role=row["role"], organisation_id=row["organisation"], networks=networks)
 
 
 async def actor_for_token(token: str, cache: token_cache.TokenCache | None = None) -> Actor | None:

@@ -17,6 +17,7 @@ from referralnet.accounts import passwords, people
 from referralnet.accounts.schemas import Actor
 from referralnet.audit import audit
 from referralnet.db import write_transaction
+from referralnet.directory.networks import bound_codes
 from referralnet.errors import DomainError
 from referralnet.tables import Person, PersonSession, SignInFailure
 from referralnet.texts import N_
@@ -54,9 +55,14 @@ class Session(msgspec.Struct, frozen=True, kw_only=True):
     actor: Actor
 
 
-def _actor(row: dict) -> Actor:
+def _actor(row: dict, networks: tuple[str, ...] = ()) -> Actor:
     return Actor(token_id=None, name=row["name"], role=row["role"], organisation_id=row["organisation"], via="session",
-                 person_id=row["id"])  # fmt: skip
+                 person_id=row["id"], networks=networks)  # fmt: skip
+
+
+async def _networks(row: dict) -> tuple[str, ...]:
+    """A secretariat person's bound networks (read on every request: a binding changes the next one)."""
+    return await bound_codes("person", row["id"]) if row["role"] == "secretariat" else ()
 
 
 async def _retry_after(email: str, address: str, now: dt.datetime) -> int | None:
@@ -92,7 +98,7 @@ async def sign_in(email: str, password: str, address: str, now: dt.datetime) -> 
     clear = secrets.token_urlsafe(32)
     async with write_transaction():
         await PersonSession.insert(PersonSession(person=row["id"], token_hash=people.digest(clear), created_at=now, seen_at=now))
-    actor = _actor(row)
+    actor = _actor(row, await _networks(row))
     await audit(actor, now, object_type="person", object_id=row["id"], action="sign_in", outcome="allowed")
     return Session(token=clear, actor=actor)
 
@@ -133,7 +139,7 @@ async def actor_for_session(token: str, now: dt.datetime, *, touch: bool = True)
     if touch and now - row["seen_at"] >= TOUCH_EVERY:
         async with write_transaction():
             await PersonSession.update({PersonSession.seen_at: now}).where(PersonSession.id == row["id"])
-    return _actor(person)
+    return _actor(person, await _networks(person))
 
 
 async def sign_out(token: str, now: dt.datetime) -> None:

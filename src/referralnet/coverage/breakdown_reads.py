@@ -1,8 +1,9 @@
 """The database side of :mod:`referralnet.coverage.breakdowns`, and the network scope of the activity's reads.
 
 A secretariat's view is limited to member organisations (``organisations``, from
-:func:`referralnet.directory.networks.scope_for`): an offer is in view when it went to a member;
-a referral when a member referred it or was offered it. Counts are grouped in SQL; medians by
+:func:`referralnet.directory.networks.scope_for`): an offer is in view when it went to a member,
+a referral when it was offered to a member (the rule of :func:`referralnet.coverage.services.raw_activity`).
+Counts are grouped in SQL; medians by
 ``percentile_cont`` on PostgreSQL and by numpy over durations read in batches on SQLite.
 """
 
@@ -13,10 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from referralnet.coverage import breakdowns
+from referralnet.coverage import breakdowns, services
 from referralnet.dialect import durations
 from referralnet.dialect.calendar import month_of
-from referralnet.dialect.lists import in_ids
 from referralnet.tables import Referral
 
 REFERRER = "COALESCE((SELECT o.institution_type FROM organisation o WHERE o.id = referral.institution), 'staff')"
@@ -36,21 +36,13 @@ async def _raw(sql: str, *args: Any) -> list[dict[str, Any]]:
 
 
 def referral_scope(organisations: frozenset[int] | None) -> tuple[str, list[Any]]:
-    """`` AND ...`` for ``FROM referral``: referred by a member, or offered to one."""
-    if organisations is None:
-        return "", []
-    ids = sorted(organisations)
-    by, by_args = in_ids("referral.institution", ids)
-    to, to_args = in_ids("f.organisation", ids)
-    return f" AND ({by} OR EXISTS (SELECT 1 FROM offer f WHERE f.referral = referral.id AND {to}))", [*by_args, *to_args]
+    """`` AND ...`` for ``FROM referral``: offered to a member (the rule of the activity's other tables)."""
+    return services._offered_to(organisations)
 
 
 def offer_scope(organisations: frozenset[int] | None, column: str = "offer.organisation") -> tuple[str, list[Any]]:
     """`` AND ...`` for ``FROM offer``: sent to a member."""
-    if organisations is None:
-        return "", []
-    sql, args = in_ids(column, sorted(organisations))
-    return f" AND {sql}", args
+    return services._members(column, organisations)
 
 
 def _in(column: str, values: tuple[str, ...] | None) -> tuple[str, list[Any]]:
@@ -66,9 +58,7 @@ async def _medians(sql: str, args: list[Any], secs: str) -> dict[str, breakdowns
             f"SELECT k, count(*) AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY s) AS median FROM ({sql}) AS q GROUP BY k", *args
         )
         return {r["k"]: breakdowns.Stats(int(r["n"]), None if r["median"] is None else float(r["median"])) for r in rows}
-    from referralnet.coverage.services import _durations, _noop
-
-    groups = await _durations(sql, args, "k", _noop, 0.0, 0.0)
+    groups = await services._durations(sql, args, "k", services._noop, 0.0, 0.0)
     return {k: breakdowns.Stats(len(v), float(np.percentile(v, 50))) for k, v in groups.items() if len(v)}
 
 

@@ -6,7 +6,10 @@ Who sees what:
 * institutions and NGOs may call every endpoint but always get the safe version (asking for
   ``disclosure=raw`` is 403); of the activity they see only referrals by county (per-organisation
   answer records and capacity freshness are the secretariat's management information);
-* every export (``.csv`` and ``.json``) is safe, whoever asks.
+* every export (``.csv`` and ``.json``) is safe, whoever asks;
+* ``network=CODE`` limits every figure to that network's members; a secretariat bound to networks
+  sees its networks' members by default and is refused (403) another network's
+  (``directory.networks.scope_for``).
 
 The matrix and the map count providers and capacity, not people, so they read the same either way.
 """
@@ -28,6 +31,8 @@ from referralnet.coverage.gaps import GapReason
 from referralnet.coverage.groups import Ages
 from referralnet.coverage.schemas import Activity, CoverageMatrix, Disclosure, GapList
 from referralnet.coverage.services import resolve_counties, resolve_period
+from referralnet.directory.networks import scope_for
+from referralnet.directory.schemas import NetworkCodeText
 from referralnet.errors import Forbidden
 from referralnet.params import CurrentActor, CurrentClock, query
 from referralnet.vocabulary.codes import CountyCode, ExploitationForm, Gender, LanguageCode, ServiceType
@@ -41,6 +46,15 @@ CSV = "text/csv"  # Litestar adds "; charset=utf-8" to text types
 # ?excel=true: a UTF-8 byte order mark first, so that spreadsheets read the diacritics right.
 Excel = Annotated[bool, query("Start with a UTF-8 byte order mark, so that spreadsheets show diacritics")]
 BOM = "\ufeff"
+NetworkParam = Annotated[
+    NetworkCodeText | None,
+    query("Only this network's members (GET /api/v1/networks); a bound secretariat: its networks by default"),
+]
+
+
+async def provide_members(actor: CurrentActor, network: NetworkParam = None) -> frozenset[int] | None:
+    """The member organisations in view (``None``: no limit), from the actor's networks and ``network``."""
+    return (await scope_for(actor, network)).organisations
 
 
 async def provide_filters(
@@ -88,41 +102,47 @@ class CoverageController(Controller):
     path = "/api/v1"
     tags = ["coverage"]
     guards = [any_role]
-    dependencies = {"filters": Provide(provide_filters), "period": Provide(provide_period)}
+    dependencies = {
+        "filters": Provide(provide_filters), "period": Provide(provide_period), "members": Provide(provide_members),
+    }  # fmt: skip
 
     async def _gaps(self, request: Request[Any, Any, Any], filters: reports.Filters, period: Period, clock: Any,
-                    safe: bool, reason: GapReason | None, limit: int | None) -> GapList:
+                    safe: bool, reason: GapReason | None, limit: int | None, members: frozenset[int] | None) -> GapList:
         threshold, _ = _policy(request)
-        return await reports.gaps_report(filters, clock.now(), period, safe=safe, threshold=threshold, reason=reason, limit=limit)
+        return await reports.gaps_report(filters, clock.now(), period, safe=safe, threshold=threshold, reason=reason, limit=limit,
+                                         organisations=members)  # fmt: skip
 
     async def _activity(self, request: Request[Any, Any, Any], actor: Actor, period: Period, clock: Any,
-                        county: str | None, region: str | None, safe: bool) -> Activity:
+                        county: str | None, region: str | None, safe: bool, members: frozenset[int] | None) -> Activity:
         threshold, stale_days = _policy(request)
         return await reports.activity_report(
             clock.now(), period, counties=resolve_counties(county, region), safe=safe, full=actor.is_staff,
-            threshold=threshold, stale_days=stale_days,
+            threshold=threshold, stale_days=stale_days, organisations=members,
         )
 
     @get("/coverage", operation_id="getCoverageMatrix")
     async def matrix(
         self, actor: CurrentActor, clock: CurrentClock, filters: NamedDependency[reports.Filters],
-        disclosure: DisclosureParam = None,
+        members: NamedDependency[frozenset[int] | None], disclosure: DisclosureParam = None,
     ) -> CoverageMatrix:
         """Providers, services and capacity within reach per county x service type x victim group."""
-        return await reports.matrix_report(filters, clock.now(), safe=_safe(actor, disclosure))
+        return await reports.matrix_report(filters, clock.now(), safe=_safe(actor, disclosure), organisations=members)
 
     @get("/coverage.csv", operation_id="exportCoverageMatrixCsv", media_type=CSV)
     async def matrix_csv(
-        self, clock: CurrentClock, filters: NamedDependency[reports.Filters], excel: Excel = False
+        self, clock: CurrentClock, filters: NamedDependency[reports.Filters], members: NamedDependency[frozenset[int] | None],
+        excel: Excel = False,
     ) -> Response[str]:
         """The coverage matrix as CSV (one row per cell)."""
-        report = await reports.matrix_report(filters, clock.now(), safe=True)
+        report = await reports.matrix_report(filters, clock.now(), safe=True, organisations=members)
         return _download(BOM * excel + export.to_csv(export.matrix_rows(report)), "coverage.csv", CSV)
 
     @get("/coverage.json", operation_id="exportCoverageMatrixJson")
-    async def matrix_json(self, clock: CurrentClock, filters: NamedDependency[reports.Filters]) -> Response[CoverageMatrix]:
+    async def matrix_json(
+        self, clock: CurrentClock, filters: NamedDependency[reports.Filters], members: NamedDependency[frozenset[int] | None]
+    ) -> Response[CoverageMatrix]:
         """The coverage matrix as a JSON download (safe figures)."""
-        report = await reports.matrix_report(filters, clock.now(), safe=True)
+        report = await reports.matrix_report(filters, clock.now(), safe=True, organisations=members)
         return _download(report, "coverage.json", MediaType.JSON)
 
     @get("/coverage/gaps", operation_id="listCoverageGaps")
@@ -131,28 +151,29 @@ class CoverageController(Controller):
         filters: NamedDependency[reports.Filters], period: NamedDependency[Period],
         reason: Annotated[GapReason | None, query("Only gaps of this kind")] = None,
         limit: Annotated[int, query("At most this many gaps (the total is always given)", ge=1, le=100_000)] = 500,
-        disclosure: DisclosureParam = None,
+        disclosure: DisclosureParam = None, members: NamedDependency[frozenset[int] | None] = None,
     ) -> GapList:
         """County x need combinations with no provider within reach or no free place, most unplaced referrals first."""
-        return await self._gaps(request, filters, period, clock, _safe(actor, disclosure), reason, limit)
+        return await self._gaps(request, filters, period, clock, _safe(actor, disclosure), reason, limit, members)
 
     @get("/coverage/gaps.csv", operation_id="exportCoverageGapsCsv", media_type=CSV)
     async def gaps_csv(
         self, request: Request[Any, Any, Any], clock: CurrentClock, filters: NamedDependency[reports.Filters],
         period: NamedDependency[Period], reason: Annotated[GapReason | None, query("Only gaps of this kind")] = None,
-        excel: Excel = False,
+        excel: Excel = False, members: NamedDependency[frozenset[int] | None] = None,
     ) -> Response[str]:
         """Every gap as CSV (safe figures)."""
-        report = await self._gaps(request, filters, period, clock, True, reason, None)
+        report = await self._gaps(request, filters, period, clock, True, reason, None, members)
         return _download(BOM * excel + export.to_csv(export.gap_rows(report)), "coverage-gaps.csv", CSV)
 
     @get("/coverage/gaps.json", operation_id="exportCoverageGapsJson")
     async def gaps_json(
         self, request: Request[Any, Any, Any], clock: CurrentClock, filters: NamedDependency[reports.Filters],
         period: NamedDependency[Period], reason: Annotated[GapReason | None, query("Only gaps of this kind")] = None,
+        members: NamedDependency[frozenset[int] | None] = None,
     ) -> Response[GapList]:
         """Every gap as a JSON download (safe figures)."""
-        report = await self._gaps(request, filters, period, clock, True, reason, None)
+        report = await self._gaps(request, filters, period, clock, True, reason, None, members)
         return _download(report, "coverage-gaps.json", MediaType.JSON)
 
     @get("/coverage/activity", operation_id="getNetworkActivity")
@@ -160,10 +181,10 @@ class CoverageController(Controller):
         self, request: Request[Any, Any, Any], actor: CurrentActor, clock: CurrentClock, period: NamedDependency[Period],
         county: Annotated[CountyCode | None, query("Only referrals from this county")] = None,
         region: Region = None,
-        disclosure: DisclosureParam = None,
+        disclosure: DisclosureParam = None, members: NamedDependency[frozenset[int] | None] = None,
     ) -> Activity:
         """Referrals by county, urgency and outcome, placement times, answers per organisation, capacity freshness."""
-        return await self._activity(request, actor, period, clock, county, region, _safe(actor, disclosure))
+        return await self._activity(request, actor, period, clock, county, region, _safe(actor, disclosure), members)
 
     @get("/coverage/activity.csv", operation_id="exportNetworkActivityCsv", media_type=CSV)
     async def activity_csv(
@@ -171,10 +192,10 @@ class CoverageController(Controller):
         table: ActivityTable = "counties",
         county: Annotated[CountyCode | None, query("Only referrals from this county")] = None,
         region: Region = None,
-        excel: Excel = False,
+        excel: Excel = False, members: NamedDependency[frozenset[int] | None] = None,
     ) -> Response[str]:
         """One table of the activity report as CSV (safe figures; non-staff: counties only)."""
-        report = await self._activity(request, actor, period, clock, county, region, True)
+        report = await self._activity(request, actor, period, clock, county, region, True, members)
         try:
             rows = export.activity_rows(report, table)
         except LookupError:
@@ -185,10 +206,10 @@ class CoverageController(Controller):
     async def activity_json(
         self, request: Request[Any, Any, Any], actor: CurrentActor, clock: CurrentClock, period: NamedDependency[Period],
         county: Annotated[CountyCode | None, query("Only referrals from this county")] = None,
-        region: Region = None,
+        region: Region = None, members: NamedDependency[frozenset[int] | None] = None,
     ) -> Response[Activity]:
         """The activity report as a JSON download (safe figures)."""
-        report = await self._activity(request, actor, period, clock, county, region, True)
+        report = await self._activity(request, actor, period, clock, county, region, True, members)
         return _download(report, "coverage-activity.json", MediaType.JSON)
 
     @get("/coverage/map.svg", operation_id="getCoverageMap", media_type="image/svg+xml")
@@ -201,10 +222,11 @@ class CoverageController(Controller):
         exploitation_form: Annotated[ExploitationForm | None, query("Only providers admitting this form")] = None,
         language: Annotated[LanguageCode | None, query("Only services speaking this language or interpreting")] = None,
         distance_km: Distance = 50.0,
+        members: NamedDependency[frozenset[int] | None] = None,
     ) -> Response[str]:
         """Romania's counties coloured by providers (or free capacity) within reach, as SVG."""
         svg = await reports.map_svg(
             service_type, mode, age_group=age_group, gender=gender, exploitation_form=exploitation_form,
-            language=language, distance_km=distance_km,
+            language=language, distance_km=distance_km, organisations=members,
         )
         return Response(svg, media_type="image/svg+xml")

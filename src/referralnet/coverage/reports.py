@@ -3,6 +3,7 @@
 Each function reads through :mod:`referralnet.coverage.services` and builds its figures with the
 pure modules. ``safe`` applies disclosure control to counts of people (see
 :mod:`referralnet.coverage.disclosure`); the matrix and the map hold none, so they read the same.
+``organisations`` is a network's view (``directory.networks.Scope.organisations``; ``None``: everyone).
 """
 
 from __future__ import annotations
@@ -55,9 +56,9 @@ class Filters:
         return [self.service_type] if self.service_type else list(SERVICE_TYPES)
 
 
-async def cube_of(filters: Filters, progress: Progress = _noop) -> Cube:
+async def cube_of(filters: Filters, progress: Progress = _noop, organisations: frozenset[int] | None = None) -> Cube:
     groups = filters.groups()
-    table = await services.load_table(progress)
+    table = await services.load_table(progress, organisations)
     # numpy releases the GIL for most of this; a thread keeps the event loop answering meanwhile.
     cube = await asyncio.to_thread(
         compute, table, groups, distance_km=filters.distance_km, types=filters.types(), language=filters.language
@@ -83,9 +84,11 @@ def matrix_cells(cube: Cube, counties: tuple[str, ...]) -> list[CoverageCell]:
     return out
 
 
-async def matrix_report(filters: Filters, now: dt.datetime, *, safe: bool, progress: Progress = _noop) -> CoverageMatrix:
+async def matrix_report(
+    filters: Filters, now: dt.datetime, *, safe: bool, progress: Progress = _noop, organisations: frozenset[int] | None = None
+) -> CoverageMatrix:
     counties = filters.counties()
-    cube = await cube_of(filters, progress)
+    cube = await cube_of(filters, progress, organisations)
     return CoverageMatrix(
         generated_at=now, distance_km=filters.distance_km, ages=filters.ages,
         age_groups=[AgeGroupOut(code=code, bands=list(bands)) for code, bands in AGE_GROUPINGS[filters.ages].items()],
@@ -103,10 +106,13 @@ async def gaps_report(
     reason: GapReason | None = None,
     limit: int | None = None,
     progress: Progress = _noop,
+    organisations: frozenset[int] | None = None,
 ) -> GapList:
     counties = filters.counties()
-    cube = await cube_of(filters, lambda f, label: progress(0.5 * f, label))
-    demand = await services.unplaced_demand(period, counties, lambda f, label: progress(0.5 + 0.5 * f, label))
+    cube = await cube_of(filters, lambda f, label: progress(0.5 * f, label), organisations)
+    demand = await services.unplaced_demand(
+        period, counties, lambda f, label: progress(0.5 + 0.5 * f, label), organisations=organisations
+    )
     unplaced = demand_counts(demand, cube.types, cube.groups, filters.language)
     rows = find_gaps(cube, unplaced, counties=counties, reason=reason, safe=safe, threshold=threshold)
     names = {code: c.name for code, c in geo.counties().items()}
@@ -135,12 +141,12 @@ async def activity_report(
     full: bool = True,
     threshold: int = disclosure.DEFAULT_THRESHOLD,
     stale_days: int = 7,
-    organisations: frozenset[int] | None = None,
     progress: Progress = _noop,
+    organisations: frozenset[int] | None = None,
 ) -> Activity:
-    """The activity of the period; ``organisations``: the network members in view (``None``: everyone)."""
-    raw = await services.raw_activity(period, now, counties=counties, stale_days=stale_days, full=full,
-                                      organisations=organisations, progress=progress)
+    raw = await services.raw_activity(
+        period, now, counties=counties, stale_days=stale_days, full=full, progress=progress, organisations=organisations
+    )
     return activity.build(raw, period=period, now=now, counties=list(counties), safe=safe, full=full,
                           threshold=threshold, stale_days=stale_days)
 
@@ -154,12 +160,13 @@ async def map_svg(
     exploitation_form: str | None = None,
     language: str | None = None,
     distance_km: float = 50.0,
+    organisations: frozenset[int] | None = None,
 ) -> str:
     """The county map of one service type for one (optionally restricted) victim group."""
     if age_group is not None and age_group not in all_age_groups():
         raise BadParameter(f"unknown age group; one of: {', '.join(all_age_groups())}", field="age_group")
     group = single_group(age_group, gender, exploitation_form)
-    table = await services.load_table()
+    table = await services.load_table(organisations=organisations)
     cube = await asyncio.to_thread(compute, table, [group], distance_km=distance_km, types=[service_type], language=language)
     return await asyncio.to_thread(render_map, cube, mode, distance_km=distance_km, language=language)
 

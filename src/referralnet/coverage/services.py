@@ -4,6 +4,11 @@ Every read is plain SQL through Piccolo's ``raw`` (``{}`` placeholders, both eng
 PostgreSQL the activity is aggregated in SQL (``GROUP BY``, ``percentile_cont``); on SQLite the
 counts are grouped in SQL and the percentiles computed with numpy over durations read in batches.
 Long reads report to an optional ``progress(fraction, label)`` callback (the CLI's progress bar).
+
+``organisations`` (a network's members, from ``directory.networks.scope_for``; ``None``: no limit)
+limits every figure in SQL: the matrix counts members' services only; the activity counts referrals
+offered to a member, and members' offers and capacity; the unmet demand counts unplaced referrals
+offered to a member, or offered to nobody (no provider could be asked: a gap in every network's view).
 """
 
 from __future__ import annotations
@@ -19,10 +24,9 @@ import numpy as np
 from referralnet import jsoncol
 from referralnet.clock import utc
 from referralnet.coverage import activity as activity_mod
-from referralnet.coverage import breakdown_reads
 from referralnet.coverage import gaps as gaps_mod
 from referralnet.coverage.matrix import ServiceRecord, ServiceTable, SiteRecord
-from referralnet.dialect import durations
+from referralnet.dialect import durations, lists
 from referralnet.directory.schemas import Eligibility
 from referralnet.errors import BadParameter
 from referralnet.tables import Referral
@@ -90,6 +94,25 @@ def _in(column: str, values: tuple[str, ...] | None) -> tuple[str, list[Any]]:
     return f" AND {column} IN ({', '.join('{}' for _ in values)})", list(values)
 
 
+def _members(column: str, organisations: frozenset[int] | None) -> tuple[str, list[Any]]:
+    """`` AND column IN (members)`` for a network's view; nothing when there is no limit."""
+    if organisations is None:
+        return "", []
+    sql, args = lists.in_ids(column, sorted(organisations))
+    return f" AND {sql}", args
+
+
+def _offered_to(organisations: frozenset[int] | None, *, or_to_nobody: bool = False) -> tuple[str, list[Any]]:
+    """`` AND`` the referral (``referral.id``) was offered to a member (or, with ``or_to_nobody``, to no one)."""
+    if organisations is None:
+        return "", []
+    sql, args = lists.in_ids("f.organisation", sorted(organisations))
+    member = f"EXISTS (SELECT 1 FROM offer f WHERE f.referral = referral.id AND {sql})"
+    if or_to_nobody:
+        member = f"({member} OR NOT EXISTS (SELECT 1 FROM offer f WHERE f.referral = referral.id))"
+    return f" AND {member}", args
+
+
 # ---- the directory -----------------------------------------------------------------------------
 
 
@@ -102,16 +125,22 @@ def _decoded(value: Any, type: Any, cache: dict[Any, Any]) -> Any:
     return found
 
 
-async def load_table(progress: Progress = _noop) -> ServiceTable:
-    """Active services of active organisations, with their sites, as a :class:`ServiceTable`."""
+async def load_table(progress: Progress = _noop, organisations: frozenset[int] | None = None) -> ServiceTable:
+    """Active services of active organisations (of ``organisations`` only, when given), with their sites."""
     progress(0.0, "reading services")
+    member, margs = _members("s.organisation", organisations)
     rows = await _raw(
         "SELECT s.id, s.organisation, s.type, s.eligibility, s.area_national, s.area_counties, "
         "s.capacity_total, s.capacity_available FROM service s JOIN organisation o ON o.id = s.organisation "
-        "WHERE s.active AND o.active"
+        f"WHERE s.active AND o.active{member}", *margs
     )
     progress(0.4, "reading sites")
-    site_rows = await _raw("SELECT service, county, locality, lat, lon, confidential FROM site")
+    site_member, sargs = _members("organisation", organisations)
+    site_rows = await _raw(
+        "SELECT service, county, locality, lat, lon, confidential FROM site"
+        + (f" WHERE service IN (SELECT id FROM service WHERE 1 = 1{site_member})" if organisations is not None else ""),
+        *sargs,
+    )
     progress(0.6, "building the service table")
     elig_cache: dict[Any, Eligibility] = {}
     area_cache: dict[Any, tuple[str, ...]] = {}
@@ -149,11 +178,15 @@ class _Profile(msgspec.Struct):
 
 
 async def unplaced_demand(
-    period: tuple[dt.datetime, dt.datetime], counties: tuple[str, ...] | None = None, progress: Progress = _noop
+    period: tuple[dt.datetime, dt.datetime], counties: tuple[str, ...] | None = None, progress: Progress = _noop,
+    organisations: frozenset[int] | None = None,
 ) -> list[gaps_mod.Demand]:
     """The unplaced needs of referrals created in the period (each need counts, not each referral), reduced to
-    what the gaps use: a referral with an unplaced need, and only its unplaced needs."""
+    what the gaps use: a referral with an unplaced need, and only its unplaced needs. With ``organisations``:
+    referrals offered to one of them, or to nobody."""
     where, args = _in("county", counties)
+    offered, oargs = _offered_to(organisations, or_to_nobody=True)
+    where, args = where + offered, args + oargs
     unplaced_need = "EXISTS (SELECT 1 FROM referral_need n WHERE n.referral = referral.id AND n.status = 'unplaced')"
     base = f"FROM referral WHERE created_at >= {{}} AND created_at < {{}} AND {unplaced_need}{where}"
     total = (await _raw(f"SELECT count(*) AS n {base}", *period, *args))[0]["n"] or 1
@@ -223,17 +256,17 @@ async def raw_activity(
     counties: tuple[str, ...] | None = None,
     stale_days: int = 7,
     full: bool = True,
-    organisations: frozenset[int] | None = None,
     progress: Progress = _noop,
+    organisations: frozenset[int] | None = None,
 ) -> activity_mod.RawActivity:
-    """The aggregates of :mod:`referralnet.coverage.activity` for the period; ``organisations``: the members in
-    view (see :mod:`referralnet.coverage.breakdown_reads`), ``None`` for every organisation."""
+    """The aggregates of :mod:`referralnet.coverage.activity` for the period; with ``organisations``, the
+    referrals offered to one of them and their own offers and capacity only."""
     raw = activity_mod.RawActivity()
     sqlite = not durations.percentiles_in_sql()
     where, cargs = _in("county", counties)
-    scope_sql, scope_args = breakdown_reads.referral_scope(organisations)
-    where, cargs = where + scope_sql, [*cargs, *scope_args]
-    offers_in, oargs = breakdown_reads.offer_scope(organisations)
+    offered, oargs = _offered_to(organisations)
+    where, cargs = where + offered, cargs + oargs
+    member, margs = _members("organisation", organisations)
     period_sql = "created_at >= {} AND created_at < {}"
     progress(0.0, "counting referrals")
     for r in await _raw(
@@ -266,35 +299,35 @@ async def raw_activity(
             f"WHERE {period_sql} AND placed_at IS NOT NULL{where} GROUP BY ROLLUP (urgency)", *period, *cargs
         ):
             raw.placement[r["urgency"] or "all"] = _stats(r)
-    sent = "sent_at >= {} AND sent_at < {}" + offers_in
-    period_args = [*period, *oargs]
+    sent = "sent_at >= {} AND sent_at < {}" + member
+    offer_args = (*period, *margs)  # the offers' period, then their members
     progress(0.5, "counting offers")
-    for r in await _raw(f"SELECT organisation, status, count(*) AS n FROM offer WHERE {sent} GROUP BY organisation, status", *period_args):
+    for r in await _raw(f"SELECT organisation, status, count(*) AS n FROM offer WHERE {sent} GROUP BY organisation, status", *offer_args):
         raw.offers[(r["organisation"], r["status"])] = int(r["n"])
     progress(0.6, "response times")
     answered = f"{sent} AND status IN ('accepted', 'declined') AND responded_at IS NOT NULL"
     if sqlite:
         secs = durations.seconds_between("responded_at", "sent_at")
         groups = await _durations(f"SELECT id, organisation, {secs} AS s FROM offer WHERE {answered}",
-                                  period_args, "organisation", progress, 0.6, 0.25)
+                                  list(offer_args), "organisation", progress, 0.6, 0.25)
         raw.response = {o: activity_mod.stats_of(v) for o, v in groups.items()}
     else:
         secs = durations.seconds_between("responded_at", "sent_at")
         for r in await _raw(
             f"SELECT organisation, count(*) AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY {secs}) AS median, "
             f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {secs}) AS p90 FROM offer WHERE {answered} "
-            "GROUP BY organisation", *period_args
+            "GROUP BY organisation", *offer_args
         ):
             raw.response[r["organisation"]] = _stats(r)
     progress(0.85, "decline reasons")
     for r in await _raw(
         f"SELECT organisation, COALESCE(decline_reason, 'unspecified') AS reason, count(*) AS n FROM offer "
-        f"WHERE {sent} AND status = 'declined' GROUP BY organisation, COALESCE(decline_reason, 'unspecified')", *period_args
+        f"WHERE {sent} AND status = 'declined' GROUP BY organisation, COALESCE(decline_reason, 'unspecified')", *offer_args
     ):
         raw.declines[(r["organisation"], r["reason"])] = int(r["n"])
     progress(0.9, "capacity freshness")
     cutoff = now - dt.timedelta(days=stale_days)
-    members, margs = breakdown_reads.offer_scope(organisations, "s.organisation")
+    service_member, smargs = _members("s.organisation", organisations)
     for r in await _raw(
         "SELECT s.organisation, count(*) AS n, "
         "sum(CASE WHEN s.capacity_updated_at IS NULL THEN 1 ELSE 0 END) AS never, "
@@ -303,8 +336,8 @@ async def raw_activity(
         "sum(CASE WHEN s.capacity_available = 0 THEN 1 ELSE 0 END) AS full_services, "
         "sum(s.capacity_total) AS total, sum(s.capacity_available) AS free "
         "FROM service s JOIN organisation o ON o.id = s.organisation "
-        f"WHERE s.active AND o.active AND (s.capacity_unit IS NOT NULL OR s.capacity_available IS NOT NULL){members} "
-        "GROUP BY s.organisation", cutoff, *margs
+        "WHERE s.active AND o.active AND (s.capacity_unit IS NOT NULL OR s.capacity_available IS NOT NULL)"
+        f"{service_member} GROUP BY s.organisation", cutoff, *smargs
     ):
         raw.freshness.append(activity_mod.Freshness(
             organisation_id=r["organisation"], services=int(r["n"]), never_updated=int(r["never"]),
@@ -316,6 +349,8 @@ async def raw_activity(
         if r["id"] in wanted:
             raw.names[r["id"]] = r["name"]
     progress(0.95, "by month, county and institution type")
+    from referralnet.coverage import breakdown_reads  # it reads through this module's helpers
+
     filtered = counties if counties is not None and len(counties) != len(COUNTY_CODES) else None
     raw.breakdowns = await breakdown_reads.raw_breakdowns(period, counties=filtered, organisations=organisations)
     progress(1.0, "done")

@@ -128,8 +128,15 @@ def render(
     legend_title: str = "",
     value_label: str = "",
     width: int = 960,
+    links: Mapping[str, str] | None = None,
+    unknown_label: str = "not reported",
 ) -> str:
-    """The SVG document: ``values`` by ISO code (None: not reported), ``shapes`` a GeoJSON FeatureCollection."""
+    """The SVG document: ``values`` by ISO code (None: not reported), ``shapes`` a GeoJSON FeatureCollection.
+
+    With ``links`` (ISO code -> URL) the SVG is for inline use in a page: no XML declaration and no
+    ``<style>`` (the page's stylesheet styles ``.county`` and ``.label``), and each county is a link
+    whose accessible name is its name and value.
+    """
     order = {code: i for i, code in enumerate(values)}  # paths in the order of ``values``
     features = sorted((f for f in shapes["features"] if f["properties"]["iso_3166_2"] in order),
                       key=lambda f: order[f["properties"]["iso_3166_2"]])
@@ -149,18 +156,25 @@ def render(
     legend_y = top + map_height + 30
     entries = [(ZERO_COLOUR, "0"), *[(c, f"{lo}" if lo == hi else f"{lo}–{hi}") for (lo, hi), c in zip(classes, BLUES.get(len(classes), []))]]
     if any(v is None for v in values.values()):
-        entries.append((UNKNOWN_COLOUR, "not reported"))
+        entries.append((UNKNOWN_COLOUR, unknown_label))
     attribution = shapes.get("attribution") or "geoBoundaries ROU ADM1 (gbOpen), CC BY 4.0"
     credits = [f"Boundaries: {part}" if i == 0 else part for i, part in enumerate(attribution.split("; "))]
     height = legend_y + 40 + 12 * len(credits)
+    head = (
+        [f'<svg xmlns="http://www.w3.org/2000/svg" class="county-map" width="{width}" height="{height:.0f}" '
+         f'viewBox="0 0 {width} {height:.0f}" font-family="sans-serif" role="group" aria-labelledby="map-title">',
+         f'<title id="map-title">{escape(title)}</title>']
+        if links is not None else
+        ['<?xml version="1.0" encoding="UTF-8"?>',
+         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height:.0f}" '
+         f'viewBox="0 0 {width} {height:.0f}" font-family="sans-serif" role="img">',
+         f"<title>{escape(title)}</title>",
+         "<style>.county{stroke:#555;stroke-width:0.6;stroke-linejoin:round}.county:hover{stroke:#000;stroke-width:1.5}"
+         ".label{font-size:11px;text-anchor:middle;dominant-baseline:central;fill:#111;pointer-events:none;"
+         "paint-order:stroke;stroke:#fff;stroke-width:2.5px}</style>"]
+    )  # fmt: skip
     out = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height:.0f}" '
-        f'viewBox="0 0 {width} {height:.0f}" font-family="sans-serif" role="img">',
-        f"<title>{escape(title)}</title>",
-        "<style>.county{stroke:#555;stroke-width:0.6;stroke-linejoin:round}.county:hover{stroke:#000;stroke-width:1.5}"
-        ".label{font-size:11px;text-anchor:middle;dominant-baseline:central;fill:#111;pointer-events:none;"
-        "paint-order:stroke;stroke:#fff;stroke-width:2.5px}</style>",
+        *head,
         f'<rect width="{width}" height="{height:.0f}" fill="#fff"/>',
         f'<text x="{margin}" y="28" font-size="18" font-weight="bold">{escape(title)}</text>',
         f'<text x="{margin}" y="50" font-size="12" fill="#444">{escape(subtitle)}</text>',
@@ -175,10 +189,12 @@ def render(
         )
         shown = "not reported" if value is None else f"{value:g}"
         tooltip = f"{names.get(code, code)} ({code}) — {value_label or 'value'}: {shown}"
-        out.append(
-            f'<path id="{code}" class="county" fill="{colour(value, classes)}" fill-rule="evenodd" d="{d}">'
-            f"<title>{escape(tooltip)}</title></path>"
-        )
+        path = (f'<path id="{code}" class="county" fill="{colour(value, classes)}" fill-rule="evenodd" d="{d}">'
+                f"<title>{escape(tooltip)}</title></path>")  # fmt: skip
+        if links is not None and code in links:
+            name = f"{names.get(code, code)}: {value_label or 'value'} {shown}"
+            path = f'<a href="{escape(links[code])}" id="map-{code}" aria-label="{escape(name, {chr(34): "&quot;"})}">{path}</a>'
+        out.append(path)
         largest = max(projected, key=lambda poly: _area_centroid(poly[0])[0])
         lx, ly = label_point(largest)
         labels.append(f'<text class="label" x="{lx:.1f}" y="{ly:.1f}">{escape(short.get(code, code))}</text>')

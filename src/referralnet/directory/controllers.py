@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, patch, post, put
-from litestar.status_codes import HTTP_201_CREATED
+from litestar import Controller, Request, delete, get, patch, post, put
+from litestar.params import PathParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from referralnet.accounts.guards import any_role, directory_editor, staff
-from referralnet.directory import capacity, services
+from referralnet.accounts.guards import admin, any_role, directory_editor, staff
+from referralnet.directory import capacity, networks, services
 from referralnet.directory.schemas import (
     CapacityHistory,
     CapacityUpdate,
+    NetworkCodeText,
     OrganisationCreate,
     OrganisationList,
     OrganisationOut,
@@ -22,7 +24,7 @@ from referralnet.directory.schemas import (
     ServiceUpdate,
 )
 from referralnet.params import MAX_ID, CurrentActor, CurrentClock, Id, JSONBody, Limit, Offset, query
-from referralnet.vocabulary.codes import CountyCode, ExploitationForm, NetworkCode, OrganisationKind, ServiceType
+from referralnet.vocabulary.codes import CountyCode, ExploitationForm, OrganisationKind, ServiceType
 
 
 class OrganisationController(Controller):
@@ -35,7 +37,7 @@ class OrganisationController(Controller):
         self,
         request: Request[Any, Any, Any],
         q: Annotated[str | None, query("Fuzzy, diacritics-insensitive search on names and aliases", max_length=200)] = None,
-        network: Annotated[NetworkCode | None, query("Only members of this network")] = None,
+        network: Annotated[NetworkCodeText | None, query("Only members of this network (a code of GET /api/v1/networks)")] = None,
         include_inactive: Annotated[bool, query("Include deactivated organisations")] = False,
         kind: Annotated[OrganisationKind, query("provider (default) or institution (referring bodies)")] = "provider",
         limit: Limit = 50,
@@ -135,3 +137,33 @@ class ServiceController(Controller):
     ) -> CapacityHistory:
         """Who changed this service's capacity, when, from what to what."""
         return await capacity.capacity_history(service_id, actor, limit=limit, offset=offset)
+
+
+NetworkPath = Annotated[str, PathParameter(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$", description="A network's code")]
+
+
+class NetworkController(Controller):
+    path = "/api/v1/networks"
+    tags = ["directory"]
+    guards = [staff]
+
+    @get("/", operation_id="listNetworks")
+    async def list_networks(self, actor: CurrentActor) -> networks.NetworkList:
+        """The networks the caller reviews (every one for an unbound secretariat or an admin), with their members."""
+        every = list(await networks.codes())
+        return await networks.list_networks(networks.visible_codes(actor, every))
+
+    @post("/", operation_id="createNetwork", guards=[admin], status_code=HTTP_201_CREATED)
+    async def create_network(self, data: JSONBody[networks.NetworkCreate]) -> networks.NetworkOut:
+        """Add a network (admins); members are added one by one."""
+        return await networks.create_network(data)
+
+    @put("/{code:str}/members/{org_id:int}", operation_id="addNetworkMember", guards=[admin])
+    async def add_member(self, code: NetworkPath, org_id: Id) -> networks.NetworkOut:
+        """Make an organisation a member of the network (admins; idempotent)."""
+        return await networks.change_member(code, org_id, member=True)
+
+    @delete("/{code:str}/members/{org_id:int}", operation_id="removeNetworkMember", guards=[admin], status_code=HTTP_200_OK)
+    async def remove_member(self, code: NetworkPath, org_id: Id) -> networks.NetworkOut:
+        """Take an organisation out of the network (admins; idempotent)."""
+        return await networks.change_member(code, org_id, member=False)

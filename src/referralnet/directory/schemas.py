@@ -20,7 +20,6 @@ from referralnet.vocabulary.codes import (
     LanguageCode,
     LegalForm,
     NationalityGroup,
-    NetworkCode,
     OrganisationKind,
     ServiceType,
     VictimStatus,
@@ -39,6 +38,8 @@ Email = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=25
 Url = Annotated[str, Meta(pattern=r"^https?://[^\s]+$", max_length=500)]
 Latitude = Annotated[float, Meta(ge=43.5, le=48.5)]  # Romania's bounding box, with margin
 Longitude = Annotated[float, Meta(ge=20.0, le=30.0)]
+# A network's code; the codes that exist are rows of the network table (GET /api/v1/networks), checked by the service.
+NetworkCodeText = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$", description="a network's code (GET /api/v1/networks)")]
 
 
 class Source(Input):
@@ -136,7 +137,7 @@ class OrganisationCreate(Input):
     slug: Slug | None = None
     aliases: list[Name] = msgspec.field(default_factory=list)
     legal_form: LegalForm | None = None
-    networks: list[NetworkCode] = msgspec.field(default_factory=list)
+    networks: list[NetworkCodeText] = msgspec.field(default_factory=list)
     website: Url | None = None
     referral_email: Email | None = None
     webhook_url: Url | None = None
@@ -158,7 +159,7 @@ class OrganisationUpdate(Input):
     short_name: ShortName | None | UnsetType = UNSET
     aliases: list[Name] | UnsetType = UNSET
     legal_form: LegalForm | None | UnsetType = UNSET
-    networks: list[NetworkCode] | UnsetType = UNSET
+    networks: list[NetworkCodeText] | UnsetType = UNSET
     website: Url | None | UnsetType = UNSET
     referral_email: Email | None | UnsetType = UNSET
     webhook_url: Url | None | UnsetType = UNSET
@@ -181,7 +182,7 @@ class OrganisationFile(Input):
     short_name: ShortName | None = None
     aliases: list[Name] = msgspec.field(default_factory=list)
     legal_form: LegalForm | None = None
-    networks: list[NetworkCode] = msgspec.field(default_factory=list)
+    networks: list[NetworkCodeText] = msgspec.field(default_factory=list)
     website: Url | None = None
     referral_email: Email | None = None
     description: Text | None = None

@@ -17,7 +17,7 @@ from referralnet import counters
 from referralnet.accounts.schemas import SYSTEM
 from referralnet.clock import Clock
 from referralnet.db import write_transaction
-from referralnet.directory import lookup, places, services
+from referralnet.directory import lookup, networks, places, services
 from referralnet.directory.schemas import OrganisationCreate, OrganisationFile, ServiceCreate
 from referralnet.directory.validation import check_service, resolve_sites
 from referralnet.directory.views import dumps, load
@@ -93,7 +93,10 @@ def _normalise(name: str, value: Any) -> Any:
 
 
 def _diff(row: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in wanted.items() if _normalise(k, row[k]) != v}
+    def same(k: str, v: Any) -> bool:  # networks are a set (their read copy is kept in code order)
+        return sorted(set(load(row[k]))) == sorted(set(v)) if k == "networks" else bool(_normalise(k, row[k]) == v)
+
+    return {k: v for k, v in wanted.items() if not same(k, v)}
 
 
 def _encode(values: dict[str, Any]) -> dict[str, Any]:
@@ -182,10 +185,13 @@ async def seed(folder: Path, clock: Clock) -> SeedReport:
             else:
                 org_id = row["id"]
                 changes = _diff(row, _org_values(org))
-                if changes:
+                wanted_networks = changes.pop("networks", None)
+                if changes or wanted_networks is not None:
                     await Organisation.update({**_encode(changes), "updated_at": clock.now()}).where(  # type: ignore[dict-item]
                         Organisation.id == org_id
                     )
+                    if wanted_networks is not None:
+                        await networks.set_memberships(org_id, list(dict.fromkeys(wanted_networks)))
                     await counters.bump(counters.DIRECTORY)
                     report.updated.append(org.slug)
             before = report.services_created + report.services_updated

@@ -14,7 +14,7 @@ from referralnet.accounts import cache as token_cache
 from referralnet.accounts.schemas import Actor
 from referralnet.clock import Clock
 from referralnet.db import write_transaction
-from referralnet.directory import lookup, places, search
+from referralnet.directory import lookup, networks, places, search
 from referralnet.directory.schemas import (
     OrganisationCreate,
     OrganisationList,
@@ -27,7 +27,7 @@ from referralnet.directory.schemas import (
     SiteIn,
 )
 from referralnet.directory.validation import check_service, check_webhook_url, resolve_sites
-from referralnet.directory.views import dumps, eligibility_of, organisation_out, service_out
+from referralnet.directory.views import dumps, eligibility_of, load, organisation_out, service_out
 from referralnet.errors import Conflict, Forbidden, InvalidInput, NotFound
 from referralnet.referrals.offers import withdraw_organisation
 from referralnet.settings import Settings
@@ -79,6 +79,8 @@ async def list_organisations(
     index: search.OrganisationIndex | None = None,
 ) -> OrganisationList:
     """Organisations of one kind (providers unless asked), optionally found by a fuzzy search on names and aliases."""
+    if network:
+        await networks.network_ids([network], "network")  # an unknown code is a 4xx naming the nearest one
     entries = await (index.entries() if index is not None else search.load_entries())
     chosen = [e for e in entries if e.kind == kind and (include_inactive or e.active) and (not network or network in e.networks)]
     scores: dict[int, float] = {}
@@ -112,6 +114,7 @@ async def create_organisation(
         raise Forbidden("only the secretariat or an admin can add organisations")
     await check_webhook_url(data.webhook_url, settings)
     check_kind(data.kind, data.institution_type)
+    network_ids = await networks.network_ids(dict.fromkeys(data.networks), "networks")
     slug = data.slug or slugify(data.short_name or data.name)
     now = clock.now()
     async with write_transaction():
@@ -124,7 +127,6 @@ async def create_organisation(
                 short_name=data.short_name,
                 aliases=dumps(data.aliases),
                 legal_form=data.legal_form,
-                networks=dumps(data.networks),
                 website=data.website,
                 referral_email=data.referral_email,
                 webhook_url=data.webhook_url,
@@ -144,6 +146,7 @@ async def create_organisation(
                 updated_at=now,
             )
         ).returning(Organisation.id)
+        await networks.set_memberships(rows[0]["id"], list(network_ids), network_ids)
         await counters.bump(counters.DIRECTORY)
     return await get_organisation(rows[0]["id"])
 
@@ -161,16 +164,24 @@ async def update_organisation(
         check_kind(current["kind"], patch.institution_type)
     if isinstance(patch.webhook_url, str):
         await check_webhook_url(patch.webhook_url, settings)
+    network_ids = None
+    if patch.networks is not UNSET:
+        if not actor.is_staff and set(patch.networks) != set(load(current["networks"], list[str])):
+            # Membership decides which secretariat reviews the organisation: the secretariat's to change.
+            raise Forbidden("only the secretariat or an admin can change an organisation's networks", field="networks")
+        network_ids = await networks.network_ids(dict.fromkeys(patch.networks), "networks")
     values: dict[Any, Any] = {}
     for name in patch.__struct_fields__:
         value = getattr(patch, name)
-        if value is UNSET:
+        if value is UNSET or name == "networks":
             continue
-        values[getattr(Organisation, name)] = dumps(value) if name in ("aliases", "networks", "places") else value
-    if values:
+        values[getattr(Organisation, name)] = dumps(value) if name in ("aliases", "places") else value
+    if values or network_ids is not None:
         now = values[Organisation.updated_at] = clock.now()
         async with write_transaction():
             await Organisation.update(values).where(Organisation.id == org_id)
+            if network_ids is not None:
+                await networks.set_memberships(org_id, list(network_ids), network_ids)
             await counters.bump(counters.DIRECTORY)
             if patch.active is False and current["active"]:
                 await withdraw_organisation(org_id, now, settings, actor.label)

@@ -29,7 +29,7 @@ from rapidfuzz import fuzz
 from referralnet import counters
 from referralnet.clock import Clock
 from referralnet.db import write_transaction
-from referralnet.directory import lookup, places
+from referralnet.directory import lookup, networks, places
 from referralnet.directory.views import decode_strings, dumps, eligibility_of
 from referralnet.interop.hsds_map import map_tables
 from referralnet.interop.hsds_read import read_input
@@ -254,9 +254,10 @@ async def _merge_org(target: dict[str, Any], incoming: InOrg, now: dt.datetime) 
     extra = [a for a in [data.name, *data.aliases] if fold(a) != fold(row["name"]) and fold(a) not in {fold(x) for x in aliases}]
     if extra:
         values[Organisation.aliases] = dumps(aliases + list(dict.fromkeys(extra)))
-    networks = decode_strings(row["networks"])
-    if set(data.networks) - set(networks):
-        values[Organisation.networks] = dumps(networks + [n for n in data.networks if n not in networks])
+    current = decode_strings(row["networks"])
+    if set(data.networks) - set(current):
+        await networks.set_memberships(target["id"], current + [n for n in dict.fromkeys(data.networks) if n not in current])
+        values[Organisation.updated_at] = now
     stated = msgspec.json.decode(row["places"]) if isinstance(row["places"], (str, bytes)) else list(row["places"])
     have = {(p["county"], p.get("locality")) for p in stated}
     new_places = [msgspec.to_builtins(p) for p in data.places if (p.county, p.locality) not in have]
@@ -272,13 +273,14 @@ async def _create_org(incoming: InOrg, plan: Plan, now: dt.datetime) -> int:
     rows = await Organisation.insert(
         Organisation(
             slug=d.slug, name=d.name, short_name=d.short_name, aliases=dumps(d.aliases), legal_form=d.legal_form,
-            networks=dumps(d.networks), website=d.website, referral_email=d.referral_email, description=d.description,
+            website=d.website, referral_email=d.referral_email, description=d.description,
             places=dumps(d.places), sources=_sources(plan, incoming.where), fictional=incoming.fictional, active=d.active,
             referral_phone=d.referral_phone, phone_24h=d.phone_24h, kind=d.kind, institution_type=d.institution_type,
             county=d.county, city=d.city, city_inferred=d.city_inferred,
             created_at=now, updated_at=now,
         )  # fmt: skip
     ).returning(Organisation.id)
+    await networks.set_memberships(rows[0]["id"], list(dict.fromkeys(d.networks)))
     return int(rows[0]["id"])
 
 

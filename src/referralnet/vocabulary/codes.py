@@ -222,6 +222,8 @@ URGENCIES: dict[str, tuple[str, str]] = {
     "planned": ("Planned", "Planificat"),
 }
 
+# The networks of the first network migration; networks are rows of the ``network`` table since
+# (directory/networks.py, GET /api/v1/networks), and this list stays for HSDS's taxonomy.
 NETWORKS: dict[str, tuple[str, str]] = {
     "protect": ("ProTECT platform", "Platforma ProTECT"),
     "ngo15": ("Informal network of 15 NGOs (2020)", "Rețeaua informală a 15 ONG-uri (2020)"),

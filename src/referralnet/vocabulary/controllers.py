@@ -5,9 +5,11 @@ from __future__ import annotations
 from functools import cache
 from typing import Annotated
 
+import msgspec
 from litestar import Controller, get
 
 from referralnet.params import Limit, Offset, query
+from referralnet.tables import Network
 from referralnet.vocabulary import codes, geo
 from referralnet.vocabulary.codes import CountyCode
 from referralnet.vocabulary.schemas import (
@@ -74,10 +76,14 @@ class VocabularyController(Controller):
     path = "/api/v1/vocabulary"
     tags = ["vocabulary"]
 
-    @get("/", operation_id="getVocabulary", cache=3600)
+    @get("/", operation_id="getVocabulary", cache=60)
     async def vocabulary(self) -> Vocabulary:
         """All code lists with labels; localities are listed at ``/api/v1/vocabulary/localities``."""
-        return build_vocabulary()
+        # Networks are rows (an admin adds them): read at each call, the rest is built once.
+        rows = await Network.select(Network.code, Network.name_en, Network.name_ro).order_by(Network.code)
+        return msgspec.structs.replace(
+            build_vocabulary(), networks=[Term(code=r["code"], en=r["name_en"], ro=r["name_ro"]) for r in rows]
+        )
 
     @get("/localities", operation_id="listLocalities")
     async def localities(

@@ -22,12 +22,14 @@ from referralnet.web.controllers import SECURITY_HEADERS
 from referralnet.web.session import COOKIE, cookie_kwargs, safe_next, signed_in
 
 log = logging.getLogger(__name__)
-# The role's own pages once they exist (issue-16 adds ngo and secretariat); until then the account page.
-HOME = {"institution": "/institution/referrals", "ngo": "/ngo", "secretariat": "/home", "admin": "/home"}
+# Each role's own pages: where a person lands after signing in.
+HOME = {"institution": "/institution/referrals", "ngo": "/ngo", "secretariat": "/secretariat", "admin": "/secretariat"}
 # The pages each role has so far, linked from the account page.
 HOME_LINKS: dict[str, list[tuple[str, str]]] = {
     "institution": [("/institution/referrals", N_("Your institution's referrals")), ("/institution/referrals/new", N_("New referral"))],
     "ngo": [("/ngo", N_("Your organisation's services")), ("/ngo/offers", N_("Open offers"))],
+    "secretariat": [("/secretariat", N_("Coverage")), ("/secretariat/gaps", N_("Gaps"))],
+    "admin": [("/secretariat", N_("Coverage")), ("/secretariat/gaps", N_("Gaps"))],
 }
 
 

@@ -64,7 +64,7 @@ class NotYours(DomainError):
 
 
 def forbidden_page(_: Request[Any, Any, Any], exc: NotYours) -> Template:
-    return _page("institution/missing.html", 403, message=exc.detail)
+    return _page("institution/missing.html", exc.status_code, message=exc.detail)
 
 
 def institution_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:

@@ -166,7 +166,7 @@ class SecretariatReportPages(Controller):
         q = await read_activity_query(request, now)
         context: dict[str, Any] = {
             "choice": q.choice, "networks": await network_options(request.scope["user"], locale),
-            "counties": [(code, c.name) for code, c in geo.counties().items()], "printing": request.query_params.get("print") == "1",
+            "counties": [(code, c.name) for code, c in geo.counties().items()], "printable": request.query_params.get("print") == "1",
             "query": _query_string(q.choice.values), "report": None, "sections": [], "declines": [],
         }  # fmt: skip
         if q.choice.errors:
@@ -209,7 +209,7 @@ class SecretariatReportPages(Controller):
         locale = i18n.locale_of(request)
         choice, report = await self._yearly(request, clock.now())
         context: dict[str, Any] = {"choice": choice, "networks": await network_options(request.scope["user"], locale),
-                   "printing": request.query_params.get("print") == "1", "query": _query_string(choice.values)}  # fmt: skip
+                   "printable": request.query_params.get("print") == "1", "query": _query_string(choice.values)}  # fmt: skip
         if report is None:
             return _page("secretariat/report.html", 422, report=None, section=None, **context)
         return _page("secretariat/report.html", report=report, section=report_views.yearly_section(report, locale), **context)
