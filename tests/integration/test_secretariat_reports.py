@@ -15,13 +15,14 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
+from referralnet.accounts import people
 from referralnet.app import create_app
 from referralnet.clock import FixedClock
 from referralnet.coverage import yearly
 from referralnet.settings import Settings
 from tests.conftest import Tokens, in_app
 from tests.integration.helpers import PROFILE, make_org, make_service, shelter
-from tests.integration.test_people import add_person, sign_in
+from tests.integration.test_people import PASSWORD, add_person, sign_in
 
 SITES = [{"county": "RO-IS", "locality": "Iași"}]
 BEDS = {"unit": "beds", "total": 40, "available": 40}
@@ -232,3 +233,44 @@ async def test_institution_and_ngo_people_cannot_open_the_pages(client: AsyncTes
         refused = await client.get(path, params={"year": "2025"})
         assert refused.status_code == 403, path
         assert "table-" not in refused.text and "secretariat" in refused.text
+
+
+async def test_a_bound_secretariat_sees_only_its_networks_figures(client: AsyncTestClient[Any], clock: FixedClock, tokens: Tokens,
+                                                                  admin: dict[str, str]) -> None:
+    alfa = await directory(client, tokens, admin)  # Asociația Alfa: ProTECT
+    beta_org = await make_org(client, admin, "Asociația Beta")  # the 15 NGOs' network
+    beta_shelter = (await make_service(client, admin, beta_org["id"], shelter(name="Casa Beta", capacity=BEDS, sites=SITES)))["id"]
+    beta = History(client, alfa.officer, tokens.make("ngo", organisation=beta_org["id"]), {"residential_shelter": beta_shelter})
+    alfa_id = int((await client.get(f"/api/v1/services/{alfa.services['residential_shelter']}", headers=admin)).json()["organisation_id"])
+    for code, org in (("protect", alfa_id), ("ngo15", beta_org["id"])):
+        assert (await client.put(f"/api/v1/networks/{code}/members/{org}", headers=admin)).status_code == 200
+    for _ in range(12):  # twelve people placed by Beta, one by Alfa
+        await beta.accept_all(await beta.refer("residential_shelter"))
+    await alfa.accept_all(await alfa.refer("residential_shelter"))
+
+    everyone = in_app(client, yearly.yearly_report, 2025, safe=False)
+    assert next(r for r in everyone.rows if r.group == "residential").total == 13
+    protect = in_app(client, people_networks_report, 2025, "protect")
+    assert next(r for r in protect.rows if r.group == "residential").cells == [0, 0, 0, 0, 0, 0, 1]
+
+    in_app(client, people.create_person, email=SECRETARIAT, name="Ana Pop", role="secretariat", organisation=None,
+           password=PASSWORD, now=clock.now(), networks=["protect"])  # fmt: skip
+    client.cookies.clear()
+    assert (await sign_in(client, email=SECRETARIAT)).status_code == 303
+    report = await client.get("/secretariat/report", params={"year": "2025"})
+    assert report.status_code == 200 and "ProTECT" in report.text
+    assert table_of(report.text, "table-yearly")["Residential accommodation"][-2:] == ["&lt;10", "&lt;10"]  # Alfa's 1, not 13
+    activity = await client.get("/secretariat/activity", params={"from": "2025-06", "to": "2025-06"})
+    assert table_of(activity.text, "table-month")["Jun 2025"][:5] == ["0", "&lt;10", "0", "0", "&lt;10"]  # not 13
+    for path in ("/secretariat/report", "/secretariat/activity"):
+        other = await client.get(path, params={"network": "ngo15", "year": "2025"})
+        assert other.status_code == 422 and 'id="error-network"' in other.text and "table-" not in other.text
+    csv_text = (await client.get("/secretariat/activity.csv", params={"from": "2025-06", "to": "2025-06", "table": "months"})).text
+    assert "2025-06,2025-06,0,<10,0,0,<10" in csv_text
+
+
+async def people_networks_report(year: int, code: str) -> Any:
+    """The yearly report of one network's members, as the domain computes it (raw figures)."""
+    from referralnet.directory.networks import members_of
+
+    return await yearly.yearly_report(year, organisations=await members_of([code]), networks=[code], safe=False)
