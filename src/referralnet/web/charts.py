@@ -107,7 +107,7 @@ def bar_chart(
     chart = pygal.HorizontalBar(
         js=[], css=[], disable_xml_declaration=True, no_prefix=True, show_legend=False, print_values=True, style=STYLE,
         print_values_position="top", width=WIDTH, height=70 + ROW * max(1, len(labels)), explicit_size=False,
-        title=title, margin=8, spacing=6, show_x_guides=False, tooltip_border_radius=0,
+        title=title, margin=8, spacing=6, truncate_label=-1, show_x_guides=False, tooltip_border_radius=0,
         x_labels_major_count=3, show_minor_x_labels=False, range=(0, 1.3 * max(top, hidden_length if hidden else 0, 1)),  # room for the last value
     )  # fmt: skip
     # pygal lists the first label at the bottom: reversed, the chart reads top-down in the table's order.

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, get
 from litestar.connection import ASGIConnection
@@ -148,8 +149,6 @@ def _csv(text: str, filename: str) -> Response[str]:
 
 
 def _query_string(values: dict[str, str], **extra: str) -> str:
-    from urllib.parse import urlencode
-
     return urlencode({k: v for k, v in {**values, **extra}.items() if v})
 
 
