@@ -119,6 +119,8 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/coverage/map.svg"):                   Entry("401  200  200  200  200  200  200", query="service_type=residential_shelter"),
     ("GET", "/api/v1/coverage/activity"):                  Entry("401  200  200  200  200  200  200"),
     ("GET", "/api/v1/coverage/activity.csv"):              Entry("401  200  200  200  200  200  200"),
+    ("GET", "/api/v1/coverage/report"):                    Entry("401  200  200  200  200  200  200", query="year=2025"),
+    ("GET", "/api/v1/coverage/report.csv"):                Entry("401  200  200  200  200  200  200", query="year=2025"),
     ("GET", "/api/v1/coverage/activity.json"):             Entry("401  200  200  200  200  200  200"),
     # HSDS read API.
     ("GET", "/hsds/organizations"):                        Entry("401  200  200  200  200  200  200"),

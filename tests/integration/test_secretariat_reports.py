@@ -172,6 +172,14 @@ async def test_yearly_report_equals_the_hand_computed_history(client: AsyncTestC
     rows = {r["group"]: r for r in csv.DictReader(io.StringIO(csv_text))}
     assert rows["residential"]["services_started"] == "12" and rows["reintegration"]["total"] == "<10"
     assert (await client.get("/secretariat/report", params={"year": "2026", "print": "1"})).text.count('id="filters"') == 0
+    # The API serves the same figures (raw to the secretariat unless asked for safe ones; the CSV always safe).
+    api = (await client.get("/api/v1/coverage/report", params={"year": 2025, "disclosure": "safe"}, headers=admin)).json()
+    assert {r["group"]: [*r["cells"], r["total"]] for r in api["rows"]}["any"] == ["x", 0, 0, "<10", 0, "<10", "<10", 15]
+    raw = (await client.get("/api/v1/coverage/report", params={"year": 2025}, headers=admin)).json()
+    assert {r["group"]: r["total"] for r in raw["rows"]}["reintegration"] == 2
+    assert (await client.get("/api/v1/coverage/report.csv", params={"year": 2025}, headers=admin)).text == csv_text
+    refused = await client.get("/api/v1/coverage/report", params={"year": 2025, "disclosure": "raw"}, headers=h.officer)
+    assert refused.status_code == 403
     await client.get("/language/ro?next=/secretariat/report")
     in_romanian = await client.get("/secretariat/report", params={"year": "2026"})
     assert "Cazare rezidențială" in in_romanian.text and "Raport anual" in in_romanian.text
