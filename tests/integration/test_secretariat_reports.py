@@ -215,6 +215,16 @@ async def test_activity_page_suppresses_small_counts_and_agrees_with_the_api(
     assert declines["Jun 2025"][2] == "&lt;10" and "Safety" in page.text
     reasons, _ = chart_values(page.text, "chart-declines-month")
     assert reasons.count("<10") == 1 and "1" not in reasons
+    # Times and rates by each dimension, raw, as the API gives them to the secretariat: placed after 2 hours each,
+    # 3 accepted (after 2 hours) and 1 declined at once.
+    raw = (await client.get("/api/v1/coverage/activity", params={"from": "2025-06-01", "to": "2025-07-31", "disclosure": "raw"},
+                            headers=admin)).json()  # fmt: skip
+    rows = {(b["dimension"], r["key"]): r for b in raw["breakdowns"] for r in b["rows"]}
+    for key in (("month", "2025-06"), ("county", "RO-IS"), ("institution_type", "police")):
+        assert (rows[key]["median_placement_hours"], rows[key]["acceptance_rate"], rows[key]["median_response_minutes"]) == (2.0, 0.75, 120.0)
+    assert rows[("month", "2025-07")]["median_placement_hours"] is None and rows[("county", "RO-CJ")]["acceptance_rate"] is None
+    declined = {(b["dimension"], k): c for b in raw["breakdowns"] for k, c in zip(b["decline_reasons"]["rows"], b["decline_reasons"]["cells"])}
+    assert declined[("institution_type", "police")] == [0, 0, 1, 0, 0] and declined[("month", "2025-07")] == [0, 0, 0, 0, 0]
     # The page's CSV is the API's export of the same period.
     api = await client.get("/api/v1/coverage/activity.csv", params={"from": "2025-06-01", "to": "2025-07-31", "table": "months"},
                            headers=tokens.make("secretariat"))
