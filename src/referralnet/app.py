@@ -46,6 +46,8 @@ from referralnet.web.capacity import CapacityLinkController
 from referralnet.web.controllers import RespondController, template_config
 from referralnet.web.institution import InstitutionPages, NotYours, forbidden_page
 from referralnet.web.ngo import NgoPages
+from referralnet.web.ngo_offer import NgoOfferPages
+from referralnet.web.ngo_org import NgoOrganisationPages
 from referralnet.web.secretariat import SecretariatPages
 from referralnet.web.secretariat_reports import SecretariatReportPages
 from referralnet.web.session import PAGE_PATHS, SessionMiddleware, SignInRequired, safe_next, sign_in_url
@@ -61,7 +63,8 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 # POSTs are authorised by the unguessable signed token in their own URL, which a forger cannot know.
 CSRF_EXEMPT = [r"^/api/", r"^/hsds", r"^/health$", r"^/schema", r"^/respond/"]
 # Page handlers: authenticated by the session cookie (web/session.py). issue-16 appends its controllers.
-PAGE_HANDLERS: list[Any] = [AccountPages, InstitutionPages, NgoPages, SecretariatPages, SecretariatReportPages]
+PAGE_HANDLERS: list[Any] = [AccountPages, InstitutionPages, NgoPages, NgoOfferPages, NgoOrganisationPages, SecretariatPages,
+                            SecretariatReportPages]
 
 
 def _to_sign_in(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:

@@ -115,7 +115,7 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_user(args: argparse.Namespace) -> int:
-    """``user create|deactivate|list``: people who sign in to the pages."""
+    """``user create|deactivate|list|networks``: people who sign in to the pages."""
     from referralnet.accounts import people
     from referralnet.clock import SystemClock
     from referralnet.errors import DomainError
@@ -128,18 +128,24 @@ def cmd_user(args: argparse.Namespace) -> int:
         if args.user_command == "list":
             return [
                 f"{p['email']}\t{p['name']}\t{p['role']}\t{p['organisation'] or '-'}\t{'active' if p['active'] else 'deactivated'}"
+                + ("\torg-admin" if p["org_admin"] else "")
                 for p in await people.list_people()
             ]
         if args.user_command == "deactivate":
             row = await people.deactivate(args.email, now)
             return [f"deactivated {row['email']}; their open sessions have ended"]
+        if args.user_command == "networks":
+            row = await people.set_networks(args.email, args.network or [])
+            bound = ", ".join(dict.fromkeys(args.network or [])) or "no network (the whole directory)"
+            return [f"{row['email']} is bound to {bound}"]
         password = None if args.invite else sys.stdin.readline().rstrip("\n")
         row = await people.create_person(
             email=args.email, name=args.name, role=args.role, organisation=args.organisation, password=password, now=now,
-            networks=args.network or [],
+            org_admin=args.org_admin, networks=args.network or [],
         )
+        admin = ", the organisation's administrator" if row["org_admin"] else ""
         bound = f", bound to network {', '.join(dict.fromkeys(args.network))}" if args.network else ""
-        lines = [f"created {row['role']} person {row['email']} ({row['name']}){bound}"]
+        lines = [f"created {row['role']} person {row['email']} ({row['name']}){admin}{bound}"]
         if args.invite:
             token = await people.make_link(row["id"], "invite", now)
             text = link_text(settings, token, 24)
@@ -357,12 +363,18 @@ def build_parser() -> argparse.ArgumentParser:
     ucreate.add_argument("--role", required=True, choices=["institution", "ngo", "secretariat", "admin"])
     ucreate.add_argument("--organisation", help="organisation id or slug (required for ngo and institution)")
     ucreate.add_argument("--invite", action="store_true", help="e-mail a single-use set-password link (24 hours) instead")
+    ucreate.add_argument(
+        "--org-admin", action="store_true", help="an ngo person who invites and deactivates the organisation's people (its /ngo/people page)"
+    )
     ucreate.add_argument("--network", action="append", metavar="CODE",
                          help="bind a secretariat person to this network (repeat for several); they then see those members only")  # fmt: skip
     udeactivate = user_sub.add_parser("deactivate", help="deactivate a person; their sessions end at once")
     udeactivate.add_argument("--email", required=True)
     user_sub.add_parser("list", help="list people")
-    for p in (ucreate, udeactivate, user_sub.choices["list"]):
+    unetworks = user_sub.add_parser("networks", help="bind a secretariat person to exactly these networks (none: all)")
+    unetworks.add_argument("--email", required=True)
+    unetworks.add_argument("--network", action="append", metavar="CODE", help="a network code (repeat for several)")
+    for p in (ucreate, udeactivate, user_sub.choices["list"], unetworks):
         p.set_defaults(func=cmd_user)
     return parser
 

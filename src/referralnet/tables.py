@@ -201,7 +201,7 @@ class Offer(Table, tablename="offer"):
     contested = Boolean(default=False)
     # True while this offer holds a place of a capacity-bound service.
     reserved = Boolean(default=False)
-    # First time the offered organisation read the offer (API or one-click page); FHIR Task "received".
+    # First time the offered organisation read the offer (API, one-click page or its offer page); FHIR Task "received".
     seen_at = Timestamptz(null=True, default=None)
     # The referral need this offer is for.
     need = Integer(null=True, default=None, index=True)
@@ -287,6 +287,8 @@ class Person(Table, tablename="person"):
     organisation = ForeignKey(Organisation, on_delete=OnDelete.restrict, null=True, default=None)
     password_hash = Varchar(length=200, null=True, default=None)
     active = Boolean(default=True)
+    # An NGO's administrator among its people: invites and deactivates colleagues of the same organisation.
+    org_admin = Boolean(default=False)
     created_at = Timestamptz()
     # Bumped when the role, organisation, password or active flag change: sessions older than it end.
     changed_at = Timestamptz()

@@ -164,6 +164,21 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/ngo/offers"):                                Entry("303s 403  403  200  200  403  403"),
     ("POST", "/ngo/offers/{offer_id:int}/accept"):         Entry("303s 403  403  303  403  403  403", "fresh_offer", {}),
     ("POST", "/ngo/offers/{offer_id:int}/decline"):        Entry("303s 403  403  303  403  403  403", "fresh_offer", {"reason": "not_eligible"}),
+    # The inbox's polling fragment (204 while the open offers are those the page knows; ``known=0`` never is).
+    ("GET", "/ngo/offers/live"):                           Entry("303s 403  403  200  200  403  403", query="known=0"),
+    # One offer's page, and arrival and outcome once the NGO accepted it: another NGO's offer is an unknown one.
+    ("GET", "/ngo/offers/{offer_id:int}"):                 Entry("303s 403  403  200  404  403  403", "fresh_offer"),
+    ("POST", "/ngo/offers/{offer_id:int}/arrival"):        Entry("303s 403  403  303  404  403  403", "accepted_offer", {}),
+    ("POST", "/ngo/offers/{offer_id:int}/close"):          Entry("303s 403  403  303  404  403  403", "accepted_offer", {"outcome": "services_started"}),
+    # The organisation's own profile (no id: each NGO acts on its own), one service, its people.
+    ("GET", "/ngo/organisation"):                          Entry("303s 403  403  200  200  403  403"),
+    ("POST", "/ngo/organisation"):                         Entry("303s 403  403  303  303  403  403", body={"referral_email": "offers@example.org"}),
+    ("POST", "/ngo/organisation/webhook-secret"):          Entry("303s 403  403  200  200  403  403", body={}),
+    ("GET", "/ngo/services/{service_id:int}"):             Entry("303s 403  403  200  404  403  403", "service"),
+    ("GET", "/ngo/people"):                                Entry("303s 403  403  200  200  403  403"),
+    # The NGO people of the matrix are their organisations' administrators (a non-admin's refusal: test_ngo_org_pages).
+    ("POST", "/ngo/people"):                               Entry("303s 403  403  303  303  403  403", body="invite_form"),
+    ("POST", "/ngo/people/{person_id:int}/deactivate"):    Entry("303s 403  403  303  404  403  403", "colleague", {}),
     # The secretariat's pages: secretariat and admin people only (a bound person: their networks' members).
     ("GET", "/secretariat"):                               Entry("303s 403  403  403  403  200  200"),
     ("GET", "/secretariat/coverage.csv"):                  Entry("303s 403  403  403  403  200  200"),
@@ -257,7 +272,8 @@ class World:
         self.emails = {column: f"{column.replace('*', '.other')}@example.org" for column in roles}
         for column, role in roles.items():
             in_app(self.client, people.create_person, email=self.emails[column], name=f"Person {column}", role=role,
-                   organisation=orgs.get(column), password=PASSWORD, now=self.client.app.state.clock.now())  # fmt: skip
+                   organisation=orgs.get(column), password=PASSWORD, now=self.client.app.state.clock.now(),
+                   org_admin=role == "ngo")  # fmt: skip
         self.sessions: dict[str, str | None] = {"anon": None, **{column: self.new_session(column) for column in roles}}
         self.client.cookies.clear()
         page = await self.client.get("/sign-in")
@@ -315,6 +331,8 @@ class World:
             return {**FORM, "county": "RO-IS", "locality": "Iași"}
         if spec == "referral_form":
             return {"profile": json.dumps(PROFILE), "service_ids": str(self.service_a["id"]), "consent": "yes", "mode": "parallel"}
+        if spec == "invite_form":
+            return {"name": f"Colleague {n}", "email": f"colleague{n}@example.org"}
         if spec == "sign_in_form":
             return {"email": self.emails["sec"], "password": PASSWORD, "next": "/"}
         if spec == "set_password_form":
@@ -341,10 +359,12 @@ class World:
             from referralnet.accounts.services import list_tokens
 
             self.tokens.make("institution", name=f"to revoke {next(self.counter)}")
-            from tests.conftest import in_app
-
             listed = in_app(self.client, list_tokens, include_revoked=False)
             return {"token_id": max(t.id for t in listed.items)}
+        if target == "colleague":
+            row = in_app(self.client, people.create_person, email=f"colleague.a{next(self.counter)}@example.org", name="Colleague",
+                         role="ngo", organisation=self.org_a["id"], password=None, now=self.client.app.state.clock.now())  # fmt: skip
+            return {"person_id": row["id"]}
         referral = await self.refer()
         offer = referral["offers"][0]["id"]
         if target == "fresh_referral":
@@ -353,6 +373,9 @@ class World:
             return {"offer_id": offer}
         if target == "declined_offer":
             await self.ok("POST", f"/api/v1/offers/{offer}/decline", {"reason": "not_eligible"}, self.ngo_a)
+            return {"offer_id": offer}
+        if target == "accepted_offer":
+            await self.ok("POST", f"/api/v1/offers/{offer}/accept", {}, self.ngo_a)
             return {"offer_id": offer}
         if target == "placed_referral":
             await self.ok("POST", f"/api/v1/offers/{offer}/accept", {}, self.ngo_a)

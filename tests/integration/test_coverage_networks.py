@@ -89,3 +89,18 @@ async def test_the_map_of_a_network(client: Any, networks: dict[str, Any], secre
     assert providers(everyone.content, "RO-VS").endswith("providers: 1")
     assert providers(mine.content, "RO-VS").endswith("providers: 0")
     assert (await client.get("/api/v1/coverage/map.svg", params={**params, "network": "ngo15"}, headers=networks["protect"])).status_code == 403
+
+
+async def test_the_command_line_takes_a_network(client: Any, networks: dict[str, Any], clock: Any) -> None:
+    import argparse
+
+    from referralnet.coverage import cli
+
+    parser = argparse.ArgumentParser()
+    cli.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["coverage", "--what", "activity", "--format", "csv", "--table", "organisations", "--network", "protect"])
+    text = cli.render(in_app(client, cli.compute, args, clock.now(), cli.ProgressBar(enabled=False)), "activity", "csv", "organisations")
+    assert "Casa Iași" in text and "Două" not in text
+    unknown = parser.parse_args(["coverage", "--what", "matrix", "--network", "protekt"])
+    with pytest.raises(Exception, match="did you mean protect"):
+        in_app(client, cli.compute, unknown, clock.now(), cli.ProgressBar(enabled=False))

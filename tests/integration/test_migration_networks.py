@@ -38,6 +38,29 @@ def copied_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
         yield url
 
 
+async def _network_id(code: str) -> int:
+    from referralnet.tables import Network
+
+    row = await Network.select(Network.id).where(Network.code == code).first()
+    assert row is not None
+    return int(row["id"])
+
+
+async def _duplicate_refused(network_id: int, organisation_id: int) -> bool:
+    """Whether a second membership of the same organisation in the same network is refused by the unique index."""
+    import sqlite3
+
+    import asyncpg
+
+    from referralnet.tables import NetworkMember
+
+    try:
+        await NetworkMember.insert(NetworkMember(network=network_id, organisation=organisation_id))
+    except (sqlite3.IntegrityError, asyncpg.UniqueViolationError):
+        return True
+    return False
+
+
 async def _after(url: str) -> dict[str, Any]:
     from referralnet.directory.networks import list_networks, scope_for
     from referralnet.directory.services import get_organisation
@@ -47,7 +70,9 @@ async def _after(url: str) -> dict[str, Any]:
     await db.start(engine, pool_min=1, pool_max=2)
     try:
         listed = await list_networks()
+        duplicate_refused = await _duplicate_refused(await _network_id("protect"), 1)
         return {
+            "duplicate_refused": duplicate_refused,
             "networks": {n.code: (n.name_en, n.name_ro, sorted(m.slug for m in n.members)) for n in listed.items},
             "fields": {oid: sorted((await get_organisation(oid)).networks) for oid, _, _ in ORGS},
             "scope": (await scope_for(Actor(token_id=None, name="s", role="secretariat", networks=("protect",)))).organisations,
@@ -65,6 +90,7 @@ def test_every_network_string_becomes_a_membership(copied_database: str) -> None
     }
     assert state["fields"] == {1: ["protect"], 2: ["ngo15", "protect"], 3: [], 4: ["ngo15", "south"]}
     assert state["scope"] == frozenset({1, 2})
+    assert state["duplicate_refused"]
 
 
 def test_the_migration_runs_once(copied_database: str) -> None:

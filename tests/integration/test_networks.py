@@ -63,6 +63,9 @@ async def test_an_unknown_network_code_is_refused_naming_the_field_and_the_neare
     assert org["networks"] == ["south"]
     vocabulary = (await client.get("/api/v1/vocabulary")).json()
     assert "south" in {n["code"] for n in vocabulary["networks"]}
+    # HSDS has terms for the vocabulary's networks only: a new network's member still exports, without a dangling term.
+    hsds = await client.get("/hsds/organizations", headers=admin)
+    assert hsds.status_code == 200 and "Asociația Gama" in hsds.text
 
 
 async def test_admins_change_members_and_an_ngo_cannot_move_its_organisation_between_networks(
@@ -134,3 +137,7 @@ async def test_a_secretariat_token_and_person_carry_their_networks(
     assert in_app(client, sessions.actor_for_session, session.token, clock.now()).networks == ("ngo15",)  # type: ignore[union-attr]
     other = in_app(client, sessions.sign_in, "coord@example.org", PASSWORD, "testclient", clock.now())
     assert other.actor.networks == ()
+    in_app(client, people.set_networks, "bound@example.org", ["protect", "ngo15"])  # the same session, its next request
+    assert in_app(client, sessions.actor_for_session, session.token, clock.now()).networks == ("ngo15", "protect")  # type: ignore[union-attr]
+    with pytest.raises(InvalidInput):
+        in_app(client, people.set_networks, "coord@example.org", ["protekt"])

@@ -134,3 +134,14 @@ def test_secretariat_people_and_tokens_are_bound_to_networks(database: Path) -> 
     assert admin.returncode == 2 and "only secretariat" in admin.stderr
     token = referralnet(database, "token", "create", "--role", "secretariat", "--name", "ProTECT", "--network", "protect")
     assert token.returncode == 0 and "bound to network protect" in token.stdout, token.stderr
+
+
+def test_a_persons_networks_change_later(database: Path) -> None:
+    assert referralnet(database, "user", "create", "--email", "s@example.org", "--name", "S", "--role", "secretariat",
+                       stdin=PASSWORD + "\n").returncode == 0  # fmt: skip
+    bound = referralnet(database, "user", "networks", "--email", "s@example.org", "--network", "ngo15")
+    assert bound.returncode == 0 and "s@example.org is bound to ngo15" in bound.stdout, bound.stderr
+    unbound = referralnet(database, "user", "networks", "--email", "s@example.org")
+    assert unbound.returncode == 0 and "no network (the whole directory)" in unbound.stdout
+    nobody = referralnet(database, "user", "networks", "--email", "x@example.org", "--network", "ngo15")
+    assert nobody.returncode == 2 and "email: no person" in nobody.stderr

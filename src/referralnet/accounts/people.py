@@ -10,13 +10,13 @@ from typing import Any
 from referralnet.accounts import passwords
 from referralnet.accounts.services import BOUND_KIND, ROLES, resolve_organisation
 from referralnet.db import write_transaction
-from referralnet.directory.networks import bind, check_binding
+from referralnet.directory.networks import bind, check_binding, network_ids, rebind_person
 from referralnet.errors import BadLink, Conflict, InvalidInput, NotFound
 from referralnet.tables import Person, PersonLink, PersonSession
 from referralnet.texts import N_
 
 LINK_LIFETIME = {"invite": dt.timedelta(hours=24), "reset": dt.timedelta(hours=1)}
-PERSON_COLUMNS = (Person.id, Person.email, Person.name, Person.role, Person.organisation, Person.active, Person.created_at)
+PERSON_COLUMNS = (Person.id, Person.email, Person.name, Person.role, Person.organisation, Person.active, Person.org_admin, Person.created_at)
 
 
 def normalise_email(email: str) -> str:
@@ -39,16 +39,22 @@ def _check_role(role: str, organisation: str | int | None) -> None:
 
 async def create_person(
     *, email: str, name: str, role: str, organisation: str | int | None, password: str | None, now: dt.datetime,
+    org_admin: bool = False,
     networks: list[str] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """A new account (a secretariat person optionally bound to ``networks``); with ``password`` None it has none
-    until the invite link is used."""
+    """A new account; with ``password`` None it has none until the invite link is used.
+
+    ``org_admin``: the NGO's administrator among its people (invites and deactivates colleagues).
+    ``networks``: the networks a secretariat person is bound to (their views show those members only).
+    """
     email = normalise_email(email)
     if "@" not in email or len(email) > 254:
         raise InvalidInput("a valid e-mail address is required", field="email")
     if not name.strip():
         raise InvalidInput("name must not be empty", field="name")
     _check_role(role, organisation)
+    if org_admin and role != "ngo":
+        raise InvalidInput("only a person of an NGO can be its organisation's administrator (--org-admin)", field="org_admin")
     if password is not None:
         passwords.check_new(password)
     org_id = await resolve_organisation(organisation, BOUND_KIND.get(role)) if organisation is not None else None
@@ -60,7 +66,7 @@ async def create_person(
             Person(
                 email=email, name=name.strip(), role=role, organisation=org_id,
                 password_hash=passwords.hash_password(password) if password is not None else None,
-                active=True, created_at=now, changed_at=now,
+                active=True, org_admin=org_admin, created_at=now, changed_at=now,
             )  # fmt: skip
         ).returning(*PERSON_COLUMNS)
         await bind("person", rows[0]["id"], bound)
@@ -101,6 +107,17 @@ async def change_role(email: str, role: str, organisation: str | int | None, now
             raise NotFound(f"no person with e-mail {normalise_email(email)}", field="email")
         await _end_sessions(rows[0]["id"], now)
     return rows[0]
+
+
+async def set_networks(email: str, networks: list[str]) -> dict[str, Any]:
+    """Bind a secretariat person to exactly ``networks`` (none: the whole directory); effective at their next request."""
+    ids = await network_ids(dict.fromkeys(networks), "network")
+    async with write_transaction():
+        row = await Person.select(*PERSON_COLUMNS).where(Person.email == normalise_email(email)).first()
+        if row is None:
+            raise NotFound(f"no person with e-mail {normalise_email(email)}", field="email")
+        await rebind_person(row["id"], row["role"], ids)
+    return row
 
 
 async def list_people() -> list[dict[str, Any]]:

@@ -71,6 +71,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--from", dest="start", type=_date, help="first day of the period (UTC); default 365 days before --to")
     p.add_argument("--to", dest="end", type=_date, help="last day of the period (UTC), inclusive; default now")
     p.add_argument("--distance-km", type=float, default=50.0, help="reach: a site within this distance of the county seat")
+    p.add_argument("--network", metavar="CODE", help="only this network's members (a code of GET /api/v1/networks)")
     p.add_argument("--county", choices=COUNTY_CODES, metavar="RO-XX")
     p.add_argument("--region", help="a development region, e.g. Nord-Est")
     p.add_argument("--service-type", choices=list(SERVICE_TYPES), metavar="TYPE")
@@ -119,23 +120,29 @@ def render(report: Any, what: str, fmt: str, table: str = "all") -> str:
 async def compute(args: argparse.Namespace, now: dt.datetime, progress: Callable[[float, str], None],
                   threshold: int = DEFAULT_THRESHOLD, stale_days: int = 7) -> Any:
     """The report ``args`` ask for, read from the bound database."""
+    from referralnet.accounts.schemas import SYSTEM
+    from referralnet.directory.networks import scope_for
+
     safe = args.disclosure == "safe"
     filters = _filters(args)
+    members = (await scope_for(SYSTEM, getattr(args, "network", None))).organisations
     if args.what == "map":
         if not args.service_type:
             raise SystemExit("coverage: --what map needs --service-type")
         return await reports.map_svg(
             args.service_type, args.mode, age_group=args.age_group, gender=args.gender,
             exploitation_form=args.exploitation_form, language=args.language, distance_km=args.distance_km,
+            organisations=members,
         )
     if args.what == "matrix":
-        return await reports.matrix_report(filters, now, safe=safe, progress=progress)
+        return await reports.matrix_report(filters, now, safe=safe, progress=progress, organisations=members)
     period = resolve_period(now, args.start, args.end)
     if args.what == "gaps":
-        return await reports.gaps_report(filters, now, period, safe=safe, threshold=threshold, reason=args.reason, progress=progress)
+        return await reports.gaps_report(filters, now, period, safe=safe, threshold=threshold, reason=args.reason, progress=progress,
+                                         organisations=members)  # fmt: skip
     return await reports.activity_report(
         now, period, counties=resolve_counties(args.county, args.region), safe=safe, threshold=threshold,
-        stale_days=stale_days, progress=progress,
+        stale_days=stale_days, progress=progress, organisations=members,
     )
 
 

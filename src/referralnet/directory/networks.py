@@ -217,6 +217,14 @@ async def bind(kind: Literal["person", "token"], owner_id: int, ids: dict[str, i
             await TokenNetwork.insert(TokenNetwork(token=owner_id, network=network_id))
 
 
+async def rebind_person(person_id: int, role: str, ids: dict[str, int]) -> None:
+    """Replace a person's networks (in the caller's write transaction); their next request sees the change."""
+    if ids and role != "secretariat":
+        raise InvalidInput("only secretariat people and tokens are bound to networks", field="network")
+    await PersonNetwork.delete().where(PersonNetwork.person == person_id)
+    await bind("person", person_id, ids)
+
+
 async def bound_codes(kind: Literal["person", "token"], owner_id: int) -> tuple[str, ...]:
     """The codes of the networks a person or token is bound to, in code order."""
     if kind == "person":

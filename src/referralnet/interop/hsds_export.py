@@ -94,7 +94,9 @@ class Builder:
         if legal:
             self.attribute("organization", oid, "legal_form", legal, "legal_form")
         for network in decode_strings(row["networks"]):
-            self.attribute("organization", oid, "network", network, "networks")
+            # The taxonomy's terms are the vocabulary's networks; one an admin added since has no term to point to.
+            if network in codes.NETWORKS:
+                self.attribute("organization", oid, "network", network, "networks")
         for alias in decode_strings(row["aliases"]):
             self.attribute("organization", oid, "rule", "alias", "aliases", alias)
         if row["fictional"]:

@@ -96,6 +96,17 @@ def _capacity_lines(row: dict[str, Any], payload: dict[str, Any], settings: Sett
     return lines
 
 
+async def _invite_lines(person_id: int, settings: Settings, now: dt.datetime) -> list[str]:
+    """A colleague's invitation: a set-password link made now (only its hash is kept, never the link)."""
+    from referralnet.accounts.colleagues import invite_link
+
+    token = await invite_link(person_id, now)
+    if token is None:
+        return ["This invitation is no longer needed: the account has a password already, or was deactivated."]
+    url = f"{settings.base_url.rstrip('/')}/password/set/{token}"
+    return ["Your organisation invited you to referralnet. Choose your password here (the link works once, for 24 hours):", "", url]
+
+
 async def render_text(row: dict[str, Any], settings: Settings, now: dt.datetime, key: str) -> str:
     """The plain-text body: the subject, the labelled payload fields and, for offers, the links."""
     payload = payload_of(row)
@@ -105,6 +116,8 @@ async def render_text(row: dict[str, Any], settings: Settings, now: dt.datetime,
         lines += ["", *await _offer_lines(int(payload["offer_id"]), settings, now, key)]
     if row["kind"] == "capacity_stale" and payload.get("service_id"):
         lines += ["", *_capacity_lines(row, payload, settings, key)]
+    if row["kind"] == "person_invite" and payload.get("person_id"):
+        lines += ["", *await _invite_lines(int(payload["person_id"]), settings, now)]
     lines += ["", "--", "referralnet. This message holds no personal data; the referral itself is in referralnet."]
     return "\n".join(lines) + "\n"
 

@@ -19,6 +19,7 @@ NotificationKind = Literal[
     "referral_unplaced",
     "offer_undelivered",
     "capacity_stale",
+    "person_invite",
 ]
 Channel = Literal["email", "webhook", "none"]
 

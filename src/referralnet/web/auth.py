@@ -27,7 +27,8 @@ HOME = {"institution": "/institution/referrals", "ngo": "/ngo", "secretariat": "
 # The pages each role has so far, linked from the account page.
 HOME_LINKS: dict[str, list[tuple[str, str]]] = {
     "institution": [("/institution/referrals", N_("Your institution's referrals")), ("/institution/referrals/new", N_("New referral"))],
-    "ngo": [("/ngo", N_("Your organisation's services")), ("/ngo/offers", N_("Open offers"))],
+    "ngo": [("/ngo", N_("Your organisation's services")), ("/ngo/offers", N_("Open offers")), ("/ngo/organisation", N_("Your organisation")),
+            ("/ngo/people", N_("People"))],
     "secretariat": [("/secretariat", N_("Coverage")), ("/secretariat/gaps", N_("Gaps"))],
     "admin": [("/secretariat", N_("Coverage")), ("/secretariat/gaps", N_("Gaps"))],
 }

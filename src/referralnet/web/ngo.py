@@ -13,19 +13,19 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 
 from referralnet.directory import capacity
 from referralnet.directory.schemas import CapacityUpdate
 from referralnet.directory.services import get_service, list_services
 from referralnet.errors import Conflict, DomainError, InvalidInput, PrivacyViolation
 from referralnet.params import CurrentClock, FromPath
+from referralnet.referrals import inbox as offer_inbox
 from referralnet.referrals import offers
-from referralnet.referrals import services as referrals
 from referralnet.referrals.schemas import DeclineBody
 from referralnet.texts import N_
 from referralnet.vocabulary.codes import DECLINE_REASONS
-from referralnet.web.institution import NotYours, _page
+from referralnet.web.institution import LIVE_HEADERS, NotYours, _page
 from referralnet.web.session import signed_in
 
 NOT_A_NUMBER = N_("give the number of free places as a whole number (0 when full)")
@@ -39,6 +39,8 @@ TOO_LATE = N_("the deadline of this offer has passed; it has expired")
 NO_REASON = N_("choose a reason for declining")
 IDENTIFIER = N_("the text looks like it names or identifies a person; remove it")
 TEXT_TOO_LONG = N_("the text is too long: 500 characters at most")
+# How often the inbox asks for new offers (htmx; the page works without it: reload).
+INBOX_POLL_SECONDS = 10
 
 
 def ngo_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -119,14 +121,18 @@ async def _home(request: Request[Any, Any, Any], now: dt.datetime, code: int = 2
                  **{"errors": {}, **context})  # fmt: skip
 
 
+def inbox_ids(pairs: list[Any]) -> str:
+    """The open offers a page shows, as the polling request names them (``known``)."""
+    return ",".join(str(o.id) for _, o in pairs)
+
+
 async def _inbox(request: Request[Any, Any, Any], now: dt.datetime, code: int = 200, **context: Any) -> Template:
-    actor = request.scope["user"]
-    listed = await referrals.list_referrals(actor, now, status=None, limit=500, offset=0)
-    open_offers = [(r, o) for r in listed.items for o in r.offers if o.status == "pending" and o.organisation_id == actor.organisation_id]
+    open_offers = await offer_inbox.open_offers(request.scope["user"], now)
     errors: dict[int, str] = context.pop("errors", {})
     shown = {o.id for _, o in open_offers}
     elsewhere = [(offer_id, text) for offer_id, text in errors.items() if offer_id not in shown]  # no longer open: said above the list
-    return _page("ngo/offers.html", code, offers=open_offers, now=now, reasons=DECLINE_REASONS, errors=errors, elsewhere=elsewhere, **context)
+    return _page("ngo/offers.html", code, headers=LIVE_HEADERS, offers=open_offers, known=inbox_ids(open_offers), now=now,
+                 poll=INBOX_POLL_SECONDS, reasons=DECLINE_REASONS, errors=errors, elsewhere=elsewhere, **context)  # fmt: skip
 
 
 class NgoPages(Controller):
@@ -164,6 +170,19 @@ class NgoPages(Controller):
         """Open offers to the organisation: the anonymised summary, the deadline, accept or decline."""
         return await _inbox(request, clock.now())
 
+    @get("/offers/live", operation_id="ngoOffersLive", include_in_schema=False)
+    async def inbox_live(self, request: Request[Any, Any, Any], clock: CurrentClock) -> Template | Response[bytes]:
+        """The inbox's list alone, for htmx polling; 204 (nothing to swap) while the open offers are those the page shows."""
+        now = clock.now()
+        open_offers = await offer_inbox.open_offers(request.scope["user"], now)
+        known = inbox_ids(open_offers)
+        if request.query_params.get("known", "") == known:
+            return Response(b"", status_code=204, headers=LIVE_HEADERS)
+        before = {int(i) for i in request.query_params.get("known", "").split(",") if i.isdigit()}
+        new = [o for _, o in open_offers if o.id not in before]
+        return _page("ngo/_inbox.html", headers=LIVE_HEADERS, offers=open_offers, known=known, now=now, poll=INBOX_POLL_SECONDS,
+                     reasons=DECLINE_REASONS, errors={}, new=new, live=True)  # fmt: skip
+
     @post("/offers/{offer_id:int}/accept", operation_id="ngoAcceptOfferPage", include_in_schema=False, status_code=303)
     async def accept(self, request: Request[Any, Any, Any], offer_id: FromPath[int], clock: CurrentClock) -> Redirect | Template:
         """Accept the offer (a place is reserved), with optional arrival instructions."""
@@ -173,8 +192,8 @@ class NgoPages(Controller):
             await offers.accept_offer(offer_id, request.scope["user"], now, request.app.state.settings,
                                       arrival_instructions=form.get("arrival_instructions") or None)  # fmt: skip
         except DomainError as exc:
-            return await self._refused(request, now, offer_id, exc)
-        return Redirect("/ngo/offers?done=accepted", status_code=303)
+            return await self._refused(request, now, offer_id, exc, form)
+        return Redirect(_after(form, offer_id, "accepted"), status_code=303)
 
     @post("/offers/{offer_id:int}/decline", operation_id="ngoDeclineOfferPage", include_in_schema=False, status_code=303)
     async def decline(self, request: Request[Any, Any, Any], offer_id: FromPath[int], clock: CurrentClock) -> Redirect | Template:
@@ -189,10 +208,19 @@ class NgoPages(Controller):
             body = DeclineBody(reason=form["reason"], text=form.get("text") or None)
             await offers.decline_offer(offer_id, body, request.scope["user"], now, request.app.state.settings)
         except DomainError as exc:
-            return await self._refused(request, now, offer_id, exc)
-        return Redirect("/ngo/offers?done=declined", status_code=303)
+            return await self._refused(request, now, offer_id, exc, form)
+        return Redirect(_after(form, offer_id, "declined"), status_code=303)
 
-    async def _refused(self, request: Request[Any, Any, Any], now: dt.datetime, offer_id: int, exc: DomainError) -> Template:
+    async def _refused(self, request: Request[Any, Any, Any], now: dt.datetime, offer_id: int, exc: DomainError, form: dict[str, str]) -> Template:
         if exc.status_code in (403, 404):
             return _page("institution/missing.html", exc.status_code, message=N_("there is no such offer to your organisation"))
+        if form.get("from") == "offer":  # answered on the offer's own page: the refusal is shown there
+            from referralnet.web.ngo_offer import offer_page
+
+            return await offer_page(request, offer_id, now, exc.status_code, errors={"answer": _offer_error(exc)})
         return await _inbox(request, now, exc.status_code, errors={offer_id: _offer_error(exc)})
+
+
+def _after(form: dict[str, str], offer_id: int, done: str) -> str:
+    """Back to the page the answer was given on: the offer's own page, or the inbox."""
+    return f"/ngo/offers/{offer_id}?done={done}" if form.get("from") == "offer" else f"/ngo/offers?done={done}"

@@ -29,7 +29,7 @@ from referralnet.web.institution import NotYours, _page
 from referralnet.web.session import signed_in
 
 DEFAULT_TYPE = "residential_shelter"
-GAPS_SHOWN = 200
+GAPS_SHOWN = 50
 AGE_GROUPS = {"minor": N_("minors"), "adult": N_("adults")}
 GAP_REASONS = {"no_provider": N_("no provider within reach"), "no_free_capacity": N_("no free place")}
 MAP_TITLE = N_("Providers within reach: %(type)s")
@@ -90,13 +90,16 @@ def _checked(choice: Choice, *, type_required: bool) -> Choice:
     return choice
 
 
-def _labels() -> dict[str, Any]:
-    return {"service_types": {c: (en, ro) for c, (_g, en, ro) in SERVICE_TYPES.items()}, "age_groups": AGE_GROUPS,
+def _labels(request: Request[Any, Any, Any], scope: networks.Scope, choices: list[Any]) -> dict[str, Any]:
+    """Code labels for the templates, and the names of the networks in view in the page's language."""
+    name = "name_ro" if i18n.locale_of(request) == "ro" else "name_en"
+    return {"network_names": [n[name] for n in choices if n["code"] in scope.networks],
+            "service_types": {c: (en, ro) for c, (_g, en, ro) in SERVICE_TYPES.items()}, "age_groups": AGE_GROUPS,
             "genders": GENDERS, "counties": {c: s.name for c, s in geo.counties().items()}, "gap_reasons": GAP_REASONS}  # fmt: skip
 
 
 async def _scope(actor: Actor, choice: Choice) -> tuple[networks.Scope, list[Any]]:
-    """The actor's view of the chosen network, and the networks they may choose from."""
+    """The actor's view of the chosen network, and the networks they may choose from (rows of the network table)."""
     try:
         scope = await networks.scope_for(actor, choice.network)
     except Forbidden:
@@ -115,7 +118,7 @@ def _map(request: Request[Any, Any, Any], view: overview.Overview, choice: Choic
     _group, en, ro = SERVICE_TYPES[service_type]
     who = ", ".join(x for x in (
         t(AGE_GROUPS[choice.age_group]) if choice.age_group else "",
-        GENDERS[choice.gender][1 if locale == "ro" else 0] if choice.gender else "",
+        GENDERS[choice.gender][1 if locale == "ro" else 0].lower() if choice.gender else "",
     ) if x) or t(ANY_VICTIM)  # fmt: skip
     return overview.linked_map(
         view, service_type, href=lambda county: f"/secretariat?{choice.query(county=county)}#county-row",
@@ -140,7 +143,8 @@ class SecretariatPages(Controller):
         scope, choices = await _scope(actor, _checked(choice, type_required=True))
         view = await overview.overview(age_group=choice.age_group, gender=choice.gender, organisations=scope.organisations)
         return _page("secretariat/coverage.html", choice=choice, view=view, networks=choices, scope=scope,
-                     printable=request.query_params.get("print") == "1", map_svg=_map(request, view, choice), **_labels())  # fmt: skip
+                     printable=request.query_params.get("print") == "1", map_svg=_map(request, view, choice),
+                     **_labels(request, scope, choices))  # fmt: skip
 
     @get("/coverage.csv", operation_id="secretariatCoverageCsv")
     async def coverage_csv(self, request: Request[Any, Any, Any], clock: CurrentClock) -> Response[str]:
@@ -159,7 +163,7 @@ class SecretariatPages(Controller):
         scope, choices = await _scope(actor, _checked(choice, type_required=False))
         report = await self._gaps(request, choice, scope, clock, safe=False, limit=GAPS_SHOWN)
         return _page("secretariat/gaps.html", choice=choice, report=report, networks=choices, scope=scope, shown=GAPS_SHOWN,
-                     **_labels())  # fmt: skip
+                     **_labels(request, scope, choices))  # fmt: skip
 
     @get("/gaps.csv", operation_id="secretariatGapsCsv")
     async def gaps_csv(self, request: Request[Any, Any, Any], clock: CurrentClock) -> Response[str]:
