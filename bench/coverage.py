@@ -11,7 +11,8 @@ times (best and median reported):
 
 * ``matrix``: every county x type x (age group x gender), 50 km reach (read + compute);
 * ``matrix by form``: the same x 11 forms of exploitation;
-* ``activity``: the last 365 days, safe version (SQL aggregation with percentile_cont);
+* ``activity``: the last 365 days, safe version (SQL aggregation with percentile_cont), and its part by
+  month, county and referring institution type alone;
 * ``gaps``: the matrix plus the unplaced referrals of the year.
 
 Targets: matrix under 5 s, a year of activity under 10 s. The database is dropped afterwards.
@@ -185,7 +186,7 @@ async def fill(url: str, organisations: int, services: int, referrals: int, days
 
 async def measure(url: str, repeat: int) -> list[dict[str, Any]]:
     from referralnet import db
-    from referralnet.coverage import reports
+    from referralnet.coverage import breakdown_reads, reports
     from referralnet.coverage.groups import make_groups
     from referralnet.coverage.matrix import compute
     from referralnet.coverage.services import load_table, resolve_period
@@ -207,6 +208,7 @@ async def measure(url: str, repeat: int) -> list[dict[str, Any]]:
         ("matrix report (read + compute + cells)", lambda: reports.matrix_report(reports.Filters(), NOW, safe=False)),
         ("matrix report by form", lambda: reports.matrix_report(reports.Filters(by_form=True), NOW, safe=False)),
         ("activity, 365 days (safe)", lambda: reports.activity_report(NOW, period, counties=counties, safe=True)),
+        ("activity: breakdowns by month, county, institution type", lambda: breakdown_reads.raw_breakdowns(period)),
         ("gaps, 365 days", lambda: reports.gaps_report(reports.Filters(), NOW, period, safe=True)),
     ]
     rows = []

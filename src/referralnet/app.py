@@ -51,6 +51,7 @@ from referralnet.web.ngo_offer import NgoOfferPages
 from referralnet.web.ngo_org import NgoOrganisationPages
 from referralnet.web.review import ReviewPages
 from referralnet.web.secretariat import SecretariatPages
+from referralnet.web.secretariat_reports import SecretariatReportPages
 from referralnet.web.session import PAGE_PATHS, SessionMiddleware, SignInRequired, safe_next, sign_in_url
 
 log = logging.getLogger("referralnet")
@@ -65,7 +66,8 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 CSRF_EXEMPT = [r"^/api/", r"^/hsds", r"^/health$", r"^/schema", r"^/respond/"]
 # Page handlers: authenticated by the session cookie (web/session.py). issue-16 appends its controllers.
 PAGE_HANDLERS: list[Any] = [
-    AccountPages, InstitutionPages, NgoPages, NgoOfferPages, NgoOrganisationPages, SecretariatPages, ReviewPages, MembersPages, PeoplePages
+    AccountPages, InstitutionPages, NgoPages, NgoOfferPages, NgoOrganisationPages, SecretariatPages, SecretariatReportPages, ReviewPages,
+    MembersPages, PeoplePages,
 ]
 
 

@@ -120,6 +120,8 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/coverage/map.svg"):                   Entry("401  200  200  200  200  200  200", query="service_type=residential_shelter"),
     ("GET", "/api/v1/coverage/activity"):                  Entry("401  200  200  200  200  200  200"),
     ("GET", "/api/v1/coverage/activity.csv"):              Entry("401  200  200  200  200  200  200"),
+    ("GET", "/api/v1/coverage/report"):                    Entry("401  200  200  200  200  200  200", query="year=2025"),
+    ("GET", "/api/v1/coverage/report.csv"):                Entry("401  200  200  200  200  200  200", query="year=2025"),
     ("GET", "/api/v1/coverage/activity.json"):             Entry("401  200  200  200  200  200  200"),
     # HSDS read API.
     ("GET", "/hsds/organizations"):                        Entry("401  200  200  200  200  200  200"),
@@ -203,6 +205,11 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/secretariat/people/{person_id:int}"):        Entry("303s 403  403  403  403  200  200", "fresh_person"),
     ("POST", "/secretariat/people/{person_id:int}/role"):  Entry("303s 403  403  403  403  303  303", "fresh_person", "role_form"),
     ("POST", "/secretariat/people/{person_id:int}/deactivate"): Entry("303s 403  403  403  403  303  303", "fresh_person", {}),
+    # The secretariat's activity and yearly report pages: secretariat and admin people only.
+    ("GET", "/secretariat/activity"):                      Entry("303s 403  403  403  403  200  200"),
+    ("GET", "/secretariat/activity.csv"):                  Entry("303s 403  403  403  403  200  200", query="table=by_month"),
+    ("GET", "/secretariat/report"):                        Entry("303s 403  403  403  403  200  200", query="year=2026"),
+    ("GET", "/secretariat/report.csv"):                    Entry("303s 403  403  403  403  200  200"),
 }
 # fmt: on
 

@@ -31,6 +31,13 @@ def raw() -> RawActivity:
     r.response = {1: stats_of([m * 60 for m in (5, 15, 25, *range(10, 130, 10))]), 2: stats_of([3600, 7200, 1800])}
     r.declines = {(1, "no_capacity"): 2, (1, "safety"): 1, (2, "not_eligible"): 1}
     r.names = {1: "Casa Iași", 2: "Asociația Două"}
+    # The same referrals by month (all created in February) and the same declines by each dimension.
+    r.breakdowns.months = {("2026-02", "placed"): 14, ("2026-02", "unplaced"): 5, ("2026-02", "cancelled"): 1, ("2026-02", "open"): 1}
+    r.breakdowns.declines = {
+        "month": {("2026-02", "no_capacity"): 2, ("2026-02", "safety"): 1, ("2026-02", "not_eligible"): 1},
+        "county": {("RO-IS", "no_capacity"): 2, ("RO-IS", "safety"): 1, ("RO-CJ", "not_eligible"): 1},
+        "institution_type": {("staff", "no_capacity"): 2, ("staff", "safety"): 1, ("staff", "not_eligible"): 1},
+    }
     r.freshness = [
         Freshness(1, services=1, never_updated=0, stale=1, newest=NOW - dt.timedelta(days=10), oldest=NOW - dt.timedelta(days=10)),
         Freshness(2, services=2, never_updated=0, stale=0, newest=NOW, oldest=NOW - dt.timedelta(days=3, hours=1)),

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from referralnet.coverage import disclosure
+from referralnet.coverage import breakdowns, disclosure
 from referralnet.coverage.schemas import (
     Activity,
     CapacityFreshness,
@@ -88,6 +88,7 @@ class RawActivity:
     declines: dict[tuple[int, str], int] = field(default_factory=dict)  # (organisation, reason)
     names: dict[int, str] = field(default_factory=dict)
     freshness: list[Freshness] = field(default_factory=list)
+    breakdowns: breakdowns.RawBreakdowns = field(default_factory=breakdowns.RawBreakdowns)
 
 
 def _table(name: str, row_key: str, rows: list[str], labels: list[str], columns: tuple[str, ...],
@@ -109,6 +110,17 @@ def _rate(num: int, den: int, visible: bool) -> float | None:
 
 def _days(now: dt.datetime, when: dt.datetime | None) -> int | None:
     return None if when is None else int((now - when).total_seconds() // 86400)
+
+
+def _dimension_keys(counties: list[str], months: list[str]) -> dict[str, tuple[list[str], list[str]]]:
+    """Each breakdown dimension's row keys and English labels."""
+    seats = geo.counties()
+    return {
+        "month": (months, months),
+        "county": (counties, [seats[c].name for c in counties]),
+        "institution_type": (list(REFERRER_TYPES), [INSTITUTION_TYPES[t][0] if t in INSTITUTION_TYPES else "Secretariat or admin"
+                                                    for t in REFERRER_TYPES]),
+    }  # fmt: skip
 
 
 def build(
@@ -139,9 +151,18 @@ def build(
     links = [((0, (rc, j)), (1, (ru, j))) for j in range(nc + 1)]  # outcome totals and grand total
     links += [((0, (rc, nc)), (4, (rt, 1)))]  # the grand total, published in both
     links += [((2, (i, declined)), (3, (i, len(DECLINE_REASONS)))) for i in range(ro + 1)]
-    county_t, urgency_t, offer_t, decline_t, referrer_t = disclosure.suppress_linked(
-        [by_county, by_urgency, offers, declines, by_referrer], links, threshold
-    ) if full else [disclosure.suppress_table(by_county, threshold)] + [None] * 4  # type: ignore[list-item]
+    # The breakdowns: referrals by month (outcome totals shared with the county table) and one decline table per
+    # dimension (reason totals shared with the per-organisation one).
+    months = breakdowns.months_of(period)
+    keys = _dimension_keys(counties, months)
+    extra = [breakdowns.month_array(raw.breakdowns, months, OUTCOMES)]
+    extra += [breakdowns.decline_array(raw.breakdowns, d, keys[d][0], DECLINE_REASONS) for d in breakdowns.DIMENSIONS]
+    links += [((0, (rc, j)), (5, (len(months), j))) for j in range(nc + 1)]
+    links += [((3, (ro, j)), (6 + d, (len(keys[dim][0]), j)))
+              for d, dim in enumerate(breakdowns.DIMENSIONS) for j in range(len(DECLINE_REASONS) + 1)]
+    county_t, urgency_t, offer_t, decline_t, referrer_t, *extra_t = disclosure.suppress_linked(
+        [by_county, by_urgency, offers, declines, by_referrer, *extra], links, threshold
+    ) if full else [disclosure.suppress_table(by_county, threshold)] + [None] * 8  # type: ignore[list-item]
     assert county_t is not None
     seats = geo.counties()
     report = Activity(
@@ -200,6 +221,15 @@ def build(
                 if response.median is not None and (not safe or response.n >= threshold) else None
             ),
         ))
+    assert all(t is not None for t in extra_t)
+    extra_safe: list[disclosure.SafeTable] = [t for t in extra_t if t is not None]
+    report.referrals_by_month = _table("referrals_by_month", "month", months, months, OUTCOMES, extra_safe[0], safe, threshold)
+    report.breakdowns = [
+        breakdowns.breakdown(raw.breakdowns, dim, keys[dim][0], keys[dim][1],
+                             _table(f"decline_reasons_by_{dim}", dim, keys[dim][0], keys[dim][1], DECLINE_REASONS, t, safe, threshold),
+                             safe=safe, threshold=threshold)
+        for dim, t in zip(breakdowns.DIMENSIONS, extra_safe[1:])
+    ]  # fmt: skip
     report.capacity_freshness = [
         CapacityFreshness(
             organisation_id=f.organisation_id,

@@ -26,10 +26,10 @@ from litestar.response import Response
 
 from referralnet.accounts.guards import any_role
 from referralnet.accounts.schemas import Actor
-from referralnet.coverage import export, reports
+from referralnet.coverage import export, reports, yearly
 from referralnet.coverage.gaps import GapReason
 from referralnet.coverage.groups import Ages
-from referralnet.coverage.schemas import Activity, CoverageMatrix, Disclosure, GapList
+from referralnet.coverage.schemas import Activity, CoverageMatrix, Disclosure, GapList, YearlyReport
 from referralnet.coverage.services import resolve_counties, resolve_period
 from referralnet.directory.networks import scope_for
 from referralnet.directory.schemas import NetworkCodeText
@@ -46,6 +46,7 @@ CSV = "text/csv"  # Litestar adds "; charset=utf-8" to text types
 # ?excel=true: a UTF-8 byte order mark first, so that spreadsheets read the diacritics right.
 Excel = Annotated[bool, query("Start with a UTF-8 byte order mark, so that spreadsheets show diacritics")]
 BOM = "\ufeff"
+Year = Annotated[int, QueryParameter(description="The calendar year (UTC)", ge=2000, le=2100, required=True)]
 NetworkParam = Annotated[
     NetworkCodeText | None,
     query("Only this network's members (GET /api/v1/networks); a bound secretariat: its networks by default"),
@@ -230,3 +231,26 @@ class CoverageController(Controller):
             language=language, distance_km=distance_km, organisations=members,
         )
         return Response(svg, media_type="image/svg+xml")
+
+    async def _yearly(self, request: Request[Any, Any, Any], actor: Actor, year: int, network: str | None, safe: bool) -> YearlyReport:
+        scope = await scope_for(actor, network)
+        threshold, _ = _policy(request)
+        return await yearly.yearly_report(year, organisations=scope.organisations, networks=list(scope.networks), safe=safe,
+                                          threshold=threshold)  # fmt: skip
+
+    @get("/coverage/report", operation_id="getYearlyReport")
+    async def yearly_report(
+        self, request: Request[Any, Any, Any], actor: CurrentActor, year: Year, network: NetworkParam = None,
+        disclosure: DisclosureParam = None,
+    ) -> YearlyReport:
+        """A network's yearly report: distinct people placed by its members per service group and outcome."""
+        return await self._yearly(request, actor, year, network, _safe(actor, disclosure))
+
+    @get("/coverage/report.csv", operation_id="exportYearlyReportCsv", media_type=CSV)
+    async def yearly_report_csv(
+        self, request: Request[Any, Any, Any], actor: CurrentActor, year: Year, network: NetworkParam = None, excel: Excel = False
+    ) -> Response[str]:
+        """The yearly report as CSV (safe figures; English labels)."""
+        report = await self._yearly(request, actor, year, network, True)
+        suffix = "-" + "-".join(report.networks) if report.networks else ""
+        return _download(BOM * excel + export.to_csv(yearly.csv_rows(report)), f"report-{year}{suffix}.csv", CSV)

@@ -14,8 +14,12 @@ from typing import Any, Literal
 from referralnet.coverage.schemas import Activity, CountTable, CoverageMatrix, GapList
 from referralnet.vocabulary import geo
 
-ActivityTable = Literal["counties", "urgency", "institution_types", "placement", "organisations", "declines", "freshness"]
-ACTIVITY_TABLES: tuple[str, ...] = ("counties", "urgency", "institution_types", "placement", "organisations", "declines", "freshness")
+ActivityTable = Literal[
+    "counties", "urgency", "institution_types", "placement", "organisations", "declines", "freshness", "months",
+    "by_month", "by_county", "by_institution_type", "declines_by_month", "declines_by_county", "declines_by_institution_type",
+]  # fmt: skip
+ACTIVITY_TABLES: tuple[str, ...] = ActivityTable.__args__  # type: ignore[attr-defined]
+BREAKDOWN_COLUMNS = ("median_placement_hours", "acceptance_rate", "median_response_minutes")
 
 MATRIX_COLUMNS = (
     "county", "county_name", "service_type", "age_group", "gender", "exploitation_form", "providers",
@@ -80,6 +84,13 @@ def activity_rows(a: Activity, table: str) -> tuple[Sequence[str], list[list[Any
         header = ("organisation_id", "organisation_name", "offers_sent", "accepted", "declined", "expired", "withdrawn",
                   "pending", "acceptance_rate", "decline_rate", "answer_rate", "median_response_minutes")
         return header, [[getattr(o, h) for h in header] for o in a.organisations]
+    if table == "months" and a.referrals_by_month is not None:
+        return count_table_rows(a.referrals_by_month)
+    for b in a.breakdowns or []:
+        if table == f"by_{b.dimension}":
+            return (b.dimension, "name", *BREAKDOWN_COLUMNS), [[r.key, r.label, *(getattr(r, c) for c in BREAKDOWN_COLUMNS)] for r in b.rows]
+        if table == f"declines_by_{b.dimension}":
+            return count_table_rows(b.decline_reasons)
     if table == "freshness" and a.capacity_freshness is not None:
         header = ("organisation_id", "organisation_name", "services", "never_updated", "stale", "newest_update",
                   "oldest_update", "days_since_newest", "days_since_oldest", "full", "capacity_total", "capacity_free")

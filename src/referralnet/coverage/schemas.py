@@ -151,3 +151,45 @@ class Activity(Output):
     offers: CountTable | None = None
     decline_reasons: CountTable | None = None
     capacity_freshness: list[CapacityFreshness] | None = None
+    # Referrals created per month (of the period) by outcome, and times, rates and decline reasons by month,
+    # county and referring institution type (staff only).
+    referrals_by_month: CountTable | None = None
+    breakdowns: list[Breakdown] | None = None
+
+
+class BreakdownRow(Output):
+    """Times and rates of one month, county or referring institution type; a figure made of fewer than
+    ``threshold`` people (or, for the rate, of a small count of accepted or declined offers) is null when safe."""
+
+    key: str
+    label: str
+    median_placement_hours: float | None
+    acceptance_rate: float | None  # accepted / (accepted + declined) of the offers sent
+    median_response_minutes: float | None
+
+
+class Breakdown(Output):
+    """The activity by one dimension: times and rates per row, and the decline reasons per row."""
+
+    dimension: Literal["month", "county", "institution_type"]
+    rows: list[BreakdownRow]
+    decline_reasons: CountTable
+
+
+class YearlyRow(Output):
+    group: str  # a REPORT_GROUPS code, or "any" (distinct referrals placed with any service)
+    label: str
+    cells: list[Shown]  # per outcome column
+    total: Shown
+
+
+class YearlyReport(Output):
+    """Distinct referrals placed in the year per service group and outcome (a referral placed with services
+    of two groups counts once in each; the "any" row counts it once)."""
+
+    year: int
+    networks: list[str]
+    disclosure: Disclosure
+    threshold: int
+    columns: list[str]
+    rows: list[YearlyRow]

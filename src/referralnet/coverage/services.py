@@ -348,5 +348,10 @@ async def raw_activity(
     for r in await _raw("SELECT id, name FROM organisation"):
         if r["id"] in wanted:
             raw.names[r["id"]] = r["name"]
+    progress(0.95, "by month, county and institution type")
+    from referralnet.coverage import breakdown_reads  # it reads through this module's helpers
+
+    filtered = counties if counties is not None and len(counties) != len(COUNTY_CODES) else None
+    raw.breakdowns = await breakdown_reads.raw_breakdowns(period, counties=filtered, organisations=organisations)
     progress(1.0, "done")
     return raw

@@ -255,6 +255,24 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "completed": ("Services completed", "Serviciile s-au încheiat"),
     "other": ("Other outcome", "Alt rezultat"),
 }
+# The service groups of a platform's yearly report (what the ProTECT brochure publishes: beneficiaries of
+# residential accommodation, of day-centre services, of reintegration, repatriations): (EN, RO, service types).
+# Every service type is in exactly one group.
+REPORT_GROUPS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "residential": ("Residential accommodation", "Cazare rezidențială",
+                    ("emergency_accommodation", "residential_shelter", "protected_housing", "child_residential", "place_of_safety")),
+    "day_centre": ("Day-centre services", "Servicii de centru de zi", ("day_centre",)),
+    "counselling": ("Medical and psychological care", "Asistență medicală și psihologică",
+                    ("medical_care", "psychological_counselling", "trauma_psychotherapy", "psychiatric_care", "addiction_services")),
+    "legal": ("Legal assistance", "Asistență juridică",
+              ("legal_counselling", "legal_representation", "criminal_proceedings_support", "compensation_claims",
+               "immigration_status", "identity_documents")),
+    "reintegration": ("Reintegration", "Reintegrare",
+                      ("family_reintegration", "education", "vocational_training", "employment_support", "material_support",
+                       "financial_support")),
+    "repatriation": ("Repatriation", "Repatriere", ("repatriation", "family_tracing", "transport_escort")),
+    "other": ("Other assistance", "Altă asistență", ("case_management", "interpretation", "outreach", "aftercare")),
+}  # fmt: skip
 ORGANISATION_KINDS: dict[str, tuple[str, str]] = {
     "provider": ("Service provider", "Furnizor de servicii"),
     "institution": ("Referring institution", "Instituție care referă"),
