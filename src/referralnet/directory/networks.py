@@ -19,7 +19,7 @@ from referralnet.accounts.schemas import Actor
 from referralnet.base import Input, Output
 from referralnet.db import write_transaction
 from referralnet.directory.schemas import NetworkCodeText
-from referralnet.errors import Conflict, Forbidden, InvalidInput, NotFound, _enum_hint
+from referralnet.errors import BadParameter, Conflict, DomainError, Forbidden, InvalidInput, NotFound, _enum_hint
 from referralnet.jsoncol import dumps
 from referralnet.tables import Network, NetworkMember, Organisation, PersonNetwork, TokenNetwork
 
@@ -70,13 +70,14 @@ async def codes() -> dict[str, dict[str, Any]]:
     return {r["code"]: r for r in rows}
 
 
-async def network_ids(wanted: Iterable[str], field: str) -> dict[str, int]:
-    """The ids of the networks ``wanted`` (in their order); a 4xx naming ``field`` and the nearest code if one is unknown."""
+async def network_ids(wanted: Iterable[str], field: str, error: type[DomainError] = InvalidInput) -> dict[str, int]:
+    """The ids of the networks ``wanted`` (in their order); a 4xx naming ``field`` and the nearest code if one is unknown
+    (``error``: 422 for a body's value, ``BadParameter``'s 400 for a query or path parameter)."""
     known = await codes()
     out: dict[str, int] = {}
     for code in wanted:
         if code not in known:
-            raise InvalidInput(f"unknown network {code!r}: {_enum_hint(field, code, list(known))}", field=field)
+            raise error(f"unknown network {code!r}: {_enum_hint(field, code, list(known))}", field=field)
         out[code] = known[code]["id"]
     return out
 
@@ -96,13 +97,13 @@ async def members_of(network_codes: Iterable[str]) -> frozenset[int]:
 async def scope_for(actor: Actor, network: str | None = None) -> Scope:
     """The actor's view. network=None: the actor's bound networks' members (everything if unbound, or admin).
     network=CODE: that network's members, if the actor may see it (errors.Forbidden if the actor is bound to
-    other networks only; errors.InvalidInput(field="network") naming the nearest code if unknown)."""
+    other networks only; errors.BadParameter(field="network"), a 400 naming the nearest code, if unknown)."""
     bound = actor.networks if actor.role != "admin" else ()
     if network is None:
         if not bound:
             return Scope()
         return Scope(networks=tuple(bound), organisations=await members_of(bound))
-    await network_ids([network], "network")
+    await network_ids([network], "network", BadParameter)
     if bound and network not in bound:
         raise Forbidden(f"you review the network(s) {', '.join(bound)}, not {network!r}", field="network")
     return Scope(networks=(network,), organisations=await members_of([network]))
@@ -148,7 +149,7 @@ async def _organisation_id(ref: str | int) -> int:
 
 async def change_member(code: str, organisation: str | int, *, member: bool) -> NetworkOut:
     """Add an organisation to a network or take it out (idempotent); the directory counter moves."""
-    network_id = (await network_ids([code], "code"))[code]
+    network_id = (await network_ids([code], "code", BadParameter))[code]
     org_id = await _organisation_id(organisation)
     async with write_transaction():
         exists = await NetworkMember.exists().where(NetworkMember.network == network_id, NetworkMember.organisation == org_id)

@@ -28,7 +28,7 @@ from referralnet.directory.schemas import (
 )
 from referralnet.directory.validation import check_service, check_webhook_url, resolve_sites
 from referralnet.directory.views import dumps, eligibility_of, load, organisation_out, service_out
-from referralnet.errors import Conflict, Forbidden, InvalidInput, NotFound
+from referralnet.errors import BadParameter, Conflict, Forbidden, InvalidInput, NotFound
 from referralnet.referrals.offers import withdraw_organisation
 from referralnet.settings import Settings
 from referralnet.tables import Organisation, Service, Site
@@ -84,7 +84,7 @@ async def list_organisations(
     ``organisations`` limits them to a secretariat's networks' members (None: no limit).
     """
     if network:
-        await networks.network_ids([network], "network")  # an unknown code is a 4xx naming the nearest one
+        await networks.network_ids([network], "network", BadParameter)  # an unknown code is a 4xx naming the nearest one
     entries = await (index.entries() if index is not None else search.load_entries())
     chosen = [e for e in entries if e.kind == kind and (include_inactive or e.active) and (not network or network in e.networks)
               and (organisations is None or e.id in organisations)]  # fmt: skip
