@@ -166,11 +166,21 @@ def accessible(page: object) -> None:
     assert not bad, bad
 
 
+def fits_360(page: object) -> None:
+    """At 360 px the page does not scroll sideways (wide tables stack their cells or wrap)."""
+    size = page.viewport_size  # type: ignore[attr-defined]
+    page.set_viewport_size({"width": 360, "height": 740})  # type: ignore[attr-defined]
+    width = page.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
+    page.set_viewport_size(size)  # type: ignore[attr-defined]
+    assert width <= 360, f"{page.url} is {width} px wide at 360 px"  # type: ignore[attr-defined]
+
+
 def shoot(page: object, name: str) -> None:
-    """The page passes axe; with REFERRALNET_SCREENSHOTS=1 it is also saved at 1280 and 360 px into docs/screenshots/."""
+    """The page passes axe and fits 360 px; with REFERRALNET_SCREENSHOTS=1 it is also saved at 1280 and 360 px into docs/screenshots/."""
     import os
 
     accessible(page)
+    fits_360(page)
     if os.environ.get("REFERRALNET_SCREENSHOTS") != "1":
         return
     SHOTS.mkdir(parents=True, exist_ok=True)

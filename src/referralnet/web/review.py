@@ -28,7 +28,7 @@ from referralnet.referrals.schemas import DeclineBody
 from referralnet.texts import N_
 from referralnet.vocabulary.codes import DECLINE_REASONS
 from referralnet.web.controllers import SECURITY_HEADERS
-from referralnet.web.institution import NotYours, _page
+from referralnet.web.institution import LIVE_HEADERS, NotYours, _page
 from referralnet.web.session import signed_in
 
 TABLES = ("declines", "contested", "stale", "failed", "tasks")
@@ -133,7 +133,7 @@ class ReviewPages(Controller):
 
     async def _review(self, request: Request[Any, Any, Any], now: dt.datetime, code: int = 200, **context: Any) -> Template:
         done = request.query_params.get("done")
-        return _page("secretariat/review.html", code, reasons=DECLINE_REASONS, now=now, tables=TABLES,
+        return _page("secretariat/review.html", code, headers=LIVE_HEADERS, reasons=DECLINE_REASONS, now=now, tables=TABLES,
                      done=DONE.get(done or ""), **await review_lists(request, now), **{"errors": {}, **context})  # fmt: skip
 
     async def _refused(self, request: Request[Any, Any, Any], now: dt.datetime, key: str, exc: DomainError) -> Template:

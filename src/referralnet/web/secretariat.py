@@ -25,7 +25,7 @@ from referralnet.vocabulary import geo
 from referralnet.vocabulary.codes import GENDERS, SERVICE_TYPES
 from referralnet.web import i18n
 from referralnet.web.controllers import SECURITY_HEADERS
-from referralnet.web.institution import NotYours, _page
+from referralnet.web.institution import LIVE_HEADERS, NotYours, _page
 from referralnet.web.session import signed_in
 
 DEFAULT_TYPE = "residential_shelter"
@@ -142,7 +142,7 @@ class SecretariatPages(Controller):
         actor, choice = request.scope["user"], Choice.of(request)
         scope, choices = await _scope(actor, _checked(choice, type_required=True))
         view = await overview.overview(age_group=choice.age_group, gender=choice.gender, organisations=scope.organisations)
-        return _page("secretariat/coverage.html", choice=choice, view=view, networks=choices, scope=scope,
+        return _page("secretariat/coverage.html", headers=LIVE_HEADERS, choice=choice, view=view, networks=choices, scope=scope,
                      printable=request.query_params.get("print") == "1", map_svg=_map(request, view, choice),
                      **_labels(request, scope, choices))  # fmt: skip
 
@@ -162,7 +162,7 @@ class SecretariatPages(Controller):
         actor, choice = request.scope["user"], Choice.of(request, default_type=None)
         scope, choices = await _scope(actor, _checked(choice, type_required=False))
         report = await self._gaps(request, choice, scope, clock, safe=False, limit=GAPS_SHOWN)
-        return _page("secretariat/gaps.html", choice=choice, report=report, networks=choices, scope=scope, shown=GAPS_SHOWN,
+        return _page("secretariat/gaps.html", headers=LIVE_HEADERS, choice=choice, report=report, networks=choices, scope=scope, shown=GAPS_SHOWN,
                      **_labels(request, scope, choices))  # fmt: skip
 
     @get("/gaps.csv", operation_id="secretariatGapsCsv")
