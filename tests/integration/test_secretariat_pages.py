@@ -58,6 +58,11 @@ async def test_coverage_page_shows_the_map_the_matrix_and_a_chosen_county(client
     # ProTECT's view: Două (15 NGOs) serves Vaslui's women, and is not counted; the choice offers ProTECT only.
     assert row_of(html, "row-RO-VS") == "Vaslui 0 none 0 0"
     assert '<option value="ngo15"' not in html and "Două" not in html
+    # htmx enhances (the filters and county links swap #coverage-view), loaded from this server under a CSP with no inline script
+    assert "script-src 'self'" in page.headers["content-security-policy"] and "unsafe-inline" not in page.headers["content-security-policy"]
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/htmx/htmx-2.0.4.min.js" defer>', '<script src="/static/secretariat.js" defer>']
+    assert 'hx-get="/secretariat" hx-push-url="true"' in html and 'hx-select="#coverage-view"' in html
+    assert (await client.get("/static/secretariat.js")).status_code == 200
     chosen = await client.get(link.group(1).replace("&amp;", "&"))
     assert chosen.status_code == 200 and 'id="county-row"' in chosen.text and 'id="county-title">Vaslui (RO-VS)' in chosen.text
     iasi = await client.get("/secretariat", params={"service_type": SHELTER, "gender": "male", "county": "RO-IS"})
@@ -68,7 +73,7 @@ async def test_coverage_page_shows_the_map_the_matrix_and_a_chosen_county(client
     assert unknown.status_code == 400
     printable = await client.get("/secretariat", params={"service_type": SHELTER, "print": "1"})
     assert printable.status_code == 200 and 'id="filters"' not in printable.text and 'id="secretariat-nav"' not in printable.text
-    assert 'class="county-map"' in printable.text
+    assert 'class="county-map"' in printable.text and "<script" not in printable.text
     download = await client.get("/secretariat/coverage.csv", params={"service_type": SHELTER, "county": "RO-VS", "gender": "female"})
     assert download.status_code == 200 and "attachment" in download.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(download.text)))

@@ -135,6 +135,10 @@ async def test_a_double_clicked_capacity_reminder_sends_one_email(
     second = await post(client, f"/secretariat/review/services/{sid}/remind", {}, "/secretariat/review")
     assert first.status_code == 303 and second.status_code == 409
     assert f'id="error-stale-{sid}"' in second.text and "less than an hour ago" in second.text
+    # With htmx the button posts in the background and the refusal replaces #review in place (its 409 is swapped too).
+    assert f'hx-post="/secretariat/review/services/{sid}/remind"' in second.text
+    assert re.search(r'<div id="review" hx-target="#review" hx-select="#review".*id="error-stale-', second.text, re.S)
+    assert '{"code": "^(409|422)$", "swap": true, "error": false}' in second.text.replace("&#34;", '"')
     sent = rows_of(client, Notification, Notification.kind == "capacity_stale")
     assert [(n["organisation"], n["recipient"]) for n in sent] == [(org["id"], "alfa@example.org")]
     audits = rows_of(client, AuditLog, AuditLog.action == "capacity_reminder")
