@@ -147,9 +147,10 @@ def test_a_bound_secretariat_reviews_their_network_at_360_px(base: tuple[str, di
     expect(page.locator("#row-RO-IS")).to_have_class("chosen")
     assert _stayed(page), "the county's row was not swapped in place"
     expect(page.locator("#coverage-csv")).to_have_attribute("href", re.compile(r"county=RO-IS"))  # the download follows
-    page.go_back()  # the pushed address: back to all counties
+    page.go_back()  # the pushed address: back to all counties, asked again from the server (htmx keeps no copy)
     page.wait_for_url(f"{url}/secretariat")
     expect(page.locator("#county-row")).to_have_count(0)
+    assert page.evaluate("localStorage.getItem('htmx-history-cache')") is None
 
     page.locator("#secretariat-nav a[href='/secretariat/gaps']").click()
     page.wait_for_url(f"{url}/secretariat/gaps")
