@@ -41,9 +41,9 @@ IDENTIFIER = N_("the text looks like it names or identifies a person; remove it"
 TEXT_TOO_LONG = N_("the text is too long: 500 characters at most")
 
 
-def ngo_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def ngo_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Signed in as a person of an NGO; otherwise to /sign-in, or refused."""
-    signed_in(connection, _)
+    await signed_in(connection, _)
     actor = connection.scope["user"]
     if actor.role != "ngo" or actor.organisation_id is None:
         raise NotYours(N_("these pages are for people of an NGO"))
