@@ -14,6 +14,8 @@ from referralnet.tables import ChangeCounter
 
 ACCESS = "access"
 DIRECTORY = "directory"
+# Bumped by every capacity write (directory/places.py), which stamps the service with the new value.
+CAPACITY = "capacity"
 
 _BUMP_SQL = (
     "INSERT INTO change_counter (name, value) VALUES ({}, 1) "
