@@ -185,8 +185,9 @@ class DirectoryCache:
         of the directory counter (services added or changed) starts the cache afresh. Reads that
         change the cache queue on one lock, so a patch never lands under an older read.
         """
-        cached, ids = self._capacity, np.array(service_ids, dtype=np.int64)
-        if version == self._capacity_version and bool((cached.positions(ids) >= 0).all()):
+        cached, ids, seen = self._capacity, np.array(service_ids, dtype=np.int64), self._capacity_version
+        current = seen is not None and seen[:-1] == version[:-1] and seen[-1] >= version[-1]
+        if current and bool((cached.positions(ids) >= 0).all()):
             return cached
         if self._capacity_lock is None:
             self._capacity_lock = asyncio.Lock()
@@ -196,9 +197,10 @@ class DirectoryCache:
                 # Afresh: whatever is read from here on is at least as new as the counter's value now.
                 self._capacity, self._capacity_version = CapacityColumns.empty(), version
             elif version[-1] > seen[-1]:
-                changed = await capacity_since(seen[-1])
+                # One read serves every match queued here: it is current up to the counter it returns.
+                changed, counter = await capacity_since(seen[-1])
                 self._capacity = self._capacity.merge(changed)
-                self._capacity_version = version
+                self._capacity_version = (*version[:-1], max(counter, version[-1]))
                 self.capacity_patches += 1
             cached = self._capacity
             missing = ids[cached.positions(ids) < 0]
@@ -220,14 +222,31 @@ async def live_capacity(service_ids: list[int]) -> CapacityColumns:
     return await _capacity_columns(_CAPACITY_SQL.format(epoch=durations.epoch("capacity_updated_at"), ids=ids), args)
 
 
-async def capacity_since(version: int) -> CapacityColumns:
-    """The current capacity of every service stamped after capacity ``version`` (an index range)."""
-    sql = _CAPACITY_SQL.format(epoch=durations.epoch("capacity_updated_at"), ids="capacity_version > {}")
-    return await _capacity_columns(sql, [version])
+# The counter and the services stamped after a value, in one statement (one snapshot): every stamp up
+# to the counter's value is in it (a stamp commits with its counter value, in counter order) and none
+# above, so the cache is then current up to that value whichever match asked.
+_SINCE_SQL = (
+    "SELECT c.value AS counter, s.id, COALESCE(s.capacity_available, -1) AS available, COALESCE(s.capacity_total, -1) AS total, "
+    "COALESCE({epoch}, -1.0) AS epoch, s.capacity_updated_at FROM change_counter c "
+    "LEFT JOIN service s ON s.capacity_version > {{}} WHERE c.name = 'capacity' ORDER BY s.id"
+)
+
+
+async def capacity_since(version: int) -> tuple[CapacityColumns, int]:
+    """The current capacity of every service stamped after capacity ``version`` (an index range), and
+    the counter's value they are current to."""
+    rows = await reader.fetch_columns(_SINCE_SQL.format(epoch=durations.epoch("s.capacity_updated_at")), version, width=6)
+    counters, *columns = rows
+    counter = int(counters[0]) if counters else version
+    kept = [i for i, service_id in enumerate(columns[0]) if service_id is not None]
+    return _columns([tuple(column[i] for i in kept) for column in columns]), counter
 
 
 async def _capacity_columns(sql: str, args: list[Any]) -> CapacityColumns:
-    rows = await reader.fetch_columns(sql, *args, width=5)
+    return _columns(await reader.fetch_columns(sql, *args, width=5))
+
+
+def _columns(rows: list[tuple[Any, ...]]) -> CapacityColumns:
     ids_, available, total, epoch, updated_at = rows
     epoch_array = np.array(epoch, dtype=np.float64)
     epoch_array[epoch_array < 0] = np.nan
