@@ -181,32 +181,39 @@ class DirectoryCache:
         """Live capacity of ``service_ids`` under capacity ``version`` (directory counter, capacity counter).
 
         Capacity read once stays cached; when the capacity counter moves, only the services stamped
-        since (``capacity_version`` above the last value seen) are read again and patched in. A move
-        of the directory counter (services added or changed) starts the cache afresh. Reads that
-        change the cache queue on one lock, so a patch never lands under an older read.
+        since (``capacity_version`` above the last value seen) are read again and patched in, one patch
+        at a time. A move of the directory counter (services added or changed) starts the cache afresh.
         """
         cached, ids, seen = self._capacity, np.array(service_ids, dtype=np.int64), self._capacity_version
         current = seen is not None and seen[:-1] == version[:-1] and seen[-1] >= version[-1]
         if current and bool((cached.positions(ids) >= 0).all()):
             return cached
-        if self._capacity_lock is None:
-            self._capacity_lock = asyncio.Lock()
-        async with self._capacity_lock:
-            seen = self._capacity_version
-            if seen is None or seen[:-1] != version[:-1]:
-                # Afresh: whatever is read from here on is at least as new as the counter's value now.
-                self._capacity, self._capacity_version = CapacityColumns.empty(), version
-            elif version[-1] > seen[-1]:
-                # One read serves every match queued here: it is current up to the counter it returns.
-                changed, counter = await capacity_since(seen[-1])
-                self._capacity = self._capacity.merge(changed)
-                self._capacity_version = (*version[:-1], max(counter, version[-1]))
-                self.capacity_patches += 1
-            cached = self._capacity
-            missing = ids[cached.positions(ids) < 0]
-            if missing.size:
-                cached = self._capacity = cached.merge(await live_capacity(missing.tolist()))
+        if not current:
+            if self._capacity_lock is None:
+                self._capacity_lock = asyncio.Lock()
+            async with self._capacity_lock:  # patches one after another: a later one never lands under an earlier one
+                seen = self._capacity_version
+                if seen is None or seen[:-1] != version[:-1]:
+                    # Afresh: whatever is read from here on is at least as new as the counter's value now.
+                    self._capacity, self._capacity_version = CapacityColumns.empty(), version
+                elif version[-1] > seen[-1]:
+                    # One read serves every match queued here: it is current up to the counter it returns.
+                    changed, counter = await capacity_since(seen[-1])
+                    self._capacity = self._capacity.merge(changed)
+                    self._capacity_version = (*version[:-1], max(counter, version[-1]))
+                    self.capacity_patches += 1
+        cached = self._capacity
+        missing = ids[cached.positions(ids) < 0]
+        if missing.size == 0:
             return cached
+        # Read without the lock. The rows hold every stamp up to the value seen when the read began; one
+        # stamped during the read is re-read by the next patch, so they are kept unless a patch (or a
+        # fresh start) landed meanwhile.
+        began = self._capacity_version
+        merged = self._capacity.merge(await live_capacity(missing.tolist()))
+        if self._capacity_version == began:
+            self._capacity = merged
+        return merged
 
 
 # Not reported: -1 (and epoch -1), so that every column comes back as plain numbers.
