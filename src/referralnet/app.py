@@ -27,8 +27,8 @@ from referralnet.accounts.guards import BearerTokenMiddleware
 from referralnet.clock import Clock, SystemClock
 from referralnet.coverage.controllers import CoverageController
 from referralnet.directory.controllers import OrganisationController, ServiceController
+from referralnet.directory.listing import ListCounts
 from referralnet.directory.search import OrganisationIndex
-from referralnet.directory.services import ListCounts
 from referralnet.errors import exception_handlers
 from referralnet.interop.controllers import FhirReferralController, FhirVocabularyController, HsdsController
 from referralnet.matching.controllers import MatchController

@@ -8,7 +8,7 @@ from litestar import Controller, Request, get, patch, post, put
 from litestar.status_codes import HTTP_201_CREATED
 
 from referralnet.accounts.guards import any_role, directory_editor, staff
-from referralnet.directory import capacity, services
+from referralnet.directory import capacity, listing, services
 from referralnet.directory.schemas import (
     CapacityHistory,
     CapacityUpdate,
@@ -98,7 +98,7 @@ class ServiceController(Controller):
         offset: Offset = 0,
     ) -> ServiceList:
         """List services with filters."""
-        return await services.list_services(
+        return await listing.list_services(
             actor,
             type=type,
             county=county,

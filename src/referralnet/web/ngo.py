@@ -16,8 +16,9 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
 
 from referralnet.directory import capacity
+from referralnet.directory.listing import list_services
 from referralnet.directory.schemas import CapacityUpdate
-from referralnet.directory.services import get_service, list_services
+from referralnet.directory.services import get_service
 from referralnet.errors import Conflict, DomainError, InvalidInput, PrivacyViolation
 from referralnet.params import CurrentClock, FromPath
 from referralnet.referrals import offers
