@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -29,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
     DEFAULT_POSTGRES_URL,
+    Server,
     fresh_database,
     machine_info,
     postgres_unreachable,
@@ -86,13 +88,26 @@ def parse_wrk(out: str) -> dict[str, Any]:
     pct = {m.group(1): _ms(m.group(2)) for m in re.finditer(r"^\s+(50|99)(?:\.000)?%\s+(\S+)", out, re.M)}
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    total = re.search(r"(\d+) requests in", out)
     return {
-        "rps": rps, "p50_ms": pct.get("50"), "p99_ms": pct.get("99"),
+        "rps": rps, "p50_ms": pct.get("50"), "p99_ms": pct.get("99"), "requests": int(total.group(1)) if total else 0,
         "non_2xx": int(bad.group(1)) if bad else 0, "socket_errors": sum(map(int, sock.groups())) if sock else 0,
     }  # fmt: skip
 
 
-async def run_wrk(wrk: str, base_url: str, args: argparse.Namespace, script: str | None = None, path: str = "/") -> dict[str, Any]:
+async def run_wrk(
+    wrk: str, base_url: str, args: argparse.Namespace, script: str | None = None, path: str = "/", server: Server | None = None
+) -> dict[str, Any]:
+    """wrk's figures; with ``server``, also the CPU time that process spent per answered request (ms)."""
+    cpu = server.cpu_seconds() if server is not None else None
+    result = await _wrk(wrk, base_url, args, script, path)
+    end = server.cpu_seconds() if server is not None else None
+    if cpu is not None and end is not None and result["requests"]:
+        result["cpu_ms"] = 1000 * (end - cpu) / result["requests"]
+    return result
+
+
+async def _wrk(wrk: str, base_url: str, args: argparse.Namespace, script: str | None, path: str) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(script or "")
     cmd = [wrk, "-t1", f"-c{args.connections}", f"-d{args.seconds}s", "--latency", "--timeout", "10s"]
@@ -191,17 +206,25 @@ async def warm_up(base_url: str, token: str, bodies: list[str]) -> None:
             resp.raise_for_status()
 
 
+def _load() -> str:
+    """The 1-minute load average (how busy the machine was), for the report."""
+    return f"{os.getloadavg()[0]:.1f}"
+
+
 async def bench_one(wrk: str, engine: str, size: int, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """One engine and size: every case between two runs of the bare endpoint (both servers stay up).
+
+    A case's ratio is its requests/s over the mean of the bare runs just before and just after it,
+    so that a machine whose load changes during the run (other jobs) moves both alike.
+    """
     bodies = [json.dumps({"profile": p, "limit": 20}) for p in _synthetic.profiles(50, args.seed)]
     rows: list[dict[str, Any]] = []
+    started = time.perf_counter()
     async with fresh_database(engine, args.postgres_url) as url:
         ids = await prepare(url, engine, size, args.seed)
         inst, adm, cap_ids = ids["institution"], ids["admin"], ids["capacity_ids"]
-        async with bare_server() as bare:
-            base = await run_wrk(wrk, bare.base_url, args, path="/json")
-        rows.append({"engine": engine, "size": size, "request": "bare /json", **base, "ratio": 1.0})
-        print(f"[{engine} {size:,}] bare {base['rps']:.0f} req/s", flush=True)
-        async with running_server(url) as server:
+        print(f"[{engine} {size:,}] directory ready in {time.perf_counter() - started:.0f} s (load {_load()})", flush=True)
+        async with bare_server() as bare, running_server(url) as server:
             service_paths = [f"/api/v1/services/{i}" for i in range(1, size + 1, max(1, size // 997))]
             cases = [
                 ("health", "GET /health", None, "/health"),
@@ -211,20 +234,39 @@ async def bench_one(wrk: str, engine: str, size: int, args: argparse.Namespace) 
                 ("capacity", "PUT capacity", lua_script(
                     "PUT", [f"/api/v1/services/{i}/capacity" for i in cap_ids[:500]],
                     [json.dumps({"available": k, "total": 5}) for k in range(5)], adm), "/"),
+                ("match_under_change", "POST match + PUT/s", lua_script("POST", ["/api/v1/matches"], bodies, inst), "/"),
             ]  # fmt: skip
             await warm_up(server.base_url, inst, bodies)
+            before = await run_wrk(wrk, bare.base_url, args, path="/json", server=bare)
+            bares = [before["rps"]]
+            rows.append({"engine": engine, "size": size, "request": "bare /json", **before, "ratio": 1.0, "load": _load()})
+            print(f"[{engine} {size:,}] bare {before['rps']:.0f} req/s", flush=True)
             for key, label, script, path in cases:
-                r = await run_wrk(wrk, server.base_url, args, script, path)
-                rows.append({"engine": engine, "size": size, "request": label, "key": key, **r, "ratio": r["rps"] / base["rps"]})
-                print(f"[{engine} {size:,}] {label}: {r['rps']:.0f} req/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms", flush=True)
-            stop = asyncio.Event()
-            updater = asyncio.create_task(capacity_updates(server.base_url, adm, cap_ids[500:] or cap_ids, args.update_rate, stop))
-            r = await run_wrk(wrk, server.base_url, args, cases[3][2], "/")
-            stop.set()
-            upd = await updater
-            rows.append({"engine": engine, "size": size, "request": f"POST match + {upd['rate']:.0f} PUT/s", "key": "match_under_change",
-                         **r, "ratio": r["rps"] / base["rps"], "non_2xx": r["non_2xx"] + upd["failed"]})  # fmt: skip
-            print(f"[{engine} {size:,}] match under {upd['rate']:.0f} updates/s: p99 {r['p99_ms']:.1f} ms", flush=True)
+                upd: dict[str, float] | None = None
+                if key == "match_under_change":
+                    stop = asyncio.Event()
+                    updater = asyncio.create_task(capacity_updates(server.base_url, adm, cap_ids[500:] or cap_ids, args.update_rate, stop))
+                r = await run_wrk(wrk, server.base_url, args, script, path, server=server)
+                if key == "match_under_change":
+                    stop.set()
+                    upd = await updater
+                    label = f"POST match + {upd['rate']:.0f} PUT/s"
+                after = await run_wrk(wrk, bare.base_url, args, path="/json", server=bare)
+                bares.append(after["rps"])
+                reference = (before["rps"] + after["rps"]) / 2
+                bare_cpu = [b["cpu_ms"] for b in (before, after) if b.get("cpu_ms")]
+                row = {"engine": engine, "size": size, "request": label, "key": key, **r, "ratio": r["rps"] / reference,
+                       "bare_rps": reference, "load": _load()}  # fmt: skip
+                if bare_cpu and r.get("cpu_ms"):  # what the ratio would be if both were bound by the server's CPU alone
+                    row["cpu_ratio"] = sum(bare_cpu) / len(bare_cpu) / r["cpu_ms"]
+                if upd is not None:
+                    row["non_2xx"] += upd["failed"]
+                rows.append(row)
+                print(f"[{engine} {size:,}] {label}: {r['rps']:.0f} req/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
+                      f"bare around it {reference:.0f} req/s, ratio {row['ratio']:.3f}, load {row['load']}", flush=True)  # fmt: skip
+                before = after
+            rows[-len(cases) - 1]["rps"] = sum(bares) / len(bares)  # the bare row: the mean of its runs
+    print(f"[{engine} {size:,}] done in {time.perf_counter() - started:.0f} s", flush=True)
     return rows
 
 
@@ -253,7 +295,8 @@ def verdicts(rows: list[dict[str, Any]]) -> list[str]:
 
 COLUMNS = [
     ("engine", "engine", ""), ("size", "services", ","), ("request", "request", ""), ("rps", "req/s", ".0f"),
-    ("p50_ms", "p50 ms", ".2f"), ("p99_ms", "p99 ms", ".2f"), ("ratio", "ratio", ".3f"), ("non_2xx", "non-2xx", "d"),
+    ("p50_ms", "p50 ms", ".2f"), ("p99_ms", "p99 ms", ".2f"), ("bare_rps", "bare around", ".0f"), ("ratio", "ratio", ".3f"),
+    ("cpu_ms", "server CPU ms/req", ".2f"), ("cpu_ratio", "CPU ratio", ".3f"), ("non_2xx", "non-2xx", "d"), ("load", "load", ""),
 ]  # fmt: skip
 
 
@@ -275,7 +318,9 @@ async def main_async(args: argparse.Namespace) -> int:
         return 2
     info = machine_info()
     headline = (f"\nHTTP with wrk; {info['date']}, {info['cpus']} CPUs, Python {info['python']}; 1 thread, "
-                f"{args.connections} connections, {args.seconds} s per figure, one server process\n")  # fmt: skip
+                f"{args.connections} connections, {args.seconds} s per figure, one server process; ratio = req/s over the "
+                f"mean of the bare runs just before and after; CPU ratio = bare's server CPU per request over the case's "
+                f"(the server process only, not PostgreSQL's); load = 1-minute load average after the figure\n")  # fmt: skip
     return print_report("http", headline, rows, COLUMNS, verdicts(rows), args, info, skipped)
 
 

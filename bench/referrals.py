@@ -13,8 +13,11 @@ get 409, as does an accept when the shelter has no free place left.
 
 Afterwards the database is read directly: every referral answered 201 and every accept answered
 200 must be there; no referral may have two accepted offers; each placed referral must hold its
-accepted offer; and for every shelter the places reserved by offers must equal total - available,
-with available never below 0. Any other answer or mismatch is printed and makes the exit status 1.
+accepted offer; and for every shelter the places reserved by offers and the accepted offers must
+each equal total - available (exactly one acceptance per place taken), with available never below
+0, and an accept refused for "no free place" only by a shelter that is full. Any other answer or
+mismatch is printed and makes the exit status 1; so does placed/s below issue 13's target (200 on
+PostgreSQL, 100 on SQLite).
 
     PYTHONPATH=src python bench/referrals.py [--engine sqlite|postgres|both] [--institutions 20]
         [--referrals 20] [--ngos 10] [--seed 1] [--postgres-url URL] [--json results.json]
@@ -302,8 +305,15 @@ async def verify(database_url: str, shelters: list[Shelter], run: Run) -> list[s
         if not offers.get(r["placed_offer"], {}).get("reserved"):
             problems.append(f"placed referral {r['id']} holds no place")
     reserved = Counter(o["service"] for o in offers.values() if o["reserved"])
-    for s in shelters:
+    won = Counter(o["service"] for o in offers.values() if o["status"] == "accepted")
+    for s, ngo in zip(shelters, run.ngos):
         row = services[s.service_id]
+        # Exactly one acceptance per place taken, never more than the places; "no free place" only when full.
+        if won[s.service_id] != row["capacity_total"] - row["capacity_available"] or won[s.service_id] > s.places:
+            problems.append(f"service {s.service_id}: {won[s.service_id]} offers accepted for {s.places} places, "
+                            f"{row['capacity_available']} still free")  # fmt: skip
+        if ngo.conflicts["no free place"] and row["capacity_available"] != 0:
+            problems.append(f"service {s.service_id}: an accept was refused for no free place, but {row['capacity_available']} are free")
         if row["capacity_total"] != s.places or row["capacity_available"] < 0:
             problems.append(f"service {s.service_id}: total {row['capacity_total']}, available {row['capacity_available']}")
         if reserved[s.service_id] != row["capacity_total"] - row["capacity_available"]:
@@ -366,6 +376,9 @@ async def bench_engine(engine: str, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+# Issue 13's targets: referrals placed per second with 20 concurrent institutions.
+TARGETS = {"postgres": 200.0, "sqlite": 100.0}
+
 COLUMNS = [
     ("engine", "engine", ""),
     ("created", "referrals", "d"),
@@ -422,11 +435,17 @@ async def main_async(args: argparse.Namespace) -> int:
             },
         )
         print(f"results written to {args.json}")
+    missed = []
+    for r in results:
+        target = TARGETS[r["engine"]]
+        verdict = "OK" if r["placed_per_s"] >= target else "MISSED"
+        missed += [r["engine"]] if verdict == "MISSED" else []
+        print(f"{r['engine']}: {r['placed_per_s']:.1f} placed/s >= {target}: {verdict}")
     failed = [r["engine"] for r in results if r["errors"] or r["verification_problems"]]
     if failed:
         print(f"FAILED on {', '.join(failed)}: see the errors above", file=sys.stderr)
         return 1
-    return 0
+    return 1 if missed else 0
 
 
 def main(argv: list[str] | None = None) -> int:

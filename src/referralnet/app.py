@@ -27,8 +27,8 @@ from referralnet.accounts.guards import BearerTokenMiddleware
 from referralnet.clock import Clock, SystemClock
 from referralnet.coverage.controllers import CoverageController
 from referralnet.directory.controllers import NetworkController, OrganisationController, ServiceController
+from referralnet.directory.listing import ListCounts
 from referralnet.directory.search import OrganisationIndex
-from referralnet.directory.services import ListCounts
 from referralnet.errors import exception_handlers
 from referralnet.interop.controllers import FhirReferralController, FhirVocabularyController, HsdsController
 from referralnet.matching.controllers import MatchController
@@ -40,6 +40,7 @@ from referralnet.referrals.controllers import DeclineController, OfferController
 from referralnet.scheduler import build_scheduler
 from referralnet.settings import Settings
 from referralnet.strict import strict_json_body
+from referralnet.vocabulary import geo
 from referralnet.vocabulary.controllers import VocabularyController
 from referralnet.web.auth import AccountPages
 from referralnet.web.capacity import CapacityLinkController
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         db.bind(engine)
         await db.start(engine, pool_min=settings.db_pool_min, pool_max=settings.db_pool_max)
+        geo.preload()  # before serving: built inside a request, it held up every other one
         # One CSRF key for every instance: derived from the instance key kept in the database.
         csrf.secret = await _csrf_secret(settings)
         scheduler = build_scheduler(settings, app_clock) if settings.scheduler else None

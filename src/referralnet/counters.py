@@ -9,10 +9,13 @@ the transaction of the change it announces; a missing row reads as 0.
 
 from __future__ import annotations
 
+from referralnet import sql
 from referralnet.tables import ChangeCounter
 
 ACCESS = "access"
 DIRECTORY = "directory"
+# Bumped by every capacity write (directory/places.py), which stamps the service with the new value.
+CAPACITY = "capacity"
 
 _BUMP_SQL = (
     "INSERT INTO change_counter (name, value) VALUES ({}, 1) "
@@ -26,5 +29,5 @@ async def bump(name: str) -> None:
 
 
 async def read(name: str) -> int:
-    row = await ChangeCounter.select(ChangeCounter.value).where(ChangeCounter.name == name).first()
+    row = await sql.first("SELECT value FROM change_counter WHERE name = {}", name)
     return 0 if row is None else int(row["value"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import fcntl
 import io
 import logging
@@ -123,20 +124,47 @@ def _sqlite_queue(engine: SQLiteEngine) -> asyncio.Lock:
     return locks.setdefault(engine.path, asyncio.Lock())
 
 
+# Work the outermost write transaction does last, just before it commits: function -> its collected ids.
+_last_steps: contextvars.ContextVar[dict[Callable[[list[int]], Awaitable[None]], set[int]] | None] = contextvars.ContextVar(
+    "referralnet_last_steps", default=None
+)
+
+
+async def at_commit(step: Callable[[list[int]], Awaitable[None]], ids: list[int]) -> None:
+    """Run ``step(ids)`` as the last statement of the current write transaction (once, with every id
+    collected for it), or at once outside one. For a row lock every writer takes (a change counter):
+    taken last, it is held only until the commit."""
+    pending = _last_steps.get()
+    if pending is None:
+        await step(ids)
+    else:
+        pending.setdefault(step, set()).update(ids)
+
+
 @contextlib.asynccontextmanager
 async def write_transaction() -> AsyncIterator[Any]:
     """A write transaction; on SQLite ``BEGIN IMMEDIATE``, queued in this process (``_QueuedTransaction``).
 
     ``IMMEDIATE`` takes the write lock up front, so a transaction never fails upgrading a read to a
     write. Nested calls join the outer transaction (Piccolo's default), which already holds the queue.
+    The steps registered with :func:`at_commit` run at the end of the outermost one.
     """
     engine = current_engine()
-    if isinstance(engine, SQLiteEngine):
-        async with _QueuedTransaction(engine, _sqlite_queue(engine)) as tx:
+    outer = _last_steps.get() is None
+    transaction = _QueuedTransaction(engine, _sqlite_queue(engine)) if isinstance(engine, SQLiteEngine) else engine.transaction()
+    async with transaction as tx:
+        if not outer:
             yield tx
-    else:
-        async with engine.transaction() as tx:
+            return
+        steps: dict[Callable[[list[int]], Awaitable[None]], set[int]] = {}
+        token = _last_steps.set(steps)
+        try:
             yield tx
+            while steps:  # a step may register another
+                step, ids = steps.popitem()
+                await step(sorted(ids))
+        finally:
+            _last_steps.reset(token)
 
 
 async def start(engine: Engine, *, pool_min: int = 1, pool_max: int = 10) -> None:

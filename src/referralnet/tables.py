@@ -75,6 +75,8 @@ class Service(Table, tablename="service"):
     capacity_total = Integer(null=True, default=None)
     capacity_available = Integer(null=True, default=None)
     capacity_updated_at = Timestamptz(null=True, default=None)
+    # The ``capacity`` counter's value at the last capacity write (directory/places.py): what matching re-reads.
+    capacity_version = Integer(default=0, index=True)
     # When the organisation was last reminded that this figure is stale (one reminder per stale period).
     capacity_reminded_at = Timestamptz(null=True, default=None)
     active = Boolean(default=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import referralnet
 
 SRC = Path(referralnet.__file__).parent
-CAPACITY_COLUMNS = {"capacity_available", "capacity_total", "capacity_updated_at"}
+CAPACITY_COLUMNS = {"capacity_available", "capacity_total", "capacity_updated_at", "capacity_version"}
 STATUS_TABLES = {"Referral", "Offer", "ReferralNeed"}
 
 

@@ -1,4 +1,8 @@
-"""Authentication middleware and per-role guards (plain functions, as Litestar expects)."""
+"""Authentication middleware and per-role guards.
+
+Guards are ``async`` functions: Litestar runs a synchronous guard on a worker thread, a thread hop
+on every request for a check of a few attribute reads.
+"""
 
 from __future__ import annotations
 
@@ -40,26 +44,26 @@ def _require(connection: ASGIConnection[Any, Any, Any, Any], *roles: str) -> Non
         raise Forbidden(f"the {actor.role} role may not do this; allowed: {', '.join(roles)}")
 
 
-def any_role(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def any_role(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Any authenticated actor (the middleware has already refused anonymous calls)."""
     _require(connection, "institution", "ngo", "secretariat", "admin")
 
 
-def directory_editor(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def directory_editor(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """NGOs (for their own organisation, checked per object), the secretariat and admins."""
     _require(connection, "ngo", "secretariat", "admin")
 
 
-def referrer(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def referrer(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Those who search for providers: identifying institutions, the secretariat and admins."""
     _require(connection, "institution", "secretariat", "admin")
 
 
-def staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """The network secretariat and admins."""
     _require(connection, "secretariat", "admin")
 
 
-def admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Admins only (managing access)."""
     _require(connection, "admin")

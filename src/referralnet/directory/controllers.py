@@ -9,7 +9,7 @@ from litestar.params import PathParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from referralnet.accounts.guards import admin, any_role, directory_editor, staff
-from referralnet.directory import capacity, networks, services
+from referralnet.directory import capacity, listing, networks, services
 from referralnet.directory.schemas import (
     CapacityHistory,
     CapacityUpdate,
@@ -100,7 +100,7 @@ class ServiceController(Controller):
         offset: Offset = 0,
     ) -> ServiceList:
         """List services with filters."""
-        return await services.list_services(
+        return await listing.list_services(
             actor,
             type=type,
             county=county,

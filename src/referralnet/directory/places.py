@@ -1,19 +1,23 @@
 """The one owner of a service's places: every write of the capacity columns is here.
 
 Capacity must be exact for matching (a full shelter is never offered) and does not bump the
-``directory`` counter, so matching's cache learns of a change from a row that raises a highest id
-(see :data:`referralnet.matching.services.VERSION_SQL`). Each writer below therefore writes, in the
-caller's transaction, its history row together with the figures:
+``directory`` counter. Instead every writer below bumps the ``capacity`` counter and stamps the
+service's ``capacity_version`` with its new value, in the caller's transaction (as its last
+statement, :func:`referralnet.db.at_commit`), so matching re-reads just the services stamped since it
+last looked (:meth:`referralnet.matching.services.DirectoryCache.capacity`). Each writer also
+writes its history row together with the figures:
 
 - the NGO's update (:func:`set_figures`): a ``capacity_change`` row; a decline for "no free place"
-  goes the same way with the decline as its ``cause``;
+  goes the same way with the decline as its ``cause``. On PostgreSQL this is one statement (a
+  ``WITH ... UPDATE ... INSERT``), on SQLite a read and three writes inside the caller's
+  ``BEGIN IMMEDIATE`` transaction;
 - a place taken by an accepted offer (:func:`reserve`): a ``capacity_change`` row (cause
   ``offer_accepted``) and the caller's acceptance events, written in the same transaction;
 - a place given back (:func:`release`): a ``capacity_change`` row (cause ``place_released``) and a
   ``place_released`` referral event.
 
-The columns are ``capacity_available``, ``capacity_total`` and ``capacity_updated_at``;
-``tests/unit/test_source_owners.py`` fails if any other module writes them.
+The columns are ``capacity_available``, ``capacity_total``, ``capacity_updated_at`` and
+``capacity_version``; ``tests/unit/test_source_owners.py`` fails if any other module writes them.
 """
 
 from __future__ import annotations
@@ -23,9 +27,12 @@ from typing import Any
 
 from msgspec import UNSET
 
+from referralnet import db, sql
 from referralnet.accounts.schemas import Actor
 from referralnet.audit import record
-from referralnet.dialect.locks import lock_rows
+from referralnet.db import at_commit
+from referralnet.dialect import sqlite
+from referralnet.dialect.lists import in_ids
 from referralnet.directory.schemas import CapacityIn, CapacityUpdate
 from referralnet.directory.validation import check_capacity
 from referralnet.errors import Conflict, Forbidden, NotFound
@@ -50,6 +57,49 @@ def fill_unknown_total(row: dict[str, Any], capacity: CapacityIn | None) -> dict
     return {}
 
 
+_BUMP = (
+    "INSERT INTO change_counter (name, value) VALUES ('capacity', 1) "
+    "ON CONFLICT (name) DO UPDATE SET value = change_counter.value + 1 RETURNING value"
+)
+
+
+async def _stamp(service_ids: list[int]) -> None:
+    """Bump the ``capacity`` counter and stamp ``service_ids`` with its new value (matching re-reads them).
+
+    Run as the transaction's last statement (:func:`db.at_commit`): on PostgreSQL the counter's row
+    lock then queues capacity writers only for their commit, and makes the values commit in order.
+    """
+    ids, args = in_ids("id", service_ids)
+    if sqlite():
+        value = (await sql.fetch(_BUMP))[0]["value"]
+        await sql.fetch(f"UPDATE service SET capacity_version = {{}} WHERE {ids}", value, *args)
+    else:
+        await sql.fetch(f"WITH v AS ({_BUMP}) UPDATE service SET capacity_version = (SELECT value FROM v) WHERE {ids}", *args)
+
+
+# PostgreSQL: the NGO's update as one statement: lock the row (only if the actor may change it and the
+# figure is the one expected), bump the counter (after the row: every capacity writer locks its service
+# first), write the figures and the history row. Inside a longer transaction the counter is left to
+# the transaction's last statement (``{stamp}`` empty), so that it is not held until then.
+_STAMP_PG = """, v AS (
+    INSERT INTO change_counter (name, value) SELECT 'capacity', 1 FROM old
+    ON CONFLICT (name) DO UPDATE SET value = change_counter.value + 1 RETURNING value
+)"""
+_SET_FIGURES_PG = """
+WITH old AS (
+    SELECT id, capacity_available, capacity_total, capacity_unit FROM service WHERE {where} FOR UPDATE
+){stamp}, u AS (
+    UPDATE service s SET capacity_available = {{}}::int, capacity_total = {total}, capacity_unit = COALESCE(old.capacity_unit, 'places'),
+        capacity_updated_at = {{}}::timestamptz{version}
+    FROM old{stamp_from} WHERE s.id = old.id
+    RETURNING s.id, old.capacity_available AS previous_available, old.capacity_total AS previous_total, s.capacity_total AS total
+)
+INSERT INTO capacity_change (service, token, actor, previous_available, available, previous_total, total, cause, offer, at)
+SELECT id, {{}}::int, {{}}::text, previous_available, {{}}::int, previous_total, total, {{}}::text, {{}}::int, {{}}::timestamptz FROM u
+RETURNING id
+"""
+
+
 async def set_figures(
     service_id: int, update: CapacityUpdate, actor: Actor, now: dt.datetime, *, cause: str | None = None, offer_id: int | None = None,
     expected: int | None = None,
@@ -59,12 +109,34 @@ async def set_figures(
     ``cause``/``offer_id`` name the answer that implied the figure (a decline for "no free place").
     ``expected``: the free places the change was computed from (a page's −1/+1); if another write
     (an accepted offer) changed them since, :class:`Conflict` and nothing is written.
+    On PostgreSQL one statement; on SQLite (one writer at a time) a read, the update and the history
+    row in the caller's transaction.
     """
-    query = Service.select(
-        Service.organisation, Service.capacity_total, Service.capacity_available, Service.capacity_unit
-    ).where(Service.id == service_id)
-    query = lock_rows(query)
-    row: dict[str, Any] | None = await query.first()
+    if update.total is not UNSET:
+        check_capacity(update.available, update.total)
+    if not sqlite():
+        where, args = ["id = {}"], [service_id]
+        if not actor.is_staff:
+            where.append("organisation = {}")
+            args.append(actor.organisation_id if actor.organisation_id is not None else -1)
+        if expected is not None:
+            where.append("capacity_available = {}")
+            args.append(expected)
+        if update.total is UNSET and update.available is not None:
+            where.append("(capacity_total IS NULL OR capacity_total >= {})")
+            args.append(update.available)
+        total_sql, total_args = ("old.capacity_total", []) if update.total is UNSET else ("{}::int", [update.total])
+        alone = db.current_engine().current_transaction.get() is None
+        statement = _SET_FIGURES_PG.format(
+            where=" AND ".join(where), total=total_sql, stamp=_STAMP_PG if alone else "",
+            version=", capacity_version = v.value" if alone else "", stamp_from=", v" if alone else "",
+        )  # fmt: skip
+        values = [update.available, *total_args, now, actor.token_id, actor.label, update.available, cause, offer_id, now]
+        if await sql.fetch(statement, *args, *values):
+            if not alone:
+                await at_commit(_stamp, [service_id])
+            return
+    row = await sql.first("SELECT organisation, capacity_total, capacity_available, capacity_unit FROM service WHERE id = {}", service_id)
     if row is None:
         raise NotFound(f"service {service_id} not found", field="id")
     if not actor.can_manage(row["organisation"]):
@@ -73,29 +145,20 @@ async def set_figures(
         raise Conflict("the free places changed meanwhile; look at the new figure and try again", field="available")
     total = row["capacity_total"] if update.total is UNSET else update.total
     check_capacity(update.available, total)
-    await Service.update(
-        {
-            Service.capacity_available: update.available,
-            Service.capacity_total: total,
-            Service.capacity_unit: row["capacity_unit"] or "places",
-            # updated_at is left alone: it versions the directory's static data for matching.
-            Service.capacity_updated_at: now,
-        }
-    ).where(Service.id == service_id)
-    await CapacityChange.insert(
-        CapacityChange(
-            service=service_id,
-            token=actor.token_id,
-            actor=actor.label,
-            previous_available=row["capacity_available"],
-            available=update.available,
-            previous_total=row["capacity_total"],
-            total=total,
-            cause=cause,
-            offer=offer_id,
-            at=now,
-        )
-    )
+    if not sqlite():  # every condition held when read again: the row changed between the two statements
+        raise Conflict("the capacity changed meanwhile; try again", field="available")
+    await sql.fetch(
+        "UPDATE service SET capacity_available = {}, capacity_total = {}, capacity_unit = {}, capacity_updated_at = {}, "
+        "capacity_version = (SELECT value FROM change_counter WHERE name = 'capacity') + 1 WHERE id = {}",
+        # updated_at is left alone: it versions the directory's static data for matching.
+        update.available, total, row["capacity_unit"] or "places", now, service_id,
+    )  # fmt: skip
+    await sql.fetch(
+        "INSERT INTO capacity_change (service, token, actor, previous_available, available, previous_total, total, cause, offer, at) "
+        "VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+        service_id, actor.token_id, actor.label, row["capacity_available"], update.available, row["capacity_total"], total, cause, offer_id, now,
+    )  # fmt: skip
+    await sql.fetch(_BUMP)
 
 
 async def _history(service_id: int, offer_id: int, cause: str, who: str, now: dt.datetime, available: int, step: int, total: int | None) -> None:
@@ -125,6 +188,7 @@ async def reserve(service_id: int, offer_id: int, now: dt.datetime, who: str) ->
         raise Conflict("no free place is left in this service; update its capacity or decline", field="capacity")
     await Offer.update({Offer.reserved: True}).where(Offer.id == offer_id)
     await _history(service_id, offer_id, "offer_accepted", who, now, got[0]["capacity_available"], -1, got[0]["capacity_total"])
+    await at_commit(_stamp, [service_id])
     return True
 
 
@@ -144,4 +208,5 @@ async def release(referral_id: int, offer_id: int | None, now: dt.datetime, who:
         ).returning(Service.capacity_available, Service.capacity_total)
         if back:
             await _history(service_id, offer_id, "place_released", who, now, back[0]["capacity_available"], 1, back[0]["capacity_total"])
+            await at_commit(_stamp, [service_id])
         await record(referral_id, "place_released", who, now, offer_id=offer_id, service_id=service_id)

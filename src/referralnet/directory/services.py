@@ -9,7 +9,7 @@ from typing import Any
 
 from msgspec import UNSET
 
-from referralnet import counters
+from referralnet import counters, sql
 from referralnet.accounts import cache as token_cache
 from referralnet.accounts.schemas import Actor
 from referralnet.clock import Clock
@@ -21,7 +21,6 @@ from referralnet.directory.schemas import (
     OrganisationOut,
     OrganisationUpdate,
     ServiceCreate,
-    ServiceList,
     ServiceOut,
     ServiceUpdate,
     SiteIn,
@@ -199,14 +198,6 @@ async def update_organisation(
 # ---- services ----------------------------------------------------------------------------------
 
 
-async def _sites_by_service(service_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    if service_ids:
-        for row in await Site.select().where(Site.service.is_in(service_ids)).order_by(Site.id):
-            out[row["service"]].append(row)
-    return out
-
-
 async def _service_row(service_id: int) -> dict[str, Any]:
     row = await Service.select(*SERVICE_COLUMNS).where(Service.id == service_id).first()
     if row is None:
@@ -214,10 +205,20 @@ async def _service_row(service_id: int) -> dict[str, Any]:
     return row
 
 
+# One service with its organisation's name and state, and its sites: fixed statements (``sql``), no
+# Piccolo query building on the most frequent read.
+_SERVICE_SQL = (
+    'SELECT s.*, o.name AS "organisation.name", o.active AS "organisation.active" '
+    "FROM service s JOIN organisation o ON o.id = s.organisation WHERE s.id = {}"
+)
+_SITES_SQL = "SELECT * FROM site WHERE service = {} ORDER BY id"
+
+
 async def get_service(service_id: int, actor: Actor) -> ServiceOut:
-    row = await _service_row(service_id)
-    sites = await _sites_by_service([service_id])
-    return service_out(row, sites[service_id], actor)
+    row = await sql.first(_SERVICE_SQL, service_id)
+    if row is None:
+        raise NotFound(f"service {service_id} not found", field="id")
+    return service_out(row, await sql.fetch(_SITES_SQL, service_id), actor)
 
 
 async def _insert_sites(service_id: int, sites: list[dict[str, Any]]) -> None:
@@ -289,112 +290,3 @@ async def update_service(service_id: int, patch: ServiceUpdate, actor: Actor, cl
             await lookup.reindex(service_id)
         await counters.bump(counters.DIRECTORY)
     return await get_service(service_id, actor)
-
-
-def _list_filter(
-    actor: Actor,
-    *,
-    type: str | None,
-    county: str | None,
-    exploitation_form: str | None,
-    has_capacity: bool | None,
-    organisation_id: int | None,
-) -> tuple[str, list[Any]]:
-    """The WHERE clause (Piccolo ``{}`` placeholders) and its arguments of :func:`list_services`."""
-    where: list[str] = []
-    args: list[Any] = []
-    if not actor.is_staff:
-        # Active services of active organisations; an NGO sees its own inactive ones too.
-        if actor.role == "ngo" and actor.organisation_id is not None:
-            where.append("((s.active AND o.active) OR s.organisation = {})")
-            args.append(actor.organisation_id)
-        else:
-            where.append("(s.active AND o.active)")
-    if type:
-        where.append("s.type = {}")
-        args.append(type)
-    if organisation_id is not None:
-        where.append("s.organisation = {}")
-        args.append(organisation_id)
-    if has_capacity is True:
-        where.append("s.capacity_available > 0")
-    elif has_capacity is False:
-        where.append("(s.capacity_available IS NULL OR s.capacity_available = 0)")
-    if county:
-        # Its area, a site, or national (lookup.ANY).
-        where.append("EXISTS (SELECT 1 FROM service_county c WHERE c.service = s.id AND c.county IN ({}, '*'))")
-        args.append(county)
-    if exploitation_form:
-        # Unknown (not stated) forms are kept: the filter excludes only services stated not to take it.
-        where.append("EXISTS (SELECT 1 FROM service_form f WHERE f.service = s.id AND f.form IN ({}, '*'))")
-        args.append(exploitation_form)
-    return " AND ".join(where) or "1 = 1", args
-
-
-class ListCounts:
-    """Totals of the services list per filter and viewer, kept while the ``directory`` counter stays put.
-
-    Counting reads every matching row, so it is what grows with the directory; a page itself stops
-    after its own rows. Filters on capacity (which moves without the counter) are always counted.
-    """
-
-    def __init__(self, max_entries: int = 2_000) -> None:
-        self.max_entries = max_entries
-        self._version: int | None = None
-        self._totals: dict[tuple[Any, ...], int] = {}
-
-    def get(self, version: int, key: tuple[Any, ...]) -> int | None:
-        if version != self._version:
-            self._version, self._totals = version, {}
-        return self._totals.get(key)
-
-    def put(self, version: int, key: tuple[Any, ...], total: int) -> None:
-        if version == self._version:
-            if len(self._totals) >= self.max_entries:
-                self._totals.clear()
-            self._totals[key] = total
-
-
-# The columns of SERVICE_COLUMNS, as a raw statement names them (one query for the page's rows).
-_PAGE_COLUMNS = 's.*, o.name AS "organisation.name", o.active AS "organisation.active"'
-
-
-async def list_services(
-    actor: Actor,
-    *,
-    type: str | None,
-    county: str | None,
-    exploitation_form: str | None,
-    has_capacity: bool | None,
-    organisation_id: int | None,
-    limit: int,
-    offset: int,
-    counts: ListCounts | None = None,
-) -> ServiceList:
-    """Active services of active organisations, filtered; inactive ones too for their managers.
-
-    Filters, order and page are the database's (``service_county`` / ``service_form`` look-ups per
-    row, in id order, so a page stops after its own rows); the total is counted once per filter
-    and directory version when ``counts`` (the app's) is given.
-    """
-    where, args = _list_filter(
-        actor, type=type, county=county, exploitation_form=exploitation_form, has_capacity=has_capacity, organisation_id=organisation_id
-    )
-    base = f"FROM service s JOIN organisation o ON o.id = s.organisation WHERE {where}"
-    rows = await Service.raw(f"SELECT {_PAGE_COLUMNS} {base} ORDER BY s.id LIMIT {{}} OFFSET {{}}", *args, limit, offset)
-    total: int | None = None
-    if not rows and offset == 0:
-        total = 0
-    elif len(rows) < limit and (rows or offset == 0):
-        total = offset + len(rows)  # the page ends the list
-    key = (where, *args)
-    version = await counters.read(counters.DIRECTORY) if counts is not None and has_capacity is None and total is None else None
-    if total is None and version is not None:
-        total = counts.get(version, key)  # type: ignore[union-attr]
-    if total is None:
-        total = int((await Service.raw(f"SELECT count(*) AS n {base}", *args))[0]["n"])
-        if version is not None:
-            counts.put(version, key, total)  # type: ignore[union-attr]
-    ids = [r["id"] for r in rows]
-    sites = await _sites_by_service(ids)
-    return ServiceList(items=[service_out(r, sites.get(r["id"], []), actor) for r in rows], total=total)

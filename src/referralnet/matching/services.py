@@ -9,11 +9,13 @@ Answer records are recomputed when offers move (a new offer raises the
 highest id; an answer, always from ``pending``, lowers the pending count), at most once per
 ``records_every``: they only nudge the ranking, and computing them reads the offer table.
 
-Capacity must be exact (a full shelter is never offered) and does not bump ``updated_at``. Every
-change of it is written by :mod:`referralnet.directory.places`, together with a row that raises a
-highest id (a ``capacity_change`` or ``referral_event`` row, same transaction). So capacity read under one
-version of those ids (and of the directory) stays valid until they move; a match reads the
-capacity of the services that pass its static filters and were not read under that version yet.
+Capacity must be exact (a full shelter is never offered) and does not move the directory counter.
+Every change of it is written by :mod:`referralnet.directory.places`, which bumps the ``capacity``
+counter and stamps the service's ``capacity_version`` with the new value in the same transaction
+(the counter's row lock makes the values commit in order, also on PostgreSQL, where serial ids do
+not). A match reads the capacity of the services that pass its static filters and are not cached
+yet; when the counter has moved, it first re-reads the services stamped since (an index range),
+never the whole cache.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ import numpy as np
 
 from referralnet.clock import Clock
 from referralnet.dialect import durations
-from referralnet.dialect.lists import in_ids
 from referralnet.directory.views import decode_strings, eligibility_of
 from referralnet.matching import reader
+from referralnet.matching.capacity_reads import capacity_since, live_capacity
 from referralnet.matching.directory import Candidate, CandidateSite, Directory
 from referralnet.matching.engine import rank, select
 from referralnet.matching.live import CapacityColumns, ProviderRecord
@@ -44,7 +46,7 @@ Version = tuple[Any, ...]
 VERSION_SQL = (
     "SELECT (SELECT value FROM change_counter WHERE name = 'directory') AS directory, "
     "(SELECT max(id) FROM offer) AS offer_id, (SELECT count(*) FROM offer WHERE status = 'pending') AS pending, "
-    "(SELECT max(id) FROM capacity_change) AS capacity_change_id, (SELECT max(id) FROM referral_event) AS referral_event_id"
+    "(SELECT value FROM change_counter WHERE name = 'capacity') AS capacity"
 )
 
 
@@ -58,7 +60,7 @@ async def versions() -> Versions:
     """The versions of the directory, of the offers and of capacity, in one round trip."""
     row = (await reader.fetch(VERSION_SQL))[0]
     directory = (row["directory"],)
-    return Versions(directory, (row["offer_id"], row["pending"]), (*directory, row["capacity_change_id"], row["referral_event_id"]))
+    return Versions(directory, (row["offer_id"], row["pending"]), (*directory, row["capacity"] or 0))
 
 
 Rows = list[dict[str, Any]]
@@ -142,6 +144,8 @@ class DirectoryCache:
         self._capacity = CapacityColumns.empty()
         self._capacity_version: Version | None = None
         self._lock: asyncio.Lock | None = None
+        self._capacity_lock: asyncio.Lock | None = None
+        self.capacity_patches = 0  # capacity changes patched in so far (for tests and benchmarks)
 
     def _current(self, v: Versions, now: dt.datetime) -> bool:
         fresh = self._directory is not None and v.directory == self._directory_version
@@ -174,41 +178,42 @@ class DirectoryCache:
         return Snapshot(self._directory, self._records, v.capacity, self._unreachable)
 
     async def capacity(self, version: Version, service_ids: list[int]) -> CapacityColumns:
-        """Live capacity of ``service_ids`` under capacity ``version``: only what was not read under it is read."""
-        if version != self._capacity_version:
-            self._capacity, self._capacity_version = CapacityColumns.empty(), version
-        cached, ids = self._capacity, np.array(service_ids, dtype=np.int64)
+        """Live capacity of ``service_ids`` under capacity ``version`` (directory counter, capacity counter).
+
+        Capacity read once stays cached; when the capacity counter moves, only the services stamped
+        since (``capacity_version`` above the last value seen) are read again and patched in, one patch
+        at a time. A move of the directory counter (services added or changed) starts the cache afresh.
+        """
+        cached, ids, seen = self._capacity, np.array(service_ids, dtype=np.int64), self._capacity_version
+        current = seen is not None and seen[:-1] == version[:-1] and seen[-1] >= version[-1]
+        if current and bool((cached.positions(ids) >= 0).all()):
+            return cached
+        if not current:
+            if self._capacity_lock is None:
+                self._capacity_lock = asyncio.Lock()
+            async with self._capacity_lock:  # patches one after another: a later one never lands under an earlier one
+                seen = self._capacity_version
+                if seen is None or seen[:-1] != version[:-1]:
+                    # Afresh: whatever is read from here on is at least as new as the counter's value now.
+                    self._capacity, self._capacity_version = CapacityColumns.empty(), version
+                elif version[-1] > seen[-1]:
+                    # One read serves every match queued here: it is current up to the counter it returns.
+                    changed, counter = await capacity_since(seen[-1])
+                    self._capacity = self._capacity.merge(changed)
+                    self._capacity_version = (*version[:-1], max(counter, version[-1]))
+                    self.capacity_patches += 1
+        cached = self._capacity
         missing = ids[cached.positions(ids) < 0]
         if missing.size == 0:
             return cached
-        merged = cached.merge(await live_capacity(missing.tolist()))
-        if self._capacity_version == version:  # else a newer match moved on while this one read
+        # Read without the lock. The rows hold every stamp up to the value seen when the read began; one
+        # stamped during the read is re-read by the next patch, so they are kept unless a patch (or a
+        # fresh start) landed meanwhile.
+        began = self._capacity_version
+        merged = self._capacity.merge(await live_capacity(missing.tolist()))
+        if self._capacity_version == began:
             self._capacity = merged
         return merged
-
-
-# Not reported: -1 (and epoch -1), so that every column comes back as plain numbers.
-_CAPACITY_SQL = (
-    "SELECT id, COALESCE(capacity_available, -1) AS available, COALESCE(capacity_total, -1) AS total, "
-    "COALESCE({epoch}, -1.0) AS epoch, capacity_updated_at FROM service WHERE {ids} ORDER BY id"
-)
-
-
-async def live_capacity(service_ids: list[int]) -> CapacityColumns:
-    """The current capacity of ``service_ids``, in one primary-key look-up whatever their number."""
-    ids, args = in_ids("id", service_ids)
-    sql = _CAPACITY_SQL.format(epoch=durations.epoch("capacity_updated_at"), ids=ids)
-    rows = await reader.fetch_columns(sql, *args, width=5)
-    ids_, available, total, epoch, updated_at = rows
-    epoch_array = np.array(epoch, dtype=np.float64)
-    epoch_array[epoch_array < 0] = np.nan
-    return CapacityColumns(
-        service_id=np.array(ids_, dtype=np.int64),
-        available=np.array(available, dtype=np.int64),
-        total=np.array(total, dtype=np.int64),
-        updated_epoch=epoch_array,
-        updated_at=np.array(updated_at, dtype=object),
-    )
 
 
 _COUNTS_SQL = (

@@ -149,7 +149,8 @@ async def create_referral(data: ReferralCreate, actor: Actor, clock: Any, settin
                 await record(referral["id"], "need_unplaced", who, now, from_status="open", to_status="unplaced", need_id=made[0]["id"],
                              service_type=service_type, reason="no provider fits this need")  # fmt: skip
         await settle(referral["id"], now, settings, who)
-    return await get_referral(referral["id"], actor, now)
+        # The answer is read (and that read audited) in the same transaction: one commit per referral.
+        return await get_referral(referral["id"], actor, now)
 
 
 def _own_institution(actor: Actor, row: dict[str, Any]) -> bool:

@@ -67,9 +67,9 @@ def forbidden_page(_: Request[Any, Any, Any], exc: NotYours) -> Template:
     return _page("institution/missing.html", exc.status_code, message=exc.detail)
 
 
-def institution_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def institution_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Signed in as a person of an institution; otherwise to /sign-in, or refused."""
-    signed_in(connection, _)
+    await signed_in(connection, _)
     actor = connection.scope["user"]
     if actor.role != "institution" or actor.organisation_id is None:
         raise NotYours(N_("these pages are for people of an institution"))

@@ -16,10 +16,11 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Response, Template
 
 from referralnet.accounts import management, people
+from referralnet.directory.listing import list_services
 from referralnet.directory.membership import bound_networks, networks_after
 from referralnet.directory.networks import list_networks, visible_codes
 from referralnet.directory.schemas import OrganisationCreate, OrganisationUpdate
-from referralnet.directory.services import create_organisation, get_organisation, list_organisations, list_services, update_organisation
+from referralnet.directory.services import create_organisation, get_organisation, list_organisations, update_organisation
 from referralnet.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from referralnet.params import CurrentClock, FromPath, FromQuery
 from referralnet.texts import N_
@@ -27,7 +28,8 @@ from referralnet.vocabulary import geo
 from referralnet.vocabulary.codes import SERVICE_TYPES
 from referralnet.web.auth import ROLE_NAMES
 from referralnet.web.institution import _page
-from referralnet.web.review import csv_download, not_in_view, scope_of, secretariat_only
+from referralnet.web.review import csv_download, not_in_view, scope_of
+from referralnet.web.secretariat import secretariat_only
 
 FIELDS = ("name", "short_name", "referral_email", "referral_phone", "phone_24h", "website", "county", "city", "description")
 # A refused field as the page words it (msgspec's own messages are English and technical).

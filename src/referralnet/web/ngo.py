@@ -16,8 +16,9 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Response, Template
 
 from referralnet.directory import capacity
+from referralnet.directory.listing import list_services
 from referralnet.directory.schemas import CapacityUpdate
-from referralnet.directory.services import get_service, list_services
+from referralnet.directory.services import get_service
 from referralnet.errors import Conflict, DomainError, InvalidInput, PrivacyViolation
 from referralnet.params import CurrentClock, FromPath
 from referralnet.referrals import inbox as offer_inbox
@@ -43,9 +44,9 @@ TEXT_TOO_LONG = N_("the text is too long: 500 characters at most")
 INBOX_POLL_SECONDS = 10
 
 
-def ngo_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def ngo_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Signed in as a person of an NGO; otherwise to /sign-in, or refused."""
-    signed_in(connection, _)
+    await signed_in(connection, _)
     actor = connection.scope["user"]
     if actor.role != "ngo" or actor.organisation_id is None:
         raise NotYours(N_("these pages are for people of an NGO"))

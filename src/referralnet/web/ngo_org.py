@@ -12,8 +12,9 @@ from litestar.response import Redirect, Template
 
 from referralnet.accounts import colleagues
 from referralnet.directory import capacity
+from referralnet.directory.listing import list_services
 from referralnet.directory.schemas import OrganisationUpdate
-from referralnet.directory.services import get_organisation, get_service, list_services, update_organisation
+from referralnet.directory.services import get_organisation, get_service, update_organisation
 from referralnet.errors import DomainError, InvalidInput, NotFound
 from referralnet.notifications.services import rotate_webhook_secret
 from referralnet.params import CurrentClock, FromPath

@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Response, Template
 
 from referralnet.coverage import export
@@ -28,8 +26,8 @@ from referralnet.referrals.schemas import DeclineBody
 from referralnet.texts import N_
 from referralnet.vocabulary.codes import DECLINE_REASONS
 from referralnet.web.controllers import SECURITY_HEADERS
-from referralnet.web.institution import LIVE_HEADERS, NotYours, _page
-from referralnet.web.session import signed_in
+from referralnet.web.institution import LIVE_HEADERS, _page
+from referralnet.web.secretariat import secretariat_only
 
 TABLES = ("declines", "contested", "stale", "failed", "tasks")
 LIMIT = 500
@@ -50,13 +48,6 @@ NO_REASON = N_("choose a reason for declining")
 TEXT_TOO_LONG = N_("the text is too long: 500 characters at most")
 IDENTIFIER = N_("the text looks like it names or identifies a person; remove it")
 NOT_IN_VIEW = N_("there is no such item in your networks")
-
-
-def secretariat_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Signed in as a secretariat person or an admin; otherwise to /sign-in, or refused."""
-    signed_in(connection, _)
-    if connection.scope["user"].role not in ("secretariat", "admin"):
-        raise NotYours(N_("these pages are for the secretariat"))
 
 
 async def scope_of(request: Request[Any, Any, Any]) -> Scope:

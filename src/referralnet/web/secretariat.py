@@ -48,9 +48,10 @@ class BadChoice(NotYours):
     status_code = 400
 
 
-def staff_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Signed in as a person of the secretariat or an administrator; otherwise to /sign-in, or refused."""
-    signed_in(connection, _)
+async def secretariat_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Signed in as a person of the secretariat or an administrator; otherwise to /sign-in, or refused.
+    The one guard of every secretariat page (web/secretariat_reports.py, review.py, members.py)."""
+    await signed_in(connection, _)
     if connection.scope["user"].role not in ("secretariat", "admin"):
         raise NotYours(N_("these pages are for the secretariat"))
 
@@ -133,7 +134,7 @@ def _csv(text: str, filename: str) -> Response[str]:
 
 class SecretariatPages(Controller):
     path = "/secretariat"
-    guards = [staff_only]
+    guards = [secretariat_only]
     include_in_schema = False
 
     @get("/", operation_id="secretariatCoveragePage")

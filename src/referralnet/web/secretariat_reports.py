@@ -15,8 +15,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, get
-from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Response, Template
 
 from referralnet.coverage import export, reports, yearly
@@ -29,8 +27,8 @@ from referralnet.vocabulary import geo
 from referralnet.vocabulary.codes import COUNTY_CODES
 from referralnet.web import i18n, report_views
 from referralnet.web.controllers import SECURITY_HEADERS
-from referralnet.web.institution import NotYours, _page
-from referralnet.web.session import signed_in
+from referralnet.web.institution import _page
+from referralnet.web.secretariat import secretariat_only
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 BAD_MONTH = N_("give a month as year and month, e.g. 2026-03")
@@ -41,13 +39,6 @@ BAD_YEAR = N_("give a year between 2000 and next year")
 BAD_NETWORK = N_("there is no such network; choose one from the list")
 OTHER_NETWORK = N_("you review other networks than this one")
 CSV = "text/csv"
-
-
-def secretariat_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Signed in as a person of the secretariat, or an admin; otherwise to /sign-in, or refused."""
-    signed_in(connection, _)
-    if connection.scope["user"].role not in ("secretariat", "admin"):
-        raise NotYours(N_("these pages are for the platform's secretariat"))
 
 
 @dataclass

@@ -53,7 +53,7 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard of every page that needs a person: anonymous visitors go to /sign-in and back."""
     if not isinstance(connection.scope.get("user"), Actor):
         if connection.scope.get("method", "GET") in ("GET", "HEAD"):

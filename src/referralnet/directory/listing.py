@@ -1,0 +1,135 @@
+"""The services list: filters, order and page done by the database, totals kept per directory version."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from referralnet import counters, sql
+from referralnet.accounts.schemas import Actor
+from referralnet.dialect.lists import in_ids
+from referralnet.directory.schemas import ServiceList
+from referralnet.directory.views import service_out
+
+
+async def _sites_by_service(service_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if service_ids:
+        ids, args = in_ids("service", service_ids)
+        for row in await sql.fetch(f"SELECT * FROM site WHERE {ids} ORDER BY id", *args):
+            out[row["service"]].append(row)
+    return out
+
+
+def _list_filter(
+    actor: Actor,
+    *,
+    type: str | None,
+    county: str | None,
+    exploitation_form: str | None,
+    has_capacity: bool | None,
+    organisation_id: int | None,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (Piccolo ``{}`` placeholders) and its arguments of :func:`list_services`."""
+    where: list[str] = []
+    args: list[Any] = []
+    if not actor.is_staff:
+        # Active services of active organisations; an NGO sees its own inactive ones too.
+        if actor.role == "ngo" and actor.organisation_id is not None:
+            where.append("((s.active AND o.active) OR s.organisation = {})")
+            args.append(actor.organisation_id)
+        else:
+            where.append("(s.active AND o.active)")
+    if type:
+        where.append("s.type = {}")
+        args.append(type)
+    if organisation_id is not None:
+        where.append("s.organisation = {}")
+        args.append(organisation_id)
+    if has_capacity is True:
+        where.append("s.capacity_available > 0")
+    elif has_capacity is False:
+        where.append("(s.capacity_available IS NULL OR s.capacity_available = 0)")
+    if county:
+        # Its area, a site, or national (lookup.ANY).
+        where.append("EXISTS (SELECT 1 FROM service_county c WHERE c.service = s.id AND c.county IN ({}, '*'))")
+        args.append(county)
+    if exploitation_form:
+        # Unknown (not stated) forms are kept: the filter excludes only services stated not to take it.
+        where.append("EXISTS (SELECT 1 FROM service_form f WHERE f.service = s.id AND f.form IN ({}, '*'))")
+        args.append(exploitation_form)
+    return " AND ".join(where) or "1 = 1", args
+
+
+class ListCounts:
+    """Totals of the services list per filter and viewer, kept while the ``directory`` counter stays put.
+
+    Counting reads every matching row, so it is what grows with the directory; a page itself stops
+    after its own rows. Filters on capacity (which moves without the counter) are always counted.
+    """
+
+    def __init__(self, max_entries: int = 2_000) -> None:
+        self.max_entries = max_entries
+        self._version: int | None = None
+        self._totals: dict[tuple[Any, ...], int] = {}
+
+    def get(self, version: int, key: tuple[Any, ...]) -> int | None:
+        if version != self._version:
+            self._version, self._totals = version, {}
+        return self._totals.get(key)
+
+    def put(self, version: int, key: tuple[Any, ...], total: int) -> None:
+        if version == self._version:
+            if len(self._totals) >= self.max_entries:
+                self._totals.clear()
+            self._totals[key] = total
+
+
+# The columns of SERVICE_COLUMNS, as a raw statement names them (one query for the page's rows).
+_PAGE_COLUMNS = 's.*, o.name AS "organisation.name", o.active AS "organisation.active"'
+_VERSION_COLUMN = "COALESCE((SELECT value FROM change_counter WHERE name = 'directory'), 0) AS directory_version"
+
+
+async def list_services(
+    actor: Actor,
+    *,
+    type: str | None,
+    county: str | None,
+    exploitation_form: str | None,
+    has_capacity: bool | None,
+    organisation_id: int | None,
+    limit: int,
+    offset: int,
+    counts: ListCounts | None = None,
+) -> ServiceList:
+    """Active services of active organisations, filtered; inactive ones too for their managers.
+
+    Filters, order and page are the database's (``service_county`` / ``service_form`` look-ups per
+    row, in id order, so a page stops after its own rows); the total is counted once per filter
+    and directory version when ``counts`` (the app's) is given.
+    """
+    where, args = _list_filter(
+        actor, type=type, county=county, exploitation_form=exploitation_form, has_capacity=has_capacity, organisation_id=organisation_id
+    )
+    base = f"FROM service s JOIN organisation o ON o.id = s.organisation WHERE {where}"
+    # The directory counter comes with the page (one round trip): it says whether a counted total still holds.
+    cached_total = counts is not None and has_capacity is None  # capacity moves without the counter
+    version_column = f", {_VERSION_COLUMN}" if cached_total else ""
+    rows = await sql.fetch(f"SELECT {_PAGE_COLUMNS}{version_column} {base} ORDER BY s.id LIMIT {{}} OFFSET {{}}", *args, limit, offset)
+    total: int | None = None
+    if not rows and offset == 0:
+        total = 0
+    elif len(rows) < limit and (rows or offset == 0):
+        total = offset + len(rows)  # the page ends the list
+    key = (where, *args)
+    version: int | None = None
+    if cached_total and total is None:
+        version = int(rows[0]["directory_version"]) if rows else await counters.read(counters.DIRECTORY)
+        total = counts.get(version, key)  # type: ignore[union-attr]
+    if total is None:
+        total = int((await sql.fetch(f"SELECT count(*) AS n {base}", *args))[0]["n"])
+        if version is not None:
+            counts.put(version, key, total)  # type: ignore[union-attr]
+    ids = [r["id"] for r in rows]
+    sites = await _sites_by_service(ids)
+    return ServiceList(items=[service_out(r, sites.get(r["id"], []), actor) for r in rows], total=total)

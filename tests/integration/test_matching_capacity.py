@@ -1,0 +1,85 @@
+"""Matching under capacity change: a change patches the cached capacity of the services it stamped (no
+snapshot rebuild, no re-read of the rest), and the next match sees it, also after concurrent changes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from referralnet.accounts.schemas import SYSTEM
+from referralnet.db import write_transaction
+from referralnet.directory import places
+from referralnet.directory.schemas import CapacityUpdate
+from referralnet.matching import services as matching
+from tests.conftest import in_app
+from tests.integration.test_matching_api import PROFILE, directory  # noqa: F401  (the fixture)
+
+
+async def _available(client: Any, institution: dict[str, str], service_id: int) -> int | None:
+    body = (await client.post("/api/v1/matches", json={"profile": PROFILE}, headers=institution)).json()
+    return next((c["available"] for c in body["candidates"] if c["service_id"] == service_id), None)
+
+
+async def test_a_capacity_change_rereads_only_the_changed_service(
+    client: Any, directory: dict[str, int], institution: dict[str, str], admin: dict[str, str], monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    cache = client.app.state.matching_cache
+    shelter = directory["men_shelter"]
+    assert await _available(client, institution, shelter) == 2
+    read: list[list[int]] = []
+    since: list[int] = []
+    by_id, changed_since = matching.live_capacity, matching.capacity_since
+
+    async def counting_by_id(ids: list[int]) -> Any:
+        read.append(ids)
+        return await by_id(ids)
+
+    async def counting_since(version: int) -> Any:
+        since.append(version)
+        return await changed_since(version)
+
+    monkeypatch.setattr(matching, "live_capacity", counting_by_id)
+    monkeypatch.setattr(matching, "capacity_since", counting_since)
+    resp = await client.put(f"/api/v1/services/{shelter}/capacity", json={"available": 1}, headers=admin)
+    assert resp.status_code == 200, resp.text
+    assert await _available(client, institution, shelter) == 1
+    assert read == []  # the other survivors' capacity stayed cached
+    assert len(since) == 1 and cache.capacity_patches == 1 and cache.builds == 1
+    resp = await client.put(f"/api/v1/services/{shelter}/capacity", json={"available": 0}, headers=admin)
+    assert resp.status_code == 200, resp.text
+    assert await _available(client, institution, shelter) is None  # full: no longer offered
+    assert since[1] > since[0] and cache.builds == 1
+
+
+async def test_concurrent_capacity_changes_are_all_seen_by_the_next_match(
+    client: Any, directory: dict[str, int], institution: dict[str, str], clock: Any  # noqa: F811
+) -> None:
+    """Two writers at once (on PostgreSQL each holds the capacity counter until it commits, so the
+    stamps commit in order); the first one committing last does not hide its change."""
+    men, vaslui = directory["men_shelter"], directory["vaslui_shelter"]
+    assert await _available(client, institution, men) == 2
+
+    async def change(service_id: int, available: int, hold: float) -> None:
+        async with write_transaction():
+            await places.set_figures(service_id, CapacityUpdate(available=available), SYSTEM, clock.now())
+            await asyncio.sleep(hold)
+
+    async def both() -> None:
+        await asyncio.gather(change(men, 7, 0.3), change(vaslui, 4, 0.0))
+
+    in_app(client, both)
+    assert await _available(client, institution, men) == 7
+    wanted = {**PROFILE, "avoid_counties": [], "max_distance_km": None}
+    body = (await client.post("/api/v1/matches", json={"profile": wanted}, headers=institution)).json()
+    assert next(c["available"] for c in body["candidates"] if c["service_id"] == vaslui) == 4
+
+    async def versions() -> list[int]:
+        from referralnet import sql
+
+        rows = await sql.fetch("SELECT capacity_version FROM service WHERE id IN ({}, {}) ORDER BY id", men, vaslui)
+        return [r["capacity_version"] for r in rows]
+
+    stamps = in_app(client, versions)
+    assert len(set(stamps)) == 2 and min(stamps) > 0
