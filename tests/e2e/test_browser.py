@@ -7,57 +7,29 @@ included) makes a request that leaves the local host.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import Browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip("browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium)", allow_module_level=True)
-
-import httpx  # noqa: E402
-import uvicorn  # noqa: E402
-from playwright.sync_api import Browser, Page, Request, sync_playwright  # noqa: E402
-
-from referralnet import db  # noqa: E402
-from referralnet.accounts.schemas import SYSTEM  # noqa: E402
-from referralnet.accounts.services import create_token  # noqa: E402
-from referralnet.app import create_app  # noqa: E402
-from referralnet.clock import SystemClock  # noqa: E402
-from referralnet.directory.schemas import OrganisationCreate  # noqa: E402
-from referralnet.directory.services import create_organisation  # noqa: E402
-from referralnet.notifications import signing  # noqa: E402
-from referralnet.settings import Settings  # noqa: E402
+from referralnet.accounts.schemas import SYSTEM
+from referralnet.accounts.services import create_token
+from referralnet.clock import SystemClock
+from referralnet.directory.schemas import OrganisationCreate
+from referralnet.directory.services import create_organisation
+from referralnet.notifications import signing
+from tests.e2e.support import Recorder, Site, serve, settings_for
+from tests.integration.helpers import PROFILE
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[2]
 SECRET = "e2e-signing-key"
-from tests.integration.helpers import PROFILE  # noqa: E402
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 
 
-class Server:
-    """The running app: its base URL, tokens by role, and an HTTP client for the API."""
-
-    def __init__(self, base: str, tokens: dict[str, str]) -> None:
-        self.base, self.tokens = base, tokens
-        self.http = httpx.Client(base_url=base, timeout=30)
-
-    def api(self, method: str, path: str, role: str, **kw: Any) -> Any:
-        resp = self.http.request(method, path, headers={"Authorization": f"Bearer {self.tokens[role]}"}, **kw)
-        assert resp.status_code < 300, resp.text
-        return resp.json()
+class Server(Site):
+    """The running app: its base URL, tokens by role, and helpers over its API."""
 
     def shelter(self, name: str) -> int:
         """A new organisation with one shelter of two free places; returns the service id."""
@@ -88,13 +60,9 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    path = tmp_path_factory.mktemp("e2e") / "referralnet.sqlite"
-    settings = Settings(database_url=f"sqlite:///{path}", data_dir=str(REPO / "data"), scheduler=False, secret_key=SECRET)
+    settings = settings_for(tmp_path_factory, "e2e", SECRET)
 
     async def prepare() -> dict[str, str]:
-        engine = db.make_engine(settings.database_url)
-        await db.migrate(engine)
-        db.bind(engine)  # SQLite opens a connection per query, so the server's loop can share the file
         police = await create_organisation(
             OrganisationCreate(name="IPJ e2e", slug="ipj-e2e", kind="institution", institution_type="police"), SYSTEM, SystemClock()
         )
@@ -104,49 +72,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             for role in ("admin", "institution", "secretariat")
         }
 
-    tokens = asyncio.run(prepare())
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    uv = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    srv = Server(f"http://127.0.0.1:{port}", tokens)
-    yield srv
-    srv.http.close()
-    uv.should_exit = True
-    thread.join(timeout=30)
-    sock.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Recorder:
-    """Every URL a page requests, to prove nothing leaves the local server."""
-
-    def __init__(self, page: Page) -> None:
-        self.urls: list[str] = []
-        page.on("request", self._on)
-
-    def _on(self, request: Request) -> None:
-        self.urls.append(request.url)
-
-    def assert_local(self, base: str) -> None:
-        assert self.urls, "no request was recorded"
-        here = urlsplit(base).netloc
-        # data: and blob: URLs are built in the page (Swagger UI's inline icons) and never reach a network.
-        away = [u for u in self.urls if urlsplit(u).scheme not in ("data", "blob") and urlsplit(u).netloc != here]
-        assert not away, away
+    with serve(settings, prepare) as (base, tokens):
+        yield Server(base, tokens)
 
 
 def test_accept_link_confirms_once(server: Server, browser: Browser) -> None:

@@ -6,25 +6,16 @@ import datetime as dt
 import time
 
 import pytest
+from playwright.sync_api import Browser
 
-from tests.e2e.test_browser import CHROMIUM
-
-if not CHROMIUM.exists():  # pragma: no cover - the imported module skips first
-    pytest.skip("browser tests need /usr/bin/chromium", allow_module_level=True)
-
-from playwright.sync_api import Browser  # noqa: E402
-
-from referralnet.notifications import signing  # noqa: E402
-from tests.e2e import test_browser as shared  # noqa: E402
-from tests.e2e.test_browser import SECRET, Recorder, Server  # noqa: E402
-
-# The browser tests' module fixtures: a server of this module's own and one Chromium.
-server, browser = shared.server, shared.browser
+from referralnet.notifications import signing
+from tests.e2e.support import Recorder
+from tests.e2e.test_browser import SECRET, Server, server  # noqa: F401 - server is test_browser's fixture, run again for this module
 
 pytestmark = pytest.mark.e2e
 
 
-def test_capacity_page_sets_free_places_once(server: Server, browser: Browser) -> None:
+def test_capacity_page_sets_free_places_once(server: Server, browser: Browser) -> None:  # noqa: F811
     service = server.shelter("Casa Numără")
     time.sleep(1.1)  # the reminder comes after the last figure (the link holds whole seconds)
     issued = dt.datetime.now(dt.timezone.utc)

@@ -4,48 +4,29 @@ API, and another NGO's person never sees either offer. Each NGO page passes axe-
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
-from referralnet import db
 from referralnet.accounts import people
 from referralnet.accounts.schemas import SYSTEM
 from referralnet.accounts.services import create_token
-from referralnet.app import create_app
 from referralnet.clock import SystemClock
 from referralnet.directory.schemas import OrganisationCreate
 from referralnet.directory.services import create_organisation
-from referralnet.settings import Settings
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, Recorder
-from tests.e2e.test_pages import PASSWORD, _sign_in, shoot
+from tests.e2e import support
+from tests.e2e.support import PASSWORD, Recorder, serve, settings_for, shoot, sign_in
 from tests.integration.helpers import PROFILE, shelter
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parents[2]
 CASEWORKER = "asistenta@casa-alfa.example.org"
 OTHER = "asistent@casa-beta.example.org"
 
 
-class Site:
-    def __init__(self, base: str, tokens: dict[str, str], ids: dict[str, int]) -> None:
-        self.base, self.tokens, self.ids = base, tokens, ids
-
-    def api(self, method: str, path: str, token: str = "admin", **kw: object) -> dict:
-        resp = httpx.request(method, self.base + path, headers={"Authorization": f"Bearer {self.tokens[token]}"}, timeout=30, **kw)  # type: ignore[arg-type]
-        assert resp.status_code < 300, resp.text
-        return resp.json()  # type: ignore[no-any-return]
-
+class Site(support.Site):
     def refer(self) -> int:
         """A referral to Casa Alfa by the institution (through the API); returns its offer's id."""
         body = {"profile": copy.deepcopy(PROFILE), "consent": True, "mode": "parallel", "service_ids": [self.ids["service"]]}
@@ -57,13 +38,9 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    path = tmp_path_factory.mktemp("e2e-ngo") / "referralnet.sqlite"
-    settings = Settings(database_url=f"sqlite:///{path}", data_dir=str(REPO / "data"), scheduler=False, secret_key="e2e-ngo")
+    settings = settings_for(tmp_path_factory, "e2e-ngo", "e2e-ngo")
 
     async def prepare() -> tuple[dict[str, str], dict[str, int]]:
-        engine = db.make_engine(settings.database_url)
-        await db.migrate(engine)
-        db.bind(engine)
         now = SystemClock().now()
         police = await create_organisation(
             OrganisationCreate(name="IPJ Iași", slug="ipj-iasi", kind="institution", institution_type="police"), SYSTEM, SystemClock()
@@ -78,32 +55,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                   "institution": (await create_token(role="institution", name="IPJ Iași", organisation=police.id))[0]}  # fmt: skip
         return tokens, {"alfa": alfa.id, "beta": beta.id}
 
-    tokens, ids = asyncio.run(prepare())
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    uv = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    result = Site(f"http://127.0.0.1:{sock.getsockname()[1]}", tokens, ids)
-    body = shelter(name="Casa Alfa", capacity={"unit": "beds", "total": 6, "available": 5},
-                   sites=[{"county": "RO-IS", "locality": "Iași", "address": "Strada Ascunsă 7", "confidential": True}])  # fmt: skip
-    result.ids["service"] = result.api("POST", f"/api/v1/organisations/{ids['alfa']}/services", json=body)["id"]
-    yield result
-    uv.should_exit = True
-    thread.join(timeout=30)
-    sock.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with serve(settings, prepare) as (base, (tokens, ids)):
+        result = Site(base, tokens, ids)
+        body = shelter(name="Casa Alfa", capacity={"unit": "beds", "total": 6, "available": 5},
+                       sites=[{"county": "RO-IS", "locality": "Iași", "address": "Strada Ascunsă 7", "confidential": True}])  # fmt: skip
+        result.ids["service"] = result.api("POST", f"/api/v1/organisations/{ids['alfa']}/services", json=body)["id"]
+        yield result
 
 
 def test_ngo_answers_offers_and_keeps_places_current_on_a_phone(site: Site, browser: Browser) -> None:
@@ -111,7 +68,7 @@ def test_ngo_answers_offers_and_keeps_places_current_on_a_phone(site: Site, brow
     context = browser.new_context(locale="ro-RO", viewport={"width": 360, "height": 740})
     page = context.new_page()
     seen = Recorder(page)
-    _sign_in(page, base, CASEWORKER)
+    sign_in(page, base, CASEWORKER)
     page.wait_for_url(f"{base}/ngo")
     expect(page.locator(f"#free-{sid}")).to_have_text("5")
     shoot(page, "ngo-home")
@@ -182,7 +139,7 @@ def test_ngo_answers_offers_and_keeps_places_current_on_a_phone(site: Site, brow
     # Another NGO's person never sees either offer.
     other = browser.new_context(locale="ro-RO", viewport={"width": 360, "height": 740})
     opage = other.new_page()
-    _sign_in(opage, base, OTHER)
+    sign_in(opage, base, OTHER)
     opage.wait_for_url(f"{base}/ngo")
     opage.goto(f"{base}/ngo/offers")
     expect(opage.locator("#no-offers")).to_be_visible()

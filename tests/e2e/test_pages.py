@@ -4,50 +4,31 @@ the browser makes goes to the server itself."""
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
-import uvicorn  # noqa: E402
-from playwright.sync_api import Browser, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser
 
-from referralnet import db  # noqa: E402
-from referralnet.accounts import people  # noqa: E402
-from referralnet.accounts.schemas import SYSTEM  # noqa: E402
-from referralnet.accounts.services import create_token  # noqa: E402
-from referralnet.app import create_app  # noqa: E402
-from referralnet.clock import SystemClock  # noqa: E402
-from referralnet.directory.schemas import OrganisationCreate  # noqa: E402
-from referralnet.directory.services import create_organisation  # noqa: E402
-from referralnet.settings import Settings  # noqa: E402
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, Recorder
+from referralnet.accounts import people
+from referralnet.accounts.schemas import SYSTEM
+from referralnet.accounts.services import create_token
+from referralnet.clock import SystemClock
+from referralnet.directory.schemas import OrganisationCreate
+from referralnet.directory.services import create_organisation
+from tests.e2e.support import PASSWORD, Recorder, Site, accessible, serve, settings_for, shoot, sign_in
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parents[2]
-PASSWORD = "zăpadă pe dealul Feleacului"
 OFFICER = "agent.popescu@ipj-cluj.example.ro"
 COLLEAGUE = "agent.ionescu@ipj-cluj.example.ro"
 STRANGER = "asistent@dgaspc-iasi.example.ro"
 
 
-class Site:
-    def __init__(self, base: str, tokens: dict[str, str]) -> None:
-        self.base, self.tokens = base, tokens
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    path = tmp_path_factory.mktemp("e2e-pages") / "referralnet.sqlite"
-    settings = Settings(database_url=f"sqlite:///{path}", data_dir=str(REPO / "data"), scheduler=False, secret_key="e2e-pages")
+    settings = settings_for(tmp_path_factory, "e2e-pages", "e2e-pages")
 
     async def prepare() -> dict[str, str]:
-        engine = db.make_engine(settings.database_url)
-        await db.migrate(engine)
-        db.bind(engine)
         police = await create_organisation(
             OrganisationCreate(name="IPJ Cluj", slug="ipj-cluj", kind="institution", institution_type="police"), SYSTEM, SystemClock()
         )
@@ -60,33 +41,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                                        now=SystemClock().now())  # fmt: skip
         return {"admin": (await create_token(role="admin", name="e2e admin"))[0]}
 
-    tokens = asyncio.run(prepare())
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    uv = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield Site(f"http://127.0.0.1:{sock.getsockname()[1]}", tokens)
-    uv.should_exit = True
-    thread.join(timeout=30)
-    sock.close()
+    with serve(settings, prepare) as (base, tokens):
+        yield Site(base, tokens)
 
 
 @pytest.fixture(scope="module")
 def base(site: Site) -> str:
     return site.base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_sign_in_in_romanian_switch_language_and_sign_out(base: str, browser: Browser) -> None:
@@ -144,76 +105,22 @@ def test_keyboard_reaches_the_form_with_visible_focus(base: str, browser: Browse
     context.close()
 
 
-def _api(site: Site, method: str, path: str, token: str | None = None, **kw: object) -> dict:
-    import httpx
-
-    bearer = token or site.tokens["admin"]
-    resp = httpx.request(method, site.base + path, headers={"Authorization": f"Bearer {bearer}"}, timeout=30, **kw)  # type: ignore[arg-type]
-    assert resp.status_code < 300, resp.text
-    return resp.json()  # type: ignore[no-any-return]
-
-
-SHOTS = REPO / "docs" / "screenshots"
-
-
-def accessible(page: object) -> None:
-    """axe-core (bundled by axe-playwright-python, evaluated from the test, not fetched) finds no serious or
-    critical violation on the page as it is now."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    violations = Axe().run(page).response["violations"]
-    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in violations if v["impact"] in ("serious", "critical")]
-    assert not bad, bad
-
-
-def fits_360(page: object) -> None:
-    """At 360 px the page does not scroll sideways (wide tables stack their cells or wrap)."""
-    size = page.viewport_size  # type: ignore[attr-defined]
-    page.set_viewport_size({"width": 360, "height": 740})  # type: ignore[attr-defined]
-    width = page.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
-    page.set_viewport_size(size)  # type: ignore[attr-defined]
-    assert width <= 360, f"{page.url} is {width} px wide at 360 px"  # type: ignore[attr-defined]
-
-
-def shoot(page: object, name: str) -> None:
-    """The page passes axe and fits 360 px; with REFERRALNET_SCREENSHOTS=1 it is also saved at 1280 and 360 px into docs/screenshots/."""
-    import os
-
-    accessible(page)
-    fits_360(page)
-    if os.environ.get("REFERRALNET_SCREENSHOTS") != "1":
-        return
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    size = page.viewport_size  # type: ignore[attr-defined]
-    for width, height in ((1280, 900), (360, 740)):
-        page.set_viewport_size({"width": width, "height": height})  # type: ignore[attr-defined]
-        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)  # type: ignore[attr-defined]
-    page.set_viewport_size(size)  # type: ignore[attr-defined]
-
-
-def _sign_in(page: object, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in")  # type: ignore[attr-defined]
-    page.locator("#email").fill(email)  # type: ignore[attr-defined]
-    page.locator("#password").fill(PASSWORD)  # type: ignore[attr-defined]
-    page.locator("#sign-in").click()  # type: ignore[attr-defined]
-
-
 def test_institution_refers_in_romanian_and_sees_it_placed_live(site: Site, browser: Browser) -> None:
     from playwright.sync_api import expect
 
     base = site.base
-    org = _api(site, "POST", "/api/v1/organisations", json={"name": "Asociația Casa Iașului"})
+    org = site.api("POST", "/api/v1/organisations", json={"name": "Asociația Casa Iașului"})
     body = {"type": "residential_shelter", "name": "Casa Iașului", "eligibility": {"age_min": 18, "genders": ["female"]},
             "sites": [{"county": "RO-IS", "locality": "Iași", "confidential": True}],
             "capacity": {"unit": "beds", "total": 10, "available": 2}}  # fmt: skip
-    service = _api(site, "POST", f"/api/v1/organisations/{org['id']}/services", json=body)
+    service = site.api("POST", f"/api/v1/organisations/{org['id']}/services", json=body)
 
     context = browser.new_context(locale="ro-RO", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     seen = Recorder(page)
     page.goto(f"{base}/sign-in")
     shoot(page, "sign-in")
-    _sign_in(page, base, OFFICER)
+    sign_in(page, base, OFFICER)
     page.wait_for_url(f"{base}/institution/referrals")
     assert page.locator("h1").inner_text() == "Referirile instituției dumneavoastră"
     page.locator("#new-referral").click()
@@ -238,7 +145,7 @@ def test_institution_refers_in_romanian_and_sees_it_placed_live(site: Site, brow
     expect(page.locator("#note-error")).to_contain_text("seamănă cu un număr de telefon")
     shoot(page, "new-referral-refused")
     assert "0744 555 123" not in page.content()  # the note is not echoed (a CSRF token may hold any 4 digits)
-    assert _api(site, "GET", "/api/v1/referrals")["total"] == 0
+    assert site.api("GET", "/api/v1/referrals")["total"] == 0
 
     page.locator("#find").click()
     card = page.locator(f"#candidate-{service['id']}")
@@ -269,9 +176,9 @@ def test_institution_refers_in_romanian_and_sees_it_placed_live(site: Site, brow
     expect(error).to_contain_text("Niciun alt furnizor nu poate fi întrebat acum")
 
     with ThreadPoolExecutor(1) as pool:  # Playwright's loop runs in this thread
-        ngo = pool.submit(asyncio.run, create_token(role="ngo", name="e2e provider", organisation=org["id"])).result()[0]
+        site.tokens["ngo"] = pool.submit(asyncio.run, create_token(role="ngo", name="e2e provider", organisation=org["id"])).result()[0]
     arrival = "Ne întâlnim la farmacia din gara Iași; sunați la sosire."
-    _api(site, "POST", f"/api/v1/offers/{offer_id}/accept", token=ngo, json={"arrival_instructions": arrival})  # elsewhere
+    site.api("POST", f"/api/v1/offers/{offer_id}/accept", "ngo", json={"arrival_instructions": arrival})  # elsewhere
     expect(page.locator("#referral-status")).to_have_text("plasată", timeout=20_000)  # no reload
     expect(page.locator(f"#offer-{offer_id}")).to_contain_text("acceptată")
     expect(page.locator("#need-residential_shelter-status")).to_have_text("plasată")
@@ -287,7 +194,7 @@ def test_institution_refers_in_romanian_and_sees_it_placed_live(site: Site, brow
 
     colleague = browser.new_context(locale="ro-RO", viewport={"width": 360, "height": 740})
     cpage = colleague.new_page()
-    _sign_in(cpage, base, COLLEAGUE)
+    sign_in(cpage, base, COLLEAGUE)
     cpage.wait_for_url(f"{base}/institution/referrals")
     cpage.goto(detail)
     expect(cpage.locator("#referral-status")).to_have_text("plasată")
@@ -295,7 +202,7 @@ def test_institution_refers_in_romanian_and_sees_it_placed_live(site: Site, brow
 
     stranger = browser.new_context(locale="en-GB")
     spage = stranger.new_page()
-    _sign_in(spage, base, STRANGER)
+    sign_in(spage, base, STRANGER)
     spage.wait_for_url(f"{base}/institution/referrals")
     response = spage.goto(detail)
     assert response is not None and response.status == 404

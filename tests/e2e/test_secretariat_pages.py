@@ -6,37 +6,27 @@ JavaScript the same links and forms load whole pages."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import datetime as dt
 import io
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect
 
-from referralnet import db
 from referralnet.accounts import people
 from referralnet.accounts.schemas import SYSTEM
 from referralnet.accounts.services import create_token
-from referralnet.app import create_app
 from referralnet.clock import SystemClock
 from referralnet.directory.schemas import OrganisationCreate, ServiceCreate
 from referralnet.directory.services import create_organisation, create_service
-from referralnet.settings import Settings
 from referralnet.tables import Offer, Referral, ReferralNeed
-from tests.e2e.test_browser import Recorder
-from tests.e2e.test_pages import PASSWORD, _sign_in, browser, shoot  # noqa: F401 - browser is a fixture
+from tests.e2e.support import PASSWORD, Recorder, serve, settings_for, shoot, sign_in
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parents[2]
 BOUND = "coordonator@protect.example.ro"
 SHELTER = "residential_shelter"
 
@@ -67,13 +57,9 @@ async def _unplaced(token_id: int, county: str, organisation: int, service: int,
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, int]]]:
     """A server with a ProTECT member in Iași, a 15-NGO member serving Vaslui, and two unplaced referrals of men
     needing a shelter: one from Galați declined by the ProTECT member, one from Constanța declined by the other."""
-    path = tmp_path_factory.mktemp("e2e-secretariat") / "referralnet.sqlite"
-    settings = Settings(database_url=f"sqlite:///{path}", data_dir=str(REPO / "data"), scheduler=False, secret_key="e2e-sec")
+    settings = settings_for(tmp_path_factory, "e2e-secretariat", "e2e-sec")
 
     async def prepare() -> dict[str, int]:
-        engine = db.make_engine(settings.database_url)
-        await db.migrate(engine)
-        db.bind(engine)
         clock = SystemClock()
         now = clock.now()
         casa = await create_organisation(OrganisationCreate(name="Casa Protect Iași", networks=["protect"]), SYSTEM, clock)
@@ -92,20 +78,8 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
                                    networks=["protect"])  # fmt: skip
         return {"our_decline": ours, "their_decline": other}
 
-    ids = asyncio.run(prepare())
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    uv = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}", ids
-    uv.should_exit = True
-    thread.join(timeout=30)
-    sock.close()
+    with serve(settings, prepare) as (url, ids):
+        yield url, ids
 
 
 OTHERS = ("Altă Rețea", "Adăpost Vaslui")  # the other network's member and its service
@@ -125,12 +99,12 @@ def _no_others(page: Page) -> None:
     assert not [name for name in OTHERS if name in text], page.url
 
 
-def test_a_bound_secretariat_reviews_their_network_at_360_px(base: tuple[str, dict[str, int]], browser: Browser) -> None:  # noqa: F811
+def test_a_bound_secretariat_reviews_their_network_at_360_px(base: tuple[str, dict[str, int]], browser: Browser) -> None:
     url, ids = base
     context = browser.new_context(locale="en-GB", viewport={"width": 360, "height": 740}, accept_downloads=True)
     page = context.new_page()
     seen = Recorder(page)
-    _sign_in(page, url, BOUND)
+    sign_in(page, url, BOUND)
     page.wait_for_url(f"{url}/secretariat")
     assert page.locator("h1").inner_text() == "Coverage"
     _no_others(page)
@@ -202,11 +176,11 @@ def test_a_bound_secretariat_reviews_their_network_at_360_px(base: tuple[str, di
     context.close()
 
 
-def test_without_javascript_the_map_and_filters_load_pages(base: tuple[str, dict[str, int]], browser: Browser) -> None:  # noqa: F811
+def test_without_javascript_the_map_and_filters_load_pages(base: tuple[str, dict[str, int]], browser: Browser) -> None:
     url, _ids = base
     context = browser.new_context(locale="en-GB", viewport={"width": 360, "height": 740}, java_script_enabled=False)
     page = context.new_page()
-    _sign_in(page, url, BOUND)
+    sign_in(page, url, BOUND)
     page.wait_for_url(f"{url}/secretariat")
     page.locator("#map-RO-IS").click()
     page.wait_for_url("**county=RO-IS#county-row")
