@@ -198,8 +198,12 @@ def _enum_hint(key: str, value: str, valid: list[str] | None = None) -> str:
         labels.update({c.name: code for code, c in geo.counties().items()})
         labels.update({c.name_ascii: code for code, c in geo.counties().items()})
         labels.update({code.removeprefix("RO-"): code for code in valid})
-    best = process.extractOne(value, list(labels), scorer=fuzz.WRatio, processor=lambda s: s.casefold())
-    nearest = f"did you mean {labels[best[0]]}? " if best is not None and best[1] >= 80 else ""
+    # The whole word first ("countys" -> counties, not declines_by_county); a part of one only when no
+    # whole word is near ("shelter" -> residential_shelter).
+    best = process.extractOne(value, list(labels), scorer=fuzz.ratio, processor=lambda s: s.casefold(), score_cutoff=75)
+    if best is None:
+        best = process.extractOne(value, list(labels), scorer=fuzz.WRatio, processor=lambda s: s.casefold(), score_cutoff=80)
+    nearest = f"did you mean {labels[best[0]]}? " if best is not None else ""
     if len(valid) <= _LISTED_AT_MOST:
         return f"{nearest}valid values: {', '.join(valid)}"
     return f"{nearest}see GET /api/v1/vocabulary for the valid codes"
