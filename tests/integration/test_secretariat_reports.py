@@ -292,3 +292,45 @@ async def people_networks_report(year: int, code: str) -> Any:
     from referralnet.directory.networks import members_of
 
     return await yearly.yearly_report(year, organisations=await members_of([code]), networks=[code], safe=False)
+
+
+async def test_filters_swap_the_view_in_place_with_htmx(client: AsyncTestClient[Any], clock: FixedClock, tokens: Tokens,
+                                                        admin: dict[str, str]) -> None:
+    h = await directory(client, tokens, admin)
+    await h.accept_all(await h.refer("residential_shelter"))
+    await secretariat_person(client, clock)
+    htmx = {"HX-Request": "true"}
+    params = {"from": "2025-06", "to": "2025-07", "network": "", "county": "RO-IS"}
+
+    page = await client.get("/secretariat/activity", params=params)
+    assert page.status_code == 200 and page.text.lstrip().lower().startswith("<!doctype html>") and 'id="secretariat-nav"' in page.text
+    assert '<script src="/static/htmx/htmx-2.0.4.min.js" defer></script>' in page.text and "script-src 'self'" in page.headers["content-security-policy"]
+    view = page.text.split('<div id="activity-view"', 1)[1]
+    assert 'hx-target="#activity-view"' in view and 'hx-get="/secretariat/activity" hx-push-url="true"' in view
+    assert 'id="county" name="county" hx-get="/secretariat/activity" hx-trigger="change" hx-include="closest form"' in view
+    assert "hx-push-url" not in page.headers and "HX-Request" in page.headers["vary"]
+
+    part = await client.get("/secretariat/activity", params=params, headers=htmx)
+    assert part.status_code == 200 and part.text.lstrip().startswith('<div id="activity-view"')
+    assert all(chrome not in part.text for chrome in ("<html", "<head", 'id="secretariat-nav"', "sign-out", "<script"))
+    # The address shown is the page's own, empty filters left out, so a reload or a bookmark gives the same view.
+    assert part.headers["hx-push-url"] == "/secretariat/activity?from=2025-06&to=2025-07&county=RO-IS"
+    assert table_of(part.text, "table-month") == table_of(page.text, "table-month") and table_of(part.text, "table-month")["Jun 2025"][4] == "&lt;10"
+    assert '<option value="RO-IS" selected>' in part.text
+
+    # Going back with htmx asks again for the whole page (its history keeps no copies): it gets the whole page.
+    restored = await client.get("/secretariat/activity", params=params, headers={**htmx, "HX-History-Restore-Request": "true"})
+    assert 'id="secretariat-nav"' in restored.text and "hx-push-url" not in restored.headers
+
+    wrong = await client.get("/secretariat/activity", params={**params, "from": "2025-13"}, headers=htmx)
+    assert wrong.status_code == 422 and wrong.text.lstrip().startswith('<div id="activity-view"') and 'id="error-from"' in wrong.text
+    assert "<html" not in wrong.text and wrong.headers["hx-push-url"] == "/secretariat/activity?from=2025-13&to=2025-07&county=RO-IS"
+
+    report = await client.get("/secretariat/report", params={"year": "2025", "network": ""}, headers=htmx)
+    assert report.status_code == 200 and report.text.lstrip().startswith('<div id="report-view"') and "<html" not in report.text
+    assert "Yearly report 2025</h1>" in report.text and report.headers["hx-push-url"] == "/secretariat/report?year=2025"
+    full = await client.get("/secretariat/report", params={"year": "2025"})
+    assert 'id="secretariat-nav"' in full.text and table_of(full.text, "table-yearly") == table_of(report.text, "table-yearly")
+    assert 'id="network" name="network" hx-get="/secretariat/report" hx-trigger="change"' in full.text
+    printable = await client.get("/secretariat/report", params={"year": "2025", "print": "1"})
+    assert "<script" not in printable.text and 'id="filters"' not in printable.text

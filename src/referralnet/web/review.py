@@ -9,7 +9,7 @@ services (``sweeps.remind_capacity``, ``notifications.services.retry_notificatio
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -177,38 +177,37 @@ class ReviewPages(Controller):
     @post("/declines/{offer_id:int}/contest", operation_id="secretariatContestDecline", include_in_schema=False, status_code=303)
     async def contest(self, request: Request[Any, Any, Any], offer_id: FromPath[int], clock: CurrentClock) -> Redirect | Template:
         """Mark a decline as contested, to follow it up with the provider (the API's contest)."""
-        now = clock.now()
-        try:
-            await self._offer_in_view(request, offer_id)
-            await offers.contest_decline(offer_id, request.scope["user"], now, None)
-        except DomainError as exc:
-            return await self._refused(request, now, f"decline-{offer_id}", exc)
-        return Redirect("/secretariat/review?done=contested#contested", status_code=303)
+        return await self._on_offer(request, offer_id, clock.now(), "decline", "contested#contested",
+                                    lambda now: offers.contest_decline(offer_id, request.scope["user"], now, None))  # fmt: skip
 
     @post("/tasks/{offer_id:int}/accept", operation_id="secretariatAcceptOnBehalf", include_in_schema=False, status_code=303)
     async def accept(self, request: Request[Any, Any, Any], offer_id: FromPath[int], clock: CurrentClock) -> Redirect | Template:
         """Record the provider's acceptance given on the phone (the API's accept, on its behalf)."""
-        now = clock.now()
-        try:
-            await self._offer_in_view(request, offer_id)
-            await offers.accept_offer(offer_id, request.scope["user"], now, request.app.state.settings)
-        except DomainError as exc:
-            return await self._refused(request, now, f"task-{offer_id}", exc)
-        return Redirect("/secretariat/review?done=accepted#tasks", status_code=303)
+        return await self._on_offer(request, offer_id, clock.now(), "task", "accepted#tasks",
+                                    lambda now: offers.accept_offer(offer_id, request.scope["user"], now, request.app.state.settings))  # fmt: skip
 
     @post("/tasks/{offer_id:int}/decline", operation_id="secretariatDeclineOnBehalf", include_in_schema=False, status_code=303)
     async def decline(self, request: Request[Any, Any, Any], offer_id: FromPath[int], clock: CurrentClock) -> Redirect | Template:
         """Record the provider's decline given on the phone, with its coded reason (the API's decline, on its behalf)."""
-        now = clock.now()
         form = {key: str(value).strip() for key, value in (await request.form()).items()}
-        try:
-            await self._offer_in_view(request, offer_id)
+
+        async def decline_it(now: dt.datetime) -> Any:
             if form.get("reason") not in DECLINE_REASONS:
                 raise InvalidInput(NO_REASON, field="reason")
             if len(form.get("text", "")) > 500:
                 raise InvalidInput(TEXT_TOO_LONG, field="text")
             body = DeclineBody(reason=form["reason"], text=form.get("text") or None)
-            await offers.decline_offer(offer_id, body, request.scope["user"], now, request.app.state.settings)
+            return await offers.decline_offer(offer_id, body, request.scope["user"], now, request.app.state.settings)
+
+        return await self._on_offer(request, offer_id, clock.now(), "task", "declined#tasks", decline_it)
+
+    async def _on_offer(self, request: Request[Any, Any, Any], offer_id: int, now: dt.datetime, row: str, done: str,
+                        act: Callable[[dt.datetime], Awaitable[Any]]) -> Redirect | Template:  # fmt: skip
+        """An answer about an offer in the person's view (``act``, the API's service): back to the review saying
+        ``done``, or the review with the refusal beside the offer's row (``row-<id>``); out of view, not found."""
+        try:
+            await self._offer_in_view(request, offer_id)
+            await act(now)
         except DomainError as exc:
-            return await self._refused(request, now, f"task-{offer_id}", exc)
-        return Redirect("/secretariat/review?done=declined#tasks", status_code=303)
+            return await self._refused(request, now, f"{row}-{offer_id}", exc)
+        return Redirect(f"/secretariat/review?done={done}", status_code=303)

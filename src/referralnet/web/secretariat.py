@@ -56,6 +56,15 @@ async def secretariat_only(connection: ASGIConnection[Any, Any, Any, Any], _: Ba
         raise NotYours(N_("these pages are for the secretariat"))
 
 
+def view_or_page(request: Request[Any, Any, Any], name: str, code: int = 200, /, *, address: str, **context: Any) -> Template:
+    """The page ``secretariat/<name>.html``, or for htmx (a filter changed) its view alone, ``secretariat/_<name>.html``,
+    telling htmx the address to show (``HX-Push-Url``). A history restore asks with htmx too but wants the whole page."""
+    headers = {**LIVE_HEADERS, "Vary": "HX-Request, HX-History-Restore-Request"}
+    if request.headers.get("hx-request") == "true" and request.headers.get("hx-history-restore-request") != "true":
+        return _page(f"secretariat/_{name}.html", code, headers={**headers, "HX-Push-Url": address}, **context)
+    return _page(f"secretariat/{name}.html", code, headers=headers, **context)
+
+
 @dataclass(frozen=True)
 class Choice:
     """The page's filters as the address states them; empty means any."""
@@ -92,9 +101,10 @@ def _checked(choice: Choice, *, type_required: bool) -> Choice:
 
 
 def _labels(request: Request[Any, Any, Any], scope: networks.Scope, choices: list[Any]) -> dict[str, Any]:
-    """Code labels for the templates, and the names of the networks in view in the page's language."""
+    """Code labels for the templates, the networks to choose from as (code, name) and the names of those in view,
+    in the page's language."""
     name = "name_ro" if i18n.locale_of(request) == "ro" else "name_en"
-    return {"network_names": [n[name] for n in choices if n["code"] in scope.networks],
+    return {"network_names": [n[name] for n in choices if n["code"] in scope.networks], "networks": [(n["code"], n[name]) for n in choices],
             "service_types": {c: (en, ro) for c, (_g, en, ro) in SERVICE_TYPES.items()}, "age_groups": AGE_GROUPS,
             "genders": GENDERS, "counties": {c: s.name for c, s in geo.counties().items()}, "gap_reasons": GAP_REASONS}  # fmt: skip
 
@@ -143,7 +153,7 @@ class SecretariatPages(Controller):
         actor, choice = request.scope["user"], Choice.of(request)
         scope, choices = await _scope(actor, _checked(choice, type_required=True))
         view = await overview.overview(age_group=choice.age_group, gender=choice.gender, organisations=scope.organisations)
-        return _page("secretariat/coverage.html", headers=LIVE_HEADERS, choice=choice, view=view, networks=choices, scope=scope,
+        return _page("secretariat/coverage.html", headers=LIVE_HEADERS, choice=choice, view=view, scope=scope,
                      printable=request.query_params.get("print") == "1", map_svg=_map(request, view, choice),
                      **_labels(request, scope, choices))  # fmt: skip
 
@@ -163,7 +173,7 @@ class SecretariatPages(Controller):
         actor, choice = request.scope["user"], Choice.of(request, default_type=None)
         scope, choices = await _scope(actor, _checked(choice, type_required=False))
         report = await self._gaps(request, choice, scope, clock, safe=False, limit=GAPS_SHOWN)
-        return _page("secretariat/gaps.html", headers=LIVE_HEADERS, choice=choice, report=report, networks=choices, scope=scope, shown=GAPS_SHOWN,
+        return _page("secretariat/gaps.html", headers=LIVE_HEADERS, choice=choice, report=report, scope=scope, shown=GAPS_SHOWN,
                      **_labels(request, scope, choices))  # fmt: skip
 
     @get("/gaps.csv", operation_id="secretariatGapsCsv")

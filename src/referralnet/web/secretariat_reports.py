@@ -27,8 +27,7 @@ from referralnet.vocabulary import geo
 from referralnet.vocabulary.codes import COUNTY_CODES
 from referralnet.web import i18n, report_views
 from referralnet.web.controllers import SECURITY_HEADERS
-from referralnet.web.institution import _page
-from referralnet.web.secretariat import secretariat_only
+from referralnet.web.secretariat import secretariat_only, view_or_page
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 BAD_MONTH = N_("give a month as year and month, e.g. 2026-03")
@@ -143,6 +142,10 @@ def _query_string(values: dict[str, str], **extra: str) -> str:
     return urlencode({k: v for k, v in {**values, **extra}.items() if v})
 
 
+def _address(path: str, query: str) -> str:
+    return f"{path}?{query}" if query else path
+
+
 class SecretariatReportPages(Controller):
     path = "/secretariat"
     include_in_schema = False
@@ -159,14 +162,15 @@ class SecretariatReportPages(Controller):
             "counties": [(code, c.name) for code, c in geo.counties().items()], "printable": request.query_params.get("print") == "1",
             "query": _query_string(q.choice.values), "report": None, "sections": [], "declines": [],
         }  # fmt: skip
+        address = _address("/secretariat/activity", context["query"])
         if q.choice.errors:
-            return _page("secretariat/activity.html", 422, **context)
+            return view_or_page(request, "activity", 422, address=address, **context)
         report = await _activity(request, q, now)
         sections, declines = report_views.activity_sections(report, locale)
         words = report_views.Words(locale)
         context["months"] = (words.month(q.choice.values["from"]), words.month(q.choice.values["to"]))
-        return _page("secretariat/activity.html", report=report, sections=sections, declines=declines,
-                     **{k: v for k, v in context.items() if k not in ("report", "sections", "declines")})  # fmt: skip
+        return view_or_page(request, "activity", address=address, report=report, sections=sections, declines=declines,
+                            **{k: v for k, v in context.items() if k not in ("report", "sections", "declines")})  # fmt: skip
 
     @get("/activity.csv", operation_id="secretariatActivityCsv", include_in_schema=False, media_type=CSV)
     async def activity_csv(self, request: Request[Any, Any, Any], clock: CurrentClock) -> Response[str]:
@@ -200,9 +204,11 @@ class SecretariatReportPages(Controller):
         choice, report = await self._yearly(request, clock.now())
         context: dict[str, Any] = {"choice": choice, "networks": await network_options(request.scope["user"], locale),
                    "printable": request.query_params.get("print") == "1", "query": _query_string(choice.values)}  # fmt: skip
+        address = _address("/secretariat/report", context["query"])
         if report is None:
-            return _page("secretariat/report.html", 422, report=None, section=None, **context)
-        return _page("secretariat/report.html", report=report, section=report_views.yearly_section(report, locale), **context)
+            return view_or_page(request, "report", 422, address=address, report=None, section=None, **context)
+        return view_or_page(request, "report", address=address, report=report, section=report_views.yearly_section(report, locale),
+                            **context)  # fmt: skip
 
     @get("/report.csv", operation_id="secretariatYearlyReportCsv", include_in_schema=False, media_type=CSV)
     async def report_csv(self, request: Request[Any, Any, Any], clock: CurrentClock) -> Response[str]:
