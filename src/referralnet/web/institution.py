@@ -205,11 +205,7 @@ class InstitutionPages(Controller):
     @get("/referrals/{referral_id:int}", operation_id="institutionReferralPage", include_in_schema=False)
     async def detail(self, request: Request[Any, Any, Any], referral_id: FromPath[int], clock: CurrentClock) -> Template:
         """One referral: status per need, offers, timeline; the status part refreshes itself."""
-        try:
-            referral = await referrals.get_referral(referral_id, request.user, clock.now())
-        except NotFound:
-            return _not_found()
-        return _referral_page("institution/referral.html", referral)
+        return await self._shown(request, referral_id, clock, "institution/referral.html")
 
     @post("/referrals/{referral_id:int}/cancel", operation_id="cancelReferralPage", include_in_schema=False, status_code=303)
     async def cancel(self, request: Request[Any, Any, Any], referral_id: FromPath[int], clock: CurrentClock) -> Template | Redirect:
@@ -226,11 +222,15 @@ class InstitutionPages(Controller):
     @get("/referrals/{referral_id:int}/live", operation_id="institutionReferralLive", include_in_schema=False)
     async def live(self, request: Request[Any, Any, Any], referral_id: FromPath[int], clock: CurrentClock) -> Template:
         """The referral's status part alone, for htmx polling."""
+        return await self._shown(request, referral_id, clock, "institution/_live.html")
+
+    async def _shown(self, request: Request[Any, Any, Any], referral_id: int, clock: Any, name: str) -> Template:
+        """The referral in the page ``name``, or the not-found page (another institution's referral too)."""
         try:
             referral = await referrals.get_referral(referral_id, request.user, clock.now())
         except NotFound:
             return _not_found()
-        return _referral_page("institution/_live.html", referral)
+        return _referral_page(name, referral)
 
     @post("/referrals/{referral_id:int}/round", operation_id="secondRoundPage", include_in_schema=False, status_code=303)
     async def second_round(self, request: Request[Any, Any, Any], referral_id: FromPath[int], clock: CurrentClock) -> Template | Redirect:

@@ -138,7 +138,8 @@ def _map(request: Request[Any, Any, Any], view: overview.Overview, choice: Choic
     )
 
 
-def _csv(text: str, filename: str) -> Response[str]:
+def csv_response(text: str, filename: str) -> Response[str]:
+    """A CSV attachment of the secretariat's pages (their downloads, with the pages' security headers)."""
     return Response(text, media_type="text/csv", headers={**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'})
 
 
@@ -165,7 +166,7 @@ class SecretariatPages(Controller):
         filters = reports.Filters(county=choice.county, service_type=choice.service_type, age_group=choice.age_group,
                                   gender=choice.gender)  # fmt: skip
         report = await reports.matrix_report(filters, clock.now(), safe=True, organisations=scope.organisations)
-        return _csv(export.to_csv(export.matrix_rows(report)), "coverage.csv")
+        return csv_response(export.to_csv(export.matrix_rows(report)), "coverage.csv")
 
     @get("/gaps", operation_id="secretariatGapsPage")
     async def gaps(self, request: Request[Any, Any, Any], clock: CurrentClock) -> Template:
@@ -182,7 +183,7 @@ class SecretariatPages(Controller):
         actor, choice = request.scope["user"], Choice.of(request, default_type=None)
         scope, _ = await _scope(actor, _checked(choice, type_required=False))
         report = await self._gaps(request, choice, scope, clock, safe=True, limit=None)
-        return _csv(export.to_csv(export.gap_rows(report)), "coverage-gaps.csv")
+        return csv_response(export.to_csv(export.gap_rows(report)), "coverage-gaps.csv")
 
     async def _gaps(self, request: Request[Any, Any, Any], choice: Choice, scope: networks.Scope, clock: Any, *, safe: bool,
                     limit: int | None) -> Any:  # fmt: skip

@@ -27,7 +27,7 @@ from referralnet.vocabulary import geo
 from referralnet.vocabulary.codes import COUNTY_CODES
 from referralnet.web import i18n, report_views
 from referralnet.web.controllers import SECURITY_HEADERS
-from referralnet.web.secretariat import secretariat_only, view_or_page
+from referralnet.web.secretariat import csv_response, secretariat_only, view_or_page
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 BAD_MONTH = N_("give a month as year and month, e.g. 2026-03")
@@ -133,11 +133,6 @@ async def _activity(request: Request[Any, Any, Any], q: ActivityQuery, now: dt.d
     )  # fmt: skip
 
 
-def _csv(text: str, filename: str) -> Response[str]:
-    headers = {**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'}
-    return Response(text, media_type=CSV, headers=headers)
-
-
 def _query_string(values: dict[str, str], **extra: str) -> str:
     return urlencode({k: v for k, v in {**values, **extra}.items() if v})
 
@@ -181,7 +176,7 @@ class SecretariatReportPages(Controller):
         if q.choice.errors or table not in export.ACTIVITY_TABLES:
             return Response("the filters or the table are not valid\r\n", media_type=CSV, status_code=400, headers=SECURITY_HEADERS)
         report = await _activity(request, q, now)
-        return _csv(export.to_csv(export.activity_rows(report, table)), f"activity-{table}.csv")
+        return csv_response(export.to_csv(export.activity_rows(report, table)), f"activity-{table}.csv")
 
     async def _yearly(self, request: Request[Any, Any, Any], now: dt.datetime) -> tuple[Choice, Any]:
         query = request.query_params
@@ -217,4 +212,4 @@ class SecretariatReportPages(Controller):
         if report is None:
             return Response("the year or the network is not valid\r\n", media_type=CSV, status_code=400, headers=SECURITY_HEADERS)
         rows = yearly.csv_rows(report, i18n.locale_of(request))
-        return _csv(export.to_csv(rows), f"report-{report.year}{'-' + '-'.join(report.networks) if report.networks else ''}.csv")
+        return csv_response(export.to_csv(rows), f"report-{report.year}{'-' + '-'.join(report.networks) if report.networks else ''}.csv")
