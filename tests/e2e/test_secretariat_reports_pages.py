@@ -3,6 +3,7 @@ tables and charts, axe-core finds no serious violation, and every request stays 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -53,6 +54,20 @@ def test_secretariat_opens_activity_and_yearly_report_at_360px(site: Site, brows
     assert page.locator("#chart-month-referrals rect.suppressed").count() == 1
     assert page.evaluate("document.documentElement.scrollWidth") <= 360 + 1, "the page scrolls sideways at 360 px"
     shoot(page, "secretariat-activity")
+    # Choosing a county swaps the figures in place (htmx): the page is not loaded again, the address follows,
+    # and going back asks the server for the whole page of the address before.
+    page.evaluate("window.notReloaded = true")
+    page.locator("#county").select_option("RO-CJ")
+    expect(page).to_have_url(re.compile(r"/secretariat/activity\?from=\d{4}-\d{2}&to=\d{4}-\d{2}&county=RO-CJ$"))
+    expect(month.locator("td").nth(4)).to_have_text("0")  # no referral from Cluj
+    assert page.evaluate("window.notReloaded === true"), "the page was loaded again"
+    expect(page.locator("#county")).to_have_value("RO-CJ")
+    expect(page.locator("#secretariat-nav")).to_have_count(1)
+    page.go_back()
+    expect(page).to_have_url(f"{site.base}/secretariat/activity")
+    expect(month.locator("td").nth(4)).to_have_text("<10")
+    expect(page.locator("#county")).to_have_value("")
+    expect(page.locator("#secretariat-nav")).to_have_count(1)
     page.locator("#print-link").click()
     expect(page.locator("#filters")).to_have_count(0)
 
