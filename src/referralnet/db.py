@@ -182,9 +182,16 @@ async def stop(engine: Engine) -> None:
 
 
 async def ping(engine: Engine) -> bool:
+    """Whether the database answers ``SELECT 1`` (``GET /health``): straight on a pooled connection,
+    without Piccolo's query machinery or, on SQLite, a hop to a reader thread."""
     try:
-        if isinstance(engine, SQLiteEngine):
+        if isinstance(engine, PooledSQLiteEngine):
+            await engine.read("SELECT 1", inline=True)
+        elif isinstance(engine, SQLiteEngine):
             await engine._run_in_new_connection("SELECT 1")
+        elif isinstance(engine, PostgresEngine) and engine.pool is not None:
+            async with engine.pool.acquire() as connection:
+                await connection.fetchval("SELECT 1")
         else:
             await engine.run_ddl("SELECT 1")
     except Exception:  # noqa: BLE001 - any failure means "not reachable"

@@ -127,7 +127,7 @@ async def list_services(
         version = int(rows[0]["directory_version"]) if rows else await counters.read(counters.DIRECTORY)
         total = counts.get(version, key)  # type: ignore[union-attr]
     if total is None:
-        total = int((await sql.fetch(f"SELECT count(*) AS n {base}", *args))[0]["n"])
+        total = int((await sql.fetch(f"SELECT count(*) AS n {base}", *args, scan=True))[0]["n"])
         if version is not None:
             counts.put(version, key, total)  # type: ignore[union-attr]
     ids = [r["id"] for r in rows]
