@@ -7,7 +7,9 @@ the bare Litestar ``/json`` (same uvicorn, measured in the same run), ``/health`
 GET of one service, the filtered list page (``limit=20``, county and exploitation form), POST match,
 PUT capacity, and POST match again while capacity updates arrive at ``--update-rate`` per second.
 It prints requests/s, p50, p99 (wrk's ``--latency`` distribution) and the ratio to bare, and checks
-issue 13's targets. wrk comes from Debian (``apt-get install wrk``) or ``--wrk PATH``.
+issue 13's targets. The latency targets (p99 of PUT capacity, of a match under updates) are judged on
+separate light-load rows: with 32 connections in a closed loop, p99 is mostly queueing (about 32 x
+the CPU per request), whatever the code. wrk comes from Debian (``apt-get install wrk``) or ``--wrk PATH``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from _common import (  # noqa: E402
     Server,
     fresh_database,
     machine_info,
+    percentile,
     postgres_unreachable,
     print_report,
     running_server,
@@ -96,21 +99,27 @@ def parse_wrk(out: str) -> dict[str, Any]:
 
 
 async def run_wrk(
-    wrk: str, base_url: str, args: argparse.Namespace, script: str | None = None, path: str = "/", server: Server | None = None
+    wrk: str,
+    base_url: str,
+    args: argparse.Namespace,
+    script: str | None = None,
+    path: str = "/",
+    server: Server | None = None,
+    connections: int | None = None,
 ) -> dict[str, Any]:
     """wrk's figures; with ``server``, also the CPU time that process spent per answered request (ms)."""
     cpu = server.cpu_seconds() if server is not None else None
-    result = await _wrk(wrk, base_url, args, script, path)
+    result = await _wrk(wrk, base_url, args, script, path, connections or args.connections)
     end = server.cpu_seconds() if server is not None else None
     if cpu is not None and end is not None and result["requests"]:
         result["cpu_ms"] = 1000 * (end - cpu) / result["requests"]
     return result
 
 
-async def _wrk(wrk: str, base_url: str, args: argparse.Namespace, script: str | None, path: str) -> dict[str, Any]:
+async def _wrk(wrk: str, base_url: str, args: argparse.Namespace, script: str | None, path: str, connections: int) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(script or "")
-    cmd = [wrk, "-t1", f"-c{args.connections}", f"-d{args.seconds}s", "--latency", "--timeout", "10s"]
+    cmd = [wrk, "-t1", f"-c{connections}", f"-d{args.seconds}s", "--latency", "--timeout", "10s"]
     cmd += ["-s", fh.name] if script else []
     proc = await asyncio.create_subprocess_exec(*cmd, base_url + path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = (await proc.communicate())[0].decode()
@@ -170,19 +179,26 @@ async def prepare(url: str, engine: str, size: int, seed: int) -> dict[str, Any]
     return {"institution": institution, "admin": admin, "capacity_ids": [r[0] for r in rows], "size": size}
 
 
-async def capacity_updates(base_url: str, token: str, ids: list[int], rate: float, stop: asyncio.Event) -> dict[str, float]:
-    """PUT capacity at ``rate`` per second (each on its own schedule, not waiting for the previous answer) until ``stop``."""
+async def capacity_updates(base_url: str, token: str, ids: list[int], rate: float, stop: asyncio.Event) -> dict[str, Any]:
+    """PUT capacity at ``rate`` per second (each on its own schedule, not waiting for the previous answer) until ``stop``.
+
+    An open loop: a slow answer does not delay the next request, so the latencies (``perf_counter``
+    around each request, client included) show what an NGO would wait at that rate.
+    """
     sent = failed = 0
     tasks: list[asyncio.Task[None]] = []
+    latencies: list[float] = []
     async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
 
         async def put(sid: int, available: int) -> None:
             nonlocal failed
+            began = time.perf_counter()
             try:
                 resp = await client.put(f"/api/v1/services/{sid}/capacity", json={"available": available, "total": 5})
                 failed += resp.status_code != 200
             except httpx.HTTPError:
                 failed += 1
+            latencies.append(1000 * (time.perf_counter() - began))
 
         start = time.perf_counter()
         while not stop.is_set():
@@ -192,7 +208,7 @@ async def capacity_updates(base_url: str, token: str, ids: list[int], rate: floa
             sent += 1
         elapsed = time.perf_counter() - start
         await asyncio.gather(*tasks)
-    return {"sent": sent, "failed": failed, "rate": sent / elapsed}
+    return {"sent": sent, "failed": failed, "rate": sent / elapsed, "latencies_ms": latencies}
 
 
 async def warm_up(base_url: str, token: str, bodies: list[str]) -> None:
@@ -266,7 +282,54 @@ async def bench_one(wrk: str, engine: str, size: int, args: argparse.Namespace) 
                       f"bare around it {reference:.0f} req/s, ratio {row['ratio']:.3f}, load {row['load']}", flush=True)  # fmt: skip
                 before = after
             rows[-len(cases) - 1]["rps"] = sum(bares) / len(bares)  # the bare row: the mean of its runs
+            rows.extend(await light_load(wrk, engine, size, server, args, inst, adm, cap_ids, bodies))
     print(f"[{engine} {size:,}] done in {time.perf_counter() - started:.0f} s", flush=True)
+    return rows
+
+
+async def light_load(
+    wrk: str, engine: str, size: int, server: Server, args: argparse.Namespace, inst: str, adm: str, cap_ids: list[int], bodies: list[str]
+) -> list[dict[str, Any]]:
+    """The latency targets at a light load, where p99 shows the request's own time rather than the queue.
+
+    1. PUT capacity alone at ``--update-rate`` per second, open loop (``capacity_updates``), for
+       ``--seconds`` but at least 5 s (250 updates at 50/s, so p99 is not just the maximum): p50/p99
+       as the client saw them.
+    2. POST match from ``--light-connections`` wrk connection(s) (default 1, closed loop) while the
+       same open-loop PUTs arrive: the match's p50/p99 from wrk.
+    """
+    rows: list[dict[str, Any]] = []
+    ids = cap_ids[500:] or cap_ids
+
+    async def updates_for(seconds: float) -> dict[str, Any]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(capacity_updates(server.base_url, adm, ids, args.update_rate, stop))
+        await asyncio.sleep(seconds)
+        stop.set()
+        return await task
+
+    cpu = server.cpu_seconds()
+    upd = await updates_for(max(args.seconds, 5))
+    end = server.cpu_seconds()
+    lat = sorted(upd["latencies_ms"])
+    rows.append({
+        "engine": engine, "size": size, "request": f"light: PUT capacity alone, {upd['rate']:.0f}/s open loop", "key": "capacity_light",
+        "rps": upd["rate"], "p50_ms": percentile(lat, 50), "p99_ms": percentile(lat, 99), "requests": upd["sent"],
+        "cpu_ms": 1000 * (end - cpu) / upd["sent"] if cpu is not None and end is not None and upd["sent"] else None,
+        "non_2xx": upd["failed"], "socket_errors": 0, "load": _load(),
+    })  # fmt: skip
+    stop = asyncio.Event()
+    updater = asyncio.create_task(capacity_updates(server.base_url, adm, ids, args.update_rate, stop))
+    script = lua_script("POST", ["/api/v1/matches"], bodies, inst)
+    r = await run_wrk(wrk, server.base_url, args, script, "/", server=server, connections=args.light_connections)
+    stop.set()
+    upd = await updater
+    lat = sorted(upd["latencies_ms"])
+    label = f"light: POST match, {args.light_connections} conn + {upd['rate']:.0f} PUT/s"
+    rows.append({"engine": engine, "size": size, "request": label, "key": "match_light", **r, "load": _load(),
+                 "put_p99_ms": percentile(lat, 99), "non_2xx": r["non_2xx"] + upd["failed"]})  # fmt: skip
+    for row in rows:
+        print(f"[{engine} {size:,}] {row['request']}: p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms", flush=True)
     return rows
 
 
@@ -284,6 +347,12 @@ def verdicts(rows: list[dict[str, Any]]) -> list[str]:
             out.append(f"{tag} match ratio {r['ratio']:.3f} >= {t}: {'OK' if r['ratio'] >= t else 'MISSED'}")
         if key == "match_under_change" and r["size"] == 10_000:
             out.append(f"{tag} match p99 under updates {r['p99_ms']:.1f} ms < 50: {'OK' if r['p99_ms'] < 50 else 'MISSED'}")
+        if key == "capacity_light":
+            out.append(f"{tag} light load: capacity p99 {r['p99_ms']:.1f} ms < 20: {'OK' if r['p99_ms'] < 20 else 'MISSED'}")
+        if key == "match_light" and r["size"] == 10_000:
+            verdict = "OK" if r["p99_ms"] < 50 else "MISSED"
+            out.append(f"{tag} light load: match p99 under updates {r['p99_ms']:.1f} ms < 50: {verdict} "
+                       f"(the PUTs' p99 meanwhile {r['put_p99_ms']:.1f} ms)")  # fmt: skip
         if key == "list" and r["size"] == 100_000 and (small := by.get((r["engine"], 1000, "list"))):
             growth = r["p99_ms"] / small["p99_ms"]
             verdict = "OK" if growth <= 2 else "MISSED"
@@ -320,7 +389,8 @@ async def main_async(args: argparse.Namespace) -> int:
     headline = (f"\nHTTP with wrk; {info['date']}, {info['cpus']} CPUs, Python {info['python']}; 1 thread, "
                 f"{args.connections} connections, {args.seconds} s per figure, one server process; ratio = req/s over the "
                 f"mean of the bare runs just before and after; CPU ratio = bare's server CPU per request over the case's "
-                f"(the server process only, not PostgreSQL's); load = 1-minute load average after the figure\n")  # fmt: skip
+                f"(the server process only, not PostgreSQL's); load = 1-minute load average after the figure; 'light:' rows: the "
+                f"latency targets at a light load (no bare run around them, so no ratio; see bench/README.md)\n")  # fmt: skip
     return print_report("http", headline, rows, COLUMNS, verdicts(rows), args, info, skipped)
 
 
@@ -331,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
     parser.add_argument("--seconds", type=int, default=5, help="duration of each wrk run (5)")
     parser.add_argument("--update-rate", type=float, default=50.0, help="capacity updates/s during the second match run (50)")
+    parser.add_argument("--light-connections", type=int, default=1, help="wrk connections of the light-load match row (1)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the directory and the profiles (1)")
     parser.add_argument("--wrk", help="path of the wrk binary (default: wrk on PATH)")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL, help="server to create the bench database on")
