@@ -19,11 +19,13 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 from piccolo.table import Table
 
-from referralnet.sqlite_pool import PooledSQLiteEngine
+from referralnet.sqlite_pool import PooledSQLiteEngine, WriterConnection
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
+# How long an SQLite statement waits for another connection's lock before "database is locked".
+BUSY_TIMEOUT_MS = 30000
 # Key of the PostgreSQL advisory lock that serialises migrations across instances.
 MIGRATION_LOCK_KEY = 0x7265666E  # "refn"
 
@@ -34,7 +36,7 @@ class _DurableConnection(sqlite3.Connection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.execute("PRAGMA synchronous = FULL")
-        self.execute("PRAGMA busy_timeout = 30000")
+        self.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 def make_engine(url: str) -> Engine:
@@ -96,7 +98,8 @@ class _QueuedTransaction(SQLiteTransaction):
     async def begin(self) -> None:
         await self.queue.acquire()
         try:
-            await super().begin()
+            if not (isinstance(self.connection, WriterConnection) and _begin_at_once(self.connection.connection())):
+                await super().begin()
         except BaseException:
             self.queue.release()
             raise
@@ -117,6 +120,22 @@ class _QueuedTransaction(SQLiteTransaction):
             await super().rollback()
         finally:
             self.queue.release()
+
+
+def _begin_at_once(connection: sqlite3.Connection) -> bool:
+    """``BEGIN IMMEDIATE`` on the loop's thread if the write lock is free now (no wait, no thread hop).
+
+    This process's writers are already queued, so the lock is busy only when another process holds
+    it; then ``False``, and the caller waits for it on the writer's thread (``busy_timeout``).
+    """
+    connection.execute("PRAGMA busy_timeout = 0")
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return True
 
 
 def _sqlite_queue(engine: SQLiteEngine) -> asyncio.Lock:
