@@ -186,10 +186,34 @@ async def write_transaction() -> AsyncIterator[Any]:
             _last_steps.reset(token)
 
 
+# True while a connection is used through plain_connection() (its release then skips the session reset).
+_plain_use: contextvars.ContextVar[bool] = contextvars.ContextVar("referralnet_plain_use", default=False)
+
+
+async def _reset_session(connection: Any) -> None:
+    """What the PostgreSQL pool does to a connection given back (after asyncpg's own rollback of an open
+    transaction): asyncpg's full session reset, one round trip, skipped after :func:`plain_connection`."""
+    if not _plain_use.get() and (query := connection.get_reset_query()):
+        await connection.execute(query)
+
+
+@contextlib.asynccontextmanager
+async def plain_connection(engine: PostgresEngine) -> AsyncIterator[Any]:
+    """A pooled PostgreSQL connection for statements that leave no session state (no ``SET``, ``LISTEN``,
+    advisory lock or cursor): given back without asyncpg's reset query (a round trip per request)."""
+    assert engine.pool is not None, "db.start() opens the pool"
+    token = _plain_use.set(True)
+    try:
+        async with engine.pool.acquire() as connection:
+            yield connection
+    finally:
+        _plain_use.reset(token)
+
+
 async def start(engine: Engine, *, pool_min: int = 1, pool_max: int = 10) -> None:
     """Open the PostgreSQL pool (SQLite's connections open on first use). Call inside the event loop that will use it."""
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=pool_min, max_size=pool_max)
+        await engine.start_connection_pool(min_size=pool_min, max_size=pool_max, reset=_reset_session)
 
 
 async def stop(engine: Engine) -> None:
@@ -209,7 +233,7 @@ async def ping(engine: Engine) -> bool:
         elif isinstance(engine, SQLiteEngine):
             await engine._run_in_new_connection("SELECT 1")
         elif isinstance(engine, PostgresEngine) and engine.pool is not None:
-            async with engine.pool.acquire() as connection:
+            async with plain_connection(engine) as connection:
                 await connection.fetchval("SELECT 1")
         else:
             await engine.run_ddl("SELECT 1")

@@ -48,9 +48,8 @@ async def fetch(sql: str, *args: Any, scan: bool = False) -> list[dict[str, Any]
         return await engine._run_in_new_connection(_qmarks(sql), list(args))  # type: ignore[no-any-return]  # Piccolo's own engine
     if transaction is not None:
         return [dict(r) for r in await transaction.connection.fetch(_numbered(sql), *args)]
-    pool = engine.pool  # type: ignore[attr-defined]
-    if pool is not None:
-        async with pool.acquire() as connection:
+    if engine.pool is not None:  # type: ignore[attr-defined]
+        async with db.plain_connection(engine) as connection:  # type: ignore[arg-type]
             return [dict(r) for r in await connection.fetch(_numbered(sql), *args)]
     connection = await engine.get_new_connection()  # type: ignore[attr-defined]
     try:
