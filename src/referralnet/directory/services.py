@@ -205,20 +205,24 @@ async def _service_row(service_id: int) -> dict[str, Any]:
     return row
 
 
-# One service with its organisation's name and state, and its sites: fixed statements (``sql``), no
-# Piccolo query building on the most frequent read.
+# One service with its organisation's name and state, and its sites, in one fixed statement (``sql``): no
+# Piccolo query building on the most frequent read, and one round trip (a row per site, the service's
+# columns repeated; one row with NULL site columns when it has none).
+_SITE_COLUMNS = ("id", "county", "locality", "address", "lat", "lon", "confidential")
 _SERVICE_SQL = (
-    'SELECT s.*, o.name AS "organisation.name", o.active AS "organisation.active" '
-    "FROM service s JOIN organisation o ON o.id = s.organisation WHERE s.id = {}"
+    'SELECT s.*, o.name AS "organisation.name", o.active AS "organisation.active", '
+    + ", ".join(f'si.{c} AS "site.{c}"' for c in _SITE_COLUMNS)
+    + " FROM service s JOIN organisation o ON o.id = s.organisation LEFT JOIN site si ON si.service = s.id"
+    " WHERE s.id = {} ORDER BY si.id"
 )
-_SITES_SQL = "SELECT * FROM site WHERE service = {} ORDER BY id"
 
 
 async def get_service(service_id: int, actor: Actor) -> ServiceOut:
-    row = await sql.first(_SERVICE_SQL, service_id)
-    if row is None:
+    rows = await sql.fetch(_SERVICE_SQL, service_id)
+    if not rows:
         raise NotFound(f"service {service_id} not found", field="id")
-    return service_out(row, await sql.fetch(_SITES_SQL, service_id), actor)
+    sites = [{c: r[f"site.{c}"] for c in _SITE_COLUMNS} for r in rows if r["site.id"] is not None]
+    return service_out(rows[0], sites, actor)
 
 
 async def _insert_sites(service_id: int, sites: list[dict[str, Any]]) -> None:
