@@ -26,7 +26,7 @@ from referralnet.directory.schemas import (
     SiteIn,
 )
 from referralnet.directory.validation import check_service, check_webhook_url, resolve_sites
-from referralnet.directory.views import dumps, eligibility_of, load, organisation_out, service_out
+from referralnet.directory.views import SITE_SELECT, dumps, eligibility_of, load, organisation_out, service_out, with_sites
 from referralnet.errors import BadParameter, Conflict, Forbidden, InvalidInput, NotFound
 from referralnet.referrals.offers import withdraw_organisation
 from referralnet.settings import Settings
@@ -208,21 +208,18 @@ async def _service_row(service_id: int) -> dict[str, Any]:
 # One service with its organisation's name and state, and its sites, in one fixed statement (``sql``): no
 # Piccolo query building on the most frequent read, and one round trip (a row per site, the service's
 # columns repeated; one row with NULL site columns when it has none).
-_SITE_COLUMNS = ("id", "county", "locality", "address", "lat", "lon", "confidential")
 _SERVICE_SQL = (
-    'SELECT s.*, o.name AS "organisation.name", o.active AS "organisation.active", '
-    + ", ".join(f'si.{c} AS "site.{c}"' for c in _SITE_COLUMNS)
-    + " FROM service s JOIN organisation o ON o.id = s.organisation LEFT JOIN site si ON si.service = s.id"
+    f'SELECT s.*, o.name AS "organisation.name", o.active AS "organisation.active", {SITE_SELECT} '
+    "FROM service s JOIN organisation o ON o.id = s.organisation LEFT JOIN site si ON si.service = s.id"
     " WHERE s.id = {} ORDER BY si.id"
 )
 
 
 async def get_service(service_id: int, actor: Actor) -> ServiceOut:
-    rows = await sql.fetch(_SERVICE_SQL, service_id)
+    rows = with_sites(await sql.fetch(_SERVICE_SQL, service_id))
     if not rows:
         raise NotFound(f"service {service_id} not found", field="id")
-    sites = [{c: r[f"site.{c}"] for c in _SITE_COLUMNS} for r in rows if r["site.id"] is not None]
-    return service_out(rows[0], sites, actor)
+    return service_out(*rows[0], actor)
 
 
 async def _insert_sites(service_id: int, sites: list[dict[str, Any]]) -> None:
