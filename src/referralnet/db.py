@@ -224,9 +224,26 @@ async def stop(engine: Engine) -> None:
         engine.close_pool()
 
 
+# PostgreSQL pings under way, per event loop and engine: concurrent health checks share one round trip.
+_pings: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Future[bool]]] = weakref.WeakKeyDictionary()
+
+
 async def ping(engine: Engine) -> bool:
     """Whether the database answers ``SELECT 1`` (``GET /health``): straight on a pooled connection,
-    without Piccolo's query machinery or, on SQLite, a hop to a reader thread."""
+    without Piccolo's query machinery or, on SQLite, a hop to a reader thread. On PostgreSQL a check
+    that arrives while another is waiting for its answer takes that answer (sent at most one round
+    trip before it), instead of a connection and a round trip of its own."""
+    if not isinstance(engine, PostgresEngine):
+        return await _ping(engine)
+    pending = _pings.setdefault(asyncio.get_running_loop(), {})
+    future = pending.get(id(engine))
+    if future is None:
+        future = pending[id(engine)] = asyncio.ensure_future(_ping(engine))
+        future.add_done_callback(lambda _: pending.pop(id(engine), None))
+    return await asyncio.shield(future)  # a cancelled caller leaves the others' ping alone
+
+
+async def _ping(engine: Engine) -> bool:
     try:
         if isinstance(engine, PooledSQLiteEngine):
             await engine.read("SELECT 1", inline=True)
