@@ -19,11 +19,13 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 from piccolo.table import Table
 
-from referralnet.sqlite_pool import PooledSQLiteEngine
+from referralnet.sqlite_pool import PooledSQLiteEngine, WriterConnection
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
+# How long an SQLite statement waits for another connection's lock before "database is locked".
+BUSY_TIMEOUT_MS = 30000
 # Key of the PostgreSQL advisory lock that serialises migrations across instances.
 MIGRATION_LOCK_KEY = 0x7265666E  # "refn"
 
@@ -34,7 +36,7 @@ class _DurableConnection(sqlite3.Connection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.execute("PRAGMA synchronous = FULL")
-        self.execute("PRAGMA busy_timeout = 30000")
+        self.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 def make_engine(url: str) -> Engine:
@@ -96,7 +98,8 @@ class _QueuedTransaction(SQLiteTransaction):
     async def begin(self) -> None:
         await self.queue.acquire()
         try:
-            await super().begin()
+            if not (isinstance(self.connection, WriterConnection) and _begin_at_once(self.connection.connection())):
+                await super().begin()
         except BaseException:
             self.queue.release()
             raise
@@ -117,6 +120,22 @@ class _QueuedTransaction(SQLiteTransaction):
             await super().rollback()
         finally:
             self.queue.release()
+
+
+def _begin_at_once(connection: sqlite3.Connection) -> bool:
+    """``BEGIN IMMEDIATE`` on the loop's thread if the write lock is free now (no wait, no thread hop).
+
+    This process's writers are already queued, so the lock is busy only when another process holds
+    it; then ``False``, and the caller waits for it on the writer's thread (``busy_timeout``).
+    """
+    connection.execute("PRAGMA busy_timeout = 0")
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return True
 
 
 def _sqlite_queue(engine: SQLiteEngine) -> asyncio.Lock:
@@ -167,10 +186,34 @@ async def write_transaction() -> AsyncIterator[Any]:
             _last_steps.reset(token)
 
 
+# True while a connection is used through plain_connection() (its release then skips the session reset).
+_plain_use: contextvars.ContextVar[bool] = contextvars.ContextVar("referralnet_plain_use", default=False)
+
+
+async def _reset_session(connection: Any) -> None:
+    """What the PostgreSQL pool does to a connection given back (after asyncpg's own rollback of an open
+    transaction): asyncpg's full session reset, one round trip, skipped after :func:`plain_connection`."""
+    if not _plain_use.get() and (query := connection.get_reset_query()):
+        await connection.execute(query)
+
+
+@contextlib.asynccontextmanager
+async def plain_connection(engine: PostgresEngine) -> AsyncIterator[Any]:
+    """A pooled PostgreSQL connection for statements that leave no session state (no ``SET``, ``LISTEN``,
+    advisory lock or cursor): given back without asyncpg's reset query (a round trip per request)."""
+    assert engine.pool is not None, "db.start() opens the pool"
+    token = _plain_use.set(True)
+    try:
+        async with engine.pool.acquire() as connection:
+            yield connection
+    finally:
+        _plain_use.reset(token)
+
+
 async def start(engine: Engine, *, pool_min: int = 1, pool_max: int = 10) -> None:
     """Open the PostgreSQL pool (SQLite's connections open on first use). Call inside the event loop that will use it."""
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=pool_min, max_size=pool_max)
+        await engine.start_connection_pool(min_size=pool_min, max_size=pool_max, reset=_reset_session)
 
 
 async def stop(engine: Engine) -> None:
@@ -181,10 +224,34 @@ async def stop(engine: Engine) -> None:
         engine.close_pool()
 
 
+# PostgreSQL pings under way, per event loop and engine: concurrent health checks share one round trip.
+_pings: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Future[bool]]] = weakref.WeakKeyDictionary()
+
+
 async def ping(engine: Engine) -> bool:
+    """Whether the database answers ``SELECT 1`` (``GET /health``): straight on a pooled connection,
+    without Piccolo's query machinery or, on SQLite, a hop to a reader thread. On PostgreSQL a check
+    that arrives while another is waiting for its answer takes that answer (sent at most one round
+    trip before it), instead of a connection and a round trip of its own."""
+    if not isinstance(engine, PostgresEngine):
+        return await _ping(engine)
+    pending = _pings.setdefault(asyncio.get_running_loop(), {})
+    future = pending.get(id(engine))
+    if future is None:
+        future = pending[id(engine)] = asyncio.ensure_future(_ping(engine))
+        future.add_done_callback(lambda _: pending.pop(id(engine), None))
+    return await asyncio.shield(future)  # a cancelled caller leaves the others' ping alone
+
+
+async def _ping(engine: Engine) -> bool:
     try:
-        if isinstance(engine, SQLiteEngine):
+        if isinstance(engine, PooledSQLiteEngine):
+            await engine.read("SELECT 1", inline=True)
+        elif isinstance(engine, SQLiteEngine):
             await engine._run_in_new_connection("SELECT 1")
+        elif isinstance(engine, PostgresEngine) and engine.pool is not None:
+            async with plain_connection(engine) as connection:
+                await connection.fetchval("SELECT 1")
         else:
             await engine.run_ddl("SELECT 1")
     except Exception:  # noqa: BLE001 - any failure means "not reachable"

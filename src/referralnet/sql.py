@@ -31,21 +31,25 @@ def _qmarks(sql: str) -> str:
     return sql.replace("{}", "?")
 
 
-async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
-    """Rows of ``sql`` as dicts, inside the current transaction when there is one."""
+async def fetch(sql: str, *args: Any, scan: bool = False) -> list[dict[str, Any]]:
+    """Rows of ``sql`` as dicts, inside the current transaction when there is one.
+
+    On SQLite a read outside a transaction runs on the loop's own reader connection (a short read,
+    see :mod:`referralnet.sqlite_pool`), or with ``scan`` (one that reads many rows, e.g. a count)
+    on a reader thread.
+    """
     engine = db.current_engine()
     transaction = engine.current_transaction.get()
     if isinstance(engine, SQLiteEngine):
         if transaction is not None:
             return await engine._run_in_existing_connection(transaction.connection, _qmarks(sql), list(args))  # type: ignore[no-any-return]
         if isinstance(engine, PooledSQLiteEngine):
-            return await engine.read(_qmarks(sql), args)
+            return await engine.read(_qmarks(sql), args, inline=not scan)
         return await engine._run_in_new_connection(_qmarks(sql), list(args))  # type: ignore[no-any-return]  # Piccolo's own engine
     if transaction is not None:
         return [dict(r) for r in await transaction.connection.fetch(_numbered(sql), *args)]
-    pool = engine.pool  # type: ignore[attr-defined]
-    if pool is not None:
-        async with pool.acquire() as connection:
+    if engine.pool is not None:  # type: ignore[attr-defined]
+        async with db.plain_connection(engine) as connection:  # type: ignore[arg-type]
             return [dict(r) for r in await connection.fetch(_numbered(sql), *args)]
     connection = await engine.get_new_connection()  # type: ignore[attr-defined]
     try:

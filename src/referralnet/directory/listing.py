@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from referralnet import counters, sql
 from referralnet.accounts.schemas import Actor
-from referralnet.dialect.lists import in_ids
 from referralnet.directory.schemas import ServiceList
-from referralnet.directory.views import service_out
-
-
-async def _sites_by_service(service_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    if service_ids:
-        ids, args = in_ids("service", service_ids)
-        for row in await sql.fetch(f"SELECT * FROM site WHERE {ids} ORDER BY id", *args):
-            out[row["service"]].append(row)
-    return out
+from referralnet.directory.views import SITE_SELECT, service_out, with_sites
 
 
 def _list_filter(
@@ -115,7 +104,14 @@ async def list_services(
     # The directory counter comes with the page (one round trip): it says whether a counted total still holds.
     cached_total = counts is not None and has_capacity is None  # capacity moves without the counter
     version_column = f", {_VERSION_COLUMN}" if cached_total else ""
-    rows = await sql.fetch(f"SELECT {_PAGE_COLUMNS}{version_column} {base} ORDER BY s.id LIMIT {{}} OFFSET {{}}", *args, limit, offset)
+    # The page and its services' sites in one statement (one round trip).
+    page = f"SELECT {_PAGE_COLUMNS}{version_column} {base} ORDER BY s.id LIMIT {{}} OFFSET {{}}"
+    joined = await sql.fetch(
+        f"WITH page AS ({page}) SELECT page.*, {SITE_SELECT} FROM page LEFT JOIN site si ON si.service = page.id ORDER BY page.id, si.id",
+        *args, limit, offset,
+    )  # fmt: skip
+    services = with_sites(joined)
+    rows = [row for row, _ in services]
     total: int | None = None
     if not rows and offset == 0:
         total = 0
@@ -127,9 +123,7 @@ async def list_services(
         version = int(rows[0]["directory_version"]) if rows else await counters.read(counters.DIRECTORY)
         total = counts.get(version, key)  # type: ignore[union-attr]
     if total is None:
-        total = int((await sql.fetch(f"SELECT count(*) AS n {base}", *args))[0]["n"])
+        total = int((await sql.fetch(f"SELECT count(*) AS n {base}", *args, scan=True))[0]["n"])
         if version is not None:
             counts.put(version, key, total)  # type: ignore[union-attr]
-    ids = [r["id"] for r in rows]
-    sites = await _sites_by_service(ids)
-    return ServiceList(items=[service_out(r, sites.get(r["id"], []), actor) for r in rows], total=total)
+    return ServiceList(items=[service_out(row, sites, actor) for row, sites in services], total=total)

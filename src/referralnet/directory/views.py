@@ -21,7 +21,23 @@ from referralnet.directory.schemas import (
 )
 from referralnet.jsoncol import dumps, load
 
-__all__ = ["decode_strings", "dumps", "eligibility_of", "load", "organisation_out", "service_out"]
+__all__ = ["SITE_SELECT", "decode_strings", "dumps", "eligibility_of", "load", "organisation_out", "service_out", "with_sites"]
+
+# A site's columns as a statement joining ``site si`` names them beside its service's, one row per site.
+SITE_COLUMNS = ("id", "county", "locality", "address", "lat", "lon", "confidential")
+SITE_SELECT = ", ".join(f'si.{c} AS "site.{c}"' for c in SITE_COLUMNS)
+
+
+def with_sites(rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Rows of services joined with their sites (``SITE_SELECT``, ordered by service): each service's
+    row once, with its sites (none when its one row has NULL site columns)."""
+    out: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    for row in rows:
+        if not out or out[-1][0]["id"] != row["id"]:
+            out.append((row, []))
+        if row["site.id"] is not None:
+            out[-1][1].append({c: row[f"site.{c}"] for c in SITE_COLUMNS})
+    return out
 
 
 def decode_strings(value: Any) -> list[str]:
