@@ -17,7 +17,7 @@ import numpy as np
 from referralnet.matching import bundles, explain, reasons
 from referralnet.matching.directory import Directory
 from referralnet.matching.filters import Query, filter_type
-from referralnet.matching.geodesy import geodesic_km_many
+from referralnet.matching.geodesy import geodesic_km_remembered
 from referralnet.matching.live import Capacity, CapacityColumns, ProviderRecord
 from referralnet.matching.profile import Profile
 from referralnet.matching.schemas import Excluded, MatchResult
@@ -119,7 +119,7 @@ def _geodesic_km(selection: Selection, shown: np.ndarray) -> list[float | None]:
     d, site = selection.directory, selection.site[shown]
     located = site >= 0
     km = np.full(site.size, np.nan)
-    km[located] = geodesic_km_many(selection.query.origin, d.site_lat[site[located]], d.site_lon[site[located]])
+    km[located] = geodesic_km_remembered(selection.query.origin, d.site_lat[site[located]], d.site_lon[site[located]])
     return [None if np.isnan(k) else round(float(k), 1) for k in km]
 
 

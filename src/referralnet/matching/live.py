@@ -105,3 +105,14 @@ class ProviderRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     @property
     def acceptance_rate(self) -> float:
         return self.accepted / self.offers if self.offers > 0 else 0.0
+
+
+class RecordBook(dict[int, ProviderRecord]):
+    """The answer records by organisation, as a snapshot holds them; never changed once made.
+
+    ``scoring`` keeps each organisation's record fraction on it (``fractions``), worked out once
+    per snapshot instead of once per match for every organisation a match considers.
+    """
+
+    fractions: tuple[np.ndarray, np.ndarray] | None = None  # (organisation ids sorted, fractions)
+

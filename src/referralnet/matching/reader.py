@@ -74,11 +74,18 @@ def _columns(path: str, sql: str, args: tuple[Any, ...], width: int) -> list[tup
     return list(zip(*rows)) if rows else [()] * width
 
 
-async def fetch_columns(sql: str, *args: Any, width: int) -> list[tuple[Any, ...]]:
-    """The ``width`` columns of ``sql``'s rows, each as a tuple: no object per row."""
+async def fetch_columns(sql: str, *args: Any, width: int, small: bool = False) -> list[tuple[Any, ...]]:
+    """The ``width`` columns of ``sql``'s rows, each as a tuple: no object per row.
+
+    ``small``: a few index look-ups, which on SQLite run on the calling thread
+    (:meth:`PooledSQLiteEngine.read_here`) instead of a reader thread.
+    """
     engine = db.current_engine()
     if isinstance(engine, PooledSQLiteEngine):
-        rows = await engine.read(sql.replace("{}", "?"), args, plain=True)
+        if small:
+            rows = engine.read_here(sql.replace("{}", "?"), args)
+        else:
+            rows = await engine.read(sql.replace("{}", "?"), args, plain=True)
         return list(zip(*rows)) if rows else [()] * width
     if db.is_sqlite(engine):
         path = engine.path  # type: ignore[attr-defined]

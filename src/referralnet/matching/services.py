@@ -34,7 +34,7 @@ from referralnet.matching import reader
 from referralnet.matching.capacity_reads import capacity_since, live_capacity
 from referralnet.matching.directory import Candidate, CandidateSite, Directory
 from referralnet.matching.engine import rank, select
-from referralnet.matching.live import CapacityColumns, ProviderRecord
+from referralnet.matching.live import CapacityColumns, ProviderRecord, RecordBook
 from referralnet.matching.profile import Profile, check_profile
 from referralnet.matching.reach import demote_unreachable
 from referralnet.matching.schemas import MatchResult
@@ -58,9 +58,9 @@ class Versions(NamedTuple):
 
 async def versions() -> Versions:
     """The versions of the directory, of the offers and of capacity, in one round trip."""
-    row = (await reader.fetch(VERSION_SQL))[0]
-    directory = (row["directory"],)
-    return Versions(directory, (row["offer_id"], row["pending"]), (*directory, row["capacity"] or 0))
+    (directory_counter,), (offer_id,), (pending,), (capacity,) = await reader.fetch_columns(VERSION_SQL, width=4, small=True)
+    directory = (directory_counter,)
+    return Versions(directory, (offer_id, pending), (*directory, capacity or 0))
 
 
 Rows = list[dict[str, Any]]
@@ -250,10 +250,10 @@ async def _median_seconds() -> dict[int, float]:
     return {int(org[a]): float(np.median(seconds[a:b])) for a, b in zip(starts, ends)}
 
 
-async def provider_records() -> dict[int, ProviderRecord]:
+async def provider_records() -> RecordBook:
     """Each organisation's answer record over every offer it decided; empty until referrals exist."""
     medians = await _median_seconds()
-    return {
+    return RecordBook({
         r["organisation"]: ProviderRecord(
             offers=int(r["decided"]),
             accepted=int(r["accepted"]),
@@ -261,7 +261,7 @@ async def provider_records() -> dict[int, ProviderRecord]:
             median_response_minutes=medians[r["organisation"]] / 60 if r["organisation"] in medians else None,
         )
         for r in await Offer.raw(_COUNTS_SQL)
-    }
+    })
 
 
 async def match_profile(
