@@ -104,7 +104,7 @@ def rank(
     order = _order(selection, keep, scores, live)
     shown = _shortlist(order, selection.need, len(selection.needs), limit)
     km = _geodesic_km(selection, shown)
-    candidates = [reasons.candidate(selection, int(i), float(scores[i]), km[k], live, records) for k, i in enumerate(shown)]
+    candidates = reasons.candidates(selection, shown, scores, km, live, records)
     found = bundles.propose(_offers(selection, order, scores), [t for t, p in selection.needs if p == "required"])
     return MatchResult(
         candidates=candidates,
