@@ -143,6 +143,7 @@ class DirectoryCache:
         self._records_at: dt.datetime | None = None
         self._capacity = CapacityColumns.empty()
         self._capacity_version: Version | None = None
+        self._whole = False  # the cache holds every service of the directory version it is for
         self._lock: asyncio.Lock | None = None
         self._capacity_lock: asyncio.Lock | None = None
         self.capacity_patches = 0  # capacity changes patched in so far (for tests and benchmarks)
@@ -177,7 +178,7 @@ class DirectoryCache:
         assert self._directory is not None
         return Snapshot(self._directory, self._records, v.capacity, self._unreachable)
 
-    async def capacity(self, version: Version, service_ids: list[int]) -> CapacityColumns:
+    async def capacity(self, version: Version, service_ids: list[int] | np.ndarray) -> CapacityColumns:
         """Live capacity of ``service_ids`` under capacity ``version`` (directory counter, capacity counter).
 
         The first call (and the first after a move of the directory counter: services added or changed)
@@ -185,9 +186,9 @@ class DirectoryCache:
         stamped since (``capacity_version`` above the last value seen) are read again and patched in,
         one patch at a time. Services the cache lacks all the same (added since) are read by id.
         """
-        cached, ids, seen = self._capacity, np.array(service_ids, dtype=np.int64), self._capacity_version
+        cached, ids, seen = self._capacity, np.asarray(service_ids, dtype=np.int64), self._capacity_version
         current = seen is not None and seen[:-1] == version[:-1] and seen[-1] >= version[-1]
-        if current and bool((cached.positions(ids) >= 0).all()):
+        if current and (self._whole or bool((cached.positions(ids) >= 0).all())):
             return cached
         if not current:
             if self._capacity_lock is None:
@@ -201,6 +202,9 @@ class DirectoryCache:
                     everything, counter = await capacity_since(-1)
                     self._capacity = everything
                     self._capacity_version = (*version[:-1], max(counter, version[-1]))
+                    # Every service of this directory version is in it (adding one moves the directory
+                    # counter), unless the counter's row is missing and nothing was read.
+                    self._whole = counter >= 0
                 elif version[-1] > seen[-1]:
                     # One read serves every match queued here: it is current up to the counter it returns.
                     changed, counter = await capacity_since(seen[-1])
@@ -272,7 +276,7 @@ async def match_profile(
     now = clock.now()
     snapshot = await cache.get(now)
     selection = select(profile, snapshot.directory, origin)
-    capacity = await cache.capacity(snapshot.capacity_version, selection.service_ids)
+    capacity = await cache.capacity(snapshot.capacity_version, snapshot.directory.service_id[selection.rows])
     result = rank(
         selection, capacity, snapshot.records, now=now, stale_after=dt.timedelta(days=stale_days), limit=limit
     )
