@@ -92,3 +92,11 @@ async def fetch_columns(sql: str, *args: Any, width: int, small: bool = False) -
         return await asyncio.get_running_loop().run_in_executor(_executor, _columns, path, sql.replace("{}", "?"), args, width)
     rows = await _postgres(engine, sql, args)
     return list(zip(*rows)) if rows else [()] * width
+
+
+def reads_can_be_shared() -> bool:
+    """Whether one read may serve several requests: not inside a transaction (it reads through its own
+    connection), and not worth it on SQLite's pool (small reads run on the calling thread)."""
+    engine = db.current_engine()
+    return not isinstance(engine, PooledSQLiteEngine) and engine.current_transaction.get() is None
+

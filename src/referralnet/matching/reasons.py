@@ -51,7 +51,9 @@ def candidates(
         live.age_days[shown].tolist(), scores[shown].tolist(), sites, confidential, km,
     )  # fmt: skip
     out = []
-    for i, row, sid, org, national, bound, has_conf, languages, need, in_area, not_stated, fit, available, fresh, age, points, site, conf, k in columns:  # fmt: skip
+    for values in columns:
+        i, row, sid, org, national, bound, has_conf, languages, need, in_area = values[:10]
+        not_stated, fit, available, fresh, age, points, site, conf, k = values[10:]
         if k is not None and site >= 0:
             k = shown_km(k, conf)
         county = d.site_county_code(site) if site >= 0 else None

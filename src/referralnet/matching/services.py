@@ -28,17 +28,17 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from referralnet.clock import Clock
-from referralnet.dialect import durations
 from referralnet.directory.views import decode_strings, eligibility_of
 from referralnet.matching import reader
+from referralnet.matching.answer_records import provider_records
 from referralnet.matching.capacity_reads import capacity_since, live_capacity
 from referralnet.matching.directory import Candidate, CandidateSite, Directory
 from referralnet.matching.engine import rank, select
-from referralnet.matching.live import CapacityColumns, ProviderRecord, RecordBook
+from referralnet.matching.live import CapacityColumns, ProviderRecord
 from referralnet.matching.profile import Profile, check_profile
 from referralnet.matching.reach import demote_unreachable
 from referralnet.matching.schemas import MatchResult
-from referralnet.tables import Offer, Organisation, Service, Site
+from referralnet.tables import Organisation, Service, Site
 from referralnet.vocabulary import geo
 
 Version = tuple[Any, ...]
@@ -146,6 +146,9 @@ class DirectoryCache:
         self._whole = False  # the cache holds every service of the directory version it is for
         self._lock: asyncio.Lock | None = None
         self._capacity_lock: asyncio.Lock | None = None
+        self._reading: asyncio.Task[Versions] | None = None  # the versions read under way
+        self._queued: asyncio.Task[Versions] | None = None  # the read that starts when it ends
+        self._reads_loop: asyncio.AbstractEventLoop | None = None
         self.capacity_patches = 0  # capacity changes patched in so far (for tests and benchmarks)
 
     def _current(self, v: Versions, now: dt.datetime) -> bool:
@@ -159,12 +162,12 @@ class DirectoryCache:
 
     async def get(self, now: dt.datetime) -> Snapshot:
         """The current snapshot; ``now`` (the injected clock) paces the record refreshes."""
-        v = await versions()
+        v = await self._versions()
         if not self._current(v, now):
             if self._lock is None:
                 self._lock = asyncio.Lock()  # created on the serving loop, not at import
             async with self._lock:
-                v = await versions()
+                v = await self._versions()
                 if self._directory is None or v.directory != self._directory_version:
                     # Seconds of CPU at 100k services: off the event loop, so other requests go on.
                     self._directory = await asyncio.to_thread(build_directory, *await directory_rows())
@@ -177,6 +180,38 @@ class DirectoryCache:
                     self.record_loads += 1
         assert self._directory is not None
         return Snapshot(self._directory, self._records, v.capacity, self._unreachable)
+
+    async def _versions(self) -> Versions:
+        """:func:`versions`, read after this call began; calls arriving while a read is under way share the next one.
+
+        On PostgreSQL each read is a pool round trip (and the pool's reset of the connection); with
+        many matches at once one read serves all that arrived before it began. Not shared inside a
+        transaction (its own connection) nor on SQLite (read in microseconds on this thread).
+        """
+        if not reader.reads_can_be_shared():
+            return await versions()
+        loop = asyncio.get_running_loop()
+        if self._reads_loop is not loop:
+            self._reading, self._queued, self._reads_loop = None, None, loop
+        if self._reading is None:
+            self._reading = loop.create_task(self._read_versions(None))
+            return await asyncio.shield(self._reading)
+        if self._queued is None:  # the read under way may have begun before this call: wait for the next one
+            self._queued = loop.create_task(self._read_versions(self._reading))
+        return await asyncio.shield(self._queued)
+
+    async def _read_versions(self, after: asyncio.Task[Versions] | None) -> Versions:
+        me = asyncio.current_task()
+        if after is not None:
+            await asyncio.wait([after])
+            self._reading = me  # type: ignore[assignment]  # from here on, callers queue behind this read
+            if self._queued is me:
+                self._queued = None
+        try:
+            return await versions()
+        finally:
+            if self._reading is me:
+                self._reading = None
 
     async def capacity(self, version: Version, service_ids: list[int] | np.ndarray) -> CapacityColumns:
         """Live capacity of ``service_ids`` under capacity ``version`` (directory counter, capacity counter).
@@ -223,49 +258,6 @@ class DirectoryCache:
         if self._capacity_version == began:
             self._capacity = merged
         return merged
-
-
-_COUNTS_SQL = (
-    "SELECT organisation, sum(CASE WHEN status = 'accepted' THEN 1 ELSE 0 END) AS accepted, "
-    "sum(CASE WHEN status = 'expired' THEN 1 ELSE 0 END) AS expired, count(*) AS decided "
-    "FROM offer WHERE status IN ('accepted', 'declined', 'expired') GROUP BY organisation"
-)
-_ANSWERED = "status IN ('accepted', 'declined') AND responded_at IS NOT NULL"
-
-
-async def _median_seconds() -> dict[int, float]:
-    """Per organisation, the median answer time of its accepted and declined offers."""
-    seconds_sql = durations.seconds_between("responded_at", "sent_at")
-    if durations.percentiles_in_sql():
-        sql = (
-            f"SELECT organisation, percentile_cont(0.5) WITHIN GROUP (ORDER BY {seconds_sql}) AS seconds "
-            f"FROM offer WHERE {_ANSWERED} GROUP BY organisation"
-        )
-        return {r["organisation"]: float(r["seconds"]) for r in await Offer.raw(sql)}
-    rows = await Offer.raw(f"SELECT organisation, {seconds_sql} AS seconds FROM offer WHERE {_ANSWERED}")
-    if not rows:
-        return {}
-    org = np.array([r["organisation"] for r in rows], dtype=np.int64)
-    seconds = np.round(np.array([r["seconds"] for r in rows], dtype=np.float64), 3)  # julianday keeps ~ms
-    order = np.lexsort((seconds, org))
-    org, seconds = org[order], seconds[order]
-    starts = np.flatnonzero(np.r_[True, org[1:] != org[:-1]])
-    ends = np.r_[starts[1:], org.size]
-    return {int(org[a]): float(np.median(seconds[a:b])) for a, b in zip(starts, ends)}
-
-
-async def provider_records() -> RecordBook:
-    """Each organisation's answer record over every offer it decided; empty until referrals exist."""
-    medians = await _median_seconds()
-    return RecordBook({
-        r["organisation"]: ProviderRecord(
-            offers=int(r["decided"]),
-            accepted=int(r["accepted"]),
-            expired=int(r["expired"]),
-            median_response_minutes=medians[r["organisation"]] / 60 if r["organisation"] in medians else None,
-        )
-        for r in await Offer.raw(_COUNTS_SQL)
-    })
 
 
 async def match_profile(
