@@ -160,12 +160,15 @@ def filter_type(d: Directory, service_type: str, q: Query) -> Survivors:
     s, bound = slice(lo, hi), service_type in CAPACITY_BOUND_TYPES
     alive = np.ones(hi - lo, dtype=bool)
     excluded: dict[str, int] = {}
+    left = hi - lo
 
     def drop(code: str, ok: np.ndarray) -> None:
-        failed = int(np.count_nonzero(alive & ~ok))
-        if failed:
-            excluded[code] = failed
+        nonlocal left
         np.logical_and(alive, ok, out=alive)
+        now = int(np.count_nonzero(alive))
+        if now < left:
+            excluded[code] = left - now
+        left = now
 
     for code, check in STATIC_CHECKS:
         ok = check(d, s, q, bound)
