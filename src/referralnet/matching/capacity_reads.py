@@ -39,8 +39,9 @@ _SINCE_SQL = (
 
 async def capacity_since(version: int) -> tuple[CapacityColumns, int]:
     """The current capacity of every service stamped after capacity ``version`` (an index range), and
-    the counter's value they are current to."""
-    rows = await reader.fetch_columns(_SINCE_SQL.format(epoch=durations.epoch("s.capacity_updated_at")), version, width=6)
+    the counter's value they are current to; ``version`` -1: every service."""
+    sql = _SINCE_SQL.format(epoch=durations.epoch("s.capacity_updated_at"))
+    rows = await reader.fetch_columns(sql, version, width=6, small=version >= 0)
     counters, *columns = rows
     counter = int(counters[0]) if counters else version
     kept = [i for i, service_id in enumerate(columns[0]) if service_id is not None]

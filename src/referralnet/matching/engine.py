@@ -17,7 +17,7 @@ import numpy as np
 from referralnet.matching import bundles, explain, reasons
 from referralnet.matching.directory import Directory
 from referralnet.matching.filters import Query, filter_type
-from referralnet.matching.geodesy import geodesic_km_many
+from referralnet.matching.geodesy import geodesic_km_remembered
 from referralnet.matching.live import Capacity, CapacityColumns, ProviderRecord
 from referralnet.matching.profile import Profile
 from referralnet.matching.schemas import Excluded, MatchResult
@@ -104,7 +104,7 @@ def rank(
     order = _order(selection, keep, scores, live)
     shown = _shortlist(order, selection.need, len(selection.needs), limit)
     km = _geodesic_km(selection, shown)
-    candidates = [reasons.candidate(selection, int(i), float(scores[i]), km[k], live, records) for k, i in enumerate(shown)]
+    candidates = reasons.candidates(selection, shown, scores, km, live, records)
     found = bundles.propose(_offers(selection, order, scores), [t for t, p in selection.needs if p == "required"])
     return MatchResult(
         candidates=candidates,
@@ -119,7 +119,7 @@ def _geodesic_km(selection: Selection, shown: np.ndarray) -> list[float | None]:
     d, site = selection.directory, selection.site[shown]
     located = site >= 0
     km = np.full(site.size, np.nan)
-    km[located] = geodesic_km_many(selection.query.origin, d.site_lat[site[located]], d.site_lon[site[located]])
+    km[located] = geodesic_km_remembered(selection.query.origin, d.site_lat[site[located]], d.site_lon[site[located]])
     return [None if np.isnan(k) else round(float(k), 1) for k in km]
 
 

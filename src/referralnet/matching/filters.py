@@ -107,29 +107,39 @@ def _row_min(km: np.ndarray, owner: np.ndarray, starts: np.ndarray) -> tuple[np.
     return best, site
 
 
-def _nearest(d: Directory, lo: int, hi: int, q: Query) -> tuple[np.ndarray, np.ndarray]:
-    """Per row of ``[lo, hi)``, the haversine km to its nearest eligible site and that site."""
+def _nearest(d: Directory, lo: int, hi: int, q: Query, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``[lo, hi)``, the haversine km to its nearest eligible site and that site.
+
+    Only the sites of ``alive`` rows are measured (the others come out inf and -1): the rows a
+    static filter excluded never need a distance.
+    """
     a, b = d.sites_of(lo, hi)
-    km = haversine_km(q.origin, d.site_phi[a:b], d.site_lam[a:b], d.site_cos_phi[a:b])
-    km[np.isnan(km)] = np.inf
+    wanted = alive[d.site_owner[a:b] - lo]
     if q.high_security:
-        km[~d.site_confidential[a:b]] = np.inf
+        wanted &= d.site_confidential[a:b]
+    km = np.full(b - a, np.inf)
+    if wanted.all():
+        km = haversine_km(q.origin, d.site_phi[a:b], d.site_lam[a:b], d.site_cos_phi[a:b])
+    elif wanted.any():
+        at = np.flatnonzero(wanted) + a
+        km[at - a] = haversine_km(q.origin, d.site_phi[at], d.site_lam[at], d.site_cos_phi[at])
+    km[np.isnan(km)] = np.inf
     best, site = _row_min(km, d.site_owner[a:b] - lo, d.site_start[lo : hi + 1] - a)
     return best, np.where(site >= 0, site + a, -1)
 
 
-def _not_stated(d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray:
-    """Bitmask (``eligibility.CAVEATS`` order) of the unstated eligibility that matters for ``q``."""
-    out = np.zeros(s.stop - s.start, dtype=np.int64)
+def _not_stated(d: Directory, s: np.ndarray, q: Query, bound: bool) -> np.ndarray:
+    """Bitmask (``eligibility.CAVEATS`` order) of the unstated eligibility that matters for ``q``, for rows ``s``."""
+    out = np.zeros(s.size, dtype=np.int64)
     for bit, a in enumerate(CAVEATS):
         if _applies(a, q, bound) is not None:
             out |= (~a.kind.stated(lambda name: getattr(d, name)[s])).astype(np.int64) << bit
     return out
 
 
-def _language_fit(d: Directory, s: slice, q: Query) -> np.ndarray:
+def _language_fit(d: Directory, s: np.ndarray, q: Query) -> np.ndarray:
     if not q.languages:
-        return np.full(s.stop - s.start, LANGUAGE_NEUTRAL, dtype=np.int64)
+        return np.full(s.size, LANGUAGE_NEUTRAL, dtype=np.int64)
     shared = (d.languages[s] & q.languages) != 0
     fit = np.where(shared, LANGUAGE_SHARED, LANGUAGE_INTERPRETATION)
     return np.where(d.languages_stated[s], fit, LANGUAGE_NOT_STATED)
@@ -150,32 +160,36 @@ def filter_type(d: Directory, service_type: str, q: Query) -> Survivors:
     s, bound = slice(lo, hi), service_type in CAPACITY_BOUND_TYPES
     alive = np.ones(hi - lo, dtype=bool)
     excluded: dict[str, int] = {}
+    left = hi - lo
 
     def drop(code: str, ok: np.ndarray) -> None:
-        failed = int(np.count_nonzero(alive & ~ok))
-        if failed:
-            excluded[code] = failed
+        nonlocal left
         np.logical_and(alive, ok, out=alive)
+        now = int(np.count_nonzero(alive))
+        if now < left:
+            excluded[code] = left - now
+        left = now
 
     for code, check in STATIC_CHECKS:
         ok = check(d, s, q, bound)
         if ok is not None:
             drop(code, ok.astype(bool, copy=False))
-    km, site = _nearest(d, lo, hi, q)
     if q.high_security:
         drop("security", d.has_confidential[s])
+    km, site = _nearest(d, lo, hi, q, alive)
     in_area = ((d.area[s] & q.county) != 0) | d.national[s]
     reachable = alive.copy()
     if q.max_km is not None:
         drop("distance", in_area | (km <= q.max_km))
     keep = np.flatnonzero(alive)
+    rows = keep + lo
     columns = {
-        "rows": keep + lo,
+        "rows": rows,
         "site": site[keep],
         "km": km[keep],
         "in_area": in_area[keep],
-        "not_stated": _not_stated(d, s, q, bound)[keep],
-        "language": _language_fit(d, s, q)[keep],
+        "not_stated": _not_stated(d, rows, q, bound),
+        "language": _language_fit(d, rows, q),
     }
     return Survivors(hi - lo, excluded, _nearest_beyond(reachable & ~alive, km, site, lo), columns)
 

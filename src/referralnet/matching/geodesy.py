@@ -66,3 +66,22 @@ def geodesic_km_many(origin: tuple[float, float], lat: np.ndarray, lon: np.ndarr
     for i in np.flatnonzero(~converged | ~np.isfinite(km)):
         km[i] = geodesic_km(origin, (float(lat[i]), float(lon[i])))
     return km
+
+
+_KNOWN: dict[tuple[float, float, float, float], float] = {}
+_KNOWN_MAX = 50_000  # about 10 MB at most; emptied when full
+
+
+def geodesic_km_remembered(origin: tuple[float, float], lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """:func:`geodesic_km_many`, each (origin, point) computed once: origins are locality and county
+    centres and sites do not move, so a match mostly shows distances an earlier one worked out."""
+    keys = [(origin[0], origin[1], a, b) for a, b in zip(lat.tolist(), lon.tolist())]
+    known = [_KNOWN.get(k) for k in keys]
+    missing = [i for i, km in enumerate(known) if km is None]
+    if missing:
+        if len(_KNOWN) + len(missing) > _KNOWN_MAX:
+            _KNOWN.clear()
+        for i, km in zip(missing, geodesic_km_many(origin, lat[missing], lon[missing]).tolist()):
+            known[i] = _KNOWN[keys[i]] = km
+    return np.array(known, dtype=np.float64)
+

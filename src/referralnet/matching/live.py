@@ -58,6 +58,12 @@ class CapacityColumns(NamedTuple):
         """These rows and ``other``'s, sorted by service; ``other`` wins where both have a service."""
         if self.service_id.size == 0:
             return other
+        at = self.positions(other.service_id)
+        if bool((at >= 0).all()):  # the usual patch: services already cached, no sort of the whole cache
+            columns = [a.copy() for a in self[1:]]
+            for column, value in zip(columns, other[1:]):
+                column[at] = value
+            return CapacityColumns(self.service_id, *columns)
         ids = np.concatenate([other.service_id, self.service_id])
         unique, first = np.unique(ids, return_index=True)  # first occurrence: other's
         return CapacityColumns(unique, *(np.concatenate([a, b])[first] for a, b in zip(other[1:], self[1:])))
@@ -99,3 +105,14 @@ class ProviderRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     @property
     def acceptance_rate(self) -> float:
         return self.accepted / self.offers if self.offers > 0 else 0.0
+
+
+class RecordBook(dict[int, ProviderRecord]):
+    """The answer records by organisation, as a snapshot holds them; never changed once made.
+
+    ``scoring`` keeps each organisation's record fraction on it (``fractions``), worked out once
+    per snapshot instead of once per match for every organisation a match considers.
+    """
+
+    fractions: tuple[np.ndarray, np.ndarray] | None = None  # (organisation ids sorted, fractions)
+

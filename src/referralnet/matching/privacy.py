@@ -289,10 +289,22 @@ def screen(value: object, path: str, *, today: datetime.date | None = None) -> N
     ``path`` names ``value`` and grows as ``path.field``, ``path.key`` and ``path[i]``;
     ``today`` is the injected clock's date where the caller has one.
     """
+    day = today or datetime.date.today()
     for field, text in _strings(value, path):
-        findings = find_identifiers(text, today)
-        if findings:
-            raise PrivacyViolation(field=field, kind=findings[0].kind)
+        kind = _first_kind(text, day) if len(text) <= _REMEMBERED_CHARS else _first_kind.__wrapped__(text, day)
+        if kind is not None:
+            raise PrivacyViolation(field=field, kind=kind)
+
+
+# Codes, localities and short notes recur from profile to profile; each is screened once a day.
+_REMEMBERED_CHARS = 80
+
+
+@functools.lru_cache(maxsize=4096)
+def _first_kind(text: str, today: datetime.date) -> str | None:
+    """The kind of the first identifier in ``text``, or None (remembered for short texts, see :func:`screen`)."""
+    findings = find_identifiers(text, today)
+    return findings[0].kind if findings else None
 
 
 def _strings(value: object, path: str) -> Iterator[tuple[str, str]]:

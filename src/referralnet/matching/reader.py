@@ -74,14 +74,26 @@ def _columns(path: str, sql: str, args: tuple[Any, ...], width: int) -> list[tup
     return list(zip(*rows)) if rows else [()] * width
 
 
-async def fetch_columns(sql: str, *args: Any, width: int) -> list[tuple[Any, ...]]:
-    """The ``width`` columns of ``sql``'s rows, each as a tuple: no object per row."""
+async def fetch_columns(sql: str, *args: Any, width: int, small: bool = False) -> list[tuple[Any, ...]]:
+    """The ``width`` columns of ``sql``'s rows, each as a tuple: no object per row.
+
+    ``small``: a few index look-ups, which on SQLite run on the loop's own reader connection
+    (:meth:`PooledSQLiteEngine.read` with ``inline``) instead of a reader thread.
+    """
     engine = db.current_engine()
     if isinstance(engine, PooledSQLiteEngine):
-        rows = await engine.read(sql.replace("{}", "?"), args, plain=True)
+        rows = await engine.read(sql.replace("{}", "?"), args, plain=True, inline=small)
         return list(zip(*rows)) if rows else [()] * width
     if db.is_sqlite(engine):
         path = engine.path  # type: ignore[attr-defined]
         return await asyncio.get_running_loop().run_in_executor(_executor, _columns, path, sql.replace("{}", "?"), args, width)
     rows = await _postgres(engine, sql, args)
     return list(zip(*rows)) if rows else [()] * width
+
+
+def reads_can_be_shared() -> bool:
+    """Whether one read may serve several requests: not inside a transaction (it reads through its own
+    connection), and not worth it on SQLite's pool (small reads run on the calling thread)."""
+    engine = db.current_engine()
+    return not isinstance(engine, PooledSQLiteEngine) and engine.current_transaction.get() is None
+

@@ -6,12 +6,14 @@ figure.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
 
-from referralnet.matching.directory import LANGUAGE_BITS, Listing
+from referralnet.matching.directory import LANGUAGE_BITS
 from referralnet.matching.eligibility import caveat_text
 from referralnet.matching.explain import NOT_STATED, label
 from referralnet.matching.filters import LANGUAGE_INTERPRETATION, LANGUAGE_SHARED
@@ -30,57 +32,93 @@ UNIT_WORDS = {
 }
 
 
-def candidate(
-    s: Selection, i: int, points: float, km: float | None, live: Live, records: Mapping[int, ProviderRecord]
-) -> MatchCandidate:
-    """Survivor ``i`` of ``s`` as shown; ``km`` is the geodesic distance to its nearest eligible site."""
+def candidates(
+    s: Selection, shown: np.ndarray, scores: np.ndarray, km: list[float | None], live: Live, records: Mapping[int, ProviderRecord]
+) -> list[MatchCandidate]:
+    """Survivors ``shown`` of ``s`` as shown; ``km`` is the geodesic distance to each one's nearest eligible site.
+
+    The columns are read for all of them at once (plain Python values), then each candidate is put together.
+    """
     d = s.directory
-    c = d.listing(int(s.rows[i]))
-    site = int(s.site[i])
-    if km is not None and site >= 0:
-        km = shown_km(km, bool(d.site_confidential[site]))
-    cap = live.capacity(i)
-    stale = bool(cap.available is not None and cap.updated_at is not None and not live.fresh[i])
-    return MatchCandidate(
-        service_id=c.service_id,
-        organisation_id=c.organisation_id,
-        organisation_name=c.organisation_name,
-        service_type=c.service_type,
-        service_name=c.service_name,
-        priority=s.needs[int(s.need[i])][1],  # type: ignore[arg-type]
-        score=points,
-        distance_km=km,
-        site_county=d.site_county_code(site) if site >= 0 else None,
-        available=cap.available,
-        total=cap.total,
-        capacity_unit=c.capacity_unit,
-        capacity_updated_at=cap.updated_at,
-        capacity_stale=stale,
-        reasons=_reasons(s, i, c, km, live, records.get(c.organisation_id)),
-    )
-
-
-def _reasons(s: Selection, i: int, c: Listing, km: float | None, live: Live, record: ProviderRecord | None) -> list[Reason]:
-    d, row = s.directory, int(s.rows[i])
-    service_type, priority = s.needs[int(s.need[i])]
-    out = [Reason(code="covers_need", kind="fit", text=f"covers the {priority} need: {label(service_type)}")]
-    if km is not None:
-        out.append(_distance_reason(km, d.site_county_code(int(s.site[i])), s.query.max_km))
-    if c.national:
-        out.append(Reason(code="national", kind="fit", text="works nationally"))
-    elif s.in_area[i]:
-        out.append(Reason(code="in_area", kind="fit", text=f"works in the person's county ({s.profile.location.county})"))
-    out += _capacity_reasons(c.capacity_unit, bool(d.capacity_bound[row]), live, i)
-    out += _language_reasons(s, i)
-    if s.profile.security_risk != "low" and d.has_confidential[row]:
-        out.append(Reason(code="confidential_site", kind="fit", text="has a confidential site"))
-    if record is not None and record.offers > 0:
-        out += _record_reasons(record)
-    not_stated = int(s.not_stated[i])
-    for bit, (attribute, _) in enumerate(NOT_STATED):
-        if not_stated >> bit & 1:
-            out.append(Reason(code="not_stated", kind="caveat", text=caveat_text(attribute) or "", attribute=attribute))
+    rows = s.rows[shown]
+    sites = s.site[shown].tolist()
+    confidential = [site >= 0 and bool(d.site_confidential[site]) for site in sites]
+    columns = zip(
+        shown.tolist(), rows.tolist(), d.service_id[rows].tolist(), d.organisation_id[rows].tolist(),
+        d.national[rows].tolist(), d.capacity_bound[rows].tolist(), d.has_confidential[rows].tolist(),
+        d.languages[rows].tolist(), s.need[shown].tolist(), s.in_area[shown].tolist(), s.not_stated[shown].tolist(),
+        s.language[shown].tolist(), live.available[shown].tolist(), live.fresh[shown].tolist(),
+        live.age_days[shown].tolist(), scores[shown].tolist(), sites, confidential, km,
+    )  # fmt: skip
+    out = []
+    for values in columns:
+        i, row, sid, org, national, bound, has_conf, languages, need, in_area = values[:10]
+        not_stated, fit, available, fresh, age, points, site, conf, k = values[10:]
+        if k is not None and site >= 0:
+            k = shown_km(k, conf)
+        county = d.site_county_code(site) if site >= 0 else None
+        cap = live.capacity(i)
+        unit = d.capacity_unit[row]
+        service_type, priority = s.needs[need]
+        record = records.get(org)
+        reasons = [_covers(priority, service_type)]
+        if k is not None:
+            reasons.append(_distance_reason(k, county, s.query.max_km))
+        if national:
+            reasons.append(_NATIONAL)
+        elif in_area:
+            reasons.append(_in_area(s.profile.location.county))
+        reasons += _capacity_reasons(unit, bound, available, fresh, age)
+        reasons += _language_reasons(s, fit, languages)
+        if has_conf and s.profile.security_risk != "low":
+            reasons.append(_CONFIDENTIAL)
+        if record is not None and record.offers > 0:
+            reasons += _record_reasons(record)
+        if not_stated:
+            reasons += [_not_stated(bit) for bit in range(len(NOT_STATED)) if not_stated >> bit & 1]
+        out.append(
+            MatchCandidate(
+                service_id=sid,
+                organisation_id=org,
+                organisation_name=d.organisation_name[row],
+                service_type=d.service_type[row],
+                service_name=d.service_name[row],
+                priority=priority,  # type: ignore[arg-type]
+                score=points,
+                distance_km=k,
+                site_county=county,
+                available=cap.available,
+                total=cap.total,
+                capacity_unit=unit,
+                capacity_updated_at=cap.updated_at,
+                capacity_stale=bool(cap.available is not None and cap.updated_at is not None and not fresh),
+                reasons=reasons,
+            )
+        )
     return out
+
+
+# Reasons that read the same for every candidate they apply to, made once (a Reason is never changed).
+_NATIONAL = Reason(code="national", kind="fit", text="works nationally")
+_CONFIDENTIAL = Reason(code="confidential_site", kind="fit", text="has a confidential site")
+_NOT_REPORTED = Reason(code="capacity_not_reported", kind="caveat", text="capacity not reported")
+_INTERPRETATION = Reason(code="interpretation", kind="fit", text="interpretation available")
+
+
+@functools.cache
+def _covers(priority: str, service_type: str) -> Reason:
+    return Reason(code="covers_need", kind="fit", text=f"covers the {priority} need: {label(service_type)}")
+
+
+@functools.cache
+def _in_area(county: str) -> Reason:
+    return Reason(code="in_area", kind="fit", text=f"works in the person's county ({county})")
+
+
+@functools.cache
+def _not_stated(bit: int) -> Reason:
+    attribute = NOT_STATED[bit][0]
+    return Reason(code="not_stated", kind="caveat", text=caveat_text(attribute) or "", attribute=attribute)
 
 
 def _distance_reason(km: float, county: str | None, max_km: float | None) -> Reason:
@@ -90,41 +128,36 @@ def _distance_reason(km: float, county: str | None, max_km: float | None) -> Rea
     return Reason(code="distance", kind="fit", text=text, value=km)
 
 
-def _capacity_reasons(unit: str | None, bound: bool, live: Live, i: int) -> list[Reason]:
-    available = int(live.available[i])
+def _capacity_reasons(unit: str | None, bound: bool, available: int, fresh: bool, days: float) -> list[Reason]:
     if available < 0:
-        if not bound:
-            return []
-        return [Reason(code="capacity_not_reported", kind="caveat", text="capacity not reported")]
+        return [_NOT_REPORTED] if bound else []
     one, many = UNIT_WORDS.get(unit or "places", UNIT_WORDS["places"])
     if available == 0:
         out = [Reason(code="no_free_capacity", kind="caveat", text=f"no free {many} reported", value=0)]
     else:
         what = one if available == 1 else many
         out = [Reason(code="free_capacity", kind="fit", text=f"{available} free {what}", value=available)]
-    days = float(live.age_days[i])
-    if np.isnan(days):
+    if math.isnan(days):
         return out
     value = round(days, 1)
-    if not live.fresh[i]:
+    if not fresh:
         return [*out, Reason(code="capacity_stale", kind="caveat", text=f"capacity figure is {int(days)} days old", value=value)]
     when = "today" if days < 1 else "1 day ago" if days < 2 else f"{int(days)} days ago"
     return [*out, Reason(code="capacity_fresh", kind="fit", text=f"capacity updated {when}", value=value)]
 
 
-def _language_reasons(s: Selection, i: int) -> list[Reason]:
-    fit = int(s.language[i])
+def _language_reasons(s: Selection, fit: int, mask: int) -> list[Reason]:
     if fit == LANGUAGE_SHARED:
-        mask = int(s.directory.languages[int(s.rows[i])])
         shared = [LANGUAGES[code][0] for code in s.profile.languages if code in LANGUAGES and mask >> LANGUAGE_BITS[code] & 1]
         return [Reason(code="language_shared", kind="fit", text=f"speaks {', '.join(shared)}")]
     if fit == LANGUAGE_INTERPRETATION:
-        return [Reason(code="interpretation", kind="fit", text="interpretation available")]
+        return [_INTERPRETATION]
     return []
 
 
-def _record_reasons(r: ProviderRecord) -> list[Reason]:
-    """The acceptance rate and the median answer time, each with its figure."""
+@functools.lru_cache(maxsize=4096)
+def _record_reasons(r: ProviderRecord) -> tuple[Reason, ...]:
+    """The acceptance rate and the median answer time, each with its figure (once per record: records are frozen)."""
     text = f"accepted {r.accepted} of {r.offers} referral offers"
     if r.expired:
         text += f", {r.expired} left unanswered until the deadline"
@@ -135,7 +168,7 @@ def _record_reasons(r: ProviderRecord) -> list[Reason]:
         fast = minutes < RESPONSE_HORIZON_MINUTES / 2
         text = f"median answer to a referral offer in {_duration(minutes)}"
         out.append(Reason(code="answer_time", kind="fit" if fast else "caveat", text=text, value=round(minutes, 1)))
-    return out
+    return tuple(out)
 
 
 def _duration(minutes: float) -> str:

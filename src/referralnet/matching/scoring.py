@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from referralnet.matching.explain import NOT_STATED
-from referralnet.matching.live import Capacity, CapacityColumns, ProviderRecord
+from referralnet.matching.live import Capacity, CapacityColumns, ProviderRecord, RecordBook
 from referralnet.matching.selection import Selection
 
 # Weights (points out of 100).
@@ -88,6 +88,17 @@ def record_fraction(r: ProviderRecord | None) -> float:
     return 0.7 * acceptance + 0.3 * speed
 
 
+def _fractions(records: Mapping[int, ProviderRecord]) -> tuple[np.ndarray, np.ndarray]:
+    """The organisations with a record (sorted) and their :func:`record_fraction`; kept on a RecordBook."""
+    if isinstance(records, RecordBook) and records.fractions is not None:
+        return records.fractions
+    ids = sorted(records)
+    table = np.array(ids, dtype=np.int64), np.array([record_fraction(records[i]) for i in ids], dtype=np.float64)
+    if isinstance(records, RecordBook):
+        records.fractions = table
+    return table
+
+
 def score(s: Selection, live: Live, records: Mapping[int, ProviderRecord]) -> np.ndarray:
     """Each survivor's score, rounded to 0.1; unknown capacity kept below known free places."""
     d, q = s.directory, s.query
@@ -98,8 +109,10 @@ def score(s: Selection, live: Live, records: Mapping[int, ProviderRecord]) -> np
     capacity[live.unknown_bound] = 0.0
     record: np.ndarray | float
     if records:
-        orgs, which = np.unique(d.organisation_id[s.rows], return_inverse=True)
-        record = np.array([record_fraction(records.get(o)) for o in orgs.tolist()])[which]
+        ids, fractions = _fractions(records)
+        orgs = d.organisation_id[s.rows]
+        at = np.minimum(np.searchsorted(ids, orgs), ids.size - 1)
+        record = np.where(ids[at] == orgs, fractions[at], NEUTRAL_RECORD)
     else:
         record = NEUTRAL_RECORD
     confidential = d.has_confidential[s.rows] if s.profile.security_risk != "low" else 0

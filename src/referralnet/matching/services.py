@@ -28,9 +28,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from referralnet.clock import Clock
-from referralnet.dialect import durations
 from referralnet.directory.views import decode_strings, eligibility_of
 from referralnet.matching import reader
+from referralnet.matching.answer_records import provider_records
 from referralnet.matching.capacity_reads import capacity_since, live_capacity
 from referralnet.matching.directory import Candidate, CandidateSite, Directory
 from referralnet.matching.engine import rank, select
@@ -38,7 +38,7 @@ from referralnet.matching.live import CapacityColumns, ProviderRecord
 from referralnet.matching.profile import Profile, check_profile
 from referralnet.matching.reach import demote_unreachable
 from referralnet.matching.schemas import MatchResult
-from referralnet.tables import Offer, Organisation, Service, Site
+from referralnet.tables import Organisation, Service, Site
 from referralnet.vocabulary import geo
 
 Version = tuple[Any, ...]
@@ -58,9 +58,9 @@ class Versions(NamedTuple):
 
 async def versions() -> Versions:
     """The versions of the directory, of the offers and of capacity, in one round trip."""
-    row = (await reader.fetch(VERSION_SQL))[0]
-    directory = (row["directory"],)
-    return Versions(directory, (row["offer_id"], row["pending"]), (*directory, row["capacity"] or 0))
+    (directory_counter,), (offer_id,), (pending,), (capacity,) = await reader.fetch_columns(VERSION_SQL, width=4, small=True)
+    directory = (directory_counter,)
+    return Versions(directory, (offer_id, pending), (*directory, capacity or 0))
 
 
 Rows = list[dict[str, Any]]
@@ -143,8 +143,12 @@ class DirectoryCache:
         self._records_at: dt.datetime | None = None
         self._capacity = CapacityColumns.empty()
         self._capacity_version: Version | None = None
+        self._whole = False  # the cache holds every service of the directory version it is for
         self._lock: asyncio.Lock | None = None
         self._capacity_lock: asyncio.Lock | None = None
+        self._reading: asyncio.Task[Versions] | None = None  # the versions read under way
+        self._queued: asyncio.Task[Versions] | None = None  # the read that starts when it ends
+        self._reads_loop: asyncio.AbstractEventLoop | None = None
         self.capacity_patches = 0  # capacity changes patched in so far (for tests and benchmarks)
 
     def _current(self, v: Versions, now: dt.datetime) -> bool:
@@ -158,12 +162,12 @@ class DirectoryCache:
 
     async def get(self, now: dt.datetime) -> Snapshot:
         """The current snapshot; ``now`` (the injected clock) paces the record refreshes."""
-        v = await versions()
+        v = await self._versions()
         if not self._current(v, now):
             if self._lock is None:
                 self._lock = asyncio.Lock()  # created on the serving loop, not at import
             async with self._lock:
-                v = await versions()
+                v = await self._versions()
                 if self._directory is None or v.directory != self._directory_version:
                     # Seconds of CPU at 100k services: off the event loop, so other requests go on.
                     self._directory = await asyncio.to_thread(build_directory, *await directory_rows())
@@ -177,16 +181,49 @@ class DirectoryCache:
         assert self._directory is not None
         return Snapshot(self._directory, self._records, v.capacity, self._unreachable)
 
-    async def capacity(self, version: Version, service_ids: list[int]) -> CapacityColumns:
+    async def _versions(self) -> Versions:
+        """:func:`versions`, read after this call began; calls arriving while a read is under way share the next one.
+
+        On PostgreSQL each read is a pool round trip (and the pool's reset of the connection); with
+        many matches at once one read serves all that arrived before it began. Not shared inside a
+        transaction (its own connection) nor on SQLite (read in microseconds on this thread).
+        """
+        if not reader.reads_can_be_shared():
+            return await versions()
+        loop = asyncio.get_running_loop()
+        if self._reads_loop is not loop:
+            self._reading, self._queued, self._reads_loop = None, None, loop
+        if self._reading is None:
+            self._reading = loop.create_task(self._read_versions(None))
+            return await asyncio.shield(self._reading)
+        if self._queued is None:  # the read under way may have begun before this call: wait for the next one
+            self._queued = loop.create_task(self._read_versions(self._reading))
+        return await asyncio.shield(self._queued)
+
+    async def _read_versions(self, after: asyncio.Task[Versions] | None) -> Versions:
+        me = asyncio.current_task()
+        if after is not None:
+            await asyncio.wait([after])
+            self._reading = me  # type: ignore[assignment]  # from here on, callers queue behind this read
+            if self._queued is me:
+                self._queued = None
+        try:
+            return await versions()
+        finally:
+            if self._reading is me:
+                self._reading = None
+
+    async def capacity(self, version: Version, service_ids: list[int] | np.ndarray) -> CapacityColumns:
         """Live capacity of ``service_ids`` under capacity ``version`` (directory counter, capacity counter).
 
-        Capacity read once stays cached; when the capacity counter moves, only the services stamped
-        since (``capacity_version`` above the last value seen) are read again and patched in, one patch
-        at a time. A move of the directory counter (services added or changed) starts the cache afresh.
+        The first call (and the first after a move of the directory counter: services added or changed)
+        reads every service's capacity at once; when the capacity counter moves, only the services
+        stamped since (``capacity_version`` above the last value seen) are read again and patched in,
+        one patch at a time. Services the cache lacks all the same (added since) are read by id.
         """
-        cached, ids, seen = self._capacity, np.array(service_ids, dtype=np.int64), self._capacity_version
+        cached, ids, seen = self._capacity, np.asarray(service_ids, dtype=np.int64), self._capacity_version
         current = seen is not None and seen[:-1] == version[:-1] and seen[-1] >= version[-1]
-        if current and bool((cached.positions(ids) >= 0).all()):
+        if current and (self._whole or bool((cached.positions(ids) >= 0).all())):
             return cached
         if not current:
             if self._capacity_lock is None:
@@ -194,8 +231,15 @@ class DirectoryCache:
             async with self._capacity_lock:  # patches one after another: a later one never lands under an earlier one
                 seen = self._capacity_version
                 if seen is None or seen[:-1] != version[:-1]:
-                    # Afresh: whatever is read from here on is at least as new as the counter's value now.
-                    self._capacity, self._capacity_version = CapacityColumns.empty(), version
+                    # Afresh: every service's capacity in one read (an index range from the lowest stamp),
+                    # current up to the counter it returns, so a match never reads its survivors one set
+                    # at a time (thousands of rows per new profile at 100k services).
+                    everything, counter = await capacity_since(-1)
+                    self._capacity = everything
+                    self._capacity_version = (*version[:-1], max(counter, version[-1]))
+                    # Every service of this directory version is in it (adding one moves the directory
+                    # counter), unless the counter's row is missing and nothing was read.
+                    self._whole = counter >= 0
                 elif version[-1] > seen[-1]:
                     # One read serves every match queued here: it is current up to the counter it returns.
                     changed, counter = await capacity_since(seen[-1])
@@ -216,49 +260,6 @@ class DirectoryCache:
         return merged
 
 
-_COUNTS_SQL = (
-    "SELECT organisation, sum(CASE WHEN status = 'accepted' THEN 1 ELSE 0 END) AS accepted, "
-    "sum(CASE WHEN status = 'expired' THEN 1 ELSE 0 END) AS expired, count(*) AS decided "
-    "FROM offer WHERE status IN ('accepted', 'declined', 'expired') GROUP BY organisation"
-)
-_ANSWERED = "status IN ('accepted', 'declined') AND responded_at IS NOT NULL"
-
-
-async def _median_seconds() -> dict[int, float]:
-    """Per organisation, the median answer time of its accepted and declined offers."""
-    seconds_sql = durations.seconds_between("responded_at", "sent_at")
-    if durations.percentiles_in_sql():
-        sql = (
-            f"SELECT organisation, percentile_cont(0.5) WITHIN GROUP (ORDER BY {seconds_sql}) AS seconds "
-            f"FROM offer WHERE {_ANSWERED} GROUP BY organisation"
-        )
-        return {r["organisation"]: float(r["seconds"]) for r in await Offer.raw(sql)}
-    rows = await Offer.raw(f"SELECT organisation, {seconds_sql} AS seconds FROM offer WHERE {_ANSWERED}")
-    if not rows:
-        return {}
-    org = np.array([r["organisation"] for r in rows], dtype=np.int64)
-    seconds = np.round(np.array([r["seconds"] for r in rows], dtype=np.float64), 3)  # julianday keeps ~ms
-    order = np.lexsort((seconds, org))
-    org, seconds = org[order], seconds[order]
-    starts = np.flatnonzero(np.r_[True, org[1:] != org[:-1]])
-    ends = np.r_[starts[1:], org.size]
-    return {int(org[a]): float(np.median(seconds[a:b])) for a, b in zip(starts, ends)}
-
-
-async def provider_records() -> dict[int, ProviderRecord]:
-    """Each organisation's answer record over every offer it decided; empty until referrals exist."""
-    medians = await _median_seconds()
-    return {
-        r["organisation"]: ProviderRecord(
-            offers=int(r["decided"]),
-            accepted=int(r["accepted"]),
-            expired=int(r["expired"]),
-            median_response_minutes=medians[r["organisation"]] / 60 if r["organisation"] in medians else None,
-        )
-        for r in await Offer.raw(_COUNTS_SQL)
-    }
-
-
 async def match_profile(
     profile: Profile, cache: DirectoryCache, clock: Clock, *, stale_days: int, limit: int = 20
 ) -> MatchResult:
@@ -267,7 +268,7 @@ async def match_profile(
     now = clock.now()
     snapshot = await cache.get(now)
     selection = select(profile, snapshot.directory, origin)
-    capacity = await cache.capacity(snapshot.capacity_version, selection.service_ids)
+    capacity = await cache.capacity(snapshot.capacity_version, snapshot.directory.service_id[selection.rows])
     result = rank(
         selection, capacity, snapshot.records, now=now, stale_after=dt.timedelta(days=stale_days), limit=limit
     )

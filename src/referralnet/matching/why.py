@@ -37,7 +37,7 @@ def why_not_eligible(d: Directory, service_id: int, profile: Profile, origin: tu
             return CONSTRAINT_TEXT[code]
     if q.high_security and not bool(d.has_confidential[row]):
         return CONSTRAINT_TEXT["security"]
-    km, _ = _nearest(d, row, row + 1, q)
+    km, _ = _nearest(d, row, row + 1, q, np.ones(1, dtype=bool))
     in_area = bool((d.area[row] & q.county) != 0) or bool(d.national[row])
     if q.max_km is not None and not in_area and not km[0] <= q.max_km:
         return f"{CONSTRAINT_TEXT['distance']} (more than {q.max_km:g} km away)"

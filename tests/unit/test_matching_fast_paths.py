@@ -1,0 +1,117 @@
+"""Matching's shortcuts give what the plain computation gives: distances and caveats worked out for the
+kept rows only, the capacity patch without a re-sort, remembered distances and privacy verdicts, and
+one versions read shared by the matches waiting for it."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from referralnet.errors import PrivacyViolation
+from referralnet.matching import reader
+from referralnet.matching import services as matching
+from referralnet.matching.directory import Candidate, Directory
+from referralnet.matching.filters import Query, _language_fit, _nearest, _not_stated, filter_type
+from referralnet.matching.geodesy import geodesic_km_many, geodesic_km_remembered
+from referralnet.matching.live import Capacity, CapacityColumns
+from referralnet.matching.privacy import screen
+from referralnet.matching.profile import Profile
+from referralnet.vocabulary.codes import CAPACITY_BOUND_TYPES
+from tests.unit.test_matching_engine import TOWNS, candidate_lists, person, profiles
+
+AT = dt.datetime(2026, 3, 1, 8, 30, tzinfo=dt.timezone.utc)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(candidate_lists, profiles, st.sampled_from(sorted(TOWNS)))
+def test_survivor_columns_equal_those_worked_out_for_every_row(candidates: list[Candidate], profile: Profile, town: str) -> None:
+    d, q = Directory.build(candidates), Query.of(profile, TOWNS[town][1:])
+    for service_type in d.type_range:
+        lo, hi = d.rows_of(service_type)
+        bound, every = service_type in CAPACITY_BOUND_TYPES, np.arange(lo, hi)
+        km, site = _nearest(d, lo, hi, q, np.ones(hi - lo, dtype=bool))
+        found = filter_type(d, service_type, q)
+        kept = found.columns["rows"] - lo
+        assert found.columns["km"].tolist() == km[kept].tolist()
+        assert found.columns["site"].tolist() == site[kept].tolist()
+        assert found.columns["not_stated"].tolist() == _not_stated(d, every, q, bound)[kept].tolist()
+        assert found.columns["language"].tolist() == _language_fit(d, every, q)[kept].tolist()
+        if found.beyond is not None:
+            row, at = found.beyond
+            assert site[row - lo] == at and np.isfinite(km[row - lo])
+
+
+capacity_maps = st.dictionaries(
+    st.integers(1, 40),
+    st.builds(Capacity, available=st.none() | st.integers(0, 9), total=st.none() | st.integers(0, 9), updated_at=st.none() | st.just(AT)),
+    max_size=25,
+)
+
+
+@given(capacity_maps, capacity_maps)
+def test_a_patch_merges_like_a_dictionary_update(cached: dict[int, Capacity], read: dict[int, Capacity]) -> None:
+    merged = CapacityColumns.of(cached).merge(CapacityColumns.of(read))
+    expected = CapacityColumns.of({**cached, **read})
+    assert merged.service_id.tolist() == expected.service_id.tolist()
+    assert [merged.capacity(i) for i in range(merged.service_id.size)] == [expected.capacity(i) for i in range(expected.service_id.size)]
+
+
+def test_a_patch_of_cached_services_leaves_the_cache_itself_unchanged() -> None:
+    cached = CapacityColumns.of({1: Capacity(available=1), 5: Capacity(available=5)})
+    merged = cached.merge(CapacityColumns.of({5: Capacity(available=0, updated_at=AT)}))
+    assert merged.available.tolist() == [1, 0] and cached.available.tolist() == [1, 5]
+
+
+@given(st.lists(st.sampled_from(sorted(TOWNS)), min_size=1, max_size=8), st.sampled_from(sorted(TOWNS)))
+def test_remembered_distances_are_the_computed_ones(towns: list[str], origin: str) -> None:
+    lat = np.array([TOWNS[t][1] for t in towns])
+    lon = np.array([TOWNS[t][2] for t in towns])
+    here = TOWNS[origin][1:]
+    first, again = geodesic_km_remembered(here, lat, lon), geodesic_km_remembered(here, lat, lon)
+    assert np.abs(first - geodesic_km_many(here, lat, lon)).max() < 1e-9 and first.tolist() == again.tolist()
+
+
+def test_a_profile_refused_once_is_refused_every_time() -> None:
+    profile = person(note="sunați la 0722 123 456")
+    for _ in range(2):
+        with pytest.raises(PrivacyViolation):
+            screen(profile, "profile", today=dt.date(2026, 3, 1))
+    screen(person(note="prefers a female case worker"), "profile", today=dt.date(2026, 3, 1))
+
+
+async def test_matches_waiting_together_share_one_versions_read_begun_after_they_came(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL's case: a read under way may have begun before a match arrived, so that match waits for the next."""
+    began: list[int] = []
+    release = [asyncio.Event(), asyncio.Event()]
+
+    async def versions() -> Any:
+        began.append(len(arrived))
+        await release[len(began) - 1].wait()
+        return len(began)
+
+    arrived: list[int] = []
+    cache = matching.DirectoryCache()
+
+    async def call() -> Any:
+        arrived.append(1)
+        return await cache._versions()
+
+    monkeypatch.setattr(matching, "versions", versions)
+    monkeypatch.setattr(reader, "reads_can_be_shared", lambda: True)
+    first = asyncio.ensure_future(call())
+    await asyncio.sleep(0)
+    later = [asyncio.ensure_future(call()) for _ in range(3)]
+    await asyncio.sleep(0)
+    release[0].set()
+    assert await first == 1
+    await asyncio.sleep(0)
+    release[1].set()
+    assert await asyncio.gather(*later) == [2, 2, 2]
+    assert began == [1, 4]  # the second read began after all four had arrived
+    assert cache._reading is None and cache._queued is None
