@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from referralnet.errors import PrivacyViolation
-from referralnet.matching import reader
+from referralnet.matching import privacy, reader
 from referralnet.matching import services as matching
 from referralnet.matching.directory import Candidate, Directory
 from referralnet.matching.filters import Query, _language_fit, _nearest, _not_stated, filter_type
@@ -83,6 +83,16 @@ def test_a_profile_refused_once_is_refused_every_time() -> None:
         with pytest.raises(PrivacyViolation):
             screen(profile, "profile", today=dt.date(2026, 3, 1))
     screen(person(note="prefers a female case worker"), "profile", today=dt.date(2026, 3, 1))
+
+
+def test_only_clean_texts_are_remembered_never_a_refused_identifier() -> None:
+    day = dt.date(2026, 3, 2)
+    with pytest.raises(PrivacyViolation):
+        screen(person(note="sunați la 0733 222 111"), "profile", today=day)
+    screen(person(note="needs a quiet room"), "profile", today=day)
+    remembered = {text for text, _ in privacy._clean}
+    assert "needs a quiet room" in remembered
+    assert not any("0733" in text for text in remembered)
 
 
 async def test_matches_waiting_together_share_one_versions_read_begun_after_they_came(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -291,20 +291,28 @@ def screen(value: object, path: str, *, today: datetime.date | None = None) -> N
     """
     day = today or datetime.date.today()
     for field, text in _strings(value, path):
-        kind = _first_kind(text, day) if len(text) <= _REMEMBERED_CHARS else _first_kind.__wrapped__(text, day)
-        if kind is not None:
-            raise PrivacyViolation(field=field, kind=kind)
+        if (text, day) in _clean:
+            continue
+        findings = find_identifiers(text, day)
+        if findings:
+            raise PrivacyViolation(field=field, kind=findings[0].kind)
+        _remember_clean(text, day)
 
 
-# Codes, localities and short notes recur from profile to profile; each is screened once a day.
+# Codes, localities and short notes recur from profile to profile: each clean one is screened once a
+# day. Only clean texts are kept: a refused text holds an identifier, which must not stay in memory.
 _REMEMBERED_CHARS = 80
+_REMEMBERED_TEXTS = 4096
+_clean: dict[tuple[str, datetime.date], None] = {}
 
 
-@functools.lru_cache(maxsize=4096)
-def _first_kind(text: str, today: datetime.date) -> str | None:
-    """The kind of the first identifier in ``text``, or None (remembered for short texts, see :func:`screen`)."""
-    findings = find_identifiers(text, today)
-    return findings[0].kind if findings else None
+def _remember_clean(text: str, day: datetime.date) -> None:
+    """Remember a short clean ``text`` for ``day``, dropping the oldest past the bound."""
+    if len(text) > _REMEMBERED_CHARS:
+        return
+    if len(_clean) >= _REMEMBERED_TEXTS:
+        del _clean[next(iter(_clean))]
+    _clean[(text, day)] = None
 
 
 def _strings(value: object, path: str) -> Iterator[tuple[str, str]]:
