@@ -1,4 +1,8 @@
-"""Row-to-Struct views of referrals, offers and their history; the referral row lock."""
+"""Row-to-Struct views of referrals, offers and their history; the referral row lock.
+
+The reads every referral answer makes are fixed statements (:mod:`referralnet.sql`): Piccolo would
+rebuild each on every call, which cost more than the database took to answer them.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,26 @@ from typing import Any
 import msgspec
 from piccolo.query.mixins import LockStrength
 
+from referralnet import sql
+from referralnet.dialect.lists import in_ids
 from referralnet.dialect.locks import lock_row
 from referralnet.jsoncol import load
 from referralnet.matching.profile import Profile
 from referralnet.referrals.delivery import delivered
 from referralnet.referrals.schemas import Event, NeedOut, OfferOut, ReferralOut, ReferralSummary
-from referralnet.tables import Offer, Referral, ReferralEvent, ReferralNeed
+from referralnet.tables import Offer, Referral
 
 OFFER_COLUMNS: tuple[Any, ...] = (Offer.all_columns(), Offer.service.name, Offer.organisation.name)
+# The same row as ``Offer.select(*OFFER_COLUMNS)`` gives, as a fixed statement; add a WHERE.
+OFFER_SQL = (
+    'SELECT o.*, s.name AS "service.name", g.name AS "organisation.name" FROM offer o '
+    "LEFT JOIN service s ON s.id = o.service LEFT JOIN organisation g ON g.id = o.organisation"
+)
+
+
+async def offer_row(offer_id: int) -> dict[str, Any] | None:
+    """One offer with its service's and organisation's names (the keys of ``OFFER_COLUMNS``)."""
+    return await sql.first(OFFER_SQL + " WHERE o.id = {}", offer_id)
 
 
 def offer_out(row: dict[str, Any]) -> OfferOut:
@@ -58,7 +74,8 @@ def event_out(row: dict[str, Any]) -> Event:
 async def offers_of(referral_ids: list[int]) -> dict[int, list[OfferOut]]:
     out: dict[int, list[OfferOut]] = {}
     if referral_ids:
-        rows = await Offer.select(*OFFER_COLUMNS).where(Offer.referral.is_in(referral_ids)).order_by(Offer.id)
+        ids, args = in_ids("o.referral", referral_ids)
+        rows = await sql.fetch(f"{OFFER_SQL} WHERE {ids} ORDER BY o.id", *args)
         done = await delivered([r["id"] for r in rows if r["delivery"] == "sent"])
         for row in rows:
             out.setdefault(row["referral"], []).append(offer_out({**row, "delivery": "delivered"} if row["id"] in done else row))
@@ -66,7 +83,7 @@ async def offers_of(referral_ids: list[int]) -> dict[int, list[OfferOut]]:
 
 
 async def needs_rows(referral_id: int) -> list[dict[str, Any]]:
-    return await ReferralNeed.select().where(ReferralNeed.referral == referral_id).order_by(ReferralNeed.position)  # type: ignore[no-any-return]
+    return await sql.fetch("SELECT * FROM referral_need WHERE referral = {} ORDER BY position", referral_id)
 
 
 def need_out(row: dict[str, Any], offers: list[OfferOut]) -> NeedOut:
@@ -84,7 +101,7 @@ def need_out(row: dict[str, Any], offers: list[OfferOut]) -> NeedOut:
 
 async def referral_out(row: dict[str, Any]) -> ReferralOut:
     offers = (await offers_of([row["id"]])).get(row["id"], [])
-    events = await ReferralEvent.select().where(ReferralEvent.referral == row["id"]).order_by(ReferralEvent.id)
+    events = await sql.fetch("SELECT * FROM referral_event WHERE referral = {} ORDER BY id", row["id"])
     needs = [need_out(n, offers) for n in await needs_rows(row["id"])]
     return ReferralOut(
         **_common(row),
@@ -126,4 +143,4 @@ async def lock_referral(referral_id: int) -> None:
 
 
 async def referral_row(referral_id: int) -> dict[str, Any] | None:
-    return await Referral.select().where(Referral.id == referral_id).first()  # type: ignore[no-any-return]
+    return await sql.first("SELECT * FROM referral WHERE id = {}", referral_id)
