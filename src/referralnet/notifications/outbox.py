@@ -12,8 +12,8 @@ import uuid
 from typing import Any, NamedTuple, get_args
 
 from referralnet import sql
-from referralnet.directory.views import dumps
 from referralnet.dialect.lists import in_ids
+from referralnet.directory.views import dumps
 from referralnet.notifications.schemas import NotificationKind
 
 # Kinds of message; payloads carry the anonymised summary only.

@@ -41,10 +41,22 @@ async def after_send(referral: dict[str, Any], offer_id: int, organisation_id: i
     else:
         org = await Organisation.select(Organisation.referral_phone, Organisation.phone_24h).where(Organisation.id == organisation_id).first()
         state = "phone" if org and (org["referral_phone"] or org["phone_24h"]) else "failed"
-    await Offer.update({Offer.delivery: state}).where(Offer.id == offer_id)
+    await sql.fetch("UPDATE offer SET delivery = {} WHERE id = {}", state, offer_id)
     if state != "sent":
         await _task(referral, offer_id, state, now, settings)
     return state
+
+
+async def after_send_all(referral: dict[str, Any], offers: list[tuple[int, int, set[str]]], now: dt.datetime, settings: Settings) -> None:
+    """:func:`after_send` for several new offers (offer id, organisation id, channels): those that went out by e-mail or
+    webhook are marked ``sent`` in one statement."""
+    sent = [offer_id for offer_id, _, channels in offers if channels & {"email", "webhook"}]
+    if sent:
+        ids, args = in_ids("id", sent)
+        await sql.fetch(f"UPDATE offer SET delivery = 'sent' WHERE {ids}", *args)
+    for offer_id, organisation_id, channels in offers:
+        if not channels & {"email", "webhook"}:
+            await after_send(referral, offer_id, organisation_id, channels, now, settings)
 
 
 async def _task(referral: dict[str, Any], offer_id: int, state: str, now: dt.datetime, settings: Settings) -> None:

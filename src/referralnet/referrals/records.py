@@ -9,16 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from piccolo.query.mixins import LockStrength
 
 from referralnet import sql
+from referralnet.dialect import sqlite
 from referralnet.dialect.lists import in_ids
-from referralnet.dialect.locks import lock_row
 from referralnet.jsoncol import load
 from referralnet.matching.profile import Profile
 from referralnet.referrals.delivery import delivered
 from referralnet.referrals.schemas import Event, NeedOut, OfferOut, ReferralOut, ReferralSummary
-from referralnet.tables import Offer, Referral
+from referralnet.tables import Offer
 
 OFFER_COLUMNS: tuple[Any, ...] = (Offer.all_columns(), Offer.service.name, Offer.organisation.name)
 # The same row as ``Offer.select(*OFFER_COLUMNS)`` gives, as a fixed statement; add a WHERE.
@@ -139,7 +138,8 @@ async def lock_referral(referral_id: int) -> None:
     takes anyway, so it does not block inserts of events, offers and notifications that refer to
     the row. SQLite's ``BEGIN IMMEDIATE`` already serialises writers.
     """
-    await lock_row(Referral, Referral.id == referral_id, lock_strength=LockStrength.no_key_update)
+    if not sqlite():
+        await sql.fetch("SELECT id FROM referral WHERE id = {} FOR NO KEY UPDATE", referral_id)
 
 
 async def referral_row(referral_id: int) -> dict[str, Any] | None:
