@@ -37,13 +37,15 @@ class Written(NamedTuple):
 
 
 class Notice(NamedTuple):
-    """One message to an organisation, for :func:`notify_organisations`."""
+    """One message: to an organisation (on its channels), or with ``address`` to a person's e-mail; ``kind`` for :func:`notify_all`."""
 
-    organisation_id: int
+    organisation_id: int | None
     subject: str
     payload: dict[str, Any]
     referral_id: int | None = None
     offer_id: int | None = None
+    kind: str = ""
+    address: str | None = None
 
 
 def _values(kind: str, channel: str, recipient: str, now: dt.datetime, notice: Notice, organisation_id: int | None,
@@ -53,23 +55,25 @@ def _values(kind: str, channel: str, recipient: str, now: dt.datetime, notice: N
             str(uuid.uuid4()), status, now, error, now]  # fmt: skip
 
 
-async def _insert(rows: list[list[Any]]) -> None:
-    await sql.fetch(_INSERT + ", ".join([_VALUES] * len(rows)), *[value for row in rows for value in row])
-
-
-async def notify_organisations(kind: str, notices: list[Notice], *, now: dt.datetime) -> list[list[Written]]:
-    """Several organisations' messages of one kind: one read of their contacts, one insert, rows in the notices' order.
-
-    Returns each notice's rows."""
-    if not notices:
-        return []
-    ids, args = in_ids("id", sorted({n.organisation_id for n in notices}))
-    contacts = {r["id"]: r for r in await sql.fetch(f"SELECT id, referral_email, webhook_url FROM organisation WHERE {ids}", *args)}
+async def notify_all(notices: list[Notice], *, now: dt.datetime) -> list[list[Written]]:
+    """Several messages (each with its ``kind``): one read of the organisations' contacts, one insert, rows in the
+    notices' order. A notice to an empty address writes nothing. Returns each notice's rows."""
+    orgs = sorted({n.organisation_id for n in notices if n.address is None and n.organisation_id is not None})
+    contacts: dict[int, dict[str, Any]] = {}
+    if orgs:
+        ids, args = in_ids("id", orgs)
+        contacts = {r["id"]: r for r in await sql.fetch(f"SELECT id, referral_email, webhook_url FROM organisation WHERE {ids}", *args)}
     rows: list[list[Any]] = []
     written: list[list[Written]] = []
     for notice in notices:
+        kind, mine = notice.kind, []
+        if notice.address is not None or notice.organisation_id is None:
+            if notice.address:
+                mine.append(Written(kind, "email", notice.address, "pending"))
+                rows.append(_values(kind, "email", notice.address, now, notice, None))
+            written.append(mine)
+            continue
         org = contacts.get(notice.organisation_id)
-        mine = []
         if org and org["referral_email"]:
             mine.append(Written(kind, "email", org["referral_email"], "pending"))
         if org and org["webhook_url"]:
@@ -81,8 +85,14 @@ async def notify_organisations(kind: str, notices: list[Notice], *, now: dt.date
             mine.append(Written(kind, "none", "", "failed"))
             rows.append(_values(kind, "none", "", now, notice, notice.organisation_id, status="failed", error=error))
         written.append(mine)
-    await _insert(rows)
+    if rows:
+        await sql.fetch(_INSERT + ", ".join([_VALUES] * len(rows)), *[value for row in rows for value in row])
     return written
+
+
+async def notify_organisations(kind: str, notices: list[Notice], *, now: dt.datetime) -> list[list[Written]]:
+    """Several organisations' messages of one kind (see :func:`notify_all`)."""
+    return await notify_all([n._replace(kind=kind) for n in notices], now=now)
 
 
 async def notify_organisation(
@@ -110,7 +120,4 @@ async def notify_address(
     offer_id: int | None = None,
 ) -> list[Written]:
     """A message to a person's work address (the referring officer, the secretariat), if known."""
-    if not email:
-        return []
-    await _insert([_values(kind, "email", email, now, Notice(0, subject, payload, referral_id, offer_id), None)])
-    return [Written(kind, "email", email, "pending")]
+    return (await notify_all([Notice(None, subject, payload, referral_id, offer_id, kind, email or "")], now=now))[0]

@@ -17,7 +17,7 @@ from referralnet import sql
 from referralnet.accounts.schemas import Actor
 from referralnet.audit import audit
 from referralnet.errors import one
-from referralnet.notifications.outbox import notify_address, notify_organisation
+from referralnet.notifications.outbox import Notice, notify_all
 from referralnet.referrals.schemas import OfficerContact, ProviderContact
 from referralnet.tables import Offer, ReferralNeed
 
@@ -67,21 +67,26 @@ async def contacts_for(
     return officer, providers
 
 
-async def announce_placement(referral: dict[str, Any], offer_id: int, service_type: str, payload: dict[str, Any], now: dt.datetime) -> list[str]:
+async def announce_placement(
+    referral: dict[str, Any], offer_id: int, service_type: str, payload: dict[str, Any], now: dt.datetime, *, pending: list[Notice] | None = None
+) -> list[str]:
     """The "placed" messages: the officer learns the provider's contact and arrival instructions, the provider the officer's.
 
-    Returns to whom the contacts went, for the acceptance's history event."""
+    Returns to whom the contacts went, for the acceptance's history event. With ``pending`` the two messages are
+    added to it for the caller to write (:func:`referralnet.notifications.outbox.notify_all`)."""
     row = one(await sql.first(_PROVIDER, offer_id), f"offer {offer_id}")
     need = service_type.replace("_", " ")
     provider = {"provider_phone": row["referral_phone"], "provider_phone_24h": row["phone_24h"], "provider_email": row["referral_email"],
                 "arrival_instructions": row["arrival_instructions"]}  # fmt: skip
-    await notify_address(
-        "referral_placed", referral["notify_email"], now=now, subject=f"Referral {referral['id']}: {need} placed",
-        payload={**payload, "organisation": row["name"], "need": need, **provider}, referral_id=referral["id"], offer_id=offer_id,
-    )  # fmt: skip
     officer = {"officer_name": referral["officer_name"], "officer_phone": referral["officer_phone"], "officer_email": referral["notify_email"]}
-    await notify_organisation(
-        "offer_accepted", row["organisation"], now=now, subject=f"Referral {referral['id']}: you accepted ({need}); the referring officer",
-        payload={**payload, "offer_id": offer_id, "need": need, **officer}, referral_id=referral["id"], offer_id=offer_id,
-    )  # fmt: skip
+    notices = [
+        Notice(None, f"Referral {referral['id']}: {need} placed", {**payload, "organisation": row["name"], "need": need, **provider},
+               referral["id"], offer_id, "referral_placed", referral["notify_email"] or ""),
+        Notice(row["organisation"], f"Referral {referral['id']}: you accepted ({need}); the referring officer",
+               {**payload, "offer_id": offer_id, "need": need, **officer}, referral["id"], offer_id, "offer_accepted"),
+    ]  # fmt: skip
+    if pending is None:
+        await notify_all(notices, now=now)
+    else:
+        pending += notices
     return (["the referring officer's e-mail"] if referral["notify_email"] else []) + [row["name"]]

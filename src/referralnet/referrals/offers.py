@@ -7,6 +7,7 @@ or two workers never take the same offer, referral or place.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
 from referralnet import sql
@@ -19,7 +20,7 @@ from referralnet.directory.schemas import CapacityUpdate
 from referralnet.errors import Conflict, Forbidden, NotFound, one
 from referralnet.jsoncol import dumps, load
 from referralnet.matching.privacy import screen
-from referralnet.notifications.outbox import Notice, notify_address, notify_organisation, notify_organisations
+from referralnet.notifications.outbox import Notice, notify_all, notify_organisation, notify_organisations
 from referralnet.referrals.contacts import announce_placement
 from referralnet.referrals.delivery import TASK_STATES, after_send_all
 from referralnet.referrals.lifecycle import LIVE_REFERRAL, OFFER_START, OFFER_TRANSITIONS, move_need, move_offers, move_referral, referral_state
@@ -33,14 +34,25 @@ from referralnet.vocabulary.codes import CAPACITY_BOUND_TYPES
 FINAL = frozenset(s for s, targets in OFFER_TRANSITIONS.items() if not targets) - {"accepted"}
 
 
+@dataclass
+class Known:
+    """What an acceptance read in its transaction already, for :func:`settle`; and the events and messages it will write."""
+
+    referral: dict[str, Any]
+    needs: list[dict[str, Any]]
+    service_id: int
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    messages: list[Notice] = field(default_factory=list)
+
+
 def _payload(referral: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"referral_id": referral["id"], "summary": referral["summary"], "urgency": referral["urgency"], **extra}
 
 
-_INSERT_OFFER = (
-    "INSERT INTO offer (referral, need, service, organisation, position, status, sent_at, deadline, remind_at, contested, reserved) "
-    "VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}) RETURNING id"
+_INSERT_OFFERS = (
+    "INSERT INTO offer (referral, need, service, organisation, position, status, sent_at, deadline, remind_at, contested, reserved) VALUES "
 )
+_OFFER_VALUES = "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})"
 
 
 async def send_offers(
@@ -54,11 +66,13 @@ async def send_offers(
     owners = {r["id"]: r["organisation"] for r in await sql.fetch(f"SELECT id, organisation FROM service WHERE {ids}", *args)}
     deadline = now + settings.deadline(referral["urgency"])
     remind_at = now + (deadline - now) / 2
-    offer_ids: list[int] = []
-    for i, service_id in enumerate(service_ids):
-        rows = await sql.fetch(_INSERT_OFFER, referral["id"], need["id"], service_id, owners[service_id], position + i,
-                               OFFER_START, now, deadline, remind_at, False, False)  # fmt: skip
-        offer_ids.append(rows[0]["id"])
+    values = [(referral["id"], need["id"], service_id, owners[service_id], position + i, OFFER_START, now, deadline, remind_at, False, False)
+              for i, service_id in enumerate(service_ids)]  # fmt: skip
+    statement = _INSERT_OFFERS + ", ".join([_OFFER_VALUES] * len(values)) + " RETURNING id, service"
+    # A service is asked once per referral (validated): its id names its new offer, whatever order RETURNING gives.
+    assert len(set(service_ids)) == len(service_ids)
+    made = {r["service"]: r["id"] for r in await sql.fetch(statement, *[v for row in values for v in row])}
+    offer_ids = [made[service_id] for service_id in service_ids]
     await record_all([
         event(referral["id"], "offer_sent", actor, now, offer_id=offer_id, to_status="pending", service_id=service_id,
               organisation_id=owners[service_id], deadline=deadline.isoformat(), need_id=need["id"], service_type=need["service_type"])
@@ -106,32 +120,48 @@ async def advance(referral_id: int, need_id: int | None, now: dt.datetime, setti
         await settle(referral_id, now, settings, actor)
 
 
-async def settle(referral_id: int, now: dt.datetime, settings: Settings, actor: str, *, offer_id: int | None = None) -> str:
-    """Give the referral the state its needs make (placed, partially placed, unplaced, open); returns it."""
-    referral = one(await referral_row(referral_id), f"referral {referral_id}")
+async def settle(
+    referral_id: int, now: dt.datetime, settings: Settings, actor: str, *, offer_id: int | None = None, known: Known | None = None
+) -> str:
+    """Give the referral the state its needs make (placed, partially placed, unplaced, open); returns it.
+
+    ``known``: what the caller read in this transaction already (the referral row, its needs, the offer's service),
+    and the list its events go to (written by the caller, in order)."""
+    referral = known.referral if known else one(await referral_row(referral_id), f"referral {referral_id}")
     current = referral["status"]
     if current not in ("open", "partially_placed", "unplaced"):
         return current  # type: ignore[no-any-return]
-    target = referral_state(await needs_rows(referral_id))
+    target = referral_state(known.needs if known else await needs_rows(referral_id))
     if target == current:
         return target
     values: dict[Any, Any] = {Referral.placed_at: now} if target == "placed" else {}
     if not await move_referral(referral_id, target, now, current=current, values=values):
         return current  # type: ignore[no-any-return]
+    events: list[tuple[Any, ...]] = []
+    messages: list[Notice] = []
     if target == "placed":
-        service = await sql.first("SELECT service FROM offer WHERE id = {}", offer_id) if offer_id else None
-        await record(referral_id, "referral_placed", actor, now, offer_id=offer_id, from_status=current, to_status="placed",
-                     service_id=service["service"] if service else 0)  # fmt: skip
+        if known:
+            service_id = known.service_id
+        else:
+            service = await sql.first("SELECT service FROM offer WHERE id = {}", offer_id) if offer_id else None
+            service_id = service["service"] if service else 0
+        events.append(event(referral_id, "referral_placed", actor, now, offer_id=offer_id, from_status=current, to_status="placed",
+                            service_id=service_id))  # fmt: skip
     elif target == "unplaced":
-        await record(referral_id, "referral_unplaced", actor, now, from_status=current, to_status="unplaced",
-                     reason="a required need has no provider left")  # fmt: skip
+        events.append(event(referral_id, "referral_unplaced", actor, now, from_status=current, to_status="unplaced",
+                            reason="a required need has no provider left"))  # fmt: skip
         subject = f"Referral {referral_id} could not be placed"
-        payload = _payload(referral)
-        await notify_address("referral_unplaced", settings.secretariat_email, now=now, subject=subject, payload=payload, referral_id=referral_id)
-        await notify_address("referral_unplaced", referral["notify_email"], now=now, subject=subject, payload=payload, referral_id=referral_id)
+        for address in (settings.secretariat_email, referral["notify_email"]):
+            messages.append(Notice(None, subject, _payload(referral), referral_id, None, "referral_unplaced", address or ""))
     else:
         kind = "referral_partially_placed" if target == "partially_placed" else "referral_reopened"
-        await record(referral_id, kind, actor, now, offer_id=offer_id, from_status=current, to_status=target)
+        events.append(event(referral_id, kind, actor, now, offer_id=offer_id, from_status=current, to_status=target))
+    if known:
+        known.events += events
+        known.messages += messages
+    else:
+        await record_all(events)
+        await notify_all(messages, now=now)
     return target
 
 
@@ -189,26 +219,43 @@ async def accept_offer(
             raise Conflict("this need of the referral is no longer open (another provider accepted it, or it was cancelled)", field="status")
         reserved = await places.reserve(row["service"], offer_id, now, who)
         await sql.fetch("UPDATE referral SET placed_offer = {} WHERE id = {} AND placed_offer IS NULL", offer_id, referral["id"])
-        need = one(await sql.first("SELECT service_type FROM referral_need WHERE id = {}", row["need"]), f"need {row['need']}")
-        sent_to = await announce_placement(referral, offer_id, need["service_type"], _payload(referral), now)
-        await record(referral["id"], "offer_accepted", who, now, offer_id=offer_id, from_status="pending", to_status="accepted",
-                     reserved=reserved, need_id=row["need"], service_type=need["service_type"], contact_sent_to=sent_to)  # fmt: skip
-        await settle(referral["id"], now, settings, who, offer_id=offer_id)
-        await withdraw_pending(referral, now, who, reason="another provider accepted this need", need_id=row["need"])
-    return await get_offer(offer_id)
+        # The needs as settle reads them (this one placed just now); events and messages are written together below.
+        known = Known(referral, await needs_rows(referral["id"]), row["service"])
+        service_type = one(next((n for n in known.needs if n["id"] == row["need"]), None), f"need {row['need']}")["service_type"]
+        sent_to = await announce_placement(referral, offer_id, service_type, _payload(referral), now, pending=known.messages)
+        known.events.append(event(referral["id"], "offer_accepted", who, now, offer_id=offer_id, from_status="pending", to_status="accepted",
+                                  reserved=reserved, need_id=row["need"], service_type=service_type, contact_sent_to=sent_to))  # fmt: skip
+        await settle(referral["id"], now, settings, who, offer_id=offer_id, known=known)
+        await withdraw_pending(referral, now, who, reason="another provider accepted this need", need_id=row["need"], known=known)
+        await record_all(known.events)
+        await notify_all(known.messages, now=now)
+        return await get_offer(offer_id)  # read before the commit, as the create's answer is
 
 
-async def withdraw_pending(referral: dict[str, Any], now: dt.datetime, who: str, *, reason: str, need_id: int | None = None) -> None:
-    """Withdraw the referral's pending offers (only one need's, when ``need_id`` is given) and tell each provider."""
+async def withdraw_pending(
+    referral: dict[str, Any], now: dt.datetime, who: str, *, reason: str, need_id: int | None = None,
+    known: Known | None = None,
+) -> None:  # fmt: skip
+    """Withdraw the referral's pending offers (only one need's, when ``need_id`` is given) and tell each provider.
+
+    With ``known`` the events and messages are added to it for the caller to write."""
     where = [Offer.referral == referral["id"]] + ([Offer.need == need_id] if need_id is not None else [])
     gone = sorted(await move_offers("withdrawn", now, *where, returning=(Offer.id, Offer.organisation)), key=lambda o: o["id"])
-    await record_all([
+    events = [
         event(referral["id"], "offer_withdrawn", who, now, offer_id=o["id"], from_status="pending", to_status="withdrawn", reason=reason)
         for o in gone
-    ])  # fmt: skip
+    ]  # fmt: skip
     subject = f"Referral {referral['id']}: offer withdrawn"
-    notices = [Notice(o["organisation"], subject, _payload(referral, offer_id=o["id"], reason=reason), referral["id"], o["id"]) for o in gone]
-    await notify_organisations("offer_withdrawn", notices, now=now)
+    notices = [
+        Notice(o["organisation"], subject, _payload(referral, offer_id=o["id"], reason=reason), referral["id"], o["id"], "offer_withdrawn")
+        for o in gone
+    ]
+    if known is not None:
+        known.events += events
+        known.messages += notices
+        return
+    await record_all(events)
+    await notify_all(notices, now=now)
 
 
 DEACTIVATED = "the provider's organisation was deactivated in the directory"
