@@ -70,12 +70,13 @@ def event_out(row: dict[str, Any]) -> Event:
     return msgspec.convert(body, type=Event, from_attributes=False, strict=False)  # type: ignore[no-any-return]
 
 
-async def offers_of(referral_ids: list[int]) -> dict[int, list[OfferOut]]:
+async def offers_of(referral_ids: list[int], *, new: bool = False) -> dict[int, list[OfferOut]]:
+    """The referrals' offers; ``new``: referrals created in this transaction, whose messages no dispatcher can have sent."""
     out: dict[int, list[OfferOut]] = {}
     if referral_ids:
         ids, args = in_ids("o.referral", referral_ids)
         rows = await sql.fetch(f"{OFFER_SQL} WHERE {ids} ORDER BY o.id", *args)
-        done = await delivered([r["id"] for r in rows if r["delivery"] == "sent"])
+        done = set() if new else await delivered([r["id"] for r in rows if r["delivery"] == "sent"])
         for row in rows:
             out.setdefault(row["referral"], []).append(offer_out({**row, "delivery": "delivered"} if row["id"] in done else row))
     return out
@@ -98,13 +99,14 @@ def need_out(row: dict[str, Any], offers: list[OfferOut]) -> NeedOut:
     )
 
 
-async def referral_out(row: dict[str, Any]) -> ReferralOut:
-    offers = (await offers_of([row["id"]])).get(row["id"], [])
+async def referral_out(row: dict[str, Any], *, new: bool = False) -> ReferralOut:
+    """The referral with its offers, needs and history (``new``: created in this transaction, see :func:`offers_of`)."""
+    offers = (await offers_of([row["id"]], new=new)).get(row["id"], [])
     events = await sql.fetch("SELECT * FROM referral_event WHERE referral = {} ORDER BY id", row["id"])
     needs = [need_out(n, offers) for n in await needs_rows(row["id"])]
     return ReferralOut(
         **_common(row),
-        profile=msgspec.convert(load(row["profile"]), Profile),
+        profile=load(row["profile"], Profile),
         consent_at=row["consent_at"],
         placed_at=row["placed_at"],
         arrived_at=row["arrived_at"],

@@ -118,14 +118,15 @@ async def create_referral(data: ReferralCreate, actor: Actor, clock: Any, settin
     chosen, unmet = await _choose_services(data, cache, clock, settings, urgency)
     now = clock.now()
     who = actor.label
+    summary = summarise(data.profile)
     async with write_transaction():
         rows = await sql.fetch(
             _INSERT_REFERRAL, actor.token_id, who, actor.organisation_id if actor.role == "institution" else None, dumps(data.profile),
-            summarise(data.profile), data.profile.location.county, urgency, mode, REFERRAL_START, now, data.notify_email,
+            summary, data.profile.location.county, urgency, mode, REFERRAL_START, now, data.notify_email,
             data.officer_name, data.officer_phone, "[]", now, now,
         )  # fmt: skip
-        referral = await referral_row(rows[0]["id"])
-        assert referral is not None
+        # What the offers and their messages need of the new row (read back whole for the answer below).
+        referral = {"id": rows[0]["id"], "urgency": urgency, "summary": summary, "notify_email": data.notify_email}
         await record(referral["id"], "referral_created", who, now, to_status="open", mode=mode, urgency=urgency)
         position, unplaced = 0, False
         for index, (service_type, priority) in enumerate(profile_needs(data.profile)):
@@ -145,7 +146,7 @@ async def create_referral(data: ReferralCreate, actor: Actor, clock: Any, settin
             await settle(referral["id"], now, settings, who)
         # The answer is read (and that read audited) in the same transaction: one commit per referral. Nobody has
         # accepted an offer of it yet, so there is no contact to show (get_referral's contacts_for).
-        return await referral_out(await _readable_row(referral["id"], actor, now, "read"))
+        return await referral_out(await _readable_row(referral["id"], actor, now, "read"), new=True)
 
 
 def _own_institution(actor: Actor, row: dict[str, Any]) -> bool:
