@@ -177,6 +177,18 @@ _TAKE = (
     f"WHERE id = {{}} AND capacity_available > 0 AND type IN ({', '.join(repr(t) for t in sorted(CAPACITY_BOUND_TYPES))}) "
     "RETURNING capacity_available, capacity_total"
 )
+# PostgreSQL: the place, the offer's mark and the history row in one round trip (each only if a place was taken).
+_TAKE_PG = f"""
+WITH t AS ({_TAKE}), o AS (
+    UPDATE offer SET reserved = true WHERE id = {{}} AND EXISTS (SELECT 1 FROM t) RETURNING id
+), h AS (
+    INSERT INTO capacity_change (service, token, actor, previous_available, available, previous_total, total, cause, offer, at)
+    SELECT {{}}::int, NULL, {{}}::text, capacity_available + 1, capacity_available, capacity_total, capacity_total,
+        'offer_accepted', (SELECT id FROM o), {{}}::timestamptz FROM t
+    RETURNING id
+)
+SELECT capacity_available, capacity_total FROM t
+"""
 
 
 async def reserve(service_id: int, offer_id: int, now: dt.datetime, who: str) -> bool:
@@ -184,18 +196,21 @@ async def reserve(service_id: int, offer_id: int, now: dt.datetime, who: str) ->
 
     Returns whether a place was reserved (services without a stated figure reserve nothing); raises
     :class:`Conflict` when the service is full. The caller writes the acceptance events in the same
-    transaction: they are this change's signal to matching. Fixed statements: the decrement first, the
-    service read only when it took nothing (to tell "full" from "nothing to count").
+    transaction: they are this change's signal to matching. Fixed statements: the decrement first (on
+    PostgreSQL with the offer's mark and the history row), the service read only when it took nothing
+    (to tell "full" from "nothing to count").
     """
-    got = await sql.fetch(_TAKE, service_id)
+    pg = not sqlite()
+    got = await (sql.fetch(_TAKE_PG, service_id, offer_id, service_id, who, now) if pg else sql.fetch(_TAKE, service_id))
     if not got:
         service = await sql.first("SELECT type, capacity_available FROM service WHERE id = {}", service_id)
         assert service is not None  # the offer's service: offers refer to it with ON DELETE RESTRICT
         if service["type"] not in CAPACITY_BOUND_TYPES or service["capacity_available"] is None:
             return False
         raise Conflict("no free place is left in this service; update its capacity or decline", field="capacity")
-    await sql.fetch("UPDATE offer SET reserved = {} WHERE id = {}", True, offer_id)
-    await _history(service_id, offer_id, "offer_accepted", who, now, got[0]["capacity_available"], -1, got[0]["capacity_total"])
+    if not pg:
+        await sql.fetch("UPDATE offer SET reserved = {} WHERE id = {}", True, offer_id)
+        await _history(service_id, offer_id, "offer_accepted", who, now, got[0]["capacity_available"], -1, got[0]["capacity_total"])
     await at_commit(_stamp, [service_id])
     return True
 
