@@ -55,14 +55,21 @@ def _values(kind: str, channel: str, recipient: str, now: dt.datetime, notice: N
             str(uuid.uuid4()), status, now, error, now]  # fmt: skip
 
 
-async def notify_all(notices: list[Notice], *, now: dt.datetime) -> list[list[Written]]:
+def reachable(contact: dict[str, Any]) -> bool:
+    """Whether an organisation's contact (``referral_email``, ``webhook_url``) gets a message sent (else a failed row)."""
+    return bool(contact["referral_email"] or contact["webhook_url"])
+
+
+async def notify_all(notices: list[Notice], *, now: dt.datetime, contacts: dict[int, dict[str, Any]] | None = None) -> list[list[Written]]:
     """Several messages (each with its ``kind``): one read of the organisations' contacts, one insert, rows in the
-    notices' order. A notice to an empty address writes nothing. Returns each notice's rows."""
-    orgs = sorted({n.organisation_id for n in notices if n.address is None and n.organisation_id is not None})
-    contacts: dict[int, dict[str, Any]] = {}
+    notices' order. A notice to an empty address writes nothing. Returns each notice's rows.
+
+    ``contacts``: the organisations' ``referral_email`` and ``webhook_url`` by id, read in this transaction already."""
+    orgs = sorted({n.organisation_id for n in notices if n.address is None and n.organisation_id is not None} - set(contacts or {}))
+    contacts = dict(contacts or {})
     if orgs:
         ids, args = in_ids("id", orgs)
-        contacts = {r["id"]: r for r in await sql.fetch(f"SELECT id, referral_email, webhook_url FROM organisation WHERE {ids}", *args)}
+        contacts.update({r["id"]: r for r in await sql.fetch(f"SELECT id, referral_email, webhook_url FROM organisation WHERE {ids}", *args)})
     rows: list[list[Any]] = []
     written: list[list[Written]] = []
     for notice in notices:

@@ -47,18 +47,6 @@ async def after_send(referral: dict[str, Any], offer_id: int, organisation_id: i
     return state
 
 
-async def after_send_all(referral: dict[str, Any], offers: list[tuple[int, int, set[str]]], now: dt.datetime, settings: Settings) -> None:
-    """:func:`after_send` for several new offers (offer id, organisation id, channels): those that went out by e-mail or
-    webhook are marked ``sent`` in one statement."""
-    sent = [offer_id for offer_id, _, channels in offers if channels & {"email", "webhook"}]
-    if sent:
-        ids, args = in_ids("id", sent)
-        await sql.fetch(f"UPDATE offer SET delivery = 'sent' WHERE {ids}", *args)
-    for offer_id, organisation_id, channels in offers:
-        if not channels & {"email", "webhook"}:
-            await after_send(referral, offer_id, organisation_id, channels, now, settings)
-
-
 async def _task(referral: dict[str, Any], offer_id: int, state: str, now: dt.datetime, settings: Settings) -> None:
     """Tell the secretariat (and, for a failure, the referring officer) now; the offer's ``delivery`` shows it."""
     why = "the provider can be reached only by phone" if state == "phone" else "the offer could not be delivered to the provider"

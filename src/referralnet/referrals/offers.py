@@ -20,9 +20,9 @@ from referralnet.directory.schemas import CapacityUpdate
 from referralnet.errors import Conflict, Forbidden, NotFound, one
 from referralnet.jsoncol import dumps, load
 from referralnet.matching.privacy import screen
-from referralnet.notifications.outbox import Notice, notify_all, notify_organisation, notify_organisations
+from referralnet.notifications.outbox import Notice, notify_all, notify_organisation, reachable
 from referralnet.referrals.contacts import announce_placement
-from referralnet.referrals.delivery import TASK_STATES, after_send_all
+from referralnet.referrals.delivery import TASK_STATES, after_send
 from referralnet.referrals.lifecycle import LIVE_REFERRAL, OFFER_START, OFFER_TRANSITIONS, move_need, move_offers, move_referral, referral_state
 from referralnet.referrals.records import lock_referral, needs_rows, offer_out, offer_row, referral_row
 from referralnet.referrals.schemas import DeclineBody, OfferOut
@@ -50,23 +50,30 @@ def _payload(referral: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 _INSERT_OFFERS = (
-    "INSERT INTO offer (referral, need, service, organisation, position, status, sent_at, deadline, remind_at, contested, reserved) VALUES "
+    "INSERT INTO offer (referral, need, service, organisation, position, status, sent_at, deadline, remind_at, contested, reserved, delivery) "
+    "VALUES "
 )
-_OFFER_VALUES = "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})"
+_OFFER_VALUES = "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})"
+# The asked services' providers with their contacts (the columns notify_all reads).
+_OWNERS = "SELECT s.id AS service, g.id, g.referral_email, g.webhook_url FROM service s JOIN organisation g ON g.id = s.organisation"
 
 
 async def send_offers(
     referral: dict[str, Any], need: dict[str, Any], service_ids: list[int], position: int, now: dt.datetime, settings: Settings, actor: str
 ) -> list[int]:
     """Create pending offers for one need (positions from ``position`` on), each with its deadline and reminder,
-    its event and its notification; the events and the notifications are each one statement."""
+    its event and its notification; the events and the notifications are each one statement. The providers'
+    contacts are read with the services: an offer with an e-mail or webhook to go to is inserted ``sent``."""
     if not service_ids:
         return []
-    ids, args = in_ids("id", service_ids)
-    owners = {r["id"]: r["organisation"] for r in await sql.fetch(f"SELECT id, organisation FROM service WHERE {ids}", *args)}
+    ids, args = in_ids("s.id", service_ids)
+    rows = await sql.fetch(f"{_OWNERS} WHERE {ids}", *args)
+    owners = {r["service"]: r["id"] for r in rows}
+    contacts = {r["id"]: r for r in rows}
     deadline = now + settings.deadline(referral["urgency"])
     remind_at = now + (deadline - now) / 2
-    values = [(referral["id"], need["id"], service_id, owners[service_id], position + i, OFFER_START, now, deadline, remind_at, False, False)
+    values = [(referral["id"], need["id"], service_id, owners[service_id], position + i, OFFER_START, now, deadline, remind_at, False, False,
+               "sent" if reachable(contacts[owners[service_id]]) else None)
               for i, service_id in enumerate(service_ids)]  # fmt: skip
     statement = _INSERT_OFFERS + ", ".join([_OFFER_VALUES] * len(values)) + " RETURNING id, service"
     # A service is asked once per referral (validated): its id names its new offer, whatever order RETURNING gives.
@@ -84,8 +91,10 @@ async def send_offers(
                referral["id"], offer_id)  # fmt: skip
         for offer_id, service_id in zip(offer_ids, service_ids)
     ]
-    written = await notify_organisations("offer_new", notices, now=now)
-    await after_send_all(referral, [(o, owners[s], {m.channel for m in w}) for o, s, w in zip(offer_ids, service_ids, written)], now, settings)
+    await notify_all([n._replace(kind="offer_new") for n in notices], now=now, contacts=contacts)
+    for offer_id, service_id in zip(offer_ids, service_ids):
+        if not reachable(contacts[owners[service_id]]):  # a task for the secretariat (after_send)
+            await after_send(referral, offer_id, owners[service_id], set(), now, settings)
     return offer_ids
 
 
