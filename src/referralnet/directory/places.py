@@ -171,6 +171,14 @@ async def _history(service_id: int, offer_id: int, cause: str, who: str, now: dt
     await sql.fetch(_HISTORY, service_id, who, available - step, available, total, total, cause, offer_id, now)
 
 
+FULL = "no free place is left in this service; update its capacity or decline"
+
+
+def full(service_type: str | None, available: int | None) -> bool:
+    """Whether :func:`reserve` would refuse a place of this service (capacity-bound, no free place)."""
+    return service_type in CAPACITY_BOUND_TYPES and available is not None and available <= 0
+
+
 # A place taken for an accepted offer: only from a capacity-bound service with a free place.
 _TAKE = (
     "UPDATE service SET capacity_available = capacity_available - 1 "
@@ -207,7 +215,7 @@ async def reserve(service_id: int, offer_id: int, now: dt.datetime, who: str) ->
         assert service is not None  # the offer's service: offers refer to it with ON DELETE RESTRICT
         if service["type"] not in CAPACITY_BOUND_TYPES or service["capacity_available"] is None:
             return False
-        raise Conflict("no free place is left in this service; update its capacity or decline", field="capacity")
+        raise Conflict(FULL, field="capacity")
     if not pg:
         await sql.fetch("UPDATE offer SET reserved = {} WHERE id = {}", True, offer_id)
         await _history(service_id, offer_id, "offer_accepted", who, now, got[0]["capacity_available"], -1, got[0]["capacity_total"])

@@ -176,7 +176,7 @@ async def settle(
 
 async def _offer_for(offer_id: int, actor: Actor, now: dt.datetime, action: str) -> dict[str, Any]:
     """The offer if it belongs to the actor's organisation; refusals are audited."""
-    row = await offer_row(offer_id)
+    row = await offer_row(offer_id, accepting=action == "accept")
     if row is None:
         raise NotFound(f"offer {offer_id} not found", field="id")
     if actor.is_staff and action in ("accept", "decline") and row["delivery"] in TASK_STATES:
@@ -210,6 +210,10 @@ async def accept_offer(
     if row["status"] in FINAL:  # what the transaction below would answer, without taking the write lock
         raise Conflict(f"this offer is {row['status']}; it cannot be accepted", field="status")
     await _expire_if_due(row, now, settings)
+    live = row["referral.status"] in LIVE_REFERRAL and row["need.status"] == "open"
+    if live and places.full(row["service.type"], row["service.capacity_available"]):
+        # The transaction below would take the offer and the need, find no place and roll back: its answer, without the write lock.
+        raise Conflict(places.FULL, field="capacity")
     who = _who(actor, row)
     async with write_transaction():
         await lock_referral(row["referral"])

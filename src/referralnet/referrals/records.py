@@ -27,9 +27,19 @@ OFFER_SQL = (
 )
 
 
-async def offer_row(offer_id: int) -> dict[str, Any] | None:
-    """One offer with its service's and organisation's names (the keys of ``OFFER_COLUMNS``)."""
-    return await sql.first(OFFER_SQL + " WHERE o.id = {}", offer_id)
+# An offer as OFFER_SQL gives it, with what an acceptance checks: its referral's and need's states, its service's free places.
+ACCEPT_SQL = (
+    'SELECT o.*, s.name AS "service.name", g.name AS "organisation.name", r.status AS "referral.status", n.status AS "need.status", '
+    's.type AS "service.type", s.capacity_available AS "service.capacity_available" FROM offer o '
+    "LEFT JOIN service s ON s.id = o.service LEFT JOIN organisation g ON g.id = o.organisation "
+    "LEFT JOIN referral r ON r.id = o.referral LEFT JOIN referral_need n ON n.id = o.need"
+)
+
+
+async def offer_row(offer_id: int, *, accepting: bool = False) -> dict[str, Any] | None:
+    """One offer with its service's and organisation's names (the keys of ``OFFER_COLUMNS``); ``accepting``: and
+    the keys of ``ACCEPT_SQL`` (one consistent read)."""
+    return await sql.first((ACCEPT_SQL if accepting else OFFER_SQL) + " WHERE o.id = {}", offer_id)
 
 
 def offer_out(row: dict[str, Any]) -> OfferOut:
