@@ -167,21 +167,10 @@ async def write_transaction() -> AsyncIterator[Any]:
             _last_steps.reset(token)
 
 
-async def _on_release(connection: Any) -> None:
-    """A pooled PostgreSQL connection handed back: an unfinished transaction is rolled back.
-
-    asyncpg's default also sends ``RESET ALL; UNLISTEN *; CLOSE ALL; pg_advisory_unlock_all()``, a
-    round trip per checkout (two or more per request); the app leaves no such session state behind
-    (the scheduler releases its advisory lock itself).
-    """
-    if connection.is_in_transaction():
-        await connection.execute("ROLLBACK")
-
-
 async def start(engine: Engine, *, pool_min: int = 1, pool_max: int = 10) -> None:
     """Open the PostgreSQL pool (SQLite's connections open on first use). Call inside the event loop that will use it."""
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=pool_min, max_size=pool_max, reset=_on_release)
+        await engine.start_connection_pool(min_size=pool_min, max_size=pool_max)
 
 
 async def stop(engine: Engine) -> None:

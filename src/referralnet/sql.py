@@ -57,13 +57,3 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
 async def first(sql: str, *args: Any) -> dict[str, Any] | None:
     rows = await fetch(sql, *args)
     return rows[0] if rows else None
-
-
-async def by_key(sql: str, *args: Any) -> dict[str, Any] | None:
-    """The one row of a read by primary key (like :func:`first`); on SQLite outside a transaction run on the
-    event loop's thread (:meth:`referralnet.sqlite_pool.PooledSQLiteEngine.read_here`), cheaper than a reader's hop."""
-    engine = db.current_engine()
-    if isinstance(engine, PooledSQLiteEngine) and engine.current_transaction.get() is None:
-        rows = engine.read_here(_qmarks(sql), args)
-        return rows[0] if rows else None
-    return await first(sql, *args)

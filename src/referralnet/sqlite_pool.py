@@ -110,8 +110,6 @@ class PooledSQLiteEngine(SQLiteEngine):
         self._next = 0
         # One writer per event loop (Litestar's test client serves on a loop of its own).
         self._writers: dict[asyncio.AbstractEventLoop, WriterConnection] = {}
-        # And per event loop a connection for point reads on the loop's own thread (read_here).
-        self._here: dict[asyncio.AbstractEventLoop, sqlite3.Connection] = {}
 
     def connect(self) -> sqlite3.Connection:
         """A connection as Piccolo makes them (converters, autocommit), with dict rows and foreign keys."""
@@ -148,21 +146,6 @@ class PooledSQLiteEngine(SQLiteEngine):
 
         return await self._reader().call(run)
 
-    def read_here(self, sql: str, args: Any = ()) -> list[dict[str, Any]]:
-        """Rows of a short read by key, on the calling event loop's thread and its own connection.
-
-        For a one-row read the hop to a reader thread costs more CPU than the read (WAL: it never
-        waits for the writer); longer reads belong on the reader threads (:meth:`read`).
-        """
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            for old in [lp for lp in self._here if lp.is_closed()]:
-                self._here.pop(old).close()
-            connection = self._here.get(loop)
-            if connection is None:
-                connection = self._here[loop] = self.connect()
-        return connection.execute(sql, args or ()).fetchall()
-
     async def _run_in_new_connection(
         self, query: str, args: list[Any] | None = None, query_type: str = "generic", table: Any = None
     ) -> Any:
@@ -183,9 +166,6 @@ class PooledSQLiteEngine(SQLiteEngine):
         with self._lock:
             threads, self._reader_threads = self._reader_threads, []
             writers, self._writers = list(self._writers.values()), {}
-            here, self._here = list(self._here.values()), {}
-        for connection in here:
-            connection.close()
         for thread in threads:
             thread.close()
         for writer in writers:

@@ -39,7 +39,7 @@ ACCEPT_SQL = (
 async def offer_row(offer_id: int, *, accepting: bool = False) -> dict[str, Any] | None:
     """One offer with its service's and organisation's names (the keys of ``OFFER_COLUMNS``); ``accepting``: and
     the keys of ``ACCEPT_SQL`` (one consistent read)."""
-    return await sql.by_key((ACCEPT_SQL if accepting else OFFER_SQL) + " WHERE o.id = {}", offer_id)
+    return await sql.first((ACCEPT_SQL if accepting else OFFER_SQL) + " WHERE o.id = {}", offer_id)
 
 
 def offer_out(row: dict[str, Any]) -> OfferOut:
@@ -155,4 +155,4 @@ async def lock_referral(referral_id: int) -> None:
 
 
 async def referral_row(referral_id: int) -> dict[str, Any] | None:
-    return await sql.by_key("SELECT * FROM referral WHERE id = {}", referral_id)
+    return await sql.first("SELECT * FROM referral WHERE id = {}", referral_id)
