@@ -8,10 +8,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from referralnet import sql
 from referralnet.accounts.schemas import Actor
 from referralnet.db import write_transaction
 from referralnet.jsoncol import dumps
-from referralnet.tables import AuditLog, ReferralEvent
+
+# Fixed statements (referralnet.sql): written on every referral change and read, so not rebuilt by Piccolo each time.
+_EVENT = "INSERT INTO referral_event (referral, offer, at, kind, actor, from_status, to_status, reason, data) VALUES "
+_EVENT_ROW = "({}, {}, {}, {}, {}, {}, {}, {}, {})"
+_AUDIT = (
+    "INSERT INTO audit_log (at, actor, token, role, organisation, object_type, object_id, action, outcome) "
+    "VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {})"
+)
 
 
 async def record(
@@ -27,19 +35,29 @@ async def record(
     **data: Any,
 ) -> None:
     """Append one event to the referral's history (in the caller's transaction)."""
-    await ReferralEvent.insert(
-        ReferralEvent(
-            referral=referral_id,
-            offer=offer_id,
-            at=now,
-            kind=kind,
-            actor=actor,
-            from_status=from_status,
-            to_status=to_status,
-            reason=reason,
-            data=dumps(data),
-        )
-    )
+    await sql.fetch(_EVENT + _EVENT_ROW, referral_id, offer_id, now, kind, actor, from_status, to_status, reason, dumps(data))
+
+
+def event(
+    referral_id: int,
+    kind: str,
+    actor: str,
+    now: dt.datetime,
+    *,
+    offer_id: int | None = None,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    reason: str | None = None,
+    **data: Any,
+) -> tuple[Any, ...]:
+    """One history event as :func:`record_all` writes it (the arguments of :func:`record`)."""
+    return (referral_id, offer_id, now, kind, actor, from_status, to_status, reason, dumps(data))
+
+
+async def record_all(events: list[tuple[Any, ...]]) -> None:
+    """Append several events (made by :func:`event`) in one statement, in their order (in the caller's transaction)."""
+    if events:
+        await sql.fetch(_EVENT + ", ".join([_EVENT_ROW] * len(events)), *[value for e in events for value in e])
 
 
 async def audit(actor: Actor, now: dt.datetime, *, object_type: str, object_id: int | None, action: str, outcome: str) -> None:
@@ -49,16 +67,4 @@ async def audit(actor: Actor, now: dt.datetime, *, object_type: str, object_id: 
     queue and, under load, lose the file lock to queued writers for seconds.
     """
     async with write_transaction():
-        await AuditLog.insert(
-            AuditLog(
-                at=now,
-                actor=actor.name,
-                token=actor.token_id,
-                role=actor.role,
-                organisation=actor.organisation_id,
-                object_type=object_type,
-                object_id=object_id,
-                action=action,
-                outcome=outcome,
-            )
-        )
+        await sql.fetch(_AUDIT, now, actor.name, actor.token_id, actor.role, actor.organisation_id, object_type, object_id, action, outcome)

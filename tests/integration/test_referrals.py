@@ -290,3 +290,28 @@ async def test_concurrent_accepts_take_exactly_the_free_place(
     assert placed["total"] == 1
 
 
+
+
+async def test_accepting_with_no_free_place_changes_nothing(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
+) -> None:
+    net = await network(client, tokens, admin, n=1, available=1)
+    service = net.services[0]["id"]
+    first, second = [await refer(client, institution, mode="parallel", service_ids=[service]) for _ in range(2)]
+    assert (await client.post(f"/api/v1/offers/{first['offers'][0]['id']}/accept", headers=net.ngos[0])).status_code == 200
+    assert await capacity(client, admin, service) == 0
+
+    refused = await client.post(f"/api/v1/offers/{second['offers'][0]['id']}/accept", headers=net.ngos[0])
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == "no free place is left in this service; update its capacity or decline"
+    view = (await client.get(f"/api/v1/referrals/{second['id']}", headers=institution)).json()
+    assert view["status"] == "open" and [o["status"] for o in view["offers"]] == ["pending"]
+    assert [n["status"] for n in view["needs"]] == ["open"] and [e["kind"] for e in view["history"]] == ["referral_created", "offer_sent"]
+    history = (await client.get(f"/api/v1/services/{service}/capacity/history", headers=net.ngos[0])).json()["items"]
+    assert [h["cause"] for h in history].count("offer_accepted") == 1
+
+    # Once a place is free again the same offer can be accepted.
+    freed = await client.put(f"/api/v1/services/{service}/capacity", json={"available": 1}, headers=net.ngos[0])
+    assert freed.status_code == 200, freed.text
+    taken = await client.post(f"/api/v1/offers/{second['offers'][0]['id']}/accept", headers=net.ngos[0])
+    assert taken.status_code == 200 and taken.json()["reserved"] is True

@@ -36,7 +36,7 @@ from referralnet.dialect.lists import in_ids
 from referralnet.directory.schemas import CapacityIn, CapacityUpdate
 from referralnet.directory.validation import check_capacity
 from referralnet.errors import Conflict, Forbidden, NotFound
-from referralnet.tables import CapacityChange, Offer, Service
+from referralnet.tables import Offer, Service
 from referralnet.vocabulary.codes import CAPACITY_BOUND_TYPES
 
 
@@ -161,13 +161,42 @@ async def set_figures(
     await sql.fetch(_BUMP)
 
 
+_HISTORY = (
+    "INSERT INTO capacity_change (service, token, actor, previous_available, available, previous_total, total, cause, offer, at) "
+    "VALUES ({}, NULL, {}, {}, {}, {}, {}, {}, {}, {})"
+)
+
+
 async def _history(service_id: int, offer_id: int, cause: str, who: str, now: dt.datetime, available: int, step: int, total: int | None) -> None:
-    await CapacityChange.insert(
-        CapacityChange(
-            service=service_id, actor=who, previous_available=available - step, available=available,
-            previous_total=total, total=total, cause=cause, offer=offer_id, at=now,
-        )  # fmt: skip
-    )
+    await sql.fetch(_HISTORY, service_id, who, available - step, available, total, total, cause, offer_id, now)
+
+
+FULL = "no free place is left in this service; update its capacity or decline"
+
+
+def full(service_type: str | None, available: int | None) -> bool:
+    """Whether :func:`reserve` would refuse a place of this service (capacity-bound, no free place)."""
+    return service_type in CAPACITY_BOUND_TYPES and available is not None and available <= 0
+
+
+# A place taken for an accepted offer: only from a capacity-bound service with a free place.
+_TAKE = (
+    "UPDATE service SET capacity_available = capacity_available - 1 "
+    f"WHERE id = {{}} AND capacity_available > 0 AND type IN ({', '.join(repr(t) for t in sorted(CAPACITY_BOUND_TYPES))}) "
+    "RETURNING capacity_available, capacity_total"
+)
+# PostgreSQL: the place, the offer's mark and the history row in one round trip (each only if a place was taken).
+_TAKE_PG = f"""
+WITH t AS ({_TAKE}), o AS (
+    UPDATE offer SET reserved = true WHERE id = {{}} AND EXISTS (SELECT 1 FROM t) RETURNING id
+), h AS (
+    INSERT INTO capacity_change (service, token, actor, previous_available, available, previous_total, total, cause, offer, at)
+    SELECT {{}}::int, NULL, {{}}::text, capacity_available + 1, capacity_available, capacity_total, capacity_total,
+        'offer_accepted', (SELECT id FROM o), {{}}::timestamptz FROM t
+    RETURNING id
+)
+SELECT capacity_available, capacity_total FROM t
+"""
 
 
 async def reserve(service_id: int, offer_id: int, now: dt.datetime, who: str) -> bool:
@@ -175,19 +204,21 @@ async def reserve(service_id: int, offer_id: int, now: dt.datetime, who: str) ->
 
     Returns whether a place was reserved (services without a stated figure reserve nothing); raises
     :class:`Conflict` when the service is full. The caller writes the acceptance events in the same
-    transaction: they are this change's signal to matching.
+    transaction: they are this change's signal to matching. Fixed statements: the decrement first (on
+    PostgreSQL with the offer's mark and the history row), the service read only when it took nothing
+    (to tell "full" from "nothing to count").
     """
-    service = await Service.select(Service.type, Service.capacity_available).where(Service.id == service_id).first()
-    assert service is not None  # the offer's service: offers refer to it with ON DELETE RESTRICT
-    if service["type"] not in CAPACITY_BOUND_TYPES or service["capacity_available"] is None:
-        return False
-    got = await Service.update({Service.capacity_available: Service.capacity_available - 1}).where(
-        Service.id == service_id, Service.capacity_available > 0
-    ).returning(Service.capacity_available, Service.capacity_total)
+    pg = not sqlite()
+    got = await (sql.fetch(_TAKE_PG, service_id, offer_id, service_id, who, now) if pg else sql.fetch(_TAKE, service_id))
     if not got:
-        raise Conflict("no free place is left in this service; update its capacity or decline", field="capacity")
-    await Offer.update({Offer.reserved: True}).where(Offer.id == offer_id)
-    await _history(service_id, offer_id, "offer_accepted", who, now, got[0]["capacity_available"], -1, got[0]["capacity_total"])
+        service = await sql.first("SELECT type, capacity_available FROM service WHERE id = {}", service_id)
+        assert service is not None  # the offer's service: offers refer to it with ON DELETE RESTRICT
+        if service["type"] not in CAPACITY_BOUND_TYPES or service["capacity_available"] is None:
+            return False
+        raise Conflict(FULL, field="capacity")
+    if not pg:
+        await sql.fetch("UPDATE offer SET reserved = {} WHERE id = {}", True, offer_id)
+        await _history(service_id, offer_id, "offer_accepted", who, now, got[0]["capacity_available"], -1, got[0]["capacity_total"])
     await at_commit(_stamp, [service_id])
     return True
 

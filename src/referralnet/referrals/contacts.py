@@ -13,12 +13,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from referralnet import sql
 from referralnet.accounts.schemas import Actor
 from referralnet.audit import audit
 from referralnet.errors import one
-from referralnet.notifications.outbox import notify_address, notify_organisation
+from referralnet.notifications.outbox import Notice, notify_all
 from referralnet.referrals.schemas import OfficerContact, ProviderContact
-from referralnet.tables import Offer, Organisation, ReferralNeed
+from referralnet.tables import Offer, ReferralNeed
+
+# The accepting offer and its provider's contact, one fixed statement (referralnet.sql).
+_PROVIDER = (
+    "SELECT o.organisation, o.arrival_instructions, g.name, g.referral_phone, g.phone_24h, g.referral_email "
+    "FROM offer o JOIN organisation g ON g.id = o.organisation WHERE o.id = {}"
+)
 
 
 def officer_of(referral: dict[str, Any]) -> OfficerContact:
@@ -60,25 +67,26 @@ async def contacts_for(
     return officer, providers
 
 
-async def announce_placement(referral: dict[str, Any], offer_id: int, service_type: str, payload: dict[str, Any], now: dt.datetime) -> list[str]:
+async def announce_placement(
+    referral: dict[str, Any], offer_id: int, service_type: str, payload: dict[str, Any], now: dt.datetime, *, pending: list[Notice] | None = None
+) -> list[str]:
     """The "placed" messages: the officer learns the provider's contact and arrival instructions, the provider the officer's.
 
-    Returns to whom the contacts went, for the acceptance's history event."""
-    offer = one(await Offer.select(Offer.organisation, Offer.arrival_instructions).where(Offer.id == offer_id).first(), f"offer {offer_id}")
-    org = await Organisation.select(Organisation.name, Organisation.referral_phone, Organisation.phone_24h, Organisation.referral_email).where(
-        Organisation.id == offer["organisation"]
-    ).first()  # fmt: skip
-    org = one(org, f"organisation {offer['organisation']}")
+    Returns to whom the contacts went, for the acceptance's history event. With ``pending`` the two messages are
+    added to it for the caller to write (:func:`referralnet.notifications.outbox.notify_all`)."""
+    row = one(await sql.first(_PROVIDER, offer_id), f"offer {offer_id}")
     need = service_type.replace("_", " ")
-    provider = {"provider_phone": org["referral_phone"], "provider_phone_24h": org["phone_24h"], "provider_email": org["referral_email"],
-                "arrival_instructions": offer["arrival_instructions"]}  # fmt: skip
-    await notify_address(
-        "referral_placed", referral["notify_email"], now=now, subject=f"Referral {referral['id']}: {need} placed",
-        payload={**payload, "organisation": org["name"], "need": need, **provider}, referral_id=referral["id"], offer_id=offer_id,
-    )  # fmt: skip
+    provider = {"provider_phone": row["referral_phone"], "provider_phone_24h": row["phone_24h"], "provider_email": row["referral_email"],
+                "arrival_instructions": row["arrival_instructions"]}  # fmt: skip
     officer = {"officer_name": referral["officer_name"], "officer_phone": referral["officer_phone"], "officer_email": referral["notify_email"]}
-    await notify_organisation(
-        "offer_accepted", offer["organisation"], now=now, subject=f"Referral {referral['id']}: you accepted ({need}); the referring officer",
-        payload={**payload, "offer_id": offer_id, "need": need, **officer}, referral_id=referral["id"], offer_id=offer_id,
-    )  # fmt: skip
-    return (["the referring officer's e-mail"] if referral["notify_email"] else []) + [org["name"]]
+    notices = [
+        Notice(None, f"Referral {referral['id']}: {need} placed", {**payload, "organisation": row["name"], "need": need, **provider},
+               referral["id"], offer_id, "referral_placed", referral["notify_email"] or ""),
+        Notice(row["organisation"], f"Referral {referral['id']}: you accepted ({need}); the referring officer",
+               {**payload, "offer_id": offer_id, "need": need, **officer}, referral["id"], offer_id, "offer_accepted"),
+    ]  # fmt: skip
+    if pending is None:
+        await notify_all(notices, now=now)
+    else:
+        pending += notices
+    return (["the referring officer's e-mail"] if referral["notify_email"] else []) + [row["name"]]

@@ -13,12 +13,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from referralnet import sql
 from referralnet.db import write_transaction
+from referralnet.dialect.lists import in_ids
 from referralnet.errors import one
 from referralnet.notifications.outbox import notify_address
 from referralnet.referrals.schemas import TaskList, TaskOut
 from referralnet.settings import Settings
-from referralnet.tables import Notification, Offer, Organisation, Referral
+from referralnet.tables import Offer, Organisation, Referral
 
 TASK_STATES = ("phone", "failed")
 ACTION = "call this provider"
@@ -39,7 +41,7 @@ async def after_send(referral: dict[str, Any], offer_id: int, organisation_id: i
     else:
         org = await Organisation.select(Organisation.referral_phone, Organisation.phone_24h).where(Organisation.id == organisation_id).first()
         state = "phone" if org and (org["referral_phone"] or org["phone_24h"]) else "failed"
-    await Offer.update({Offer.delivery: state}).where(Offer.id == offer_id)
+    await sql.fetch("UPDATE offer SET delivery = {} WHERE id = {}", state, offer_id)
     if state != "sent":
         await _task(referral, offer_id, state, now, settings)
     return state
@@ -80,9 +82,8 @@ async def delivered(offer_ids: list[int]) -> set[int]:
     """Those of ``offer_ids`` with a message that was sent."""
     if not offer_ids:
         return set()
-    rows = await Notification.select(Notification.offer).where(
-        Notification.offer.is_in(offer_ids), Notification.kind == "offer_new", Notification.status == "sent"
-    )
+    ids, args = in_ids("offer", offer_ids)
+    rows = await sql.fetch(f"SELECT offer FROM notification WHERE {ids} AND kind = 'offer_new' AND status = 'sent'", *args)
     return {r["offer"] for r in rows}
 
 

@@ -2,7 +2,8 @@
 
 A status changes only through :func:`move_referral`, :func:`move_need` and :func:`move_offers`: each is one conditional
 ``UPDATE ... WHERE status IN (<states that may reach the target>) ... RETURNING``, built from the
-tables below, so two requests or two workers never make the same move twice.
+tables below, so two requests or two workers never make the same move twice. The statement is written
+as text and run through :mod:`referralnet.sql` (Piccolo's query building cost more than the update).
 ``tests/unit/test_source_owners.py`` fails if another module writes a referral's or an offer's status.
 Deadlines come from the settings (:meth:`referralnet.settings.Settings.deadline`).
 """
@@ -12,6 +13,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
+from piccolo.columns import Column
+from piccolo.columns.combination import Undefined, Where
+from piccolo.querystring import QueryString
+
+from referralnet import sql
 from referralnet.errors import Conflict
 from referralnet.tables import Offer, Referral, ReferralNeed
 
@@ -72,6 +78,29 @@ def _sources(transitions: dict[str, frozenset[str]], target: str) -> list[str]:
     return sorted(s for s, targets in transitions.items() if target in targets)
 
 
+def _condition(where: Any) -> tuple[str, list[Any]]:
+    """A Piccolo comparison of a column of the updated table with a value (``Offer.id == 3``, ``Offer.deadline > now``)
+    as SQL text and its argument."""
+    if not isinstance(where, Where) or where.column._meta.call_chain or not isinstance(where.values, Undefined):
+        raise TypeError(f"only a column compared with a value is supported here, not {where!r}")
+    if isinstance(where.value, (Column, QueryString)):
+        raise TypeError(f"only a column compared with a value is supported here, not {where!r}")
+    text = where.operator.template.format(name=where.column._meta.db_column_name, value="{}")
+    return text, ([] if isinstance(where.value, Undefined) else [where.value])
+
+
+async def _update(table: str, values: dict[Any, Any], where: tuple[Any, ...], sources: list[str], returning: tuple[Any, ...]) -> list[dict[str, Any]]:
+    """``UPDATE table SET values WHERE status IN sources AND where RETURNING returning``, written once as text."""
+    sets = ", ".join(f"{column._meta.db_column_name} = {{}}" for column in values)
+    conditions, args = [f"status IN ({', '.join(repr(s) for s in sources)})"], list(values.values())
+    for w in where:
+        text, arg = _condition(w)
+        conditions.append(text)
+        args += arg
+    names = ", ".join(column._meta.db_column_name for column in returning)
+    return await sql.fetch(f"UPDATE {table} SET {sets} WHERE {' AND '.join(conditions)} RETURNING {names}", *args)
+
+
 async def move_referral(
     referral_id: int, target: ReferralStatus, now: dt.datetime, *, current: str | None = None, values: dict[Any, Any] | None = None
 ) -> bool:
@@ -81,30 +110,23 @@ async def move_referral(
         sources = [current] if current in sources else []
     if not sources:
         return False
-    moved = await Referral.update({Referral.status: target, Referral.updated_at: now, **(values or {})}).where(
-        Referral.id == referral_id, Referral.status.is_in(sources)
-    ).returning(Referral.id)
-    return bool(moved)
+    values = {Referral.status: target, Referral.updated_at: now, **(values or {})}
+    return bool(await _update("referral", values, (Referral.id == referral_id,), sources, (Referral.id,)))
 
 
 async def move_offers(
     target: OfferStatus, now: dt.datetime, *where: Any, values: dict[Any, Any] | None = None, returning: tuple[Any, ...] = (Offer.id,)
 ) -> list[dict[str, Any]]:
-    """Move the offers matching ``where`` that may reach ``target``; sets ``responded_at``. Returns the rows moved."""
-    sources = _sources(OFFER_TRANSITIONS, target)
-    rows = await Offer.update({Offer.status: target, Offer.responded_at: now, **(values or {})}).where(
-        Offer.status.is_in(sources), *where
-    ).returning(*returning)
-    return rows  # type: ignore[no-any-return]
+    """Move the offers matching ``where`` (columns of ``offer`` compared with values) that may reach ``target``; sets
+    ``responded_at``. Returns the rows moved."""
+    values = {Offer.status: target, Offer.responded_at: now, **(values or {})}
+    return await _update("offer", values, where, _sources(OFFER_TRANSITIONS, target), returning)
 
 
 async def move_need(need_id: int, target: NeedStatus, *, values: dict[Any, Any] | None = None) -> bool:
     """Move one need of a referral to ``target`` if its state allows it."""
-    sources = _sources(NEED_TRANSITIONS, target)
-    moved = await ReferralNeed.update({ReferralNeed.status: target, **(values or {})}).where(
-        ReferralNeed.id == need_id, ReferralNeed.status.is_in(sources)
-    ).returning(ReferralNeed.id)
-    return bool(moved)
+    values = {ReferralNeed.status: target, **(values or {})}
+    return bool(await _update("referral_need", values, (ReferralNeed.id == need_id,), _sources(NEED_TRANSITIONS, target), (ReferralNeed.id,)))
 
 
 def referral_state(needs: list[dict[str, Any]]) -> ReferralStatus:

@@ -1,20 +1,45 @@
-"""Row-to-Struct views of referrals, offers and their history; the referral row lock."""
+"""Row-to-Struct views of referrals, offers and their history; the referral row lock.
+
+The reads every referral answer makes are fixed statements (:mod:`referralnet.sql`): Piccolo would
+rebuild each on every call, which cost more than the database took to answer them.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import msgspec
-from piccolo.query.mixins import LockStrength
 
-from referralnet.dialect.locks import lock_row
+from referralnet import sql
+from referralnet.dialect import sqlite
+from referralnet.dialect.lists import in_ids
 from referralnet.jsoncol import load
 from referralnet.matching.profile import Profile
 from referralnet.referrals.delivery import delivered
 from referralnet.referrals.schemas import Event, NeedOut, OfferOut, ReferralOut, ReferralSummary
-from referralnet.tables import Offer, Referral, ReferralEvent, ReferralNeed
+from referralnet.tables import Offer
 
 OFFER_COLUMNS: tuple[Any, ...] = (Offer.all_columns(), Offer.service.name, Offer.organisation.name)
+# The same row as ``Offer.select(*OFFER_COLUMNS)`` gives, as a fixed statement; add a WHERE.
+OFFER_SQL = (
+    'SELECT o.*, s.name AS "service.name", g.name AS "organisation.name" FROM offer o '
+    "LEFT JOIN service s ON s.id = o.service LEFT JOIN organisation g ON g.id = o.organisation"
+)
+
+
+# An offer as OFFER_SQL gives it, with what an acceptance checks: its referral's and need's states, its service's free places.
+ACCEPT_SQL = (
+    'SELECT o.*, s.name AS "service.name", g.name AS "organisation.name", r.status AS "referral.status", n.status AS "need.status", '
+    's.type AS "service.type", s.capacity_available AS "service.capacity_available" FROM offer o '
+    "LEFT JOIN service s ON s.id = o.service LEFT JOIN organisation g ON g.id = o.organisation "
+    "LEFT JOIN referral r ON r.id = o.referral LEFT JOIN referral_need n ON n.id = o.need"
+)
+
+
+async def offer_row(offer_id: int, *, accepting: bool = False) -> dict[str, Any] | None:
+    """One offer with its service's and organisation's names (the keys of ``OFFER_COLUMNS``); ``accepting``: and
+    the keys of ``ACCEPT_SQL`` (one consistent read)."""
+    return await sql.first((ACCEPT_SQL if accepting else OFFER_SQL) + " WHERE o.id = {}", offer_id)
 
 
 def offer_out(row: dict[str, Any]) -> OfferOut:
@@ -55,18 +80,20 @@ def event_out(row: dict[str, Any]) -> Event:
     return msgspec.convert(body, type=Event, from_attributes=False, strict=False)  # type: ignore[no-any-return]
 
 
-async def offers_of(referral_ids: list[int]) -> dict[int, list[OfferOut]]:
+async def offers_of(referral_ids: list[int], *, new: bool = False) -> dict[int, list[OfferOut]]:
+    """The referrals' offers; ``new``: referrals created in this transaction, whose messages no dispatcher can have sent."""
     out: dict[int, list[OfferOut]] = {}
     if referral_ids:
-        rows = await Offer.select(*OFFER_COLUMNS).where(Offer.referral.is_in(referral_ids)).order_by(Offer.id)
-        done = await delivered([r["id"] for r in rows if r["delivery"] == "sent"])
+        ids, args = in_ids("o.referral", referral_ids)
+        rows = await sql.fetch(f"{OFFER_SQL} WHERE {ids} ORDER BY o.id", *args)
+        done = set() if new else await delivered([r["id"] for r in rows if r["delivery"] == "sent"])
         for row in rows:
             out.setdefault(row["referral"], []).append(offer_out({**row, "delivery": "delivered"} if row["id"] in done else row))
     return out
 
 
 async def needs_rows(referral_id: int) -> list[dict[str, Any]]:
-    return await ReferralNeed.select().where(ReferralNeed.referral == referral_id).order_by(ReferralNeed.position)  # type: ignore[no-any-return]
+    return await sql.fetch("SELECT * FROM referral_need WHERE referral = {} ORDER BY position", referral_id)
 
 
 def need_out(row: dict[str, Any], offers: list[OfferOut]) -> NeedOut:
@@ -82,13 +109,14 @@ def need_out(row: dict[str, Any], offers: list[OfferOut]) -> NeedOut:
     )
 
 
-async def referral_out(row: dict[str, Any]) -> ReferralOut:
-    offers = (await offers_of([row["id"]])).get(row["id"], [])
-    events = await ReferralEvent.select().where(ReferralEvent.referral == row["id"]).order_by(ReferralEvent.id)
+async def referral_out(row: dict[str, Any], *, new: bool = False) -> ReferralOut:
+    """The referral with its offers, needs and history (``new``: created in this transaction, see :func:`offers_of`)."""
+    offers = (await offers_of([row["id"]], new=new)).get(row["id"], [])
+    events = await sql.fetch("SELECT * FROM referral_event WHERE referral = {} ORDER BY id", row["id"])
     needs = [need_out(n, offers) for n in await needs_rows(row["id"])]
     return ReferralOut(
         **_common(row),
-        profile=msgspec.convert(load(row["profile"]), Profile),
+        profile=load(row["profile"], Profile),
         consent_at=row["consent_at"],
         placed_at=row["placed_at"],
         arrived_at=row["arrived_at"],
@@ -122,8 +150,9 @@ async def lock_referral(referral_id: int) -> None:
     takes anyway, so it does not block inserts of events, offers and notifications that refer to
     the row. SQLite's ``BEGIN IMMEDIATE`` already serialises writers.
     """
-    await lock_row(Referral, Referral.id == referral_id, lock_strength=LockStrength.no_key_update)
+    if not sqlite():
+        await sql.fetch("SELECT id FROM referral WHERE id = {} FOR NO KEY UPDATE", referral_id)
 
 
 async def referral_row(referral_id: int) -> dict[str, Any] | None:
-    return await Referral.select().where(Referral.id == referral_id).first()  # type: ignore[no-any-return]
+    return await sql.first("SELECT * FROM referral WHERE id = {}", referral_id)

@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from referralnet import sql
 from referralnet.accounts.schemas import Actor
 from referralnet.audit import audit, record
 from referralnet.db import write_transaction
@@ -27,7 +28,7 @@ from referralnet.referrals.lifecycle import (
     move_need,
     move_referral,
 )
-from referralnet.referrals.offers import send_offer, settle, withdraw_pending
+from referralnet.referrals.offers import send_offers, settle, withdraw_pending
 from referralnet.referrals.records import lock_referral, needs_rows, offers_of, referral_out, referral_row, summary_out
 from referralnet.referrals.schemas import CancelBody, OutcomeBody, ReferralCreate, ReferralList, ReferralOut
 from referralnet.referrals.seen import record_seen
@@ -38,6 +39,14 @@ from referralnet.vocabulary.codes import SERVICE_TYPES
 # Arrival is recorded on a placed referral; its parties (not only the secretariat) close one placed at least in part.
 ARRIVAL_FROM = frozenset({"placed"})
 CLOSE_BY_PARTIES = frozenset({"placed", "partially_placed", "arrived"})
+
+
+_INSERT_REFERRAL = (
+    "INSERT INTO referral (created_by, created_by_label, institution, profile, summary, county, urgency, mode, status, consent_at, "
+    "notify_email, officer_name, officer_phone, queue, created_at, updated_at) "
+    "VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}) RETURNING id"
+)
+_INSERT_NEED = "INSERT INTO referral_need (referral, position, service_type, priority, status, queue) VALUES ({}, {}, {}, {}, {}, {}) RETURNING id"
 
 
 def summarise(profile: Profile) -> str:
@@ -109,48 +118,35 @@ async def create_referral(data: ReferralCreate, actor: Actor, clock: Any, settin
     chosen, unmet = await _choose_services(data, cache, clock, settings, urgency)
     now = clock.now()
     who = actor.label
+    summary = summarise(data.profile)
     async with write_transaction():
-        rows = await Referral.insert(
-            Referral(
-                created_by=actor.token_id,
-                created_by_label=who,
-                institution=actor.organisation_id if actor.role == "institution" else None,
-                profile=dumps(data.profile),
-                summary=summarise(data.profile),
-                county=data.profile.location.county,
-                urgency=urgency,
-                mode=mode,
-                status=REFERRAL_START,
-                consent_at=now,
-                notify_email=data.notify_email,
-                officer_name=data.officer_name,
-                officer_phone=data.officer_phone,
-                queue="[]",
-                created_at=now,
-                updated_at=now,
-            )
-        ).returning(Referral.id)
-        referral = await referral_row(rows[0]["id"])
-        assert referral is not None
+        rows = await sql.fetch(
+            _INSERT_REFERRAL, actor.token_id, who, actor.organisation_id if actor.role == "institution" else None, dumps(data.profile),
+            summary, data.profile.location.county, urgency, mode, REFERRAL_START, now, data.notify_email,
+            data.officer_name, data.officer_phone, "[]", now, now,
+        )  # fmt: skip
+        # What the offers and their messages need of the new row (read back whole for the answer below).
+        referral = {"id": rows[0]["id"], "urgency": urgency, "summary": summary, "notify_email": data.notify_email}
         await record(referral["id"], "referral_created", who, now, to_status="open", mode=mode, urgency=urgency)
-        position = 0
+        position, unplaced = 0, False
         for index, (service_type, priority) in enumerate(profile_needs(data.profile)):
             services = chosen.get(service_type, [])
             first, queue = (services, []) if mode == "parallel" else (services[:1], services[1:])
             asked = bool(services) or service_type in unmet
-            made = await ReferralNeed.insert(
-                ReferralNeed(referral=referral["id"], position=index, service_type=service_type, priority=priority,
-                             status=NEED_START if asked else NEED_NOT_REQUESTED, queue=dumps(queue))  # fmt: skip
-            ).returning(*ReferralNeed.all_columns())
-            for service_id in first:
-                await send_offer(referral, made[0], service_id, position, now, settings, who)
-                position += 1
-            if service_type in unmet and await move_need(made[0]["id"], "unplaced"):
-                await record(referral["id"], "need_unplaced", who, now, from_status="open", to_status="unplaced", need_id=made[0]["id"],
+            status = NEED_START if asked else NEED_NOT_REQUESTED
+            made = await sql.fetch(_INSERT_NEED, referral["id"], index, service_type, priority, status, dumps(queue))
+            need = {"id": made[0]["id"], "service_type": service_type}
+            await send_offers(referral, need, first, position, now, settings, who)
+            position += len(first)
+            if service_type in unmet and await move_need(need["id"], "unplaced"):
+                unplaced = True
+                await record(referral["id"], "need_unplaced", who, now, from_status="open", to_status="unplaced", need_id=need["id"],
                              service_type=service_type, reason="no provider fits this need")  # fmt: skip
-        await settle(referral["id"], now, settings, who)
-        # The answer is read (and that read audited) in the same transaction: one commit per referral.
-        return await get_referral(referral["id"], actor, now)
+        if unplaced:  # only an unplaced need moves a new referral on from open
+            await settle(referral["id"], now, settings, who)
+        # The answer is read (and that read audited) in the same transaction: one commit per referral. Nobody has
+        # accepted an offer of it yet, so there is no contact to show (get_referral's contacts_for).
+        return await referral_out(await _readable_row(referral["id"], actor, now, "read"), new=True)
 
 
 def _own_institution(actor: Actor, row: dict[str, Any]) -> bool:
