@@ -171,6 +171,34 @@ async def write_transaction() -> AsyncIterator[Any]:
     engine = current_engine()
     outer = _last_steps.get() is None
     transaction = _QueuedTransaction(engine, _sqlite_queue(engine)) if isinstance(engine, SQLiteEngine) else engine.transaction()
+    if isinstance(engine, PostgresEngine):
+        transaction = _ReleasedPlain(transaction)
+    async with _transaction_body(transaction, outer) as tx:
+        yield tx
+
+
+class _ReleasedPlain:
+    """A PostgreSQL transaction whose connection goes back to the pool without asyncpg's reset round trip:
+    a transaction leaves no session state (row locks and ``SET LOCAL`` end with it; no write transaction
+    takes a session advisory lock)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __aenter__(self) -> Any:
+        return await self.inner.__aenter__()
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        token = _plain_use.set(True)  # read by _reset_session when the connection is released
+        try:
+            return await self.inner.__aexit__(*exc)
+        finally:
+            _plain_use.reset(token)
+
+
+@contextlib.asynccontextmanager
+async def _transaction_body(transaction: Any, outer: bool) -> AsyncIterator[Any]:
+    """``transaction`` entered; in the outermost one, the :func:`at_commit` steps run before its commit."""
     async with transaction as tx:
         if not outer:
             yield tx

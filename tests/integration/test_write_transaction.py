@@ -9,6 +9,7 @@ import pytest
 
 from referralnet import db
 from referralnet.tables import SweepLock
+from tests.conftest import PG_URL
 
 
 async def test_sqlite_writers_take_turns_and_a_failure_frees_the_queue(tmp_path: Path) -> None:
@@ -37,3 +38,25 @@ async def test_sqlite_writers_take_turns_and_a_failure_frees_the_queue(tmp_path:
     async with asyncio.timeout(5):
         async with db.write_transaction():
             assert not await SweepLock.exists().where(SweepLock.name == "rolled back")
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL only: REFERRALNET_TEST_POSTGRES_URL is not set")
+async def test_postgres_pool_resets_a_session_except_after_a_write_transaction(postgres_url: str) -> None:
+    """A connection used for other work comes back reset (a SET of one request never reaches the next);
+    a write transaction's, which leaves no session state, is given back without that round trip."""
+    engine = db.make_engine(postgres_url)
+    await db.start(engine, pool_min=1, pool_max=1)  # one connection: every use below gets the same one
+    db.bind(engine)
+    try:
+        assert engine.pool is not None
+        async with engine.pool.acquire() as conn:
+            await conn.execute("SET application_name = 'ordinary use'")
+        async with engine.pool.acquire() as conn:
+            assert await conn.fetchval("SHOW application_name") != "ordinary use"
+
+        async with db.write_transaction() as tx:
+            await tx.connection.execute("SET application_name = 'inside a write'")
+        async with engine.pool.acquire() as conn:
+            assert await conn.fetchval("SHOW application_name") == "inside a write"  # no reset: no round trip
+    finally:
+        await db.stop(engine)
