@@ -22,7 +22,7 @@ from litestar.static_files import create_static_files_router
 from referralnet import __version__, db, openapi, params
 from referralnet.accounts.cache import TokenCache
 from referralnet.accounts.controllers import TokenController
-from referralnet.accounts.guards import BearerTokenMiddleware
+from referralnet.accounts.guards import BearerTokenMiddleware, guard_without_copies
 from referralnet.clock import Clock, SystemClock
 from referralnet.coverage.controllers import CoverageController
 from referralnet.directory.controllers import NetworkController, OrganisationController, ServiceController
@@ -191,4 +191,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         debug=settings.debug,
     )
     openapi.install(app, PUBLIC_OPERATIONS)
+    guard_without_copies(app)
     return app

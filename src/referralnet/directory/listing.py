@@ -6,6 +6,7 @@ from typing import Any
 
 from referralnet import counters, sql
 from referralnet.accounts.schemas import Actor
+from referralnet.dialect import sqlite
 from referralnet.directory.schemas import ServiceList
 from referralnet.directory.views import SITE_SELECT, service_out, with_sites
 
@@ -88,7 +89,7 @@ def _page_by_county(actor: Actor, county: str, **filters: Any) -> tuple[str, lis
     One branch per key (the county, and ``*`` for national services), each in service order from
     the (county, service) index and filtered as it goes; their ordered merge stops at the page's
     end, so the database reads about the page rather than every service before it. The filter is
-    :func:`_list_filter`'s, the county condition being the branch's key.
+    :func:`_list_filter`'s, the county condition being the branch's key. SQLite only (see the caller).
     """
     where, args = _list_filter(actor, county=None, **filters)
     branch = f"SELECT c.service AS id FROM service_county c JOIN service s ON s.id = c.service {_JOIN_ORG} WHERE c.county = {{}} AND {where}"
@@ -120,7 +121,7 @@ async def list_services(
     # The directory counter comes with the page (one round trip): it says whether a counted total still holds.
     cached_total = counts is not None and has_capacity is None  # capacity moves without the counter
     version_column = f", {_VERSION_COLUMN}" if cached_total else ""
-    if county:
+    if county and sqlite():  # PostgreSQL's planner unions every row of both keys before the page: it keeps the plain form
         page, page_args = _page_by_county(actor, county, type=type, exploitation_form=exploitation_form,
                                           has_capacity=has_capacity, organisation_id=organisation_id)  # fmt: skip
         page = f"SELECT {_PAGE_COLUMNS}{version_column} FROM ({page}) k JOIN service s ON s.id = k.id {_JOIN_ORG}"
