@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 from litestar import Litestar, MediaType, Request, Router, get
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
@@ -20,10 +19,10 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.response import Redirect, Response
 from litestar.static_files import create_static_files_router
 
-from referralnet import __version__, db, openapi
+from referralnet import __version__, db, openapi, params
 from referralnet.accounts.cache import TokenCache
 from referralnet.accounts.controllers import TokenController
-from referralnet.accounts.guards import BearerTokenMiddleware
+from referralnet.accounts.guards import BearerTokenMiddleware, guard_without_copies
 from referralnet.clock import Clock, SystemClock
 from referralnet.coverage.controllers import CoverageController
 from referralnet.directory.controllers import NetworkController, OrganisationController, ServiceController
@@ -35,7 +34,6 @@ from referralnet.matching.controllers import MatchController
 from referralnet.matching.services import DirectoryCache
 from referralnet.notifications import signing
 from referralnet.notifications.controllers import NotificationController, WebhookSecretController
-from referralnet.params import provide_actor, provide_clock
 from referralnet.referrals.controllers import DeclineController, OfferController, ReferralController, TaskController
 from referralnet.scheduler import build_scheduler
 from referralnet.settings import Settings
@@ -152,7 +150,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         ],
         # OPTIONS too: Litestar skips it by default (for CORS preflight, which this API does not serve).
         middleware=[DefineMiddleware(BearerTokenMiddleware, exclude=PUBLIC_PATHS + PAGE_PATHS, exclude_http_methods=[])],
-        dependencies={"actor": Provide(provide_actor), "clock": Provide(provide_clock)},
+        dependencies=params.dependencies(app_clock),
         exception_handlers=exception_handlers,
         before_request=strict_json_body,
         template_config=template_config(),
@@ -193,4 +191,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         debug=settings.debug,
     )
     openapi.install(app, PUBLIC_OPERATIONS)
+    guard_without_copies(app)
     return app

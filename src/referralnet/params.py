@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar.connection import Request
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 
 from referralnet.accounts.schemas import Actor
@@ -25,14 +25,20 @@ def query(description: str, **constraints: Any) -> QueryParameter:
     return QueryParameter(description=description, required=False, **constraints)
 
 
-async def provide_actor(request: Request[Any, Any, Any], clock: NamedDependency[Any]) -> Actor:
+def provide_actor(request: Request[Any, Any, Any], clock: NamedDependency[Any]) -> Actor:
     """The authenticated actor. It takes ``clock`` only so that Litestar resolves the two one after the
     other: two dependencies of the same level are resolved in an anyio task group, two tasks per request."""
     return request.user  # type: ignore[no-any-return]
 
 
-async def provide_clock(request: Request[Any, Any, Any]) -> Clock:
-    return request.app.state.clock  # type: ignore[no-any-return]
+def dependencies(clock: Clock) -> dict[str, Provide]:
+    """``actor`` and ``clock`` for every handler: plain calls on the loop (no coroutine, no thread);
+    the clock is the app's own and takes no parameters, so Litestar has nothing to parse for it."""
+
+    def provide_clock() -> Clock:
+        return clock
+
+    return {"actor": Provide(provide_actor, sync_to_thread=False), "clock": Provide(provide_clock, sync_to_thread=False)}
 
 
 __all__ = ["MAX_ID", "CurrentActor", "CurrentClock", "FromPath", "FromQuery", "Id", "JSONBody", "Limit", "Offset", "query"]

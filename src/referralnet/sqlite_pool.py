@@ -5,8 +5,9 @@ transaction (about 1.5 ms on a loaded 2-core machine, where most statements take
 :class:`PooledSQLiteEngine` instead runs a query outside a transaction on one of ``readers``
 threads, each keeping its own connection (WAL: readers never wait for the writer), and a
 :func:`referralnet.db.write_transaction` on this loop's one writer connection, kept by its own
-thread. Connections are made with Piccolo's own arguments (its type converters, autocommit), so
-rows come back exactly as before; :meth:`PooledSQLiteEngine.close_pool` closes them all.
+thread. Connections are made with Piccolo's own arguments (its type converters, three of them in
+quicker form: :mod:`referralnet.sqlite_types`; autocommit), so rows come back exactly as before;
+:meth:`PooledSQLiteEngine.close_pool` closes them all.
 
 Short reads (a row by its key, a page of rows) run on the loop's own reader connection instead
 (:meth:`PooledSQLiteEngine.read` with ``inline=True``): in WAL mode a reader almost never waits for a
@@ -26,6 +27,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from piccolo.engine.sqlite import SQLiteEngine, dict_factory
+
+from referralnet import sqlite_types
+
+sqlite_types.install()
 
 T = TypeVar("T")
 

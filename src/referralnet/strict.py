@@ -1,8 +1,9 @@
 """Strict types in request bodies: ``{"available": "3"}`` is a 422, never read as 3.
 
-Litestar converts bodies leniently (strings to numbers and booleans). Before a handler runs,
-the JSON body is decoded again, strictly, into the handler's ``data`` type; where only the strict
-decoding fails, the request is refused naming the field.
+Litestar converts bodies leniently (strings to numbers and booleans). Before a handler runs, the
+JSON body is decoded strictly into the handler's ``data`` type; where only the strict decoding
+fails, the request is refused naming the field. A body that decodes is handed to Litestar as the
+request's JSON, so it is decoded once (Litestar's signature model takes the value as it is).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any
 
 import msgspec
 from litestar import Request
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import ValidationException
+from litestar.utils.scope.state import ScopeState
 
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 
@@ -36,7 +39,7 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
     except TypeError:  # not a type msgspec decodes
         return
     try:
-        strict.decode(body)
+        value = strict.decode(body)
     except msgspec.ValidationError as exc:
         try:
             lax.decode(body)
@@ -51,3 +54,6 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
         ) from None
     except msgspec.DecodeError:
         return
+    if getattr(field.kwarg_definition, "media_type", RequestEncodingType.JSON) == RequestEncodingType.JSON:
+        # Litestar's JSON extractor reads this instead of decoding the body again into plain values.
+        ScopeState.from_scope(request.scope).json = value

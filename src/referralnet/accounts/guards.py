@@ -1,13 +1,16 @@
 """Authentication middleware and per-role guards.
 
 Guards are ``async`` functions: Litestar runs a synchronous guard on a worker thread, a thread hop
-on every request for a check of a few attribute reads.
+on every request for a check of a few attribute reads. They never look at the route handler they are
+given (see :func:`guard_without_copies`).
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
+from litestar import Litestar
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
@@ -67,3 +70,17 @@ async def staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHand
 async def admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Admins only (managing access)."""
     _require(connection, "admin")
+
+
+async def _authorize(guards: list[Any], handler: BaseRouteHandler, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    for guard in guards:
+        await guard(connection, handler)
+
+
+def guard_without_copies(app: Litestar) -> None:
+    """Run each route's guards with its handler itself: Litestar hands every guard a fresh copy of the
+    handler (``copy(self)``, about 5 % of a simple GET's CPU) in case a guard changes it, and ours don't."""
+    for route in app.routes:
+        for handler, _ in getattr(route, "route_handler_map", {}).values():
+            if (guards := handler.resolve_guards()) and hasattr(handler, "__dict__"):  # not a bare (slotted) HTTPRouteHandler
+                handler.authorize_connection = partial(_authorize, list(guards), handler)

@@ -6,6 +6,7 @@ from typing import Any
 
 from referralnet import counters, sql
 from referralnet.accounts.schemas import Actor
+from referralnet.dialect import sqlite
 from referralnet.directory.schemas import ServiceList
 from referralnet.directory.views import SITE_SELECT, service_out, with_sites
 
@@ -79,6 +80,22 @@ _PAGE_COLUMNS = 's.*, o.name AS "organisation.name", o.active AS "organisation.a
 _VERSION_COLUMN = "COALESCE((SELECT value FROM change_counter WHERE name = 'directory'), 0) AS directory_version"
 
 
+_JOIN_ORG = "JOIN organisation o ON o.id = s.organisation"
+
+
+def _page_by_county(actor: Actor, county: str, **filters: Any) -> tuple[str, list[Any]]:
+    """The page's ids when a county is asked for: read from ``service_county`` in id order.
+
+    One branch per key (the county, and ``*`` for national services), each in service order from
+    the (county, service) index and filtered as it goes; their ordered merge stops at the page's
+    end, so the database reads about the page rather than every service before it. The filter is
+    :func:`_list_filter`'s, the county condition being the branch's key. SQLite only (see the caller).
+    """
+    where, args = _list_filter(actor, county=None, **filters)
+    branch = f"SELECT c.service AS id FROM service_county c JOIN service s ON s.id = c.service {_JOIN_ORG} WHERE c.county = {{}} AND {where}"
+    return f"{branch} UNION {branch} ORDER BY 1 LIMIT {{}} OFFSET {{}}", [county, *args, "*", *args]
+
+
 async def list_services(
     actor: Actor,
     *,
@@ -94,7 +111,7 @@ async def list_services(
     """Active services of active organisations, filtered; inactive ones too for their managers.
 
     Filters, order and page are the database's (``service_county`` / ``service_form`` look-ups per
-    row, in id order, so a page stops after its own rows); the total is counted once per filter
+    row, in id order, so a page stops after its own rows; with a county, from that county's rows); the total is counted once per filter
     and directory version when ``counts`` (the app's) is given.
     """
     where, args = _list_filter(
@@ -104,11 +121,16 @@ async def list_services(
     # The directory counter comes with the page (one round trip): it says whether a counted total still holds.
     cached_total = counts is not None and has_capacity is None  # capacity moves without the counter
     version_column = f", {_VERSION_COLUMN}" if cached_total else ""
+    if county and sqlite():  # PostgreSQL's planner unions every row of both keys before the page: it keeps the plain form
+        page, page_args = _page_by_county(actor, county, type=type, exploitation_form=exploitation_form,
+                                          has_capacity=has_capacity, organisation_id=organisation_id)  # fmt: skip
+        page = f"SELECT {_PAGE_COLUMNS}{version_column} FROM ({page}) k JOIN service s ON s.id = k.id {_JOIN_ORG}"
+    else:
+        page, page_args = f"SELECT {_PAGE_COLUMNS}{version_column} {base} ORDER BY s.id LIMIT {{}} OFFSET {{}}", args
     # The page and its services' sites in one statement (one round trip).
-    page = f"SELECT {_PAGE_COLUMNS}{version_column} {base} ORDER BY s.id LIMIT {{}} OFFSET {{}}"
     joined = await sql.fetch(
         f"WITH page AS ({page}) SELECT page.*, {SITE_SELECT} FROM page LEFT JOIN site si ON si.service = page.id ORDER BY page.id, si.id",
-        *args, limit, offset,
+        *page_args, limit, offset,
     )  # fmt: skip
     services = with_sites(joined)
     rows = [row for row, _ in services]
