@@ -22,20 +22,9 @@ _AUDIT = (
 )
 
 
-async def record(
-    referral_id: int,
-    kind: str,
-    actor: str,
-    now: dt.datetime,
-    *,
-    offer_id: int | None = None,
-    from_status: str | None = None,
-    to_status: str | None = None,
-    reason: str | None = None,
-    **data: Any,
-) -> None:
-    """Append one event to the referral's history (in the caller's transaction)."""
-    await sql.fetch(_EVENT + _EVENT_ROW, referral_id, offer_id, now, kind, actor, from_status, to_status, reason, dumps(data))
+async def record(referral_id: int, kind: str, actor: str, now: dt.datetime, **fields: Any) -> None:
+    """Append one event to the referral's history (in the caller's transaction); ``fields`` as :func:`event`."""
+    await sql.fetch(_EVENT + _EVENT_ROW, *event(referral_id, kind, actor, now, **fields))
 
 
 def event(
