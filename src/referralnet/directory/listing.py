@@ -19,17 +19,19 @@ def _list_filter(
     exploitation_form: str | None,
     has_capacity: bool | None,
     organisation_id: int | None,
+    organisation_active: str = "o.active",
 ) -> tuple[str, list[Any]]:
-    """The WHERE clause (Piccolo ``{}`` placeholders) and its arguments of :func:`list_services`."""
+    """The WHERE clause (Piccolo ``{}`` placeholders) and its arguments of :func:`list_services`;
+    ``organisation_active``: how it names the service's organisation's ``active`` (``o`` joined by default)."""
     where: list[str] = []
     args: list[Any] = []
     if not actor.is_staff:
         # Active services of active organisations; an NGO sees its own inactive ones too.
         if actor.role == "ngo" and actor.organisation_id is not None:
-            where.append("((s.active AND o.active) OR s.organisation = {})")
+            where.append(f"((s.active AND {organisation_active}) OR s.organisation = {{}})")
             args.append(actor.organisation_id)
         else:
-            where.append("(s.active AND o.active)")
+            where.append(f"(s.active AND {organisation_active})")
     if type:
         where.append("s.type = {}")
         args.append(type)
@@ -81,6 +83,7 @@ _VERSION_COLUMN = "COALESCE((SELECT value FROM change_counter WHERE name = 'dire
 
 
 _JOIN_ORG = "JOIN organisation o ON o.id = s.organisation"
+_ORG_ACTIVE = "(SELECT o.active FROM organisation o WHERE o.id = s.organisation)"
 
 
 def _page_by_county(actor: Actor, county: str, **filters: Any) -> tuple[str, list[Any]]:
@@ -90,9 +93,12 @@ def _page_by_county(actor: Actor, county: str, **filters: Any) -> tuple[str, lis
     the (county, service) index and filtered as it goes; their ordered merge stops at the page's
     end, so the database reads about the page rather than every service before it. The filter is
     :func:`_list_filter`'s, the county condition being the branch's key. SQLite only (see the caller).
+
+    The organisation's state is a look-up per row, not a join: for a join SQLite first builds a Bloom
+    filter over every organisation, in each branch (0.4 ms at 100k services, ten times the page's ids).
     """
-    where, args = _list_filter(actor, county=None, **filters)
-    branch = f"SELECT c.service AS id FROM service_county c JOIN service s ON s.id = c.service {_JOIN_ORG} WHERE c.county = {{}} AND {where}"
+    where, args = _list_filter(actor, county=None, organisation_active=_ORG_ACTIVE, **filters)
+    branch = f"SELECT c.service AS id FROM service_county c JOIN service s ON s.id = c.service WHERE c.county = {{}} AND {where}"
     return f"{branch} UNION {branch} ORDER BY 1 LIMIT {{}} OFFSET {{}}", [county, *args, "*", *args]
 
 
