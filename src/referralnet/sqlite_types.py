@@ -29,7 +29,9 @@ def boolean(value: bytes) -> bool:
 
 
 def timestamptz(value: bytes) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(value.decode("utf8")).replace(tzinfo=_UTC)
+    moment = datetime.datetime.fromisoformat(value.decode("utf8"))
+    # Stored as "+00:00" it is already UTC (``replace`` would copy it: most of the converter's time).
+    return moment if moment.tzinfo is _UTC else moment.replace(tzinfo=_UTC)
 
 
 def install() -> None:

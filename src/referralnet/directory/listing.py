@@ -127,9 +127,13 @@ async def list_services(
     # The directory counter comes with the page (one round trip): it says whether a counted total still holds.
     cached_total = counts is not None and has_capacity is None  # capacity moves without the counter
     version_column = f", {_VERSION_COLUMN}" if cached_total else ""
-    if county and sqlite():  # PostgreSQL's planner unions every row of both keys before the page: it keeps the plain form
-        page, page_args = _page_by_county(actor, county, type=type, exploitation_form=exploitation_form,
-                                          has_capacity=has_capacity, organisation_id=organisation_id)  # fmt: skip
+    if sqlite():  # PostgreSQL's planner unions every row of both keys before the page: it keeps the plain form
+        filters: dict[str, Any] = dict(type=type, exploitation_form=exploitation_form, has_capacity=has_capacity, organisation_id=organisation_id)
+        if county:
+            page, page_args = _page_by_county(actor, county, **filters)
+        else:  # the page's ids without the organisation's join (see _page_by_county), then its rows
+            ids_where, page_args = _list_filter(actor, county=None, organisation_active=_ORG_ACTIVE, **filters)
+            page = f"SELECT s.id AS id FROM service s WHERE {ids_where} ORDER BY s.id LIMIT {{}} OFFSET {{}}"
         page = f"SELECT {_PAGE_COLUMNS}{version_column} FROM ({page}) k JOIN service s ON s.id = k.id {_JOIN_ORG}"
     else:
         page, page_args = f"SELECT {_PAGE_COLUMNS}{version_column} {base} ORDER BY s.id LIMIT {{}} OFFSET {{}}", args
