@@ -34,6 +34,11 @@ def timestamptz(value: bytes) -> datetime.datetime:
     return moment if moment.tzinfo is _UTC else moment.replace(tzinfo=_UTC)
 
 
+def read_back(value: datetime.datetime) -> datetime.datetime:
+    """What a ``TIMESTAMPTZ`` column written with ``value`` reads back as (Piccolo's adapter stores it as UTC text)."""
+    return timestamptz(piccolo_sqlite.convert_datetime_in(value).encode("utf8"))
+
+
 def install() -> None:
     """Register the converters (after Piccolo's module has registered its own, which it imports first)."""
     sqlite3.register_converter("INTEGER", integer)
