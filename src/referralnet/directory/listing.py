@@ -8,7 +8,7 @@ from referralnet import counters, sql
 from referralnet.accounts.schemas import Actor
 from referralnet.dialect import sqlite
 from referralnet.directory.schemas import ServiceList
-from referralnet.directory.views import SITE_SELECT, service_out, with_sites
+from referralnet.directory.views import SERVICE_OUT_COLUMNS, SITE_SELECT, service_out, with_sites
 
 
 def _list_filter(
@@ -77,8 +77,8 @@ class ListCounts:
             self._totals[key] = total
 
 
-# The columns of SERVICE_COLUMNS, as a raw statement names them (one query for the page's rows).
-_PAGE_COLUMNS = 's.*, o.name AS "organisation.name", o.active AS "organisation.active"'
+# The columns of the page's rows: what service_out reads.
+_PAGE_COLUMNS = SERVICE_OUT_COLUMNS
 _VERSION_COLUMN = "COALESCE((SELECT value FROM change_counter WHERE name = 'directory'), 0) AS directory_version"
 
 
