@@ -37,6 +37,7 @@ __all__ = [
 # A site's columns as a statement joining ``site si`` names them beside its service's, one row per site.
 SITE_COLUMNS = ("id", "county", "locality", "address", "lat", "lon", "confidential")
 SITE_SELECT = ", ".join(f'si.{c} AS "site.{c}"' for c in SITE_COLUMNS)
+_SITE_KEYS = tuple((c, f"site.{c}") for c in SITE_COLUMNS)
 # The columns :func:`service_out` reads, as a statement joining ``service s`` and ``organisation o`` names
 # them: a page of services reads these, not ``s.*`` (each value read costs a type conversion).
 SERVICE_OUT_COLUMNS = ", ".join(
@@ -63,7 +64,7 @@ def with_sites(rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[di
         if not out or out[-1][0]["id"] != row["id"]:
             out.append((row, []))
         if row["site.id"] is not None:
-            out[-1][1].append({c: row[f"site.{c}"] for c in SITE_COLUMNS})
+            out[-1][1].append({c: row[key] for c, key in _SITE_KEYS})
     return out
 
 
