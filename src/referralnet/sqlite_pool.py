@@ -26,13 +26,31 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from piccolo.engine.sqlite import SQLiteEngine, dict_factory
+from piccolo.engine.sqlite import SQLiteEngine
 
 from referralnet import sqlite_types
 
 sqlite_types.install()
 
 T = TypeVar("T")
+
+
+# The column names of the last statement's rows: (its ``cursor.description``, the names), shared by threads
+# (a tuple is read and replaced whole). A statement's description is one object for all its rows.
+_last_names: tuple[Any, tuple[str, ...]] = ((), ())
+
+
+def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
+    """Piccolo's ``dict_factory`` (the same dict), with the column names taken once per statement, not per row."""
+    global _last_names
+    description = cursor.description
+    last = _last_names
+    if last[0] is description:
+        names = last[1]
+    else:
+        names = tuple(column[0] for column in description)
+        _last_names = (description, names)
+    return dict(zip(names, row))
 
 
 class _Thread:
@@ -128,7 +146,7 @@ class PooledSQLiteEngine(SQLiteEngine):
     def connect(self) -> sqlite3.Connection:
         """A connection as Piccolo makes them (converters, autocommit), with dict rows and foreign keys."""
         connection = sqlite3.connect(**{**self.connection_kwargs, "check_same_thread": False})
-        connection.row_factory = dict_factory
+        connection.row_factory = _dict_row
         connection.execute("PRAGMA foreign_keys = 1")
         return connection
 

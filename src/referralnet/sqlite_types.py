@@ -29,7 +29,14 @@ def boolean(value: bytes) -> bool:
 
 
 def timestamptz(value: bytes) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(value.decode("utf8")).replace(tzinfo=_UTC)
+    moment = datetime.datetime.fromisoformat(value.decode("utf8"))
+    # Stored as "+00:00" it is already UTC (``replace`` would copy it: most of the converter's time).
+    return moment if moment.tzinfo is _UTC else moment.replace(tzinfo=_UTC)
+
+
+def read_back(value: datetime.datetime) -> datetime.datetime:
+    """What a ``TIMESTAMPTZ`` column written with ``value`` reads back as (Piccolo's adapter stores it as UTC text)."""
+    return timestamptz(piccolo_sqlite.convert_datetime_in(value).encode("utf8"))
 
 
 def install() -> None:

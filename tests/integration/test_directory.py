@@ -106,6 +106,26 @@ async def test_ngo_updates_own_capacity_only(client: Any, admin: dict[str, str],
     assert (await client.get(f"/api/v1/services/{their_service['id']}/capacity/history", headers=ngo)).status_code == 403
 
 
+async def test_capacity_answer_is_the_service_as_read_afterwards(client: Any, admin: dict[str, str], tokens: Tokens, clock: Any) -> None:
+    org = await make_org(client, admin, "Asociația Răspuns")
+    two_sites = [
+        {"county": "RO-B", "locality": "București", "address": "Strada Secretă 1", "confidential": True},
+        {"county": "RO-IF", "locality": "Voluntari", "address": "Strada Deschisă 2", "confidential": False},
+    ]
+    unitless = await make_service(client, admin, org["id"], shelter(sites=two_sites, capacity=None))
+    counted = await make_service(client, admin, org["id"])
+    owner, stranger = tokens.make("ngo", organisation=org["id"]), tokens.make("institution")
+    clock.advance(minutes=7)
+    for service, body in [(unitless, {"available": 2}), (counted, {"available": 4, "total": 9}), (counted, {"available": 1})]:
+        answer = await client.put(f"/api/v1/services/{service['id']}/capacity", json=body, headers=owner)
+        assert answer.status_code == 200, answer.text
+        # The answer is built from the row read before the update (SQLite), with the new figures.
+        assert answer.json() == (await client.get(f"/api/v1/services/{service['id']}", headers=owner)).json()
+        assert answer.json()["capacity"]["available"] == body["available"]
+    again = (await client.get(f"/api/v1/services/{unitless['id']}", headers=stranger)).json()
+    assert again["capacity"]["unit"] == "places" and [s["address"] for s in again["sites"]] == [None, "Strada Deschisă 2"]
+
+
 @pytest.mark.parametrize(
     ("body", "status", "field"),
     [

@@ -8,7 +8,7 @@ from referralnet import counters, sql
 from referralnet.accounts.schemas import Actor
 from referralnet.dialect import sqlite
 from referralnet.directory.schemas import ServiceList
-from referralnet.directory.views import SITE_SELECT, service_out, with_sites
+from referralnet.directory.views import SERVICE_OUT_COLUMNS, SITE_SELECT, service_out, with_sites
 
 
 def _list_filter(
@@ -19,17 +19,19 @@ def _list_filter(
     exploitation_form: str | None,
     has_capacity: bool | None,
     organisation_id: int | None,
+    organisation_active: str = "o.active",
 ) -> tuple[str, list[Any]]:
-    """The WHERE clause (Piccolo ``{}`` placeholders) and its arguments of :func:`list_services`."""
+    """The WHERE clause (Piccolo ``{}`` placeholders) and its arguments of :func:`list_services`;
+    ``organisation_active``: how it names the service's organisation's ``active`` (``o`` joined by default)."""
     where: list[str] = []
     args: list[Any] = []
     if not actor.is_staff:
         # Active services of active organisations; an NGO sees its own inactive ones too.
         if actor.role == "ngo" and actor.organisation_id is not None:
-            where.append("((s.active AND o.active) OR s.organisation = {})")
+            where.append(f"((s.active AND {organisation_active}) OR s.organisation = {{}})")
             args.append(actor.organisation_id)
         else:
-            where.append("(s.active AND o.active)")
+            where.append(f"(s.active AND {organisation_active})")
     if type:
         where.append("s.type = {}")
         args.append(type)
@@ -75,12 +77,13 @@ class ListCounts:
             self._totals[key] = total
 
 
-# The columns of SERVICE_COLUMNS, as a raw statement names them (one query for the page's rows).
-_PAGE_COLUMNS = 's.*, o.name AS "organisation.name", o.active AS "organisation.active"'
+# The columns of the page's rows: what service_out reads.
+_PAGE_COLUMNS = SERVICE_OUT_COLUMNS
 _VERSION_COLUMN = "COALESCE((SELECT value FROM change_counter WHERE name = 'directory'), 0) AS directory_version"
 
 
 _JOIN_ORG = "JOIN organisation o ON o.id = s.organisation"
+_ORG_ACTIVE = "(SELECT o.active FROM organisation o WHERE o.id = s.organisation)"
 
 
 def _page_by_county(actor: Actor, county: str, **filters: Any) -> tuple[str, list[Any]]:
@@ -90,9 +93,12 @@ def _page_by_county(actor: Actor, county: str, **filters: Any) -> tuple[str, lis
     the (county, service) index and filtered as it goes; their ordered merge stops at the page's
     end, so the database reads about the page rather than every service before it. The filter is
     :func:`_list_filter`'s, the county condition being the branch's key. SQLite only (see the caller).
+
+    The organisation's state is a look-up per row, not a join: for a join SQLite first builds a Bloom
+    filter over every organisation, in each branch (0.4 ms at 100k services, ten times the page's ids).
     """
-    where, args = _list_filter(actor, county=None, **filters)
-    branch = f"SELECT c.service AS id FROM service_county c JOIN service s ON s.id = c.service {_JOIN_ORG} WHERE c.county = {{}} AND {where}"
+    where, args = _list_filter(actor, county=None, organisation_active=_ORG_ACTIVE, **filters)
+    branch = f"SELECT c.service AS id FROM service_county c JOIN service s ON s.id = c.service WHERE c.county = {{}} AND {where}"
     return f"{branch} UNION {branch} ORDER BY 1 LIMIT {{}} OFFSET {{}}", [county, *args, "*", *args]
 
 
@@ -121,9 +127,13 @@ async def list_services(
     # The directory counter comes with the page (one round trip): it says whether a counted total still holds.
     cached_total = counts is not None and has_capacity is None  # capacity moves without the counter
     version_column = f", {_VERSION_COLUMN}" if cached_total else ""
-    if county and sqlite():  # PostgreSQL's planner unions every row of both keys before the page: it keeps the plain form
-        page, page_args = _page_by_county(actor, county, type=type, exploitation_form=exploitation_form,
-                                          has_capacity=has_capacity, organisation_id=organisation_id)  # fmt: skip
+    if sqlite():  # PostgreSQL's planner unions every row of both keys before the page: it keeps the plain form
+        filters: dict[str, Any] = dict(type=type, exploitation_form=exploitation_form, has_capacity=has_capacity, organisation_id=organisation_id)
+        if county:
+            page, page_args = _page_by_county(actor, county, **filters)
+        else:  # the page's ids without the organisation's join (see _page_by_county), then its rows
+            ids_where, page_args = _list_filter(actor, county=None, organisation_active=_ORG_ACTIVE, **filters)
+            page = f"SELECT s.id AS id FROM service s WHERE {ids_where} ORDER BY s.id LIMIT {{}} OFFSET {{}}"
         page = f"SELECT {_PAGE_COLUMNS}{version_column} FROM ({page}) k JOIN service s ON s.id = k.id {_JOIN_ORG}"
     else:
         page, page_args = f"SELECT {_PAGE_COLUMNS}{version_column} {base} ORDER BY s.id LIMIT {{}} OFFSET {{}}", args

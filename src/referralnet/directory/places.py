@@ -35,7 +35,9 @@ from referralnet.dialect import sqlite
 from referralnet.dialect.lists import in_ids
 from referralnet.directory.schemas import CapacityIn, CapacityUpdate
 from referralnet.directory.validation import check_capacity
+from referralnet.directory.views import SERVICE_SQL, with_sites
 from referralnet.errors import Conflict, Forbidden, NotFound
+from referralnet.sqlite_types import read_back
 from referralnet.tables import Offer, Service
 from referralnet.vocabulary.codes import CAPACITY_BOUND_TYPES
 
@@ -103,14 +105,15 @@ RETURNING id
 async def set_figures(
     service_id: int, update: CapacityUpdate, actor: Actor, now: dt.datetime, *, cause: str | None = None, offer_id: int | None = None,
     expected: int | None = None,
-) -> None:
+) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     """The NGO's update (or confirmation) of available and total places, with its history row.
 
     ``cause``/``offer_id`` name the answer that implied the figure (a decline for "no free place").
     ``expected``: the free places the change was computed from (a page's −1/+1); if another write
     (an accepted offer) changed them since, :class:`Conflict` and nothing is written.
-    On PostgreSQL one statement; on SQLite (one writer at a time) a read, the update and the history
-    row in the caller's transaction.
+    On PostgreSQL one statement (and ``None``); on SQLite (one writer at a time) a read, the update, the
+    history row and the counter in the caller's transaction, and the service's row (``views.SERVICE_SQL``)
+    as the update left it with its sites: the answer needs no second read.
     """
     if update.total is not UNSET:
         check_capacity(update.available, update.total)
@@ -135,10 +138,11 @@ async def set_figures(
         if await sql.fetch(statement, *args, *values):
             if not alone:
                 await at_commit(_stamp, [service_id])
-            return
-    row = await sql.first("SELECT organisation, capacity_total, capacity_available, capacity_unit FROM service WHERE id = {}", service_id)
-    if row is None:
+            return None
+    services = with_sites(await sql.fetch(SERVICE_SQL, service_id))
+    if not services:
         raise NotFound(f"service {service_id} not found", field="id")
+    row, sites = services[0]
     if not actor.can_manage(row["organisation"]):
         raise Forbidden("an NGO can update only its own organisation's capacity")
     if expected is not None and row["capacity_available"] != expected:
@@ -158,7 +162,10 @@ async def set_figures(
         "VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
         service_id, actor.token_id, actor.label, row["capacity_available"], update.available, row["capacity_total"], total, cause, offer_id, now,
     )  # fmt: skip
-    await sql.fetch(_BUMP)
+    version = (await sql.fetch(_BUMP))[0]["value"]  # the value the update stamped (the counter + 1)
+    after = {**row, "capacity_available": update.available, "capacity_total": total, "capacity_unit": row["capacity_unit"] or "places",
+             "capacity_updated_at": read_back(now), "capacity_version": version}  # fmt: skip
+    return after, sites
 
 
 _HISTORY = (

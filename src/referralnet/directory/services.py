@@ -26,7 +26,7 @@ from referralnet.directory.schemas import (
     SiteIn,
 )
 from referralnet.directory.validation import check_service, check_webhook_url, resolve_sites
-from referralnet.directory.views import SITE_SELECT, dumps, eligibility_of, load, organisation_out, service_out, with_sites
+from referralnet.directory.views import SERVICE_SQL, dumps, eligibility_of, load, organisation_out, service_out, with_sites
 from referralnet.errors import BadParameter, Conflict, Forbidden, InvalidInput, NotFound
 from referralnet.referrals.offers import withdraw_organisation
 from referralnet.settings import Settings
@@ -205,18 +205,8 @@ async def _service_row(service_id: int) -> dict[str, Any]:
     return row
 
 
-# One service with its organisation's name and state, and its sites, in one fixed statement (``sql``): no
-# Piccolo query building on the most frequent read, and one round trip (a row per site, the service's
-# columns repeated; one row with NULL site columns when it has none).
-_SERVICE_SQL = (
-    f'SELECT s.*, o.name AS "organisation.name", o.active AS "organisation.active", {SITE_SELECT} '
-    "FROM service s JOIN organisation o ON o.id = s.organisation LEFT JOIN site si ON si.service = s.id"
-    " WHERE s.id = {} ORDER BY si.id"
-)
-
-
 async def get_service(service_id: int, actor: Actor) -> ServiceOut:
-    rows = with_sites(await sql.fetch(_SERVICE_SQL, service_id))
+    rows = with_sites(await sql.fetch(SERVICE_SQL, service_id))
     if not rows:
         raise NotFound(f"service {service_id} not found", field="id")
     return service_out(*rows[0], actor)
