@@ -176,6 +176,8 @@ class Directory:
     site_county: np.ndarray  # index into COUNTY_CODES, -1 unknown
     site_confidential: np.ndarray
     site_owner: np.ndarray  # row
+    # Each row's position in the last capacity columns scored against (their ``service_id``, positions).
+    capacity_positions: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def build(cls, candidates: Iterable[Candidate]) -> Directory:
