@@ -178,6 +178,7 @@ class Directory:
     site_owner: np.ndarray  # row
     # Each row's position in the last capacity columns scored against (their ``service_id``, positions).
     capacity_positions: tuple[np.ndarray, np.ndarray] | None = None
+    verdicts: dict[tuple[Any, ...], np.ndarray]  # the filters' columns per (service type, what, value)
 
     @classmethod
     def build(cls, candidates: Iterable[Candidate]) -> Directory:
@@ -204,6 +205,7 @@ class Directory:
         self._freeze("site_confidential", np.array(sites["confidential"], dtype=bool))
         self._freeze("site_owner", np.array(sites["owner"], dtype=np.int64))
         self.type_range = _type_ranges(self.service_type)
+        self.verdicts = {}
 
     def _freeze(self, key: str, array: np.ndarray) -> None:
         array.flags.writeable = False

@@ -10,7 +10,8 @@ under the first constraint it fails, so the counts add up. Distances are vectori
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +85,33 @@ STATIC_CHECKS: tuple[tuple[str, Check], ...] = (
 )
 
 
+# What each static check compares with (None: the check does not apply); with the service type it
+# names the check's verdict over the type's rows, which a directory remembers (``_remembered``).
+CHECK_VALUES: dict[str, Callable[[Query, bool], Hashable]] = {
+    "inactive": lambda q, bound: True,
+    **{a.code: functools.partial(_applies, a) for a in ATTRIBUTES},
+    "avoided_county": lambda q, bound: q.avoid or None,
+}
+REMEMBERED_BYTES = 16 << 20  # what a directory keeps of them (each a column over one service type's rows)
+
+
+def _remembered(d: Directory, key: tuple[Hashable, ...], compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """``compute()``, kept on ``d`` under ``key``: profiles repeat the same few values of each attribute.
+
+    The directory never changes once built, so a column worked out for a service type and a value
+    holds until the directory is replaced; the oldest go first past :data:`REMEMBERED_BYTES`.
+    """
+    memo = d.verdicts
+    found = memo.get(key)
+    if found is None:
+        found = compute()
+        found.flags.writeable = False
+        while memo and sum(a.nbytes for a in memo.values()) + found.nbytes > REMEMBERED_BYTES:
+            memo.pop(next(iter(memo)))
+        memo[key] = found
+    return found
+
+
 def haversine_km(origin: tuple[float, float], phi: np.ndarray, lam: np.ndarray, cos_phi: np.ndarray) -> np.ndarray:
     phi0, lam0 = np.radians(origin[0]), np.radians(origin[1])
     a = np.sin((phi - phi0) / 2) ** 2 + np.cos(phi0) * cos_phi * np.sin((lam - lam0) / 2) ** 2
@@ -137,6 +165,17 @@ def _not_stated(d: Directory, s: np.ndarray, q: Query, bound: bool) -> np.ndarra
     return out
 
 
+def _caveats_of(q: Query, bound: bool) -> tuple[bool, ...]:
+    """Which of ``eligibility.CAVEATS`` matter for ``q``: all :func:`_not_stated` reads of the profile."""
+    return tuple(_applies(a, q, bound) is not None for a in CAVEATS)
+
+
+def _verdict(check: Check, d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray:
+    ok = check(d, s, q, bound)
+    assert ok is not None  # CHECK_VALUES said it applies
+    return np.array(ok, dtype=bool)  # a copy: never a view of the directory's own column
+
+
 def _language_fit(d: Directory, s: np.ndarray, q: Query) -> np.ndarray:
     if not q.languages:
         return np.full(s.size, LANGUAGE_NEUTRAL, dtype=np.int64)
@@ -171,13 +210,13 @@ def filter_type(d: Directory, service_type: str, q: Query) -> Survivors:
         left = now
 
     for code, check in STATIC_CHECKS:
-        ok = check(d, s, q, bound)
-        if ok is not None:
-            drop(code, ok.astype(bool, copy=False))
+        value = CHECK_VALUES[code](q, bound)
+        if value is not None:
+            drop(code, _remembered(d, (service_type, "check", code, value), functools.partial(_verdict, check, d, s, q, bound)))
     if q.high_security:
         drop("security", d.has_confidential[s])
     km, site = _nearest(d, lo, hi, q, alive)
-    in_area = ((d.area[s] & q.county) != 0) | d.national[s]
+    in_area = _remembered(d, (service_type, "in_area", q.county), lambda: ((d.area[s] & q.county) != 0) | d.national[s])
     reachable = alive.copy()
     if q.max_km is not None:
         drop("distance", in_area | (km <= q.max_km))
@@ -188,8 +227,8 @@ def filter_type(d: Directory, service_type: str, q: Query) -> Survivors:
         "site": site[keep],
         "km": km[keep],
         "in_area": in_area[keep],
-        "not_stated": _not_stated(d, rows, q, bound),
-        "language": _language_fit(d, rows, q),
+        "not_stated": _remembered(d, (service_type, "not_stated", _caveats_of(q, bound)), lambda: _not_stated(d, np.arange(lo, hi), q, bound))[keep],
+        "language": _remembered(d, (service_type, "language_fit", q.languages), lambda: _language_fit(d, np.arange(lo, hi), q))[keep],
     }
     return Survivors(hi - lo, excluded, _nearest_beyond(reachable & ~alive, km, site, lo), columns)
 
