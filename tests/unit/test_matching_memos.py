@@ -80,7 +80,9 @@ def test_the_shortlist_equals_the_plain_loop(needs: tuple[int, list[int]], limit
 
 
 def test_a_patch_keeps_the_rows_capacity_positions_and_new_columns_replace_them() -> None:
-    d = Directory.build([Candidate(service_id=i, organisation_id=1, organisation_name="O", service_type="legal_counselling", service_name="S") for i in (3, 5, 9)])
+    d = Directory.build(
+        [Candidate(service_id=i, organisation_id=1, organisation_name="O", service_type="legal_counselling", service_name="S") for i in (3, 5, 9)]
+    )
     cached = CapacityColumns.of({3: Capacity(available=1), 9: Capacity(available=2)})
     match(_profile(), d, TOWNS["Iași"][1:], cached, {}, now=NOW, stale_after=STALE_AFTER)
     assert d.capacity_positions is not None and d.capacity_positions[1].tolist() == [0, -1, 1]
