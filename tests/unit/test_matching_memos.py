@@ -1,5 +1,6 @@
 """What a directory and a record book remember between matches changes no result: the filters' columns per
-service type and value, each row's capacity position and record fraction, and the vectorised shortlist."""
+service type and value, each row's capacity position and record fraction; and the vectorised shortlist and
+nearest sites equal their plain loops."""
 
 from __future__ import annotations
 
@@ -93,6 +94,32 @@ def test_a_patch_keeps_the_rows_capacity_positions_and_new_columns_replace_them(
     result = match(_profile(), d, TOWNS["Iași"][1:], wider, {}, now=NOW, stale_after=STALE_AFTER)
     assert d.capacity_positions[1].tolist() == [0, 1, 2]
     assert [c.available for c in result.candidates if c.service_id == 5] == [4]
+
+
+def _plain_nearest(d: Directory, lo: int, hi: int, q: filters.Query, alive: np.ndarray) -> tuple[list[float], list[int]]:
+    """Nearest eligible site per row, measuring every site and taking the first at the smallest distance."""
+    best, site = [], []
+    for row in range(lo, hi):
+        found, at = np.inf, -1
+        for i in range(int(d.site_start[row]), int(d.site_start[row + 1])):
+            if not alive[row - lo] or (q.high_security and not d.site_confidential[i]):
+                continue
+            km = filters.haversine_km(q.origin, d.site_phi[i : i + 1], d.site_lam[i : i + 1], d.site_cos_phi[i : i + 1])[0]
+            if np.isfinite(km) and km < found:
+                found, at = float(km), i
+        best.append(found)
+        site.append(at)
+    return best, site
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(candidate_lists, profiles, st.sampled_from(sorted(TOWNS)), st.data())
+def test_nearest_sites_equal_those_measured_one_by_one(candidates: list[Candidate], profile: Profile, town: str, data: st.DataObject) -> None:
+    d, q = Directory.build(candidates), filters.Query.of(profile, TOWNS[town][1:])
+    for lo, hi in d.type_range.values():
+        alive = np.array(data.draw(st.lists(st.booleans(), min_size=hi - lo, max_size=hi - lo)), dtype=bool)
+        km, site = filters._nearest(d, lo, hi, q, alive)
+        assert (km.tolist(), site.tolist()) == _plain_nearest(d, lo, hi, q, alive)
 
 
 def _profile() -> Profile:

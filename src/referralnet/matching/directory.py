@@ -175,6 +175,7 @@ class Directory:
     site_cos_phi: np.ndarray
     site_county: np.ndarray  # index into COUNTY_CODES, -1 unknown
     site_confidential: np.ndarray
+    site_located: np.ndarray  # has coordinates
     site_owner: np.ndarray  # row
     # Each row's position in the last capacity columns scored against (their ``service_id``, positions).
     capacity_positions: tuple[np.ndarray, np.ndarray] | None = None
@@ -204,6 +205,7 @@ class Directory:
         self._freeze("site_county", np.array(sites["county"], dtype=np.int16))
         self._freeze("site_confidential", np.array(sites["confidential"], dtype=bool))
         self._freeze("site_owner", np.array(sites["owner"], dtype=np.int64))
+        self._freeze("site_located", ~(np.isnan(lat) | np.isnan(lon)))
         self.type_range = _type_ranges(self.service_type)
         self.verdicts = {}
 

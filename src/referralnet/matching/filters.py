@@ -118,42 +118,32 @@ def haversine_km(origin: tuple[float, float], phi: np.ndarray, lam: np.ndarray, 
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
-def _row_min(km: np.ndarray, owner: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, the smallest ``km`` of its sites and that site's index (inf and -1 when none)."""
-    n = starts.size - 1
-    best = np.full(n, np.inf)
-    site = np.full(n, -1, dtype=np.int64)
-    if km.size == 0:
-        return best, site
-    nonempty = np.diff(starts) > 0
-    best[nonempty] = np.minimum.reduceat(km, starts[:-1][nonempty])
-    hit = np.flatnonzero(np.isfinite(km) & (km == best[owner]))
-    if hit.size:
-        first = np.ones(hit.size, dtype=bool)
-        first[1:] = owner[hit[1:]] != owner[hit[:-1]]
-        site[owner[hit[first]]] = hit[first]
-    return best, site
-
-
 def _nearest(d: Directory, lo: int, hi: int, q: Query, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row of ``[lo, hi)``, the haversine km to its nearest eligible site and that site.
+    """Per row of ``[lo, hi)``, the haversine km to its nearest eligible site and that site (inf and -1 when none).
 
-    Only the sites of ``alive`` rows are measured (the others come out inf and -1): the rows a
-    static filter excluded never need a distance.
+    Only the located sites of ``alive`` rows are measured: the rows a static filter excluded never
+    need a distance. The measured sites come in row order, so each row's are one run of them.
     """
     a, b = d.sites_of(lo, hi)
-    wanted = alive[d.site_owner[a:b] - lo]
+    best = np.full(hi - lo, np.inf)
+    site = np.full(hi - lo, -1, dtype=np.int64)
+    owner = d.site_owner[a:b] - lo
+    wanted = alive[owner] & d.site_located[a:b]
     if q.high_security:
         wanted &= d.site_confidential[a:b]
-    km = np.full(b - a, np.inf)
-    if wanted.all():
-        km = haversine_km(q.origin, d.site_phi[a:b], d.site_lam[a:b], d.site_cos_phi[a:b])
-    elif wanted.any():
-        at = np.flatnonzero(wanted) + a
-        km[at - a] = haversine_km(q.origin, d.site_phi[at], d.site_lam[at], d.site_cos_phi[at])
-    km[np.isnan(km)] = np.inf
-    best, site = _row_min(km, d.site_owner[a:b] - lo, d.site_start[lo : hi + 1] - a)
-    return best, np.where(site >= 0, site + a, -1)
+    at = np.flatnonzero(wanted)
+    if at.size == 0:
+        return best, site
+    rows, at = owner[at], at + a
+    km = haversine_km(q.origin, d.site_phi[at], d.site_lam[at], d.site_cos_phi[at])
+    run = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))  # where each row's sites begin
+    nearest = np.minimum.reduceat(km, run)
+    best[rows[run]] = nearest
+    hit = np.flatnonzero(km == np.repeat(nearest, np.diff(np.append(run, km.size))))
+    first = np.ones(hit.size, dtype=bool)  # the first of a row's sites at its smallest distance
+    first[1:] = rows[hit[1:]] != rows[hit[:-1]]
+    site[rows[hit[first]]] = at[hit[first]]
+    return best, site
 
 
 def _not_stated(d: Directory, s: np.ndarray, q: Query, bound: bool) -> np.ndarray:
