@@ -129,7 +129,10 @@ class Listing(NamedTuple):
 
 
 class Directory:
-    """Every service as arrays, rows sorted by service type; read-only once built."""
+    """Every service as arrays, rows sorted by service type; read-only once built.
+
+    Matches may add what they work out from it alone (``verdicts``, ``capacity_positions``): memos, never changes.
+    """
 
     type_range: dict[str, tuple[int, int]]  # service type -> rows [lo, hi)
     organisation_name: list[str]
