@@ -48,6 +48,7 @@ def test_matches_on_one_directory_equal_matches_on_a_fresh_one_each(
             fresh = match(profile, Directory.build(candidates), origin, capacity, dict(book), now=NOW, stale_after=STALE_AFTER, limit=limit)
             assert msgspec.json.encode(kept) == msgspec.json.encode(fresh)
             kept_bytes = sum(a.nbytes for a in shared.verdicts.values())
+            assert shared.verdict_bytes == kept_bytes
             assert kept_bytes <= budget or len(shared.verdicts) == 1  # past the budget only a column too big on its own
 
 

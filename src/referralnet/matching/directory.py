@@ -183,6 +183,7 @@ class Directory:
     # Each row's position in the last capacity columns scored against (their ``service_id``, positions).
     capacity_positions: tuple[np.ndarray, np.ndarray] | None = None
     verdicts: dict[tuple[Any, ...], np.ndarray]  # the filters' columns per (service type, what, value)
+    verdict_bytes: int  # their size
 
     @classmethod
     def build(cls, candidates: Iterable[Candidate]) -> Directory:
@@ -211,6 +212,7 @@ class Directory:
         self._freeze("site_located", ~(np.isnan(lat) | np.isnan(lon)))
         self.type_range = _type_ranges(self.service_type)
         self.verdicts = {}
+        self.verdict_bytes = 0
 
     def _freeze(self, key: str, array: np.ndarray) -> None:
         array.flags.writeable = False

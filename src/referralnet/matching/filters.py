@@ -99,16 +99,18 @@ def _remembered(d: Directory, key: tuple[Hashable, ...], compute: Callable[[], n
     """``compute()``, kept on ``d`` under ``key``: profiles repeat the same few values of each attribute.
 
     The directory never changes once built, so a column worked out for a service type and a value
-    holds until the directory is replaced; the oldest go first past :data:`REMEMBERED_BYTES`.
+    holds until the directory is replaced; the oldest go first past :data:`REMEMBERED_BYTES`. Matches
+    run on the event loop's thread, so the memo takes no lock.
     """
     memo = d.verdicts
     found = memo.get(key)
     if found is None:
         found = compute()
         found.flags.writeable = False
-        while memo and sum(a.nbytes for a in memo.values()) + found.nbytes > REMEMBERED_BYTES:
-            memo.pop(next(iter(memo)))
+        while memo and d.verdict_bytes + found.nbytes > REMEMBERED_BYTES:
+            d.verdict_bytes -= memo.pop(next(iter(memo))).nbytes
         memo[key] = found
+        d.verdict_bytes += found.nbytes
     return found
 
 
