@@ -108,7 +108,7 @@ def relevant(need: np.ndarray, org: np.ndarray, score: np.ndarray, required: np.
     for k in np.flatnonzero(required):
         firsts = who[need == k]  # in the order given: each organisation once per need
         keep[firsts[:per_need]] = True
-    keep[np.array([bin(int(c)).count("1") > 1 for c in cover], dtype=bool)] = True
+    keep[(cover & (cover - 1)) != 0] = True  # covers several required needs
     return keep[who]
 
 

@@ -129,7 +129,10 @@ class Listing(NamedTuple):
 
 
 class Directory:
-    """Every service as arrays, rows sorted by service type; read-only once built."""
+    """Every service as arrays, rows sorted by service type; read-only once built.
+
+    Matches may add what they work out from it alone (``verdicts``, ``capacity_positions``): memos, never changes.
+    """
 
     type_range: dict[str, tuple[int, int]]  # service type -> rows [lo, hi)
     organisation_name: list[str]
@@ -175,7 +178,12 @@ class Directory:
     site_cos_phi: np.ndarray
     site_county: np.ndarray  # index into COUNTY_CODES, -1 unknown
     site_confidential: np.ndarray
+    site_located: np.ndarray  # has coordinates
     site_owner: np.ndarray  # row
+    # Each row's position in the last capacity columns scored against (their ``service_id``, positions).
+    capacity_positions: tuple[np.ndarray, np.ndarray] | None = None
+    verdicts: dict[tuple[Any, ...], np.ndarray]  # the filters' columns per (service type, what, value)
+    verdict_bytes: int  # their size
 
     @classmethod
     def build(cls, candidates: Iterable[Candidate]) -> Directory:
@@ -201,7 +209,10 @@ class Directory:
         self._freeze("site_county", np.array(sites["county"], dtype=np.int16))
         self._freeze("site_confidential", np.array(sites["confidential"], dtype=bool))
         self._freeze("site_owner", np.array(sites["owner"], dtype=np.int64))
+        self._freeze("site_located", ~(np.isnan(lat) | np.isnan(lon)))
         self.type_range = _type_ranges(self.service_type)
+        self.verdicts = {}
+        self.verdict_bytes = 0
 
     def _freeze(self, key: str, array: np.ndarray) -> None:
         array.flags.writeable = False

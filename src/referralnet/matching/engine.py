@@ -63,20 +63,13 @@ def _shortlist(order: np.ndarray, need: np.ndarray, n_needs: int, limit: int) ->
     if order.size <= limit:
         return order
     quota = max(1, limit // (2 * max(n_needs, 1)))
-    taken: dict[int, int] = {}
-    reserved = []
-    for position, k in enumerate(need[order].tolist()):
-        if taken.get(k, 0) < quota:
-            taken[k] = taken.get(k, 0) + 1
-            reserved.append(position)
-            if len(reserved) == quota * n_needs:
-                break
-    chosen = set(reserved[:limit])
-    for position in range(order.size):
-        if len(chosen) >= limit:
-            break
-        chosen.add(position)
-    return order[sorted(chosen)]
+    k = need[order]
+    reserved = np.sort(np.concatenate([np.flatnonzero(k == j)[:quota] for j in np.unique(k)]))[:limit]
+    # The others by position: among the first limit + reserved places at least ``limit`` are not reserved.
+    taken = np.zeros(min(order.size, limit + reserved.size), dtype=bool)
+    taken[reserved[reserved < taken.size]] = True
+    rest = np.flatnonzero(~taken)[: limit - reserved.size]
+    return order[np.sort(np.concatenate([reserved, rest]))]
 
 
 def _order(selection: Selection, keep: np.ndarray, scores: np.ndarray, live: Live) -> np.ndarray:

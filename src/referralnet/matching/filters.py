@@ -10,7 +10,8 @@ under the first constraint it fails, so the counts add up. Distances are vectori
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,48 +85,67 @@ STATIC_CHECKS: tuple[tuple[str, Check], ...] = (
 )
 
 
+# What each static check compares with (None: the check does not apply); with the service type it
+# names the check's verdict over the type's rows, which a directory remembers (``_remembered``).
+CHECK_VALUES: dict[str, Callable[[Query, bool], Hashable]] = {
+    "inactive": lambda q, bound: True,
+    **{a.code: functools.partial(_applies, a) for a in ATTRIBUTES},
+    "avoided_county": lambda q, bound: q.avoid or None,
+}
+REMEMBERED_BYTES = 16 << 20  # what a directory keeps of them (each a column over one service type's rows)
+
+
+def _remembered(d: Directory, key: tuple[Hashable, ...], compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """``compute()``, kept on ``d`` under ``key``: profiles repeat the same few values of each attribute.
+
+    The directory never changes once built, so a column worked out for a service type and a value
+    holds until the directory is replaced; the oldest go first past :data:`REMEMBERED_BYTES`. Matches
+    run on the event loop's thread, so the memo takes no lock.
+    """
+    memo = d.verdicts
+    found = memo.get(key)
+    if found is None:
+        found = compute()
+        found.flags.writeable = False
+        while memo and d.verdict_bytes + found.nbytes > REMEMBERED_BYTES:
+            d.verdict_bytes -= memo.pop(next(iter(memo))).nbytes
+        memo[key] = found
+        d.verdict_bytes += found.nbytes
+    return found
+
+
 def haversine_km(origin: tuple[float, float], phi: np.ndarray, lam: np.ndarray, cos_phi: np.ndarray) -> np.ndarray:
     phi0, lam0 = np.radians(origin[0]), np.radians(origin[1])
     a = np.sin((phi - phi0) / 2) ** 2 + np.cos(phi0) * cos_phi * np.sin((lam - lam0) / 2) ** 2
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
-def _row_min(km: np.ndarray, owner: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, the smallest ``km`` of its sites and that site's index (inf and -1 when none)."""
-    n = starts.size - 1
-    best = np.full(n, np.inf)
-    site = np.full(n, -1, dtype=np.int64)
-    if km.size == 0:
-        return best, site
-    nonempty = np.diff(starts) > 0
-    best[nonempty] = np.minimum.reduceat(km, starts[:-1][nonempty])
-    hit = np.flatnonzero(np.isfinite(km) & (km == best[owner]))
-    if hit.size:
-        first = np.ones(hit.size, dtype=bool)
-        first[1:] = owner[hit[1:]] != owner[hit[:-1]]
-        site[owner[hit[first]]] = hit[first]
-    return best, site
-
-
 def _nearest(d: Directory, lo: int, hi: int, q: Query, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row of ``[lo, hi)``, the haversine km to its nearest eligible site and that site.
+    """Per row of ``[lo, hi)``, the haversine km to its nearest eligible site and that site (inf and -1 when none).
 
-    Only the sites of ``alive`` rows are measured (the others come out inf and -1): the rows a
-    static filter excluded never need a distance.
+    Only the located sites of ``alive`` rows are measured: the rows a static filter excluded never
+    need a distance. The measured sites come in row order, so each row's are one run of them.
     """
     a, b = d.sites_of(lo, hi)
-    wanted = alive[d.site_owner[a:b] - lo]
+    best = np.full(hi - lo, np.inf)
+    site = np.full(hi - lo, -1, dtype=np.int64)
+    owner = d.site_owner[a:b] - lo
+    wanted = alive[owner] & d.site_located[a:b]
     if q.high_security:
         wanted &= d.site_confidential[a:b]
-    km = np.full(b - a, np.inf)
-    if wanted.all():
-        km = haversine_km(q.origin, d.site_phi[a:b], d.site_lam[a:b], d.site_cos_phi[a:b])
-    elif wanted.any():
-        at = np.flatnonzero(wanted) + a
-        km[at - a] = haversine_km(q.origin, d.site_phi[at], d.site_lam[at], d.site_cos_phi[at])
-    km[np.isnan(km)] = np.inf
-    best, site = _row_min(km, d.site_owner[a:b] - lo, d.site_start[lo : hi + 1] - a)
-    return best, np.where(site >= 0, site + a, -1)
+    at = np.flatnonzero(wanted)
+    if at.size == 0:
+        return best, site
+    rows, at = owner[at], at + a
+    km = haversine_km(q.origin, d.site_phi[at], d.site_lam[at], d.site_cos_phi[at])
+    run = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))  # where each row's sites begin
+    nearest = np.minimum.reduceat(km, run)
+    best[rows[run]] = nearest
+    hit = np.flatnonzero(km == np.repeat(nearest, np.diff(np.append(run, km.size))))
+    first = np.ones(hit.size, dtype=bool)  # the first of a row's sites at its smallest distance
+    first[1:] = rows[hit[1:]] != rows[hit[:-1]]
+    site[rows[hit[first]]] = at[hit[first]]
+    return best, site
 
 
 def _not_stated(d: Directory, s: np.ndarray, q: Query, bound: bool) -> np.ndarray:
@@ -135,6 +155,17 @@ def _not_stated(d: Directory, s: np.ndarray, q: Query, bound: bool) -> np.ndarra
         if _applies(a, q, bound) is not None:
             out |= (~a.kind.stated(lambda name: getattr(d, name)[s])).astype(np.int64) << bit
     return out
+
+
+def _caveats_of(q: Query, bound: bool) -> tuple[bool, ...]:
+    """Which of ``eligibility.CAVEATS`` matter for ``q``: all :func:`_not_stated` reads of the profile."""
+    return tuple(_applies(a, q, bound) is not None for a in CAVEATS)
+
+
+def _verdict(check: Check, d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray:
+    ok = check(d, s, q, bound)
+    assert ok is not None  # CHECK_VALUES said it applies
+    return np.array(ok, dtype=bool)  # a copy: never a view of the directory's own column
 
 
 def _language_fit(d: Directory, s: np.ndarray, q: Query) -> np.ndarray:
@@ -171,13 +202,13 @@ def filter_type(d: Directory, service_type: str, q: Query) -> Survivors:
         left = now
 
     for code, check in STATIC_CHECKS:
-        ok = check(d, s, q, bound)
-        if ok is not None:
-            drop(code, ok.astype(bool, copy=False))
+        value = CHECK_VALUES[code](q, bound)
+        if value is not None:
+            drop(code, _remembered(d, (service_type, "check", code, value), functools.partial(_verdict, check, d, s, q, bound)))
     if q.high_security:
         drop("security", d.has_confidential[s])
     km, site = _nearest(d, lo, hi, q, alive)
-    in_area = ((d.area[s] & q.county) != 0) | d.national[s]
+    in_area = _remembered(d, (service_type, "in_area", q.county), lambda: ((d.area[s] & q.county) != 0) | d.national[s])
     reachable = alive.copy()
     if q.max_km is not None:
         drop("distance", in_area | (km <= q.max_km))
@@ -188,8 +219,8 @@ def filter_type(d: Directory, service_type: str, q: Query) -> Survivors:
         "site": site[keep],
         "km": km[keep],
         "in_area": in_area[keep],
-        "not_stated": _not_stated(d, rows, q, bound),
-        "language": _language_fit(d, rows, q),
+        "not_stated": _remembered(d, (service_type, "not_stated", _caveats_of(q, bound)), lambda: _not_stated(d, np.arange(lo, hi), q, bound))[keep],
+        "language": _remembered(d, (service_type, "language_fit", q.languages), lambda: _language_fit(d, np.arange(lo, hi), q))[keep],
     }
     return Survivors(hi - lo, excluded, _nearest_beyond(reachable & ~alive, km, site, lo), columns)
 

@@ -115,4 +115,5 @@ class RecordBook(dict[int, ProviderRecord]):
     """
 
     fractions: tuple[np.ndarray, np.ndarray] | None = None  # (organisation ids sorted, fractions)
+    row_fractions: tuple[np.ndarray, np.ndarray] | None = None  # (a directory's organisation_id, fraction per row)
 

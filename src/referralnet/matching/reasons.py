@@ -131,12 +131,7 @@ def _distance_reason(km: float, county: str | None, max_km: float | None) -> Rea
 def _capacity_reasons(unit: str | None, bound: bool, available: int, fresh: bool, days: float) -> list[Reason]:
     if available < 0:
         return [_NOT_REPORTED] if bound else []
-    one, many = UNIT_WORDS.get(unit or "places", UNIT_WORDS["places"])
-    if available == 0:
-        out = [Reason(code="no_free_capacity", kind="caveat", text=f"no free {many} reported", value=0)]
-    else:
-        what = one if available == 1 else many
-        out = [Reason(code="free_capacity", kind="fit", text=f"{available} free {what}", value=available)]
+    out = [_free(unit, available)]
     if math.isnan(days):
         return out
     value = round(days, 1)
@@ -146,10 +141,26 @@ def _capacity_reasons(unit: str | None, bound: bool, available: int, fresh: bool
     return [*out, Reason(code="capacity_fresh", kind="fit", text=f"capacity updated {when}", value=value)]
 
 
+@functools.lru_cache(maxsize=4096)
+def _free(unit: str | None, available: int) -> Reason:
+    """The free places reported (reasons recur: a few units and small figures)."""
+    one, many = UNIT_WORDS.get(unit or "places", UNIT_WORDS["places"])
+    if available == 0:
+        return Reason(code="no_free_capacity", kind="caveat", text=f"no free {many} reported", value=0)
+    what = one if available == 1 else many
+    return Reason(code="free_capacity", kind="fit", text=f"{available} free {what}", value=available)
+
+
+@functools.lru_cache(maxsize=4096)
+def _speaks(languages: tuple[str, ...], mask: int) -> Reason:
+    """The person's languages the service speaks, in the profile's order."""
+    shared = [LANGUAGES[code][0] for code in languages if code in LANGUAGES and mask >> LANGUAGE_BITS[code] & 1]
+    return Reason(code="language_shared", kind="fit", text=f"speaks {', '.join(shared)}")
+
+
 def _language_reasons(s: Selection, fit: int, mask: int) -> list[Reason]:
     if fit == LANGUAGE_SHARED:
-        shared = [LANGUAGES[code][0] for code in s.profile.languages if code in LANGUAGES and mask >> LANGUAGE_BITS[code] & 1]
-        return [Reason(code="language_shared", kind="fit", text=f"speaks {', '.join(shared)}")]
+        return [_speaks(tuple(s.profile.languages), mask)]
     if fit == LANGUAGE_INTERPRETATION:
         return [_INTERPRETATION]
     return []

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from referralnet.matching.directory import Directory
 from referralnet.matching.explain import NOT_STATED
 from referralnet.matching.live import Capacity, CapacityColumns, ProviderRecord, RecordBook
 from referralnet.matching.selection import Selection
@@ -59,8 +60,11 @@ class Live:
 def live_figures(
     s: Selection, capacity: CapacityColumns | Mapping[int, Capacity], now: dt.datetime, stale_after: dt.timedelta
 ) -> Live:
-    columns = capacity if isinstance(capacity, CapacityColumns) else CapacityColumns.of(capacity)
-    position = columns.positions(s.directory.service_id[s.rows])
+    if isinstance(capacity, CapacityColumns):
+        columns, position = capacity, _row_positions(s.directory, capacity)[s.rows]
+    else:
+        columns = CapacityColumns.of(capacity)
+        position = columns.positions(s.directory.service_id[s.rows])
     read = position >= 0
     available = np.where(read, columns.available[position], -1)
     epoch = np.where(read & (available >= 0), columns.updated_epoch[position], np.nan)
@@ -76,6 +80,35 @@ def live_figures(
         fresh=age <= stale_after.total_seconds(),
         age_days=age / 86400,
     )
+
+
+def _row_positions(d: Directory, columns: CapacityColumns) -> np.ndarray:
+    """Each directory row's position in ``columns`` (-1: not read), once per columns' service ids.
+
+    A capacity patch keeps the cached columns' ``service_id`` array, so every match of a snapshot
+    shares one look-up of all rows instead of a search per match.
+    """
+    memo = d.capacity_positions
+    if memo is None or memo[0] is not columns.service_id:
+        memo = d.capacity_positions = (columns.service_id, columns.positions(d.service_id))
+    return memo[1]
+
+
+def _row_fractions(d: Directory, records: Mapping[int, ProviderRecord]) -> np.ndarray:
+    """Each directory row's organisation record fraction (:data:`NEUTRAL_RECORD` without a record).
+
+    Kept on a RecordBook for the last directory it met (its ``organisation_id`` column), so a match
+    reads its survivors' fractions by row.
+    """
+    if isinstance(records, RecordBook) and records.row_fractions is not None and records.row_fractions[0] is d.organisation_id:
+        return records.row_fractions[1]
+    ids, fractions = _fractions(records)
+    orgs = d.organisation_id
+    at = np.minimum(np.searchsorted(ids, orgs), ids.size - 1)
+    by_row = np.where(ids[at] == orgs, fractions[at], NEUTRAL_RECORD)
+    if isinstance(records, RecordBook):
+        records.row_fractions = (d.organisation_id, by_row)
+    return by_row
 
 
 def record_fraction(r: ProviderRecord | None) -> float:
@@ -108,7 +141,9 @@ def score(s: Selection, live: Live, records: Mapping[int, ProviderRecord]) -> np
     capacity = np.where(live.available > 0, 1.0, np.where(live.available == 0, 0.0, UNKNOWN_CAPACITY))
     capacity[live.unknown_bound] = 0.0
     record: np.ndarray | float
-    if records:
+    if isinstance(records, RecordBook) and records:
+        record = _row_fractions(d, records)[s.rows]
+    elif records:
         ids, fractions = _fractions(records)
         orgs = d.organisation_id[s.rows]
         at = np.minimum(np.searchsorted(ids, orgs), ids.size - 1)
