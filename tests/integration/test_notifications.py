@@ -17,7 +17,6 @@ from typing import Any, get_args
 
 import msgspec
 import pytest
-from aiosmtpd.controller import Controller
 
 from referralnet.errors import BadLink
 from referralnet.notifications.dispatch import DispatchReport, backoff, dispatch_due
@@ -27,7 +26,7 @@ from referralnet.notifications.signing import instance_key, read_offer_token, ve
 from referralnet.settings import Settings
 from tests.conftest import START, Tokens, in_app
 from tests.integration.helpers import make_org, make_service
-from tests.integration.servers import Inbox, Receiver, free_port
+from tests.integration.servers import Receiver, free_port
 from tests.integration.test_referrals import PROFILE, refer, shelter_body
 
 NOTE = "prefers a caseworker who speaks Italian"
@@ -38,17 +37,6 @@ BASE_URL = "https://referralnet.example"
 def settings(settings: Settings) -> Settings:
     """The test receivers listen on http://127.0.0.1: allowed through the settings, as on a local network."""
     return msgspec.structs.replace(settings, webhook_allow_http=True, webhook_allow_hosts="127.0.0.1")
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler, port = Inbox(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

@@ -8,12 +8,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import msgspec
-import pytest
-from aiosmtpd.controller import Controller
 from litestar.testing import AsyncTestClient
 
 from referralnet.accounts import people, sessions
@@ -24,24 +21,12 @@ from referralnet.settings import Settings
 from referralnet.tables import AuditLog, Notification, Offer, Organisation, Person
 from tests.conftest import Tokens, in_app
 from tests.integration.helpers import make_org, make_service, shelter
-from tests.integration.servers import Inbox, free_port
 from tests.integration.test_ngo_pages import person, post, refer
 from tests.integration.test_people import PASSWORD, sign_in
 
 CAPACITY = {"unit": "beds", "total": 10, "available": 5}
 SITES = [{"county": "RO-IS", "locality": "Iași", "address": "Strada Ascunsă 7", "confidential": True}]
 SEC = "coordonator@secretariat.example.org"
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler, port = Inbox(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
 
 
 def smtp(settings: Settings, port: int) -> Settings:

@@ -8,32 +8,19 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
-from aiosmtpd.controller import Controller
 from litestar.testing import AsyncTestClient
 
 from referralnet.app import create_app
 from referralnet.clock import FixedClock
 from referralnet.settings import Settings
 from tests.conftest import REPO
-from tests.integration.servers import Inbox, free_port
+from tests.integration.servers import Inbox
 from tests.integration.test_people import PASSWORD, add_person, csrf_of, sign_in
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler, port = Inbox(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
 
 
 def referralnet(database: Path, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
