@@ -85,14 +85,16 @@ def test_a_profile_refused_once_is_refused_every_time() -> None:
     screen(person(note="prefers a female case worker"), "profile", today=dt.date(2026, 3, 1))
 
 
-def test_only_clean_texts_are_remembered_never_a_refused_identifier() -> None:
+def test_only_clean_codes_and_places_are_remembered_never_free_text_or_an_identifier() -> None:
     day = dt.date(2026, 3, 2)
     with pytest.raises(PrivacyViolation):
         screen(person(note="sunați la 0733 222 111"), "profile", today=day)
     screen(person(note="needs a quiet room"), "profile", today=day)
+    screen("outside our age range", "", today=day)
     remembered = {text for text, _ in privacy._clean}
-    assert "needs a quiet room" in remembered
     assert not any("0733" in text for text in remembered)
+    assert "Pașcani" in remembered  # a locality recurs: screened once a day
+    assert "needs a quiet room" not in remembered and "outside our age range" not in remembered  # free text: never kept
 
 
 async def test_matches_waiting_together_share_one_versions_read_begun_after_they_came(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -296,11 +296,14 @@ def screen(value: object, path: str, *, today: datetime.date | None = None) -> N
         findings = find_identifiers(text, day)
         if findings:
             raise PrivacyViolation(field=field, kind=findings[0].kind)
-        _remember_clean(text, day)
+        if field.rpartition(".")[2] not in _FREE_TEXT:
+            _remember_clean(text, day)
 
 
-# Codes, localities and short notes recur from profile to profile: each clean one is screened once a
-# day. Only clean texts are kept: a refused text holds an identifier, which must not stay in memory.
+# Codes and localities recur from profile to profile: each clean one is screened once a day. Free text
+# (a note, an answer's text) is never kept: the screen is by rules, and a note it passes may still point
+# to a person; nor is a refused text, which holds an identifier.
+_FREE_TEXT = ("note", "")
 _REMEMBERED_CHARS = 80
 _REMEMBERED_TEXTS = 4096
 _clean: dict[tuple[str, datetime.date], None] = {}
