@@ -97,11 +97,6 @@ async def notify_all(notices: list[Notice], *, now: dt.datetime, contacts: dict[
     return written
 
 
-async def notify_organisations(kind: str, notices: list[Notice], *, now: dt.datetime) -> list[list[Written]]:
-    """Several organisations' messages of one kind (see :func:`notify_all`)."""
-    return await notify_all([n._replace(kind=kind) for n in notices], now=now)
-
-
 async def notify_organisation(
     kind: str,
     organisation_id: int,
@@ -113,7 +108,7 @@ async def notify_organisation(
     offer_id: int | None = None,
 ) -> list[Written]:
     """A message to an organisation on every channel it has (a failed row when it has none)."""
-    return (await notify_organisations(kind, [Notice(organisation_id, subject, payload, referral_id, offer_id)], now=now))[0]
+    return (await notify_all([Notice(organisation_id, subject, payload, referral_id, offer_id, kind=kind)], now=now))[0]
 
 
 async def notify_address(
