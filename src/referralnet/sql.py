@@ -31,12 +31,18 @@ def _qmarks(sql: str) -> str:
     return sql.replace("{}", "?")
 
 
+@functools.lru_cache(maxsize=512)
+def _reads_only(sql: str) -> bool:
+    """Whether ``sql`` is a plain ``SELECT``: only those run on the loop's own reader (a write would fsync there)."""
+    return sql.lstrip()[:6].upper() == "SELECT"
+
+
 async def fetch(sql: str, *args: Any, scan: bool = False) -> list[dict[str, Any]]:
     """Rows of ``sql`` as dicts, inside the current transaction when there is one.
 
-    On SQLite a read outside a transaction runs on the loop's own reader connection (a short read,
-    see :mod:`referralnet.sqlite_pool`), or with ``scan`` (one that reads many rows, e.g. a count)
-    on a reader thread.
+    On SQLite a ``SELECT`` outside a transaction runs on the loop's own reader connection (a short read,
+    see :mod:`referralnet.sqlite_pool`); with ``scan`` (one that reads many rows, e.g. a count), and any
+    other statement, on a reader thread.
     """
     engine = db.current_engine()
     transaction = engine.current_transaction.get()
@@ -44,7 +50,7 @@ async def fetch(sql: str, *args: Any, scan: bool = False) -> list[dict[str, Any]
         if transaction is not None:
             return await engine._run_in_existing_connection(transaction.connection, _qmarks(sql), list(args))  # type: ignore[no-any-return]
         if isinstance(engine, PooledSQLiteEngine):
-            return await engine.read(_qmarks(sql), args, inline=not scan)
+            return await engine.read(_qmarks(sql), args, inline=not scan and _reads_only(sql))
         return await engine._run_in_new_connection(_qmarks(sql), list(args))  # type: ignore[no-any-return]  # Piccolo's own engine
     if transaction is not None:
         return [dict(r) for r in await transaction.connection.fetch(_numbered(sql), *args)]

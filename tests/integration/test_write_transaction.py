@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from referralnet import db
+from referralnet import db, sql
 from referralnet.tables import SweepLock
 from tests.conftest import PG_URL
 
@@ -60,3 +61,22 @@ async def test_postgres_pool_resets_a_session_except_after_a_write_transaction(p
             assert await conn.fetchval("SHOW application_name") == "inside a write"  # no reset: no round trip
     finally:
         await db.stop(engine)
+
+
+async def test_sqlite_writes_outside_a_transaction_never_run_on_the_loops_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a plain SELECT runs on the event loop's own connection; a write there would hold the loop through its fsync."""
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'inline.sqlite'}")
+    await db.migrate(engine)
+    db.bind(engine)
+    inline: list[bool] = []
+    original = type(engine).read
+
+    async def spy(self: Any, statement: str, args: Any = (), **kw: Any) -> Any:
+        inline.append(kw.get("inline", False))
+        return await original(self, statement, args, **kw)
+
+    monkeypatch.setattr(type(engine), "read", spy)
+    await sql.fetch("SELECT count(*) AS n FROM sweep_lock")
+    await sql.fetch("INSERT INTO sweep_lock (name) VALUES ({})", "outside a transaction")
+    assert inline == [True, False]
+    assert (await sql.fetch("SELECT count(*) AS n FROM sweep_lock"))[0]["n"] == 1
