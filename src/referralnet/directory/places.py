@@ -157,25 +157,22 @@ async def set_figures(
         # updated_at is left alone: it versions the directory's static data for matching.
         update.available, total, row["capacity_unit"] or "places", now, service_id,
     )  # fmt: skip
-    await sql.fetch(
-        "INSERT INTO capacity_change (service, token, actor, previous_available, available, previous_total, total, cause, offer, at) "
-        "VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
-        service_id, actor.token_id, actor.label, row["capacity_available"], update.available, row["capacity_total"], total, cause, offer_id, now,
-    )  # fmt: skip
-    version = (await sql.fetch(_BUMP))[0]["value"]  # the value the update stamped (the counter + 1)
+    await sql.fetch(_HISTORY, service_id, actor.token_id, actor.label, row["capacity_available"], update.available, row["capacity_total"],
+                    total, cause, offer_id, now)  # fmt: skip
+    await sql.fetch(_BUMP)  # to the value the update stamped (the counter + 1)
     after = {**row, "capacity_available": update.available, "capacity_total": total, "capacity_unit": row["capacity_unit"] or "places",
-             "capacity_updated_at": read_back(now), "capacity_version": version}  # fmt: skip
+             "capacity_updated_at": read_back(now)}  # fmt: skip
     return after, sites
 
 
 _HISTORY = (
     "INSERT INTO capacity_change (service, token, actor, previous_available, available, previous_total, total, cause, offer, at) "
-    "VALUES ({}, NULL, {}, {}, {}, {}, {}, {}, {}, {})"
+    "VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})"
 )
 
 
 async def _history(service_id: int, offer_id: int, cause: str, who: str, now: dt.datetime, available: int, step: int, total: int | None) -> None:
-    await sql.fetch(_HISTORY, service_id, who, available - step, available, total, total, cause, offer_id, now)
+    await sql.fetch(_HISTORY, service_id, None, who, available - step, available, total, total, cause, offer_id, now)
 
 
 FULL = "no free place is left in this service; update its capacity or decline"
