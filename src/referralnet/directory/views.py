@@ -46,11 +46,11 @@ SERVICE_OUT_COLUMNS = ", ".join(
                         "active", "sources", "created_at", "updated_at")]
     + ['o.name AS "organisation.name"']
 )  # fmt: skip
-# One service with its organisation's name and state, and its sites, in one fixed statement (``sql``): no
+# One service with its organisation's name, and its sites, in one fixed statement (``sql``): no
 # Piccolo query building on the most frequent read, and one round trip (a row per site, the service's
 # columns repeated; one row with NULL site columns when it has none). Read with :func:`with_sites`.
 SERVICE_SQL = (
-    f'SELECT s.*, o.name AS "organisation.name", o.active AS "organisation.active", {SITE_SELECT} '
+    f"SELECT {SERVICE_OUT_COLUMNS}, {SITE_SELECT} "
     "FROM service s JOIN organisation o ON o.id = s.organisation LEFT JOIN site si ON si.service = s.id"
     " WHERE s.id = {} ORDER BY si.id"
 )
