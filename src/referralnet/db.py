@@ -131,7 +131,9 @@ def _begin_at_once(connection: sqlite3.Connection) -> bool:
     connection.execute("PRAGMA busy_timeout = 0")
     try:
         connection.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError:
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            raise
         return False
     finally:
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -163,6 +165,9 @@ async def at_commit(step: Callable[[list[int]], Awaitable[None]], ids: list[int]
 @contextlib.asynccontextmanager
 async def write_transaction() -> AsyncIterator[Any]:
     """A write transaction; on SQLite ``BEGIN IMMEDIATE``, queued in this process (``_QueuedTransaction``).
+
+    Nothing inside may leave session state (a session ``SET``, ``LISTEN``, a session advisory lock): on
+    PostgreSQL the connection goes back to the pool without asyncpg's reset (``_ReleasedPlain``).
 
     ``IMMEDIATE`` takes the write lock up front, so a transaction never fails upgrading a read to a
     write. Nested calls join the outer transaction (Piccolo's default), which already holds the queue.
