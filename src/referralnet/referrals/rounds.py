@@ -19,7 +19,7 @@ from referralnet.jsoncol import dumps, load
 from referralnet.matching.profile import Profile
 from referralnet.matching.services import DirectoryCache, match_profile
 from referralnet.referrals.lifecycle import move_need
-from referralnet.referrals.offers import send_offer, settle
+from referralnet.referrals.offers import send_offers, settle
 from referralnet.referrals.records import lock_referral, needs_rows, referral_out, referral_row
 from referralnet.referrals.schemas import AddOffers, ReferralOut
 from referralnet.referrals.services import _own_institution, _readable_row
@@ -117,7 +117,6 @@ async def add_offers(
             to_status="open", service_ids=chosen, on_behalf=on_behalf,
         )  # fmt: skip
         position = await Offer.count().where(Offer.referral == referral_id)
-        for i, service_id in enumerate(first):
-            await send_offer(current, fresh, service_id, position + i, now, settings, who)
+        await send_offers(current, fresh, first, position, now, settings, who)
         await settle(referral_id, now, settings, who)
     return await referral_out(await referral_row(referral_id))  # type: ignore[arg-type]
