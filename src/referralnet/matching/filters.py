@@ -57,7 +57,8 @@ class Query:
         return self.values.get("language") or 0
 
 
-Check = Callable[[Directory, slice, Query, bool], "np.ndarray | None"]
+Value = Callable[[Query, bool], Hashable]
+Verdict = Callable[[Directory, slice, Any], Any]
 
 
 def _applies(a: Attribute, q: Query, bound: bool) -> Any:
@@ -65,33 +66,19 @@ def _applies(a: Attribute, q: Query, bound: bool) -> Any:
     return None if a.residential_only and not bound else q.values.get(a.code)
 
 
-def _eligibility_check(a: Attribute) -> Check:
-    def check(d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray | None:
-        v = _applies(a, q, bound)
-        return None if v is None else a.kind.check(lambda name: getattr(d, name)[s], v)
-
-    return check
-
-
-def _avoided(d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray | None:
-    return (d.site_counties[s] & q.avoid) == 0 if q.avoid else None
+def _eligibility_verdict(a: Attribute) -> Verdict:
+    return lambda d, s, value: a.kind.check(lambda name: getattr(d, name)[s], value)
 
 
 # The static checks in ``explain.CONSTRAINTS`` order; security and distance need the sites and come after.
-STATIC_CHECKS: tuple[tuple[str, Check], ...] = (
-    ("inactive", lambda d, s, q, bound: d.active[s]),
-    *((a.code, _eligibility_check(a)) for a in ATTRIBUTES),
-    ("avoided_county", _avoided),
+# Each: its code, what it compares with for a person and service type (None: it does not apply), and its
+# verdict over rows given that value. The value with the service type names the verdict over the type's
+# rows, which a directory remembers (``_remembered``): the verdict depends on nothing else.
+STATIC_CHECKS: tuple[tuple[str, Value, Verdict], ...] = (
+    ("inactive", lambda q, bound: True, lambda d, s, value: d.active[s]),
+    *((a.code, functools.partial(_applies, a), _eligibility_verdict(a)) for a in ATTRIBUTES),
+    ("avoided_county", lambda q, bound: q.avoid or None, lambda d, s, avoid: (d.site_counties[s] & avoid) == 0),
 )
-
-
-# What each static check compares with (None: the check does not apply); with the service type it
-# names the check's verdict over the type's rows, which a directory remembers (``_remembered``).
-CHECK_VALUES: dict[str, Callable[[Query, bool], Hashable]] = {
-    "inactive": lambda q, bound: True,
-    **{a.code: functools.partial(_applies, a) for a in ATTRIBUTES},
-    "avoided_county": lambda q, bound: q.avoid or None,
-}
 REMEMBERED_BYTES = 16 << 20  # what a directory keeps of them (each a column over one service type's rows)
 
 
@@ -162,10 +149,8 @@ def _caveats_of(q: Query, bound: bool) -> tuple[bool, ...]:
     return tuple(_applies(a, q, bound) is not None for a in CAVEATS)
 
 
-def _verdict(check: Check, d: Directory, s: slice, q: Query, bound: bool) -> np.ndarray:
-    ok = check(d, s, q, bound)
-    assert ok is not None  # CHECK_VALUES said it applies
-    return np.array(ok, dtype=bool)  # a copy: never a view of the directory's own column
+def _verdict(verdict: Verdict, d: Directory, s: slice, value: Any) -> np.ndarray:
+    return np.array(verdict(d, s, value), dtype=bool)  # a copy: never a view of the directory's own column
 
 
 def _language_fit(d: Directory, s: np.ndarray, q: Query) -> np.ndarray:
@@ -201,10 +186,10 @@ def filter_type(d: Directory, service_type: str, q: Query) -> Survivors:
             excluded[code] = left - now
         left = now
 
-    for code, check in STATIC_CHECKS:
-        value = CHECK_VALUES[code](q, bound)
+    for code, value_of, verdict in STATIC_CHECKS:
+        value = value_of(q, bound)
         if value is not None:
-            drop(code, _remembered(d, (service_type, "check", code, value), functools.partial(_verdict, check, d, s, q, bound)))
+            drop(code, _remembered(d, (service_type, "check", code, value), functools.partial(_verdict, verdict, d, s, value)))
     if q.high_security:
         drop("security", d.has_confidential[s])
     km, site = _nearest(d, lo, hi, q, alive)

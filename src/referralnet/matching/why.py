@@ -31,9 +31,9 @@ def why_not_eligible(d: Directory, service_id: int, profile: Profile, origin: tu
     if service_type not in {need.service_type for need in profile.needs}:
         return f"it is a {service_type.replace('_', ' ')} service, which this profile does not need"
     q, s, bound = Query.of(profile, origin), slice(row, row + 1), service_type in CAPACITY_BOUND_TYPES
-    for code, check in STATIC_CHECKS:
-        ok = check(d, s, q, bound)
-        if ok is not None and not bool(np.asarray(ok)[0]):
+    for code, value_of, verdict in STATIC_CHECKS:
+        value = value_of(q, bound)
+        if value is not None and not bool(np.asarray(verdict(d, s, value))[0]):
             return CONSTRAINT_TEXT[code]
     if q.high_security and not bool(d.has_confidential[row]):
         return CONSTRAINT_TEXT["security"]
