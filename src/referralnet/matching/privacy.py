@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime
 import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import msgspec
 import phonenumbers
@@ -282,12 +282,16 @@ def _without_overlaps(findings: list[Finding]) -> list[Finding]:
     return kept
 
 
-def screen(value: object, path: str, *, today: datetime.date | None = None) -> None:
+def screen(
+    value: object, path: str, *, today: datetime.date | None = None, remember: Callable[[str], bool] | None = None
+) -> None:
     """Raise ``PrivacyViolation`` for the first string in ``value`` that holds an identifier.
 
     ``value`` may nest strings in lists, tuples, sets, dicts and msgspec Structs;
     ``path`` names ``value`` and grows as ``path.field``, ``path.key`` and ``path[i]``;
-    ``today`` is the injected clock's date where the caller has one.
+    ``today`` is the injected clock's date where the caller has one. ``remember``: which fields (by
+    path) hold codes or places that recur, whose clean texts are then screened once a day; free text
+    never is (a note the rules pass may still point to a person), nor a refused text.
     """
     day = today or datetime.date.today()
     for field, text in _strings(value, path):
@@ -296,14 +300,10 @@ def screen(value: object, path: str, *, today: datetime.date | None = None) -> N
         findings = find_identifiers(text, day)
         if findings:
             raise PrivacyViolation(field=field, kind=findings[0].kind)
-        if field.rpartition(".")[2] not in _FREE_TEXT:
+        if remember is not None and remember(field):
             _remember_clean(text, day)
 
 
-# Codes and localities recur from profile to profile: each clean one is screened once a day. Free text
-# (a note, an answer's text) is never kept: the screen is by rules, and a note it passes may still point
-# to a person; nor is a refused text, which holds an identifier.
-_FREE_TEXT = ("note", "")
 _REMEMBERED_CHARS = 80
 _REMEMBERED_TEXTS = 4096
 _clean: dict[tuple[str, datetime.date], None] = {}

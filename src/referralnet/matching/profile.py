@@ -86,13 +86,18 @@ class Profile(Input):
         return self.age_range()[1] < 18
 
 
+def _not_free_text(field: str) -> bool:
+    """Every profile field but its note holds a code, a number or a place, which recur from profile to profile."""
+    return not field.endswith(".note")
+
+
 def check_profile(profile: Profile, path: str = "profile", *, today: datetime.date | None = None) -> tuple[float, float]:
     """Screen every string for identifiers and resolve the location; returns its coordinates.
 
     ``today``: the injected clock's date, which judges dates of birth. Raises
     :class:`PrivacyViolation` or :class:`InvalidInput` naming the field.
     """
-    screen(profile, path, today=today)
+    screen(profile, path, today=today, remember=_not_free_text)
     needs = [n.service_type for n in profile.needs]
     if len(set(needs)) != len(needs):
         raise InvalidInput("each service type may be needed once", field=f"{path}.needs")
