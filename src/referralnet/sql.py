@@ -11,6 +11,7 @@ back as dicts with the same values Piccolo's ``raw`` gives. Placeholders are Pic
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from piccolo.engine.sqlite import SQLiteEngine
@@ -31,10 +32,18 @@ def _qmarks(sql: str) -> str:
     return sql.replace("{}", "?")
 
 
+_WRITES = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|PRAGMA|VACUUM|ATTACH)\b", re.IGNORECASE)
+
+
 @functools.lru_cache(maxsize=512)
 def _reads_only(sql: str) -> bool:
-    """Whether ``sql`` is a plain ``SELECT``: only those run on the loop's own reader (a write would fsync there)."""
-    return sql.lstrip()[:6].upper() == "SELECT"
+    """Whether ``sql`` only reads (a ``SELECT``, or ``WITH ... SELECT``): only those run on the loop's own reader.
+
+    A write there would hold the loop through its fsync; the reader is also ``query_only``, so one that got
+    past this check would fail rather than write.
+    """
+    head = sql.lstrip()[:6].upper()
+    return head == "SELECT" or (head[:4] == "WITH" and not _WRITES.search(sql))
 
 
 async def fetch(sql: str, *args: Any, scan: bool = False) -> list[dict[str, Any]]:

@@ -177,6 +177,7 @@ class PooledSQLiteEngine(SQLiteEngine):
                     self._inline.pop(old).close()
                 connection = self._inline[loop] = self.connect()
                 connection.execute("PRAGMA busy_timeout = 0")  # never hold up the loop (see the module's docstring)
+                connection.execute("PRAGMA query_only = ON")  # a write here would fsync on the loop: refuse it
         return connection
 
     async def read(self, sql: str, args: Any = (), *, plain: bool = False, inline: bool = False) -> list[Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,10 @@ async def test_sqlite_writes_outside_a_transaction_never_run_on_the_loops_reader
 
     monkeypatch.setattr(type(engine), "read", spy)
     await sql.fetch("SELECT count(*) AS n FROM sweep_lock")
+    await sql.fetch("WITH n AS (SELECT count(*) AS n FROM sweep_lock) SELECT n FROM n")
     await sql.fetch("INSERT INTO sweep_lock (name) VALUES ({})", "outside a transaction")
-    assert inline == [True, False]
-    assert (await sql.fetch("SELECT count(*) AS n FROM sweep_lock"))[0]["n"] == 1
+    await sql.fetch("WITH x AS (SELECT {} AS name) INSERT INTO sweep_lock (name) SELECT name FROM x", "with a CTE")
+    assert inline == [True, True, False, False]
+    assert (await sql.fetch("SELECT count(*) AS n FROM sweep_lock"))[0]["n"] == 2
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):  # the loop's reader refuses any write
+        await engine.read("INSERT INTO sweep_lock (name) VALUES (?)", ("on the loop",), inline=True)
