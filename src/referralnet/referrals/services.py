@@ -9,15 +9,18 @@ import msgspec
 
 from referralnet import sql
 from referralnet.accounts.schemas import Actor
-from referralnet.audit import audit, record
+from referralnet.audit import audit, audit_sql, event, record, record_sql
 from referralnet.db import write_transaction
+from referralnet.dialect import sqlite
+from referralnet.dialect.lists import in_ids
 from referralnet.directory import places
 from referralnet.errors import Conflict, Forbidden, InvalidInput, NotFound
-from referralnet.jsoncol import dumps
+from referralnet.jsoncol import dumps, load
 from referralnet.matching.privacy import screen
 from referralnet.matching.profile import Profile
 from referralnet.matching.services import DirectoryCache, match_profile, not_eligible_reason
 from referralnet.referrals.contacts import contacts_for
+from referralnet.referrals.delivery import after_send
 from referralnet.referrals.lifecycle import (
     DEFAULT_MODE,
     NEED_NOT_REQUESTED,
@@ -28,8 +31,8 @@ from referralnet.referrals.lifecycle import (
     move_need,
     move_referral,
 )
-from referralnet.referrals.offers import send_offers, settle, withdraw_pending
-from referralnet.referrals.records import lock_referral, needs_rows, offers_of, referral_out, referral_row, summary_out
+from referralnet.referrals.offers import new_offers_sql, send_offers, settle, withdraw_pending
+from referralnet.referrals.records import lock_referral, needs_rows, offer_out, offers_of, referral_out, referral_row, referral_view, summary_out
 from referralnet.referrals.schemas import CancelBody, OutcomeBody, ReferralCreate, ReferralList, ReferralOut
 from referralnet.referrals.seen import record_seen
 from referralnet.settings import Settings
@@ -120,8 +123,10 @@ async def create_referral(data: ReferralCreate, actor: Actor, clock: Any, settin
     who = actor.label
     summary = summarise(data.profile)
     async with write_transaction():
+        if not sqlite() and not unmet and any(chosen.values()) and (actor.is_staff or _own_institution(actor, {"institution": _institution(actor)})):
+            return await _create_pg(data, actor, now, settings, summary, urgency, mode, chosen)
         rows = await sql.fetch(
-            _INSERT_REFERRAL, actor.token_id, who, actor.organisation_id if actor.role == "institution" else None, dumps(data.profile),
+            _INSERT_REFERRAL, actor.token_id, who, _institution(actor), dumps(data.profile),
             summary, data.profile.location.county, urgency, mode, REFERRAL_START, now, data.notify_email,
             data.officer_name, data.officer_phone, "[]", now, now,
         )  # fmt: skip
@@ -147,6 +152,91 @@ async def create_referral(data: ReferralCreate, actor: Actor, clock: Any, settin
         # The answer is read (and that read audited) in the same transaction: one commit per referral. Nobody has
         # accepted an offer of it yet, so there is no contact to show (get_referral's contacts_for).
         return await referral_out(await _readable_row(referral["id"], actor, now, "read"), new=True)
+
+
+def _institution(actor: Actor) -> int | None:
+    """The institution a new referral of the actor belongs to (none for the secretariat's)."""
+    return actor.organisation_id if actor.role == "institution" else None
+
+
+_NEED_KEYS = ("id", "referral", "position", "service_type", "priority", "status", "queue", "placed_offer", "placed_at")
+_EVENT_KEYS = ("id", "referral", "offer", "at", "kind", "actor", "from_status", "to_status", "reason", "data")
+
+
+def _columns(alias: str, keys: tuple[str, ...]) -> str:
+    """``alias``'s columns ``keys`` named ``"alias.key"`` (a second table's row in a joined result)."""
+    return ", ".join(f'{alias}.{k} AS "{alias}.{k}"' for k in keys)
+
+
+def _part(row: dict[str, Any], alias: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: row[f"{alias}.{k}"] for k in keys}
+
+
+# PostgreSQL: the referral, its creation event and its needs in one statement (one row per need), with what its offers
+# need: their ids, taken from the sequence, and the asked services' providers with their contacts.
+# The slots @created@, @needs@ and @owners@ are filled per call (str.replace: the text holds {} placeholders).
+_CREATE_PG = f"""WITH r AS ({_INSERT_REFERRAL.removesuffix(" RETURNING id")} RETURNING *), e AS (@created@ RETURNING *),
+n AS (INSERT INTO referral_need (referral, position, service_type, priority, status, queue) VALUES @needs@ RETURNING *)
+SELECT r.*, {_columns("e", _EVENT_KEYS)}, {_columns("n", _NEED_KEYS)},
+    (SELECT array_agg(nextval(pg_get_serial_sequence('offer', 'id'))) FROM generate_series(1, {{}}::int)) AS "new.offer_ids",
+    (SELECT json_agg(json_build_object('service', s.id, 'id', g.id, 'referral_email', g.referral_email, 'webhook_url', g.webhook_url))
+        FROM service s JOIN organisation g ON g.id = s.organisation WHERE @owners@) AS "new.owners"
+FROM r CROSS JOIN e LEFT JOIN n ON true ORDER BY n.position"""
+
+
+async def _create_pg(
+    data: ReferralCreate, actor: Actor, now: dt.datetime, settings: Settings, summary: str, urgency: str, mode: str, chosen: dict[str, list[int]]
+) -> ReferralOut:
+    """:func:`create_referral`'s transaction on PostgreSQL in two statements, when every asked need has a provider and
+    the creator may read the referral: the referral, its event and needs (:data:`_CREATE_PG`); then the offers, their
+    events and messages and the audited read, which reads the offers and their events back. The same rows and answer
+    as the other path."""
+    who = actor.label
+    needs = profile_needs(data.profile)
+    plan = [(t, p, chosen.get(t, [])) for t, p in needs]
+    need_values: list[Any] = []
+    for index, (service_type, priority, services) in enumerate(plan):
+        queue = [] if mode == "parallel" else services[1:]
+        need_values += [index, service_type, priority, NEED_START if services else NEED_NOT_REQUESTED, dumps(queue)]
+    asked = [s for _, _, services in plan for s in (services if mode == "parallel" else services[:1])]
+    created, created_args = record_sql(
+        [event(0, "referral_created", who, now, to_status="open", mode=mode, urgency=urgency)], referral="(SELECT id FROM r)"
+    )
+    owners, owner_args = in_ids("s.id", asked)
+    needs_sql = ", ".join(["((SELECT id FROM r), {}, {}, {}, {}, {})"] * len(plan))
+    statement = _CREATE_PG.replace("@created@", created).replace("@needs@", needs_sql).replace("@owners@", owners)
+    rows = await sql.fetch(
+        statement, actor.token_id, who, _institution(actor), dumps(data.profile), summary, data.profile.location.county, urgency, mode,
+        REFERRAL_START, now, data.notify_email, data.officer_name, data.officer_phone, "[]", now, now,
+        *created_args, *need_values, len(asked), *owner_args,
+    )  # fmt: skip
+    row = {k: v for k, v in rows[0].items() if "." not in k}
+    need_rows = [_part(r, "n", _NEED_KEYS) for r in rows if r["n.id"] is not None]
+    referral = {"id": row["id"], "urgency": urgency, "summary": summary, "notify_email": data.notify_email}
+    asks, position = [], 0
+    for need, (_, _, services) in zip(need_rows, plan):
+        first = services if mode == "parallel" else services[:1]
+        if first:
+            asks.append((need, first, position))
+            position += len(first)
+    owner_rows = load(rows[0]["new.owners"] or "[]", list[dict[str, Any]])
+    ctes, args, unreachable = new_offers_sql(referral, asks, sorted(rows[0]["new.offer_ids"] or []), now, settings, who,
+                                             {o["service"]: o for o in owner_rows})  # fmt: skip
+    audited, *audit_args = audit_sql(actor, now, object_type="referral", object_id=row["id"], action="read", outcome="allowed")
+    ctes.append(f"a AS ({audited})")
+    made = await sql.fetch(
+        f"WITH {', '.join(ctes)} SELECT o.*, s.name AS \"service.name\", g.name AS \"organisation.name\", {_columns('ev', _EVENT_KEYS)} "
+        "FROM o LEFT JOIN service s ON s.id = o.service LEFT JOIN organisation g ON g.id = o.organisation LEFT JOIN ev ON ev.offer = o.id "
+        "ORDER BY o.id",
+        *args, *audit_args,
+    )  # fmt: skip
+    if unreachable:  # tasks for the secretariat change the offers' delivery: the answer is read again
+        for offer_id, organisation_id in unreachable:
+            await after_send(referral, offer_id, organisation_id, set(), now, settings)
+        return await referral_out(row, new=True)
+    offers = [offer_out({k: v for k, v in m.items() if not k.startswith("ev.")}) for m in made]
+    events = [_part(rows[0], "e", _EVENT_KEYS)] + [_part(m, "ev", _EVENT_KEYS) for m in made]
+    return referral_view(row, offers, events, need_rows)
 
 
 def _own_institution(actor: Actor, row: dict[str, Any]) -> bool:
