@@ -50,14 +50,9 @@ async def record_all(events: list[tuple[Any, ...]]) -> None:
         await sql.fetch(statement, *args)
 
 
-def record_sql(events: list[tuple[Any, ...]], *, referral: str | None = None) -> tuple[str, list[Any]]:
-    """:func:`record_all`'s insert (of at least one event) as text and its arguments, for a caller that runs it with other statements.
-
-    ``referral``: an SQL expression for every event's referral (a CTE's new row), instead of the events' own value."""
-    if referral is None:
-        return _EVENT + ", ".join([_EVENT_ROW] * len(events)), [value for e in events for value in e]
-    row = f"({referral}, {_EVENT_ROW[5:]}"
-    return _EVENT + ", ".join([row] * len(events)), [value for e in events for value in e[1:]]
+def record_sql(events: list[tuple[Any, ...]]) -> tuple[str, list[Any]]:
+    """:func:`record_all`'s insert (of at least one event) as text and its arguments, for a caller that runs it with other statements."""
+    return _EVENT + ", ".join([_EVENT_ROW] * len(events)), [value for e in events for value in e]
 
 
 async def audit(actor: Actor, now: dt.datetime, *, object_type: str, object_id: int | None, action: str, outcome: str) -> None:

@@ -131,16 +131,16 @@ def _offer_notes(
 
 def new_offers_sql(
     referral: dict[str, Any], asks: list[tuple[dict[str, Any], list[int], int]], offer_ids: list[int], now: dt.datetime, settings: Settings,
-    actor: str, owners: dict[int, dict[str, Any]],
+    actor: str, owners: dict[int, dict[str, Any]], *, events_before: list[tuple[Any, ...]] | None = None,
 ) -> tuple[list[str], list[Any], list[tuple[int, int]]]:  # fmt: skip
     """PostgreSQL: :func:`send_offers` for several needs (``(need, services, first position)``), the offers' ids taken from
-    their sequence already, as CTEs of one statement: ``o`` (the offers, ``RETURNING *``), ``ev`` (their events,
-    ``RETURNING *``) and the messages; with their arguments and the (offer, organisation) pairs nobody can be told of
-    (for :func:`after_send`, once the offers are written). ``owners``: each service's provider (``id``) and contacts."""
+    their sequence already, as CTEs of one statement: ``o`` (the offers, ``RETURNING *``), ``ev`` (``events_before``
+    and the offers' events, ``RETURNING *``) and the messages; with their arguments and the (offer, organisation) pairs
+    nobody can be told of (for :func:`after_send`). ``owners``: each service's provider (``id``) and contacts."""
     orgs = {s: o["id"] for s, o in owners.items()}
     contacts = {o["id"]: o for o in owners.values()}
     ids = iter(offer_ids)
-    values, events, notices, unreachable = [], [], [], []
+    values, events, notices, unreachable = [], list(events_before or []), [], []
     for need, service_ids, position in asks:
         mine = [next(ids) for _ in service_ids]
         rows = _offer_values(referral, need, service_ids, position, now, settings, orgs, contacts)
