@@ -386,7 +386,8 @@ async def _accept_pg(row: dict[str, Any], who: str, now: dt.datetime, settings: 
                                   reserved=reserved, need_id=need_id, service_type=service_type, contact_sent_to=sent_to))  # fmt: skip
         ctes, args = [], []
         current, target = referral["status"], referral_state(needs)
-        move = move_referral_sql(referral_id, target, now, current=current, values=_settled_values(target, now)) if current in SETTLING else None
+        settles = current in SETTLING and target != current  # as settle decides
+        move = move_referral_sql(referral_id, target, now, current=current, values=_settled_values(target, now)) if settles else None
         if move is not None:
             ctes.append(f"m AS ({move[0]})")
             args += move[1]
