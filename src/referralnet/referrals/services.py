@@ -191,8 +191,8 @@ async def _create_pg(
     asked = [s for _, _, services in plan for s in (services if mode == "parallel" else services[:1])]
     owners_sql, owner_args = in_ids("s.id", asked)
     ids = one(await sql.first(_NEW_IDS.replace("@owners@", owners_sql), len(plan), len(asked), *owner_args), "new ids")
-    referral_id, need_ids, offer_ids = ids["referral"], sorted(ids["needs"]), sorted(ids["offers"])
-    owners = {o["service"]: o for o in load(ids["owners"], list[dict[str, Any]])}
+    referral_id, need_ids, offer_ids = ids["referral"], sorted(ids["needs"] or []), sorted(ids["offers"] or [])
+    owners = {o["service"]: o for o in load(ids["owners"] or "[]", list[dict[str, Any]])}
     referral = {"id": referral_id, "urgency": urgency, "summary": summary, "notify_email": data.notify_email}
     need_values: list[Any] = []
     asks, position = [], 0
