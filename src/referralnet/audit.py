@@ -46,7 +46,13 @@ def event(
 async def record_all(events: list[tuple[Any, ...]]) -> None:
     """Append several events (made by :func:`event`) in one statement, in their order (in the caller's transaction)."""
     if events:
-        await sql.fetch(_EVENT + ", ".join([_EVENT_ROW] * len(events)), *[value for e in events for value in e])
+        statement, args = record_sql(events)
+        await sql.fetch(statement, *args)
+
+
+def record_sql(events: list[tuple[Any, ...]]) -> tuple[str, list[Any]]:
+    """:func:`record_all`'s insert (of at least one event) as text and its arguments, for a caller that runs it with other statements."""
+    return _EVENT + ", ".join([_EVENT_ROW] * len(events)), [value for e in events for value in e]
 
 
 async def audit(actor: Actor, now: dt.datetime, *, object_type: str, object_id: int | None, action: str, outcome: str) -> None:
@@ -56,4 +62,9 @@ async def audit(actor: Actor, now: dt.datetime, *, object_type: str, object_id: 
     queue and, under load, lose the file lock to queued writers for seconds.
     """
     async with write_transaction():
-        await sql.fetch(_AUDIT, now, actor.name, actor.token_id, actor.role, actor.organisation_id, object_type, object_id, action, outcome)
+        await sql.fetch(*audit_sql(actor, now, object_type=object_type, object_id=object_id, action=action, outcome=outcome))
+
+
+def audit_sql(actor: Actor, now: dt.datetime, *, object_type: str, object_id: int | None, action: str, outcome: str) -> tuple[Any, ...]:
+    """:func:`audit`'s insert and its arguments (``(text, *args)``), for a caller that runs it with other statements in its transaction."""
+    return (_AUDIT, now, actor.name, actor.token_id, actor.role, actor.organisation_id, object_type, object_id, action, outcome)

@@ -203,6 +203,27 @@ SELECT capacity_available, capacity_total FROM t
 """
 
 
+
+
+def reserve_ctes(after: str) -> str:
+    """PostgreSQL: :func:`reserve`'s decrement and history row as the CTEs ``t`` and ``h`` of a caller's statement, taken
+    only if ``after`` (an SQL condition on the caller's earlier CTEs) holds. Arguments: service, service, who, offer, now.
+    The offer's mark and the counter go in the transaction's last statement (:func:`reserved_ctes`)."""
+    take = _TAKE.replace(" RETURNING ", f" AND {after} RETURNING ")
+    return f"""t AS ({take}), h AS (
+    INSERT INTO capacity_change (service, token, actor, previous_available, available, previous_total, total, cause, offer, at)
+    SELECT {{}}::int, NULL, {{}}::text, capacity_available + 1, capacity_available, capacity_total, capacity_total,
+        'offer_accepted', {{}}::int, {{}}::timestamptz FROM t
+)"""
+
+
+# PostgreSQL: after reserve_ctes took a place, the offer's mark and the counter's stamp (:func:`_stamp`) as CTEs of
+# the transaction's last statement. Arguments: offer, service.
+RESERVED_CTES = f"""ro AS (UPDATE offer SET reserved = true WHERE id = {{}}), v AS ({_BUMP}), sv AS (
+    UPDATE service SET capacity_version = (SELECT value FROM v) WHERE id = {{}}
+)"""
+
+
 async def reserve(service_id: int, offer_id: int, now: dt.datetime, who: str) -> bool:
     """Take one place of a capacity-bound service for an accepted offer (a conditional decrement).
 

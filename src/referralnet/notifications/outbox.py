@@ -70,6 +70,15 @@ async def notify_all(notices: list[Notice], *, now: dt.datetime, contacts: dict[
     if orgs:
         ids, args = in_ids("id", orgs)
         contacts.update({r["id"]: r for r in await sql.fetch(f"SELECT id, referral_email, webhook_url FROM organisation WHERE {ids}", *args)})
+    statement, values, written = notify_sql(notices, now=now, contacts=contacts)
+    if statement:
+        await sql.fetch(statement, *values)
+    return written
+
+
+def notify_sql(notices: list[Notice], *, now: dt.datetime, contacts: dict[int, dict[str, Any]]) -> tuple[str, list[Any], list[list[Written]]]:
+    """:func:`notify_all`'s insert as text (empty when nothing is written) and its arguments, with each notice's rows:
+    for a caller that runs it with other statements. ``contacts``: every organisation's the notices go to."""
     rows: list[list[Any]] = []
     written: list[list[Written]] = []
     for notice in notices:
@@ -92,9 +101,9 @@ async def notify_all(notices: list[Notice], *, now: dt.datetime, contacts: dict[
             mine.append(Written(kind, "none", "", "failed"))
             rows.append(_values(kind, "none", "", now, notice, notice.organisation_id, status="failed", error=error))
         written.append(mine)
-    if rows:
-        await sql.fetch(_INSERT + ", ".join([_VALUES] * len(rows)), *[value for row in rows for value in row])
-    return written
+    if not rows:
+        return "", [], written
+    return _INSERT + ", ".join([_VALUES] * len(rows)), [value for row in rows for value in row], written
 
 
 async def notify_organisation(

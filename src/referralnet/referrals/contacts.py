@@ -68,13 +68,15 @@ async def contacts_for(
 
 
 async def announce_placement(
-    referral: dict[str, Any], offer_id: int, service_type: str, payload: dict[str, Any], now: dt.datetime, *, pending: list[Notice] | None = None
+    referral: dict[str, Any], offer_id: int, service_type: str, payload: dict[str, Any], now: dt.datetime, *, pending: list[Notice] | None = None,
+    provider_row: dict[str, Any] | None = None,
 ) -> list[str]:
     """The "placed" messages: the officer learns the provider's contact and arrival instructions, the provider the officer's.
 
     Returns to whom the contacts went, for the acceptance's history event. With ``pending`` the two messages are
-    added to it for the caller to write (:func:`referralnet.notifications.outbox.notify_all`)."""
-    row = one(await sql.first(_PROVIDER, offer_id), f"offer {offer_id}")
+    added to it for the caller to write (:func:`referralnet.notifications.outbox.notify_all`). ``provider_row``: the
+    columns of ``_PROVIDER``, read by the caller in this transaction already."""
+    row = provider_row or one(await sql.first(_PROVIDER, offer_id), f"offer {offer_id}")
     need = service_type.replace("_", " ")
     provider = {"provider_phone": row["referral_phone"], "provider_phone_24h": row["phone_24h"], "provider_email": row["referral_email"],
                 "arrival_instructions": row["arrival_instructions"]}  # fmt: skip

@@ -89,16 +89,26 @@ def _condition(where: Any) -> tuple[str, list[Any]]:
     return text, ([] if isinstance(where.value, Undefined) else [where.value])
 
 
-async def _update(table: str, values: dict[Any, Any], where: tuple[Any, ...], sources: list[str], returning: tuple[Any, ...]) -> list[dict[str, Any]]:
-    """``UPDATE table SET values WHERE status IN sources AND where RETURNING returning``, written once as text."""
+def _update_sql(
+    table: str, values: dict[Any, Any], where: tuple[Any, ...], sources: list[str], returning: tuple[Any, ...], extra: str = ""
+) -> tuple[str, list[Any]]:
+    """``UPDATE table SET values WHERE status IN sources AND where [AND extra] RETURNING returning`` as text and its arguments."""
     sets = ", ".join(f"{column._meta.db_column_name} = {{}}" for column in values)
     conditions, args = [f"status IN ({', '.join(repr(s) for s in sources)})"], list(values.values())
     for w in where:
         text, arg = _condition(w)
         conditions.append(text)
         args += arg
+    if extra:
+        conditions.append(extra)
     names = ", ".join(column._meta.db_column_name for column in returning)
-    return await sql.fetch(f"UPDATE {table} SET {sets} WHERE {' AND '.join(conditions)} RETURNING {names}", *args)
+    return f"UPDATE {table} SET {sets} WHERE {' AND '.join(conditions)} RETURNING {names}", args
+
+
+async def _update(table: str, values: dict[Any, Any], where: tuple[Any, ...], sources: list[str], returning: tuple[Any, ...]) -> list[dict[str, Any]]:
+    """``UPDATE table SET values WHERE status IN sources AND where RETURNING returning``, written once as text."""
+    text, args = _update_sql(table, values, where, sources, returning)
+    return await sql.fetch(text, *args)
 
 
 async def move_referral(
@@ -121,6 +131,32 @@ async def move_offers(
     ``responded_at``. Returns the rows moved."""
     values = {Offer.status: target, Offer.responded_at: now, **(values or {})}
     return await _update("offer", values, where, _sources(OFFER_TRANSITIONS, target), returning)
+
+
+def move_offers_sql(
+    target: OfferStatus, now: dt.datetime, *where: Any, values: dict[Any, Any] | None = None, returning: tuple[Any, ...] = (Offer.id,),
+    extra: str = "",
+) -> tuple[str, list[Any]]:
+    """:func:`move_offers`'s statement (with ``extra``, an SQL condition, e.g. on an earlier CTE) and its arguments, to run
+    as a CTE of a larger PostgreSQL statement."""
+    values = {Offer.status: target, Offer.responded_at: now, **(values or {})}
+    return _update_sql("offer", values, where, _sources(OFFER_TRANSITIONS, target), returning, extra)
+
+
+def move_need_sql(need_id: int, target: NeedStatus, *, values: dict[Any, Any] | None = None, extra: str = "") -> tuple[str, list[Any]]:
+    """:func:`move_need`'s statement (with ``extra``), as :func:`move_offers_sql`."""
+    values = {ReferralNeed.status: target, **(values or {})}
+    return _update_sql("referral_need", values, (ReferralNeed.id == need_id,), _sources(NEED_TRANSITIONS, target), (ReferralNeed.id,), extra)
+
+
+def move_referral_sql(
+    referral_id: int, target: ReferralStatus, now: dt.datetime, *, current: str, values: dict[Any, Any] | None = None
+) -> tuple[str, list[Any]] | None:
+    """:func:`move_referral`'s statement from ``current`` (``None`` if that move is not allowed), as :func:`move_offers_sql`."""
+    if current not in _sources(REFERRAL_TRANSITIONS, target):
+        return None
+    values = {Referral.status: target, Referral.updated_at: now, **(values or {})}
+    return _update_sql("referral", values, (Referral.id == referral_id,), [current], (Referral.id,))
 
 
 async def move_need(need_id: int, target: NeedStatus, *, values: dict[Any, Any] | None = None) -> bool:

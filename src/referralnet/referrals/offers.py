@@ -12,19 +12,31 @@ from typing import Any
 
 from referralnet import sql
 from referralnet.accounts.schemas import Actor
-from referralnet.audit import audit, event, record, record_all
+from referralnet.audit import audit, event, record, record_all, record_sql
 from referralnet.db import write_transaction
+from referralnet.dialect import sqlite
 from referralnet.dialect.lists import in_ids
 from referralnet.directory import places
 from referralnet.directory.schemas import CapacityUpdate
 from referralnet.errors import Conflict, Forbidden, NotFound, one
 from referralnet.jsoncol import dumps, load
 from referralnet.matching.privacy import screen
-from referralnet.notifications.outbox import Notice, notify_all, notify_organisation, reachable
+from referralnet.notifications.outbox import Notice, notify_all, notify_organisation, notify_sql, reachable
 from referralnet.referrals.contacts import announce_placement
 from referralnet.referrals.delivery import TASK_STATES, after_send
-from referralnet.referrals.lifecycle import LIVE_REFERRAL, OFFER_START, OFFER_TRANSITIONS, move_need, move_offers, move_referral, referral_state
-from referralnet.referrals.records import lock_referral, needs_rows, offer_out, offer_row, referral_row
+from referralnet.referrals.lifecycle import (
+    LIVE_REFERRAL,
+    OFFER_START,
+    OFFER_TRANSITIONS,
+    move_need,
+    move_need_sql,
+    move_offers,
+    move_offers_sql,
+    move_referral,
+    move_referral_sql,
+    referral_state,
+)
+from referralnet.referrals.records import OFFER_SQL, lock_referral, needs_rows, offer_out, offer_row, referral_row
 from referralnet.referrals.schemas import DeclineBody, OfferOut
 from referralnet.settings import Settings
 from referralnet.tables import Offer, Referral, ReferralNeed, Service
@@ -70,32 +82,78 @@ async def send_offers(
     rows = await sql.fetch(f"{_OWNERS} WHERE {ids}", *args)
     owners = {r["service"]: r["id"] for r in rows}
     contacts = {r["id"]: r for r in rows}
-    deadline = now + settings.deadline(referral["urgency"])
-    remind_at = now + (deadline - now) / 2
-    values = [(referral["id"], need["id"], service_id, owners[service_id], position + i, OFFER_START, now, deadline, remind_at, False, False,
-               "sent" if reachable(contacts[owners[service_id]]) else None)
-              for i, service_id in enumerate(service_ids)]  # fmt: skip
+    values = _offer_values(referral, need, service_ids, position, now, settings, owners, contacts)
     statement = _INSERT_OFFERS + ", ".join([_OFFER_VALUES] * len(values)) + " RETURNING id, service"
     # A service is asked once per referral (validated): its id names its new offer, whatever order RETURNING gives.
     assert len(set(service_ids)) == len(service_ids)
     made = {r["service"]: r["id"] for r in await sql.fetch(statement, *[v for row in values for v in row])}
     offer_ids = [made[service_id] for service_id in service_ids]
-    await record_all([
-        event(referral["id"], "offer_sent", actor, now, offer_id=offer_id, to_status="pending", service_id=service_id,
-              organisation_id=owners[service_id], deadline=deadline.isoformat(), need_id=need["id"], service_type=need["service_type"])
-        for offer_id, service_id in zip(offer_ids, service_ids)
-    ])  # fmt: skip
-    subject = f"New referral ({referral['urgency']}): please answer by {deadline:%Y-%m-%d %H:%M} UTC"
-    notices = [
-        Notice(owners[service_id], subject, _payload(referral, offer_id=offer_id, service_id=service_id, deadline=deadline.isoformat()),
-               referral["id"], offer_id)  # fmt: skip
-        for offer_id, service_id in zip(offer_ids, service_ids)
-    ]
-    await notify_all([n._replace(kind="offer_new") for n in notices], now=now, contacts=contacts)
+    events, notices = _offer_notes(referral, need, service_ids, offer_ids, now, settings, actor, owners)
+    await record_all(events)
+    await notify_all(notices, now=now, contacts=contacts)
     for offer_id, service_id in zip(offer_ids, service_ids):
         if not reachable(contacts[owners[service_id]]):  # a task for the secretariat (after_send)
             await after_send(referral, offer_id, owners[service_id], set(), now, settings)
     return offer_ids
+
+
+def _offer_values(
+    referral: dict[str, Any], need: dict[str, Any], service_ids: list[int], position: int, now: dt.datetime, settings: Settings,
+    owners: dict[int, int], contacts: dict[int, dict[str, Any]],
+) -> list[tuple[Any, ...]]:  # fmt: skip
+    """The new offers' rows (the columns of ``_INSERT_OFFERS``): pending, with deadline and reminder; ``sent`` if reachable."""
+    deadline = now + settings.deadline(referral["urgency"])
+    remind_at = now + (deadline - now) / 2
+    return [(referral["id"], need["id"], service_id, owners[service_id], position + i, OFFER_START, now, deadline, remind_at, False, False,
+             "sent" if reachable(contacts[owners[service_id]]) else None)
+            for i, service_id in enumerate(service_ids)]  # fmt: skip
+
+
+def _offer_notes(
+    referral: dict[str, Any], need: dict[str, Any], service_ids: list[int], offer_ids: list[int], now: dt.datetime, settings: Settings,
+    actor: str, owners: dict[int, int],
+) -> tuple[list[tuple[Any, ...]], list[Notice]]:  # fmt: skip
+    """The new offers' ``offer_sent`` events and ``offer_new`` messages."""
+    deadline = now + settings.deadline(referral["urgency"])
+    events = [
+        event(referral["id"], "offer_sent", actor, now, offer_id=offer_id, to_status="pending", service_id=service_id,
+              organisation_id=owners[service_id], deadline=deadline.isoformat(), need_id=need["id"], service_type=need["service_type"])
+        for offer_id, service_id in zip(offer_ids, service_ids)
+    ]  # fmt: skip
+    subject = f"New referral ({referral['urgency']}): please answer by {deadline:%Y-%m-%d %H:%M} UTC"
+    notices = [
+        Notice(owners[service_id], subject, _payload(referral, offer_id=offer_id, service_id=service_id, deadline=deadline.isoformat()),
+               referral["id"], offer_id, "offer_new")  # fmt: skip
+        for offer_id, service_id in zip(offer_ids, service_ids)
+    ]
+    return events, notices
+
+
+def new_offers_sql(
+    referral: dict[str, Any], asks: list[tuple[dict[str, Any], list[int], int]], offer_ids: list[int], now: dt.datetime, settings: Settings,
+    actor: str, owners: dict[int, dict[str, Any]], *, events_before: list[tuple[Any, ...]] | None = None,
+) -> tuple[list[str], list[Any], list[tuple[int, int]]]:  # fmt: skip
+    """PostgreSQL: :func:`send_offers` for several needs (``(need, services, first position)``), the offers' ids taken from
+    their sequence already, as CTEs of one statement: ``o`` (the offers, ``RETURNING *``), ``ev`` (``events_before``
+    and the offers' events, ``RETURNING *``) and the messages; with their arguments and the (offer, organisation) pairs
+    nobody can be told of (for :func:`after_send`). ``owners``: each service's provider (``id``) and contacts."""
+    orgs = {s: o["id"] for s, o in owners.items()}
+    contacts = {o["id"]: o for o in owners.values()}
+    ids = iter(offer_ids)
+    values, events, notices, unreachable = [], list(events_before or []), [], []
+    for need, service_ids, position in asks:
+        mine = [next(ids) for _ in service_ids]
+        rows = _offer_values(referral, need, service_ids, position, now, settings, orgs, contacts)
+        values += [(offer_id, *row) for offer_id, row in zip(mine, rows)]
+        more_events, more_notices = _offer_notes(referral, need, service_ids, mine, now, settings, actor, orgs)
+        events += more_events
+        notices += more_notices
+        unreachable += [(offer_id, orgs[s]) for offer_id, s in zip(mine, service_ids) if not reachable(contacts[orgs[s]])]
+    offers = _INSERT_OFFERS.replace("(referral,", "(id, referral,") + ", ".join([f"({{}}, {_OFFER_VALUES[1:]}"] * len(values)) + " RETURNING *"
+    event_sql, event_args = record_sql(events)
+    notice_sql, notice_args, _ = notify_sql(notices, now=now, contacts=contacts)
+    ctes = [f"o AS ({offers})", f"ev AS ({event_sql} RETURNING *)", f"q AS ({notice_sql})"]
+    return ctes, [v for row in values for v in row] + event_args + notice_args, unreachable
 
 
 async def send_offer(
@@ -129,6 +187,10 @@ async def advance(referral_id: int, need_id: int | None, now: dt.datetime, setti
         await settle(referral_id, now, settings, actor)
 
 
+# The states settle moves a referral on from (its needs decide).
+SETTLING = frozenset({"open", "partially_placed", "unplaced"})
+
+
 async def settle(
     referral_id: int, now: dt.datetime, settings: Settings, actor: str, *, offer_id: int | None = None, known: Known | None = None
 ) -> str:
@@ -138,22 +200,42 @@ async def settle(
     and the list its events go to (written by the caller, in order)."""
     referral = known.referral if known else one(await referral_row(referral_id), f"referral {referral_id}")
     current = referral["status"]
-    if current not in ("open", "partially_placed", "unplaced"):
+    if current not in SETTLING:
         return current  # type: ignore[no-any-return]
     target = referral_state(known.needs if known else await needs_rows(referral_id))
     if target == current:
         return target
-    values: dict[Any, Any] = {Referral.placed_at: now} if target == "placed" else {}
-    if not await move_referral(referral_id, target, now, current=current, values=values):
+    if not await move_referral(referral_id, target, now, current=current, values=_settled_values(target, now)):
         return current  # type: ignore[no-any-return]
-    events: list[tuple[Any, ...]] = []
-    messages: list[Notice] = []
+    service_id = 0
     if target == "placed":
         if known:
             service_id = known.service_id
         else:
             service = await sql.first("SELECT service FROM offer WHERE id = {}", offer_id) if offer_id else None
             service_id = service["service"] if service else 0
+    events, messages = _settled_notes(referral, current, target, now, settings, actor, offer_id, service_id)
+    if known:
+        known.events += events
+        known.messages += messages
+    else:
+        await record_all(events)
+        await notify_all(messages, now=now)
+    return target
+
+
+def _settled_values(target: str, now: dt.datetime) -> dict[Any, Any]:
+    return {Referral.placed_at: now} if target == "placed" else {}
+
+
+def _settled_notes(
+    referral: dict[str, Any], current: str, target: str, now: dt.datetime, settings: Settings, actor: str, offer_id: int | None, service_id: int
+) -> tuple[list[tuple[Any, ...]], list[Notice]]:
+    """The event and the messages of settle's move from ``current`` to ``target``."""
+    referral_id = referral["id"]
+    events: list[tuple[Any, ...]] = []
+    messages: list[Notice] = []
+    if target == "placed":
         events.append(event(referral_id, "referral_placed", actor, now, offer_id=offer_id, from_status=current, to_status="placed",
                             service_id=service_id))  # fmt: skip
     elif target == "unplaced":
@@ -165,13 +247,7 @@ async def settle(
     else:
         kind = "referral_partially_placed" if target == "partially_placed" else "referral_reopened"
         events.append(event(referral_id, kind, actor, now, offer_id=offer_id, from_status=current, to_status=target))
-    if known:
-        known.events += events
-        known.messages += messages
-    else:
-        await record_all(events)
-        await notify_all(messages, now=now)
-    return target
+    return events, messages
 
 
 async def _offer_for(offer_id: int, actor: Actor, now: dt.datetime, action: str) -> dict[str, Any]:
@@ -215,6 +291,8 @@ async def accept_offer(
         # The transaction below would take the offer and the need, find no place and roll back: its answer, without the write lock.
         raise Conflict(places.FULL, field="capacity")
     who = _who(actor, row)
+    if not sqlite():
+        return await _accept_pg(row, who, now, settings, arrival_instructions)
     async with write_transaction():
         await lock_referral(row["referral"])
         taken = await move_offers(
@@ -245,6 +323,104 @@ async def accept_offer(
         return await get_offer(offer_id)  # read before the commit, as the create's answer is
 
 
+# accept_offer's claim on PostgreSQL, after the referral's lock: CTEs r (the referral), o (the offer), n (its need, if the
+# referral is live), t and h (the place, places.reserve_ctes), p (the referral's placed offer) and w (the need's other
+# pending offers), each only if the one before it took its row; then what the rest of the acceptance needs.
+_ACCEPT_PG = """WITH r AS (SELECT * FROM referral WHERE id = {{}}), o AS ({took}), n AS ({placed}), {reserve},
+p AS (UPDATE referral SET placed_offer = {{}} WHERE id = {{}} AND placed_offer IS NULL AND EXISTS (SELECT 1 FROM n)), w AS ({gone})
+SELECT r.*, EXISTS (SELECT 1 FROM o) AS "accept.taken", (SELECT status FROM offer WHERE id = {{}}) AS "accept.offer_status",
+    EXISTS (SELECT 1 FROM n) AS "accept.placed", EXISTS (SELECT 1 FROM t) AS "accept.reserved",
+    s.type AS "accept.service_type", s.capacity_available AS "accept.available",
+    g.name AS "accept.name", g.referral_phone AS "accept.referral_phone", g.phone_24h AS "accept.phone_24h",
+    g.referral_email AS "accept.referral_email", g.webhook_url AS "accept.webhook_url",
+    (SELECT json_agg(json_build_object('id', id, 'status', status, 'priority', priority, 'service_type', service_type) ORDER BY position)
+        FROM referral_need WHERE referral = r.id) AS "accept.needs",
+    (SELECT json_agg(json_build_object('id', w.id, 'organisation', w.organisation, 'referral_email', x.referral_email,
+        'webhook_url', x.webhook_url) ORDER BY w.id) FROM w JOIN organisation x ON x.id = w.organisation) AS "accept.withdrawn"
+FROM r, service s, organisation g WHERE s.id = {{}} AND g.id = {{}}"""
+
+
+async def _accept_pg(row: dict[str, Any], who: str, now: dt.datetime, settings: Settings, arrival_instructions: str | None) -> OfferOut:
+    """:func:`accept_offer`'s transaction on PostgreSQL in four round trips: the referral's lock, one statement for every
+    claim (offer, need, place, the need's other offers, :data:`_ACCEPT_PG`), one for the referral's move, the events, the
+    messages and the counter that also reads the answer, and the commit. The same checks, answers and rows as the
+    other engine's path."""
+    offer_id, referral_id, need_id, service_id = row["id"], row["referral"], row["need"], row["service"]
+    live = ", ".join(repr(s) for s in sorted(LIVE_REFERRAL))
+    took, took_args = move_offers_sql(
+        "accepted", now, Offer.id == offer_id, Offer.deadline > now,
+        values={Offer.responded_by: who, Offer.arrival_instructions: arrival_instructions},
+    )  # fmt: skip
+    placed, placed_args = move_need_sql(
+        need_id, "placed", values={ReferralNeed.placed_offer: offer_id, ReferralNeed.placed_at: now, ReferralNeed.queue: "[]"},
+        extra=f"EXISTS (SELECT 1 FROM o) AND (SELECT status FROM r) IN ({live})",
+    )  # fmt: skip
+    gone, gone_args = move_offers_sql(
+        "withdrawn", now, Offer.referral == referral_id, Offer.need == need_id, Offer.id != offer_id,
+        returning=(Offer.id, Offer.organisation), extra="EXISTS (SELECT 1 FROM n)",
+    )  # fmt: skip
+    statement = _ACCEPT_PG.format(took=took, placed=placed, reserve=places.reserve_ctes("EXISTS (SELECT 1 FROM n)"), gone=gone)
+    async with write_transaction():
+        await lock_referral(referral_id)
+        got = one(await sql.first(
+            statement, referral_id, *took_args, *placed_args, service_id, service_id, who, offer_id, now, offer_id, referral_id,
+            *gone_args, offer_id, service_id, row["organisation"],
+        ), f"referral {referral_id}")  # fmt: skip
+        if not got["accept.taken"]:
+            raise Conflict(f"this offer is {got['accept.offer_status'] or 'gone'}; it cannot be accepted", field="status")
+        if not got["accept.placed"]:
+            raise Conflict("this need of the referral is no longer open (another provider accepted it, or it was cancelled)", field="status")
+        reserved = bool(got["accept.reserved"])
+        if not reserved and got["accept.service_type"] in CAPACITY_BOUND_TYPES and got["accept.available"] is not None:
+            raise Conflict(places.FULL, field="capacity")
+        referral = {k: v for k, v in got.items() if not k.startswith("accept.")}
+        placed_need = {"status": "placed", "placed_offer": offer_id, "placed_at": now, "queue": "[]"}
+        needs = [{**n, **placed_need} if n["id"] == need_id else n for n in _json_rows(got["accept.needs"])]
+        known = Known(referral, needs, service_id)
+        service_type = one(next((n for n in needs if n["id"] == need_id), None), f"need {need_id}")["service_type"]
+        provider = {"organisation": row["organisation"], "arrival_instructions": arrival_instructions, "name": got["accept.name"],
+                    "referral_phone": got["accept.referral_phone"], "phone_24h": got["accept.phone_24h"],
+                    "referral_email": got["accept.referral_email"]}  # fmt: skip
+        sent_to = await announce_placement(referral, offer_id, service_type, _payload(referral), now, pending=known.messages, provider_row=provider)
+        known.events.append(event(referral_id, "offer_accepted", who, now, offer_id=offer_id, from_status="pending", to_status="accepted",
+                                  reserved=reserved, need_id=need_id, service_type=service_type, contact_sent_to=sent_to))  # fmt: skip
+        ctes, args = [], []
+        current, target = referral["status"], referral_state(needs)
+        settles = current in SETTLING and target != current  # as settle decides
+        move = move_referral_sql(referral_id, target, now, current=current, values=_settled_values(target, now)) if settles else None
+        if move is not None:
+            ctes.append(f"m AS ({move[0]})")
+            args += move[1]
+            events, messages = _settled_notes(referral, current, target, now, settings, who, offer_id, service_id)
+            known.events += events
+            known.messages += messages
+        withdrawn = _json_rows(got["accept.withdrawn"])
+        events, messages = _withdrawn_notes(referral, withdrawn, now, who, "another provider accepted this need")
+        known.events += events
+        known.messages += messages
+        contacts = {w["organisation"]: w for w in withdrawn} | {row["organisation"]: {"referral_email": got["accept.referral_email"],
+                                                                                      "webhook_url": got["accept.webhook_url"]}}  # fmt: skip
+        for text, values in (record_sql(known.events), notify_sql(known.messages, now=now, contacts=contacts)[:2]):
+            if text:
+                ctes.append(f"e{len(ctes)} AS ({text})")
+                args += values
+        if reserved:
+            ctes.append(places.RESERVED_CTES)
+            args += [offer_id, service_id]
+        # The answer as get_offer reads it (this statement's own writes are not in its snapshot: none is to the offer's columns
+        # but reserved); no row if the referral's move found its row changed, which its lock rules out.
+        last = await sql.first(f"WITH {', '.join(ctes)} {OFFER_SQL} WHERE o.id = {{}}" + (" AND EXISTS (SELECT 1 FROM m)" if move else ""),
+                               *args, offer_id)  # fmt: skip
+        if last is None:
+            raise Conflict("the referral changed meanwhile; try again", field="status")
+        return offer_out({**last, "reserved": last["reserved"] or reserved})
+
+
+def _json_rows(value: Any) -> list[dict[str, Any]]:
+    """A ``json_agg`` column's rows (``NULL`` when it aggregated none)."""
+    return [] if value is None else load(value, list[dict[str, Any]])  # type: ignore[no-any-return]
+
+
 async def withdraw_pending(
     referral: dict[str, Any], now: dt.datetime, who: str, *, reason: str, need_id: int | None = None,
     known: Known | None = None,
@@ -254,6 +430,19 @@ async def withdraw_pending(
     With ``known`` the events and messages are added to it for the caller to write."""
     where = [Offer.referral == referral["id"]] + ([Offer.need == need_id] if need_id is not None else [])
     gone = sorted(await move_offers("withdrawn", now, *where, returning=(Offer.id, Offer.organisation)), key=lambda o: o["id"])
+    events, notices = _withdrawn_notes(referral, gone, now, who, reason)
+    if known is not None:
+        known.events += events
+        known.messages += notices
+        return
+    await record_all(events)
+    await notify_all(notices, now=now)
+
+
+def _withdrawn_notes(
+    referral: dict[str, Any], gone: list[dict[str, Any]], now: dt.datetime, who: str, reason: str
+) -> tuple[list[tuple[Any, ...]], list[Notice]]:
+    """The events and the providers' messages of the withdrawn offers ``gone`` (``id``, ``organisation``; in id order)."""
     events = [
         event(referral["id"], "offer_withdrawn", who, now, offer_id=o["id"], from_status="pending", to_status="withdrawn", reason=reason)
         for o in gone
@@ -263,12 +452,7 @@ async def withdraw_pending(
         Notice(o["organisation"], subject, _payload(referral, offer_id=o["id"], reason=reason), referral["id"], o["id"], "offer_withdrawn")
         for o in gone
     ]
-    if known is not None:
-        known.events += events
-        known.messages += notices
-        return
-    await record_all(events)
-    await notify_all(notices, now=now)
+    return events, notices
 
 
 DEACTIVATED = "the provider's organisation was deactivated in the directory"

@@ -113,7 +113,12 @@ async def referral_out(row: dict[str, Any], *, new: bool = False) -> ReferralOut
     """The referral with its offers, needs and history (``new``: created in this transaction, see :func:`offers_of`)."""
     offers = (await offers_of([row["id"]], new=new)).get(row["id"], [])
     events = await sql.fetch("SELECT * FROM referral_event WHERE referral = {} ORDER BY id", row["id"])
-    needs = [need_out(n, offers) for n in await needs_rows(row["id"])]
+    return referral_view(row, offers, events, await needs_rows(row["id"]))
+
+
+def referral_view(row: dict[str, Any], offers: list[OfferOut], events: list[dict[str, Any]], need_rows: list[dict[str, Any]]) -> ReferralOut:
+    """The referral as :func:`referral_out` answers it, from its offers, its events (in id order) and its needs' rows (in position order)."""
+    needs = [need_out(n, offers) for n in need_rows]
     return ReferralOut(
         **_common(row),
         profile=load(row["profile"], Profile),
