@@ -9,7 +9,7 @@ from typing import Any
 
 from referralnet.accounts.schemas import Actor
 from referralnet.errors import Conflict
-from referralnet.referrals.offers import accept_offer
+from referralnet.referrals.accepting import accept_offer
 from tests.conftest import START, Tokens, in_app
 from tests.integration.helpers import make_org, make_service
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from referralnet.accounts.schemas import Actor
 from referralnet.errors import Conflict
-from referralnet.referrals.offers import accept_offer
+from referralnet.referrals.accepting import accept_offer
 from referralnet.referrals.sweeps import expire_due, remind_due
 from tests.conftest import START, Tokens, in_app
 from tests.integration.helpers import PROFILE, make_org, make_service

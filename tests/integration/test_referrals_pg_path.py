@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from referralnet.app import create_app
 from referralnet.clock import FixedClock
-from referralnet.referrals import offers, services
+from referralnet.referrals import accepting, services
 from referralnet.settings import Settings
 from tests.conftest import PG_URL, REPO, START, Tokens, _truncate
 from tests.integration.helpers import make_org, make_service
@@ -88,9 +88,9 @@ async def _run(
     await _truncate(url)
     with monkeypatch.context() as patch:
         if general:  # the path SQLite takes, here on PostgreSQL
-            patch.setattr(offers, "sqlite", lambda: True)
+            patch.setattr(accepting, "sqlite", lambda: True)
             patch.setattr(services, "sqlite", lambda: True)
-        for module, name in ((services, "_create_pg"), (offers, "_accept_pg")):
+        for module, name in ((services, "_create_pg"), (accepting, "_accept_pg")):
             patch.setattr(module, name, _counted(getattr(module, name), name, calls))
         settings = Settings(database_url=url, data_dir=str(REPO / "data"), scheduler=False, debug=True)
         async with AsyncTestClient(app=create_app(settings, clock=FixedClock(START))) as client:

@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from referralnet.accounts.guards import any_role, directory_editor, referrer, staff
 from referralnet.directory.networks import scope_for
 from referralnet.params import MAX_ID, CurrentActor, CurrentClock, Id, JSONBody, Limit, Offset, query
-from referralnet.referrals import delivery, offers, reviews, rounds, services
+from referralnet.referrals import accepting, delivery, offers, reviews, rounds, services
 from referralnet.referrals.lifecycle import ReferralStatus
 from referralnet.referrals.schemas import (
     AcceptBody,
@@ -131,7 +131,7 @@ class OfferController(Controller):
     ) -> OfferOut:
         """Accept an offer (optionally with arrival instructions): a place is reserved, this need's other offers withdrawn."""
         instructions = (data or AcceptBody()).arrival_instructions
-        return await offers.accept_offer(offer_id, actor, clock.now(), request.app.state.settings, arrival_instructions=instructions)
+        return await accepting.accept_offer(offer_id, actor, clock.now(), request.app.state.settings, arrival_instructions=instructions)
 
     @post("/{offer_id:int}/decline", operation_id="declineOffer", guards=[directory_editor], status_code=HTTP_200_OK)
     async def decline(

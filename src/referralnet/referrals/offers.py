@@ -14,7 +14,6 @@ from referralnet import sql
 from referralnet.accounts.schemas import Actor
 from referralnet.audit import audit, event, record, record_all, record_sql
 from referralnet.db import write_transaction
-from referralnet.dialect import sqlite
 from referralnet.dialect.lists import in_ids
 from referralnet.directory import places
 from referralnet.directory.schemas import CapacityUpdate
@@ -22,21 +21,17 @@ from referralnet.errors import Conflict, Forbidden, NotFound, one
 from referralnet.jsoncol import dumps, load
 from referralnet.matching.privacy import screen
 from referralnet.notifications.outbox import Notice, notify_all, notify_organisation, notify_sql, reachable
-from referralnet.referrals.contacts import announce_placement
 from referralnet.referrals.delivery import TASK_STATES, after_send
 from referralnet.referrals.lifecycle import (
     LIVE_REFERRAL,
     OFFER_START,
     OFFER_TRANSITIONS,
     move_need,
-    move_need_sql,
     move_offers,
-    move_offers_sql,
     move_referral,
-    move_referral_sql,
     referral_state,
 )
-from referralnet.referrals.records import OFFER_SQL, lock_referral, needs_rows, offer_out, offer_row, referral_row
+from referralnet.referrals.records import lock_referral, needs_rows, offer_out, offer_row, referral_row
 from referralnet.referrals.schemas import DeclineBody, OfferOut
 from referralnet.settings import Settings
 from referralnet.tables import Offer, Referral, ReferralNeed, Service
@@ -57,7 +52,7 @@ class Known:
     messages: list[Notice] = field(default_factory=list)
 
 
-def _payload(referral: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def referral_payload(referral: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"referral_id": referral["id"], "summary": referral["summary"], "urgency": referral["urgency"], **extra}
 
 
@@ -122,7 +117,7 @@ def _offer_notes(
     ]  # fmt: skip
     subject = f"New referral ({referral['urgency']}): please answer by {deadline:%Y-%m-%d %H:%M} UTC"
     notices = [
-        Notice(owners[service_id], subject, _payload(referral, offer_id=offer_id, service_id=service_id, deadline=deadline.isoformat()),
+        Notice(owners[service_id], subject, referral_payload(referral, offer_id=offer_id, service_id=service_id, deadline=deadline.isoformat()),
                referral["id"], offer_id, "offer_new")  # fmt: skip
         for offer_id, service_id in zip(offer_ids, service_ids)
     ]
@@ -205,7 +200,7 @@ async def settle(
     target = referral_state(known.needs if known else await needs_rows(referral_id))
     if target == current:
         return target
-    if not await move_referral(referral_id, target, now, current=current, values=_settled_values(target, now)):
+    if not await move_referral(referral_id, target, now, current=current, values=settled_values(target, now)):
         return current  # type: ignore[no-any-return]
     service_id = 0
     if target == "placed":
@@ -214,7 +209,7 @@ async def settle(
         else:
             service = await sql.first("SELECT service FROM offer WHERE id = {}", offer_id) if offer_id else None
             service_id = service["service"] if service else 0
-    events, messages = _settled_notes(referral, current, target, now, settings, actor, offer_id, service_id)
+    events, messages = settled_notes(referral, current, target, now, settings, actor, offer_id, service_id)
     if known:
         known.events += events
         known.messages += messages
@@ -224,11 +219,11 @@ async def settle(
     return target
 
 
-def _settled_values(target: str, now: dt.datetime) -> dict[Any, Any]:
+def settled_values(target: str, now: dt.datetime) -> dict[Any, Any]:
     return {Referral.placed_at: now} if target == "placed" else {}
 
 
-def _settled_notes(
+def settled_notes(
     referral: dict[str, Any], current: str, target: str, now: dt.datetime, settings: Settings, actor: str, offer_id: int | None, service_id: int
 ) -> tuple[list[tuple[Any, ...]], list[Notice]]:
     """The event and the messages of settle's move from ``current`` to ``target``."""
@@ -243,14 +238,14 @@ def _settled_notes(
                             reason="a required need has no provider left"))  # fmt: skip
         subject = f"Referral {referral_id} could not be placed"
         for address in (settings.secretariat_email, referral["notify_email"]):
-            messages.append(Notice(None, subject, _payload(referral), referral_id, None, "referral_unplaced", address or ""))
+            messages.append(Notice(None, subject, referral_payload(referral), referral_id, None, "referral_unplaced", address or ""))
     else:
         kind = "referral_partially_placed" if target == "partially_placed" else "referral_reopened"
         events.append(event(referral_id, kind, actor, now, offer_id=offer_id, from_status=current, to_status=target))
     return events, messages
 
 
-async def _offer_for(offer_id: int, actor: Actor, now: dt.datetime, action: str) -> dict[str, Any]:
+async def offer_for(offer_id: int, actor: Actor, now: dt.datetime, action: str) -> dict[str, Any]:
     """The offer if it belongs to the actor's organisation; refusals are audited."""
     row = await offer_row(offer_id, accepting=action == "accept")
     if row is None:
@@ -265,160 +260,15 @@ async def _offer_for(offer_id: int, actor: Actor, now: dt.datetime, action: str)
     return row  # type: ignore[no-any-return]
 
 
-def _who(actor: Actor, row: dict[str, Any]) -> str:
+def responder(actor: Actor, row: dict[str, Any]) -> str:
     """The history's actor: the provider's own, or the secretariat's on the provider's behalf."""
     return actor.label if actor.owns(row["organisation"]) else f"{actor.label} on behalf of {row['organisation.name']}"
 
 
-async def _expire_if_due(row: dict[str, Any], now: dt.datetime, settings: Settings) -> None:
+async def expire_if_due(row: dict[str, Any], now: dt.datetime, settings: Settings) -> None:
     if row["status"] == "pending" and now >= row["deadline"]:
         await expire_offer(row["id"], now, settings)
         raise Conflict("the deadline of this offer has passed; it has expired", field="deadline")
-
-
-async def accept_offer(
-    offer_id: int, actor: Actor, now: dt.datetime, settings: Settings, *, arrival_instructions: str | None = None
-) -> OfferOut:
-    """Accept: reserve a place (conditional decrement), place this need, withdraw only this need's other offers."""
-    row = await _offer_for(offer_id, actor, now, "accept")
-    if row["status"] == "accepted":
-        return offer_out(row)  # idempotent: same answer, no second reservation
-    if row["status"] in FINAL:  # what the transaction below would answer, without taking the write lock
-        raise Conflict(f"this offer is {row['status']}; it cannot be accepted", field="status")
-    await _expire_if_due(row, now, settings)
-    live = row["referral.status"] in LIVE_REFERRAL and row["need.status"] == "open"
-    if live and places.full(row["service.type"], row["service.capacity_available"]):
-        # The transaction below would take the offer and the need, find no place and roll back: its answer, without the write lock.
-        raise Conflict(places.FULL, field="capacity")
-    who = _who(actor, row)
-    if not sqlite():
-        return await _accept_pg(row, who, now, settings, arrival_instructions)
-    async with write_transaction():
-        await lock_referral(row["referral"])
-        taken = await move_offers(
-            "accepted", now, Offer.id == offer_id, Offer.deadline > now,
-            values={Offer.responded_by: who, Offer.arrival_instructions: arrival_instructions},
-        )  # fmt: skip
-        if not taken:
-            current = await sql.first("SELECT status FROM offer WHERE id = {}", offer_id)
-            raise Conflict(f"this offer is {current['status'] if current else 'gone'}; it cannot be accepted", field="status")
-        referral = one(await referral_row(row["referral"]), f"referral {row['referral']}")
-        placed = referral["status"] in LIVE_REFERRAL and await move_need(
-            row["need"], "placed", values={ReferralNeed.placed_offer: offer_id, ReferralNeed.placed_at: now, ReferralNeed.queue: "[]"}
-        )
-        if not placed:
-            raise Conflict("this need of the referral is no longer open (another provider accepted it, or it was cancelled)", field="status")
-        reserved = await places.reserve(row["service"], offer_id, now, who)
-        await sql.fetch("UPDATE referral SET placed_offer = {} WHERE id = {} AND placed_offer IS NULL", offer_id, referral["id"])
-        # The needs as settle reads them (this one placed just now); events and messages are written together below.
-        known = Known(referral, await needs_rows(referral["id"]), row["service"])
-        service_type = one(next((n for n in known.needs if n["id"] == row["need"]), None), f"need {row['need']}")["service_type"]
-        sent_to = await announce_placement(referral, offer_id, service_type, _payload(referral), now, pending=known.messages)
-        known.events.append(event(referral["id"], "offer_accepted", who, now, offer_id=offer_id, from_status="pending", to_status="accepted",
-                                  reserved=reserved, need_id=row["need"], service_type=service_type, contact_sent_to=sent_to))  # fmt: skip
-        await settle(referral["id"], now, settings, who, offer_id=offer_id, known=known)
-        await withdraw_pending(referral, now, who, reason="another provider accepted this need", need_id=row["need"], known=known)
-        await record_all(known.events)
-        await notify_all(known.messages, now=now)
-        return await get_offer(offer_id)  # read before the commit, as the create's answer is
-
-
-# accept_offer's claim on PostgreSQL, after the referral's lock: CTEs r (the referral), o (the offer), n (its need, if the
-# referral is live), t and h (the place, places.reserve_ctes), p (the referral's placed offer) and w (the need's other
-# pending offers), each only if the one before it took its row; then what the rest of the acceptance needs.
-_ACCEPT_PG = """WITH r AS (SELECT * FROM referral WHERE id = {{}}), o AS ({took}), n AS ({placed}), {reserve},
-p AS (UPDATE referral SET placed_offer = {{}} WHERE id = {{}} AND placed_offer IS NULL AND EXISTS (SELECT 1 FROM n)), w AS ({gone})
-SELECT r.*, EXISTS (SELECT 1 FROM o) AS "accept.taken", (SELECT status FROM offer WHERE id = {{}}) AS "accept.offer_status",
-    EXISTS (SELECT 1 FROM n) AS "accept.placed", EXISTS (SELECT 1 FROM t) AS "accept.reserved",
-    s.type AS "accept.service_type", s.capacity_available AS "accept.available",
-    g.name AS "accept.name", g.referral_phone AS "accept.referral_phone", g.phone_24h AS "accept.phone_24h",
-    g.referral_email AS "accept.referral_email", g.webhook_url AS "accept.webhook_url",
-    (SELECT json_agg(json_build_object('id', id, 'status', status, 'priority', priority, 'service_type', service_type) ORDER BY position)
-        FROM referral_need WHERE referral = r.id) AS "accept.needs",
-    (SELECT json_agg(json_build_object('id', w.id, 'organisation', w.organisation, 'referral_email', x.referral_email,
-        'webhook_url', x.webhook_url) ORDER BY w.id) FROM w JOIN organisation x ON x.id = w.organisation) AS "accept.withdrawn"
-FROM r, service s, organisation g WHERE s.id = {{}} AND g.id = {{}}"""
-
-
-async def _accept_pg(row: dict[str, Any], who: str, now: dt.datetime, settings: Settings, arrival_instructions: str | None) -> OfferOut:
-    """:func:`accept_offer`'s transaction on PostgreSQL in four round trips: the referral's lock, one statement for every
-    claim (offer, need, place, the need's other offers, :data:`_ACCEPT_PG`), one for the referral's move, the events, the
-    messages and the counter that also reads the answer, and the commit. The same checks, answers and rows as the
-    other engine's path."""
-    offer_id, referral_id, need_id, service_id = row["id"], row["referral"], row["need"], row["service"]
-    live = ", ".join(repr(s) for s in sorted(LIVE_REFERRAL))
-    took, took_args = move_offers_sql(
-        "accepted", now, Offer.id == offer_id, Offer.deadline > now,
-        values={Offer.responded_by: who, Offer.arrival_instructions: arrival_instructions},
-    )  # fmt: skip
-    placed, placed_args = move_need_sql(
-        need_id, "placed", values={ReferralNeed.placed_offer: offer_id, ReferralNeed.placed_at: now, ReferralNeed.queue: "[]"},
-        extra=f"EXISTS (SELECT 1 FROM o) AND (SELECT status FROM r) IN ({live})",
-    )  # fmt: skip
-    gone, gone_args = move_offers_sql(
-        "withdrawn", now, Offer.referral == referral_id, Offer.need == need_id, Offer.id != offer_id,
-        returning=(Offer.id, Offer.organisation), extra="EXISTS (SELECT 1 FROM n)",
-    )  # fmt: skip
-    statement = _ACCEPT_PG.format(took=took, placed=placed, reserve=places.reserve_ctes("EXISTS (SELECT 1 FROM n)"), gone=gone)
-    async with write_transaction():
-        await lock_referral(referral_id)
-        got = one(await sql.first(
-            statement, referral_id, *took_args, *placed_args, service_id, service_id, who, offer_id, now, offer_id, referral_id,
-            *gone_args, offer_id, service_id, row["organisation"],
-        ), f"referral {referral_id}")  # fmt: skip
-        if not got["accept.taken"]:
-            raise Conflict(f"this offer is {got['accept.offer_status'] or 'gone'}; it cannot be accepted", field="status")
-        if not got["accept.placed"]:
-            raise Conflict("this need of the referral is no longer open (another provider accepted it, or it was cancelled)", field="status")
-        reserved = bool(got["accept.reserved"])
-        if not reserved and got["accept.service_type"] in CAPACITY_BOUND_TYPES and got["accept.available"] is not None:
-            raise Conflict(places.FULL, field="capacity")
-        referral = {k: v for k, v in got.items() if not k.startswith("accept.")}
-        placed_need = {"status": "placed", "placed_offer": offer_id, "placed_at": now, "queue": "[]"}
-        needs = [{**n, **placed_need} if n["id"] == need_id else n for n in _json_rows(got["accept.needs"])]
-        known = Known(referral, needs, service_id)
-        service_type = one(next((n for n in needs if n["id"] == need_id), None), f"need {need_id}")["service_type"]
-        provider = {"organisation": row["organisation"], "arrival_instructions": arrival_instructions, "name": got["accept.name"],
-                    "referral_phone": got["accept.referral_phone"], "phone_24h": got["accept.phone_24h"],
-                    "referral_email": got["accept.referral_email"]}  # fmt: skip
-        sent_to = await announce_placement(referral, offer_id, service_type, _payload(referral), now, pending=known.messages, provider_row=provider)
-        known.events.append(event(referral_id, "offer_accepted", who, now, offer_id=offer_id, from_status="pending", to_status="accepted",
-                                  reserved=reserved, need_id=need_id, service_type=service_type, contact_sent_to=sent_to))  # fmt: skip
-        ctes, args = [], []
-        current, target = referral["status"], referral_state(needs)
-        settles = current in SETTLING and target != current  # as settle decides
-        move = move_referral_sql(referral_id, target, now, current=current, values=_settled_values(target, now)) if settles else None
-        if move is not None:
-            ctes.append(f"m AS ({move[0]})")
-            args += move[1]
-            events, messages = _settled_notes(referral, current, target, now, settings, who, offer_id, service_id)
-            known.events += events
-            known.messages += messages
-        withdrawn = _json_rows(got["accept.withdrawn"])
-        events, messages = _withdrawn_notes(referral, withdrawn, now, who, "another provider accepted this need")
-        known.events += events
-        known.messages += messages
-        contacts = {w["organisation"]: w for w in withdrawn} | {row["organisation"]: {"referral_email": got["accept.referral_email"],
-                                                                                      "webhook_url": got["accept.webhook_url"]}}  # fmt: skip
-        for text, values in (record_sql(known.events), notify_sql(known.messages, now=now, contacts=contacts)[:2]):
-            if text:
-                ctes.append(f"e{len(ctes)} AS ({text})")
-                args += values
-        if reserved:
-            ctes.append(places.RESERVED_CTES)
-            args += [offer_id, service_id]
-        # The answer as get_offer reads it (this statement's own writes are not in its snapshot: none is to the offer's columns
-        # but reserved); no row if the referral's move found its row changed, which its lock rules out.
-        last = await sql.first(f"WITH {', '.join(ctes)} {OFFER_SQL} WHERE o.id = {{}}" + (" AND EXISTS (SELECT 1 FROM m)" if move else ""),
-                               *args, offer_id)  # fmt: skip
-        if last is None:
-            raise Conflict("the referral changed meanwhile; try again", field="status")
-        return offer_out({**last, "reserved": last["reserved"] or reserved})
-
-
-def _json_rows(value: Any) -> list[dict[str, Any]]:
-    """A ``json_agg`` column's rows (``NULL`` when it aggregated none)."""
-    return [] if value is None else load(value, list[dict[str, Any]])  # type: ignore[no-any-return]
 
 
 async def withdraw_pending(
@@ -430,7 +280,7 @@ async def withdraw_pending(
     With ``known`` the events and messages are added to it for the caller to write."""
     where = [Offer.referral == referral["id"]] + ([Offer.need == need_id] if need_id is not None else [])
     gone = sorted(await move_offers("withdrawn", now, *where, returning=(Offer.id, Offer.organisation)), key=lambda o: o["id"])
-    events, notices = _withdrawn_notes(referral, gone, now, who, reason)
+    events, notices = withdrawn_notes(referral, gone, now, who, reason)
     if known is not None:
         known.events += events
         known.messages += notices
@@ -439,7 +289,7 @@ async def withdraw_pending(
     await notify_all(notices, now=now)
 
 
-def _withdrawn_notes(
+def withdrawn_notes(
     referral: dict[str, Any], gone: list[dict[str, Any]], now: dt.datetime, who: str, reason: str
 ) -> tuple[list[tuple[Any, ...]], list[Notice]]:
     """The events and the providers' messages of the withdrawn offers ``gone`` (``id``, ``organisation``; in id order)."""
@@ -449,7 +299,7 @@ def _withdrawn_notes(
     ]  # fmt: skip
     subject = f"Referral {referral['id']}: offer withdrawn"
     notices = [
-        Notice(o["organisation"], subject, _payload(referral, offer_id=o["id"], reason=reason), referral["id"], o["id"], "offer_withdrawn")
+        Notice(o["organisation"], subject, referral_payload(referral, offer_id=o["id"], reason=reason), referral["id"], o["id"], "offer_withdrawn")
         for o in gone
     ]
     return events, notices
@@ -485,12 +335,12 @@ async def _no_free_place(service_id: int, offer_id: int, actor: Actor, now: dt.d
 
 
 async def decline_offer(offer_id: int, body: DeclineBody, actor: Actor, now: dt.datetime, settings: Settings) -> OfferOut:
-    row = await _offer_for(offer_id, actor, now, "decline")
+    row = await offer_for(offer_id, actor, now, "decline")
     screen(body, "")  # the free text is stored and shown to the secretariat: no identifiers
     if row["status"] == "declined":
         return offer_out(row)
-    await _expire_if_due(row, now, settings)
-    who = _who(actor, row)
+    await expire_if_due(row, now, settings)
+    who = responder(actor, row)
     async with write_transaction():
         await lock_referral(row["referral"])
         taken = await move_offers(
@@ -524,7 +374,7 @@ async def expire_offer(offer_id: int, now: dt.datetime, settings: Settings, acto
         await record(offer["referral"], "offer_expired", actor, now, offer_id=offer_id, from_status="pending", to_status="expired")
         await notify_organisation(
             "offer_expired", offer["organisation"], now=now, subject=f"Referral {offer['referral']}: your offer expired",
-            payload=_payload(referral, offer_id=offer_id), referral_id=offer["referral"], offer_id=offer_id,
+            payload=referral_payload(referral, offer_id=offer_id), referral_id=offer["referral"], offer_id=offer_id,
         )  # fmt: skip
         await advance(offer["referral"], offer["need"], now, settings, actor)
     return True
@@ -532,7 +382,7 @@ async def expire_offer(offer_id: int, now: dt.datetime, settings: Settings, acto
 
 async def contest_decline(offer_id: int, actor: Actor, now: dt.datetime, note: str | None) -> OfferOut:
     """The secretariat marks a decline as contested (it will be followed up with the provider)."""
-    await _offer_for(offer_id, actor, now, "contest")
+    await offer_for(offer_id, actor, now, "contest")
     async with write_transaction():
         done = await Offer.update({Offer.contested: True}).where(
             Offer.id == offer_id, Offer.status == "declined", Offer.contested.eq(False)

@@ -21,8 +21,8 @@ from referralnet.directory.schemas import CapacityUpdate
 from referralnet.directory.services import get_service
 from referralnet.errors import Conflict, DomainError, InvalidInput, PrivacyViolation
 from referralnet.params import CurrentClock, FromPath
+from referralnet.referrals import accepting, offers
 from referralnet.referrals import inbox as offer_inbox
-from referralnet.referrals import offers
 from referralnet.referrals.schemas import DeclineBody
 from referralnet.texts import N_
 from referralnet.vocabulary.codes import DECLINE_REASONS
@@ -190,7 +190,7 @@ class NgoPages(Controller):
         form = _form(await request.form())
         now = clock.now()
         try:
-            await offers.accept_offer(offer_id, request.scope["user"], now, request.app.state.settings,
+            await accepting.accept_offer(offer_id, request.scope["user"], now, request.app.state.settings,
                                       arrival_instructions=form.get("arrival_instructions") or None)  # fmt: skip
         except DomainError as exc:
             return await self._refused(request, now, offer_id, exc, form)

@@ -21,7 +21,7 @@ from referralnet.directory.networks import Scope, scope_for
 from referralnet.errors import Conflict, DomainError, InvalidInput, NotFound, PrivacyViolation
 from referralnet.notifications.services import retry_notification
 from referralnet.params import CurrentClock, FromPath, FromQuery
-from referralnet.referrals import delivery, offers, reviews, sweeps
+from referralnet.referrals import accepting, delivery, offers, reviews, sweeps
 from referralnet.referrals.schemas import DeclineBody
 from referralnet.texts import N_
 from referralnet.vocabulary.codes import DECLINE_REASONS
@@ -184,7 +184,7 @@ class ReviewPages(Controller):
     async def accept(self, request: Request[Any, Any, Any], offer_id: FromPath[int], clock: CurrentClock) -> Redirect | Template:
         """Record the provider's acceptance given on the phone (the API's accept, on its behalf)."""
         return await self._on_offer(request, offer_id, clock.now(), "task", "accepted#tasks",
-                                    lambda now: offers.accept_offer(offer_id, request.scope["user"], now, request.app.state.settings))  # fmt: skip
+                                    lambda now: accepting.accept_offer(offer_id, request.scope["user"], now, request.app.state.settings))  # fmt: skip
 
     @post("/tasks/{offer_id:int}/decline", operation_id="secretariatDeclineOnBehalf", include_in_schema=False, status_code=303)
     async def decline(self, request: Request[Any, Any, Any], offer_id: FromPath[int], clock: CurrentClock) -> Redirect | Template:

@@ -15,7 +15,7 @@ import msgspec
 from referralnet.accounts.schemas import Actor
 from referralnet.errors import BadLink, Conflict, InvalidInput
 from referralnet.notifications import signing
-from referralnet.referrals import offers
+from referralnet.referrals import accepting, offers
 from referralnet.referrals.records import OFFER_COLUMNS, offer_out
 from referralnet.referrals.schemas import DeclineBody, OfferOut
 from referralnet.referrals.seen import record_seen
@@ -84,5 +84,5 @@ async def answer(view: LinkView, form: Mapping[str, str], now: dt.datetime, sett
         raise Conflict(CLOSED.get(view.offer.status, N_("This offer is no longer open.")), field="status")
     actor = Actor(token_id=None, name=view.offer.organisation_name, role="ngo", organisation_id=view.offer.organisation_id, via="link")
     if view.action == "accept":
-        return await offers.accept_offer(view.offer.id, actor, now, settings)
+        return await accepting.accept_offer(view.offer.id, actor, now, settings)
     return await offers.decline_offer(view.offer.id, decline_body(form), actor, now, settings)
