@@ -147,12 +147,15 @@ async def list_services(
         )  # fmt: skip
         services = with_sites(joined)
     else:
-        # One row per service, its sites aggregated. The page's bounds are written in the statement: with them as
-        # parameters the planner cannot know the page is small, so each run is planned anew (half the backend's time).
-        page = f"SELECT {_PAGE_COLUMNS}{version_column} {base} ORDER BY s.id LIMIT {limit:d} OFFSET {offset:d}"
+        # One row per service, its sites aggregated. The first page's bounds are written in the statement: with
+        # parameters the planner cannot know the page is small, so it plans each run anew (half the backend's time),
+        # while a statement it can keep is planned once per connection. A later page passes its offset, so that
+        # paging on does not make a statement per offset (asyncpg keeps 100 per connection).
+        bounds, bound_args = (f"LIMIT {limit:d}", []) if offset == 0 else (f"LIMIT {limit:d} OFFSET {{}}", [offset])
+        page = f"SELECT {_PAGE_COLUMNS}{version_column} {base} ORDER BY s.id {bounds}"
         services = [
             (row, [dict(zip(SITE_COLUMNS, site)) for site in row["sites"] or ()])
-            for row in await sql.fetch(f"SELECT page.*, {_SITES_ARRAY} FROM ({page}) page ORDER BY page.id", *args)
+            for row in await sql.fetch(f"SELECT page.*, {_SITES_ARRAY} FROM ({page}) page ORDER BY page.id", *args, *bound_args)
         ]
     rows = [row for row, _ in services]
     total: int | None = None
