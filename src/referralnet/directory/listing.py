@@ -147,10 +147,10 @@ async def list_services(
         )  # fmt: skip
         services = with_sites(joined)
     else:
-        # One row per service, its sites aggregated. The first page's bounds are written in the statement: with
-        # parameters the planner cannot know the page is small, so it plans each run anew (half the backend's time),
-        # while a statement it can keep is planned once per connection. A later page passes its offset, so that
-        # paging on does not make a statement per offset (asyncpg keeps 100 per connection).
+        # One row per service, its sites aggregated. The first page's bounds are written in the statement, not passed:
+        # not knowing the page is small, PostgreSQL plans every run anew (half the backend's time on this page); knowing
+        # it, it keeps one plan per connection. A later page passes its offset, so that paging on does not make a
+        # prepared statement per offset (asyncpg keeps 100 per connection).
         bounds, bound_args = (f"LIMIT {limit:d}", []) if offset == 0 else (f"LIMIT {limit:d} OFFSET {{}}", [offset])
         page = f"SELECT {_PAGE_COLUMNS}{version_column} {base} ORDER BY s.id {bounds}"
         services = [
