@@ -8,7 +8,7 @@ from referralnet import counters, sql
 from referralnet.accounts.schemas import Actor
 from referralnet.dialect import sqlite
 from referralnet.directory.schemas import ServiceList
-from referralnet.directory.views import SERVICE_OUT_COLUMNS, SITE_SELECT, service_out, with_sites
+from referralnet.directory.views import SERVICE_OUT_COLUMNS, SITE_COLUMNS, SITE_SELECT, service_out, with_sites
 
 
 def _list_filter(
@@ -82,6 +82,11 @@ _PAGE_COLUMNS = SERVICE_OUT_COLUMNS
 _VERSION_COLUMN = "COALESCE((SELECT value FROM change_counter WHERE name = 'directory'), 0) AS directory_version"
 
 
+# PostgreSQL: a page's service's sites as one array of (SITE_COLUMNS) records, beside its other columns.
+_SITES_ARRAY = (
+    f"(SELECT array_agg(({', '.join(f'si.{c}' for c in SITE_COLUMNS)}) ORDER BY si.id) FROM site si WHERE si.service = page.id) AS sites"
+)
+
 _JOIN_ORG = "JOIN organisation o ON o.id = s.organisation"
 _ORG_ACTIVE = "(SELECT o.active FROM organisation o WHERE o.id = s.organisation)"
 
@@ -135,14 +140,23 @@ async def list_services(
             ids_where, page_args = _list_filter(actor, county=None, organisation_active=_ORG_ACTIVE, **filters)
             page = f"SELECT s.id AS id FROM service s WHERE {ids_where} ORDER BY s.id LIMIT {{}} OFFSET {{}}"
         page = f"SELECT {_PAGE_COLUMNS}{version_column} FROM ({page}) k JOIN service s ON s.id = k.id {_JOIN_ORG}"
+        # The page and its services' sites in one statement (one round trip).
+        joined = await sql.fetch(
+            f"WITH page AS ({page}) SELECT page.*, {SITE_SELECT} FROM page LEFT JOIN site si ON si.service = page.id ORDER BY page.id, si.id",
+            *page_args, limit, offset,
+        )  # fmt: skip
+        services = with_sites(joined)
     else:
-        page, page_args = f"SELECT {_PAGE_COLUMNS}{version_column} {base} ORDER BY s.id LIMIT {{}} OFFSET {{}}", args
-    # The page and its services' sites in one statement (one round trip).
-    joined = await sql.fetch(
-        f"WITH page AS ({page}) SELECT page.*, {SITE_SELECT} FROM page LEFT JOIN site si ON si.service = page.id ORDER BY page.id, si.id",
-        *page_args, limit, offset,
-    )  # fmt: skip
-    services = with_sites(joined)
+        # One row per service, its sites aggregated. The first page's bounds are written in the statement, not passed:
+        # not knowing the page is small, PostgreSQL plans every run anew (half the backend's time on this page); knowing
+        # it, it keeps one plan per connection. A later page passes its offset, so that paging on does not make a
+        # prepared statement per offset (asyncpg keeps 100 per connection).
+        bounds, bound_args = (f"LIMIT {limit:d}", []) if offset == 0 else (f"LIMIT {limit:d} OFFSET {{}}", [offset])
+        page = f"SELECT {_PAGE_COLUMNS}{version_column} {base} ORDER BY s.id {bounds}"
+        services = [
+            (row, [dict(zip(SITE_COLUMNS, site)) for site in row["sites"] or ()])
+            for row in await sql.fetch(f"SELECT page.*, {_SITES_ARRAY} FROM ({page}) page ORDER BY page.id", *args, *bound_args)
+        ]
     rows = [row for row, _ in services]
     total: int | None = None
     if not rows and offset == 0:
