@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import contextvars
 import fcntl
@@ -73,21 +74,143 @@ def current_engine() -> Engine:
 
 
 # Per event loop and SQLite file: the FIFO queue of this process's write transactions.
-_sqlite_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = weakref.WeakKeyDictionary()
+_sqlite_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _WriterQueue]] = weakref.WeakKeyDictionary()
+
+# A group (see _WriterQueue) takes no more members after this many, or this long after its first began:
+# the first member's answer waits for every later one and for the COMMIT.
+GROUP_MAX_MEMBERS = 32
+GROUP_MAX_SECONDS = 0.005
+# The savepoint each later member of a group runs in.
+_MEMBER = "referralnet_member"
+
+
+class _Group:
+    """Write transactions run one after another in one SQLite transaction on the loop's writer, committed once."""
+
+    __slots__ = ("writer", "answers", "members", "deadline")
+
+    def __init__(self, writer: WriterConnection) -> None:
+        loop = asyncio.get_running_loop()
+        self.writer = writer
+        # One future per member done with its work: its answer, given when the COMMIT returned. One each, so a
+        # cancelled member cancels only its own (its work is committed with the others all the same).
+        self.answers: list[asyncio.Future[None]] = []
+        self.members = 1
+        self.deadline = loop.time() + GROUP_MAX_SECONDS
+
+    def answer(self, error: BaseException | None) -> None:
+        for future in self.answers:
+            if not future.done():
+                if error is None:
+                    future.set_result(None)
+                else:
+                    future.set_exception(error)
+
+
+class _WriterQueue:
+    """This process's write transactions on one SQLite file and loop, one at a time in arrival order; on the
+    loop's persistent writer, those that queue meanwhile are committed together (group commit).
+
+    SQLite's busy handler polls with growing sleeps instead of queueing, so under load late writers
+    overtook early ones and the slowest waited seconds; here they wait their turn in a FIFO. The turn
+    is held from ``BEGIN`` to ``COMMIT`` or ``ROLLBACK`` only. A transaction on the writer that ends
+    while another waits does not commit: it hands its turn on inside the same SQLite transaction, where
+    the next one runs in a ``SAVEPOINT`` (its failure rolls back only its own work). The member that
+    finds nobody waiting (or the group full: ``GROUP_MAX_*``) starts the ``COMMIT`` on the writer's
+    thread: one fsync for all, during which the next writers queue. Every member is answered only once
+    that ``COMMIT`` returned, with its error if it failed (then nothing of the group was written).
+    """
+
+    def __init__(self) -> None:
+        self.busy = False
+        # Each waiter's turn, with the writer it will use (only one on the group's writer may join it).
+        self.waiters: collections.deque[tuple[asyncio.Future[None], WriterConnection | None]] = collections.deque()
+        # The group the turn's holder continues, while it is open (from its first BEGIN until its COMMIT starts).
+        self.group: _Group | None = None
+
+    async def acquire(self, writer: WriterConnection | None) -> None:
+        """Wait for this transaction's turn; ``writer``: its connection, when it is the loop's persistent writer."""
+        if not self.busy:
+            self.busy = True
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self.waiters.append((turn, writer))
+        try:
+            await turn
+        except BaseException:
+            if turn.done() and not turn.cancelled():
+                self.release()  # the turn came with the cancellation: pass it on
+            else:
+                with contextlib.suppress(ValueError):
+                    self.waiters.remove((turn, writer))
+            raise
+
+    def release(self) -> None:
+        """End the current turn: hand it to the next waiter, inside the open group if it may join it, else
+        commit the group first (the turn is handed on when its ``COMMIT`` returned)."""
+        waiters = self.waiters
+        while waiters and waiters[0][0].done():  # cancelled while waiting
+            waiters.popleft()
+        group = self.group
+        if group is not None:
+            if (
+                waiters
+                and waiters[0][1] is group.writer
+                and group.members < GROUP_MAX_MEMBERS
+                and asyncio.get_running_loop().time() < group.deadline
+            ):
+                waiters.popleft()[0].set_result(None)
+                return
+            self.group = None
+            self._commit(group)
+            return
+        if waiters:
+            waiters.popleft()[0].set_result(None)
+        else:
+            self.busy = False
+
+    def _commit(self, group: _Group) -> None:
+        """``COMMIT`` ``group`` on the writer's thread, started now; then answer its members and release the turn.
+        A callback, not a task: a member's cancellation cannot stop it."""
+
+        def committed(outcome: asyncio.Future[Any]) -> None:
+            error = sqlite3.OperationalError("the COMMIT was cancelled") if outcome.cancelled() else outcome.exception()
+            if error is not None:
+                _leave_transaction(group.writer)
+            group.answer(error)
+            self.release()
+
+        group.writer.start("COMMIT").add_done_callback(committed)
+
+    def fail(self, error: BaseException) -> None:
+        """The open group's transaction is lost (SQLite rolled it back, e.g. on a full disk): its members fail with ``error``."""
+        group, self.group = self.group, None
+        assert group is not None
+        _leave_transaction(group.writer)
+        group.answer(error)
+        self.release()
+
+
+def _leave_transaction(writer: WriterConnection) -> None:
+    """A persistent writer must not stay inside a failed transaction (the next ``BEGIN`` would fail)."""
+    connection = writer.connection()
+    if connection.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            connection.execute("ROLLBACK")
 
 
 class _QueuedTransaction(SQLiteTransaction):
-    """``BEGIN IMMEDIATE`` once this process's earlier SQLite writers are done, in arrival order.
-
-    SQLite's busy handler polls with growing sleeps instead of queueing, so under load late writers
-    overtook early ones and the slowest waited seconds. The queue holds from ``BEGIN`` to ``COMMIT``
-    or ``ROLLBACK`` only: opening and closing connections stay concurrent. ``busy_timeout`` still
-    covers other processes and writes outside :func:`write_transaction`.
+    """``BEGIN IMMEDIATE`` in this process's turn (``_WriterQueue``), or, handed the turn inside an open group
+    on the loop's writer, a ``SAVEPOINT`` in the group's transaction. ``busy_timeout`` still covers other
+    processes and writes outside :func:`write_transaction`.
     """
 
-    def __init__(self, engine: SQLiteEngine, queue: asyncio.Lock) -> None:
+    def __init__(self, engine: SQLiteEngine, queue: _WriterQueue) -> None:
         super().__init__(engine, transaction_type=TransactionType.immediate)
         self.queue = queue
+        self.group: _Group | None = None  # on the loop's writer: the group this transaction belongs to
+        self.joined = False  # a later member of its group (inside its own savepoint)
+        self.error: BaseException | None = None  # the body's, when it failed
 
     async def get_connection(self) -> Any:
         # The loop's persistent writer (PooledSQLiteEngine), else a new connection as Piccolo does.
@@ -95,31 +218,74 @@ class _QueuedTransaction(SQLiteTransaction):
             return self.engine.writer()
         return await super().get_connection()
 
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        self.error = exception
+        return await super().__aexit__(exception_type, exception, traceback)
+
     async def begin(self) -> None:
-        await self.queue.acquire()
+        writer = self.connection if isinstance(self.connection, WriterConnection) else None
+        await self.queue.acquire(writer)
         try:
-            if not (isinstance(self.connection, WriterConnection) and _begin_at_once(self.connection.connection())):
+            group = self.queue.group
+            if group is not None:  # handed the turn inside the open group (only a waiter on its writer is)
+                group.writer.connection().execute(f"SAVEPOINT {_MEMBER}")
+                group.members += 1
+                self.group, self.joined = group, True
+                return
+            if not (writer is not None and _begin_at_once(writer.connection())):
                 await super().begin()
+            if writer is not None:
+                self.group = self.queue.group = _Group(writer)
         except BaseException:
             self.queue.release()
             raise
 
     async def commit(self) -> None:
+        group = self.group
+        if group is None:  # Piccolo's own connection: its own COMMIT
+            try:
+                await super().commit()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await self.connection.execute("ROLLBACK")
+                raise
+            finally:
+                self.queue.release()
+            return
         try:
-            await super().commit()
-        except BaseException:
-            # A persistent writer must not stay inside the failed transaction.
-            with contextlib.suppress(Exception):
-                await self.connection.execute("ROLLBACK")
+            connection = group.writer.connection()
+            if self.joined:
+                connection.execute(f"RELEASE {_MEMBER}")
+            if not connection.in_transaction:
+                raise sqlite3.OperationalError("the write transaction was rolled back before its commit")
+        except BaseException as exc:
+            self.queue.fail(exc)
             raise
-        finally:
-            self.queue.release()
+        answer = asyncio.get_running_loop().create_future()
+        group.answers.append(answer)
+        self.queue.release()
+        await answer  # the group's COMMIT returned
+        self._committed = True
 
     async def rollback(self) -> None:
+        group = self.group
+        if group is None or not self.joined:
+            # Alone in its SQLite transaction (a group's first member: nobody joins before it ended).
+            self.queue.group = None
+            try:
+                await super().rollback()
+            finally:
+                self.queue.release()
+            return
+        connection = group.writer.connection()
         try:
-            await super().rollback()
-        finally:
+            connection.execute(f"ROLLBACK TO {_MEMBER}")
+            connection.execute(f"RELEASE {_MEMBER}")
+        except sqlite3.Error as exc:  # the whole transaction is gone with it
+            self.queue.fail(self.error or exc)
+        else:
             self.queue.release()
+        self._rolled_back = True
 
 
 def _begin_at_once(connection: sqlite3.Connection) -> bool:
@@ -140,9 +306,12 @@ def _begin_at_once(connection: sqlite3.Connection) -> bool:
     return True
 
 
-def _sqlite_queue(engine: SQLiteEngine) -> asyncio.Lock:
-    locks = _sqlite_writers.setdefault(asyncio.get_running_loop(), {})
-    return locks.setdefault(engine.path, asyncio.Lock())
+def _sqlite_queue(engine: SQLiteEngine) -> _WriterQueue:
+    queues = _sqlite_writers.setdefault(asyncio.get_running_loop(), {})
+    queue = queues.get(engine.path)
+    if queue is None:
+        queue = queues[engine.path] = _WriterQueue()
+    return queue
 
 
 # Work the outermost write transaction does last, just before it commits: function -> its collected ids.
@@ -172,6 +341,11 @@ async def write_transaction() -> AsyncIterator[Any]:
     ``IMMEDIATE`` takes the write lock up front, so a transaction never fails upgrading a read to a
     write. Nested calls join the outer transaction (Piccolo's default), which already holds the queue.
     The steps registered with :func:`at_commit` run at the end of the outermost one.
+
+    On SQLite, transactions that queue meanwhile share one ``COMMIT`` (``_WriterQueue``): the block
+    exits once its work is durable, and its work is rolled back alone if it raises. So a block must
+    not wait inside for another writer's answer, nor read through another connection than its own
+    (it would miss the group's earlier, not yet committed, work).
     """
     engine = current_engine()
     outer = _last_steps.get() is None

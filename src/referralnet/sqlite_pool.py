@@ -69,6 +69,10 @@ class _Thread:
     async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, lambda: fn(self._conn()))
 
+    def start(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        """``fn`` handed to the thread now; its outcome, for a caller that must not lose it if cancelled."""
+        return asyncio.get_running_loop().run_in_executor(self._executor, lambda: fn(self._conn()))
+
     def close(self) -> None:
         def _close() -> None:
             if self._connection is not None:
@@ -121,6 +125,10 @@ class WriterConnection:
     def connection(self) -> sqlite3.Connection:
         """The writer's connection, for a statement run inline between its thread's ``BEGIN`` and ``COMMIT``."""
         return self._thread._conn()
+
+    def start(self, sql: str) -> asyncio.Future[Any]:
+        """``sql`` (a ``COMMIT``) started on the writer's thread now; the future of its outcome."""
+        return self._thread.start(lambda connection: connection.execute(sql))
 
     async def close(self) -> None:
         """Kept open: the transaction ends, the connection stays (see :meth:`shutdown`)."""

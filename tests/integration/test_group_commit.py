@@ -1,0 +1,197 @@
+"""Group commit on SQLite (``db._WriterQueue``): write transactions that queue meanwhile share one ``COMMIT``,
+each in its own savepoint, and none is answered before that ``COMMIT`` returned."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from referralnet import db, sql
+from referralnet.sqlite_pool import PooledSQLiteEngine
+
+SERVED_SECONDS = db.GROUP_MAX_SECONDS
+_SCHEMA = (
+    "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
+    "CREATE TABLE parent (id INTEGER PRIMARY KEY)",
+    # Checked at COMMIT: a child without its parent makes the COMMIT itself fail.
+    "CREATE TABLE child (id INTEGER PRIMARY KEY, name TEXT, parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)",
+    "CREATE TABLE counter (id INTEGER PRIMARY KEY, value TEXT NOT NULL)",
+    "INSERT INTO counter (id, value) VALUES (1, '')",
+)
+
+
+class Database:
+    """A WAL file bound as the current engine, with a look from outside the process's connections."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.engine = db.make_engine(f"sqlite:///{path}")
+        assert isinstance(self.engine, PooledSQLiteEngine)
+        self.statements: list[str] = []  # run on the loop's writer connection, in order
+
+    def committed(self, query: str, *args: Any) -> list[tuple[Any, ...]]:
+        """Rows of ``query`` as another connection sees them: only what was committed."""
+        connection = sqlite3.connect(self.path)
+        try:
+            return connection.execute(query, args).fetchall()
+        finally:
+            connection.close()
+
+    def names(self, table: str = "item") -> set[str]:
+        return {name for (name,) in self.committed(f"SELECT name FROM {table}")}
+
+    @property
+    def commits(self) -> int:
+        return self.statements.count("COMMIT")
+
+
+@pytest.fixture
+async def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Database]:
+    monkeypatch.setattr(db, "GROUP_MAX_SECONDS", 60.0)  # a slow test machine does not split a group
+    path = tmp_path / "group.sqlite"
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode = WAL")
+    for statement in _SCHEMA:
+        connection.execute(statement)
+    connection.commit()
+    connection.close()
+    database = Database(path)
+    db.bind(database.engine)
+    database.engine.writer().connection().set_trace_callback(database.statements.append)  # type: ignore[attr-defined]
+    try:
+        yield database
+    finally:
+        await db.stop(database.engine)
+
+
+async def insert(name: str) -> None:
+    await sql.fetch("INSERT INTO item (name) VALUES ({})", name)
+
+
+async def queued_behind_a_gate(writers: list[Callable[[], Awaitable[Any]]]) -> list[Any]:
+    """Run ``writers`` while a first write transaction holds the turn, so all of them queue behind it;
+    their outcomes (a result or the exception), after the gate's own."""
+    open_gate = asyncio.Event()
+
+    async def gate() -> None:
+        async with db.write_transaction():
+            await insert("gate")
+            await open_gate.wait()
+
+    first = asyncio.ensure_future(gate())
+    await asyncio.sleep(0.05)
+    tasks = [asyncio.ensure_future(w()) for w in writers]
+    await asyncio.sleep(0.05)  # every one is waiting for its turn now
+    open_gate.set()
+    return await asyncio.wait_for(asyncio.gather(first, *tasks, return_exceptions=True), timeout=30)
+
+
+async def test_queued_writes_share_a_commit_and_each_is_answered_after_it(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(db, "GROUP_MAX_SECONDS", SERVED_SECONDS)
+    seen_at_exit: dict[str, bool] = {}
+
+    async def writer(i: int) -> None:
+        async with db.write_transaction():
+            await asyncio.sleep(0)  # the others queue meanwhile
+            await insert(f"w{i}")
+        seen_at_exit[f"w{i}"] = f"w{i}" in database.names()  # answered: durable, visible to anyone
+
+    await asyncio.wait_for(asyncio.gather(*(writer(i) for i in range(16))), timeout=30)
+    assert database.names() == {f"w{i}" for i in range(16)}
+    assert all(seen_at_exit.values()) and len(seen_at_exit) == 16
+    assert database.commits < 16
+
+
+async def test_a_failing_member_is_rolled_back_alone(database: Database) -> None:
+    async def writer(i: int) -> None:
+        async with db.write_transaction():
+            await insert(f"w{i}")
+            if i == 3:
+                raise RuntimeError("member 3 fails after its insert")
+
+    async def duplicate() -> None:  # fails on a statement (the gate's name): the transaction goes on for the others
+        async with db.write_transaction():
+            await insert("dup first")
+            await insert("gate")
+
+    outcomes = await queued_behind_a_gate([*(lambda i=i: writer(i) for i in range(6)), duplicate, lambda: writer(6)])
+    assert isinstance(outcomes[4], RuntimeError)
+    assert isinstance(outcomes[7], sqlite3.IntegrityError)
+    assert [o for k, o in enumerate(outcomes) if k not in (4, 7)] == [None] * 7
+    assert database.names() == {"gate", "w0", "w1", "w2", "w4", "w5", "w6"}
+    assert database.commits == 1  # the gate and every member after it: one group
+
+
+async def test_a_failed_commit_fails_every_member_and_writes_nothing(database: Database) -> None:
+    answered: list[str] = []
+
+    async def writer(name: str, parent: int | None) -> None:
+        async with db.write_transaction():
+            await sql.fetch("INSERT INTO child (name, parent) VALUES ({}, {})", name, parent)
+        answered.append(name)
+
+    outcomes = await queued_behind_a_gate([lambda: writer("a", None), lambda: writer("orphan", 404), lambda: writer("b", None)])
+    assert [type(o) for o in outcomes] == [sqlite3.IntegrityError] * 4  # the gate's group held them all
+    assert answered == []
+    assert database.committed("SELECT count(*) FROM child UNION ALL SELECT count(*) FROM item") == [(0,), (0,)]
+    async with db.write_transaction():  # the writer is out of the failed transaction, the turn free
+        await insert("after")
+    assert database.names() == {"after"}
+
+
+@pytest.mark.parametrize(("members", "seconds", "commits"), [(4, 60.0, 3), (32, 0.0, 12)])
+async def test_a_group_is_capped(database: Database, monkeypatch: pytest.MonkeyPatch, members: int, seconds: float, commits: int) -> None:
+    """At most ``GROUP_MAX_MEMBERS`` members, and none joins once ``GROUP_MAX_SECONDS`` passed since the first began."""
+    monkeypatch.setattr(db, "GROUP_MAX_MEMBERS", members)
+    monkeypatch.setattr(db, "GROUP_MAX_SECONDS", seconds)
+
+    async def writer(i: int) -> None:
+        async with db.write_transaction():
+            await insert(f"w{i}")
+
+    outcomes = await queued_behind_a_gate([lambda i=i: writer(i) for i in range(11)])
+    assert outcomes == [None] * 12
+    assert database.commits == commits
+    assert len(database.names()) == 12
+
+
+async def test_writes_to_one_row_keep_their_order(database: Database) -> None:
+    async def writer(i: int) -> None:
+        async with db.write_transaction():
+            await sql.fetch("UPDATE counter SET value = value || {} WHERE id = 1", f"{i},")
+
+    await queued_behind_a_gate([lambda i=i: writer(i) for i in range(20)])
+    assert database.committed("SELECT value FROM counter") == [("".join(f"{i}," for i in range(20)),)]
+    assert database.commits == 1
+
+
+async def test_a_writer_cancelled_as_its_turn_comes_passes_it_on_inside_the_group(database: Database) -> None:
+    open_gate = asyncio.Event()
+    cancelled: list[asyncio.Task[Any]] = []
+
+    async def gate() -> None:
+        async with db.write_transaction():
+            await insert("gate")
+            await open_gate.wait()
+            # Runs before the next writer resumes, but after the gate handed it the turn on its way out.
+            asyncio.get_running_loop().call_soon(cancelled[0].cancel)
+
+    async def writer(name: str) -> None:
+        async with db.write_transaction():
+            await insert(name)
+
+    first = asyncio.ensure_future(gate())
+    await asyncio.sleep(0.05)
+    cancelled.append(asyncio.ensure_future(writer("cancelled")))
+    waiting = asyncio.ensure_future(writer("next"))
+    await asyncio.sleep(0.05)
+    open_gate.set()
+    outcomes = await asyncio.wait_for(asyncio.gather(first, cancelled[0], waiting, return_exceptions=True), timeout=30)
+    assert outcomes[0] is None and isinstance(outcomes[1], asyncio.CancelledError) and outcomes[2] is None
+    assert database.names() == {"gate", "next"}
+    assert database.commits == 1
