@@ -269,15 +269,22 @@ class _QueuedTransaction(SQLiteTransaction):
 
     async def rollback(self) -> None:
         group = self.group
-        if group is None or not self.joined:
-            # Alone in its SQLite transaction (a group's first member: nobody joins before it ended).
-            self.queue.group = None
+        if group is None:  # Piccolo's own connection: its own ROLLBACK
             try:
                 await super().rollback()
             finally:
                 self.queue.release()
             return
         connection = group.writer.connection()
+        if not self.joined:  # a group's first member, alone in its transaction (nobody joins before it ended)
+            self.queue.group = None
+            try:
+                if connection.in_transaction:  # not when SQLite rolled it back already (e.g. on a full disk)
+                    connection.execute("ROLLBACK")  # no fsync: no need for the writer's thread
+            finally:
+                self.queue.release()
+            self._rolled_back = True
+            return
         try:
             connection.execute(f"ROLLBACK TO {_MEMBER}")
             connection.execute(f"RELEASE {_MEMBER}")

@@ -195,3 +195,45 @@ async def test_a_writer_cancelled_as_its_turn_comes_passes_it_on_inside_the_grou
     assert outcomes[0] is None and isinstance(outcomes[1], asyncio.CancelledError) and outcomes[2] is None
     assert database.names() == {"gate", "next"}
     assert database.commits == 1
+
+
+async def test_a_failing_first_member_is_rolled_back_alone_and_the_queued_ones_go_on(database: Database) -> None:
+    async def writer(i: int) -> None:
+        async with db.write_transaction():
+            await insert(f"w{i}")
+
+    open_gate = asyncio.Event()
+
+    async def gate() -> None:
+        async with db.write_transaction():
+            await insert("gate")
+            await open_gate.wait()
+            raise RuntimeError("the first one fails")
+
+    first = asyncio.ensure_future(gate())
+    await asyncio.sleep(0.05)
+    tasks = [asyncio.ensure_future(writer(i)) for i in range(4)]
+    await asyncio.sleep(0.05)
+    open_gate.set()
+    outcomes = await asyncio.wait_for(asyncio.gather(first, *tasks, return_exceptions=True), timeout=30)
+    assert isinstance(outcomes[0], RuntimeError) and outcomes[1:] == [None] * 4
+    assert database.names() == {"w0", "w1", "w2", "w3"}
+    assert database.commits == 1
+
+
+async def test_a_group_whose_transaction_is_lost_fails_every_member_before_it(database: Database) -> None:
+    """SQLite may roll a whole transaction back itself (a full disk, an I/O error): the members done before it
+    must then fail, not be answered as written; the writers after it start afresh."""
+
+    async def writer(i: int) -> None:
+        async with db.write_transaction():
+            await insert(f"w{i}")
+            if i == 1:  # as SQLite does on SQLITE_FULL
+                engine = db.current_engine()
+                assert isinstance(engine, PooledSQLiteEngine)
+                engine.writer().connection().execute("ROLLBACK")
+
+    outcomes = await queued_behind_a_gate([lambda i=i: writer(i) for i in range(4)])
+    assert [isinstance(o, sqlite3.OperationalError) for o in outcomes] == [True, True, True, False, False]
+    assert database.names() == {"w2", "w3"}
+    assert database.commits == 1
