@@ -4,6 +4,7 @@ each in its own savepoint, and none is answered before that ``COMMIT`` returned.
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -119,7 +120,7 @@ async def test_a_failing_member_is_rolled_back_alone(database: Database) -> None
             await insert("dup first")
             await insert("gate")
 
-    outcomes = await queued_behind_a_gate([*(lambda i=i: writer(i) for i in range(6)), duplicate, lambda: writer(6)])
+    outcomes = await queued_behind_a_gate([*(functools.partial(writer, i) for i in range(6)), duplicate, lambda: writer(6)])
     assert isinstance(outcomes[4], RuntimeError)
     assert isinstance(outcomes[7], sqlite3.IntegrityError)
     assert [o for k, o in enumerate(outcomes) if k not in (4, 7)] == [None] * 7
@@ -154,7 +155,7 @@ async def test_a_group_is_capped(database: Database, monkeypatch: pytest.MonkeyP
         async with db.write_transaction():
             await insert(f"w{i}")
 
-    outcomes = await queued_behind_a_gate([lambda i=i: writer(i) for i in range(11)])
+    outcomes = await queued_behind_a_gate([functools.partial(writer, i) for i in range(11)])
     assert outcomes == [None] * 12
     assert database.commits == commits
     assert len(database.names()) == 12
@@ -165,7 +166,7 @@ async def test_writes_to_one_row_keep_their_order(database: Database) -> None:
         async with db.write_transaction():
             await sql.fetch("UPDATE counter SET value = value || {} WHERE id = 1", f"{i},")
 
-    await queued_behind_a_gate([lambda i=i: writer(i) for i in range(20)])
+    await queued_behind_a_gate([functools.partial(writer, i) for i in range(20)])
     assert database.committed("SELECT value FROM counter") == [("".join(f"{i}," for i in range(20)),)]
     assert database.commits == 1
 
@@ -233,7 +234,7 @@ async def test_a_group_whose_transaction_is_lost_fails_every_member_before_it(da
                 assert isinstance(engine, PooledSQLiteEngine)
                 engine.writer().connection().execute("ROLLBACK")
 
-    outcomes = await queued_behind_a_gate([lambda i=i: writer(i) for i in range(4)])
+    outcomes = await queued_behind_a_gate([functools.partial(writer, i) for i in range(4)])
     assert [isinstance(o, sqlite3.OperationalError) for o in outcomes] == [True, True, True, False, False]
     assert database.names() == {"w2", "w3"}
     assert database.commits == 1
