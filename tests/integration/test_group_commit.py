@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import random
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -238,3 +239,49 @@ async def test_a_group_whose_transaction_is_lost_fails_every_member_before_it(da
     assert [isinstance(o, sqlite3.OperationalError) for o in outcomes] == [True, True, True, False, False]
     assert database.names() == {"w2", "w3"}
     assert database.commits == 1
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_random_failures_nesting_and_cancellations_lose_nothing_answered(database: Database, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    """Every block that exited normally has its rows written, every one that raised has none, and the turn ends free."""
+    monkeypatch.setattr(db, "GROUP_MAX_SECONDS", SERVED_SECONDS)
+    rnd = random.Random(seed)
+    outcome: dict[int, str] = {}
+
+    async def writer(i: int) -> None:
+        fate = rnd.random()
+        try:
+            async with db.write_transaction():
+                await insert(f"w{i}")
+                if rnd.random() < 0.3:
+                    await asyncio.sleep(rnd.random() * 0.003)  # others queue, and cancellations land here
+                if rnd.random() < 0.2:
+                    async with db.write_transaction():  # nested: part of the same member
+                        await insert(f"n{i}")
+                if fate < 0.1:
+                    raise RuntimeError("the block fails")
+                if fate < 0.2:
+                    await insert(f"w{i}")  # a failed statement, its error not caught
+            outcome[i] = "written"
+        except asyncio.CancelledError:
+            outcome[i] = "cancelled"
+            raise
+        except (RuntimeError, sqlite3.IntegrityError):
+            outcome[i] = "failed"
+
+    tasks: list[asyncio.Task[None]] = []
+    for i in range(300):
+        tasks.append(asyncio.ensure_future(writer(i)))
+        if rnd.random() < 0.3:
+            await asyncio.sleep(0)
+        if rnd.random() < 0.05:
+            rnd.choice(tasks).cancel()
+    await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=60)
+    names = database.names()
+    assert {f"w{i}" for i, o in outcome.items() if o == "written"} <= names
+    assert not {f"w{i}" for i, o in outcome.items() if o == "failed"} & names
+    assert all(f"w{name[1:]}" in names for name in names if name.startswith("n"))
+    assert {"written", "failed", "cancelled"} == set(outcome.values())
+    assert database.commits < len([name for name in names if name.startswith("w")])  # fewer than the writes
+    queue = db._sqlite_queue(database.engine)  # type: ignore[arg-type]
+    assert not queue.busy and not queue.waiters and queue.group is None
