@@ -211,6 +211,10 @@ class _QueuedTransaction(SQLiteTransaction):
         self.group: _Group | None = None  # on the loop's writer: the group this transaction belongs to
         self.joined = False  # a later member of its group (inside its own savepoint)
         self.error: BaseException | None = None  # the body's, when it failed
+        self.ended = False  # its body is done: a write_transaction begun later must not join it
+        if isinstance(self._parent, _QueuedTransaction) and self._parent.ended:
+            # A task started inside a block that has ended since inherited it as its current transaction.
+            self._parent = None
 
     async def get_connection(self) -> Any:
         # The loop's persistent writer (PooledSQLiteEngine), else a new connection as Piccolo does.
@@ -219,8 +223,23 @@ class _QueuedTransaction(SQLiteTransaction):
         return await super().get_connection()
 
     async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
-        self.error = exception
-        return await super().__aexit__(exception_type, exception, traceback)
+        """Piccolo's, except that the task's current transaction is reset even when the commit or rollback
+        raises: else the task's next write_transaction would join this dead one (no turn, no ``BEGIN``)."""
+        if self._parent is not None:
+            return exception is None
+        self.error, self.ended = exception, True
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        finally:
+            try:
+                await self.connection.close()
+            finally:
+                self.engine.current_transaction.reset(self.context)
+        return exception is None
 
     async def begin(self) -> None:
         writer = self.connection if isinstance(self.connection, WriterConnection) else None
@@ -355,8 +374,8 @@ async def write_transaction() -> AsyncIterator[Any]:
     (it would miss the group's earlier, not yet committed, work).
     """
     engine = current_engine()
-    outer = _last_steps.get() is None
     transaction = _QueuedTransaction(engine, _sqlite_queue(engine)) if isinstance(engine, SQLiteEngine) else engine.transaction()
+    outer = _last_steps.get() is None or (isinstance(transaction, _QueuedTransaction) and transaction._parent is None)
     if isinstance(engine, PostgresEngine):
         transaction = _ReleasedPlain(transaction)
     async with _transaction_body(transaction, outer) as tx:

@@ -285,3 +285,56 @@ async def test_random_failures_nesting_and_cancellations_lose_nothing_answered(d
     assert database.commits < len([name for name in names if name.startswith("w")])  # fewer than the writes
     queue = db._sqlite_queue(database.engine)  # type: ignore[arg-type]
     assert not queue.busy and not queue.waiters and queue.group is None
+
+
+async def test_a_member_failed_by_the_groups_commit_starts_its_next_block_afresh(database: Database) -> None:
+    """A block whose commit raised (here another member's work failed the shared COMMIT) leaves no current
+    transaction behind: the task's next block takes its own turn, not a place inside whoever holds it."""
+    retried = asyncio.Event()
+    stale: list[bool] = []
+
+    async def retrying() -> None:
+        with pytest.raises(sqlite3.IntegrityError):
+            async with db.write_transaction():
+                await insert("a")
+        stale.append(database.engine.current_transaction.get() is not None)
+        await asyncio.sleep(0.1)  # the failing writer below holds the turn now
+        async with db.write_transaction():
+            await insert("a retried")
+        retried.set()
+
+    async def orphan() -> None:
+        async with db.write_transaction():
+            await sql.fetch("INSERT INTO child (name, parent) VALUES ({}, {})", "orphan", 404)
+
+    async def failing() -> None:
+        await asyncio.sleep(0.05)
+        async with db.write_transaction():
+            await insert("d")
+            await asyncio.sleep(0.2)  # the retry arrives meanwhile
+            raise RuntimeError("D fails")
+
+    later = asyncio.ensure_future(failing())
+    outcomes = await queued_behind_a_gate([retrying, orphan])
+    assert isinstance(await asyncio.wait_for(asyncio.gather(later, return_exceptions=True), timeout=30), list)
+    assert [type(o) for o in outcomes] == [sqlite3.IntegrityError, type(None), sqlite3.IntegrityError]
+    assert stale == [False] and retried.is_set()
+    assert database.names() == {"a retried"}
+
+
+async def test_a_task_started_inside_a_block_that_ended_does_not_join_it(database: Database) -> None:
+    started: list[asyncio.Task[None]] = []
+    go = asyncio.Event()
+
+    async def child() -> None:
+        await go.wait()  # its parent's block has ended by now
+        async with db.write_transaction():
+            await insert("child")
+
+    async with db.write_transaction():
+        await insert("parent")
+        started.append(asyncio.ensure_future(child()))
+    go.set()
+    await asyncio.wait_for(started[0], timeout=30)
+    assert database.names() == {"parent", "child"}
+    assert database.commits == 2
