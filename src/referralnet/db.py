@@ -104,7 +104,15 @@ class _Group:
                 if error is None:
                     future.set_result(None)
                 else:
-                    future.set_exception(error)
+                    future.set_exception(_lost(error))
+
+
+def _lost(cause: BaseException) -> sqlite3.OperationalError:
+    """A group member's own error when the group's transaction failed: never the exception of the member that
+    caused it (a domain error, a cancellation), nor one object raised in many tasks."""
+    error = sqlite3.OperationalError("the write transaction's group was not committed")
+    error.__cause__ = cause
+    return error
 
 
 class _WriterQueue:

@@ -138,7 +138,9 @@ async def test_a_failed_commit_fails_every_member_and_writes_nothing(database: D
         answered.append(name)
 
     outcomes = await queued_behind_a_gate([lambda: writer("a", None), lambda: writer("orphan", 404), lambda: writer("b", None)])
-    assert [type(o) for o in outcomes] == [sqlite3.IntegrityError] * 4  # the gate's group held them all
+    assert [type(o) for o in outcomes] == [sqlite3.OperationalError] * 4  # the gate's group held them all
+    assert all(isinstance(o.__cause__, sqlite3.IntegrityError) for o in outcomes)
+    assert len({id(o) for o in outcomes}) == 4  # each its own
     assert answered == []
     assert database.committed("SELECT count(*) FROM child UNION ALL SELECT count(*) FROM item") == [(0,), (0,)]
     async with db.write_transaction():  # the writer is out of the failed transaction, the turn free
@@ -294,7 +296,7 @@ async def test_a_member_failed_by_the_groups_commit_starts_its_next_block_afresh
     stale: list[bool] = []
 
     async def retrying() -> None:
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(sqlite3.OperationalError):
             async with db.write_transaction():
                 await insert("a")
         stale.append(database.engine.current_transaction.get() is not None)
@@ -317,7 +319,7 @@ async def test_a_member_failed_by_the_groups_commit_starts_its_next_block_afresh
     later = asyncio.ensure_future(failing())
     outcomes = await queued_behind_a_gate([retrying, orphan])
     assert isinstance(await asyncio.wait_for(asyncio.gather(later, return_exceptions=True), timeout=30), list)
-    assert [type(o) for o in outcomes] == [sqlite3.IntegrityError, type(None), sqlite3.IntegrityError]
+    assert [type(o) for o in outcomes] == [sqlite3.OperationalError, type(None), sqlite3.OperationalError]
     assert stale == [False] and retried.is_set()
     assert database.names() == {"a retried"}
 
@@ -338,3 +340,26 @@ async def test_a_task_started_inside_a_block_that_ended_does_not_join_it(databas
     await asyncio.wait_for(started[0], timeout=30)
     assert database.names() == {"parent", "child"}
     assert database.commits == 2
+
+
+async def test_members_before_a_lost_transaction_get_their_own_error_not_the_failing_members(database: Database) -> None:
+    """The member whose failure ends the group raises its own exception (a domain error here); the earlier
+    members, innocent, each get their own ``OperationalError`` caused by it."""
+
+    class Domain(Exception):
+        pass
+
+    async def writer(i: int) -> None:
+        async with db.write_transaction():
+            await insert(f"w{i}")
+            if i == 2:  # SQLite rolled the whole transaction back (as on SQLITE_FULL); the block then fails its own way
+                engine = db.current_engine()
+                assert isinstance(engine, PooledSQLiteEngine)
+                engine.writer().connection().execute("ROLLBACK")
+                raise Domain("conflict")
+
+    outcomes = await queued_behind_a_gate([functools.partial(writer, i) for i in range(4)])
+    assert [type(o) for o in outcomes] == [sqlite3.OperationalError] * 3 + [Domain, type(None)]
+    assert all(isinstance(o.__cause__, Domain) for o in outcomes[:3])
+    assert len({id(o) for o in outcomes[:3]}) == 3
+    assert database.names() == {"w3"}
