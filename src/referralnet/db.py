@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 # How long an SQLite statement waits for another connection's lock before "database is locked".
 BUSY_TIMEOUT_MS = 30000
+# How long db.stop() waits for this process's SQLite write transactions under way before it closes the writer.
+STOP_WAIT_SECONDS = 10.0
 # Key of the PostgreSQL advisory lock that serialises migrations across instances.
 MIGRATION_LOCK_KEY = 0x7265666E  # "refn"
 
@@ -135,9 +137,13 @@ class _WriterQueue:
         self.waiters: collections.deque[tuple[asyncio.Future[None], WriterConnection | None]] = collections.deque()
         # The group the turn's holder continues, while it is open (from its first BEGIN until its COMMIT starts).
         self.group: _Group | None = None
+        self.closing = False  # db.stop() is draining it: no new turns
+        self._idle: list[asyncio.Future[None]] = []  # db.stop()'s wait for the last turn to end
 
     async def acquire(self, writer: WriterConnection | None) -> None:
         """Wait for this transaction's turn; ``writer``: its connection, when it is the loop's persistent writer."""
+        if self.closing:
+            raise sqlite3.OperationalError("the database is being closed")
         if not self.busy:
             self.busy = True
             return
@@ -176,19 +182,41 @@ class _WriterQueue:
             waiters.popleft()[0].set_result(None)
         else:
             self.busy = False
+            idle, self._idle = self._idle, []
+            for future in idle:
+                if not future.done():
+                    future.set_result(None)
+
+    def drained(self) -> asyncio.Future[None]:
+        """Done once no turn is held (new turns are refused meanwhile: ``closing``)."""
+        future = asyncio.get_running_loop().create_future()
+        if self.busy:
+            self._idle.append(future)
+        else:
+            future.set_result(None)
+        return future
 
     def _commit(self, group: _Group) -> None:
         """``COMMIT`` ``group`` on the writer's thread, started now; then answer its members and release the turn.
         A callback, not a task: a member's cancellation cannot stop it."""
 
         def committed(outcome: asyncio.Future[Any]) -> None:
-            error = sqlite3.OperationalError("the COMMIT was cancelled") if outcome.cancelled() else outcome.exception()
-            if error is not None:
-                _leave_transaction(group.writer)
-            group.answer(error)
-            self.release()
+            try:
+                error = sqlite3.OperationalError("the COMMIT was cancelled") if outcome.cancelled() else outcome.exception()
+                if error is not None:
+                    _leave_transaction(group.writer)
+                group.answer(error)
+            finally:
+                self.release()
 
-        group.writer.start("COMMIT").add_done_callback(committed)
+        try:
+            started = group.writer.start("COMMIT")
+        except BaseException as exc:  # the writer is closed (db.stop): nobody may be left waiting for an answer
+            _leave_transaction(group.writer)
+            group.answer(exc)
+            self.release()
+            return
+        started.add_done_callback(committed)
 
     def fail(self, error: BaseException) -> None:
         """The open group's transaction is lost (SQLite rolled it back, e.g. on a full disk): its members fail with ``error``."""
@@ -201,9 +229,9 @@ class _WriterQueue:
 
 def _leave_transaction(writer: WriterConnection) -> None:
     """A persistent writer must not stay inside a failed transaction (the next ``BEGIN`` would fail)."""
-    connection = writer.connection()
-    if connection.in_transaction:
-        with contextlib.suppress(sqlite3.Error):
+    with contextlib.suppress(sqlite3.Error):  # also when it is closed: then it is out of it already
+        connection = writer.connection()
+        if connection.in_transaction:
             connection.execute("ROLLBACK")
 
 
@@ -302,10 +330,10 @@ class _QueuedTransaction(SQLiteTransaction):
             finally:
                 self.queue.release()
             return
-        connection = group.writer.connection()
         if not self.joined:  # a group's first member, alone in its transaction (nobody joins before it ended)
             self.queue.group = None
             try:
+                connection = group.writer.connection()
                 if connection.in_transaction:  # not when SQLite rolled it back already (e.g. on a full disk)
                     connection.execute("ROLLBACK")  # no fsync: no need for the writer's thread
             finally:
@@ -313,9 +341,10 @@ class _QueuedTransaction(SQLiteTransaction):
             self._rolled_back = True
             return
         try:
+            connection = group.writer.connection()
             connection.execute(f"ROLLBACK TO {_MEMBER}")
             connection.execute(f"RELEASE {_MEMBER}")
-        except sqlite3.Error as exc:  # the whole transaction is gone with it
+        except Exception as exc:  # the whole transaction is gone with it
             self.queue.fail(self.error or exc)
         else:
             self.queue.release()
@@ -458,10 +487,19 @@ async def start(engine: Engine, *, pool_min: int = 1, pool_max: int = 10) -> Non
 
 
 async def stop(engine: Engine) -> None:
-    """Close the pool: PostgreSQL's, or SQLite's reader and writer connections."""
+    """Close the pool: PostgreSQL's, or SQLite's reader and writer connections, once this loop's SQLite write
+    transactions under way have ended (new ones are refused meanwhile; at most ``STOP_WAIT_SECONDS``)."""
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
     elif isinstance(engine, PooledSQLiteEngine):
+        queues = _sqlite_writers.get(asyncio.get_running_loop(), {})
+        queue = queues.get(engine.path)
+        if queue is not None:  # let the writes under way (and those queued) end, refusing new ones
+            queue.closing = True
+            done, _ = await asyncio.wait([queue.drained()], timeout=STOP_WAIT_SECONDS)
+            if not done:
+                log.warning("closing the SQLite writer with a write transaction still open (it will fail)")
+            del queues[engine.path]  # a later write_transaction gets a new queue, on a new writer
         engine.close_pool()
 
 

@@ -60,9 +60,12 @@ class _Thread:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._connect = connect
         self._connection: sqlite3.Connection | None = None
+        self._closed = False
 
     def _conn(self) -> sqlite3.Connection:
         if self._connection is None:
+            if self._closed:  # not a new connection, unseen by close_pool (it could hold the write lock for good)
+                raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
             self._connection = self._connect()
         return self._connection
 
@@ -74,6 +77,8 @@ class _Thread:
         return asyncio.get_running_loop().run_in_executor(self._executor, lambda: fn(self._conn()))
 
     def close(self) -> None:
+        self._closed = True
+
         def _close() -> None:
             if self._connection is not None:
                 self._connection.close()

@@ -363,3 +363,71 @@ async def test_members_before_a_lost_transaction_get_their_own_error_not_the_fai
     assert all(isinstance(o.__cause__, Domain) for o in outcomes[:3])
     assert len({id(o) for o in outcomes[:3]}) == 3
     assert database.names() == {"w3"}
+
+
+async def test_stop_lets_the_writes_under_way_finish_and_refuses_new_ones(database: Database) -> None:
+    open_gate = asyncio.Event()
+
+    async def gate() -> None:
+        async with db.write_transaction():
+            await insert("gate")
+            await open_gate.wait()
+
+    async def writer(name: str) -> None:
+        async with db.write_transaction():
+            await insert(name)
+
+    first = asyncio.ensure_future(gate())
+    await asyncio.sleep(0.05)
+    queued = [asyncio.ensure_future(writer(f"w{i}")) for i in range(2)]
+    await asyncio.sleep(0.05)
+    stopping = asyncio.ensure_future(db.stop(database.engine))
+    await asyncio.sleep(0.05)
+    with pytest.raises(sqlite3.OperationalError, match="being closed"):
+        await asyncio.wait_for(writer("refused"), timeout=5)
+    assert not stopping.done()
+    open_gate.set()
+    outcomes = await asyncio.wait_for(asyncio.gather(stopping, first, *queued, return_exceptions=True), timeout=30)
+    assert outcomes == [None] * 4
+    assert database.names() == {"gate", "w0", "w1"}
+    await asyncio.wait_for(writer("after"), timeout=5)  # the engine opens a new writer when used again
+    assert database.names() == {"gate", "w0", "w1", "after"}
+
+
+async def test_stop_with_a_group_that_does_not_end_in_time_fails_its_members_and_hangs_nobody(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "STOP_WAIT_SECONDS", 0.1, raising=False)
+    open_gate = asyncio.Event()
+
+    async def gate() -> None:
+        async with db.write_transaction():
+            await insert("gate")
+            await open_gate.wait()
+
+    async def writer(name: str) -> None:
+        async with db.write_transaction():
+            await insert(name)
+
+    async def member(name: str) -> None:  # joins the gate's group, then waits for its COMMIT
+        await writer(name)
+
+    first = asyncio.ensure_future(gate())
+    await asyncio.sleep(0.05)
+    queued = [asyncio.ensure_future(member(f"w{i}")) for i in range(2)]
+    await asyncio.sleep(0.05)
+    await asyncio.wait_for(db.stop(database.engine), timeout=5)  # the gate is still open: the writer closes under it
+    open_gate.set()
+    outcomes = await asyncio.wait_for(asyncio.gather(first, *queued, return_exceptions=True), timeout=10)
+    assert all(isinstance(o, sqlite3.Error) for o in outcomes), outcomes
+    assert database.names() == set()
+    await asyncio.wait_for(writer("after"), timeout=5)
+    assert database.names() == {"after"}
+
+
+async def test_a_closed_writer_does_not_reconnect(database: Database) -> None:
+    writer = database.engine.writer()  # type: ignore[attr-defined]
+    writer.connection()
+    database.engine.close_pool()  # type: ignore[attr-defined]
+    with pytest.raises(sqlite3.ProgrammingError):
+        writer.connection()
