@@ -227,6 +227,10 @@ class _WriterQueue:
         self.release()
 
 
+class _TurnKept(asyncio.CancelledError):
+    """A cancelled ``BEGIN`` keeps the turn until it returned: not released where it is raised."""
+
+
 def _leave_transaction(writer: WriterConnection) -> None:
     """A persistent writer must not stay inside a failed transaction (the next ``BEGIN`` would fail)."""
     with contextlib.suppress(sqlite3.Error):  # also when it is closed: then it is out of it already
@@ -287,13 +291,41 @@ class _QueuedTransaction(SQLiteTransaction):
                 group.members += 1
                 self.group, self.joined = group, True
                 return
-            if not (writer is not None and _begin_at_once(writer.connection())):
+            if writer is None:
                 await super().begin()
-            if writer is not None:
-                self.group = self.queue.group = _Group(writer)
+                return
+            if not _begin_at_once(writer.connection()):
+                await self._begin_on_thread(writer)
+            self.group = self.queue.group = _Group(writer)
+        except _TurnKept:
+            raise asyncio.CancelledError from None
         except BaseException:
+            if writer is not None and self.queue.group is None:
+                _leave_transaction(writer)  # a BEGIN that returned as the cancellation came
             self.queue.release()
             raise
+
+    async def _begin_on_thread(self, writer: WriterConnection) -> None:
+        """``BEGIN IMMEDIATE`` on the writer's thread, where it waits for another process's write lock. Cancelled
+        meanwhile, the turn is kept until that ``BEGIN`` returned (and is rolled back): the next writer must not
+        use the connection while it runs (it would block the loop, then find a transaction nobody owns)."""
+        started = writer.start("BEGIN IMMEDIATE")
+        try:
+            await asyncio.shield(started)
+        except asyncio.CancelledError:
+            if started.done():
+                raise
+
+            def abandon(begun: asyncio.Future[Any]) -> None:
+                if not begun.cancelled():
+                    begun.exception()  # retrieved: a failed BEGIN is no news here
+                try:
+                    _leave_transaction(writer)
+                finally:
+                    self.queue.release()
+
+            started.add_done_callback(abandon)
+            raise _TurnKept from None
 
     async def commit(self) -> None:
         group = self.group

@@ -431,3 +431,35 @@ async def test_a_closed_writer_does_not_reconnect(database: Database) -> None:
     database.engine.close_pool()  # type: ignore[attr-defined]
     with pytest.raises(sqlite3.ProgrammingError):
         writer.connection()
+
+
+async def test_a_writer_cancelled_while_its_begin_waits_for_another_process_keeps_the_turn_until_it_returned(
+    database: Database,
+) -> None:
+    """Its ``BEGIN IMMEDIATE`` goes on on the writer's thread: the next writer must wait for it (not block the
+    loop on the connection, nor find a transaction nobody owns), and the writer must end up out of it."""
+    other_process = sqlite3.connect(database.path, isolation_level=None)
+    other_process.execute("BEGIN IMMEDIATE")
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.4, other_process.execute, "COMMIT")
+
+    async def writer(name: str) -> None:
+        async with db.write_transaction():
+            await insert(name)
+
+    try:
+        cancelled = asyncio.ensure_future(writer("cancelled"))
+        await asyncio.sleep(0.1)  # its BEGIN waits on the writer's thread
+        waiting = asyncio.ensure_future(writer("next"))
+        await asyncio.sleep(0.05)
+        cancelled.cancel()
+        before = loop.time()
+        await asyncio.sleep(0.01)
+        assert loop.time() - before < 0.15  # the loop was not held up
+        outcomes = await asyncio.wait_for(asyncio.gather(cancelled, waiting, return_exceptions=True), timeout=30)
+        assert isinstance(outcomes[0], asyncio.CancelledError) and outcomes[1] is None
+        await asyncio.wait_for(writer("later"), timeout=30)
+    finally:
+        other_process.close()
+    assert database.names() == {"next", "later"}
+    assert not database.engine.writer().connection().in_transaction  # type: ignore[attr-defined]
