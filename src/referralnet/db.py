@@ -94,8 +94,8 @@ class _Group:
     def __init__(self, writer: WriterConnection) -> None:
         loop = asyncio.get_running_loop()
         self.writer = writer
-        # One future per member done with its work: its answer, given when the COMMIT returned. One each, so a
-        # cancelled member cancels only its own (its work is committed with the others all the same).
+        # One future per member done with its work: its answer, given when the COMMIT returned (a member
+        # cancelled meanwhile still waits for it: _outcome).
         self.answers: list[asyncio.Future[None]] = []
         self.members = 1
         self.deadline = loop.time() + GROUP_MAX_SECONDS
@@ -351,7 +351,7 @@ class _QueuedTransaction(SQLiteTransaction):
         answer = asyncio.get_running_loop().create_future()
         group.answers.append(answer)
         self.queue.release()
-        await answer  # the group's COMMIT returned
+        await _outcome(answer)  # the group's COMMIT returned
         self._committed = True
 
     async def rollback(self) -> None:
@@ -381,6 +381,22 @@ class _QueuedTransaction(SQLiteTransaction):
         else:
             self.queue.release()
         self._rolled_back = True
+
+
+async def _outcome(answer: asyncio.Future[None]) -> None:
+    """A group member's ``answer``, waited for through cancellations: a cancelled member raises its
+    cancellation only once its work is known committed or not, so its task's end means its write is settled."""
+    cancelled: asyncio.CancelledError | None = None
+    while not answer.done():
+        try:
+            await asyncio.shield(answer)
+        except asyncio.CancelledError as exc:
+            cancelled = exc
+        except Exception:  # noqa: BLE001 - the answer's own error, raised below unless cancelled
+            break
+    if cancelled is not None:
+        raise cancelled
+    answer.result()
 
 
 def _begin_at_once(connection: sqlite3.Connection) -> bool:

@@ -463,3 +463,79 @@ async def test_a_writer_cancelled_while_its_begin_waits_for_another_process_keep
         other_process.close()
     assert database.names() == {"next", "later"}
     assert not database.engine.writer().connection().in_transaction  # type: ignore[attr-defined]
+
+
+async def test_a_member_cancelled_while_waiting_for_its_answer_ends_only_once_its_work_is_committed(database: Database) -> None:
+    """Its work commits with the group's all the same: it raises its cancellation, but not before the COMMIT
+    returned, so the end of its task means its write is settled."""
+    hold_last = asyncio.Event()
+    settled: list[set[str]] = []
+
+    async def writer(name: str) -> None:
+        async with db.write_transaction():
+            await insert(name)
+
+    async def last() -> None:  # joins after the cancelled one and keeps the group open
+        async with db.write_transaction():
+            await insert("last")
+            await hold_last.wait()
+
+    open_gate = asyncio.Event()
+
+    async def gate() -> None:
+        async with db.write_transaction():
+            await insert("gate")
+            await open_gate.wait()
+
+    first = asyncio.ensure_future(gate())
+    await asyncio.sleep(0.05)
+    cancelled = asyncio.ensure_future(writer("cancelled"))
+    cancelled.add_done_callback(lambda _: settled.append(database.names()))
+    holding = asyncio.ensure_future(last())
+    await asyncio.sleep(0.05)
+    open_gate.set()
+    await asyncio.sleep(0.05)  # "cancelled" waits for its answer, "last" holds the group open
+    cancelled.cancel()
+    await asyncio.sleep(0.05)
+    assert not cancelled.done()
+    hold_last.set()
+    outcomes = await asyncio.wait_for(asyncio.gather(first, cancelled, holding, return_exceptions=True), timeout=30)
+    assert outcomes[0] is None and isinstance(outcomes[1], asyncio.CancelledError) and outcomes[2] is None
+    assert settled == [{"gate", "cancelled", "last"}]
+    assert database.commits == 1
+
+
+async def test_a_member_timed_out_while_waiting_for_its_answer_raises_timeout_error(database: Database) -> None:
+    """The cancellation it re-raises is the one asyncio.timeout sent: the caller gets its TimeoutError."""
+    hold_last = asyncio.Event()
+    open_gate = asyncio.Event()
+    outcome: list[str] = []
+
+    async def gate() -> None:
+        async with db.write_transaction():
+            await insert("gate")
+            await open_gate.wait()
+
+    async def timed() -> None:
+        try:
+            async with asyncio.timeout(0.1):
+                async with db.write_transaction():
+                    await insert("timed")
+        except TimeoutError:
+            outcome.append("timeout")
+
+    async def last() -> None:
+        async with db.write_transaction():
+            await insert("last")
+            await hold_last.wait()
+
+    first = asyncio.ensure_future(gate())
+    await asyncio.sleep(0.01)
+    tasks = [asyncio.ensure_future(timed()), asyncio.ensure_future(last())]
+    await asyncio.sleep(0.01)
+    open_gate.set()
+    await asyncio.sleep(0.2)  # the timeout fired while "timed" waited for its answer
+    hold_last.set()
+    await asyncio.wait_for(asyncio.gather(first, *tasks), timeout=30)
+    assert outcome == ["timeout"]
+    assert database.names() == {"gate", "timed", "last"}
