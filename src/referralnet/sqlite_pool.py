@@ -93,14 +93,22 @@ def _rows(sql: str, args: Any) -> Callable[[sqlite3.Connection], list[dict[str, 
 
 
 class _Result:
-    """What aiosqlite's ``execute`` returns, as far as Piccolo uses it: awaitable, or an async context with ``fetchall``."""
+    """What aiosqlite's ``execute`` returns, as far as Piccolo uses it: awaitable, or an async context with ``fetchall``.
+
+    Inside a transaction the statement runs on the loop's thread (see ``_run_in_existing_connection``): on the
+    thread, a cancelled caller's statement could still run after the transaction's rollback, outside it.
+    """
 
     def __init__(self, thread: _Thread, sql: str, args: Any) -> None:
         self._thread, self._sql, self._args = thread, sql, args
         self._fetched: list[dict[str, Any]] = []
 
     async def _run(self) -> _Result:
-        self._fetched = await self._thread.call(_rows(self._sql, self._args))
+        connection = self._thread._conn()
+        if connection.in_transaction:
+            self._fetched = _rows(self._sql, self._args)(connection)
+        else:
+            self._fetched = await self._thread.call(_rows(self._sql, self._args))
         return self
 
     def __await__(self) -> Any:

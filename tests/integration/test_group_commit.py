@@ -4,9 +4,12 @@ each in its own savepoint, and none is answered before that ``COMMIT`` returned.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import random
 import sqlite3
+import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -539,3 +542,26 @@ async def test_a_member_timed_out_while_waiting_for_its_answer_raises_timeout_er
     await asyncio.wait_for(asyncio.gather(first, *tasks), timeout=30)
     assert outcome == ["timeout"]
     assert database.names() == {"gate", "timed", "last"}
+
+
+async def test_a_statement_on_the_transactions_connection_cannot_outlive_its_rollback(database: Database) -> None:
+    """A statement through ``tx.connection`` (a savepoint, raw SQL) whose caller gave up on it must not run on
+    the writer's thread after the block rolled back: it would be written outside any transaction."""
+    thread = database.engine.writer()._thread  # type: ignore[attr-defined]
+    connection = thread._conn()
+    loop_thread = threading.get_ident()
+
+    def slow_on_the_writers_thread() -> sqlite3.Connection:  # a statement started there, not yet run
+        if threading.get_ident() != loop_thread:
+            time.sleep(0.3)
+        return connection
+
+    thread._conn = slow_on_the_writers_thread
+
+    with pytest.raises(RuntimeError):
+        async with db.write_transaction() as tx:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(tx.connection.execute("INSERT INTO item (name) VALUES ('given up')"), 0.05)
+            raise RuntimeError("the block fails")
+    await asyncio.sleep(0.5)  # the thread is free again
+    assert database.names() == set()
