@@ -79,7 +79,8 @@ def current_engine() -> Engine:
 _sqlite_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _WriterQueue]] = weakref.WeakKeyDictionary()
 
 # A group (see _WriterQueue) takes no more members after this many, or this long after its first began:
-# the first member's answer waits for every later one and for the COMMIT.
+# the first member's answer waits for every later one and for the COMMIT. This bounds joining only: a member
+# that joined in time holds the group open for as long as its body runs.
 GROUP_MAX_MEMBERS = 32
 GROUP_MAX_SECONDS = 0.005
 # The savepoint each later member of a group runs in.
@@ -454,9 +455,14 @@ async def write_transaction() -> AsyncIterator[Any]:
     The steps registered with :func:`at_commit` run at the end of the outermost one.
 
     On SQLite, transactions that queue meanwhile share one ``COMMIT`` (``_WriterQueue``): the block
-    exits once its work is durable, and its work is rolled back alone if it raises. So a block must
-    not wait inside for another writer's answer, nor read through another connection than its own
-    (it would miss the group's earlier, not yet committed, work).
+    exits once its work is durable. An outermost block that raises has its work rolled back alone (its
+    savepoint); a nested block is no savepoint (it joins its parent), so its work goes only if the
+    exception leaves the outermost block. A cancelled block raises once its outcome is known: its work may
+    have committed (as when cancelled just after the block). So a block must not wait inside for another
+    writer's answer, nor read through another connection than its own (it would miss the group's earlier,
+    not yet committed, work). ``GROUP_MAX_SECONDS`` bounds joining, not a body: a long body that joined
+    (a purge, an import) holds back the answers of the members before it. Writes outside a
+    ``write_transaction`` are not queued: they may wait (``busy_timeout``) for a whole group.
     """
     engine = current_engine()
     transaction = _QueuedTransaction(engine, _sqlite_queue(engine)) if isinstance(engine, SQLiteEngine) else engine.transaction()
