@@ -60,16 +60,25 @@ class _Thread:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._connect = connect
         self._connection: sqlite3.Connection | None = None
+        self._closed = False
 
     def _conn(self) -> sqlite3.Connection:
         if self._connection is None:
+            if self._closed:  # not a new connection, unseen by close_pool (it could hold the write lock for good)
+                raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
             self._connection = self._connect()
         return self._connection
 
     async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, lambda: fn(self._conn()))
 
+    def start(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        """``fn`` handed to the thread now; its outcome, for a caller that must not lose it if cancelled."""
+        return asyncio.get_running_loop().run_in_executor(self._executor, lambda: fn(self._conn()))
+
     def close(self) -> None:
+        self._closed = True
+
         def _close() -> None:
             if self._connection is not None:
                 self._connection.close()
@@ -84,14 +93,22 @@ def _rows(sql: str, args: Any) -> Callable[[sqlite3.Connection], list[dict[str, 
 
 
 class _Result:
-    """What aiosqlite's ``execute`` returns, as far as Piccolo uses it: awaitable, or an async context with ``fetchall``."""
+    """What aiosqlite's ``execute`` returns, as far as Piccolo uses it: awaitable, or an async context with ``fetchall``.
+
+    Inside a transaction the statement runs on the loop's thread (see ``_run_in_existing_connection``): on the
+    thread, a cancelled caller's statement could still run after the transaction's rollback, outside it.
+    """
 
     def __init__(self, thread: _Thread, sql: str, args: Any) -> None:
         self._thread, self._sql, self._args = thread, sql, args
         self._fetched: list[dict[str, Any]] = []
 
     async def _run(self) -> _Result:
-        self._fetched = await self._thread.call(_rows(self._sql, self._args))
+        connection = self._thread._conn()
+        if connection.in_transaction:
+            self._fetched = _rows(self._sql, self._args)(connection)
+        else:
+            self._fetched = await self._thread.call(_rows(self._sql, self._args))
         return self
 
     def __await__(self) -> Any:
@@ -121,6 +138,10 @@ class WriterConnection:
     def connection(self) -> sqlite3.Connection:
         """The writer's connection, for a statement run inline between its thread's ``BEGIN`` and ``COMMIT``."""
         return self._thread._conn()
+
+    def start(self, sql: str) -> asyncio.Future[Any]:
+        """``sql`` (a ``COMMIT``) started on the writer's thread now; the future of its outcome."""
+        return self._thread.start(lambda connection: connection.execute(sql))
 
     async def close(self) -> None:
         """Kept open: the transaction ends, the connection stays (see :meth:`shutdown`)."""
