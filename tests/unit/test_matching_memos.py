@@ -1,6 +1,7 @@
 """What a directory and a record book remember between matches changes no result: the filters' columns per
-service type and value, each row's capacity position and record fraction; and the vectorised shortlist and
-nearest sites equal their plain loops."""
+service type and value, the nearest sites per service type and origin, each row's capacity position and record
+fraction; and the vectorised shortlist and nearest sites, the shown candidates' capacity read as columns and the
+remembered reasons equal their plain computations."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from referralnet.matching import filters
+from referralnet.matching import filters, reasons
 from referralnet.matching.directory import Candidate, Directory
-from referralnet.matching.engine import _shortlist, match
+from referralnet.matching.engine import _shortlist, match, select
 from referralnet.matching.live import Capacity, CapacityColumns, ProviderRecord, RecordBook
 from referralnet.matching.profile import Profile
+from referralnet.matching.scoring import live_figures
 from tests.unit.test_matching_engine import NOW, STALE_AFTER, TOWNS, candidate_lists, capacities, profiles
 
 records = st.dictionaries(
@@ -42,14 +44,16 @@ def test_matches_on_one_directory_equal_matches_on_a_fresh_one_each(
     shared, columns, shared_book = Directory.build(candidates), CapacityColumns.of(capacity), RecordBook(book)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(filters, "REMEMBERED_BYTES", budget)
+        patch.setattr(filters, "NEAREST_BYTES", budget)
         for profile, town, limit in asked * 2:  # the second round reads what the first left
             origin = TOWNS[town][1:]
             kept = match(profile, shared, origin, columns, shared_book, now=NOW, stale_after=STALE_AFTER, limit=limit)
             fresh = match(profile, Directory.build(candidates), origin, capacity, dict(book), now=NOW, stale_after=STALE_AFTER, limit=limit)
             assert msgspec.json.encode(kept) == msgspec.json.encode(fresh)
-            kept_bytes = sum(a.nbytes for a in shared.verdicts.values())
-            assert shared.verdict_bytes == kept_bytes
-            assert kept_bytes <= budget or len(shared.verdicts) == 1  # past the budget only a column too big on its own
+            for memo in (shared.verdicts, shared.nearest):
+                kept_bytes = sum(a.nbytes for kept_arrays in memo.values() for a in kept_arrays)
+                assert memo.nbytes == kept_bytes
+                assert kept_bytes <= budget or len(memo) == 1  # past the budget only what is too big on its own
 
 
 def _plain_shortlist(order: np.ndarray, need: np.ndarray, n_needs: int, limit: int) -> np.ndarray:
@@ -134,3 +138,33 @@ def _profile() -> Profile:
         },
         Profile,
     )
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(candidate_lists, profiles, st.lists(capacities, min_size=14, max_size=14), st.integers(0, 13))
+def test_the_shown_capacity_read_as_columns_equals_one_read_at_a_time(
+    candidates: list[Candidate], profile: Profile, caps: list[Capacity], unread: int
+) -> None:
+    d = Directory.build(candidates)
+    columns = CapacityColumns.of({c.service_id: caps[i] for i, c in enumerate(candidates) if i != unread})
+    s = select(profile, d, TOWNS["Iași"][1:])
+    live = live_figures(s, columns, NOW, STALE_AFTER)
+    shown = np.arange(s.rows.size)
+    total, updated_at = reasons._capacity_of(live, shown)
+    one_by_one = [live.capacity(i) for i in shown.tolist()]
+    assert total == [c.total for c in one_by_one] and updated_at == [c.updated_at for c in one_by_one]
+
+
+@given(st.booleans(), st.floats(-3, 40, allow_nan=False), st.booleans())
+def test_remembered_capacity_reasons_equal_those_made_afresh(fresh: bool, days: float, twice: bool) -> None:
+    made = reasons._capacity_reasons("beds", True, 2, fresh, days)
+    again = reasons._capacity_reasons("beds", True, 2, fresh, days) if twice else made
+    plain = [reasons._free("beds", 2), reasons._dated.__wrapped__(fresh, int(days), round(days, 1))]
+    assert msgspec.json.encode(made) == msgspec.json.encode(again) == msgspec.json.encode(plain)
+    when = "today" if days < 1 else "1 day ago" if days < 2 else f"{int(days)} days ago"
+    assert made[1].text == (f"capacity updated {when}" if fresh else f"capacity figure is {int(days)} days old")
+
+
+def test_a_capacity_figure_from_the_future_keeps_its_negative_zero() -> None:
+    reasons._capacity_reasons("beds", True, 2, True, 0.01)  # remembered as 0.0
+    assert msgspec.json.encode(reasons._capacity_reasons("beds", True, 2, True, -0.01)[1].value) == b"-0.0"

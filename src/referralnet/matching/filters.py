@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from referralnet.matching import eligibility
-from referralnet.matching.directory import COUNTY_BITS, Directory, bits
+from referralnet.matching.directory import COUNTY_BITS, Directory, Memo, bits
 from referralnet.matching.eligibility import ATTRIBUTES, CAVEATS, Attribute
 from referralnet.matching.geodesy import EARTH_RADIUS_KM
 from referralnet.matching.profile import Profile
@@ -80,6 +80,9 @@ STATIC_CHECKS: tuple[tuple[str, Value, Verdict], ...] = (
     ("avoided_county", lambda q, bound: q.avoid or None, lambda d, s, avoid: (d.site_counties[s] & avoid) == 0),
 )
 REMEMBERED_BYTES = 16 << 20  # what a directory keeps of them (each a column over one service type's rows)
+# What a directory keeps of nearest sites per (service type, origin), apart: origins are many more than
+# the values of an attribute, and their columns must not push the verdicts out (12 bytes a row).
+NEAREST_BYTES = 16 << 20
 
 
 def _remembered(d: Directory, key: tuple[Hashable, ...], compute: Callable[[], np.ndarray]) -> np.ndarray:
@@ -89,15 +92,21 @@ def _remembered(d: Directory, key: tuple[Hashable, ...], compute: Callable[[], n
     holds until the directory is replaced; the oldest go first past :data:`REMEMBERED_BYTES`. Matches
     run on the event loop's thread, so the memo takes no lock.
     """
-    memo = d.verdicts
+    return _kept(d.verdicts, REMEMBERED_BYTES, key, lambda: (compute(),))[0]
+
+
+def _kept(memo: Memo, budget: int, key: Hashable, compute: Callable[[], tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """``compute()`` (read-only arrays), kept in ``memo`` under ``key``; the oldest go first past ``budget`` bytes."""
     found = memo.get(key)
     if found is None:
         found = compute()
-        found.flags.writeable = False
-        while memo and d.verdict_bytes + found.nbytes > REMEMBERED_BYTES:
-            d.verdict_bytes -= memo.pop(next(iter(memo))).nbytes
+        size = sum(a.nbytes for a in found)
+        for a in found:
+            a.flags.writeable = False
+        while memo and memo.nbytes + size > budget:
+            memo.nbytes -= sum(a.nbytes for a in memo.pop(next(iter(memo))))
         memo[key] = found
-        d.verdict_bytes += found.nbytes
+        memo.nbytes += size
     return found
 
 
@@ -133,6 +142,22 @@ def _nearest(d: Directory, lo: int, hi: int, q: Query, alive: np.ndarray) -> tup
     first[1:] = rows[hit[1:]] != rows[hit[:-1]]
     site[rows[hit[first]]] = at[hit[first]]
     return best, site
+
+
+def _nearest_remembered(d: Directory, service_type: str, q: Query) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_nearest` for every row of ``service_type``, kept per origin (and security need).
+
+    A row's nearest site depends on nothing else, so the rows a static filter keeps read theirs
+    from this memo; people are matched again and again from the same few towns. Sites as int32.
+    """
+    lo, hi = d.rows_of(service_type)
+
+    def compute() -> tuple[np.ndarray, ...]:
+        km, site = _nearest(d, lo, hi, q, np.ones(hi - lo, dtype=bool))
+        return km, site.astype(np.int32)
+
+    km, site = _kept(d.nearest, NEAREST_BYTES, (service_type, q.origin, q.high_security), compute)
+    return km, site
 
 
 def _not_stated(d: Directory, s: np.ndarray, q: Query, bound: bool) -> np.ndarray:
@@ -192,7 +217,7 @@ def filter_type(d: Directory, service_type: str, q: Query) -> Survivors:
             drop(code, _remembered(d, (service_type, "check", code, value), functools.partial(_verdict, verdict, d, s, value)))
     if q.high_security:
         drop("security", d.has_confidential[s])
-    km, site = _nearest(d, lo, hi, q, alive)
+    km, site = _nearest_remembered(d, service_type, q)  # every row's: read for the ``alive`` ones only
     in_area = _remembered(d, (service_type, "in_area", q.county), lambda: ((d.area[s] & q.county) != 0) | d.national[s])
     reachable = alive.copy()
     if q.max_km is not None:
