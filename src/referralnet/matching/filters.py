@@ -81,7 +81,7 @@ STATIC_CHECKS: tuple[tuple[str, Value, Verdict], ...] = (
 )
 REMEMBERED_BYTES = 16 << 20  # what a directory keeps of them (each a column over one service type's rows)
 # What a directory keeps of nearest sites per (service type, origin), apart: origins are many more than
-# the values of an attribute, and their columns must not push the verdicts out (12 bytes a row).
+# the values of an attribute, and their columns must not push the verdicts out (13 bytes a row).
 NEAREST_BYTES = 16 << 20
 
 
@@ -95,14 +95,16 @@ def _remembered(d: Directory, key: tuple[Hashable, ...], compute: Callable[[], n
     return _kept(d.verdicts, REMEMBERED_BYTES, key, lambda: (compute(),))[0]
 
 
-def _kept(memo: Memo, budget: int, key: Hashable, compute: Callable[[], tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
-    """``compute()`` (read-only arrays), kept in ``memo`` under ``key``; the oldest go first past ``budget`` bytes."""
+def _kept(
+    memo: Memo, budget: int, key: Hashable, compute: Callable[[], tuple[np.ndarray, ...]], *, frozen: bool = True
+) -> tuple[np.ndarray, ...]:
+    """``compute()``, kept in ``memo`` under ``key`` (read-only when ``frozen``); the oldest go first past ``budget`` bytes."""
     found = memo.get(key)
     if found is None:
         found = compute()
         size = sum(a.nbytes for a in found)
         for a in found:
-            a.flags.writeable = False
+            a.flags.writeable = not frozen
         while memo and memo.nbytes + size > budget:
             memo.nbytes -= sum(a.nbytes for a in memo.pop(next(iter(memo))))
         memo[key] = found
@@ -144,19 +146,24 @@ def _nearest(d: Directory, lo: int, hi: int, q: Query, alive: np.ndarray) -> tup
     return best, site
 
 
-def _nearest_remembered(d: Directory, service_type: str, q: Query) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_nearest` for every row of ``service_type``, kept per origin (and security need).
+def _nearest_remembered(d: Directory, service_type: str, q: Query, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_nearest` for the ``alive`` rows of ``service_type``, kept per origin (and security need).
 
-    A row's nearest site depends on nothing else, so the rows a static filter keeps read theirs
-    from this memo; people are matched again and again from the same few towns. Sites as int32.
+    A row's nearest site depends on nothing else, and people are matched again and again from the
+    same few towns: each row is measured once per origin, when a match first keeps it. Only the
+    ``alive`` rows of the arrays returned are meant (others may hold another match's rows, or nothing).
     """
     lo, hi = d.rows_of(service_type)
 
-    def compute() -> tuple[np.ndarray, ...]:
-        km, site = _nearest(d, lo, hi, q, np.ones(hi - lo, dtype=bool))
-        return km, site.astype(np.int32)
+    def empty() -> tuple[np.ndarray, ...]:
+        return np.full(hi - lo, np.inf), np.full(hi - lo, -1, dtype=np.int32), np.zeros(hi - lo, dtype=bool)
 
-    km, site = _kept(d.nearest, NEAREST_BYTES, (service_type, q.origin, q.high_security), compute)
+    km, site, measured = _kept(d.nearest, NEAREST_BYTES, (service_type, q.origin, q.high_security), empty, frozen=False)
+    todo = alive & ~measured
+    if todo.any():
+        new_km, new_site = _nearest(d, lo, hi, q, todo)
+        km[todo], site[todo] = new_km[todo], new_site[todo]
+        measured |= todo
     return km, site
 
 
@@ -217,7 +224,7 @@ def filter_type(d: Directory, service_type: str, q: Query) -> Survivors:
             drop(code, _remembered(d, (service_type, "check", code, value), functools.partial(_verdict, verdict, d, s, value)))
     if q.high_security:
         drop("security", d.has_confidential[s])
-    km, site = _nearest_remembered(d, service_type, q)  # every row's: read for the ``alive`` ones only
+    km, site = _nearest_remembered(d, service_type, q, alive)
     in_area = _remembered(d, (service_type, "in_area", q.county), lambda: ((d.area[s] & q.county) != 0) | d.national[s])
     reachable = alive.copy()
     if q.max_km is not None:
