@@ -1,7 +1,7 @@
 """What a directory and a record book remember between matches changes no result: the filters' columns per
 service type and value, the nearest sites per service type and origin, each row's capacity position and record
-fraction; and the vectorised shortlist and nearest sites, the shown candidates' capacity read as columns and the
-remembered reasons equal their plain computations."""
+fraction; and the vectorised shortlist, nearest sites and bundle offers, the shown candidates' capacity read as
+columns and the remembered reasons equal their plain computations."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from referralnet.matching import filters, reasons
+from referralnet.matching import bundles, filters, reasons
 from referralnet.matching.directory import Candidate, Directory
-from referralnet.matching.engine import _shortlist, match, select
+from referralnet.matching.engine import _as_offers, _offers, _shortlist, match, select
 from referralnet.matching.live import Capacity, CapacityColumns, ProviderRecord, RecordBook
 from referralnet.matching.profile import Profile
 from referralnet.matching.scoring import live_figures
+from referralnet.matching.selection import Selection
 from tests.unit.test_matching_engine import NOW, STALE_AFTER, TOWNS, candidate_lists, capacities, profiles
 
 records = st.dictionaries(
@@ -168,3 +169,30 @@ def test_remembered_capacity_reasons_equal_those_made_afresh(fresh: bool, days: 
 def test_a_capacity_figure_from_the_future_keeps_its_negative_zero() -> None:
     reasons._capacity_reasons("beds", True, 2, True, 0.01)  # remembered as 0.0
     assert msgspec.json.encode(reasons._capacity_reasons("beds", True, 2, True, -0.01)[1].value) == b"-0.0"
+
+
+def _plain_offers(s: Selection, order: np.ndarray, scores: np.ndarray) -> list[bundles.Offer]:
+    """The first place of each (need, organisation) in ``order``, found by a loop, as ``engine._offers`` hands them on."""
+    seen: set[tuple[int, int]] = set()
+    best = []
+    for i in order.tolist():
+        key = (int(s.need[i]), int(s.directory.organisation_id[s.rows[i]]))
+        if key not in seen:
+            seen.add(key)
+            best.append(i)
+    at = np.array(best, dtype=np.int64)
+    required = np.array([p == "required" for _, p in s.needs], dtype=bool)
+    keep = bundles.relevant(s.need[at], s.directory.organisation_id[s.rows[at]], scores[at], required)
+    return _as_offers(s, at[keep], scores)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(candidate_lists, profiles, st.randoms(), st.lists(st.integers(0, 1000), min_size=14, max_size=14))
+def test_the_offers_are_the_first_place_of_each_need_and_organisation(
+    candidates: list[Candidate], profile: Profile, rng: object, points: list[int]
+) -> None:
+    s = select(profile, Directory.build(candidates), TOWNS["Iași"][1:])
+    order = np.arange(s.rows.size)
+    rng.shuffle(order)  # type: ignore[attr-defined]
+    scores = np.array(points[: s.rows.size], dtype=np.float64) / 10
+    assert _offers(s, order, scores) == _plain_offers(s, order, scores)

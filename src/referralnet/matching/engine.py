@@ -121,11 +121,15 @@ def _offers(selection: Selection, order: np.ndarray, scores: np.ndarray) -> list
     if order.size == 0:
         return []
     org = selection.directory.organisation_id[selection.rows[order]]
-    key = selection.need[order] * (int(org.max()) + 1) + (org - int(org.min()))
-    _, first = np.unique(key, return_index=True)
-    best = order[np.sort(first)]
+    who, groups = bundles.group_ids(org)
+    key = selection.need[order] * groups + who
+    place = np.arange(order.size)
+    first = np.full(len(selection.needs) * groups, order.size)
+    np.minimum.at(first, key, place)
+    firsts = np.flatnonzero(first[key] == place)  # the first place of each (need, organisation), in order
+    best = order[firsts]
     required = np.array([priority == "required" for _, priority in selection.needs], dtype=bool)
-    keep = bundles.relevant(selection.need[best], org[np.sort(first)], scores[best], required)
+    keep = bundles.relevant(selection.need[best], org[firsts], scores[best], required)
     return _as_offers(selection, best[keep], scores)
 
 
