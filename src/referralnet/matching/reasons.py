@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 
 from referralnet.clock import utc
-from referralnet.matching.directory import LANGUAGE_BITS
+from referralnet.matching.directory import LANGUAGE_BITS, Directory
 from referralnet.matching.eligibility import caveat_text
 from referralnet.matching.explain import NOT_STATED, label
 from referralnet.matching.filters import LANGUAGE_INTERPRETATION, LANGUAGE_SHARED
@@ -50,33 +50,39 @@ def candidates(
         d.national[rows].tolist(), d.capacity_bound[rows].tolist(), d.has_confidential[rows].tolist(),
         d.languages[rows].tolist(), s.need[shown].tolist(), s.in_area[shown].tolist(), s.not_stated[shown].tolist(),
         s.language[shown].tolist(), live.available[shown].tolist(), live.fresh[shown].tolist(),
-        live.age_days[shown].tolist(), scores[shown].tolist(), sites, confidential, km, *_capacity_of(live, shown),
+        live.age_days[shown].tolist(), scores[shown].tolist(), sites, confidential, km, _site_counties(d, sites),
+        *_capacity_of(live, shown),
     )  # fmt: skip
+    # The same for every candidate of this match.
+    max_km, in_county = s.query.max_km, _in_area(s.profile.location.county)
+    languages_asked, guarded = tuple(s.profile.languages), s.profile.security_risk != "low"
     out = []
     for values in columns:
-        row, sid, org, national, bound, has_conf, languages, need, in_area, not_stated = values[:10]
-        fit, available, fresh, age, points, site, conf, k, total, updated_at = values[10:]
+        row, sid, org, national, bound, has_conf, languages, need, in_area, not_stated, fit = values[:11]
+        available, fresh, age, points, site, conf, k, county, total, updated_at = values[11:]
         if k is not None and site >= 0:
             k = shown_km(k, conf)
-        county = d.site_county_code(site) if site >= 0 else None
         unit = d.capacity_unit[row]
         service_type, priority = s.needs[need]
         record = records.get(org)
         reasons = [_covers(priority, service_type)]
         if k is not None:
-            reasons.append(_distance_reason(k, county, s.query.max_km))
+            reasons.append(_distance_reason(k, county, max_km))
         if national:
             reasons.append(_NATIONAL)
         elif in_area:
-            reasons.append(_in_area(s.profile.location.county))
+            reasons.append(in_county)
         reasons += _capacity_reasons(unit, bound, available, fresh, age)
-        reasons += _language_reasons(s, fit, languages)
-        if has_conf and s.profile.security_risk != "low":
+        if fit == LANGUAGE_SHARED:
+            reasons.append(_speaks(languages_asked, languages))
+        elif fit == LANGUAGE_INTERPRETATION:
+            reasons.append(_INTERPRETATION)
+        if has_conf and guarded:
             reasons.append(_CONFIDENTIAL)
         if record is not None and record.offers > 0:
             reasons += _record_reasons(record)
         if not_stated:
-            reasons += [_not_stated(bit) for bit in range(len(NOT_STATED)) if not_stated >> bit & 1]
+            reasons += _not_stated_reasons(not_stated)
         reported = available >= 0
         out.append(
             MatchCandidate(
@@ -98,6 +104,11 @@ def candidates(
             )
         )
     return out
+
+
+def _site_counties(d: Directory, sites: list[int]) -> list[str | None]:
+    """The county code of each site (None: no site, or its county unknown)."""
+    return [d.site_county_code(site) if site >= 0 else None for site in sites]
 
 
 def _capacity_of(live: Live, shown: np.ndarray) -> tuple[list[int | None], list[dt.datetime | None]]:
@@ -129,6 +140,12 @@ def _covers(priority: str, service_type: str) -> Reason:
 @functools.cache
 def _in_area(county: str) -> Reason:
     return Reason(code="in_area", kind="fit", text=f"works in the person's county ({county})")
+
+
+@functools.cache
+def _not_stated_reasons(mask: int) -> tuple[Reason, ...]:
+    """The caveats of a bitmask over ``NOT_STATED`` (a few bits: at most 2 ** len(NOT_STATED) masks)."""
+    return tuple(_not_stated(bit) for bit in range(len(NOT_STATED)) if mask >> bit & 1)
 
 
 @functools.cache
@@ -182,12 +199,6 @@ def _speaks(languages: tuple[str, ...], mask: int) -> Reason:
     return Reason(code="language_shared", kind="fit", text=f"speaks {', '.join(shared)}")
 
 
-def _language_reasons(s: Selection, fit: int, mask: int) -> list[Reason]:
-    if fit == LANGUAGE_SHARED:
-        return [_speaks(tuple(s.profile.languages), mask)]
-    if fit == LANGUAGE_INTERPRETATION:
-        return [_INTERPRETATION]
-    return []
 
 
 @functools.lru_cache(maxsize=4096)
