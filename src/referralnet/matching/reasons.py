@@ -169,7 +169,7 @@ def _capacity_reasons(unit: str | None, bound: bool, available: int, fresh: bool
     out = [_free(unit, available)]
     if math.isnan(days):
         return out
-    dated = _dated if days >= 0 else _dated.__wrapped__  # a figure from the future: -0.0 must not find 0.0's
+    dated = _dated if days > 0 else _dated.__wrapped__  # a figure from the future (-0.0) must not find 0.0's reason
     return [*out, dated(fresh, int(days), round(days, 1))]
 
 
