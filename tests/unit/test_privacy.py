@@ -226,6 +226,11 @@ def test_the_strings_screened_are_those_of_a_plain_walk(value: object, path: str
     assert list(_strings(profile(extra={"x": value}), "profile")) == _plain_strings(profile(extra={"x": value}), "profile")
 
 
+def test_an_empty_text_is_passed_without_a_search_and_holds_nothing() -> None:
+    assert find_identifiers("") == []
+    screen(profile(note="", needs_text=""), "profile")
+
+
 # --- property based: generators -------------------------------------------------------
 
 VOCABULARY = (

@@ -295,7 +295,7 @@ def screen(
     """
     day = today or datetime.date.today()
     for field, text in _strings(value, path):
-        if (text, day) in _clean:
+        if not text or (text, day) in _clean:  # an empty text (a profile's usual note) holds nothing
             continue
         findings = find_identifiers(text, day)
         if findings:
