@@ -10,6 +10,7 @@ a :class:`Directory`, live figures and an injected ``now``.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -113,7 +114,7 @@ def _geodesic_km(selection: Selection, shown: np.ndarray) -> list[float | None]:
     located = site >= 0
     km = np.full(site.size, np.nan)
     km[located] = geodesic_km_remembered(selection.query.origin, d.site_lat[site[located]], d.site_lon[site[located]])
-    return [None if np.isnan(k) else round(float(k), 1) for k in km]
+    return [None if math.isnan(k) else round(k, 1) for k in km.tolist()]  # plain floats: no numpy scalar each
 
 
 def _offers(selection: Selection, order: np.ndarray, scores: np.ndarray) -> list[bundles.Offer]:
