@@ -85,14 +85,17 @@ REMEMBERED_BYTES = 16 << 20  # what a directory keeps of them (each a column ove
 NEAREST_BYTES = 16 << 20
 
 
-def _remembered(d: Directory, key: tuple[Hashable, ...], compute: Callable[[], np.ndarray]) -> np.ndarray:
-    """``compute()``, kept on ``d`` under ``key``: profiles repeat the same few values of each attribute.
+def _remembered(d: Directory, key: tuple[Hashable, ...], compute: Callable[..., np.ndarray], *args: Any) -> np.ndarray:
+    """``compute(*args)``, kept on ``d`` under ``key``: profiles repeat the same few values of each attribute.
 
     The directory never changes once built, so a column worked out for a service type and a value
     holds until the directory is replaced; the oldest go first past :data:`REMEMBERED_BYTES`. Matches
     run on the event loop's thread, so the memo takes no lock.
     """
-    return _kept(d.verdicts, REMEMBERED_BYTES, key, lambda: (compute(),))[0]
+    found = d.verdicts.get(key)  # the usual case first: no closure made for it
+    if found is None:
+        found = _kept(d.verdicts, REMEMBERED_BYTES, key, lambda: (compute(*args),))
+    return found[0]
 
 
 def _kept(
@@ -221,7 +224,7 @@ def filter_type(d: Directory, service_type: str, q: Query) -> Survivors:
     for code, value_of, verdict in STATIC_CHECKS:
         value = value_of(q, bound)
         if value is not None:
-            drop(code, _remembered(d, (service_type, "check", code, value), functools.partial(_verdict, verdict, d, s, value)))
+            drop(code, _remembered(d, (service_type, "check", code, value), _verdict, verdict, d, s, value))
     if q.high_security:
         drop("security", d.has_confidential[s])
     km, site = _nearest_remembered(d, service_type, q, alive)
