@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from referralnet.matching.bundles import MAX_BUNDLES, Offer, propose, relevant
+from referralnet.matching.bundles import MAX_BUNDLES, Offer, group_ids, propose, relevant
 from referralnet.matching.schemas import Bundle
 
 SHELTER, LEGAL, MEDICAL, PSYCH = "emergency_accommodation", "legal_counselling", "medical_care", "psychological_counselling"
@@ -104,11 +104,13 @@ offer_sets = st.lists(
 
 
 @settings(max_examples=1000, deadline=None)
-@given(offer_sets, st.lists(st.sampled_from(NEEDS), min_size=1, max_size=3, unique=True), st.data())
-def test_leaving_out_irrelevant_offers_changes_nothing(triples: list[tuple[int, str, float]], required: list[str], data: st.DataObject) -> None:
+@given(offer_sets, st.lists(st.sampled_from(NEEDS), min_size=1, max_size=3, unique=True), st.data(), st.sampled_from([1, 10**9]))
+def test_leaving_out_irrelevant_offers_changes_nothing(
+    triples: list[tuple[int, str, float]], required: list[str], data: st.DataObject, spread: int
+) -> None:
     desired = [t for t in NEEDS if t not in required and data.draw(st.booleans())]
     needs = required + desired
-    offers = best_first(*(offer(org, t, score, "required" if t in required else "desired") for org, t, score in triples if t in needs))
+    offers = best_first(*(offer(org * spread, t, score, "required" if t in required else "desired") for org, t, score in triples if t in needs))
     keep = relevant(
         np.array([needs.index(o.service_type) for o in offers], dtype=np.int64),
         np.array([o.organisation_id for o in offers], dtype=np.int64),
@@ -122,3 +124,12 @@ def test_only_the_best_covering_organisations_are_kept() -> None:
     offers = best_first(*(offer(org, SHELTER, 100 - org) for org in range(1, 1001)))
     keep = relevant(np.zeros(1000, dtype=np.int64), np.array([o.organisation_id for o in offers]), np.array([o.score for o in offers]), np.array([True]))
     assert keep.sum() == MAX_BUNDLES
+
+
+@given(st.lists(st.integers(1, 40), min_size=1, max_size=60), st.sampled_from([1, 10**9]))
+def test_group_numbers_keep_the_values_order_and_equality(values: list[int], spread: int) -> None:
+    ids = np.array(values, dtype=np.int64) * spread
+    who, groups = group_ids(ids)
+    _, ranks = np.unique(ids, return_inverse=True)
+    assert 0 <= who.min() and who.max() < groups
+    assert [np.sign(a - b) for a in who.tolist() for b in who.tolist()] == [np.sign(a - b) for a in ranks.tolist() for b in ranks.tolist()]

@@ -1,6 +1,7 @@
 """What a directory and a record book remember between matches changes no result: the filters' columns per
-service type and value, each row's capacity position and record fraction; and the vectorised shortlist and
-nearest sites equal their plain loops."""
+service type and value, the nearest sites per service type and origin, each row's capacity position and record
+fraction; and the vectorised shortlist, nearest sites and bundle offers, the shown candidates' capacity read as
+columns and the remembered reasons equal their plain computations."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from referralnet.matching import filters
+from referralnet.matching import bundles, filters, reasons
 from referralnet.matching.directory import Candidate, Directory
-from referralnet.matching.engine import _shortlist, match
+from referralnet.matching.engine import _as_offers, _offers, _shortlist, match, select
+from referralnet.matching.explain import NOT_STATED
 from referralnet.matching.live import Capacity, CapacityColumns, ProviderRecord, RecordBook
 from referralnet.matching.profile import Profile
+from referralnet.matching.scoring import live_figures
+from referralnet.matching.selection import Selection
 from tests.unit.test_matching_engine import NOW, STALE_AFTER, TOWNS, candidate_lists, capacities, profiles
 
 records = st.dictionaries(
@@ -42,14 +46,16 @@ def test_matches_on_one_directory_equal_matches_on_a_fresh_one_each(
     shared, columns, shared_book = Directory.build(candidates), CapacityColumns.of(capacity), RecordBook(book)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(filters, "REMEMBERED_BYTES", budget)
+        patch.setattr(filters, "NEAREST_BYTES", budget)
         for profile, town, limit in asked * 2:  # the second round reads what the first left
             origin = TOWNS[town][1:]
             kept = match(profile, shared, origin, columns, shared_book, now=NOW, stale_after=STALE_AFTER, limit=limit)
             fresh = match(profile, Directory.build(candidates), origin, capacity, dict(book), now=NOW, stale_after=STALE_AFTER, limit=limit)
             assert msgspec.json.encode(kept) == msgspec.json.encode(fresh)
-            kept_bytes = sum(a.nbytes for a in shared.verdicts.values())
-            assert shared.verdict_bytes == kept_bytes
-            assert kept_bytes <= budget or len(shared.verdicts) == 1  # past the budget only a column too big on its own
+            for memo in (shared.verdicts, shared.nearest):
+                kept_bytes = sum(a.nbytes for kept_arrays in memo.values() for a in kept_arrays)
+                assert memo.nbytes == kept_bytes
+                assert kept_bytes <= budget or len(memo) == 1  # past the budget only what is too big on its own
 
 
 def _plain_shortlist(order: np.ndarray, need: np.ndarray, n_needs: int, limit: int) -> np.ndarray:
@@ -134,3 +140,67 @@ def _profile() -> Profile:
         },
         Profile,
     )
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(candidate_lists, profiles, st.lists(capacities, min_size=14, max_size=14), st.integers(0, 13))
+def test_the_shown_capacity_read_as_columns_equals_one_read_at_a_time(
+    candidates: list[Candidate], profile: Profile, caps: list[Capacity], unread: int
+) -> None:
+    d = Directory.build(candidates)
+    # One service left unread (live_figures needs columns that are not empty).
+    columns = CapacityColumns.of({c.service_id: caps[i] for i, c in enumerate(candidates) if i != unread or len(candidates) == 1})
+    s = select(profile, d, TOWNS["Iași"][1:])
+    live = live_figures(s, columns, NOW, STALE_AFTER)
+    shown = np.arange(s.rows.size)
+    total, updated_at = reasons._capacity_of(live, shown)
+    one_by_one = [live.capacity(i) for i in shown.tolist()]
+    assert total == [c.total for c in one_by_one] and updated_at == [c.updated_at for c in one_by_one]
+
+
+@given(st.booleans(), st.floats(-3, 40, allow_nan=False), st.booleans())
+def test_remembered_capacity_reasons_equal_those_made_afresh(fresh: bool, days: float, twice: bool) -> None:
+    made = reasons._capacity_reasons("beds", True, 2, fresh, days)
+    again = reasons._capacity_reasons("beds", True, 2, fresh, days) if twice else made
+    plain = [reasons._free("beds", 2), reasons._dated.__wrapped__(fresh, int(days), round(days, 1))]
+    assert msgspec.json.encode(made) == msgspec.json.encode(again) == msgspec.json.encode(plain)
+    when = "today" if days < 1 else "1 day ago" if days < 2 else f"{int(days)} days ago"
+    assert made[1].text == (f"capacity updated {when}" if fresh else f"capacity figure is {int(days)} days old")
+
+
+def test_a_capacity_figure_from_the_future_keeps_its_negative_zero() -> None:
+    reasons._capacity_reasons("beds", True, 2, True, 0.01)  # remembered as 0.0
+    assert msgspec.json.encode(reasons._capacity_reasons("beds", True, 2, True, -0.01)[1].value) == b"-0.0"
+
+
+def _plain_offers(s: Selection, order: np.ndarray, scores: np.ndarray) -> list[bundles.Offer]:
+    """The first place of each (need, organisation) in ``order``, found by a loop, as ``engine._offers`` hands them on."""
+    seen: set[tuple[int, int]] = set()
+    best = []
+    for i in order.tolist():
+        key = (int(s.need[i]), int(s.directory.organisation_id[s.rows[i]]))
+        if key not in seen:
+            seen.add(key)
+            best.append(i)
+    at = np.array(best, dtype=np.int64)
+    required = np.array([p == "required" for _, p in s.needs], dtype=bool)
+    keep = bundles.relevant(s.need[at], s.directory.organisation_id[s.rows[at]], scores[at], required)
+    return _as_offers(s, at[keep], scores)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(candidate_lists, profiles, st.randoms(), st.lists(st.integers(0, 1000), min_size=14, max_size=14))
+def test_the_offers_are_the_first_place_of_each_need_and_organisation(
+    candidates: list[Candidate], profile: Profile, rng: object, points: list[int]
+) -> None:
+    s = select(profile, Directory.build(candidates), TOWNS["Iași"][1:])
+    order = np.arange(s.rows.size)
+    rng.shuffle(order)  # type: ignore[attr-defined]
+    scores = np.array(points[: s.rows.size], dtype=np.float64) / 10
+    assert _offers(s, order, scores) == _plain_offers(s, order, scores)
+
+
+def test_remembered_caveats_of_a_mask_are_its_bits_in_order() -> None:
+    for mask in range(1 << len(NOT_STATED)):
+        plain = [reasons._not_stated(bit) for bit in range(len(NOT_STATED)) if mask >> bit & 1]
+        assert list(reasons._not_stated_reasons(mask)) == plain

@@ -21,6 +21,7 @@ from referralnet.matching.privacy import (
     KNOWN_ID_SERIES,
     PHONE,
     Finding,
+    _strings,
     find_identifiers,
     screen,
 )
@@ -193,6 +194,41 @@ def test_screen_walks_plain_containers() -> None:
         screen({"a": ["ok", ("fine", "CJ 123456")]}, "body")
     assert caught.value.field == "body.a[1][1]"
     screen([1, None, 2.5, {"n": 3}], "body")
+
+
+def _plain_strings(value: object, path: str) -> list[tuple[str, str]]:
+    """Every string in ``value`` with its path, by a plain walk (the reference of ``privacy._strings``)."""
+    if isinstance(value, str):
+        return [(path, value)]
+    found: list[tuple[str, str]] = []
+    if isinstance(value, msgspec.Struct):
+        for f in msgspec.structs.fields(value):
+            found += _plain_strings(getattr(value, f.name), f"{path}.{f.encode_name}" if path else f.encode_name)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found += _plain_strings(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for index, item in enumerate(value):
+            found += _plain_strings(item, f"{path}[{index}]")
+    return found
+
+
+nested = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=20,
+)
+
+
+@given(nested, st.sampled_from(["", "body"]))
+def test_the_strings_screened_are_those_of_a_plain_walk(value: object, path: str) -> None:
+    assert list(_strings(value, path)) == _plain_strings(value, path)
+    assert list(_strings(profile(extra={"x": value}), "profile")) == _plain_strings(profile(extra={"x": value}), "profile")
+
+
+def test_an_empty_text_is_passed_without_a_search_and_holds_nothing() -> None:
+    assert find_identifiers("") == []
+    screen(profile(note="", needs_text=""), "profile")
 
 
 # --- property based: generators -------------------------------------------------------

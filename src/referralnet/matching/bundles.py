@@ -90,15 +90,15 @@ def relevant(need: np.ndarray, org: np.ndarray, score: np.ndarray, required: np.
     n_required = int(required.sum())
     if n_required == 0 or need.size == 0:
         return np.zeros(need.size, dtype=bool)
-    orgs, who = np.unique(org, return_inverse=True)
+    who, groups = group_ids(org)
     position = np.cumsum(required) - 1  # need index -> bit among the required needs
     is_required = required[need]
-    cover = np.zeros(orgs.size, dtype=np.int64)
+    cover = np.zeros(groups, dtype=np.int64)
     np.bitwise_or.at(cover, who[is_required], np.left_shift(1, position[need[is_required]]))
-    total = np.zeros(orgs.size)
+    total = np.zeros(groups)
     np.add.at(total, who[is_required], score[is_required])
     covering = np.flatnonzero(cover == (1 << n_required) - 1)
-    keep = np.zeros(orgs.size, dtype=bool)
+    keep = np.zeros(groups, dtype=bool)
     if covering.size:
         mean = total[covering] / n_required
         cut = np.sort(mean)[-min(MAX_BUNDLES, mean.size)] - 0.1  # 0.1: propose rounds its scores
@@ -110,6 +110,16 @@ def relevant(need: np.ndarray, org: np.ndarray, score: np.ndarray, required: np.
         keep[firsts[:per_need]] = True
     keep[(cover & (cover - 1)) != 0] = True  # covers several required needs
     return keep[who]
+
+
+def group_ids(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each of ``values`` (integers, at least one) as a group number, in the values' order, and how many numbers
+    there may be: offsets from the smallest value when they span little (no sort), else ranks."""
+    low, high = int(values.min()), int(values.max())
+    if high - low < 4 * values.size + 4096:
+        return values - low, high - low + 1
+    _, who = np.unique(values, return_inverse=True)
+    return who, int(who.max()) + 1
 
 
 def _pool(ranked: dict[str, list[int]], cover: dict[int, int], n_required: int) -> list[int]:

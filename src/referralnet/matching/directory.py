@@ -116,6 +116,12 @@ class _Builder:
             self.sites["owner"].append(row)
 
 
+class Memo(dict[Any, tuple[np.ndarray, ...]]):
+    """Arrays a match works out from a directory alone, by key; ``nbytes``: their size (see ``filters._kept``)."""
+
+    nbytes = 0
+
+
 class Listing(NamedTuple):
     """What a match shows of a service besides its scores."""
 
@@ -182,8 +188,8 @@ class Directory:
     site_owner: np.ndarray  # row
     # Each row's position in the last capacity columns scored against (their ``service_id``, positions).
     capacity_positions: tuple[np.ndarray, np.ndarray] | None = None
-    verdicts: dict[tuple[Any, ...], np.ndarray]  # the filters' columns per (service type, what, value)
-    verdict_bytes: int  # their size
+    verdicts: Memo  # the filters' columns per (service type, what, value)
+    nearest: Memo  # each row's nearest site and its km per (service type, origin, security need)
 
     @classmethod
     def build(cls, candidates: Iterable[Candidate]) -> Directory:
@@ -211,8 +217,8 @@ class Directory:
         self._freeze("site_owner", np.array(sites["owner"], dtype=np.int64))
         self._freeze("site_located", ~(np.isnan(lat) | np.isnan(lon)))
         self.type_range = _type_ranges(self.service_type)
-        self.verdicts = {}
-        self.verdict_bytes = 0
+        self.verdicts = Memo()
+        self.nearest = Memo()
 
     def _freeze(self, key: str, array: np.ndarray) -> None:
         array.flags.writeable = False

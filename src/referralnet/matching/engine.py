@@ -10,6 +10,7 @@ a :class:`Directory`, live figures and an injected ``now``.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -113,7 +114,7 @@ def _geodesic_km(selection: Selection, shown: np.ndarray) -> list[float | None]:
     located = site >= 0
     km = np.full(site.size, np.nan)
     km[located] = geodesic_km_remembered(selection.query.origin, d.site_lat[site[located]], d.site_lon[site[located]])
-    return [None if np.isnan(k) else round(float(k), 1) for k in km]
+    return [None if math.isnan(k) else round(k, 1) for k in km.tolist()]  # plain floats: no numpy scalar each
 
 
 def _offers(selection: Selection, order: np.ndarray, scores: np.ndarray) -> list[bundles.Offer]:
@@ -121,11 +122,15 @@ def _offers(selection: Selection, order: np.ndarray, scores: np.ndarray) -> list
     if order.size == 0:
         return []
     org = selection.directory.organisation_id[selection.rows[order]]
-    key = selection.need[order] * (int(org.max()) + 1) + (org - int(org.min()))
-    _, first = np.unique(key, return_index=True)
-    best = order[np.sort(first)]
+    who, groups = bundles.group_ids(org)
+    key = selection.need[order] * groups + who
+    place = np.arange(order.size)
+    first = np.full(len(selection.needs) * groups, order.size)
+    np.minimum.at(first, key, place)
+    firsts = np.flatnonzero(first[key] == place)  # the first place of each (need, organisation), in order
+    best = order[firsts]
     required = np.array([priority == "required" for _, priority in selection.needs], dtype=bool)
-    keep = bundles.relevant(selection.need[best], org[np.sort(first)], scores[best], required)
+    keep = bundles.relevant(selection.need[best], org[firsts], scores[best], required)
     return _as_offers(selection, best[keep], scores)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from referralnet.matching import eligibility
-from referralnet.matching.directory import COUNTY_BITS, Directory, bits
+from referralnet.matching.directory import COUNTY_BITS, Directory, Memo, bits
 from referralnet.matching.eligibility import ATTRIBUTES, CAVEATS, Attribute
 from referralnet.matching.geodesy import EARTH_RADIUS_KM
 from referralnet.matching.profile import Profile
@@ -80,24 +80,38 @@ STATIC_CHECKS: tuple[tuple[str, Value, Verdict], ...] = (
     ("avoided_county", lambda q, bound: q.avoid or None, lambda d, s, avoid: (d.site_counties[s] & avoid) == 0),
 )
 REMEMBERED_BYTES = 16 << 20  # what a directory keeps of them (each a column over one service type's rows)
+# What a directory keeps of nearest sites per (service type, origin), apart: origins are many more than
+# the values of an attribute, and their columns must not push the verdicts out (13 bytes a row).
+NEAREST_BYTES = 16 << 20
 
 
-def _remembered(d: Directory, key: tuple[Hashable, ...], compute: Callable[[], np.ndarray]) -> np.ndarray:
-    """``compute()``, kept on ``d`` under ``key``: profiles repeat the same few values of each attribute.
+def _remembered(d: Directory, key: tuple[Hashable, ...], compute: Callable[..., np.ndarray], *args: Any) -> np.ndarray:
+    """``compute(*args)``, kept on ``d`` under ``key``: profiles repeat the same few values of each attribute.
 
     The directory never changes once built, so a column worked out for a service type and a value
     holds until the directory is replaced; the oldest go first past :data:`REMEMBERED_BYTES`. Matches
     run on the event loop's thread, so the memo takes no lock.
     """
-    memo = d.verdicts
+    found = d.verdicts.get(key)  # the usual case first: no closure made for it
+    if found is None:
+        found = _kept(d.verdicts, REMEMBERED_BYTES, key, lambda: (compute(*args),))
+    return found[0]
+
+
+def _kept(
+    memo: Memo, budget: int, key: Hashable, compute: Callable[[], tuple[np.ndarray, ...]], *, frozen: bool = True
+) -> tuple[np.ndarray, ...]:
+    """``compute()``, kept in ``memo`` under ``key`` (read-only when ``frozen``); the oldest go first past ``budget`` bytes."""
     found = memo.get(key)
     if found is None:
         found = compute()
-        found.flags.writeable = False
-        while memo and d.verdict_bytes + found.nbytes > REMEMBERED_BYTES:
-            d.verdict_bytes -= memo.pop(next(iter(memo))).nbytes
+        size = sum(a.nbytes for a in found)
+        for a in found:
+            a.flags.writeable = not frozen
+        while memo and memo.nbytes + size > budget:
+            memo.nbytes -= sum(a.nbytes for a in memo.pop(next(iter(memo))))
         memo[key] = found
-        d.verdict_bytes += found.nbytes
+        memo.nbytes += size
     return found
 
 
@@ -133,6 +147,27 @@ def _nearest(d: Directory, lo: int, hi: int, q: Query, alive: np.ndarray) -> tup
     first[1:] = rows[hit[1:]] != rows[hit[:-1]]
     site[rows[hit[first]]] = at[hit[first]]
     return best, site
+
+
+def _nearest_remembered(d: Directory, service_type: str, q: Query, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_nearest` for the ``alive`` rows of ``service_type``, kept per origin (and security need).
+
+    A row's nearest site depends on nothing else, and people are matched again and again from the
+    same few towns: each row is measured once per origin, when a match first keeps it. Only the
+    ``alive`` rows of the arrays returned are meant (others may hold another match's rows, or nothing).
+    """
+    lo, hi = d.rows_of(service_type)
+
+    def empty() -> tuple[np.ndarray, ...]:
+        return np.full(hi - lo, np.inf), np.full(hi - lo, -1, dtype=np.int32), np.zeros(hi - lo, dtype=bool)
+
+    km, site, measured = _kept(d.nearest, NEAREST_BYTES, (service_type, q.origin, q.high_security), empty, frozen=False)
+    todo = alive & ~measured
+    if todo.any():
+        new_km, new_site = _nearest(d, lo, hi, q, todo)
+        km[todo], site[todo] = new_km[todo], new_site[todo]
+        measured |= todo
+    return km, site
 
 
 def _not_stated(d: Directory, s: np.ndarray, q: Query, bound: bool) -> np.ndarray:
@@ -189,10 +224,10 @@ def filter_type(d: Directory, service_type: str, q: Query) -> Survivors:
     for code, value_of, verdict in STATIC_CHECKS:
         value = value_of(q, bound)
         if value is not None:
-            drop(code, _remembered(d, (service_type, "check", code, value), functools.partial(_verdict, verdict, d, s, value)))
+            drop(code, _remembered(d, (service_type, "check", code, value), _verdict, verdict, d, s, value))
     if q.high_security:
         drop("security", d.has_confidential[s])
-    km, site = _nearest(d, lo, hi, q, alive)
+    km, site = _nearest_remembered(d, service_type, q, alive)
     in_area = _remembered(d, (service_type, "in_area", q.county), lambda: ((d.area[s] & q.county) != 0) | d.national[s])
     reachable = alive.copy()
     if q.max_km is not None:

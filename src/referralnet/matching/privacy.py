@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime
 import functools
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import msgspec
 import phonenumbers
@@ -295,7 +295,7 @@ def screen(
     """
     day = today or datetime.date.today()
     for field, text in _strings(value, path):
-        if (text, day) in _clean:
+        if not text or (text, day) in _clean:  # an empty text (a profile's usual note) holds nothing
             continue
         findings = find_identifiers(text, day)
         if findings:
@@ -321,15 +321,26 @@ def _remember_clean(text: str, day: datetime.date) -> None:
 def _strings(value: object, path: str) -> Iterator[tuple[str, str]]:
     if isinstance(value, str):
         yield path, value
-    elif isinstance(value, msgspec.Struct):
-        for name, encode_name in _fields(type(value)):
-            yield from _strings(getattr(value, name), _child(path, encode_name))
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from _strings(item, _child(path, str(key)))
-    elif isinstance(value, (list, tuple, set, frozenset)):
-        for index, item in enumerate(value):
-            yield from _strings(item, f"{path}[{index}]")
+        return
+    for where, item in _parts(value, path):
+        if type(item) is str:
+            yield where, item
+        elif type(item) not in _NO_PARTS:  # a code, a figure or nothing is not walked (a profile is mostly these)
+            yield from _strings(item, where)
+
+
+_NO_PARTS = frozenset({type(None), bool, int, float})
+
+
+def _parts(value: object, path: str) -> Iterable[tuple[str, object]]:
+    """The fields, items or elements of ``value`` with their paths; none for any other value."""
+    if isinstance(value, msgspec.Struct):
+        return [(_child(path, encode_name), getattr(value, name)) for name, encode_name in _fields(type(value))]
+    if isinstance(value, Mapping):
+        return [(_child(path, str(key)), item) for key, item in value.items()]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [(f"{path}[{index}]", item) for index, item in enumerate(value)]
+    return ()
 
 
 @functools.cache

@@ -6,6 +6,7 @@ figure.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import math
 from collections.abc import Mapping
@@ -13,7 +14,8 @@ from typing import Literal
 
 import numpy as np
 
-from referralnet.matching.directory import LANGUAGE_BITS
+from referralnet.clock import utc
+from referralnet.matching.directory import LANGUAGE_BITS, Directory
 from referralnet.matching.eligibility import caveat_text
 from referralnet.matching.explain import NOT_STATED, label
 from referralnet.matching.filters import LANGUAGE_INTERPRETATION, LANGUAGE_SHARED
@@ -44,38 +46,44 @@ def candidates(
     sites = s.site[shown].tolist()
     confidential = [site >= 0 and bool(d.site_confidential[site]) for site in sites]
     columns = zip(
-        shown.tolist(), rows.tolist(), d.service_id[rows].tolist(), d.organisation_id[rows].tolist(),
+        rows.tolist(), d.service_id[rows].tolist(), d.organisation_id[rows].tolist(),
         d.national[rows].tolist(), d.capacity_bound[rows].tolist(), d.has_confidential[rows].tolist(),
         d.languages[rows].tolist(), s.need[shown].tolist(), s.in_area[shown].tolist(), s.not_stated[shown].tolist(),
         s.language[shown].tolist(), live.available[shown].tolist(), live.fresh[shown].tolist(),
-        live.age_days[shown].tolist(), scores[shown].tolist(), sites, confidential, km,
+        live.age_days[shown].tolist(), scores[shown].tolist(), sites, confidential, km, _site_counties(d, sites),
+        *_capacity_of(live, shown),
     )  # fmt: skip
+    # The same for every candidate of this match.
+    max_km, in_county = s.query.max_km, _in_area(s.profile.location.county)
+    languages_asked, guarded = tuple(s.profile.languages), s.profile.security_risk != "low"
     out = []
     for values in columns:
-        i, row, sid, org, national, bound, has_conf, languages, need, in_area = values[:10]
-        not_stated, fit, available, fresh, age, points, site, conf, k = values[10:]
+        row, sid, org, national, bound, has_conf, languages, need, in_area, not_stated, fit = values[:11]
+        available, fresh, age, points, site, conf, k, county, total, updated_at = values[11:]
         if k is not None and site >= 0:
             k = shown_km(k, conf)
-        county = d.site_county_code(site) if site >= 0 else None
-        cap = live.capacity(i)
         unit = d.capacity_unit[row]
         service_type, priority = s.needs[need]
         record = records.get(org)
         reasons = [_covers(priority, service_type)]
         if k is not None:
-            reasons.append(_distance_reason(k, county, s.query.max_km))
+            reasons.append(_distance_reason(k, county, max_km))
         if national:
             reasons.append(_NATIONAL)
         elif in_area:
-            reasons.append(_in_area(s.profile.location.county))
+            reasons.append(in_county)
         reasons += _capacity_reasons(unit, bound, available, fresh, age)
-        reasons += _language_reasons(s, fit, languages)
-        if has_conf and s.profile.security_risk != "low":
+        if fit == LANGUAGE_SHARED:
+            reasons.append(_speaks(languages_asked, languages))
+        elif fit == LANGUAGE_INTERPRETATION:
+            reasons.append(_INTERPRETATION)
+        if has_conf and guarded:
             reasons.append(_CONFIDENTIAL)
         if record is not None and record.offers > 0:
             reasons += _record_reasons(record)
         if not_stated:
-            reasons += [_not_stated(bit) for bit in range(len(NOT_STATED)) if not_stated >> bit & 1]
+            reasons += _not_stated_reasons(not_stated)
+        reported = available >= 0
         out.append(
             MatchCandidate(
                 service_id=sid,
@@ -87,15 +95,34 @@ def candidates(
                 score=points,
                 distance_km=k,
                 site_county=county,
-                available=cap.available,
-                total=cap.total,
+                available=available if reported else None,
+                total=total,
                 capacity_unit=unit,
-                capacity_updated_at=cap.updated_at,
-                capacity_stale=bool(cap.available is not None and cap.updated_at is not None and not fresh),
+                capacity_updated_at=updated_at,
+                capacity_stale=bool(reported and updated_at is not None and not fresh),
                 reasons=reasons,
             )
         )
     return out
+
+
+def _site_counties(d: Directory, sites: list[int]) -> list[str | None]:
+    """The county code of each site (None: no site, or its county unknown)."""
+    return [d.site_county_code(site) if site >= 0 else None for site in sites]
+
+
+def _capacity_of(live: Live, shown: np.ndarray) -> tuple[list[int | None], list[dt.datetime | None]]:
+    """The shown survivors' total places (None: not reported) and when their capacity was read as updated (None: not read).
+
+    What :meth:`CapacityColumns.capacity` gives one at a time, read as columns.
+    """
+    c, position = live.columns, live.position[shown]
+    total = np.where(position >= 0, c.total[position], -1).tolist()
+    updated = c.updated_at[position].tolist()
+    return (
+        [None if t < 0 else t for t in total],
+        [None if p < 0 else utc(u) for p, u in zip(position.tolist(), updated)],
+    )
 
 
 # Reasons that read the same for every candidate they apply to, made once (a Reason is never changed).
@@ -116,12 +143,20 @@ def _in_area(county: str) -> Reason:
 
 
 @functools.cache
+def _not_stated_reasons(mask: int) -> tuple[Reason, ...]:
+    """The caveats of a bitmask over ``NOT_STATED`` (a few bits: at most 2 ** len(NOT_STATED) masks)."""
+    return tuple(_not_stated(bit) for bit in range(len(NOT_STATED)) if mask >> bit & 1)
+
+
+@functools.cache
 def _not_stated(bit: int) -> Reason:
     attribute = NOT_STATED[bit][0]
     return Reason(code="not_stated", kind="caveat", text=caveat_text(attribute) or "", attribute=attribute)
 
 
+@functools.lru_cache(maxsize=4096)
 def _distance_reason(km: float, county: str | None, max_km: float | None) -> Reason:
+    """The nearest site's distance (shown rounded to 0.1 km: candidates near one origin share them)."""
     text = f"nearest site {km:.1f} km away, in {county}"
     if max_km is not None and km > max_km:
         return Reason(code="distance", kind="caveat", text=f"{text}, beyond {max_km:g} km", value=km)
@@ -134,11 +169,17 @@ def _capacity_reasons(unit: str | None, bound: bool, available: int, fresh: bool
     out = [_free(unit, available)]
     if math.isnan(days):
         return out
-    value = round(days, 1)
+    dated = _dated if days > 0 else _dated.__wrapped__  # a figure from the future (-0.0) must not find 0.0's reason
+    return [*out, dated(fresh, int(days), round(days, 1))]
+
+
+@functools.lru_cache(maxsize=4096)
+def _dated(fresh: bool, days: int, value: float) -> Reason:
+    """How old a capacity figure is: whole ``days`` in words (0: today), ``value`` to 0.1 day."""
     if not fresh:
-        return [*out, Reason(code="capacity_stale", kind="caveat", text=f"capacity figure is {int(days)} days old", value=value)]
-    when = "today" if days < 1 else "1 day ago" if days < 2 else f"{int(days)} days ago"
-    return [*out, Reason(code="capacity_fresh", kind="fit", text=f"capacity updated {when}", value=value)]
+        return Reason(code="capacity_stale", kind="caveat", text=f"capacity figure is {days} days old", value=value)
+    when = "today" if days < 1 else "1 day ago" if days < 2 else f"{days} days ago"
+    return Reason(code="capacity_fresh", kind="fit", text=f"capacity updated {when}", value=value)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -158,12 +199,6 @@ def _speaks(languages: tuple[str, ...], mask: int) -> Reason:
     return Reason(code="language_shared", kind="fit", text=f"speaks {', '.join(shared)}")
 
 
-def _language_reasons(s: Selection, fit: int, mask: int) -> list[Reason]:
-    if fit == LANGUAGE_SHARED:
-        return [_speaks(tuple(s.profile.languages), mask)]
-    if fit == LANGUAGE_INTERPRETATION:
-        return [_INTERPRETATION]
-    return []
 
 
 @functools.lru_cache(maxsize=4096)
