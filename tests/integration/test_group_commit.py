@@ -78,17 +78,24 @@ async def insert(name: str) -> None:
     await sql.fetch("INSERT INTO item (name) VALUES ({})", name)
 
 
+async def write(name: str) -> None:
+    """One write transaction that inserts ``name``."""
+    async with db.write_transaction():
+        await insert(name)
+
+
+async def held(name: str, until: asyncio.Event) -> None:
+    """A write transaction that inserts ``name`` and keeps its turn (or its group open) until ``until`` is set."""
+    async with db.write_transaction():
+        await insert(name)
+        await until.wait()
+
+
 async def queued_behind_a_gate(writers: list[Callable[[], Awaitable[Any]]]) -> list[Any]:
     """Run ``writers`` while a first write transaction holds the turn, so all of them queue behind it;
     their outcomes (a result or the exception), after the gate's own."""
     open_gate = asyncio.Event()
-
-    async def gate() -> None:
-        async with db.write_transaction():
-            await insert("gate")
-            await open_gate.wait()
-
-    first = asyncio.ensure_future(gate())
+    first = asyncio.ensure_future(held("gate", open_gate))
     await asyncio.sleep(0.05)
     tasks = [asyncio.ensure_future(w()) for w in writers]
     await asyncio.sleep(0.05)  # every one is waiting for its turn now
@@ -188,14 +195,10 @@ async def test_a_writer_cancelled_as_its_turn_comes_passes_it_on_inside_the_grou
             # Runs before the next writer resumes, but after the gate handed it the turn on its way out.
             asyncio.get_running_loop().call_soon(cancelled[0].cancel)
 
-    async def writer(name: str) -> None:
-        async with db.write_transaction():
-            await insert(name)
-
     first = asyncio.ensure_future(gate())
     await asyncio.sleep(0.05)
-    cancelled.append(asyncio.ensure_future(writer("cancelled")))
-    waiting = asyncio.ensure_future(writer("next"))
+    cancelled.append(asyncio.ensure_future(write("cancelled")))
+    waiting = asyncio.ensure_future(write("next"))
     await asyncio.sleep(0.05)
     open_gate.set()
     outcomes = await asyncio.wait_for(asyncio.gather(first, cancelled[0], waiting, return_exceptions=True), timeout=30)
@@ -371,29 +374,20 @@ async def test_members_before_a_lost_transaction_get_their_own_error_not_the_fai
 async def test_stop_lets_the_writes_under_way_finish_and_refuses_new_ones(database: Database) -> None:
     open_gate = asyncio.Event()
 
-    async def gate() -> None:
-        async with db.write_transaction():
-            await insert("gate")
-            await open_gate.wait()
-
-    async def writer(name: str) -> None:
-        async with db.write_transaction():
-            await insert(name)
-
-    first = asyncio.ensure_future(gate())
+    first = asyncio.ensure_future(held("gate", open_gate))
     await asyncio.sleep(0.05)
-    queued = [asyncio.ensure_future(writer(f"w{i}")) for i in range(2)]
+    queued = [asyncio.ensure_future(write(f"w{i}")) for i in range(2)]
     await asyncio.sleep(0.05)
     stopping = asyncio.ensure_future(db.stop(database.engine))
     await asyncio.sleep(0.05)
     with pytest.raises(sqlite3.OperationalError, match="being closed"):
-        await asyncio.wait_for(writer("refused"), timeout=5)
+        await asyncio.wait_for(write("refused"), timeout=5)
     assert not stopping.done()
     open_gate.set()
     outcomes = await asyncio.wait_for(asyncio.gather(stopping, first, *queued, return_exceptions=True), timeout=30)
     assert outcomes == [None] * 4
     assert database.names() == {"gate", "w0", "w1"}
-    await asyncio.wait_for(writer("after"), timeout=5)  # the engine opens a new writer when used again
+    await asyncio.wait_for(write("after"), timeout=5)  # the engine opens a new writer when used again
     assert database.names() == {"gate", "w0", "w1", "after"}
 
 
@@ -403,28 +397,16 @@ async def test_stop_with_a_group_that_does_not_end_in_time_fails_its_members_and
     monkeypatch.setattr(db, "STOP_WAIT_SECONDS", 0.1, raising=False)
     open_gate = asyncio.Event()
 
-    async def gate() -> None:
-        async with db.write_transaction():
-            await insert("gate")
-            await open_gate.wait()
-
-    async def writer(name: str) -> None:
-        async with db.write_transaction():
-            await insert(name)
-
-    async def member(name: str) -> None:  # joins the gate's group, then waits for its COMMIT
-        await writer(name)
-
-    first = asyncio.ensure_future(gate())
+    first = asyncio.ensure_future(held("gate", open_gate))
     await asyncio.sleep(0.05)
-    queued = [asyncio.ensure_future(member(f"w{i}")) for i in range(2)]
+    queued = [asyncio.ensure_future(write(f"w{i}")) for i in range(2)]  # they join the gate's group
     await asyncio.sleep(0.05)
     await asyncio.wait_for(db.stop(database.engine), timeout=5)  # the gate is still open: the writer closes under it
     open_gate.set()
     outcomes = await asyncio.wait_for(asyncio.gather(first, *queued, return_exceptions=True), timeout=10)
     assert all(isinstance(o, sqlite3.Error) for o in outcomes), outcomes
     assert database.names() == set()
-    await asyncio.wait_for(writer("after"), timeout=5)
+    await asyncio.wait_for(write("after"), timeout=5)
     assert database.names() == {"after"}
 
 
@@ -446,14 +428,10 @@ async def test_a_writer_cancelled_while_its_begin_waits_for_another_process_keep
     loop = asyncio.get_running_loop()
     loop.call_later(0.4, other_process.execute, "COMMIT")
 
-    async def writer(name: str) -> None:
-        async with db.write_transaction():
-            await insert(name)
-
     try:
-        cancelled = asyncio.ensure_future(writer("cancelled"))
+        cancelled = asyncio.ensure_future(write("cancelled"))
         await asyncio.sleep(0.1)  # its BEGIN waits on the writer's thread
-        waiting = asyncio.ensure_future(writer("next"))
+        waiting = asyncio.ensure_future(write("next"))
         await asyncio.sleep(0.05)
         cancelled.cancel()
         before = loop.time()
@@ -461,7 +439,7 @@ async def test_a_writer_cancelled_while_its_begin_waits_for_another_process_keep
         assert loop.time() - before < 0.15  # the loop was not held up
         outcomes = await asyncio.wait_for(asyncio.gather(cancelled, waiting, return_exceptions=True), timeout=30)
         assert isinstance(outcomes[0], asyncio.CancelledError) and outcomes[1] is None
-        await asyncio.wait_for(writer("later"), timeout=30)
+        await asyncio.wait_for(write("later"), timeout=30)
     finally:
         other_process.close()
     assert database.names() == {"next", "later"}
@@ -474,27 +452,13 @@ async def test_a_member_cancelled_while_waiting_for_its_answer_ends_only_once_it
     hold_last = asyncio.Event()
     settled: list[set[str]] = []
 
-    async def writer(name: str) -> None:
-        async with db.write_transaction():
-            await insert(name)
-
-    async def last() -> None:  # joins after the cancelled one and keeps the group open
-        async with db.write_transaction():
-            await insert("last")
-            await hold_last.wait()
-
     open_gate = asyncio.Event()
 
-    async def gate() -> None:
-        async with db.write_transaction():
-            await insert("gate")
-            await open_gate.wait()
-
-    first = asyncio.ensure_future(gate())
+    first = asyncio.ensure_future(held("gate", open_gate))
     await asyncio.sleep(0.05)
-    cancelled = asyncio.ensure_future(writer("cancelled"))
+    cancelled = asyncio.ensure_future(write("cancelled"))
     cancelled.add_done_callback(lambda _: settled.append(database.names()))
-    holding = asyncio.ensure_future(last())
+    holding = asyncio.ensure_future(held("last", hold_last))
     await asyncio.sleep(0.05)
     open_gate.set()
     await asyncio.sleep(0.05)  # "cancelled" waits for its answer, "last" holds the group open
@@ -514,11 +478,6 @@ async def test_a_member_timed_out_while_waiting_for_its_answer_raises_timeout_er
     open_gate = asyncio.Event()
     outcome: list[str] = []
 
-    async def gate() -> None:
-        async with db.write_transaction():
-            await insert("gate")
-            await open_gate.wait()
-
     async def timed() -> None:
         try:
             async with asyncio.timeout(0.1):
@@ -527,14 +486,9 @@ async def test_a_member_timed_out_while_waiting_for_its_answer_raises_timeout_er
         except TimeoutError:
             outcome.append("timeout")
 
-    async def last() -> None:
-        async with db.write_transaction():
-            await insert("last")
-            await hold_last.wait()
-
-    first = asyncio.ensure_future(gate())
+    first = asyncio.ensure_future(held("gate", open_gate))
     await asyncio.sleep(0.01)
-    tasks = [asyncio.ensure_future(timed()), asyncio.ensure_future(last())]
+    tasks = [asyncio.ensure_future(timed()), asyncio.ensure_future(held("last", hold_last))]
     await asyncio.sleep(0.01)
     open_gate.set()
     await asyncio.sleep(0.2)  # the timeout fired while "timed" waited for its answer
