@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from referralnet import db, sql
+from referralnet.matching import reader
 from referralnet.tables import SweepLock
 from tests.conftest import PG_URL
 
@@ -43,7 +44,7 @@ async def test_sqlite_writers_take_turns_and_a_failure_frees_the_queue(tmp_path:
 
 
 @pytest.mark.skipif(not PG_URL, reason="PostgreSQL only: REFERRALNET_TEST_POSTGRES_URL is not set")
-async def test_postgres_pool_resets_a_session_except_after_a_write_transaction(postgres_url: str) -> None:
+async def test_postgres_pool_resets_a_session_except_after_a_write_transaction_or_a_plain_read(postgres_url: str) -> None:
     """A connection used for other work comes back reset (a SET of one request never reaches the next);
     a write transaction's, which leaves no session state, is given back without that round trip."""
     engine = db.make_engine(postgres_url)
@@ -58,6 +59,7 @@ async def test_postgres_pool_resets_a_session_except_after_a_write_transaction(p
 
         async with db.write_transaction() as tx:
             await tx.connection.execute("SET application_name = 'inside a write'")
+        assert await reader.fetch("SELECT 1 AS one") == [{"one": 1}]  # matching's plain reads: no reset either
         async with engine.pool.acquire() as conn:
             assert await conn.fetchval("SHOW application_name") == "inside a write"  # no reset: no round trip
     finally:

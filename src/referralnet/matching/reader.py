@@ -48,8 +48,8 @@ async def _postgres(engine: Any, sql: str, args: tuple[Any, ...]) -> list[Any]:
     transaction = engine.current_transaction.get()
     if transaction is not None:
         return await transaction.connection.fetch(sql, *args)  # type: ignore[no-any-return]
-    if engine.pool is not None:
-        async with engine.pool.acquire() as connection:
+    if engine.pool is not None:  # plain SELECTs: the connection goes back without asyncpg's reset round trip
+        async with db.plain_connection(engine) as connection:
             return await connection.fetch(sql, *args)  # type: ignore[no-any-return]
     connection = await engine.get_new_connection()
     try:
