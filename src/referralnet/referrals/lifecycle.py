@@ -105,23 +105,12 @@ def _update_sql(
     return f"UPDATE {table} SET {sets} WHERE {' AND '.join(conditions)} RETURNING {names}", args
 
 
-async def _update(table: str, values: dict[Any, Any], where: tuple[Any, ...], sources: list[str], returning: tuple[Any, ...]) -> list[dict[str, Any]]:
-    """``UPDATE table SET values WHERE status IN sources AND where RETURNING returning``, written once as text."""
-    text, args = _update_sql(table, values, where, sources, returning)
-    return await sql.fetch(text, *args)
-
-
 async def move_referral(
     referral_id: int, target: ReferralStatus, now: dt.datetime, *, current: str | None = None, values: dict[Any, Any] | None = None
 ) -> bool:
     """Move a referral to ``target`` if its state allows it (and is still ``current``, when given); sets ``updated_at``."""
-    sources = _sources(REFERRAL_TRANSITIONS, target)
-    if current is not None:
-        sources = [current] if current in sources else []
-    if not sources:
-        return False
-    values = {Referral.status: target, Referral.updated_at: now, **(values or {})}
-    return bool(await _update("referral", values, (Referral.id == referral_id,), sources, (Referral.id,)))
+    move = move_referral_sql(referral_id, target, now, current=current, values=values)
+    return move is not None and bool(await sql.fetch(move[0], *move[1]))
 
 
 async def move_offers(
@@ -129,8 +118,8 @@ async def move_offers(
 ) -> list[dict[str, Any]]:
     """Move the offers matching ``where`` (columns of ``offer`` compared with values) that may reach ``target``; sets
     ``responded_at``. Returns the rows moved."""
-    values = {Offer.status: target, Offer.responded_at: now, **(values or {})}
-    return await _update("offer", values, where, _sources(OFFER_TRANSITIONS, target), returning)
+    text, args = move_offers_sql(target, now, *where, values=values, returning=returning)
+    return await sql.fetch(text, *args)
 
 
 def move_offers_sql(
@@ -150,19 +139,23 @@ def move_need_sql(need_id: int, target: NeedStatus, *, values: dict[Any, Any] | 
 
 
 def move_referral_sql(
-    referral_id: int, target: ReferralStatus, now: dt.datetime, *, current: str, values: dict[Any, Any] | None = None
+    referral_id: int, target: ReferralStatus, now: dt.datetime, *, current: str | None = None, values: dict[Any, Any] | None = None
 ) -> tuple[str, list[Any]] | None:
-    """:func:`move_referral`'s statement from ``current`` (``None`` if that move is not allowed), as :func:`move_offers_sql`."""
-    if current not in _sources(REFERRAL_TRANSITIONS, target):
+    """:func:`move_referral`'s statement (from ``current`` only, when given; ``None`` if the move is not allowed), as
+    :func:`move_offers_sql`."""
+    sources = _sources(REFERRAL_TRANSITIONS, target)
+    if current is not None:
+        sources = [current] if current in sources else []
+    if not sources:
         return None
     values = {Referral.status: target, Referral.updated_at: now, **(values or {})}
-    return _update_sql("referral", values, (Referral.id == referral_id,), [current], (Referral.id,))
+    return _update_sql("referral", values, (Referral.id == referral_id,), sources, (Referral.id,))
 
 
 async def move_need(need_id: int, target: NeedStatus, *, values: dict[Any, Any] | None = None) -> bool:
     """Move one need of a referral to ``target`` if its state allows it."""
-    values = {ReferralNeed.status: target, **(values or {})}
-    return bool(await _update("referral_need", values, (ReferralNeed.id == need_id,), _sources(NEED_TRANSITIONS, target), (ReferralNeed.id,)))
+    text, args = move_need_sql(need_id, target, values=values)
+    return bool(await sql.fetch(text, *args))
 
 
 def referral_state(needs: list[dict[str, Any]]) -> ReferralStatus:
