@@ -20,10 +20,9 @@ from referralnet.errors import Conflict, one
 from referralnet.jsoncol import load
 from referralnet.notifications.outbox import notify_all, notify_sql
 from referralnet.referrals.contacts import announce_placement
-from referralnet.referrals.lifecycle import LIVE_REFERRAL, move_need, move_need_sql, move_offers, move_offers_sql, move_referral_sql, referral_state
+from referralnet.referrals.lifecycle import LIVE_REFERRAL, move_need, move_need_sql, move_offers, move_offers_sql, move_referral_sql
 from referralnet.referrals.offers import (
     FINAL,
-    SETTLING,
     Known,
     expire_if_due,
     get_offer,
@@ -33,6 +32,7 @@ from referralnet.referrals.offers import (
     settle,
     settled_notes,
     settled_values,
+    settling_target,
     withdraw_pending,
     withdrawn_notes,
 )
@@ -154,10 +154,9 @@ async def _accept_pg(row: dict[str, Any], who: str, now: dt.datetime, settings: 
         known.events.append(event(referral_id, "offer_accepted", who, now, offer_id=offer_id, from_status="pending", to_status="accepted",
                                   reserved=reserved, need_id=need_id, service_type=service_type, contact_sent_to=sent_to))  # fmt: skip
         ctes, args = [], []
-        current, target = referral["status"], referral_state(needs)
-        settles = current in SETTLING and target != current  # as settle decides
-        move = move_referral_sql(referral_id, target, now, current=current, values=settled_values(target, now)) if settles else None
-        if move is not None:
+        current, target = referral["status"], settling_target(referral["status"], needs)
+        move = move_referral_sql(referral_id, target, now, current=current, values=settled_values(target, now)) if target else None
+        if target is not None and move is not None:
             ctes.append(f"m AS ({move[0]})")
             args += move[1]
             events, messages = settled_notes(referral, current, target, now, settings, who, offer_id, service_id)

@@ -26,6 +26,7 @@ from referralnet.referrals.lifecycle import (
     LIVE_REFERRAL,
     OFFER_START,
     OFFER_TRANSITIONS,
+    ReferralStatus,
     move_need,
     move_offers,
     move_referral,
@@ -186,6 +187,14 @@ async def advance(referral_id: int, need_id: int | None, now: dt.datetime, setti
 SETTLING = frozenset({"open", "partially_placed", "unplaced"})
 
 
+def settling_target(current: str, needs: list[dict[str, Any]]) -> ReferralStatus | None:
+    """The state :func:`settle` moves a referral in ``current`` to, given its needs; ``None`` when it stays."""
+    if current not in SETTLING:
+        return None
+    target = referral_state(needs)
+    return None if target == current else target
+
+
 async def settle(
     referral_id: int, now: dt.datetime, settings: Settings, actor: str, *, offer_id: int | None = None, known: Known | None = None
 ) -> str:
@@ -197,9 +206,9 @@ async def settle(
     current = referral["status"]
     if current not in SETTLING:
         return current  # type: ignore[no-any-return]
-    target = referral_state(known.needs if known else await needs_rows(referral_id))
-    if target == current:
-        return target
+    target = settling_target(current, known.needs if known else await needs_rows(referral_id))
+    if target is None:
+        return current  # type: ignore[no-any-return]
     if not await move_referral(referral_id, target, now, current=current, values=settled_values(target, now)):
         return current  # type: ignore[no-any-return]
     service_id = 0

@@ -122,7 +122,8 @@ async def create_referral(data: ReferralCreate, actor: Actor, clock: Any, settin
     now = clock.now()
     who = actor.label
     summary = summarise(data.profile)
-    if not sqlite() and not unmet and any(chosen.values()) and (actor.is_staff or _own_institution(actor, {"institution": _institution(actor)})):
+    reads_it = actor.is_staff or (actor.role == "institution" and actor.organisation_id is not None)  # the creator may read it
+    if not sqlite() and not unmet and any(chosen.values()) and reads_it:
         return await _create_pg(data, actor, now, settings, summary, urgency, mode, chosen)
     async with write_transaction():
         rows = await sql.fetch(
