@@ -70,7 +70,7 @@ class _Thread:
         return self._connection
 
     async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, lambda: fn(self._conn()))
+        return await self.start(fn)
 
     def start(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
         """``fn`` handed to the thread now; its outcome, for a caller that must not lose it if cancelled."""

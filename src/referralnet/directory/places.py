@@ -208,7 +208,7 @@ SELECT capacity_available, capacity_total FROM t
 def reserve_ctes(after: str) -> str:
     """PostgreSQL: :func:`reserve`'s decrement and history row as the CTEs ``t`` and ``h`` of a caller's statement, taken
     only if ``after`` (an SQL condition on the caller's earlier CTEs) holds. Arguments: service, service, who, offer, now.
-    The offer's mark and the counter go in the transaction's last statement (:func:`reserved_ctes`)."""
+    The offer's mark and the counter go in the transaction's last statement (:data:`RESERVED_CTES`)."""
     take = _TAKE.replace(" RETURNING ", f" AND {after} RETURNING ")
     return f"""t AS ({take}), h AS (
     INSERT INTO capacity_change (service, token, actor, previous_available, available, previous_total, total, cause, offer, at)
