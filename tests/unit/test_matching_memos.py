@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from referralnet.matching import bundles, filters, reasons
 from referralnet.matching.directory import Candidate, Directory
 from referralnet.matching.engine import _as_offers, _offers, _shortlist, match, select
-from referralnet.matching.explain import NOT_STATED
 from referralnet.matching.live import Capacity, CapacityColumns, ProviderRecord, RecordBook
 from referralnet.matching.profile import Profile
 from referralnet.matching.scoring import live_figures
@@ -154,7 +153,7 @@ def test_the_shown_capacity_read_as_columns_equals_one_read_at_a_time(
     live = live_figures(s, columns, NOW, STALE_AFTER)
     shown = np.arange(s.rows.size)
     total, updated_at = reasons._capacity_of(live, shown)
-    one_by_one = [live.capacity(i) for i in shown.tolist()]
+    one_by_one = [live.columns.capacity(int(live.position[i])) for i in shown.tolist()]
     assert total == [c.total for c in one_by_one] and updated_at == [c.updated_at for c in one_by_one]
 
 
@@ -198,9 +197,3 @@ def test_the_offers_are_the_first_place_of_each_need_and_organisation(
     rng.shuffle(order)  # type: ignore[attr-defined]
     scores = np.array(points[: s.rows.size], dtype=np.float64) / 10
     assert _offers(s, order, scores) == _plain_offers(s, order, scores)
-
-
-def test_remembered_caveats_of_a_mask_are_its_bits_in_order() -> None:
-    for mask in range(1 << len(NOT_STATED)):
-        plain = [reasons._not_stated(bit) for bit in range(len(NOT_STATED)) if mask >> bit & 1]
-        assert list(reasons._not_stated_reasons(mask)) == plain

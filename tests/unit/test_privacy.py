@@ -13,6 +13,7 @@ from stdnum import iban as stdnum_iban
 from stdnum.ro import cnp as stdnum_cnp
 
 from referralnet.errors import PrivacyViolation
+from referralnet.matching import privacy
 from referralnet.matching.privacy import (
     CNP,
     EMAIL,
@@ -226,9 +227,14 @@ def test_the_strings_screened_are_those_of_a_plain_walk(value: object, path: str
     assert list(_strings(profile(extra={"x": value}), "profile")) == _plain_strings(profile(extra={"x": value}), "profile")
 
 
-def test_an_empty_text_is_passed_without_a_search_and_holds_nothing() -> None:
+def test_an_empty_text_is_passed_without_a_search_and_holds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     assert find_identifiers("") == []
-    screen(profile(note="", needs_text=""), "profile")
+
+    def no_search(text: str, *args: object) -> list[object]:
+        raise AssertionError(f"searched {text!r}")
+
+    monkeypatch.setattr(privacy, "find_identifiers", no_search)
+    screen(["", ""], "profile")
 
 
 # --- property based: generators -------------------------------------------------------

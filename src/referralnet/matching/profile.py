@@ -34,6 +34,7 @@ from referralnet.vocabulary.codes import (
     VictimStatus,
 )
 
+# Free text: never remembered by the identifier screen (see _not_free_text, which names the one Note field).
 Note = Annotated[str, Meta(max_length=500, description="Short free text; screened for identifiers")]
 Distance = Annotated[float, Meta(gt=0, le=2000, description="How far the person can move, in km")]
 

@@ -53,9 +53,6 @@ class Live:
     fresh: np.ndarray
     age_days: np.ndarray  # NaN when not reported
 
-    def capacity(self, i: int) -> Capacity:
-        return self.columns.capacity(int(self.position[i]))
-
 
 def live_figures(
     s: Selection, capacity: CapacityColumns | Mapping[int, Capacity], now: dt.datetime, stale_after: dt.timedelta
@@ -94,21 +91,24 @@ def _row_positions(d: Directory, columns: CapacityColumns) -> np.ndarray:
     return memo[1]
 
 
-def _row_fractions(d: Directory, records: Mapping[int, ProviderRecord]) -> np.ndarray:
+def _row_fractions(d: Directory, records: RecordBook) -> np.ndarray:
     """Each directory row's organisation record fraction (:data:`NEUTRAL_RECORD` without a record).
 
-    Kept on a RecordBook for the last directory it met (its ``organisation_id`` column), so a match
+    Kept on the RecordBook for the last directory it met (its ``organisation_id`` column), so a match
     reads its survivors' fractions by row.
     """
-    if isinstance(records, RecordBook) and records.row_fractions is not None and records.row_fractions[0] is d.organisation_id:
+    if records.row_fractions is not None and records.row_fractions[0] is d.organisation_id:
         return records.row_fractions[1]
-    ids, fractions = _fractions(records)
-    orgs = d.organisation_id
-    at = np.minimum(np.searchsorted(ids, orgs), ids.size - 1)
-    by_row = np.where(ids[at] == orgs, fractions[at], NEUTRAL_RECORD)
-    if isinstance(records, RecordBook):
-        records.row_fractions = (d.organisation_id, by_row)
+    by_row = _by_organisation(records, d.organisation_id)
+    records.row_fractions = (d.organisation_id, by_row)
     return by_row
+
+
+def _by_organisation(records: Mapping[int, ProviderRecord], orgs: np.ndarray) -> np.ndarray:
+    """The record fraction of each organisation in ``orgs`` (:data:`NEUTRAL_RECORD` without a record)."""
+    ids, fractions = _fractions(records)
+    at = np.minimum(np.searchsorted(ids, orgs), ids.size - 1)
+    return np.where(ids[at] == orgs, fractions[at], NEUTRAL_RECORD)  # type: ignore[no-any-return]
 
 
 def record_fraction(r: ProviderRecord | None) -> float:
@@ -144,10 +144,7 @@ def score(s: Selection, live: Live, records: Mapping[int, ProviderRecord]) -> np
     if isinstance(records, RecordBook) and records:
         record = _row_fractions(d, records)[s.rows]
     elif records:
-        ids, fractions = _fractions(records)
-        orgs = d.organisation_id[s.rows]
-        at = np.minimum(np.searchsorted(ids, orgs), ids.size - 1)
-        record = np.where(ids[at] == orgs, fractions[at], NEUTRAL_RECORD)
+        record = _by_organisation(records, d.organisation_id[s.rows])
     else:
         record = NEUTRAL_RECORD
     confidential = d.has_confidential[s.rows] if s.profile.security_risk != "low" else 0
