@@ -42,7 +42,8 @@ async def echo_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     headers = {k.decode(): v.decode() for k, v in scope["headers"]}
     answer = json.dumps({
         "method": scope["method"], "path": scope["path"], "query": scope["query_string"].decode(), "port": scope["client"][1],
-        "authorization": headers.get("authorization"), "content_type": headers.get("content-type"), "body": body.decode(),
+        "authorization": headers.get("authorization"), "content_type": headers.get("content-type"),
+        "content_length": headers.get("content-length"), "body": body.decode(),
     }).encode()  # fmt: skip
     status = 201 if scope["method"] == "POST" else 200
     await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json"), (b"x-twice", b"a"), (b"x-twice", b"b")]})
@@ -119,7 +120,8 @@ async def test_keep_alive_json_status_and_headers_against_uvicorn(uvicorn_url: s
     assert first["method"] == "POST" and first["path"] == "/api/things" and first["authorization"] == "Bearer t0k"
     assert first["content_type"] == "application/json" and json.loads(first["body"]) == {"a": [1, 2], "b": "ș"}
     assert second["method"] == "GET" and second["query"] == "limit=1&q=a+b" and second["body"] == ""
-    assert third["body"] == "" and third["content_type"] is None
+    assert third["body"] == "" and third["content_type"] is None and third["content_length"] == "0", "as httpx sends an empty POST"
+    assert second["content_length"] is None
     assert first["port"] == second["port"] == third["port"], "one keep-alive connection for every request"
 
 
