@@ -19,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import httpx  # noqa: E402
+from _client import Client  # noqa: E402
 from _common import REPO, Server, _stop, _wait_healthy, child_env, free_port  # noqa: E402
 
 
@@ -58,12 +58,12 @@ async def bare_server() -> AsyncIterator[Server]:
 
 
 async def throughput(base_url: str, send: Any, clients: int, seconds: float) -> tuple[float, int]:
-    """Requests/s over ``seconds`` with ``clients`` concurrent keep-alive clients, and the failed requests."""
+    """Requests/s over ``seconds`` with ``clients`` concurrent keep-alive clients (``_client.Client``), and the failed requests."""
     done, errors = 0, 0
 
     async def one(k: int) -> None:
         nonlocal done, errors
-        async with httpx.AsyncClient(base_url=base_url, timeout=60.0) as client:
+        async with Client(base_url, timeout=60.0) as client:
             await send(client, k)  # warm-up: connect
             await gate.wait()
             i = k

@@ -2,9 +2,9 @@
 
 For each engine: a fresh database is migrated and given one organisation per client, each with one
 residential shelter of 50 places and its own ngo token. A real ``python -m referralnet serve``
-subprocess is started on it, and every client (an ``httpx.AsyncClient`` with its own token) sends
-``PUT /api/v1/services/{id}/capacity`` with a random ``available`` (0..50) ``--requests`` times, one
-request after another, all clients at once. Every response must be 200.
+subprocess is started on it, and every client (a ``_client.Client``: one keep-alive connection, with
+its own token) sends ``PUT /api/v1/services/{id}/capacity`` with a random ``available`` (0..50)
+``--requests`` times, one request after another, all clients at once. Every response must be 200.
 
 Afterwards the database is read directly: each service's capacity history must hold exactly the
 updates that were answered 200, in the order they were sent, each row's ``previous_available`` must
@@ -46,7 +46,7 @@ from _common import (  # noqa: E402
 
 use_source_tree()
 
-import httpx  # noqa: E402
+from _client import Client, HTTPError  # noqa: E402
 
 TOTAL_PLACES = 50
 
@@ -111,7 +111,7 @@ async def run_client(
     log = ClientLog()
     headers = {"Authorization": f"Bearer {tenant.token}"}
     path = f"/api/v1/services/{tenant.service_id}/capacity"
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=120.0) as client:
+    async with Client(base_url, headers=headers, timeout=120.0) as client:
         # Warm-up, not timed and not a write: opens the connection and checks the token works.
         warm = await client.get(f"/api/v1/services/{tenant.service_id}")
         if warm.status_code != 200:
@@ -123,7 +123,7 @@ async def run_client(
             started = time.perf_counter()
             try:
                 resp = await client.put(path, json={"available": available})
-            except httpx.HTTPError as exc:
+            except HTTPError as exc:
                 log.latencies.append(time.perf_counter() - started)
                 log.errors.append(f"{type(exc).__name__}: {exc}")
                 continue

@@ -9,10 +9,10 @@ directory (``_synthetic.py``). Then, with 200 seeded need profiles:
   the capacity of its survivors not read yet; never the directory); p50/p99 of ``--requests``
   matches one after another with nothing changing, and of ``--requests`` more each made after a
   capacity update (not timed), which makes every match read its survivors' capacity again;
-* HTTP (``python -m referralnet serve``: uvicorn serving ``create_app``, on a free port; an
-  ``httpx`` client): the first request, p50/p99 of the same two series, then requests/s with
-  ``--clients`` concurrent clients for ``--seconds``; and the same load on a bare Litestar JSON
-  endpoint served by uvicorn with the same settings (``_load.py``), in the same run.
+* HTTP (``python -m referralnet serve``: uvicorn serving ``create_app``, on a free port; the
+  benches' light client, ``_client.Client``): the first request, p50/p99 of the same two series,
+  then requests/s with ``--clients`` concurrent clients for ``--seconds``; and the same load on a
+  bare Litestar JSON endpoint served by uvicorn with the same settings (``_load.py``), in the same run.
 
 Targets: p99 < 25 ms at 10k services and < 100 ms at 100k; match/bare requests/s >= 0.1 at 10k.
 
@@ -51,9 +51,9 @@ from _common import (  # noqa: E402
 use_source_tree()
 
 import _synthetic  # noqa: E402
-import httpx  # noqa: E402
 import msgspec  # noqa: E402
 import numpy as np  # noqa: E402
+from _client import Client, Response  # noqa: E402
 from _load import bare_server, throughput  # noqa: E402
 
 TARGET_P99_MS = {10_000: 25.0, 100_000: 100.0}
@@ -175,15 +175,15 @@ async def bench_http(url: str, tokens: dict[str, str], bodies: list[dict[str, An
     admin = {"Authorization": f"Bearer {tokens['admin']}"}
     payloads = [msgspec.json.encode({"profile": b}) for b in bodies]
 
-    async def match(client: httpx.AsyncClient, i: int) -> httpx.Response:
+    async def match(client: Client, i: int) -> Response:
         return await client.post("/api/v1/matches", content=payloads[i % len(payloads)], headers={**headers, "Content-Type": "application/json"})
 
-    async def hello(client: httpx.AsyncClient, i: int) -> httpx.Response:
+    async def hello(client: Client, i: int) -> Response:
         return await client.get("/json")
 
     requests = args.requests
     async with running_server(url) as server:
-        async with httpx.AsyncClient(base_url=server.base_url, timeout=120.0) as client:
+        async with Client(server.base_url, timeout=120.0) as client:
             t = time.perf_counter()
             first = await match(client, 0)
             first_ms = (time.perf_counter() - t) * 1000

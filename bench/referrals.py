@@ -4,8 +4,8 @@ For each engine: a fresh database is migrated and given ``--ngos`` organisations
 with one residential shelter in a different county (national service area, a seeded number of
 places: most roomy, a few with only 3 so they fill up), an ngo token per organisation and an
 institution token per client (default 20, each in its own county). A real ``python -m referralnet
-serve`` subprocess is started on it. Every institution (an ``httpx.AsyncClient`` with its own token)
-sends ``POST /api/v1/referrals`` ``--referrals`` times, one after another, with an anonymised profile
+serve`` subprocess is started on it. Every institution (a ``_client.Client``, one keep-alive
+connection, with its own token) sends ``POST /api/v1/referrals`` ``--referrals`` times, one after another, with an anonymised profile
 from its county and ``service_ids: null``, so the server asks the top 3 matching shelters in
 parallel. Each offer in an answer is handed to its NGO's client, which sends ``POST
 /api/v1/offers/{id}/accept`` at once: the NGOs of one referral race, the first wins (200), the others
@@ -54,7 +54,7 @@ from _common import (  # noqa: E402
 
 use_source_tree()
 
-import httpx  # noqa: E402
+from _client import Client, HTTPError, Response  # noqa: E402
 
 ROOMY_PLACES = 60
 SMALL_PLACES = 3
@@ -167,12 +167,12 @@ async def prepare(database_url: str, institutions: int, ngos: int, rng: random.R
     return clients, shelters
 
 
-async def _post(client: httpx.AsyncClient, log: ClientLog, path: str, **kw: Any) -> httpx.Response | None:
+async def _post(client: Client, log: ClientLog, path: str, **kw: Any) -> Response | None:
     """POST, timing it; a transport error is logged and gives ``None``."""
     started = time.perf_counter()
     try:
         resp = await client.post(path, **kw)
-    except httpx.HTTPError as exc:
+    except HTTPError as exc:
         log.errors.append(f"{type(exc).__name__}: {exc}")
         return None
     finally:
@@ -186,7 +186,7 @@ async def run_institution(
 ) -> ClientLog:  # fmt: skip
     log = ClientLog()
     body = {"profile": profile(who.county), "consent": True, "service_ids": None}
-    async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {who.token}"}, timeout=120.0) as client:
+    async with Client(base_url, headers={"Authorization": f"Bearer {who.token}"}, timeout=120.0) as client:
         # Warm-up, not timed and not a write: opens the connection and checks the token works.
         warm = await client.get("/api/v1/services", params={"limit": 1})
         if warm.status_code != 200:
@@ -212,7 +212,7 @@ async def run_ngo(
     base_url: str, shelter: Shelter, inbox: asyncio.Queue[int | None], gate: asyncio.Event, ready: asyncio.Barrier
 ) -> ClientLog:
     log = ClientLog()
-    async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {shelter.token}"}, timeout=120.0) as client:
+    async with Client(base_url, headers={"Authorization": f"Bearer {shelter.token}"}, timeout=120.0) as client:
         warm = await client.get(f"/api/v1/services/{shelter.service_id}")
         if warm.status_code != 200:
             log.errors.append(f"warm-up GET: {warm.status_code} {warm.text[:200]}")
@@ -343,7 +343,7 @@ async def bench_engine(engine: str, args: argparse.Namespace) -> dict[str, Any]:
     accept_lat = [v for log in run.ngos for v in log.latencies]
     created = sum(len(log.ok) for log in run.institutions)
     placed = sum(len(log.ok) for log in run.ngos)
-    conflicts = Counter()
+    conflicts: Counter[str] = Counter()
     for log in run.ngos:
         conflicts.update(log.conflicts)
     errors = Counter(e for log in [*run.institutions, *run.ngos] for e in log.errors)
@@ -366,6 +366,9 @@ async def bench_engine(engine: str, args: argparse.Namespace) -> dict[str, Any]:
         **{f"accept_{k}": v for k, v in accept_summary.items()},
         "server_cpu_pct": 100 * run.server_cpu_s / wall if run.server_cpu_s is not None and wall > 0 else None,
         "client_cpu_pct": 100 * run.client_cpu_s / wall if wall > 0 else None,
+        # CPU per placed referral (about 4 requests: a create and 3 racing accepts) of this load generator and the server.
+        "client_cpu_ms_per_placed": 1000 * run.client_cpu_s / placed if placed else None,
+        "server_cpu_ms_per_placed": 1000 * run.server_cpu_s / placed if placed and run.server_cpu_s is not None else None,
         "verified": not problems,
         "error_messages": dict(errors.most_common()),
         "verification_problems": problems,
@@ -393,6 +396,9 @@ COLUMNS = [
     ("accept_p50_ms", "accept p50 ms", ".0f"),
     ("accept_p99_ms", "accept p99 ms", ".0f"),
     ("server_cpu_pct", "server CPU %", ".0f"),
+    ("client_cpu_pct", "client CPU %", ".0f"),
+    ("server_cpu_ms_per_placed", "server CPU ms/placed", ".2f"),
+    ("client_cpu_ms_per_placed", "client CPU ms/placed", ".2f"),
 ]
 
 
