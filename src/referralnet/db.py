@@ -14,6 +14,7 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -43,13 +44,22 @@ class _DurableConnection(sqlite3.Connection):
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``sqlite:///path`` or ``postgresql://...``."""
+    """An engine for ``sqlite:///path`` or ``postgresql://...`` (asyncpg's DSN: a server on the same machine
+    through its Unix socket as ``postgresql://user@/db?host=/var/run/postgresql``)."""
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///") or "referralnet.sqlite"
         return PooledSQLiteEngine(path=path, factory=_DurableConnection, timeout=30)
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresEngine(config={"dsn": url})
     raise ValueError("REFERRALNET_DATABASE_URL must start with sqlite:/// or postgresql://")
+
+
+def with_database(url: str, name: str) -> str:
+    """The PostgreSQL ``url`` with database ``name`` instead of its own (user, host, socket and options kept).
+    Not ``urlunsplit`` alone: it writes a URL without a host (``postgresql:///db?host=/socket/dir``) as
+    ``postgresql:/name``."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" + urlunsplit(parts._replace(scheme="", netloc="", path=f"/{name}"))
 
 
 def is_sqlite(engine: Engine) -> bool:
