@@ -24,7 +24,6 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -186,8 +185,11 @@ async def fresh_postgres_database(admin_url: str, prefix: str = "bench") -> Asyn
     """``CREATE DATABASE <prefix>_<random>`` on the server of ``admin_url``; yields its URL; drops it after."""
     import asyncpg
 
+    use_source_tree()
+    from referralnet.db import with_database
+
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
+    url = with_database(admin_url, name)
 
     async def admin(sql: str) -> None:
         conn = await asyncpg.connect(admin_url)

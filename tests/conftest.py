@@ -15,7 +15,6 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -45,9 +44,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def postgres_url() -> Iterator[str]:
     """A fresh database beside the one in REFERRALNET_TEST_POSTGRES_URL, dropped at the end."""
     assert PG_URL
-    parts = urlsplit(PG_URL)
     name = f"rn_test_{uuid.uuid4().hex[:10]}"
-    url = urlunsplit(parts._replace(path=f"/{name}"))
+    url = db.with_database(PG_URL, name)
 
     asyncio.run(pg_admin(PG_URL, f'CREATE DATABASE "{name}"'))
     asyncio.run(db.migrate(db.make_engine(url)))

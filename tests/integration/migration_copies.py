@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from referralnet import db
 from tests.conftest import PG_URL
@@ -80,7 +79,7 @@ def copy_before(engine: str, tmp_path: Path, first: str, rows: Rows, sequences: 
         return
     assert PG_URL
     names = [f"rn_prod_{uuid.uuid4().hex[:8]}", f"rn_copy_{uuid.uuid4().hex[:8]}"]
-    urls = [urlunsplit(urlsplit(PG_URL)._replace(path=f"/{n}")) for n in names]
+    urls = [db.with_database(PG_URL, n) for n in names]
     asyncio.run(_pg_admin(f'CREATE DATABASE "{names[0]}"'))
     try:
         asyncio.run(migrate_to(urls[0], previous))

@@ -24,11 +24,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 
+from referralnet import db
 from tests.conftest import ENGINES, PG_URL, REPO, pg_admin
 from tests.integration.helpers import PROFILE
 
@@ -135,7 +135,7 @@ async def fresh_database(engine: str, tmp_path: Path) -> AsyncIterator[str]:
     name = f"rn_crash_{uuid.uuid4().hex[:10]}"
     await pg_admin(PG_URL, f'CREATE DATABASE "{name}"')
     try:
-        yield urlunsplit(urlsplit(PG_URL)._replace(path=f"/{name}"))
+        yield db.with_database(PG_URL, name)
     finally:
         await pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -21,7 +21,6 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -68,7 +67,7 @@ def fresh_postgres() -> Iterator[str]:
     name = f"rn_migr_{uuid.uuid4().hex[:10]}"
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
     try:
-        yield urlunsplit(urlsplit(PG_URL)._replace(path=f"/{name}"))
+        yield db.with_database(PG_URL, name)
     finally:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
