@@ -146,9 +146,6 @@ def _common(row: dict[str, Any]) -> dict[str, Any]:
     return {key: row[key] for key in keys}
 
 
-_LOCK_REFERRAL = "SELECT id FROM referral WHERE id = {} FOR NO KEY UPDATE"
-
-
 async def lock_referral(referral_id: int) -> None:
     """Lock the referral's row before touching it or its offers (in the caller's write transaction).
 
@@ -159,13 +156,13 @@ async def lock_referral(referral_id: int) -> None:
     the row. SQLite's ``BEGIN IMMEDIATE`` already serialises writers.
     """
     if not sqlite():
-        await sql.fetch(_LOCK_REFERRAL, referral_id)
+        await sql.fetch("SELECT id FROM referral WHERE id = {} FOR NO KEY UPDATE", referral_id)
 
 
 def lock_referral_sql(referral_id: int) -> str:
     """:func:`lock_referral`'s statement on PostgreSQL with the id written in, for ``write_transaction(first=...)``
     (its ``BEGIN`` and this lock in one round trip: a simple query takes no parameters)."""
-    return _LOCK_REFERRAL.replace("{}", str(int(referral_id)))
+    return f"SELECT id FROM referral WHERE id = {int(referral_id)} FOR NO KEY UPDATE"
 
 
 async def referral_row(referral_id: int) -> dict[str, Any] | None:
