@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 from piccolo.table import Table
 
@@ -454,11 +454,8 @@ async def at_commit(step: Callable[[list[int]], Awaitable[None]], ids: list[int]
 
 
 @contextlib.asynccontextmanager
-async def write_transaction(*, first: str | None = None) -> AsyncIterator[Any]:
+async def write_transaction() -> AsyncIterator[Any]:
     """A write transaction; on SQLite ``BEGIN IMMEDIATE``, queued in this process (``_QueuedTransaction``).
-
-    ``first`` (PostgreSQL only): the transaction's first statement, without parameters (e.g. a row lock), sent
-    with its ``BEGIN`` in one round trip (``_BegunWith``); in a nested call, run on the outer one's connection.
 
     Nothing inside may leave session state (a session ``SET``, ``LISTEN``, a session advisory lock): on
     PostgreSQL the connection goes back to the pool without asyncpg's reset (``_ReleasedPlain``).
@@ -478,55 +475,12 @@ async def write_transaction(*, first: str | None = None) -> AsyncIterator[Any]:
     ``write_transaction`` are not queued: they may wait (``busy_timeout``) for a whole group.
     """
     engine = current_engine()
-    if first is not None and not isinstance(engine, PostgresEngine):
-        raise ValueError("write_transaction(first=...) is for PostgreSQL only")
-    transaction: Any
-    if isinstance(engine, SQLiteEngine):
-        transaction = _QueuedTransaction(engine, _sqlite_queue(engine))
-    elif first is not None and isinstance(engine, PostgresEngine) and engine.current_transaction.get() is None:
-        transaction = _BegunWith(engine, first)
-    else:
-        transaction = engine.transaction()
+    transaction = _QueuedTransaction(engine, _sqlite_queue(engine)) if isinstance(engine, SQLiteEngine) else engine.transaction()
     outer = _last_steps.get() is None or (isinstance(transaction, _QueuedTransaction) and transaction._parent is None)
     if isinstance(engine, PostgresEngine):
         transaction = _ReleasedPlain(transaction)
     async with _transaction_body(transaction, outer) as tx:
-        if first is not None and not isinstance(transaction.inner, _BegunWith):
-            await tx.connection.execute(first)  # joined the outer transaction
         yield tx
-
-
-class _BegunWith(PostgresTransaction):
-    """A PostgreSQL transaction whose ``BEGIN`` carries its first statement: one simple-query message, one round
-    trip (each statement still takes its own snapshot, so a lock's waits are seen by the next statement).
-    ``BEGIN``, ``COMMIT`` and ``ROLLBACK`` are sent as text, not through asyncpg's ``Transaction``; asyncpg's
-    release still rolls back a connection left in a transaction (it reads the server's transaction status)."""
-
-    __slots__ = ("first",)
-
-    def __init__(self, engine: PostgresEngine, first: str) -> None:
-        super().__init__(engine)
-        self.first = first
-
-    async def begin(self) -> None:
-        try:
-            await self.connection.execute(f"BEGIN; {self.first}")
-        except BaseException:
-            # Piccolo's __aenter__ would keep the connection (its __aexit__ never runs): a lock's wait
-            # cancelled, or failed, must not take a connection from the pool for good.
-            if self.engine.pool is not None:
-                await self.engine.pool.release(self.connection)
-            else:
-                await self.connection.close()
-            raise
-
-    async def commit(self) -> None:
-        await self.connection.execute("COMMIT")
-        self._committed = True
-
-    async def rollback(self) -> None:
-        await self.connection.execute("ROLLBACK")
-        self._rolled_back = True
 
 
 class _ReleasedPlain:

@@ -36,7 +36,7 @@ from referralnet.referrals.offers import (
     withdraw_pending,
     withdrawn_notes,
 )
-from referralnet.referrals.records import OFFER_SQL, lock_referral, lock_referral_sql, needs_rows, offer_out, referral_row
+from referralnet.referrals.records import OFFER_SQL, lock_referral, needs_rows, offer_out, referral_row
 from referralnet.referrals.schemas import OfferOut
 from referralnet.settings import Settings
 from referralnet.tables import Offer, ReferralNeed
@@ -108,10 +108,10 @@ FROM r, service s, organisation g WHERE s.id = {{}} AND g.id = {{}}"""
 
 
 async def _accept_pg(row: dict[str, Any], who: str, now: dt.datetime, settings: Settings, arrival_instructions: str | None) -> OfferOut:
-    """:func:`accept_offer`'s transaction on PostgreSQL in four round trips: ``BEGIN`` with the referral's lock (one simple
-    query), one statement for every claim (offer, need, place, the need's other offers, :data:`_ACCEPT_PG`), one for the
-    referral's move, the events, the messages and the counter that also reads the answer, and the commit. The same
-    checks, answers and rows as the other engine's path."""
+    """:func:`accept_offer`'s transaction on PostgreSQL in four round trips: the referral's lock, one statement for every
+    claim (offer, need, place, the need's other offers, :data:`_ACCEPT_PG`), one for the referral's move, the events, the
+    messages and the counter that also reads the answer, and the commit. The same checks, answers and rows as the
+    other engine's path."""
     offer_id, referral_id, need_id, service_id = row["id"], row["referral"], row["need"], row["service"]
     live = ", ".join(repr(s) for s in sorted(LIVE_REFERRAL))
     took, took_args = move_offers_sql(
@@ -127,7 +127,8 @@ async def _accept_pg(row: dict[str, Any], who: str, now: dt.datetime, settings: 
         returning=(Offer.id, Offer.organisation), extra="EXISTS (SELECT 1 FROM n)",
     )  # fmt: skip
     statement = _ACCEPT_PG.format(took=took, placed=placed, reserve=places.reserve_ctes("EXISTS (SELECT 1 FROM n)"), gone=gone)
-    async with write_transaction(first=lock_referral_sql(referral_id)):  # BEGIN and the referral's lock: one round trip
+    async with write_transaction():
+        await lock_referral(referral_id)
         got = one(await sql.first(
             statement, referral_id, *took_args, *placed_args, service_id, service_id, who, offer_id, now, offer_id, referral_id,
             *gone_args, offer_id, service_id, row["organisation"],

@@ -159,11 +159,5 @@ async def lock_referral(referral_id: int) -> None:
         await sql.fetch("SELECT id FROM referral WHERE id = {} FOR NO KEY UPDATE", referral_id)
 
 
-def lock_referral_sql(referral_id: int) -> str:
-    """:func:`lock_referral`'s statement on PostgreSQL with the id written in, for ``write_transaction(first=...)``
-    (its ``BEGIN`` and this lock in one round trip: a simple query takes no parameters)."""
-    return f"SELECT id FROM referral WHERE id = {int(referral_id)} FOR NO KEY UPDATE"
-
-
 async def referral_row(referral_id: int) -> dict[str, Any] | None:
     return await sql.first("SELECT * FROM referral WHERE id = {}", referral_id)
