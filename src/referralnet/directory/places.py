@@ -79,6 +79,8 @@ async def _stamp(service_ids: list[int]) -> None:
         await sql.fetch(f"WITH v AS ({_BUMP}) UPDATE service SET capacity_version = (SELECT value FROM v) WHERE {ids}", *args)
 
 
+# What set_figures reads of the service when no answer is built from it (on PostgreSQL: why nothing was written).
+_FIGURES = "SELECT organisation, capacity_available, capacity_total, capacity_unit FROM service WHERE id = {}"
 # PostgreSQL: the NGO's update as one statement: lock the row (only if the actor may change it and the
 # figure is the one expected), bump the counter (after the row: every capacity writer locks its service
 # first), write the figures and the history row. Inside a longer transaction the counter is left to
@@ -104,7 +106,7 @@ RETURNING id
 
 async def set_figures(
     service_id: int, update: CapacityUpdate, actor: Actor, now: dt.datetime, *, cause: str | None = None, offer_id: int | None = None,
-    expected: int | None = None,
+    expected: int | None = None, want_row: bool = True,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     """The NGO's update (or confirmation) of available and total places, with its history row.
 
@@ -113,7 +115,8 @@ async def set_figures(
     (an accepted offer) changed them since, :class:`Conflict` and nothing is written.
     On PostgreSQL one statement (and ``None``); on SQLite (one writer at a time) a read, the update, the
     history row and the counter in the caller's transaction, and the service's row (``views.SERVICE_SQL``)
-    as the update left it with its sites: the answer needs no second read.
+    as the update left it with its sites: the answer needs no second read. ``want_row=False`` (a caller
+    that drops the row): ``None`` and only the columns the update needs are read, inside the writer's turn.
     """
     if update.total is not UNSET:
         check_capacity(update.available, update.total)
@@ -139,10 +142,11 @@ async def set_figures(
             if not alone:
                 await at_commit(_stamp, [service_id])
             return None
-    services = with_sites(await sql.fetch(SERVICE_SQL, service_id))
-    if not services:
+    answer = want_row and sqlite()
+    rows = await sql.fetch(SERVICE_SQL if answer else _FIGURES, service_id)
+    if not rows:
         raise NotFound(f"service {service_id} not found", field="id")
-    row, sites = services[0]
+    row, sites = with_sites(rows)[0] if answer else (rows[0], [])
     if not actor.can_manage(row["organisation"]):
         raise Forbidden("an NGO can update only its own organisation's capacity")
     if expected is not None and row["capacity_available"] != expected:
@@ -160,6 +164,8 @@ async def set_figures(
     await sql.fetch(_HISTORY, service_id, actor.token_id, actor.label, row["capacity_available"], update.available, row["capacity_total"],
                     total, cause, offer_id, now)  # fmt: skip
     await sql.fetch(_BUMP)  # to the value the update stamped (the counter + 1)
+    if not answer:
+        return None
     after = {**row, "capacity_available": update.available, "capacity_total": total, "capacity_unit": row["capacity_unit"] or "places",
              "capacity_updated_at": read_back(now)}  # fmt: skip
     return after, sites
