@@ -13,7 +13,6 @@ import time
 from typing import Any
 
 import httpx
-from aiosmtpd.controller import Controller
 
 from referralnet import db
 from referralnet.accounts.schemas import SYSTEM
@@ -75,21 +74,19 @@ async def _rows(url: str, sql: str) -> list[dict[str, Any]]:
         await db.stop(engine)
 
 
-def test_two_server_processes_sweep_and_deliver_once(database_url: str) -> None:
+def test_two_server_processes_sweep_and_deliver_once(database_url: str, inbox: tuple[Inbox, int]) -> None:
     asyncio.run(_stale_directory(database_url))
-    inbox = Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    smtp.start()
+    received, smtp_port = inbox  # a TCP server: the server processes deliver to it like any other
     ports = (free_port(), free_port())
-    servers = [_start(database_url, ports[0], smtp.port, "--workers", "2"), _start(database_url, ports[1], smtp.port)]
+    servers = [_start(database_url, ports[0], smtp_port, "--workers", "2"), _start(database_url, ports[1], smtp_port)]
     try:
         for port in ports:
             asyncio.run(_healthy(port))
         deadline = time.monotonic() + 60
-        while len(inbox.messages) < SERVICES and time.monotonic() < deadline:
+        while len(received.messages) < SERVICES and time.monotonic() < deadline:
             time.sleep(0.2)
         time.sleep(4)  # several more sweep rounds in each process
-        assert sorted(m["To"] for m in inbox.messages) == [f"org{i}@example.org" for i in range(SERVICES)]
+        assert sorted(m["To"] for m in received.messages) == [f"org{i}@example.org" for i in range(SERVICES)]
         rows = asyncio.run(_rows(database_url, "SELECT kind, status, attempts FROM notification"))
         assert [(r["kind"], r["status"], r["attempts"]) for r in rows] == [("capacity_stale", "sent", 1)] * SERVICES
     finally:
@@ -100,4 +97,3 @@ def test_two_server_processes_sweep_and_deliver_once(database_url: str) -> None:
                 server.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 server.kill()
-        smtp.stop()

@@ -79,6 +79,10 @@ async def _stamp(service_ids: list[int]) -> None:
         await sql.fetch(f"WITH v AS ({_BUMP}) UPDATE service SET capacity_version = (SELECT value FROM v) WHERE {ids}", *args)
 
 
+# The head of every capacity_change row's insert (the history row each writer below writes with its figures).
+_INTO_HISTORY = "INSERT INTO capacity_change (service, token, actor, previous_available, available, previous_total, total, cause, offer, at)"
+# What set_figures reads of the service when no answer is built from it (on PostgreSQL: why nothing was written).
+_FIGURES = "SELECT organisation, capacity_available, capacity_total, capacity_unit FROM service WHERE id = {}"
 # PostgreSQL: the NGO's update as one statement: lock the row (only if the actor may change it and the
 # figure is the one expected), bump the counter (after the row: every capacity writer locks its service
 # first), write the figures and the history row. Inside a longer transaction the counter is left to
@@ -96,7 +100,7 @@ WITH old AS (
     FROM old{stamp_from} WHERE s.id = old.id
     RETURNING s.id, old.capacity_available AS previous_available, old.capacity_total AS previous_total, s.capacity_total AS total
 )
-INSERT INTO capacity_change (service, token, actor, previous_available, available, previous_total, total, cause, offer, at)
+""" + _INTO_HISTORY + """
 SELECT id, {{}}::int, {{}}::text, previous_available, {{}}::int, previous_total, total, {{}}::text, {{}}::int, {{}}::timestamptz FROM u
 RETURNING id
 """
@@ -104,7 +108,7 @@ RETURNING id
 
 async def set_figures(
     service_id: int, update: CapacityUpdate, actor: Actor, now: dt.datetime, *, cause: str | None = None, offer_id: int | None = None,
-    expected: int | None = None,
+    expected: int | None = None, want_row: bool = True,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     """The NGO's update (or confirmation) of available and total places, with its history row.
 
@@ -113,7 +117,8 @@ async def set_figures(
     (an accepted offer) changed them since, :class:`Conflict` and nothing is written.
     On PostgreSQL one statement (and ``None``); on SQLite (one writer at a time) a read, the update, the
     history row and the counter in the caller's transaction, and the service's row (``views.SERVICE_SQL``)
-    as the update left it with its sites: the answer needs no second read.
+    as the update left it with its sites: the answer needs no second read. ``want_row=False`` (a caller
+    that drops the row): ``None`` and only the columns the update needs are read, inside the writer's turn.
     """
     if update.total is not UNSET:
         check_capacity(update.available, update.total)
@@ -139,10 +144,11 @@ async def set_figures(
             if not alone:
                 await at_commit(_stamp, [service_id])
             return None
-    services = with_sites(await sql.fetch(SERVICE_SQL, service_id))
-    if not services:
+    answer = want_row and sqlite()
+    rows = await sql.fetch(SERVICE_SQL if answer else _FIGURES, service_id)
+    if not rows:
         raise NotFound(f"service {service_id} not found", field="id")
-    row, sites = services[0]
+    row, sites = with_sites(rows)[0] if answer else (rows[0], [])
     if not actor.can_manage(row["organisation"]):
         raise Forbidden("an NGO can update only its own organisation's capacity")
     if expected is not None and row["capacity_available"] != expected:
@@ -160,15 +166,14 @@ async def set_figures(
     await sql.fetch(_HISTORY, service_id, actor.token_id, actor.label, row["capacity_available"], update.available, row["capacity_total"],
                     total, cause, offer_id, now)  # fmt: skip
     await sql.fetch(_BUMP)  # to the value the update stamped (the counter + 1)
+    if not answer:
+        return None
     after = {**row, "capacity_available": update.available, "capacity_total": total, "capacity_unit": row["capacity_unit"] or "places",
              "capacity_updated_at": read_back(now)}  # fmt: skip
     return after, sites
 
 
-_HISTORY = (
-    "INSERT INTO capacity_change (service, token, actor, previous_available, available, previous_total, total, cause, offer, at) "
-    "VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})"
-)
+_HISTORY = f"{_INTO_HISTORY} VALUES ({', '.join(['{}'] * 10)})"
 
 
 async def _history(service_id: int, offer_id: int, cause: str, who: str, now: dt.datetime, available: int, step: int, total: int | None) -> None:
@@ -189,32 +194,26 @@ _TAKE = (
     f"WHERE id = {{}} AND capacity_available > 0 AND type IN ({', '.join(repr(t) for t in sorted(CAPACITY_BOUND_TYPES))}) "
     "RETURNING capacity_available, capacity_total"
 )
-# PostgreSQL: the place, the offer's mark and the history row in one round trip (each only if a place was taken).
-_TAKE_PG = f"""
-WITH t AS ({_TAKE}), o AS (
-    UPDATE offer SET reserved = true WHERE id = {{}} AND EXISTS (SELECT 1 FROM t) RETURNING id
-), h AS (
-    INSERT INTO capacity_change (service, token, actor, previous_available, available, previous_total, total, cause, offer, at)
-    SELECT {{}}::int, NULL, {{}}::text, capacity_available + 1, capacity_available, capacity_total, capacity_total,
-        'offer_accepted', (SELECT id FROM o), {{}}::timestamptz FROM t
-    RETURNING id
-)
-SELECT capacity_available, capacity_total FROM t
-"""
 
 
-
-
-def reserve_ctes(after: str) -> str:
+def reserve_ctes(after: str | None = None) -> str:
     """PostgreSQL: :func:`reserve`'s decrement and history row as the CTEs ``t`` and ``h`` of a caller's statement, taken
-    only if ``after`` (an SQL condition on the caller's earlier CTEs) holds. Arguments: service, service, who, offer, now.
+    only if ``after`` (an SQL condition on the caller's earlier CTEs), when given, holds. Arguments: service, service, who, offer, now.
     The offer's mark and the counter go in the transaction's last statement (:data:`RESERVED_CTES`)."""
-    take = _TAKE.replace(" RETURNING ", f" AND {after} RETURNING ")
+    take = _TAKE if after is None else _TAKE.replace(" RETURNING ", f" AND {after} RETURNING ")
     return f"""t AS ({take}), h AS (
-    INSERT INTO capacity_change (service, token, actor, previous_available, available, previous_total, total, cause, offer, at)
+    {_INTO_HISTORY}
     SELECT {{}}::int, NULL, {{}}::text, capacity_available + 1, capacity_available, capacity_total, capacity_total,
         'offer_accepted', {{}}::int, {{}}::timestamptz FROM t
 )"""
+
+
+# PostgreSQL: the place, its history row and the offer's mark in one round trip (each only if a place was taken).
+# Arguments: service, service, who, offer, now, offer.
+_TAKE_PG = f"""
+WITH {reserve_ctes()}, o AS (UPDATE offer SET reserved = true WHERE id = {{}} AND EXISTS (SELECT 1 FROM t))
+SELECT capacity_available, capacity_total FROM t
+"""
 
 
 # PostgreSQL: after reserve_ctes took a place, the offer's mark and the counter's stamp (:func:`_stamp`) as CTEs of
@@ -234,7 +233,7 @@ async def reserve(service_id: int, offer_id: int, now: dt.datetime, who: str) ->
     (to tell "full" from "nothing to count").
     """
     pg = not sqlite()
-    got = await (sql.fetch(_TAKE_PG, service_id, offer_id, service_id, who, now) if pg else sql.fetch(_TAKE, service_id))
+    got = await (sql.fetch(_TAKE_PG, service_id, service_id, who, offer_id, now, offer_id) if pg else sql.fetch(_TAKE, service_id))
     if not got:
         service = await sql.first("SELECT type, capacity_available FROM service WHERE id = {}", service_id)
         assert service is not None  # the offer's service: offers refer to it with ON DELETE RESTRICT

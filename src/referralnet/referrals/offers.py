@@ -340,7 +340,7 @@ async def _no_free_place(service_id: int, offer_id: int, actor: Actor, now: dt.d
     """A decline for "no free place" tells the directory: free places become 0 through the places owner."""
     service = one(await Service.select(Service.type, Service.capacity_available).where(Service.id == service_id).first(), f"service {service_id}")
     if service["type"] in CAPACITY_BOUND_TYPES and service["capacity_available"] != 0:
-        await places.set_figures(service_id, CapacityUpdate(available=0), actor, now, cause="offer_declined", offer_id=offer_id)
+        await places.set_figures(service_id, CapacityUpdate(available=0), actor, now, cause="offer_declined", offer_id=offer_id, want_row=False)
 
 
 async def decline_offer(offer_id: int, body: DeclineBody, actor: Actor, now: dt.datetime, settings: Settings) -> OfferOut:

@@ -15,10 +15,11 @@ from referralnet.dialect import sqlite
 from referralnet.dialect.lists import in_ids
 from referralnet.directory import places
 from referralnet.errors import Conflict, Forbidden, InvalidInput, NotFound, one
-from referralnet.jsoncol import dumps, load
+from referralnet.jsoncol import dumps
 from referralnet.matching.privacy import screen
 from referralnet.matching.profile import Profile
 from referralnet.matching.services import DirectoryCache, match_profile, not_eligible_reason
+from referralnet.referrals.accepting import _json_rows
 from referralnet.referrals.contacts import contacts_for
 from referralnet.referrals.delivery import after_send
 from referralnet.referrals.lifecycle import (
@@ -193,7 +194,7 @@ async def _create_pg(
     owners_sql, owner_args = in_ids("s.id", asked)
     ids = one(await sql.first(_NEW_IDS.replace("@owners@", owners_sql), len(plan), len(asked), *owner_args), "new ids")
     referral_id, need_ids, offer_ids = ids["referral"], sorted(ids["needs"] or []), sorted(ids["offers"] or [])
-    owners = {o["service"]: o for o in load(ids["owners"] or "[]", list[dict[str, Any]])}
+    owners = {o["service"]: o for o in _json_rows(ids["owners"])}
     referral = {"id": referral_id, "urgency": urgency, "summary": summary, "notify_email": data.notify_email}
     need_values: list[Any] = []
     asks, position = [], 0

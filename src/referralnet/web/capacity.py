@@ -89,7 +89,7 @@ async def answer(view: CapacityView, update: CapacityUpdate, now: dt.datetime) -
         ).returning(Service.id)
         if not claimed:
             raise Conflict(USED, field="capacity")
-        await places.set_figures(view.service_id, update, actor, now)
+        await places.set_figures(view.service_id, update, actor, now, want_row=False)
 
 
 def _page(status: int, heading: str, view: CapacityView | None = None, **context: Any) -> Template:

@@ -1,0 +1,62 @@
+"""``places.set_figures`` on both engines: a caller that drops the service's row has it neither read nor built."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from referralnet import sql
+from referralnet.accounts.schemas import SYSTEM, Actor
+from referralnet.db import write_transaction
+from referralnet.dialect import sqlite
+from referralnet.directory import places
+from referralnet.directory.schemas import CapacityUpdate
+from referralnet.directory.views import SERVICE_SQL
+from referralnet.errors import Conflict, Forbidden, NotFound
+from tests.conftest import in_app
+from tests.integration.helpers import make_org, make_service, shelter
+
+
+async def test_set_figures_without_the_row_reads_only_what_it_writes(
+    client: Any, admin: dict[str, str], clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org = await make_org(client, admin, "Asociația Ghiocel")
+    service_id = (await make_service(client, admin, org["id"], shelter(capacity={"unit": "beds", "total": 10, "available": 2})))["id"]
+    other = Actor(token_id=None, name="other", role="ngo", organisation_id=org["id"] + 1000)
+    statements: list[str] = []
+    fetch = sql.fetch
+
+    async def recording(statement: str, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        statements.append(statement)
+        return await fetch(statement, *args, **kwargs)
+
+    monkeypatch.setattr(sql, "fetch", recording)
+
+    async def set_figures(service: int, available: int, **kwargs: Any) -> Any:
+        async with write_transaction():
+            return await places.set_figures(service, CapacityUpdate(available=available), kwargs.pop("actor", SYSTEM), clock.now(), **kwargs)
+
+    async def on_sqlite() -> bool:
+        return sqlite()
+
+    assert in_app(client, set_figures, service_id, 3, want_row=False) is None
+    assert SERVICE_SQL not in statements  # the wide row (organisation, sites) is not read inside the writer's turn
+    # Refusals are the same without the row.
+    with pytest.raises(NotFound):
+        in_app(client, set_figures, service_id + 1000, 1, want_row=False)
+    with pytest.raises(Forbidden):
+        in_app(client, set_figures, service_id, 1, actor=other, want_row=False)
+    with pytest.raises(Conflict):
+        in_app(client, set_figures, service_id, 1, expected=2, want_row=False)
+    assert SERVICE_SQL not in statements
+
+    got = in_app(client, set_figures, service_id, 4)  # the PUT's caller: the row as the update left it, with its sites
+    if in_app(client, on_sqlite):
+        row, sites = got
+        assert row["capacity_available"] == 4 and row["capacity_total"] == 10 and row["organisation.name"] == "Asociația Ghiocel"
+        assert len(sites) == 1
+    else:
+        assert got is None
+    history = (await client.get(f"/api/v1/services/{service_id}/capacity/history", headers=admin)).json()["items"]
+    assert [(h["previous_available"], h["available"]) for h in history] == [(3, 4), (2, 3)]
