@@ -145,14 +145,14 @@ class _WriterQueue:
     def __init__(self) -> None:
         self.busy = False
         # Each waiter's turn, with the writer it will use (only one on the group's writer may join it).
-        self.waiters: collections.deque[tuple[asyncio.Future[None], WriterConnection | None]] = collections.deque()
+        self.waiters: collections.deque[tuple[asyncio.Future[None], WriterConnection]] = collections.deque()
         # The group the turn's holder continues, while it is open (from its first BEGIN until its COMMIT starts).
         self.group: _Group | None = None
         self.closing = False  # db.stop() is draining it: no new turns
         self._idle: list[asyncio.Future[None]] = []  # db.stop()'s wait for the last turn to end
 
-    async def acquire(self, writer: WriterConnection | None) -> None:
-        """Wait for this transaction's turn; ``writer``: its connection, when it is the loop's persistent writer."""
+    async def acquire(self, writer: WriterConnection) -> None:
+        """Wait for this transaction's turn on ``writer``, the loop's persistent writer of its engine."""
         if self.closing:
             raise sqlite3.OperationalError("the database is being closed")
         if not self.busy:
@@ -256,7 +256,9 @@ class _QueuedTransaction(SQLiteTransaction):
     processes and writes outside :func:`write_transaction`.
     """
 
-    def __init__(self, engine: SQLiteEngine, queue: _WriterQueue) -> None:
+    engine: PooledSQLiteEngine
+
+    def __init__(self, engine: PooledSQLiteEngine, queue: _WriterQueue) -> None:
         super().__init__(engine, transaction_type=TransactionType.immediate)
         self.queue = queue
         self.group: _Group | None = None  # on the loop's writer: the group this transaction belongs to
@@ -268,10 +270,7 @@ class _QueuedTransaction(SQLiteTransaction):
             self._parent = None
 
     async def get_connection(self) -> Any:
-        # The loop's persistent writer (PooledSQLiteEngine), else a new connection as Piccolo does.
-        if isinstance(self.engine, PooledSQLiteEngine):
-            return self.engine.writer()
-        return await super().get_connection()
+        return self.engine.writer()  # the loop's persistent writer
 
     async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
         """Piccolo's, except that the task's current transaction is reset even when the commit or rollback
@@ -293,7 +292,7 @@ class _QueuedTransaction(SQLiteTransaction):
         return exception is None
 
     async def begin(self) -> None:
-        writer = self.connection if isinstance(self.connection, WriterConnection) else None
+        writer: WriterConnection = self.connection
         await self.queue.acquire(writer)
         try:
             group = self.queue.group
@@ -302,16 +301,13 @@ class _QueuedTransaction(SQLiteTransaction):
                 group.members += 1
                 self.group, self.joined = group, True
                 return
-            if writer is None:
-                await super().begin()
-                return
             if not _begin_at_once(writer.connection()):
                 await self._begin_on_thread(writer)
             self.group = self.queue.group = _Group(writer)
         except _TurnKept:
             raise asyncio.CancelledError from None
         except BaseException:
-            if writer is not None and self.queue.group is None:
+            if self.queue.group is None:
                 _leave_transaction(writer)  # a BEGIN that returned as the cancellation came
             self.queue.release()
             raise
@@ -340,16 +336,7 @@ class _QueuedTransaction(SQLiteTransaction):
 
     async def commit(self) -> None:
         group = self.group
-        if group is None:  # Piccolo's own connection: its own COMMIT
-            try:
-                await super().commit()
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await self.connection.execute("ROLLBACK")
-                raise
-            finally:
-                self.queue.release()
-            return
+        assert group is not None  # begin() joined or opened one
         try:
             connection = group.writer.connection()
             if self.joined:
@@ -367,12 +354,7 @@ class _QueuedTransaction(SQLiteTransaction):
 
     async def rollback(self) -> None:
         group = self.group
-        if group is None:  # Piccolo's own connection: its own ROLLBACK
-            try:
-                await super().rollback()
-            finally:
-                self.queue.release()
-            return
+        assert group is not None  # begin() joined or opened one
         if not self.joined:  # a group's first member, alone in its transaction (nobody joins before it ended)
             self.queue.group = None
             try:
@@ -475,7 +457,9 @@ async def write_transaction() -> AsyncIterator[Any]:
     ``write_transaction`` are not queued: they may wait (``busy_timeout``) for a whole group.
     """
     engine = current_engine()
-    transaction = _QueuedTransaction(engine, _sqlite_queue(engine)) if isinstance(engine, SQLiteEngine) else engine.transaction()
+    if isinstance(engine, SQLiteEngine) and not isinstance(engine, PooledSQLiteEngine):
+        raise TypeError("write_transaction on SQLite needs make_engine's PooledSQLiteEngine (its persistent writer)")
+    transaction = _QueuedTransaction(engine, _sqlite_queue(engine)) if isinstance(engine, PooledSQLiteEngine) else engine.transaction()
     outer = _last_steps.get() is None or (isinstance(transaction, _QueuedTransaction) and transaction._parent is None)
     if isinstance(engine, PostgresEngine):
         transaction = _ReleasedPlain(transaction)

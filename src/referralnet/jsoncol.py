@@ -28,3 +28,8 @@ def load(value: Any, type: Any = Any) -> Any:
             decoder = _decoders[type] = msgspec.json.Decoder(type)
         return decoder.decode(value)
     return value if type is Any else msgspec.convert(value, type)
+
+
+def rows(value: Any) -> list[dict[str, Any]]:
+    """A ``json_agg`` column's rows (``NULL`` when it aggregated none)."""
+    return [] if value is None else load(value, list[dict[str, Any]])  # type: ignore[no-any-return]

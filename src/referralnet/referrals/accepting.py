@@ -10,14 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from referralnet import sql
+from referralnet import jsoncol, sql
 from referralnet.accounts.schemas import Actor
 from referralnet.audit import event, record_all, record_sql
 from referralnet.db import write_transaction
 from referralnet.dialect import sqlite
 from referralnet.directory import places
 from referralnet.errors import Conflict, one
-from referralnet.jsoncol import load
 from referralnet.notifications.outbox import notify_all, notify_sql
 from referralnet.referrals.contacts import announce_placement
 from referralnet.referrals.lifecycle import LIVE_REFERRAL, move_need, move_need_sql, move_offers, move_offers_sql, move_referral_sql
@@ -142,7 +141,7 @@ async def _accept_pg(row: dict[str, Any], who: str, now: dt.datetime, settings: 
             raise Conflict(places.FULL, field="capacity")
         referral = {k: v for k, v in got.items() if not k.startswith("accept.")}
         placed_need = {"status": "placed", "placed_offer": offer_id, "placed_at": now, "queue": "[]"}
-        needs = [{**n, **placed_need} if n["id"] == need_id else n for n in _json_rows(got["accept.needs"])]
+        needs = [{**n, **placed_need} if n["id"] == need_id else n for n in jsoncol.rows(got["accept.needs"])]
         known = Known(referral, needs, service_id)
         service_type = one(next((n for n in needs if n["id"] == need_id), None), f"need {need_id}")["service_type"]
         provider = {"organisation": row["organisation"], "arrival_instructions": arrival_instructions, "name": got["accept.name"],
@@ -162,7 +161,7 @@ async def _accept_pg(row: dict[str, Any], who: str, now: dt.datetime, settings: 
             events, messages = settled_notes(referral, current, target, now, settings, who, offer_id, service_id)
             known.events += events
             known.messages += messages
-        withdrawn = _json_rows(got["accept.withdrawn"])
+        withdrawn = jsoncol.rows(got["accept.withdrawn"])
         events, messages = withdrawn_notes(referral, withdrawn, now, who, "another provider accepted this need")
         known.events += events
         known.messages += messages
@@ -182,8 +181,3 @@ async def _accept_pg(row: dict[str, Any], who: str, now: dt.datetime, settings: 
         if last is None:
             raise Conflict("the referral changed meanwhile; try again", field="status")
         return offer_out({**last, "reserved": last["reserved"] or reserved})
-
-
-def _json_rows(value: Any) -> list[dict[str, Any]]:
-    """A ``json_agg`` column's rows (``NULL`` when it aggregated none)."""
-    return [] if value is None else load(value, list[dict[str, Any]])  # type: ignore[no-any-return]

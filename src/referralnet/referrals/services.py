@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from referralnet import sql
+from referralnet import jsoncol, sql
 from referralnet.accounts.schemas import Actor
 from referralnet.audit import audit, audit_sql, event, record
 from referralnet.db import write_transaction
@@ -19,7 +19,6 @@ from referralnet.jsoncol import dumps
 from referralnet.matching.privacy import screen
 from referralnet.matching.profile import Profile
 from referralnet.matching.services import DirectoryCache, match_profile, not_eligible_reason
-from referralnet.referrals.accepting import _json_rows
 from referralnet.referrals.contacts import contacts_for
 from referralnet.referrals.delivery import after_send
 from referralnet.referrals.lifecycle import (
@@ -194,7 +193,7 @@ async def _create_pg(
     owners_sql, owner_args = in_ids("s.id", asked)
     ids = one(await sql.first(_NEW_IDS.replace("@owners@", owners_sql), len(plan), len(asked), *owner_args), "new ids")
     referral_id, need_ids, offer_ids = ids["referral"], sorted(ids["needs"] or []), sorted(ids["offers"] or [])
-    owners = {o["service"]: o for o in _json_rows(ids["owners"])}
+    owners = {o["service"]: o for o in jsoncol.rows(ids["owners"])}
     referral = {"id": referral_id, "urgency": urgency, "summary": summary, "notify_email": data.notify_email}
     need_values: list[Any] = []
     asks, position = [], 0
