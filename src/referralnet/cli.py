@@ -23,7 +23,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     lines = asyncio.run(db.migrate(db.make_engine(settings.database_url)))
     print("\n".join(_migration_summary(lines)))
-    print(f"database ready: {settings.database_url}")
+    print(f"database ready: {describe_database(settings.database_url)}")
     return 0
 
 

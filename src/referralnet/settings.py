@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
@@ -34,7 +35,8 @@ def _default_database_url() -> str:
 
 
 def describe_database(url: str) -> str:
-    """The database URL for messages, without its password."""
+    """The database URL for messages, without its password (in the user part or a ``password=`` parameter)."""
+    url = re.sub(r"([?&]password=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)
     scheme, sep, rest = url.partition("://")
     userinfo, at, host = rest.rpartition("@")
     if sep and at and ":" in userinfo:

@@ -56,11 +56,16 @@ async def test_the_app_serves_over_the_socket() -> None:
     url = db.with_database(ADMIN_URL, name)
     await pg_admin(ADMIN_URL, f'CREATE DATABASE "{name}"')
     try:
+        # A password as a parameter (trust authentication ignores one) is not printed by the CLI.
+        secret = urlsplit(PG_URL).password or "not-to-be-printed"
+        cli_url = url if "password=" in url else f"{url}&password={secret}"
         cli = subprocess.run(
-            [sys.executable, "-m", "referralnet", "--database-url", url, "migrate"],
+            [sys.executable, "-m", "referralnet", "--database-url", cli_url, "migrate"],
             cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
         assert cli.returncode == 0, cli.stderr
+        assert "database ready" in cli.stdout and "password=***" in cli.stdout + cli.stderr
+        assert secret not in cli.stdout + cli.stderr
         await db.migrate(db.make_engine(url))  # a second run, in the process: the advisory lock's connection
 
         settings = Settings(database_url=url, data_dir=str(REPO / "data"), scheduler=False, debug=True)

@@ -65,3 +65,8 @@ def test_database_description_hides_the_password() -> None:
     assert describe_database("postgresql://rn:s3cret@db:5432/rn") == "postgresql://rn:***@db:5432/rn"
     assert describe_database("postgresql://rn@db/rn") == "postgresql://rn@db/rn"
     assert describe_database("sqlite:////var/lib/rn.sqlite") == "sqlite:////var/lib/rn.sqlite"
+    assert (
+        describe_database("postgresql://rn@/rn?host=/var/run/postgresql&password=s3cret&sslmode=require")
+        == "postgresql://rn@/rn?host=/var/run/postgresql&password=***&sslmode=require"
+    )
+    assert describe_database("postgresql:///rn?PASSWORD=s3cret") == "postgresql:///rn?PASSWORD=***"
