@@ -62,7 +62,8 @@ class Client:
         self.host, self.port, self.timeout = url.hostname, url.port or 80, timeout
         self._prefix = url.path.rstrip("/")
         netloc = url.netloc.rsplit("@", 1)[-1]
-        self._common = "".join(f"{k}: {v}\r\n" for k, v in {"Host": netloc, **(headers or {})}.items())
+        self._headers = {"Host": netloc, **(headers or {})}
+        self._common = _lines(self._headers)
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
@@ -101,14 +102,16 @@ class Client:
         params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None,
     ) -> Response:  # fmt: skip
         """Send one request and read its whole response; ``json`` is encoded with msgspec (Content-Type set)."""
-        head = [f"{method} {self._prefix}{path}{'?' + urlencode(params) if params else ''} HTTP/1.1\r\n", self._common]
+        common = self._common
+        if headers:  # a request's header replaces the client's of the same name, as in httpx
+            names = {k.lower() for k in headers}
+            common = _lines({**{k: v for k, v in self._headers.items() if k.lower() not in names}, **headers})
+        head = [f"{method} {self._prefix}{path}{'?' + urlencode(params) if params else ''} HTTP/1.1\r\n", common]
         if json is not _NO_JSON:
             body = _encode(json)
             head.append("Content-Type: application/json\r\n")
         else:
             body = content.encode() if isinstance(content, str) else content or b""
-        if headers:
-            head.extend(f"{k}: {v}\r\n" for k, v in headers.items())
         if body or method in ("POST", "PUT", "PATCH"):
             head.append(f"Content-Length: {len(body)}\r\n")
         head.append("\r\n")
@@ -164,6 +167,10 @@ class Client:
         if not keep or status == 101:
             self._drop()
         return Response(status, headers, body)
+
+
+def _lines(headers: Mapping[str, str]) -> str:
+    return "".join(f"{k}: {v}\r\n" for k, v in headers.items())
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:

@@ -31,6 +31,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -245,7 +246,7 @@ async def main() -> int:
         from referralnet import db
 
         await db.migrate(db.make_engine(url))
-        print(f"filling {url.rsplit('/', 1)[1]} ...", file=sys.stderr)
+        print(f"filling {urlsplit(url).path.lstrip('/')} ...", file=sys.stderr)
         fill_times = await fill(url, args.organisations, args.services, args.referrals, args.days, args.seed)
         rows = await measure(url, args.repeat)
     print(f"\nCoverage review on PostgreSQL: {args.services:,} services, {args.organisations:,} organisations, "

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import unquote_plus, urlsplit
 
 import msgspec
 from msgspec import Meta
@@ -35,13 +35,21 @@ def _default_database_url() -> str:
 
 
 def describe_database(url: str) -> str:
-    """The database URL for messages, without its password (in the user part or a ``password=`` parameter)."""
-    url = re.sub(r"([?&]password=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)
-    scheme, sep, rest = url.partition("://")
-    userinfo, at, host = rest.rpartition("@")
-    if sep and at and ":" in userinfo:
-        return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
-    return url
+    """The database URL for messages, without its secrets: the user part's password and a ``password=`` or
+    ``sslpassword=`` parameter."""
+    if not url.startswith("postgresql://"):
+        return url
+    parts = urlsplit(url)
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    netloc = f"{userinfo.split(':', 1)[0]}:***@{hosts}" if at and ":" in userinfo else parts.netloc
+    query = "&".join(
+        f"{key}=***" if unquote_plus(key).lower() in _SECRET_PARAMETERS else f"{key}{sep}{value}"
+        for key, sep, value in (pair.partition("=") for pair in parts.query.split("&"))
+    )  # fmt: skip
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if parts.query else "") + (f"#{parts.fragment}" if parts.fragment else "")
+
+
+_SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
 
 
 class SettingsError(ValueError):

@@ -43,6 +43,7 @@ async def echo_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     answer = json.dumps({
         "method": scope["method"], "path": scope["path"], "query": scope["query_string"].decode(), "port": scope["client"][1],
         "authorization": headers.get("authorization"), "content_type": headers.get("content-type"),
+        "authorizations": sum(k == b"authorization" for k, _ in scope["headers"]),
         "content_length": headers.get("content-length"), "body": body.decode(),
     }).encode()  # fmt: skip
     status = 201 if scope["method"] == "POST" else 200
@@ -114,6 +115,8 @@ async def test_keep_alive_json_status_and_headers_against_uvicorn(uvicorn_url: s
         created = await client.post("/api/things", json={"a": [1, 2], "b": "ș"})
         got = await client.get("/api/things/1", params={"limit": 1, "q": "a b"})
         empty = await client.post("/api/things/1/accept")
+        other = (await client.get("/x", headers={"authorization": "Bearer other"})).json()
+    assert other["authorization"] == "Bearer other" and other["authorizations"] == 1, "a request's header replaces the client's"
     assert (created.status_code, got.status_code, empty.status_code) == (201, 200, 201)
     assert created.headers["content-type"] == "application/json" and created.headers["x-twice"] == "a, b"
     first, second, third = created.json(), got.json(), empty.json()

@@ -9,7 +9,7 @@ import sys
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -32,9 +32,9 @@ def _socket_url(database: str) -> str | None:
     port = parts.port or 5432
     if not Path(SOCKET_DIR, f".s.PGSQL.{port}").exists():
         return None
-    options = {"host": SOCKET_DIR, "port": port, "user": parts.username or "postgres"}
+    options = {"host": SOCKET_DIR, "port": port, "user": unquote(parts.username or "postgres")}
     if parts.password:
-        options["password"] = parts.password
+        options["password"] = unquote(parts.password)
     return f"postgresql:///{database}?{urlencode(options)}"
 
 

@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -32,11 +31,13 @@ DEMO = REPO / "data" / "demo"
 def second_postgres() -> Iterator[str]:
     assert PG_URL
     name = f"rn_test_{uuid.uuid4().hex[:10]}"
-    url = urlunsplit(urlsplit(PG_URL)._replace(path=f"/{name}"))
+    url = db.with_database(PG_URL, name)
     asyncio.run(pg_admin(PG_URL, f'CREATE DATABASE "{name}"'))
-    asyncio.run(db.migrate(db.make_engine(url)))
-    yield url
-    asyncio.run(pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    try:
+        asyncio.run(db.migrate(db.make_engine(url)))
+        yield url
+    finally:
+        asyncio.run(pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

@@ -70,3 +70,6 @@ def test_database_description_hides_the_password() -> None:
         == "postgresql://rn@/rn?host=/var/run/postgresql&password=***&sslmode=require"
     )
     assert describe_database("postgresql:///rn?PASSWORD=s3cret") == "postgresql:///rn?PASSWORD=***"
+    assert describe_database("postgresql://rn@db/rn?sslpassword=key&pass%77ord=x") == "postgresql://rn@db/rn?sslpassword=***&pass%77ord=***"
+    assert describe_database("postgresql://rn:pw@db:5432/rn?application_name=a@b") == "postgresql://rn:***@db:5432/rn?application_name=a@b"
+    assert describe_database("postgresql://rn@[::1]:5432/rn") == "postgresql://rn@[::1]:5432/rn"
