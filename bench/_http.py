@@ -45,6 +45,7 @@ use_source_tree()
 
 import _synthetic  # noqa: E402
 import httpx  # noqa: E402
+from _client import Client, HTTPError  # noqa: E402
 from _load import bare_server  # noqa: E402
 
 COUNTY, FORM = "RO-IS", "labour"
@@ -182,24 +183,29 @@ async def capacity_updates(base_url: str, token: str, ids: list[int], rate: floa
     """PUT capacity at ``rate`` per second (each on its own schedule, not waiting for the previous answer) until ``stop``."""
     sent = failed = 0
     tasks: list[asyncio.Task[None]] = []
-    async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+    idle: list[Client] = []  # keep-alive connections not in use; a PUT due while all are busy opens another
+    headers = {"Authorization": f"Bearer {token}"}
 
-        async def put(sid: int, available: int) -> None:
-            nonlocal failed
-            try:
-                resp = await client.put(f"/api/v1/services/{sid}/capacity", json={"available": available, "total": 5})
-                failed += resp.status_code != 200
-            except httpx.HTTPError:
-                failed += 1
+    async def put(sid: int, available: int) -> None:
+        nonlocal failed
+        client = idle.pop() if idle else Client(base_url, headers=headers, timeout=30)
+        try:
+            resp = await client.put(f"/api/v1/services/{sid}/capacity", json={"available": available, "total": 5})
+            failed += resp.status_code != 200
+        except HTTPError:
+            failed += 1
+        idle.append(client)
 
-        start = time.perf_counter()
-        while not stop.is_set():
-            due = start + sent / rate
-            await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            tasks.append(asyncio.create_task(put(ids[sent % len(ids)], sent % 5)))
-            sent += 1
-        elapsed = time.perf_counter() - start
-        await asyncio.gather(*tasks)
+    start = time.perf_counter()
+    while not stop.is_set():
+        due = start + sent / rate
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        tasks.append(asyncio.create_task(put(ids[sent % len(ids)], sent % 5)))
+        sent += 1
+    elapsed = time.perf_counter() - start
+    await asyncio.gather(*tasks)
+    for client in idle:
+        await client.aclose()
     return {"sent": sent, "failed": failed, "rate": sent / elapsed}
 
 
