@@ -574,8 +574,6 @@ async def _ping(engine: Engine) -> bool:
     try:
         if isinstance(engine, PooledSQLiteEngine):
             await engine.read("SELECT 1", inline=True)
-        elif isinstance(engine, SQLiteEngine):
-            await engine._run_in_new_connection("SELECT 1")
         elif isinstance(engine, PostgresEngine) and engine.pool is not None:
             async with plain_connection(engine) as connection:
                 await connection.fetchval("SELECT 1")

@@ -58,9 +58,8 @@ async def fetch(sql: str, *args: Any, scan: bool = False) -> list[dict[str, Any]
     if isinstance(engine, SQLiteEngine):
         if transaction is not None:
             return await engine._run_in_existing_connection(transaction.connection, _qmarks(sql), list(args))  # type: ignore[no-any-return]
-        if isinstance(engine, PooledSQLiteEngine):
-            return await engine.read(_qmarks(sql), args, inline=not scan and _reads_only(sql))
-        return await engine._run_in_new_connection(_qmarks(sql), list(args))  # type: ignore[no-any-return]  # Piccolo's own engine
+        assert isinstance(engine, PooledSQLiteEngine)  # db.make_engine's; write_transaction refuses any other
+        return await engine.read(_qmarks(sql), args, inline=not scan and _reads_only(sql))
     if transaction is not None:
         return [dict(r) for r in await transaction.connection.fetch(_numbered(sql), *args)]
     if engine.pool is not None:  # type: ignore[attr-defined]

@@ -87,3 +87,17 @@ async def test_sqlite_writes_outside_a_transaction_never_run_on_the_loops_reader
     assert (await sql.fetch("SELECT count(*) AS n FROM sweep_lock"))[0]["n"] == 2
     with pytest.raises(sqlite3.OperationalError, match="readonly"):  # the loop's reader refuses any write
         await engine.read("INSERT INTO sweep_lock (name) VALUES (?)", ("on the loop",), inline=True)
+
+
+async def test_write_transaction_refuses_a_sqlite_engine_without_the_persistent_writer(tmp_path: Path) -> None:
+    """Group commit needs make_engine's engine (its writer per loop); Piccolo's plain one would write outside the queue."""
+    from piccolo.engine.sqlite import SQLiteEngine
+
+    previous = db.current_engine()
+    db.bind(SQLiteEngine(path=str(tmp_path / "plain.sqlite")))
+    try:
+        with pytest.raises(TypeError, match="PooledSQLiteEngine"):
+            async with db.write_transaction():
+                pytest.fail("the block must not run")
+    finally:
+        db.bind(previous)
