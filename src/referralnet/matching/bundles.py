@@ -76,7 +76,9 @@ def _contenders(best: Best, found: list[tuple[int, ...]], required: Sequence[str
     return [combo for combo, score in zip(found, scores) if score >= cut]
 
 
-def relevant(need: np.ndarray, org: np.ndarray, score: np.ndarray, required: np.ndarray) -> np.ndarray:
+def relevant(
+    need: np.ndarray, org: np.ndarray, score: np.ndarray, required: np.ndarray, *, grouped: tuple[np.ndarray, int] | None = None
+) -> np.ndarray:
     """Which offers can change what :func:`propose` answers, as a mask; the others can be left out.
 
     ``need``, ``org`` and ``score`` describe the offers :func:`propose` would get (best first, one per
@@ -85,12 +87,13 @@ def relevant(need: np.ndarray, org: np.ndarray, score: np.ndarray, required: np.
     answer stays the same: when some organisation covers every required need, only those scoring
     near the best :data:`MAX_BUNDLES` can win; otherwise only the pools of sizes 2 and 3 (the best
     organisations of each required need, and every organisation covering several) are searched.
-    All offers of a kept organisation are kept, its desired ones too.
+    All offers of a kept organisation are kept, its desired ones too. ``grouped``: :func:`group_ids` of ``org``
+    (or of a longer column ``org`` was taken from, at the same places) where the caller has it already.
     """
     n_required = int(required.sum())
     if n_required == 0 or need.size == 0:
         return np.zeros(need.size, dtype=bool)
-    who, groups = group_ids(org)
+    who, groups = grouped if grouped is not None else group_ids(org)
     position = np.cumsum(required) - 1  # need index -> bit among the required needs
     is_required = required[need]
     cover = np.zeros(groups, dtype=np.int64)
