@@ -1,6 +1,6 @@
 """The match request's shortcuts give what the plain computation gives: the answer encoded by the controller
-is what Litestar sends for the same result, the unknown-capacity cap found without a sort, and bundle offers
-grouped once per match."""
+is what Litestar sends for the same result, the unknown-capacity cap found without a sort, bundle offers
+grouped once per match, and the privacy screen's walk with its paths built only where needed."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import datetime as dt
 from types import SimpleNamespace
 from typing import Any
 
+import msgspec
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ from litestar import Litestar, get
 from litestar.datastructures import ResponseHeader
 from litestar.testing import TestClient
 
+from referralnet.matching import privacy
 from referralnet.matching.bundles import group_ids, relevant
 from referralnet.matching.controllers import EncodedJSON
 from referralnet.matching.schemas import Bundle, BundleOrganisation, BundleService, Excluded, MatchCandidate, MatchResult, Reason
@@ -112,3 +114,38 @@ def test_offers_grouped_with_the_whole_column_keep_what_they_keep_grouped_alone(
     who, groups = group_ids(org)
     alone = relevant(need, org[at], score, required)
     assert relevant(need, org[at], score, required, grouped=(who[at], groups)).tolist() == alone.tolist()
+
+
+def _plain_strings(value: object, path: str) -> list[tuple[str, str]]:
+    """Every string in ``value`` with its path, each path built as the walk goes (the reference)."""
+    if isinstance(value, str):
+        return [(path, value)]
+    if isinstance(value, msgspec.Struct):
+        parts = [(f"{path}.{f.encode_name}" if path else f.encode_name, getattr(value, f.name)) for f in msgspec.structs.fields(value)]
+    elif isinstance(value, dict):
+        parts = [(f"{path}.{key}" if path else str(key), item) for key, item in value.items()]
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        parts = [(f"{path}[{i}]", item) for i, item in enumerate(value)]
+    else:
+        return []
+    return [found for where, item in parts for found in _plain_strings(item, where)]
+
+
+class _Part(msgspec.Struct, frozen=True):
+    name: str
+    rest: object = None
+    renamed: str = msgspec.field(default="", name="other")
+
+
+leaves = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=3)
+nested = st.recursive(
+    leaves,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2) | st.integers(), inner, max_size=3)
+    | st.builds(_Part, st.text(max_size=3), inner, st.text(max_size=3)) | st.tuples(inner, inner),
+    max_leaves=12,
+)
+
+
+@given(nested, st.sampled_from(["", "profile"]))
+def test_the_screen_walks_the_strings_and_paths_of_the_plain_walk(value: object, path: str) -> None:
+    assert list(privacy._strings(value, path)) == _plain_strings(value, path)
