@@ -1,10 +1,11 @@
 """The match request's shortcuts give what the plain computation gives: the answer encoded by the controller
 is what Litestar sends for the same result, the unknown-capacity cap found without a sort, bundle offers
-grouped once per match, and the privacy screen's walk with its paths built only where needed."""
+grouped once per match and ranked from scores worked out once, and the privacy screen's walk with its paths built only where needed."""
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from types import SimpleNamespace
 from typing import Any
 
@@ -16,8 +17,8 @@ from litestar import Litestar, get
 from litestar.datastructures import ResponseHeader
 from litestar.testing import TestClient
 
-from referralnet.matching import privacy
-from referralnet.matching.bundles import group_ids, relevant
+from referralnet.matching import bundles, privacy
+from referralnet.matching.bundles import Offer, group_ids, propose, relevant
 from referralnet.matching.controllers import EncodedJSON
 from referralnet.matching.schemas import Bundle, BundleOrganisation, BundleService, Excluded, MatchCandidate, MatchResult, Reason
 from referralnet.matching.scoring import _below_known
@@ -149,3 +150,43 @@ nested = st.recursive(
 @given(nested, st.sampled_from(["", "profile"]))
 def test_the_screen_walks_the_strings_and_paths_of_the_plain_walk(value: object, path: str) -> None:
     assert list(privacy._strings(value, path)) == _plain_strings(value, path)
+
+
+def _plain_propose(offers: list[Offer], required: list[str]) -> list[Bundle]:
+    """:func:`propose` with every found combination ranked by its whole key, each part worked out where it is used
+    (the reference: scores and desired needs computed again for the ranking and for each bundle)."""
+    if not required:
+        return []
+    best: dict[int, dict[str, Offer]] = {}
+    ranked: dict[str, list[int]] = {t: [] for t in required}
+    for o in offers:
+        by_type = best.setdefault(o.organisation_id, {})
+        if o.service_type not in by_type:
+            by_type[o.service_type] = o
+            ranked.get(o.service_type, []).append(o.organisation_id)
+    bit = {t: 1 << i for i, t in enumerate(required)}
+    cover = {org: sum(bit.get(t, 0) for t in by_type) for org, by_type in best.items()}
+    for size in range(1, bundles.MAX_SIZE + 1):
+        pool = [org for org, mask in cover.items() if mask] if size == 1 else bundles._pool(ranked, cover, len(required))
+        found = [c for c in itertools.combinations(pool, size) if bundles._union(cover, c) == (1 << len(required)) - 1]
+        if found:
+            key = lambda c: (-bundles._score(best, c, required), -len(bundles._desired(best, c)), tuple(sorted(c)))  # noqa: E731
+            chosen = sorted(found, key=key)[: bundles.MAX_BUNDLES]
+            return [bundles._bundle(best, c, required, bundles._score(best, c, required), bundles._desired(best, c)) for c in chosen]
+    return []
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.tuples(st.integers(1, 12), st.sampled_from("abcd"), st.integers(0, 8).map(lambda x: x * 12.5)), max_size=40,
+             unique_by=lambda t: (t[0], t[1])),
+    st.lists(st.sampled_from("abcd"), min_size=1, max_size=3, unique=True),
+)  # fmt: skip
+def test_bundles_ranked_from_scores_worked_out_once_are_the_plain_ranking(
+    rows: list[tuple[int, str, float]], required: list[str]
+) -> None:
+    offers = sorted(
+        (Offer(t, "required" if t in required else "desired", org, f"Org {org}", org * 10 + "abcd".index(t), t, score) for org, t, score in rows),
+        key=lambda o: -o.score,
+    )
+    assert propose(offers, required) == _plain_propose(offers, required)
