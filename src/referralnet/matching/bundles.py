@@ -58,8 +58,8 @@ def propose(offers: Iterable[Offer], required: Sequence[str]) -> list[Bundle]:
         pool = [org for org, mask in cover.items() if mask] if size == 1 else _pool(ranked, cover, len(required))
         found = [combo for combo in combinations(pool, size) if _union(cover, combo) == everything]
         if found:
-            ranked = sorted(_ranked(best, combo, score) for combo, score in _contenders(best, found, required))
-            return [_bundle(best, combo, required, -score, desired) for (score, _, _), combo, desired in ranked[:MAX_BUNDLES]]
+            contenders = sorted(_ranked(best, combo, score) for combo, score in _contenders(best, found, required))
+            return [_bundle(best, combo, required, -score, desired) for (score, _, _), combo, desired in contenders[:MAX_BUNDLES]]
     return []
 
 

@@ -340,9 +340,9 @@ def _texts(value: object, path: str) -> Iterator[tuple[str, str, str | int | Non
 def _where(path: str, key: str | int | None) -> str:
     if key is None:
         return path
-    if type(key) is int:
+    if isinstance(key, int):
         return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key  # type: ignore[str-bytes-safe]
+    return f"{path}.{key}" if path else key
 
 
 _NO_PARTS = frozenset({type(None), bool, int, float})
