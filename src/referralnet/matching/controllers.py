@@ -38,7 +38,7 @@ class EncodedJSON(Response[MatchResult]):
         super().__init__(result, status_code=HTTP_200_OK)
 
     def to_asgi_response(self, app: Any, request: Any, **kwargs: Any) -> Any:
-        if kwargs.get("headers") or kwargs.get("cookies") or kwargs.get("background") or self.headers or self.cookies:
+        if kwargs.get("headers") or kwargs.get("cookies") or kwargs.get("background") or self.headers or self.cookies or self.background:
             return super().to_asgi_response(app, request, **kwargs)
         return _Answer(_encode(self.content))
 
