@@ -58,25 +58,27 @@ def propose(offers: Iterable[Offer], required: Sequence[str]) -> list[Bundle]:
         pool = [org for org, mask in cover.items() if mask] if size == 1 else _pool(ranked, cover, len(required))
         found = [combo for combo in combinations(pool, size) if _union(cover, combo) == everything]
         if found:
-            scored = sorted((_rank_key(best, combo, required), combo) for combo in _contenders(best, found, required))
-            return [_bundle(best, combo, required) for _, combo in scored[:MAX_BUNDLES]]
+            contenders = sorted(_ranked(best, combo, score) for combo, score in _contenders(best, found, required))
+            return [_bundle(best, combo, required, -score, desired) for (score, _, _), combo, desired in contenders[:MAX_BUNDLES]]
     return []
 
 
-def _contenders(best: Best, found: list[tuple[int, ...]], required: Sequence[str]) -> list[tuple[int, ...]]:
-    """The combinations that can be among the best MAX_BUNDLES: none scoring below the MAX_BUNDLES-th score.
+def _contenders(best: Best, found: list[tuple[int, ...]], required: Sequence[str]) -> list[tuple[tuple[int, ...], float]]:
+    """The combinations that can be among the best MAX_BUNDLES (none scoring below the MAX_BUNDLES-th score), with their scores.
 
     With one required need and thousands of organisations every organisation is a bundle; only these
     few get the full ranking key.
     """
-    if len(found) <= MAX_BUNDLES:
-        return found
     scores = [_score(best, combo, required) for combo in found]
+    if len(found) <= MAX_BUNDLES:
+        return list(zip(found, scores))
     cut = heapq.nlargest(MAX_BUNDLES, scores)[-1]
-    return [combo for combo, score in zip(found, scores) if score >= cut]
+    return [(combo, score) for combo, score in zip(found, scores) if score >= cut]
 
 
-def relevant(need: np.ndarray, org: np.ndarray, score: np.ndarray, required: np.ndarray) -> np.ndarray:
+def relevant(
+    need: np.ndarray, org: np.ndarray, score: np.ndarray, required: np.ndarray, *, grouped: tuple[np.ndarray, int] | None = None
+) -> np.ndarray:
     """Which offers can change what :func:`propose` answers, as a mask; the others can be left out.
 
     ``need``, ``org`` and ``score`` describe the offers :func:`propose` would get (best first, one per
@@ -85,12 +87,13 @@ def relevant(need: np.ndarray, org: np.ndarray, score: np.ndarray, required: np.
     answer stays the same: when some organisation covers every required need, only those scoring
     near the best :data:`MAX_BUNDLES` can win; otherwise only the pools of sizes 2 and 3 (the best
     organisations of each required need, and every organisation covering several) are searched.
-    All offers of a kept organisation are kept, its desired ones too.
+    All offers of a kept organisation are kept, its desired ones too. ``grouped``: :func:`group_ids` of ``org``
+    (or of a longer column ``org`` was taken from, at the same places) where the caller has it already.
     """
     n_required = int(required.sum())
     if n_required == 0 or need.size == 0:
         return np.zeros(need.size, dtype=bool)
-    who, groups = group_ids(org)
+    who, groups = grouped if grouped is not None else group_ids(org)
     position = np.cumsum(required) - 1  # need index -> bit among the required needs
     is_required = required[need]
     cover = np.zeros(groups, dtype=np.int64)
@@ -154,8 +157,13 @@ def _desired(best: Best, combo: tuple[int, ...]) -> list[str]:
     return sorted({t for org in combo for t, o in best[org].items() if o.priority == "desired"})
 
 
-def _rank_key(best: Best, combo: tuple[int, ...], required: Sequence[str]) -> tuple[float, int, tuple[int, ...]]:
-    return -_score(best, combo, required), -len(_desired(best, combo)), tuple(sorted(combo))
+def _ranked(
+    best: Best, combo: tuple[int, ...], score: float
+) -> tuple[tuple[float, int, tuple[int, ...]], tuple[int, ...], list[str]]:
+    """``combo``'s ranking key (score, desired needs also covered, organisation ids), the combination and those needs:
+    each worked out once, for the ranking and the bundle."""
+    desired = _desired(best, combo)
+    return (-score, -len(desired), tuple(sorted(combo))), combo, desired
 
 
 def _service(o: Offer) -> BundleService:
@@ -167,8 +175,7 @@ def _service(o: Offer) -> BundleService:
     )
 
 
-def _bundle(best: Best, combo: tuple[int, ...], required: Sequence[str]) -> Bundle:
-    also = _desired(best, combo)
+def _bundle(best: Best, combo: tuple[int, ...], required: Sequence[str], score: float, also: list[str]) -> Bundle:
     chosen = [o for o in (_chosen(best, combo, t) for t in (*required, *also)) if o is not None]
     members: dict[int, list[Offer]] = {org: [] for org in combo}
     for o in chosen:
@@ -187,5 +194,5 @@ def _bundle(best: Best, combo: tuple[int, ...], required: Sequence[str]) -> Bund
         covers=list(required),
         also_covers=also,
         size=len(combo),
-        score=_score(best, combo, required),
+        score=score,
     )

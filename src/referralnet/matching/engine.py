@@ -130,7 +130,7 @@ def _offers(selection: Selection, order: np.ndarray, scores: np.ndarray) -> list
     firsts = np.flatnonzero(first[key] == place)  # the first place of each (need, organisation), in order
     best = order[firsts]
     required = np.array([priority == "required" for _, priority in selection.needs], dtype=bool)
-    keep = bundles.relevant(selection.need[best], org[firsts], scores[best], required)
+    keep = bundles.relevant(selection.need[best], org[firsts], scores[best], required, grouped=(who[firsts], groups))
     return _as_offers(selection, best[keep], scores)
 
 

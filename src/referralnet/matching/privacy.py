@@ -294,9 +294,10 @@ def screen(
     never is (a note the rules pass may still point to a person), nor a refused text.
     """
     day = today or datetime.date.today()
-    for field, text in _strings(value, path):
+    for text, parent, key in _texts(value, path):
         if not text or (text, day) in _clean:  # an empty text (a profile's usual note) holds nothing
             continue
+        field = _where(parent, key)
         findings = find_identifiers(text, day)
         if findings:
             raise PrivacyViolation(field=field, kind=findings[0].kind)
@@ -319,27 +320,43 @@ def _remember_clean(text: str, day: datetime.date) -> None:
 
 
 def _strings(value: object, path: str) -> Iterator[tuple[str, str]]:
+    """Every string in ``value`` with its path, in the order :func:`screen` reads them."""
+    return ((_where(parent, key), text) for text, parent, key in _texts(value, path))
+
+
+def _texts(value: object, path: str) -> Iterator[tuple[str, str, str | int | None]]:
+    """:func:`_strings` with each path left in two parts (the container's path, the field, key or index; None:
+    ``path`` itself): a screen mostly finds codes it read before and never needs their paths."""
     if isinstance(value, str):
-        yield path, value
+        yield value, path, None
         return
-    for where, item in _parts(value, path):
+    for key, item in _parts(value):
         if type(item) is str:
-            yield where, item
-        elif type(item) not in _NO_PARTS:  # a code, a figure or nothing is not walked (a profile is mostly these)
-            yield from _strings(item, where)
+            yield item, path, key
+        elif type(item) not in _NO_PARTS and (item or not isinstance(item, _CONTAINERS)):  # nothing in an empty list
+            yield from _texts(item, _where(path, key))
+
+
+def _where(path: str, key: str | int | None) -> str:
+    if key is None:
+        return path
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
 
 
 _NO_PARTS = frozenset({type(None), bool, int, float})
+_CONTAINERS = (list, tuple, set, frozenset, dict)
 
 
-def _parts(value: object, path: str) -> Iterable[tuple[str, object]]:
-    """The fields, items or elements of ``value`` with their paths; none for any other value."""
+def _parts(value: object) -> Iterable[tuple[str | int, object]]:
+    """The fields (by encoded name), keys or indexes of ``value`` with their values; none for any other value."""
     if isinstance(value, msgspec.Struct):
-        return [(_child(path, encode_name), getattr(value, name)) for name, encode_name in _fields(type(value))]
+        return [(encode_name, getattr(value, name)) for name, encode_name in _fields(type(value))]
     if isinstance(value, Mapping):
-        return [(_child(path, str(key)), item) for key, item in value.items()]
+        return [(str(key), item) for key, item in value.items()]
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [(f"{path}[{index}]", item) for index, item in enumerate(value)]
+        return list(enumerate(value))
     return ()
 
 
@@ -347,10 +364,6 @@ def _parts(value: object, path: str) -> Iterable[tuple[str, object]]:
 def _fields(struct: type[msgspec.Struct]) -> tuple[tuple[str, str], ...]:
     # msgspec.structs.fields re-reads the class annotations on every call (about 1 ms per profile).
     return tuple((f.name, f.encode_name) for f in msgspec.structs.fields(struct))
-
-
-def _child(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
 
 
 __all__ = [

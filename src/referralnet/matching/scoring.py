@@ -163,7 +163,8 @@ def score(s: Selection, live: Live, records: Mapping[int, ProviderRecord]) -> np
 
 def _below_known(s: Selection, live: Live, scores: np.ndarray) -> np.ndarray:
     """Cap unknown-capacity scores 0.1 under the lowest known-free score of the same need."""
-    for k in np.unique(s.need[live.unknown_bound]):
+    # The needs with an unknown bound, ascending: a count per need, not np.unique's sort of every such row.
+    for k in np.flatnonzero(np.bincount(s.need[live.unknown_bound], minlength=len(s.needs))).tolist():
         known = (s.need == k) & (live.available > 0)
         if known.any():
             unknown = (s.need == k) & live.unknown_bound
