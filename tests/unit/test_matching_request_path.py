@@ -1,10 +1,8 @@
-"""The match request's shortcuts give what the plain computation gives: the answer encoded by the controller
-is what Litestar sends for the same result, the unknown-capacity cap found without a sort, bundle offers
+"""The match request's shortcuts give what the plain computation gives: the unknown-capacity cap found without a sort, bundle offers
 grouped once per match and ranked from scores worked out once, and the privacy screen's walk with its paths built only where needed."""
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 from types import SimpleNamespace
 from typing import Any
@@ -13,66 +11,11 @@ import msgspec
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from litestar import Litestar, get
-from litestar.datastructures import ResponseHeader
-from litestar.testing import TestClient
 
 from referralnet.matching import bundles, privacy
 from referralnet.matching.bundles import Offer, group_ids, propose, relevant
-from referralnet.matching.controllers import EncodedJSON
-from referralnet.matching.schemas import Bundle, BundleOrganisation, BundleService, Excluded, MatchCandidate, MatchResult, Reason
+from referralnet.matching.schemas import Bundle
 from referralnet.matching.scoring import _below_known
-
-RESULT = MatchResult(
-    candidates=[
-        MatchCandidate(
-            service_id=7, organisation_id=3, organisation_name="Asociația „Ușa” ☂", service_type="shelter", service_name="Adăpost",
-            priority="required", score=87.4, distance_km=12.3, site_county="RO-IS", available=2, total=None, capacity_unit=None,
-            capacity_updated_at=dt.datetime(2026, 3, 1, 8, 30, 0, 123456, tzinfo=dt.timezone.utc), capacity_stale=False,
-            reasons=[Reason(code="distance", kind="fit", text="nearest site 12.3 km away", value=12.3), Reason(code="x", kind="caveat", text="")],
-        )
-    ],
-    bundles=[Bundle(organisations=[BundleOrganisation(organisation_id=3, organisation_name="A", services=[
-        BundleService(service_id=7, service_type="shelter", service_name="Adăpost", priority="required")])],
-        covers=["shelter"], size=1, score=87.4)],
-    excluded=Excluded(by_constraint={"distance": 3}, by_need={"shelter": {"distance": 3}}, messages=["3 too far"]),
-    total_considered=4,
-)  # fmt: skip
-
-
-def _raw(app: Litestar, path: str) -> tuple[list[tuple[str, str]], bytes]:
-    with TestClient(app) as client:
-        response = client.get(path)
-        return list(response.headers.multi_items()), response.content
-
-
-def test_the_encoded_answer_is_what_litestar_sends_for_the_result() -> None:
-    @get("/plain", sync_to_thread=False)
-    def plain() -> MatchResult:
-        return RESULT
-
-    @get("/encoded", sync_to_thread=False)
-    def encoded() -> MatchResult:
-        return EncodedJSON(RESULT)  # type: ignore[return-value]
-
-    app = Litestar([plain, encoded])
-    assert _raw(app, "/encoded") == _raw(app, "/plain")
-
-
-def test_headers_a_route_adds_are_still_sent() -> None:
-    extra = [ResponseHeader(name="x-extra", value="1")]
-
-    @get("/plain", sync_to_thread=False, response_headers=extra)
-    def plain() -> MatchResult:
-        return RESULT
-
-    @get("/encoded", sync_to_thread=False, response_headers=extra)
-    def encoded() -> MatchResult:
-        return EncodedJSON(RESULT)  # type: ignore[return-value]
-
-    app = Litestar([plain, encoded])
-    headers, body = _raw(app, "/encoded")
-    assert ("x-extra", "1") in headers and (headers, body) == _raw(app, "/plain")
 
 
 def _plain_below_known(s: Any, live: Any, scores: np.ndarray) -> np.ndarray:
