@@ -30,6 +30,13 @@ class Inbox:
         return "250 Message accepted for delivery"
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's backlog of 5 refuses connections when several dispatchers connect at once on a busy
+    # machine (a refused delivery is retried later, but a test of one round would see it as not sent).
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class Receiver:
     """A webhook receiver: answers from ``script`` ((status, delay) per request), then 200 at once."""
 
@@ -57,8 +64,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/referralnet"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
