@@ -31,7 +31,10 @@ def decoder(type: Any) -> msgspec.json.Decoder[Any]:
 def load(value: Any, type: Any = Any) -> Any:
     """A JSON column's value as ``type`` (plain JSON values by default), whether text or decoded."""
     if isinstance(value, (str, bytes)):
-        return decoder(type).decode(value)
+        found = _decoders.get(type)  # decoder(type), without a call more per value
+        if found is None:
+            found = _decoders[type] = msgspec.json.Decoder(type)
+        return found.decode(value)
     return value if type is Any else msgspec.convert(value, type)
 
 
