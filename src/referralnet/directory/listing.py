@@ -8,7 +8,14 @@ from referralnet import counters, db, sql
 from referralnet.accounts.schemas import Actor
 from referralnet.dialect import sqlite
 from referralnet.directory.schemas import ServiceList
-from referralnet.directory.views import SERVICE_OUT_COLUMNS, SERVICE_RAW_COLUMNS, SITE_COLUMNS, SITE_RAW_SELECT, service_out, services_raw
+from referralnet.directory.views import (
+    SERVICE_OUT_COLUMNS,
+    SERVICE_RAW_COLUMNS,
+    SITE_COLUMNS,
+    SITE_RAW_SELECT,
+    services_of_records,
+    services_raw,
+)
 from referralnet.sqlite_pool import PooledSQLiteEngine
 
 
@@ -89,7 +96,8 @@ _SITES_ARRAY = (
 )
 
 _JOIN_ORG = "JOIN organisation o ON o.id = s.organisation"
-_RAW_WIDTH = SERVICE_RAW_COLUMNS.count(",") + 1  # the page's own columns in a row, before the version and the site's
+# The page's own columns in a row (on both engines), before the version and the sites.
+_RAW_WIDTH = SERVICE_RAW_COLUMNS.count(",") + 1
 _ORG_ACTIVE = "(SELECT o.active FROM organisation o WHERE o.id = s.organisation)"
 
 
@@ -156,9 +164,9 @@ async def list_services(
         # prepared statement per offset (asyncpg keeps 100 per connection).
         bounds, bound_args = (f"LIMIT {limit:d}", []) if offset == 0 else (f"LIMIT {limit:d} OFFSET {{}}", [offset])
         page = f"SELECT {_PAGE_COLUMNS}{version_column} {base} ORDER BY s.id {bounds}"
-        rows = await sql.fetch(f"SELECT page.*, {_SITES_ARRAY} FROM ({page}) page ORDER BY page.id", *args, *bound_args)
-        items = [service_out(row, [dict(zip(SITE_COLUMNS, site)) for site in row["sites"] or ()], actor) for row in rows]
-        page_version = rows[0]["directory_version"] if rows and cached_total else None
+        rows = await _postgres_records(f"SELECT page.*, {_SITES_ARRAY} FROM ({page}) page ORDER BY page.id", *args, *bound_args)
+        items = services_of_records(rows, actor)
+        page_version = rows[0][_RAW_WIDTH] if rows and cached_total else None
     total: int | None = None
     if not items and offset == 0:
         total = 0
@@ -183,3 +191,20 @@ async def _sqlite_tuples(statement: str, *args: Any) -> list[tuple[Any, ...]]:
     if isinstance(engine, PooledSQLiteEngine) and engine.current_transaction.get() is None:
         return await engine.read(statement.replace("{}", "?"), args, plain=True, inline=True)
     return [tuple(row.values()) for row in await sql.fetch(statement, *args)]
+
+
+async def _postgres_records(statement: str, *args: Any) -> list[Any]:
+    """Rows of a page's statement as asyncpg records (no dict per row), routed as :func:`referralnet.sql.fetch` routes them."""
+    engine: Any = db.current_engine()
+    transaction = engine.current_transaction.get()
+    numbered = sql._numbered(statement)
+    if transaction is not None:
+        return await transaction.connection.fetch(numbered, *args)  # type: ignore[no-any-return]
+    if engine.pool is not None:
+        async with db.plain_connection(engine) as connection:
+            return await connection.fetch(numbered, *args)  # type: ignore[no-any-return]
+    connection = await engine.get_new_connection()
+    try:
+        return await connection.fetch(numbered, *args)  # type: ignore[no-any-return]
+    finally:
+        await connection.close()

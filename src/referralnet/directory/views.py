@@ -34,6 +34,7 @@ __all__ = [
     "load",
     "organisation_out",
     "service_out",
+    "services_of_records",
     "services_raw",
     "with_sites",
 ]
@@ -213,4 +214,40 @@ def services_raw(rows: list[tuple[Any, ...]], actor: Actor) -> list[ServiceOut]:
                 lat=None if hidden else lat,
                 lon=None if hidden else lon,
             ))  # fmt: skip
+    return out
+
+
+def services_of_records(rows: Any, actor: Actor) -> list[ServiceOut]:
+    """:func:`service_out` of each PostgreSQL row in ``rows`` (asyncpg records, or any sequences): the columns
+    of ``SERVICE_OUT_COLUMNS`` first and, last, the service's sites as records of ``SITE_COLUMNS`` (or NULL)."""
+    eligibility, counties, sources = decoder(Eligibility).decode, decoder(list[str]).decode, decoder(list[Source]).decode
+    out: list[ServiceOut] = []
+    for row in rows:
+        (service_id, org_id, type_, name, description, licence, eligibility_text, counties_text, national, unit,
+         total, available, capacity_updated_at, active, sources_text, created_at, updated_at, org_name) = row[:18]  # fmt: skip
+        sites: list[SiteOut] = []
+        for site_id, county, locality, address, lat, lon, confidential in row[-1] or ():
+            if confidential and not actor.can_manage(org_id):
+                address = lat = lon = None
+            sites.append(SiteOut(
+                id=site_id, county=county, locality=locality, confidential=confidential, address=address, lat=lat, lon=lon
+            ))  # fmt: skip
+        out.append(ServiceOut(
+            id=service_id,
+            organisation_id=org_id,
+            organisation_name=org_name,
+            type=type_,
+            name=name,
+            description=description,
+            licence=licence,
+            eligibility=eligibility(eligibility_text),
+            service_area=ServiceArea(counties=counties(counties_text), national=national),
+            sites=sites,
+            capacity=CapacityOut(unit=unit, total=total, available=available, updated_at=capacity_updated_at),
+            capacity_updated_at=capacity_updated_at,
+            active=active,
+            sources=sources(sources_text),
+            created_at=created_at,
+            updated_at=updated_at,
+        ))  # fmt: skip
     return out
