@@ -20,13 +20,21 @@ def dumps(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
 
+def decoder(type: Any) -> msgspec.json.Decoder[Any]:
+    """The one decoder of ``type``, for a caller that holds it (text columns only, unlike :func:`load`)."""
+    found = _decoders.get(type)
+    if found is None:
+        found = _decoders[type] = msgspec.json.Decoder(type)
+    return found
+
+
 def load(value: Any, type: Any = Any) -> Any:
     """A JSON column's value as ``type`` (plain JSON values by default), whether text or decoded."""
     if isinstance(value, (str, bytes)):
-        decoder = _decoders.get(type)
-        if decoder is None:
-            decoder = _decoders[type] = msgspec.json.Decoder(type)
-        return decoder.decode(value)
+        found = _decoders.get(type)  # decoder(type), without a call more per value
+        if found is None:
+            found = _decoders[type] = msgspec.json.Decoder(type)
+        return found.decode(value)
     return value if type is Any else msgspec.convert(value, type)
 
 

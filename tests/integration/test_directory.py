@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -227,3 +228,37 @@ async def test_service_filters(client: Any, admin: dict[str, str]) -> None:
     assert await names(county="RO-B", exploitation_form="begging") == ["Counselling"]
     assert await names(limit=1, offset=1) == ["Full"]
     assert (await client.get("/api/v1/services", params={"county": "RO-XX"}, headers=admin)).status_code == 400
+
+
+async def test_list_page_items_are_the_services_own_answers(client: Any, admin: dict[str, str], tokens: Tokens) -> None:
+    # The page builds its items from its own read (on SQLite, SQLite's values without Piccolo's converters);
+    # every item must be what the service's own GET answers, for each viewer of confidential sites.
+    org = await make_org(client, admin, "Asociația Casa")
+    other = await make_org(client, admin, "Fundația Alta")
+    await make_service(client, admin, org["id"])
+    two_sites = [
+        {"county": "RO-IS", "locality": "Iași", "address": "Strada Deschisă 2", "lat": 47.16, "lon": 27.58},
+        {"county": "RO-CJ", "address": "Strada Ascunsă 3", "lat": 46.77, "lon": 23.59, "confidential": True},
+    ]
+    await make_service(client, admin, org["id"], shelter(name="Two sites", sites=two_sites, service_area={"national": True}))
+    await make_service(client, admin, other["id"], shelter(name="No sites", sites=[], capacity=None, sources=[{"ref": "register", "url": "https://example.org/r"}]))
+    hidden = await make_service(client, admin, org["id"], shelter(name="Paused"))
+    resp = await client.patch(f"/api/v1/services/{hidden['id']}", json={"active": False}, headers=admin)
+    assert resp.status_code == 200, resp.text
+    viewers = {
+        "institution": tokens.make("institution"),
+        "owner": tokens.make("ngo", organisation=org["id"]),
+        "stranger": tokens.make("ngo", organisation=other["id"]),
+        "admin": admin,
+    }
+    for who, headers in viewers.items():
+        for params in ({}, {"county": "RO-CJ"}, {"limit": 1, "offset": 1}):
+            listed = await client.get("/api/v1/services", params=params, headers=headers)
+            assert listed.status_code == 200, listed.text
+            items = listed.json()["items"]
+            assert items, (who, params)
+            for item in items:
+                own = await client.get(f"/api/v1/services/{item['id']}", headers=headers)
+                assert json.dumps(item) == json.dumps(own.json()), (who, params)  # text: 1 == True in Python
+        names = {s["name"] for s in (await client.get("/api/v1/services", headers=headers)).json()["items"]}
+        assert ("Paused" in names) is (who in ("owner", "admin")), who

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from referralnet import counters, sql
+from referralnet import counters, db, sql
 from referralnet.accounts.schemas import Actor
 from referralnet.dialect import sqlite
 from referralnet.directory.schemas import ServiceList
-from referralnet.directory.views import SERVICE_OUT_COLUMNS, SITE_COLUMNS, SITE_SELECT, service_out, with_sites
+from referralnet.directory.views import (
+    SERVICE_OUT_COLUMNS,
+    SERVICE_RAW_COLUMNS,
+    SITE_COLUMNS,
+    SITE_RAW_SELECT,
+    services_of_records,
+    services_raw,
+)
+from referralnet.sqlite_pool import PooledSQLiteEngine
 
 
 def _list_filter(
@@ -88,6 +96,8 @@ _SITES_ARRAY = (
 )
 
 _JOIN_ORG = "JOIN organisation o ON o.id = s.organisation"
+# The page's own columns in a row (on both engines), before the version and the sites.
+_RAW_WIDTH = SERVICE_RAW_COLUMNS.count(",") + 1
 _ORG_ACTIVE = "(SELECT o.active FROM organisation o WHERE o.id = s.organisation)"
 
 
@@ -139,13 +149,14 @@ async def list_services(
         else:  # the page's ids without the organisation's join (see _page_by_county), then its rows
             ids_where, page_args = _list_filter(actor, county=None, organisation_active=_ORG_ACTIVE, **filters)
             page = f"SELECT s.id AS id FROM service s WHERE {ids_where} ORDER BY s.id LIMIT {{}} OFFSET {{}}"
-        page = f"SELECT {_PAGE_COLUMNS}{version_column} FROM ({page}) k JOIN service s ON s.id = k.id {_JOIN_ORG}"
-        # The page and its services' sites in one statement (one round trip).
-        joined = await sql.fetch(
-            f"WITH page AS ({page}) SELECT page.*, {SITE_SELECT} FROM page LEFT JOIN site si ON si.service = page.id ORDER BY page.id, si.id",
+        page = f"SELECT {SERVICE_RAW_COLUMNS}{version_column} FROM ({page}) k JOIN service s ON s.id = k.id {_JOIN_ORG}"
+        # The page and its services' sites in one statement (one round trip), as SQLite's own values.
+        joined = await _sqlite_tuples(
+            f"WITH page AS ({page}) SELECT page.*, {SITE_RAW_SELECT} FROM page LEFT JOIN site si ON si.service = page.id ORDER BY page.id, si.id",
             *page_args, limit, offset,
         )  # fmt: skip
-        services = with_sites(joined)
+        items = services_raw(joined, actor)
+        page_version = joined[0][_RAW_WIDTH] if joined and cached_total else None
     else:
         # One row per service, its sites aggregated. The first page's bounds are written in the statement, not passed:
         # not knowing the page is small, PostgreSQL plans every run anew (half the backend's time on this page); knowing
@@ -153,23 +164,47 @@ async def list_services(
         # prepared statement per offset (asyncpg keeps 100 per connection).
         bounds, bound_args = (f"LIMIT {limit:d}", []) if offset == 0 else (f"LIMIT {limit:d} OFFSET {{}}", [offset])
         page = f"SELECT {_PAGE_COLUMNS}{version_column} {base} ORDER BY s.id {bounds}"
-        services = [
-            (row, [dict(zip(SITE_COLUMNS, site)) for site in row["sites"] or ()])
-            for row in await sql.fetch(f"SELECT page.*, {_SITES_ARRAY} FROM ({page}) page ORDER BY page.id", *args, *bound_args)
-        ]
-    rows = [row for row, _ in services]
+        rows = await _postgres_records(f"SELECT page.*, {_SITES_ARRAY} FROM ({page}) page ORDER BY page.id", *args, *bound_args)
+        items = services_of_records(rows, actor)
+        page_version = rows[0][_RAW_WIDTH] if rows and cached_total else None
     total: int | None = None
-    if not rows and offset == 0:
+    if not items and offset == 0:
         total = 0
-    elif len(rows) < limit and (rows or offset == 0):
-        total = offset + len(rows)  # the page ends the list
+    elif len(items) < limit and (items or offset == 0):
+        total = offset + len(items)  # the page ends the list
     key = (where, *args)
     version: int | None = None
     if cached_total and total is None:
-        version = int(rows[0]["directory_version"]) if rows else await counters.read(counters.DIRECTORY)
+        version = int(page_version) if page_version is not None else await counters.read(counters.DIRECTORY)
         total = counts.get(version, key)  # type: ignore[union-attr]
     if total is None:
         total = int((await sql.fetch(f"SELECT count(*) AS n {base}", *args, scan=True))[0]["n"])
         if version is not None:
             counts.put(version, key, total)  # type: ignore[union-attr]
-    return ServiceList(items=[service_out(row, sites, actor) for row, sites in services], total=total)
+    return ServiceList(items=items, total=total)
+
+
+async def _sqlite_tuples(statement: str, *args: Any) -> list[tuple[Any, ...]]:
+    """Rows of a page's statement (a short read) as plain tuples, on the loop's own reader; inside a transaction,
+    on its connection."""
+    engine = db.current_engine()
+    if isinstance(engine, PooledSQLiteEngine) and engine.current_transaction.get() is None:
+        return await engine.read(statement.replace("{}", "?"), args, plain=True, inline=True)
+    return [tuple(row.values()) for row in await sql.fetch(statement, *args)]
+
+
+async def _postgres_records(statement: str, *args: Any) -> list[Any]:
+    """Rows of a page's statement as asyncpg records (no dict per row), routed as :func:`referralnet.sql.fetch` routes them."""
+    engine: Any = db.current_engine()
+    transaction = engine.current_transaction.get()
+    numbered = sql._numbered(statement)
+    if transaction is not None:
+        return await transaction.connection.fetch(numbered, *args)  # type: ignore[no-any-return]
+    if engine.pool is not None:
+        async with db.plain_connection(engine) as connection:
+            return await connection.fetch(numbered, *args)  # type: ignore[no-any-return]
+    connection = await engine.get_new_connection()
+    try:
+        return await connection.fetch(numbered, *args)  # type: ignore[no-any-return]
+    finally:
+        await connection.close()

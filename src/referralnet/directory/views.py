@@ -6,6 +6,7 @@ and to the secretariat/admins; everyone else sees its county (and locality) only
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from referralnet.accounts.schemas import Actor
@@ -19,11 +20,13 @@ from referralnet.directory.schemas import (
     SiteOut,
     Source,
 )
-from referralnet.jsoncol import dumps, load
+from referralnet.jsoncol import decoder, dumps, load
 
 __all__ = [
     "SERVICE_OUT_COLUMNS",
+    "SERVICE_RAW_COLUMNS",
     "SERVICE_SQL",
+    "SITE_RAW_SELECT",
     "SITE_SELECT",
     "decode_strings",
     "dumps",
@@ -31,6 +34,8 @@ __all__ = [
     "load",
     "organisation_out",
     "service_out",
+    "services_of_records",
+    "services_raw",
     "with_sites",
 ]
 
@@ -40,12 +45,18 @@ SITE_SELECT = ", ".join(f'si.{c} AS "site.{c}"' for c in SITE_COLUMNS)
 _SITE_KEYS = tuple((c, f"site.{c}") for c in SITE_COLUMNS)
 # The columns :func:`service_out` reads, as a statement joining ``service s`` and ``organisation o`` names
 # them: a page of services reads these, not ``s.*`` (each value read costs a type conversion).
-SERVICE_OUT_COLUMNS = ", ".join(
-    [f"s.{c}" for c in ("id", "organisation", "type", "name", "description", "licence", "eligibility", "area_counties",
-                        "area_national", "capacity_unit", "capacity_total", "capacity_available", "capacity_updated_at",
-                        "active", "sources", "created_at", "updated_at")]
-    + ['o.name AS "organisation.name"']
-)  # fmt: skip
+_SERVICE_COLUMNS = ("id", "organisation", "type", "name", "description", "licence", "eligibility", "area_counties",
+                    "area_national", "capacity_unit", "capacity_total", "capacity_available", "capacity_updated_at",
+                    "active", "sources", "created_at", "updated_at")  # fmt: skip
+SERVICE_OUT_COLUMNS = ", ".join([f"s.{c}" for c in _SERVICE_COLUMNS] + ['o.name AS "organisation.name"'])
+# The same columns (and a site's), for a page of services on SQLite read as plain tuples in this order: its
+# INTEGER, BOOLEAN and TIMESTAMPTZ columns as expressions (a unary ``+``, a no-op in SQLite) have no declared
+# type, so no Piccolo type converter (a Python call per value) runs on them; :func:`services_raw` converts
+# the booleans and timestamps itself.
+_TYPED = {"id", "organisation", "area_national", "capacity_total", "capacity_available", "capacity_updated_at",
+          "active", "created_at", "updated_at", "confidential"}  # fmt: skip
+SERVICE_RAW_COLUMNS = ", ".join([f"+s.{c} AS {c}" if c in _TYPED else f"s.{c}" for c in _SERVICE_COLUMNS] + ["o.name AS organisation_name"])
+SITE_RAW_SELECT = ", ".join(f'{"+" if c in _TYPED else ""}si.{c} AS "site.{c}"' for c in SITE_COLUMNS)
 # One service with its organisation's name, and its sites, in one fixed statement (``sql``): no
 # Piccolo query building on the most frequent read, and one round trip (a row per site, the service's
 # columns repeated; one row with NULL site columns when it has none). Read with :func:`with_sites`.
@@ -148,3 +159,95 @@ def service_out(row: dict[str, Any], sites: list[dict[str, Any]], actor: Actor) 
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
+
+
+_UTC = datetime.timezone.utc
+_from_iso = datetime.datetime.fromisoformat
+
+
+def _timestamptz(text: str) -> datetime.datetime:
+    """A TIMESTAMPTZ column's text as its converter reads it (:func:`referralnet.sqlite_types.timestamptz`)."""
+    moment = _from_iso(text)
+    return moment if moment.tzinfo is _UTC else moment.replace(tzinfo=_UTC)
+
+
+def services_raw(rows: list[tuple[Any, ...]], actor: Actor) -> list[ServiceOut]:
+    """:func:`service_out` of each service in ``rows``, rows of ``SERVICE_RAW_COLUMNS`` (and any further columns)
+    then ``SITE_RAW_SELECT``, one per site and ordered by service, as :func:`with_sites` reads them."""
+    eligibility, counties, sources = decoder(Eligibility).decode, decoder(list[str]).decode, decoder(list[Source]).decode
+    out: list[ServiceOut] = []
+    sites: list[SiteOut] = []
+    service_id = None
+    for row in rows:
+        if row[0] != service_id:
+            (service_id, org_id, type_, name, description, licence, eligibility_text, counties_text, national, unit,
+             total, available, updated_text, active, sources_text, created_text, changed_text, org_name) = row[:18]  # fmt: skip
+            capacity_updated_at = None if updated_text is None else _timestamptz(updated_text)
+            sites = []
+            out.append(ServiceOut(
+                id=service_id,
+                organisation_id=org_id,
+                organisation_name=org_name,
+                type=type_,
+                name=name,
+                description=description,
+                licence=licence,
+                eligibility=eligibility(eligibility_text),
+                service_area=ServiceArea(counties=counties(counties_text), national=national == 1),
+                sites=sites,  # filled below, from this service's rows
+                capacity=CapacityOut(unit=unit, total=total, available=available, updated_at=capacity_updated_at),
+                capacity_updated_at=capacity_updated_at,
+                active=active == 1,
+                sources=sources(sources_text),
+                created_at=_timestamptz(created_text),
+                updated_at=_timestamptz(changed_text),
+            ))  # fmt: skip
+        site_id, county, locality, address, lat, lon, confidential = row[-7:]
+        if site_id is not None:
+            hidden = confidential == 1 and not actor.can_manage(org_id)
+            sites.append(SiteOut(
+                id=site_id,
+                county=county,
+                locality=locality,
+                confidential=confidential == 1,
+                address=None if hidden else address,
+                lat=None if hidden else lat,
+                lon=None if hidden else lon,
+            ))  # fmt: skip
+    return out
+
+
+def services_of_records(rows: Any, actor: Actor) -> list[ServiceOut]:
+    """:func:`service_out` of each PostgreSQL row in ``rows`` (asyncpg records, or any sequences): the columns
+    of ``SERVICE_OUT_COLUMNS`` first and, last, the service's sites as records of ``SITE_COLUMNS`` (or NULL)."""
+    eligibility, counties, sources = decoder(Eligibility).decode, decoder(list[str]).decode, decoder(list[Source]).decode
+    out: list[ServiceOut] = []
+    for row in rows:
+        (service_id, org_id, type_, name, description, licence, eligibility_text, counties_text, national, unit,
+         total, available, capacity_updated_at, active, sources_text, created_at, updated_at, org_name) = row[:18]  # fmt: skip
+        sites: list[SiteOut] = []
+        for site_id, county, locality, address, lat, lon, confidential in row[-1] or ():
+            if confidential and not actor.can_manage(org_id):
+                address = lat = lon = None
+            sites.append(SiteOut(
+                id=site_id, county=county, locality=locality, confidential=confidential, address=address, lat=lat, lon=lon
+            ))  # fmt: skip
+        out.append(ServiceOut(
+            id=service_id,
+            organisation_id=org_id,
+            organisation_name=org_name,
+            type=type_,
+            name=name,
+            description=description,
+            licence=licence,
+            eligibility=eligibility(eligibility_text),
+            service_area=ServiceArea(counties=counties(counties_text), national=national),
+            sites=sites,
+            capacity=CapacityOut(unit=unit, total=total, available=available, updated_at=capacity_updated_at),
+            capacity_updated_at=capacity_updated_at,
+            active=active,
+            sources=sources(sources_text),
+            created_at=created_at,
+            updated_at=updated_at,
+        ))  # fmt: skip
+    return out
