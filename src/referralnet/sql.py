@@ -60,14 +60,22 @@ async def fetch(sql: str, *args: Any, scan: bool = False) -> list[dict[str, Any]
             return await engine._run_in_existing_connection(transaction.connection, _qmarks(sql), list(args))  # type: ignore[no-any-return]
         assert isinstance(engine, PooledSQLiteEngine)  # db.make_engine's; write_transaction refuses any other
         return await engine.read(_qmarks(sql), args, inline=not scan and _reads_only(sql))
+    return [dict(r) for r in await records(sql, *args)]
+
+
+async def records(sql: str, *args: Any) -> list[Any]:
+    """PostgreSQL: rows of ``sql`` as asyncpg records (no dict per row), routed as :func:`fetch` routes them: the
+    current transaction's connection, else the pool's, given back without asyncpg's reset (a plain statement)."""
+    engine: Any = db.current_engine()
+    transaction = engine.current_transaction.get()
     if transaction is not None:
-        return [dict(r) for r in await transaction.connection.fetch(_numbered(sql), *args)]
-    if engine.pool is not None:  # type: ignore[attr-defined]
-        async with db.plain_connection(engine) as connection:  # type: ignore[arg-type]
-            return [dict(r) for r in await connection.fetch(_numbered(sql), *args)]
-    connection = await engine.get_new_connection()  # type: ignore[attr-defined]
+        return await transaction.connection.fetch(_numbered(sql), *args)  # type: ignore[no-any-return]
+    if engine.pool is not None:
+        async with db.plain_connection(engine) as connection:
+            return await connection.fetch(_numbered(sql), *args)  # type: ignore[no-any-return]
+    connection = await engine.get_new_connection()
     try:
-        return [dict(r) for r in await connection.fetch(_numbered(sql), *args)]
+        return await connection.fetch(_numbered(sql), *args)  # type: ignore[no-any-return]
     finally:
         await connection.close()
 

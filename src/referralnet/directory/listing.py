@@ -164,7 +164,7 @@ async def list_services(
         # prepared statement per offset (asyncpg keeps 100 per connection).
         bounds, bound_args = (f"LIMIT {limit:d}", []) if offset == 0 else (f"LIMIT {limit:d} OFFSET {{}}", [offset])
         page = f"SELECT {_PAGE_COLUMNS}{version_column} {base} ORDER BY s.id {bounds}"
-        rows = await _postgres_records(f"SELECT page.*, {_SITES_ARRAY} FROM ({page}) page ORDER BY page.id", *args, *bound_args)
+        rows = await sql.records(f"SELECT page.*, {_SITES_ARRAY} FROM ({page}) page ORDER BY page.id", *args, *bound_args)
         items = services_of_records(rows, actor)
         page_version = rows[0][_RAW_WIDTH] if rows and cached_total else None
     total: int | None = None
@@ -192,19 +192,3 @@ async def _sqlite_tuples(statement: str, *args: Any) -> list[tuple[Any, ...]]:
         return await engine.read(statement.replace("{}", "?"), args, plain=True, inline=True)
     return [tuple(row.values()) for row in await sql.fetch(statement, *args)]
 
-
-async def _postgres_records(statement: str, *args: Any) -> list[Any]:
-    """Rows of a page's statement as asyncpg records (no dict per row), routed as :func:`referralnet.sql.fetch` routes them."""
-    engine: Any = db.current_engine()
-    transaction = engine.current_transaction.get()
-    numbered = sql._numbered(statement)
-    if transaction is not None:
-        return await transaction.connection.fetch(numbered, *args)  # type: ignore[no-any-return]
-    if engine.pool is not None:
-        async with db.plain_connection(engine) as connection:
-            return await connection.fetch(numbered, *args)  # type: ignore[no-any-return]
-    connection = await engine.get_new_connection()
-    try:
-        return await connection.fetch(numbered, *args)  # type: ignore[no-any-return]
-    finally:
-        await connection.close()

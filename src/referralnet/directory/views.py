@@ -115,16 +115,18 @@ def organisation_out(row: dict[str, Any], service_count: int, score: float | Non
 
 
 def site_out(row: dict[str, Any], *, reveal: bool) -> SiteOut:
-    hidden = row["confidential"] and not reveal
-    return SiteOut(
-        id=row["id"],
-        county=row["county"],
-        locality=row["locality"],
-        confidential=row["confidential"],
-        address=None if hidden else row["address"],
-        lat=None if hidden else row["lat"],
-        lon=None if hidden else row["lon"],
-    )
+    return _site(row["id"], row["county"], row["locality"], row["address"], row["lat"], row["lon"], row["confidential"], reveal)
+
+
+def _site(
+    site_id: int, county: str, locality: str | None, address: str | None, lat: float | None, lon: float | None, confidential: bool,
+    reveal: bool,
+) -> SiteOut:
+    """A site as its viewer may see it: a confidential site's address and coordinates only where ``reveal`` (the
+    organisation's own managers, staff); everyone else gets its county and locality. The one place of that rule."""
+    if confidential and not reveal:
+        address = lat = lon = None
+    return SiteOut(id=site_id, county=county, locality=locality, confidential=confidential, address=address, lat=lat, lon=lon)
 
 
 def eligibility_of(row: dict[str, Any]) -> Eligibility:
@@ -134,32 +136,40 @@ def eligibility_of(row: dict[str, Any]) -> Eligibility:
 def service_out(row: dict[str, Any], sites: list[dict[str, Any]], actor: Actor) -> ServiceOut:
     org_id = row["organisation"]
     reveal = actor.can_manage(org_id)
-    return ServiceOut(
-        id=row["id"],
-        organisation_id=org_id,
-        organisation_name=row["organisation.name"],
-        type=row["type"],
-        name=row["name"],
-        description=row["description"],
-        licence=row["licence"],
-        eligibility=eligibility_of(row),
-        service_area=ServiceArea(
-            counties=load(row["area_counties"], list[str]), national=row["area_national"]
-        ),
-        sites=[site_out(s, reveal=reveal) for s in sites],
-        capacity=CapacityOut(
-            unit=row["capacity_unit"],
-            total=row["capacity_total"],
-            available=row["capacity_available"],
-            updated_at=row["capacity_updated_at"],
-        ),
-        capacity_updated_at=row["capacity_updated_at"],
-        active=row["active"],
-        sources=load(row["sources"], list[Source]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    return _service(
+        row["id"], org_id, row["type"], row["name"], row["description"], row["licence"], eligibility_of(row),
+        load(row["area_counties"], list[str]), row["area_national"], row["capacity_unit"], row["capacity_total"],
+        row["capacity_available"], row["capacity_updated_at"], row["active"], load(row["sources"], list[Source]),
+        row["created_at"], row["updated_at"], row["organisation.name"], [site_out(s, reveal=reveal) for s in sites],
+    )  # fmt: skip
 
+
+def _service(
+    service_id: int, org_id: int, type_: str, name: str, description: str | None, licence: str | None, eligibility: Eligibility,
+    counties: list[str], national: bool, unit: str | None, total: int | None, available: int | None,
+    capacity_updated_at: datetime.datetime | None, active: bool, sources: list[Source], created_at: datetime.datetime,
+    updated_at: datetime.datetime, org_name: str, sites: list[SiteOut],
+) -> ServiceOut:
+    """A service's answer from its values (in ``SERVICE_OUT_COLUMNS``' order), decoded: every builder above and below
+    ends here."""
+    return ServiceOut(
+        id=service_id,
+        organisation_id=org_id,
+        organisation_name=org_name,
+        type=type_,
+        name=name,
+        description=description,
+        licence=licence,
+        eligibility=eligibility,
+        service_area=ServiceArea(counties=counties, national=national),
+        sites=sites,
+        capacity=CapacityOut(unit=unit, total=total, available=available, updated_at=capacity_updated_at),
+        capacity_updated_at=capacity_updated_at,
+        active=active,
+        sources=sources,
+        created_at=created_at,
+        updated_at=updated_at,
+    )
 
 _UTC = datetime.timezone.utc
 _from_iso = datetime.datetime.fromisoformat
@@ -173,47 +183,27 @@ def _timestamptz(text: str) -> datetime.datetime:
 
 def services_raw(rows: list[tuple[Any, ...]], actor: Actor) -> list[ServiceOut]:
     """:func:`service_out` of each service in ``rows``, rows of ``SERVICE_RAW_COLUMNS`` (and any further columns)
-    then ``SITE_RAW_SELECT``, one per site and ordered by service, as :func:`with_sites` reads them."""
+    then ``SITE_RAW_SELECT``, one per site and ordered by service, as :func:`with_sites` reads them: SQLite's own
+    values, its booleans (0/1) and timestamps (text) converted here as the column converters would."""
     eligibility, counties, sources = decoder(Eligibility).decode, decoder(list[str]).decode, decoder(list[Source]).decode
     out: list[ServiceOut] = []
     sites: list[SiteOut] = []
     service_id = None
+    reveal = False
     for row in rows:
         if row[0] != service_id:
             (service_id, org_id, type_, name, description, licence, eligibility_text, counties_text, national, unit,
              total, available, updated_text, active, sources_text, created_text, changed_text, org_name) = row[:18]  # fmt: skip
-            capacity_updated_at = None if updated_text is None else _timestamptz(updated_text)
-            sites = []
-            out.append(ServiceOut(
-                id=service_id,
-                organisation_id=org_id,
-                organisation_name=org_name,
-                type=type_,
-                name=name,
-                description=description,
-                licence=licence,
-                eligibility=eligibility(eligibility_text),
-                service_area=ServiceArea(counties=counties(counties_text), national=national == 1),
-                sites=sites,  # filled below, from this service's rows
-                capacity=CapacityOut(unit=unit, total=total, available=available, updated_at=capacity_updated_at),
-                capacity_updated_at=capacity_updated_at,
-                active=active == 1,
-                sources=sources(sources_text),
-                created_at=_timestamptz(created_text),
-                updated_at=_timestamptz(changed_text),
+            reveal, sites = actor.can_manage(org_id), []
+            out.append(_service(
+                service_id, org_id, type_, name, description, licence, eligibility(eligibility_text), counties(counties_text),
+                national == 1, unit, total, available, None if updated_text is None else _timestamptz(updated_text), active == 1,
+                sources(sources_text), _timestamptz(created_text), _timestamptz(changed_text), org_name,
+                sites,  # filled below, from this service's rows
             ))  # fmt: skip
         site_id, county, locality, address, lat, lon, confidential = row[-7:]
         if site_id is not None:
-            hidden = confidential == 1 and not actor.can_manage(org_id)
-            sites.append(SiteOut(
-                id=site_id,
-                county=county,
-                locality=locality,
-                confidential=confidential == 1,
-                address=None if hidden else address,
-                lat=None if hidden else lat,
-                lon=None if hidden else lon,
-            ))  # fmt: skip
+            sites.append(_site(site_id, county, locality, address, lat, lon, confidential == 1, reveal))
     return out
 
 
@@ -225,29 +215,10 @@ def services_of_records(rows: Any, actor: Actor) -> list[ServiceOut]:
     for row in rows:
         (service_id, org_id, type_, name, description, licence, eligibility_text, counties_text, national, unit,
          total, available, capacity_updated_at, active, sources_text, created_at, updated_at, org_name) = row[:18]  # fmt: skip
-        sites: list[SiteOut] = []
-        for site_id, county, locality, address, lat, lon, confidential in row[-1] or ():
-            if confidential and not actor.can_manage(org_id):
-                address = lat = lon = None
-            sites.append(SiteOut(
-                id=site_id, county=county, locality=locality, confidential=confidential, address=address, lat=lat, lon=lon
-            ))  # fmt: skip
-        out.append(ServiceOut(
-            id=service_id,
-            organisation_id=org_id,
-            organisation_name=org_name,
-            type=type_,
-            name=name,
-            description=description,
-            licence=licence,
-            eligibility=eligibility(eligibility_text),
-            service_area=ServiceArea(counties=counties(counties_text), national=national),
-            sites=sites,
-            capacity=CapacityOut(unit=unit, total=total, available=available, updated_at=capacity_updated_at),
-            capacity_updated_at=capacity_updated_at,
-            active=active,
-            sources=sources(sources_text),
-            created_at=created_at,
-            updated_at=updated_at,
+        reveal = actor.can_manage(org_id)
+        sites = [_site(i, county, place, address, lat, lon, private, reveal) for i, county, place, address, lat, lon, private in row[-1] or ()]
+        out.append(_service(
+            service_id, org_id, type_, name, description, licence, eligibility(eligibility_text), counties(counties_text), national,
+            unit, total, available, capacity_updated_at, active, sources(sources_text), created_at, updated_at, org_name, sites,
         ))  # fmt: skip
     return out

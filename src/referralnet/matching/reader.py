@@ -10,24 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from referralnet import db
+from referralnet import sql as sql_module
 from referralnet.sqlite_pool import PooledSQLiteEngine
-
-
-async def _postgres(engine: Any, sql: str, args: tuple[Any, ...]) -> list[Any]:
-    """asyncpg records, on the current transaction's connection or the pool (Piccolo's own routing)."""
-    numbered = sql.split("{}")
-    sql = "".join(part + (f"${i + 1}" if i < len(numbered) - 1 else "") for i, part in enumerate(numbered))
-    transaction = engine.current_transaction.get()
-    if transaction is not None:
-        return await transaction.connection.fetch(sql, *args)  # type: ignore[no-any-return]
-    if engine.pool is not None:  # plain SELECTs: the connection goes back without asyncpg's reset round trip
-        async with db.plain_connection(engine) as connection:
-            return await connection.fetch(sql, *args)  # type: ignore[no-any-return]
-    connection = await engine.get_new_connection()
-    try:
-        return await connection.fetch(sql, *args)  # type: ignore[no-any-return]
-    finally:
-        await connection.close()
 
 
 async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
@@ -35,7 +19,7 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     engine = db.current_engine()
     if isinstance(engine, PooledSQLiteEngine):  # db.make_engine's only SQLite engine
         return await engine.read(sql.replace("{}", "?"), args)  # type: ignore[no-any-return]
-    return [dict(r) for r in await _postgres(engine, sql, args)]
+    return [dict(r) for r in await sql_module.records(sql, *args)]
 
 
 async def fetch_columns(sql: str, *args: Any, width: int, small: bool = False) -> list[tuple[Any, ...]]:
@@ -48,7 +32,7 @@ async def fetch_columns(sql: str, *args: Any, width: int, small: bool = False) -
     if isinstance(engine, PooledSQLiteEngine):
         rows = await engine.read(sql.replace("{}", "?"), args, plain=True, inline=small)
         return list(zip(*rows)) if rows else [()] * width
-    rows = await _postgres(engine, sql, args)
+    rows = await sql_module.records(sql, *args)
     return list(zip(*rows)) if rows else [()] * width
 
 
