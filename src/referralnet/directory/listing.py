@@ -11,6 +11,7 @@ from referralnet.directory.schemas import ServiceList
 from referralnet.directory.views import (
     SERVICE_OUT_COLUMNS,
     SERVICE_RAW_COLUMNS,
+    SERVICE_WIDTH,
     SITE_COLUMNS,
     SITE_RAW_SELECT,
     services_of_records,
@@ -96,8 +97,6 @@ _SITES_ARRAY = (
 )
 
 _JOIN_ORG = "JOIN organisation o ON o.id = s.organisation"
-# The page's own columns in a row (on both engines), before the version and the sites.
-_RAW_WIDTH = SERVICE_RAW_COLUMNS.count(",") + 1
 _ORG_ACTIVE = "(SELECT o.active FROM organisation o WHERE o.id = s.organisation)"
 
 
@@ -156,7 +155,7 @@ async def list_services(
             *page_args, limit, offset,
         )  # fmt: skip
         items = services_raw(joined, actor)
-        page_version = joined[0][_RAW_WIDTH] if joined and cached_total else None
+        page_version = joined[0][SERVICE_WIDTH] if joined and cached_total else None
     else:
         # One row per service, its sites aggregated. The first page's bounds are written in the statement, not passed:
         # not knowing the page is small, PostgreSQL plans every run anew (half the backend's time on this page); knowing
@@ -166,7 +165,7 @@ async def list_services(
         page = f"SELECT {_PAGE_COLUMNS}{version_column} {base} ORDER BY s.id {bounds}"
         rows = await sql.records(f"SELECT page.*, {_SITES_ARRAY} FROM ({page}) page ORDER BY page.id", *args, *bound_args)
         items = services_of_records(rows, actor)
-        page_version = rows[0][_RAW_WIDTH] if rows and cached_total else None
+        page_version = rows[0][SERVICE_WIDTH] if rows and cached_total else None
     total: int | None = None
     if not items and offset == 0:
         total = 0

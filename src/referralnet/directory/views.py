@@ -26,6 +26,7 @@ __all__ = [
     "SERVICE_OUT_COLUMNS",
     "SERVICE_RAW_COLUMNS",
     "SERVICE_SQL",
+    "SERVICE_WIDTH",
     "SITE_RAW_SELECT",
     "SITE_SELECT",
     "decode_strings",
@@ -49,6 +50,8 @@ _SERVICE_COLUMNS = ("id", "organisation", "type", "name", "description", "licenc
                     "area_national", "capacity_unit", "capacity_total", "capacity_available", "capacity_updated_at",
                     "active", "sources", "created_at", "updated_at")  # fmt: skip
 SERVICE_OUT_COLUMNS = ", ".join([f"s.{c}" for c in _SERVICE_COLUMNS] + ['o.name AS "organisation.name"'])
+# How many values a page's row holds before its version and sites: the service's columns, its organisation's name.
+SERVICE_WIDTH = len(_SERVICE_COLUMNS) + 1
 # The same columns (and a site's), for a page of services on SQLite read as plain tuples in this order: its
 # INTEGER, BOOLEAN and TIMESTAMPTZ columns as expressions (a unary ``+``, a no-op in SQLite) have no declared
 # type, so no Piccolo type converter (a Python call per value) runs on them; :func:`services_raw` converts
@@ -193,7 +196,7 @@ def services_raw(rows: list[tuple[Any, ...]], actor: Actor) -> list[ServiceOut]:
     for row in rows:
         if row[0] != service_id:
             (service_id, org_id, type_, name, description, licence, eligibility_text, counties_text, national, unit,
-             total, available, updated_text, active, sources_text, created_text, changed_text, org_name) = row[:18]  # fmt: skip
+             total, available, updated_text, active, sources_text, created_text, changed_text, org_name) = row[:SERVICE_WIDTH]  # fmt: skip
             reveal, sites = actor.can_manage(org_id), []
             out.append(_service(
                 service_id, org_id, type_, name, description, licence, eligibility(eligibility_text), counties(counties_text),
@@ -214,7 +217,7 @@ def services_of_records(rows: Any, actor: Actor) -> list[ServiceOut]:
     out: list[ServiceOut] = []
     for row in rows:
         (service_id, org_id, type_, name, description, licence, eligibility_text, counties_text, national, unit,
-         total, available, capacity_updated_at, active, sources_text, created_at, updated_at, org_name) = row[:18]  # fmt: skip
+         total, available, capacity_updated_at, active, sources_text, created_at, updated_at, org_name) = row[:SERVICE_WIDTH]  # fmt: skip
         reveal = actor.can_manage(org_id)
         sites = [_site(i, county, place, address, lat, lon, private, reveal) for i, county, place, address, lat, lon, private in row[-1] or ()]
         out.append(_service(
