@@ -101,3 +101,34 @@ async def test_write_transaction_refuses_a_sqlite_engine_without_the_persistent_
                 pytest.fail("the block must not run")
     finally:
         db.bind(previous)
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL only: REFERRALNET_TEST_POSTGRES_URL is not set")
+async def test_postgres_connections_are_taken_in_turn_through_every_path(postgres_url: str) -> None:
+    """Piccolo's queries and transactions, the plain reads and the health check all go through the pool's
+    first-come first-served line (``pgpool.FairPool``), many at once on two connections, and never more."""
+    from referralnet.pgpool import FairPool
+
+    engine = db.make_engine(postgres_url)
+    await db.migrate(engine)
+    await db.start(engine, pool_min=1, pool_max=2)
+    db.bind(engine)
+    try:
+        assert isinstance(engine.pool, FairPool)
+        most = 0
+
+        async def request(i: int) -> None:
+            nonlocal most
+            async with db.write_transaction():
+                await SweepLock.insert(SweepLock(name=f"turn {i}"))
+                most = max(most, engine.pool.get_size())  # type: ignore[union-attr]
+            assert await SweepLock.exists().where(SweepLock.name == f"turn {i}")
+            assert await sql.records("SELECT name FROM sweep_lock WHERE name = $1", f"turn {i}")
+            assert await db.ping(engine)
+
+        async with asyncio.timeout(30):
+            await asyncio.gather(*(request(i) for i in range(30)))
+        assert most <= 2 and engine.pool.get_size() <= 2  # type: ignore[union-attr]
+        assert await SweepLock.count() == 30
+    finally:
+        await db.stop(engine)

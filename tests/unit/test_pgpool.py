@@ -1,0 +1,133 @@
+"""The PostgreSQL pool's line: connections go to requests in the order they asked (``referralnet.pgpool``)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from referralnet.pgpool import FairPool
+
+
+class QueuePool:
+    """What asyncpg's pool does with its connections: an ``asyncio.Queue``, where a task that finds a
+    connection waiting takes it at once, even if others have been waiting longer."""
+
+    def __init__(self, size: int) -> None:
+        self.queue: asyncio.LifoQueue[str] = asyncio.LifoQueue()
+        for n in range(size):
+            self.queue.put_nowait(f"connection {n}")
+        self.closed = False
+
+    def acquire(self, *, timeout: float | None = None) -> Taken:
+        return Taken(self)
+
+    async def release(self, connection: str, *, timeout: float | None = None) -> None:
+        self.queue.put_nowait(connection)
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+class Taken:
+    """Like asyncpg's ``acquire()``: awaited, or an ``async with``."""
+
+    def __init__(self, pool: QueuePool) -> None:
+        self.pool = pool
+        self.connection = ""
+
+    def __await__(self) -> Generator[Any, None, str]:
+        return self.pool.queue.get().__await__()
+
+    async def __aenter__(self) -> str:
+        self.connection = await self
+        return self.connection
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.pool.release(self.connection)
+
+
+async def _overtaken(pool: Any) -> list[str]:
+    """B waits for the one connection A holds; A gives it back and at once asks again: who gets it first?"""
+    order: list[str] = []
+    held = await pool.acquire()
+
+    async def b() -> None:
+        async with pool.acquire():
+            order.append("B")
+
+    waiting = asyncio.create_task(b())
+    await asyncio.sleep(0.01)
+    await pool.release(held)
+    async with pool.acquire():
+        order.append("A")
+    await waiting
+    return order
+
+
+async def test_a_request_waiting_for_a_connection_gets_it_before_a_later_one() -> None:
+    """The queue alone lets the later request pass (which made a few requests wait again and again
+    under load); through the line the one that waited goes first."""
+    assert await _overtaken(QueuePool(1)) == ["A", "B"]
+    assert await _overtaken(FairPool(QueuePool(1), 1)) == ["B", "A"]
+
+
+async def _turns(pool: Any, workers: int = 5, rounds: int = 10) -> list[int]:
+    """Who had the one connection, in order, when each worker asks again as soon as it gives it back."""
+    served: list[int] = []
+
+    async def worker(n: int) -> None:
+        for _ in range(rounds):
+            async with pool.acquire():
+                served.append(n)
+                await asyncio.sleep(0)
+
+    await asyncio.gather(*(worker(n) for n in range(workers)))
+    return served
+
+
+async def test_a_busy_worker_does_not_keep_the_connection_from_the_others() -> None:
+    """The queue alone lets whoever gives a connection back take it again at once; the line takes turns."""
+
+    def in_turn(order: list[int]) -> bool:
+        return all(sorted(order[i : i + 5]) == [0, 1, 2, 3, 4] for i in range(0, 50, 5))
+
+    unfair = await _turns(QueuePool(1))
+    assert not in_turn(unfair) and unfair[:2] == [0, 0], unfair
+    fair = await _turns(FairPool(QueuePool(1), 1))
+    assert in_turn(fair), fair
+
+
+async def test_a_cancelled_or_failed_wait_gives_its_turn_on() -> None:
+    """A request cancelled while waiting, or whose connection could not be had, does not keep a turn."""
+    inner = QueuePool(1)
+    pool = FairPool(inner, 1)
+    held = await pool.acquire()
+    cancelled = asyncio.create_task(pool._take(None))
+    await asyncio.sleep(0.01)
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    await pool.release(held)
+
+    async def refused() -> str:
+        raise ConnectionError("the server went away")
+
+    def refuse(*, timeout: float | None = None) -> Any:
+        return refused()
+
+    inner.acquire = refuse  # type: ignore[method-assign]
+    with pytest.raises(ConnectionError):
+        await pool.acquire()
+    del inner.acquire
+    async with asyncio.timeout(1):  # the one turn is free again
+        async with pool.acquire() as connection:
+            assert connection == "connection 0"
+
+
+async def test_what_the_line_does_not_answer_goes_to_the_pool() -> None:
+    inner = QueuePool(1)
+    await FairPool(inner, 1).close()
+    assert inner.closed
