@@ -471,20 +471,41 @@ async def write_transaction() -> AsyncIterator[Any]:
 class _ReleasedPlain:
     """A PostgreSQL transaction whose connection goes back to the pool without asyncpg's reset round trip:
     a transaction leaves no session state (row locks and ``SET LOCAL`` end with it; no write transaction
-    takes a session advisory lock)."""
+    takes a session advisory lock).
+
+    Its connection goes back even when ``BEGIN``, ``COMMIT`` or ``ROLLBACK`` fails (the server went away):
+    Piccolo's transaction then skips its release, and the pool would lose that connection for good (its
+    ``close`` waiting for it for ever).
+    """
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
 
     async def __aenter__(self) -> Any:
-        return await self.inner.__aenter__()
+        try:
+            return await self.inner.__aenter__()
+        except BaseException:
+            await self._give_back()
+            raise
 
     async def __aexit__(self, *exc: Any) -> Any:
         token = _plain_use.set(True)  # read by _reset_session when the connection is released
         try:
             return await self.inner.__aexit__(*exc)
+        except BaseException:
+            await self._give_back()
+            if (context := getattr(self.inner, "context", None)) is not None:
+                self.inner.engine.current_transaction.reset(context)
+            raise
         finally:
             _plain_use.reset(token)
+
+    async def _give_back(self) -> None:
+        """The transaction's connection back to the pool (asyncpg ends a dead one; a second release does nothing)."""
+        connection, pool = getattr(self.inner, "connection", None), self.inner.engine.pool
+        if connection is not None and pool is not None:
+            with contextlib.suppress(Exception):
+                await pool.release(connection)
 
 
 @contextlib.asynccontextmanager
@@ -533,14 +554,20 @@ async def start(engine: Engine, *, pool_min: int = 1, pool_max: int = 10) -> Non
     """Open the PostgreSQL pool (SQLite's connections open on first use). Call inside the event loop that will use it."""
     if isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(min_size=pool_min, max_size=pool_max, reset=_reset_session)
-        engine.pool = FairPool(engine.pool, pool_max)  # type: ignore[assignment]  # asyncpg's pool, first come first served
+        if not isinstance(engine.pool, FairPool):  # Piccolo keeps a pool already open
+            engine.pool = FairPool(engine.pool, pool_max)  # type: ignore[assignment]  # asyncpg's pool, first come first served
 
 
 async def stop(engine: Engine) -> None:
-    """Close the pool: PostgreSQL's, or SQLite's reader and writer connections, once this loop's SQLite write
-    transactions under way have ended (new ones are refused meanwhile; at most ``STOP_WAIT_SECONDS``)."""
+    """Close the pool: PostgreSQL's once its connections are given back, or SQLite's reader and writer connections
+    once this loop's SQLite write transactions under way have ended (new ones are refused meanwhile); on
+    either, at most ``STOP_WAIT_SECONDS``."""
     if isinstance(engine, PostgresEngine):
-        await engine.close_connection_pool()
+        try:  # asyncpg's close waits for every connection handed out; one never given back would hold it for ever
+            await asyncio.wait_for(engine.close_connection_pool(), STOP_WAIT_SECONDS)
+        except TimeoutError:
+            log.warning("closed the PostgreSQL pool with connections still in use (asyncpg terminated them)")
+            engine.pool = None
     elif isinstance(engine, PooledSQLiteEngine):
         queues = _sqlite_writers.get(asyncio.get_running_loop(), {})
         queue = queues.get(engine.path)

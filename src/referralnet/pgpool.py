@@ -4,50 +4,79 @@ asyncpg waits for a free connection on an ``asyncio.Queue``, which is not first-
 waiter woken for a connection given back finds it already taken by a task that asked later (a task
 that finds the queue non-empty never waits), and goes back to the end of the line. Under load, with
 more requests than connections, a few requests lost their turn again and again: on a list page
-with 32 clients and 10 connections the median was 17 ms and the 99th percentile 120-160 ms. A
-semaphore with one permit per connection (asyncio's semaphore lets no newcomer pass a waiter) in
-front of the pool keeps the line, so a request waits about as long as the others.
+with 32 clients and 10 connections the median was 17 ms and the 99th percentile 120-160 ms.
+
+In front of the pool, a semaphore with one turn per connection (asyncio's lets no newcomer pass a
+waiter): a request that has a turn finds a connection free in asyncpg's queue. A turn comes back when
+its connection is given back, or when the connection is closed under its holder (asyncpg then takes
+the connection back by itself), so a server that went away does not cost the line its turns.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Generator
 from typing import Any
 
 
 class FairPool:
-    """``pool`` (an ``asyncpg.Pool`` of at most ``size`` connections) taken through a first-come first-served line.
+    """``pool`` (an ``asyncpg.Pool`` of at most ``size`` connections) with its connections taken first come first served.
 
-    It answers what callers ask of asyncpg's pool (Piccolo and this project use ``acquire()``, as an
-    ``async with`` or awaited with a later ``release()``, and ``close()``); the rest goes to ``pool``.
+    ``acquire()`` works as asyncpg's does (an ``async with``, or awaited and given back with ``release``);
+    everything else (``close``, ``get_size``...) is ``pool``'s own, passed through.
     """
 
     def __init__(self, pool: Any, size: int) -> None:
         self.pool = pool
         self._turns = asyncio.Semaphore(size)
+        self._out: dict[int, _Turn] = {}  # by id() of the connections handed out
 
     def acquire(self, *, timeout: float | None = None) -> _Acquire:
         """A connection, once every request that asked before this one has had its own."""
         return _Acquire(self, timeout)
 
     async def release(self, connection: Any, *, timeout: float | None = None) -> None:
-        """Give ``connection`` back to the pool, then the turn to the next in line."""
+        """Give ``connection`` back to the pool, then its turn to the next in line."""
+        turn = self._out.get(id(connection))
         try:
+            if turn is not None and not turn.given:
+                with contextlib.suppress(Exception):  # a connection already closed has no listeners left
+                    connection.remove_termination_listener(turn.give)
             await self.pool.release(connection, timeout=timeout)
         finally:
-            self._turns.release()
+            if turn is not None:
+                turn.give()
 
     async def _take(self, timeout: float | None) -> Any:
-        await self._turns.acquire()
+        async with asyncio.timeout(timeout) if timeout is not None else contextlib.nullcontext():
+            await self._turns.acquire()
         try:
-            return await self.pool.acquire(timeout=timeout)
+            connection = await self.pool.acquire(timeout=timeout)
         except BaseException:
             self._turns.release()
             raise
+        turn = self._out[id(connection)] = _Turn(self, connection)
+        connection.add_termination_listener(turn.give)
+        return connection
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.pool, name)
+
+
+class _Turn:
+    """The turn of one connection handed out, given back once: on release, or when the connection is closed."""
+
+    __slots__ = ("connection", "given", "pool")
+
+    def __init__(self, pool: FairPool, connection: Any) -> None:
+        self.pool, self.connection, self.given = pool, connection, False
+
+    def give(self, *_: object) -> None:
+        if not self.given:
+            self.given = True
+            self.pool._out.pop(id(self.connection), None)
+            self.pool._turns.release()
 
 
 class _Acquire:

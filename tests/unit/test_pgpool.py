@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import pytest
 
 from referralnet.pgpool import FairPool
+
+
+class Connection(str):
+    """A pooled connection as far as the line uses one (as asyncpg's, a new object each time it is handed
+    out, naming the same server connection): it tells listeners when it is closed."""
+
+    def __init__(self, name: str) -> None:
+        self.listeners: set[Callable[[Any], None]] = set()
+        self.back = False
+
+    def add_termination_listener(self, callback: Callable[[Any], None]) -> None:
+        self.listeners.add(callback)
+
+    def remove_termination_listener(self, callback: Callable[[Any], None]) -> None:
+        self.listeners.discard(callback)
 
 
 class QueuePool:
@@ -21,11 +36,21 @@ class QueuePool:
             self.queue.put_nowait(f"connection {n}")
         self.closed = False
 
+    def closed_under_its_holder(self, connection: Connection) -> None:
+        """What asyncpg does when the server closes a connection someone holds: listeners told, connection taken back."""
+        for listener in connection.listeners:
+            asyncio.get_running_loop().call_soon(listener, connection)
+        connection.listeners.clear()
+        connection.back = True
+        self.queue.put_nowait(str(connection))
+
     def acquire(self, *, timeout: float | None = None) -> Taken:
         return Taken(self)
 
-    async def release(self, connection: str, *, timeout: float | None = None) -> None:
-        self.queue.put_nowait(connection)
+    async def release(self, connection: Connection, *, timeout: float | None = None) -> None:
+        if not connection.back:  # given back before (or taken back when closed): nothing to do
+            connection.back = True
+            self.queue.put_nowait(str(connection))
 
     async def close(self) -> None:
         self.closed = True
@@ -36,12 +61,15 @@ class Taken:
 
     def __init__(self, pool: QueuePool) -> None:
         self.pool = pool
-        self.connection = ""
+        self.connection = Connection("")
 
-    def __await__(self) -> Generator[Any, None, str]:
-        return self.pool.queue.get().__await__()
+    def __await__(self) -> Generator[Any, None, Connection]:
+        return self._take().__await__()
 
-    async def __aenter__(self) -> str:
+    async def _take(self) -> Connection:
+        return Connection(await self.pool.queue.get())
+
+    async def __aenter__(self) -> Connection:
         self.connection = await self
         return self.connection
 
@@ -125,6 +153,36 @@ async def test_a_cancelled_or_failed_wait_gives_its_turn_on() -> None:
     async with asyncio.timeout(1):  # the one turn is free again
         async with pool.acquire() as connection:
             assert connection == "connection 0"
+
+
+async def test_a_connection_closed_under_its_holder_gives_its_turn_on() -> None:
+    """asyncpg takes a connection back on its own when its server closes it (a restart, a failover): the
+    turn comes back with it, whether or not its holder ever gives it back, and only once."""
+    inner = QueuePool(1)
+    pool = FairPool(inner, 1)
+    dead = await pool.acquire()
+    waiting = asyncio.create_task(pool._take(None))
+    await asyncio.sleep(0.01)
+    inner.closed_under_its_holder(dead)
+    async with asyncio.timeout(1):
+        again = await waiting
+        assert again == dead and again is not dead  # the same server connection, handed out anew
+        await pool.release(dead)  # the first holder, late: its turn was given already
+        assert pool._turns.locked()  # the second holder has the one turn: not given twice
+        await pool.release(again)
+        async with pool.acquire():
+            assert pool._turns.locked()
+        assert not pool._turns.locked() and not pool._out
+
+
+async def test_a_timeout_bounds_the_wait_in_line_too() -> None:
+    pool = FairPool(QueuePool(1), 1)
+    held = await pool.acquire()
+    with pytest.raises(TimeoutError):
+        await pool.acquire(timeout=0.05)
+    await pool.release(held)
+    async with asyncio.timeout(1), pool.acquire(timeout=0.05) as connection:
+        assert connection == held
 
 
 async def test_what_the_line_does_not_answer_goes_to_the_pool() -> None:
