@@ -493,19 +493,20 @@ class _ReleasedPlain:
         try:
             return await self.inner.__aexit__(*exc)
         except BaseException:
-            await self._give_back()
-            if (context := getattr(self.inner, "context", None)) is not None:
+            if (context := getattr(self.inner, "context", None)) is not None:  # first: a second cancel cannot skip it
                 self.inner.engine.current_transaction.reset(context)
+            await self._give_back()
             raise
         finally:
             _plain_use.reset(token)
 
     async def _give_back(self) -> None:
-        """The transaction's connection back to the pool (asyncpg ends a dead one; a second release does nothing)."""
+        """The transaction's connection back to the pool (asyncpg ends a dead one; a second release does nothing),
+        or closed if it came from outside a pool."""
         connection, pool = getattr(self.inner, "connection", None), self.inner.engine.pool
-        if connection is not None and pool is not None:
+        if connection is not None:
             with contextlib.suppress(Exception):
-                await pool.release(connection)
+                await (pool.release(connection) if pool is not None else connection.close())
 
 
 @contextlib.asynccontextmanager

@@ -29,7 +29,7 @@ class FairPool:
 
     def __init__(self, pool: Any, size: int) -> None:
         self.pool = pool
-        self._turns = asyncio.Semaphore(size)
+        self._turns = asyncio.BoundedSemaphore(size)  # a turn given twice would raise, not widen the pool
         self._out: dict[int, _Turn] = {}  # by id() of the connections handed out
 
     def acquire(self, *, timeout: float | None = None) -> _Acquire:
@@ -49,13 +49,13 @@ class FairPool:
                 turn.give()
 
     async def _take(self, timeout: float | None) -> Any:
-        async with asyncio.timeout(timeout) if timeout is not None else contextlib.nullcontext():
+        async with asyncio.timeout(timeout) if timeout is not None else contextlib.nullcontext():  # the whole wait
             await self._turns.acquire()
-        try:
-            connection = await self.pool.acquire(timeout=timeout)
-        except BaseException:
-            self._turns.release()
-            raise
+            try:
+                connection = await self.pool.acquire()
+            except BaseException:
+                self._turns.release()
+                raise
         turn = self._out[id(connection)] = _Turn(self, connection)
         connection.add_termination_listener(turn.give)
         return connection
