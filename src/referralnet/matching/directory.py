@@ -19,7 +19,7 @@ Nothing here does I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 import msgspec
@@ -141,10 +141,11 @@ class Directory:
     """
 
     type_range: dict[str, tuple[int, int]]  # service type -> rows [lo, hi)
-    organisation_name: list[str]
-    service_name: list[str]
-    service_type: list[str]
-    capacity_unit: list[str | None]
+    # Tuples, not lists: a tuple of strings leaves the cycle collector's sight, a list of 100k is walked by each full collection.
+    organisation_name: tuple[str, ...]
+    service_name: tuple[str, ...]
+    service_type: tuple[str, ...]
+    capacity_unit: tuple[str | None, ...]
     # Per row. The eligibility columns are declared by the registry (``eligibility.ATTRIBUTES``);
     # those below are the ones other modules read by name. Bitmasks are int64.
     service_id: np.ndarray
@@ -203,7 +204,7 @@ class Directory:
         for key in _ROW_KEYS:
             self._freeze(key, np.array(rows[key], dtype=_DTYPES.get(key, np.int64)))
         for key in _TEXT_KEYS:
-            setattr(self, key, rows[key])
+            setattr(self, key, tuple(rows[key]))
         self._freeze("capacity_bound", np.array([t in CAPACITY_BOUND_TYPES for t in self.service_type], dtype=bool))
         self._freeze("site_start", np.concatenate([[0], np.cumsum(self.site_count, dtype=np.int64)]))
         lat, lon = np.array(sites["lat"], dtype=np.float64), np.array(sites["lon"], dtype=np.float64)
@@ -254,7 +255,7 @@ class Directory:
         return COUNTY_CODES[county] if county >= 0 else None
 
 
-def _type_ranges(types: list[str]) -> dict[str, tuple[int, int]]:
+def _type_ranges(types: Sequence[str]) -> dict[str, tuple[int, int]]:
     ranges: dict[str, tuple[int, int]] = {}
     start = 0
     for row in range(1, len(types) + 1):
