@@ -21,6 +21,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 from piccolo.table import Table
 
+from referralnet import pgpool
 from referralnet.pgpool import FairPool
 from referralnet.sqlite_pool import PooledSQLiteEngine, WriterConnection
 
@@ -471,7 +472,7 @@ async def write_transaction() -> AsyncIterator[Any]:
 class _ReleasedPlain:
     """A PostgreSQL transaction whose connection goes back to the pool without asyncpg's reset round trip:
     a transaction leaves no session state (row locks and ``SET LOCAL`` end with it; no write transaction
-    takes a session advisory lock).
+    takes a session advisory lock). After a ``COMMIT`` the pool keeps it for the next request.
 
     Its connection goes back even when ``BEGIN``, ``COMMIT`` or ``ROLLBACK`` fails (the server went away):
     Piccolo's transaction then skips its release, and the pool would lose that connection for good (its
@@ -491,7 +492,8 @@ class _ReleasedPlain:
     async def __aexit__(self, *exc: Any) -> Any:
         token = _plain_use.set(True)  # read by _reset_session when the connection is released
         try:
-            return await self.inner.__aexit__(*exc)
+            with pgpool.parking() if exc[0] is None else contextlib.nullcontext():  # committed: kept for reuse
+                return await self.inner.__aexit__(*exc)
         except BaseException:
             if (context := getattr(self.inner, "context", None)) is not None:  # first: a second cancel cannot skip it
                 self.inner.engine.current_transaction.reset(context)
@@ -541,11 +543,12 @@ async def _reset_session(connection: Any) -> None:
 @contextlib.asynccontextmanager
 async def plain_connection(engine: PostgresEngine) -> AsyncIterator[Any]:
     """A pooled PostgreSQL connection for statements that leave no session state (no ``SET``, ``LISTEN``,
-    advisory lock or cursor): given back without asyncpg's reset query (a round trip per request)."""
+    advisory lock or cursor): given back without asyncpg's reset query (a round trip per request), and
+    kept by the pool for the next request when the block ends without an exception (:mod:`referralnet.pgpool`)."""
     assert engine.pool is not None, "db.start() opens the pool"
     token = _plain_use.set(True)
     try:
-        async with engine.pool.acquire() as connection:
+        async with engine.pool.acquire(park=True) as connection:  # type: ignore[call-arg]  # a FairPool (start())
             yield connection
     finally:
         _plain_use.reset(token)

@@ -178,3 +178,41 @@ async def test_postgres_stop_does_not_wait_for_ever_for_a_connection_never_given
     async with asyncio.timeout(5):
         await db.stop(engine)
     assert engine.pool is None
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL only: REFERRALNET_TEST_POSTGRES_URL is not set")
+async def test_postgres_connections_kept_between_requests_are_not_handed_out_once_their_server_is_gone(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool keeps connections given back clean (plain reads, committed transactions) for the next request;
+    when their server processes are killed while kept (a restart, a failover), the next requests get live
+    ones, and stopping does not wait for the kept ones."""
+    import asyncpg
+
+    engine = db.make_engine(postgres_url)
+    await db.migrate(engine)
+    await db.start(engine, pool_min=1, pool_max=2)
+    db.bind(engine)
+    admin = await asyncpg.connect(postgres_url)
+    monkeypatch.setattr(db, "STOP_WAIT_SECONDS", 60.0)
+    try:
+
+        async def request(i: int) -> int:
+            async with db.write_transaction():
+                await SweepLock.insert(SweepLock(name=f"kept {i}"))
+            rows = await sql.records("SELECT pg_backend_pid() AS pid, count(*) AS n FROM sweep_lock WHERE name = $1", f"kept {i}")
+            assert rows[0]["n"] == 1
+            return int(rows[0]["pid"])
+
+        async with asyncio.timeout(20):
+            pids = set(await asyncio.gather(*(request(i) for i in range(6))))
+            assert engine.pool is not None and engine.pool._kept  # type: ignore[attr-defined]
+            await admin.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", list(pids))
+            while await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1::int[])", list(pids)):
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.05)  # the client side sees its sockets closed
+            after = set(await asyncio.gather(*(request(i) for i in range(6, 12))))
+            assert not after & pids
+            await db.stop(engine)  # not STOP_WAIT_SECONDS: the kept connections go back first
+    finally:
+        await admin.close()

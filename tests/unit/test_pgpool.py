@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from referralnet.pgpool import FairPool
+from referralnet import pgpool
+from referralnet.pgpool import FairPool, parking
 
 
 class Connection(str):
@@ -18,6 +19,15 @@ class Connection(str):
     def __init__(self, name: str) -> None:
         self.listeners: set[Callable[[Any], None]] = set()
         self.back = False
+        self.in_transaction = False
+
+    def is_closed(self) -> bool:
+        if self.back:  # as asyncpg's proxy once the pool has it back
+            raise RuntimeError("connection has been released back to the pool")
+        return False
+
+    def is_in_transaction(self) -> bool:
+        return self.in_transaction
 
     def add_termination_listener(self, callback: Callable[[Any], None]) -> None:
         self.listeners.add(callback)
@@ -35,6 +45,7 @@ class QueuePool:
         for n in range(size):
             self.queue.put_nowait(f"connection {n}")
         self.closed = False
+        self.taken = self.given = 0  # checkouts and give-backs through this pool
 
     def closed_under_its_holder(self, connection: Connection) -> None:
         """What asyncpg does when the server closes a connection someone holds: listeners told, connection taken back."""
@@ -50,6 +61,7 @@ class QueuePool:
     async def release(self, connection: Connection, *, timeout: float | None = None) -> None:
         if not connection.back:  # given back before (or taken back when closed): nothing to do
             connection.back = True
+            self.given += 1
             self.queue.put_nowait(str(connection))
 
     async def close(self) -> None:
@@ -67,7 +79,9 @@ class Taken:
         return self._take().__await__()
 
     async def _take(self) -> Connection:
-        return Connection(await self.pool.queue.get())
+        connection = Connection(await self.pool.queue.get())
+        self.pool.taken += 1
+        return connection
 
     async def __aenter__(self) -> Connection:
         self.connection = await self
@@ -189,3 +203,92 @@ async def test_what_the_line_does_not_answer_goes_to_the_pool() -> None:
     inner = QueuePool(1)
     await FairPool(inner, 1).close()
     assert inner.closed
+
+
+async def test_a_connection_given_back_clean_serves_the_next_request_without_the_pool() -> None:
+    """A plain use that ends well keeps its connection for the next one (asyncpg's checkout and give-back,
+    about 50 µs of CPU, skipped); closing gives the kept ones back first, so the pool's close does not wait."""
+    inner = QueuePool(2)
+    pool = FairPool(inner, 2)
+    async with pool.acquire(park=True) as first:
+        pass
+    async with pool.acquire(park=True) as second:
+        assert second is first
+    held = await pool.acquire()
+    assert held is first and (inner.taken, inner.given) == (1, 0)
+    await pool.release(held, park=True)
+    assert not pool._turns.locked() and not pool._out
+    await pool.close()
+    assert inner.closed and (inner.taken, inner.given) == (1, 1) and not pool._kept
+
+
+async def test_only_a_connection_given_back_clean_is_kept() -> None:
+    inner = QueuePool(1)
+    pool = FairPool(inner, 1)
+    with pytest.raises(ValueError):
+        async with pool.acquire(park=True):
+            raise ValueError("the block failed: the connection may be mid-statement")
+    async with pool.acquire():  # not said to be clean
+        pass
+    async with pool.acquire(park=True) as connection:
+        connection.in_transaction = True  # left a transaction open
+    assert (inner.taken, inner.given) == (3, 3) and not pool._kept
+    with parking():  # a committed transaction, given back from inside Piccolo's own code
+        connection = await pool.acquire()
+        await pool.release(connection)
+    assert inner.given == 3 and pool._kept
+
+
+async def test_a_kept_connection_the_server_closed_is_not_handed_out() -> None:
+    inner = QueuePool(1)
+    pool = FairPool(inner, 1)
+    async with pool.acquire(park=True) as kept:
+        pass
+    inner.closed_under_its_holder(kept)  # asyncpg has it back, its proxy detached
+    async with asyncio.timeout(1), pool.acquire() as connection:
+        assert connection is not kept and connection == kept  # a new checkout of the same server connection
+    assert not pool._kept and not pool._turns.locked()
+
+
+async def test_kept_connections_go_back_after_so_many_uses_and_when_idle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """asyncpg's own checks (queries per connection, expired connections, its idle timer) still see them."""
+    monkeypatch.setattr(pgpool, "RECYCLE_USES", 3)
+    monkeypatch.setattr(pgpool, "IDLE_SECONDS", 0.05)
+    inner = QueuePool(2)
+    pool = FairPool(inner, 2)
+    for _ in range(3):
+        async with pool.acquire(park=True):
+            pass
+    assert (inner.taken, inner.given) == (1, 1) and not pool._kept  # the third use gave it back
+    async with pool.acquire(park=True):
+        pass
+    assert pool._kept
+    await asyncio.sleep(0.2)
+    assert (inner.taken, inner.given) == (2, 2) and not pool._kept
+
+
+async def test_a_connection_given_back_while_the_pool_closes_is_not_kept() -> None:
+    inner = QueuePool(1)
+    pool = FairPool(inner, 1)
+    held = await pool.acquire()
+    await pool.close()
+    await pool.release(held, park=True)
+    assert inner.given == 1 and not pool._kept
+
+
+async def test_a_waiting_request_gets_a_kept_connection_before_a_later_one() -> None:
+    order: list[str] = []
+    pool = FairPool(QueuePool(1), 1)
+    held = await pool.acquire()
+
+    async def b() -> None:
+        async with pool.acquire(park=True):
+            order.append("B")
+
+    waiting = asyncio.create_task(b())
+    await asyncio.sleep(0.01)
+    await pool.release(held, park=True)
+    async with pool.acquire(park=True):
+        order.append("A")
+    await waiting
+    assert order == ["B", "A"]
