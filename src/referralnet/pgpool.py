@@ -71,6 +71,7 @@ class FairPool:
         self._sweep: asyncio.TimerHandle | None = None
         self._sweeping: asyncio.Future[None] | None = None  # held: the loop keeps only a weak reference to a task
         self._closing = False
+        self._generation = 0  # moved by expire_connections: a connection handed out before is not kept
 
     def acquire(self, *, timeout: float | None = None, park: bool = False) -> _Acquire:
         """A connection, once every request that asked before this one has had its own; with ``park``, an
@@ -85,7 +86,7 @@ class FairPool:
             if turn is not None and not turn.given:
                 with contextlib.suppress(Exception):  # a connection already closed has no listeners left
                     connection.remove_termination_listener(turn.give)
-                if (park or _parking.get()) and turn.uses < RECYCLE_USES and not self._closing and _clean(connection):
+                if (park or _parking.get()) and self._keeps(turn) and _clean(connection):
                     self._keep(connection, turn.uses)
                     return
             await self.pool.release(connection, timeout=timeout)
@@ -99,8 +100,12 @@ class FairPool:
         if self._sweep is not None:
             self._sweep.cancel()
             self._sweep = None
-        await self._give_back_kept(0.0)
-        await self.pool.close()
+        try:
+            await self._give_back_kept(0.0)
+            await self.pool.close()
+        except BaseException:  # cancelled (a stop's time limit) or failed, perhaps before asyncpg's close began
+            self.pool.terminate()
+            raise
 
     def terminate(self) -> None:
         self._closing = True
@@ -111,8 +116,13 @@ class FairPool:
         self.pool.terminate()
 
     async def expire_connections(self) -> None:
+        """asyncpg's: connections in use are replaced once given back; none handed out now is kept again."""
+        self._generation += 1
         await self._give_back_kept(0.0)
         await self.pool.expire_connections()
+
+    def _keeps(self, turn: _Turn) -> bool:
+        return turn.uses < RECYCLE_USES and turn.generation == self._generation and not self._closing
 
     def _keep(self, connection: Any, uses: int) -> None:
         self._kept.append((connection, uses, time.monotonic()))
@@ -147,7 +157,7 @@ class FairPool:
             except BaseException:
                 self._turns.release()
                 raise
-        turn = self._out[id(connection)] = _Turn(self, connection, uses + 1)
+        turn = self._out[id(connection)] = _Turn(self, connection, uses + 1, self._generation)
         connection.add_termination_listener(turn.give)
         return connection
 
@@ -166,10 +176,10 @@ class FairPool:
 class _Turn:
     """The turn of one connection handed out, given back once: on release, or when the connection is closed."""
 
-    __slots__ = ("connection", "given", "pool", "uses")
+    __slots__ = ("connection", "generation", "given", "pool", "uses")
 
-    def __init__(self, pool: FairPool, connection: Any, uses: int) -> None:
-        self.pool, self.connection, self.given, self.uses = pool, connection, False, uses
+    def __init__(self, pool: FairPool, connection: Any, uses: int, generation: int) -> None:
+        self.pool, self.connection, self.given, self.uses, self.generation = pool, connection, False, uses, generation
 
     def give(self, *_: object) -> None:
         if not self.given:

@@ -206,7 +206,28 @@ async def test_postgres_connections_kept_between_requests_are_not_handed_out_onc
 
         async with asyncio.timeout(20):
             pids = set(await asyncio.gather(*(request(i) for i in range(6))))
-            assert engine.pool is not None and engine.pool._kept  # type: ignore[attr-defined]
+            checkouts = 0
+
+            class Counted:
+                """asyncpg's pool, its checkouts counted."""
+
+                def __init__(self, pool: Any) -> None:
+                    self.pool = pool
+
+                def acquire(self, *args: Any, **kwargs: Any) -> Any:
+                    nonlocal checkouts
+                    checkouts += 1
+                    return self.pool.acquire(*args, **kwargs)
+
+                def __getattr__(self, name: str) -> Any:
+                    return getattr(self.pool, name)
+
+            line: Any = engine.pool
+            line.pool = Counted(line.pool)
+            for i in range(20, 25):  # one after another: each reuses what the one before gave back
+                assert await request(i) in pids
+            line.pool = line.pool.pool
+            assert checkouts == 0
             await admin.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", list(pids))
             while await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1::int[])", list(pids)):
                 await asyncio.sleep(0.01)

@@ -44,8 +44,9 @@ class QueuePool:
         self.queue: asyncio.LifoQueue[str] = asyncio.LifoQueue()
         for n in range(size):
             self.queue.put_nowait(f"connection {n}")
-        self.closed = False
-        self.taken = self.given = 0  # checkouts and give-backs through this pool
+        self.closed = self.terminated = False
+        self.taken = self.given = self.expired = 0  # checkouts, give-backs and expiries through this pool
+        self.slow_release = 0.0  # seconds a give-back takes (a server that stopped answering)
 
     def closed_under_its_holder(self, connection: Connection) -> None:
         """What asyncpg does when the server closes a connection someone holds: listeners told, connection taken back."""
@@ -59,6 +60,7 @@ class QueuePool:
         return Taken(self)
 
     async def release(self, connection: Connection, *, timeout: float | None = None) -> None:
+        await asyncio.sleep(self.slow_release)
         if not connection.back:  # given back before (or taken back when closed): nothing to do
             connection.back = True
             self.given += 1
@@ -66,6 +68,12 @@ class QueuePool:
 
     async def close(self) -> None:
         self.closed = True
+
+    def terminate(self) -> None:
+        self.terminated = True
+
+    async def expire_connections(self) -> None:
+        self.expired += 1
 
 
 class Taken:
@@ -292,3 +300,48 @@ async def test_a_waiting_request_gets_a_kept_connection_before_a_later_one() -> 
         order.append("A")
     await waiting
     assert order == ["B", "A"]
+
+
+async def test_a_cancelled_block_gives_its_connection_to_the_pool() -> None:
+    """A request cancelled while its statement runs leaves the connection mid-statement: asyncpg's give-back
+    waits for the cancellation; it is not kept."""
+    inner = QueuePool(1)
+    pool = FairPool(inner, 1)
+
+    async def request() -> None:
+        async with pool.acquire(park=True):
+            await asyncio.sleep(10)
+
+    task = asyncio.create_task(request())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert inner.given == 1 and not pool._kept and not pool._turns.locked()
+
+
+async def test_a_close_cut_short_while_kept_connections_go_back_ends_the_pool() -> None:
+    """Stopping has a time limit: cancelled while a kept connection goes back (a server that stopped answering),
+    before asyncpg's own close began, the pool is ended all the same, not left open."""
+    inner = QueuePool(1)
+    pool = FairPool(inner, 1)
+    async with pool.acquire(park=True):
+        pass
+    inner.slow_release = 10
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(pool.close(), 0.05)
+    assert inner.terminated
+
+
+async def test_connections_in_use_when_the_pool_expires_its_connections_are_not_kept() -> None:
+    inner = QueuePool(2)
+    pool = FairPool(inner, 2)
+    async with pool.acquire(park=True):
+        pass
+    held = await pool.acquire()  # the kept one
+    await pool.expire_connections()
+    await pool.release(held, park=True)
+    assert inner.expired == 1 and inner.given == 1 and not pool._kept
+    async with pool.acquire(park=True) as fresh:  # handed out after: kept as before
+        pass
+    assert [kept for kept, _, _ in pool._kept] == [fresh]
