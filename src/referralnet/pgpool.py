@@ -108,6 +108,7 @@ class FairPool:
             raise
 
     def terminate(self) -> None:
+        """asyncpg's ``terminate``: every connection ended at once, the kept ones with the others."""
         self._closing = True
         if self._sweep is not None:
             self._sweep.cancel()
