@@ -262,3 +262,35 @@ async def test_list_page_items_are_the_services_own_answers(client: Any, admin: 
                 assert json.dumps(item) == json.dumps(own.json()), (who, params)  # text: 1 == True in Python
         names = {s["name"] for s in (await client.get("/api/v1/services", headers=headers)).json()["items"]}
         assert ("Paused" in names) is (who in ("owner", "admin")), who
+
+
+async def test_one_service_reads_as_its_item_in_the_list_for_each_reader(
+    client: Any, admin: dict[str, str], institution: dict[str, str], tokens: Tokens
+) -> None:
+    """One service and the list page are read by different statements (a row per site for one service; on
+    PostgreSQL the list's sites in an array): both give the same answer, sites, their order and what each
+    reader may see of a confidential address included."""
+    org = await make_org(client, admin, "Asociația Două Case")
+    two_sites = [
+        {"county": "RO-B", "locality": "București", "address": "Strada Secretă 1", "confidential": True},
+        {"county": "RO-IF", "locality": "Voluntari", "address": "Strada Publică 2", "confidential": False},
+    ]
+    ids = [
+        (await make_service(client, admin, org["id"], body))["id"]
+        for body in (shelter(sites=[]), shelter(), shelter(sites=two_sites))
+    ]
+    owner = tokens.make("ngo", organisation=org["id"])
+    seen: dict[str, list[Any]] = {}
+    for who, headers in (("admin", admin), ("owner", owner), ("institution", institution)):
+        resp = await client.get(f"/api/v1/services?organisation_id={org['id']}", headers=headers)
+        assert resp.status_code == 200, resp.text
+        listed = {item["id"]: item for item in resp.json()["items"]}
+        for service_id in ids:
+            one = await client.get(f"/api/v1/services/{service_id}", headers=headers)
+            assert one.status_code == 200, one.text
+            assert one.json() == listed[service_id]
+        seen[who] = [site.get("address") for site in listed[ids[2]]["sites"]]
+    assert seen["owner"] == seen["admin"] == ["Strada Secretă 1", "Strada Publică 2"]
+    assert seen["institution"] == [None, "Strada Publică 2"]
+    missing = await client.get(f"/api/v1/services/{max(ids) + 1000}", headers=admin)
+    assert missing.status_code == 404, missing.text
