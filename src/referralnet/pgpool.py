@@ -17,7 +17,8 @@ committed transaction, no transaction left open, no session state by the caller'
 here, still checked out of asyncpg, for the next request: asyncpg's own checkout and give-back (a
 task for its ``shield``, a timer, a proxy: about 40 µs of CPU a use) are skipped. Kept connections
 go back to asyncpg after ``RECYCLE_USES`` uses, so that its checks (``max_queries``, expired
-connections) still apply, and after ``IDLE_SECONDS`` unused, so that its idle timer still closes them.
+connections) still apply, and after ``IDLE_SECONDS`` to twice that unused (one timer), so that its idle
+timer still closes them.
 """
 
 from __future__ import annotations
