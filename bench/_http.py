@@ -255,7 +255,8 @@ async def bench_one(wrk: str, engine: str, size: int, args: argparse.Namespace) 
             bares = [before["rps"]]
             rows.append({"engine": engine, "size": size, "request": "bare /json", **before, "ratio": 1.0, "load": _load()})
             print(f"[{engine} {size:,}] bare {before['rps']:.0f} req/s", flush=True)
-            for key, label, script, path in cases:
+            runs: dict[str, list[dict[str, Any]]] = {key: [] for key, *_ in cases}
+            for key, label, script, path in [case for _ in range(args.rounds) for case in cases]:
                 upd: dict[str, float] | None = None
                 if key == "match_under_change":
                     stop = asyncio.Event()
@@ -275,14 +276,27 @@ async def bench_one(wrk: str, engine: str, size: int, args: argparse.Namespace) 
                     row["cpu_ratio"] = sum(bare_cpu) / len(bare_cpu) / r["cpu_ms"]
                 if upd is not None:
                     row["non_2xx"] += upd["failed"]
-                rows.append(row)
+                runs[key].append(row)
                 print(f"[{engine} {size:,}] {label}: {r['rps']:.0f} req/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
                       f"bare around it {reference:.0f} req/s, ratio {row['ratio']:.3f}, load {row['load']}", flush=True)  # fmt: skip
                 before = after
+            rows.extend(median_run(runs[key]) for key, *_ in cases)
             rows[-len(cases) - 1]["rps"] = sum(bares) / len(bares)  # the bare row: the mean of its runs
             rows.extend(await light_load(wrk, engine, size, server, args, inst, adm, cap_ids, bodies))
     print(f"[{engine} {size:,}] done in {time.perf_counter() - started:.0f} s", flush=True)
     return rows
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Of one case's rounds, the run whose ratio is the median (its own req/s, latencies and CPU, so its figures
+    agree with each other), with every round's ratio range and errors; a single run as it is."""
+    if len(runs) == 1:
+        return runs[0]
+    ratios = sorted(r["ratio"] for r in runs)
+    row = dict(sorted(runs, key=lambda r: r["ratio"])[(len(runs) - 1) // 2])
+    row.update(rounds=len(runs), ratio_range=f"{ratios[0]:.3f}-{ratios[-1]:.3f}",
+               non_2xx=sum(r["non_2xx"] for r in runs), socket_errors=sum(r["socket_errors"] for r in runs))  # fmt: skip
+    return row
 
 
 # Connections of the paced PUTs: two, so that one slow answer does not hold back every next update.
@@ -385,7 +399,11 @@ async def main_async(args: argparse.Namespace) -> int:
                 f"mean of the bare runs just before and after; CPU ratio = bare's server CPU per request over the case's "
                 f"(the server process only, not PostgreSQL's); load = 1-minute load average after the figure; 'light:' rows: the "
                 f"latency targets at a light load (no bare run around them, so no ratio; see bench/README.md)\n")  # fmt: skip
-    return print_report("http", headline, rows, COLUMNS, verdicts(rows), args, info, skipped)
+    columns = COLUMNS + [("ratio_range", f"ratio of {args.rounds} rounds", "")] if args.rounds > 1 else COLUMNS
+    if args.rounds > 1:
+        headline += (f"each case ran {args.rounds} rounds, one after another over all cases; a row is the round whose ratio "
+                     f"is the median (its own figures), beside every round's ratio range\n")  # fmt: skip
+    return print_report("http", headline, rows, columns, verdicts(rows), args, info, skipped)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -396,8 +414,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=5, help="duration of each wrk run (5)")
     parser.add_argument("--update-rate", type=float, default=50.0, help="capacity updates/s during the second match run (50)")
     parser.add_argument("--light-connections", type=int, default=1, help="wrk connections of the light-load match row (1)")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each case, the median reported (1)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the directory and the profiles (1)")
     parser.add_argument("--wrk", help="path of the wrk binary (default: wrk on PATH)")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL, help="server to create the bench database on")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
-    return asyncio.run(main_async(parser.parse_args(argv)))
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    return asyncio.run(main_async(args))
