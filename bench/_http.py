@@ -292,9 +292,9 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     agree with each other), with every round's ratio range and errors; a single run as it is."""
     if len(runs) == 1:
         return runs[0]
-    ratios = sorted(r["ratio"] for r in runs)
-    row = dict(sorted(runs, key=lambda r: r["ratio"])[(len(runs) - 1) // 2])
-    row.update(rounds=len(runs), ratio_range=f"{ratios[0]:.3f}-{ratios[-1]:.3f}",
+    ordered = sorted(runs, key=lambda r: r["ratio"])
+    row = dict(ordered[(len(runs) - 1) // 2])
+    row.update(rounds=len(runs), ratio_range=f"{ordered[0]['ratio']:.3f}-{ordered[-1]['ratio']:.3f}",
                non_2xx=sum(r["non_2xx"] for r in runs), socket_errors=sum(r["socket_errors"] for r in runs))  # fmt: skip
     return row
 

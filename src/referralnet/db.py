@@ -22,7 +22,6 @@ from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionTy
 from piccolo.table import Table
 
 from referralnet import pgpool
-from referralnet.pgpool import FairPool
 from referralnet.sqlite_pool import PooledSQLiteEngine, WriterConnection
 
 T = TypeVar("T")
@@ -558,8 +557,8 @@ async def start(engine: Engine, *, pool_min: int = 1, pool_max: int = 10) -> Non
     """Open the PostgreSQL pool (SQLite's connections open on first use). Call inside the event loop that will use it."""
     if isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(min_size=pool_min, max_size=pool_max, reset=_reset_session)
-        if not isinstance(engine.pool, FairPool):  # Piccolo keeps a pool already open
-            engine.pool = FairPool(engine.pool, pool_max)  # type: ignore[assignment]  # asyncpg's pool, first come first served
+        if not isinstance(engine.pool, pgpool.FairPool):  # Piccolo keeps a pool already open
+            engine.pool = pgpool.FairPool(engine.pool, pool_max)  # type: ignore[assignment]  # asyncpg's pool, first come first served
 
 
 async def stop(engine: Engine) -> None:

@@ -97,10 +97,7 @@ class FairPool:
 
     async def close(self) -> None:
         """asyncpg's ``close`` (it waits for the connections in use), once the kept ones are back in it."""
-        self._closing = True
-        if self._sweep is not None:
-            self._sweep.cancel()
-            self._sweep = None
+        self._stop_keeping()
         try:
             await self._give_back_kept(0.0)
             await self.pool.close()
@@ -110,10 +107,7 @@ class FairPool:
 
     def terminate(self) -> None:
         """asyncpg's ``terminate``: every connection ended at once, the kept ones with the others."""
-        self._closing = True
-        if self._sweep is not None:
-            self._sweep.cancel()
-            self._sweep = None
+        self._stop_keeping()
         self._kept.clear()
         self.pool.terminate()
 
@@ -122,6 +116,13 @@ class FairPool:
         self._generation += 1
         await self._give_back_kept(0.0)
         await self.pool.expire_connections()
+
+    def _stop_keeping(self) -> None:
+        """No connection is kept from now on, and the idle sweep stops."""
+        self._closing = True
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
 
     def _keeps(self, turn: _Turn) -> bool:
         return turn.uses < RECYCLE_USES and turn.generation == self._generation and not self._closing
