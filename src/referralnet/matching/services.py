@@ -247,6 +247,8 @@ class DirectoryCache:
                     self._capacity_version = (*version[:-1], max(counter, version[-1]))
                     self.capacity_patches += 1
         cached = self._capacity
+        if self._whole and self._capacity_version is not None and self._capacity_version[:-1] == version[:-1]:
+            return cached  # every service of this directory version is in it: nothing to look up
         missing = ids[cached.positions(ids) < 0]
         if missing.size == 0:
             return cached
