@@ -83,3 +83,19 @@ async def test_concurrent_capacity_changes_are_all_seen_by_the_next_match(
 
     stamps = in_app(client, versions)
     assert len(set(stamps)) == 2 and min(stamps) > 0
+
+
+async def test_matches_arriving_together_after_a_change_all_see_it_through_one_patch(
+    client: Any, directory: dict[str, int], institution: dict[str, str], admin: dict[str, str]  # noqa: F811
+) -> None:
+    """A shelter its NGO reports full is offered by none of the matches that arrive together after the change;
+    the change is read once for all of them (on PostgreSQL by the versions read they share)."""
+    cache = client.app.state.matching_cache
+    shelter = directory["men_shelter"]
+    assert await _available(client, institution, shelter) == 2
+    patches = cache.capacity_patches
+    resp = await client.put(f"/api/v1/services/{shelter}/capacity", json={"available": 0}, headers=admin)
+    assert resp.status_code == 200, resp.text
+    seen = await asyncio.gather(*(_available(client, institution, shelter) for _ in range(8)))
+    assert seen == [None] * 8  # full: no longer offered
+    assert cache.capacity_patches == patches + 1 and cache.builds == 1

@@ -185,8 +185,10 @@ class DirectoryCache:
         """:func:`versions`, read after this call began; calls arriving while a read is under way share the next one.
 
         On PostgreSQL each read is a pool round trip (and the pool's reset of the connection); with
-        many matches at once one read serves all that arrived before it began. Not shared inside a
-        transaction (its own connection) nor on SQLite (read in microseconds on this thread).
+        many matches at once one read serves all that arrived before it began. A read that finds capacity
+        moved patches the cache before it answers (:meth:`_catch_up`), once for all of them: left to each
+        match, the patch lined them up at the capacity lock and broke up the sharing of the reads after it.
+        Not shared inside a transaction (its own connection) nor on SQLite (read in microseconds on this thread).
         """
         if not reader.reads_can_be_shared():
             return await versions()
@@ -208,7 +210,11 @@ class DirectoryCache:
             if self._queued is me:
                 self._queued = None
         try:
-            return await versions()
+            v = await versions()
+            seen = self._capacity_version
+            if self._whole and seen is not None and seen[:-1] == v.capacity[:-1] and v.capacity[-1] > seen[-1]:
+                await self._catch_up(v.capacity)
+            return v
         finally:
             if self._reading is me:
                 self._reading = None
@@ -226,26 +232,7 @@ class DirectoryCache:
         if current and (self._whole or bool((cached.positions(ids) >= 0).all())):
             return cached
         if not current:
-            if self._capacity_lock is None:
-                self._capacity_lock = asyncio.Lock()
-            async with self._capacity_lock:  # patches one after another: a later one never lands under an earlier one
-                seen = self._capacity_version
-                if seen is None or seen[:-1] != version[:-1]:
-                    # Afresh: every service's capacity in one read (an index range from the lowest stamp),
-                    # current up to the counter it returns, so a match never reads its survivors one set
-                    # at a time (thousands of rows per new profile at 100k services).
-                    everything, counter = await capacity_since(-1)
-                    self._capacity = everything
-                    self._capacity_version = (*version[:-1], max(counter, version[-1]))
-                    # Every service of this directory version is in it (adding one moves the directory
-                    # counter), unless the counter's row is missing and nothing was read.
-                    self._whole = counter >= 0
-                elif version[-1] > seen[-1]:
-                    # One read serves every match queued here: it is current up to the counter it returns.
-                    changed, counter = await capacity_since(seen[-1])
-                    self._capacity = self._capacity.merge(changed)
-                    self._capacity_version = (*version[:-1], max(counter, version[-1]))
-                    self.capacity_patches += 1
+            await self._catch_up(version)
         cached = self._capacity
         if self._whole and self._capacity_version is not None and self._capacity_version[:-1] == version[:-1]:
             return cached  # every service of this directory version is in it: nothing to look up
@@ -260,6 +247,30 @@ class DirectoryCache:
         if self._capacity_version == began:
             self._capacity = merged
         return merged
+
+    async def _catch_up(self, version: Version) -> None:
+        """Bring the cached capacity up to ``version``: afresh after a move of the directory counter, else a patch
+        of the services stamped since the last value seen."""
+        if self._capacity_lock is None:
+            self._capacity_lock = asyncio.Lock()
+        async with self._capacity_lock:  # patches one after another: a later one never lands under an earlier one
+            seen = self._capacity_version
+            if seen is None or seen[:-1] != version[:-1]:
+                # Afresh: every service's capacity in one read (an index range from the lowest stamp),
+                # current up to the counter it returns, so a match never reads its survivors one set
+                # at a time (thousands of rows per new profile at 100k services).
+                everything, counter = await capacity_since(-1)
+                self._capacity = everything
+                self._capacity_version = (*version[:-1], max(counter, version[-1]))
+                # Every service of this directory version is in it (adding one moves the directory
+                # counter), unless the counter's row is missing and nothing was read.
+                self._whole = counter >= 0
+            elif version[-1] > seen[-1]:
+                # One read serves every match queued here: it is current up to the counter it returns.
+                changed, counter = await capacity_since(seen[-1])
+                self._capacity = self._capacity.merge(changed)
+                self._capacity_version = (*version[:-1], max(counter, version[-1]))
+                self.capacity_patches += 1
 
 
 async def match_profile(
