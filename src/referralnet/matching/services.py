@@ -211,8 +211,7 @@ class DirectoryCache:
                 self._queued = None
         try:
             v = await versions()
-            seen = self._capacity_version
-            if self._whole and seen is not None and seen[:-1] == v.capacity[:-1] and v.capacity[-1] > seen[-1]:
+            if self._holds_every_service(v.capacity):
                 await self._catch_up(v.capacity)
             return v
         finally:
@@ -234,8 +233,8 @@ class DirectoryCache:
         if not current:
             await self._catch_up(version)
         cached = self._capacity
-        if self._whole and self._capacity_version is not None and self._capacity_version[:-1] == version[:-1]:
-            return cached  # every service of this directory version is in it: nothing to look up
+        if self._holds_every_service(version):
+            return cached  # nothing to look up
         missing = ids[cached.positions(ids) < 0]
         if missing.size == 0:
             return cached
@@ -247,6 +246,11 @@ class DirectoryCache:
         if self._capacity_version == began:
             self._capacity = merged
         return merged
+
+    def _holds_every_service(self, version: Version) -> bool:
+        """Whether the cached capacity holds every service of ``version``'s directory (none needs reading by id)."""
+        seen = self._capacity_version
+        return self._whole and seen is not None and seen[:-1] == version[:-1]
 
     async def _catch_up(self, version: Version) -> None:
         """Bring the cached capacity up to ``version``: afresh after a move of the directory counter, else a patch
