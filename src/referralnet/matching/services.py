@@ -211,7 +211,7 @@ class DirectoryCache:
                 self._queued = None
         try:
             v = await versions()
-            if self._holds_every_service(v.capacity):
+            if self._whole and self._holds_every_service(v.capacity):  # nothing cached before the first match
                 await self._catch_up(v.capacity)
             return v
         finally:
