@@ -9,8 +9,6 @@ from referralnet.dialect import sqlite
 from referralnet.directory import places
 from referralnet.directory.schemas import CapacityChange as CapacityChangeOut
 from referralnet.directory.schemas import CapacityHistory, CapacityUpdate, ServiceOut
-from referralnet.directory.services import get_service
-from referralnet.directory.views import service_out
 from referralnet.errors import Forbidden, NotFound
 from referralnet.tables import CapacityChange, Service
 
@@ -23,11 +21,10 @@ async def set_capacity(service_id: int, update: CapacityUpdate, actor: Actor, cl
     if sqlite():
         async with write_transaction():
             after = await places.set_figures(service_id, update, actor, clock.now(), expected=expected)
-        assert after is not None  # SQLite's set_figures gives the row it wrote
-        return service_out(*after, actor)  # answered after the commit, from the row read under the write lock
-    # One statement, which is its own transaction: one round trip and one commit.
-    await places.set_figures(service_id, update, actor, clock.now(), expected=expected)
-    return await get_service(service_id, actor)
+    else:  # one statement, which is its own transaction: one round trip and one commit, the answer with it
+        after = await places.set_figures(service_id, update, actor, clock.now(), expected=expected)
+    assert after is not None  # set_figures answers with the row it wrote
+    return after()  # built after the commit
 
 
 async def capacity_history(service_id: int, actor: Actor, *, limit: int, offset: int) -> CapacityHistory:

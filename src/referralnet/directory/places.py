@@ -23,6 +23,8 @@ The columns are ``capacity_available``, ``capacity_total``, ``capacity_updated_a
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from msgspec import UNSET
@@ -33,9 +35,9 @@ from referralnet.audit import record
 from referralnet.db import at_commit
 from referralnet.dialect import sqlite
 from referralnet.dialect.lists import in_ids
-from referralnet.directory.schemas import CapacityIn, CapacityUpdate
+from referralnet.directory.schemas import CapacityIn, CapacityUpdate, ServiceOut
 from referralnet.directory.validation import check_capacity
-from referralnet.directory.views import SERVICE_SQL, with_sites
+from referralnet.directory.views import SERVICE_COLUMNS, SERVICE_SQL, SITE_COLUMNS, service_out, services_of_records, with_sites
 from referralnet.errors import Conflict, Forbidden, NotFound
 from referralnet.sqlite_types import read_back
 from referralnet.tables import Offer, Service
@@ -98,27 +100,40 @@ WITH old AS (
     UPDATE service s SET capacity_available = {{}}::int, capacity_total = {total}, capacity_unit = COALESCE(old.capacity_unit, 'places'),
         capacity_updated_at = {{}}::timestamptz{version}
     FROM old{stamp_from} WHERE s.id = old.id
-    RETURNING s.id, old.capacity_available AS previous_available, old.capacity_total AS previous_total, s.capacity_total AS total
-)
+    RETURNING {returning}old.capacity_available AS previous_available, old.capacity_total AS previous_total
+), h AS (
 """ + _INTO_HISTORY + """
-SELECT id, {{}}::int, {{}}::text, previous_available, {{}}::int, previous_total, total, {{}}::text, {{}}::int, {{}}::timestamptz FROM u
+SELECT id, {{}}::int, {{}}::text, previous_available, {{}}::int, previous_total, capacity_total, {{}}::text, {{}}::int, {{}}::timestamptz FROM u
 RETURNING id
+)
+{answer}
 """
+# What the statement answers: the id, or the service's row as the update left it (``SERVICE_OUT_COLUMNS``, its
+# organisation's name and its sites, as ``views.services_of_records`` reads them), so that the PUT needs no second read.
+# The history row is written either way: PostgreSQL runs a data-modifying CTE to its end whether or not it is read.
+_ANSWER_ID = "SELECT id FROM h"
+_RETURNING_ROW = "".join(f"s.{c}, " for c in SERVICE_COLUMNS)
+_ANSWER_ROW = (
+    f"SELECT {', '.join(f'u.{c}' for c in SERVICE_COLUMNS)}, o.name, "
+    f"(SELECT array_agg(({', '.join(f'si.{c}' for c in SITE_COLUMNS)}) ORDER BY si.id) FROM site si WHERE si.service = u.id) "
+    "FROM u JOIN organisation o ON o.id = u.organisation"
+)
 
 
 async def set_figures(
     service_id: int, update: CapacityUpdate, actor: Actor, now: dt.datetime, *, cause: str | None = None, offer_id: int | None = None,
     expected: int | None = None, want_row: bool = True,
-) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+) -> Callable[[], ServiceOut] | None:
     """The NGO's update (or confirmation) of available and total places, with its history row.
 
     ``cause``/``offer_id`` name the answer that implied the figure (a decline for "no free place").
     ``expected``: the free places the change was computed from (a page's −1/+1); if another write
     (an accepted offer) changed them since, :class:`Conflict` and nothing is written.
-    On PostgreSQL one statement (and ``None``); on SQLite (one writer at a time) a read, the update, the
-    history row and the counter in the caller's transaction, and the service's row (``views.SERVICE_SQL``)
-    as the update left it with its sites: the answer needs no second read. ``want_row=False`` (a caller
-    that drops the row): ``None`` and only the columns the update needs are read, inside the writer's turn.
+    Returns the service's answer as the update left it, as ``actor`` may see it, built when called (after the
+    caller's commit: no CPU of it in a writer's turn): on PostgreSQL from the one statement that writes it; on
+    SQLite (one writer at a time) from a read (``views.SERVICE_SQL``, with its sites) before the update, the
+    history row and the counter, in the caller's transaction. ``want_row=False`` (a caller that drops the row):
+    ``None``, and only the columns the update needs are read or returned.
     """
     if update.total is not UNSET:
         check_capacity(update.available, update.total)
@@ -138,12 +153,13 @@ async def set_figures(
         statement = _SET_FIGURES_PG.format(
             where=" AND ".join(where), total=total_sql, stamp=_STAMP_PG if alone else "",
             version=", capacity_version = v.value" if alone else "", stamp_from=", v" if alone else "",
+            returning=_RETURNING_ROW if want_row else "s.id, s.capacity_total, ", answer=_ANSWER_ROW if want_row else _ANSWER_ID,
         )  # fmt: skip
         values = [update.available, *total_args, now, actor.token_id, actor.label, update.available, cause, offer_id, now]
-        if await sql.fetch(statement, *args, *values):
+        if written := await sql.records(statement, *args, *values):
             if not alone:
                 await at_commit(_stamp, [service_id])
-            return None
+            return functools.partial(_first_service, written, actor) if want_row else None
     answer = want_row and sqlite()
     rows = await sql.fetch(SERVICE_SQL if answer else _FIGURES, service_id)
     if not rows:
@@ -170,7 +186,11 @@ async def set_figures(
         return None
     after = {**row, "capacity_available": update.available, "capacity_total": total, "capacity_unit": row["capacity_unit"] or "places",
              "capacity_updated_at": read_back(now)}  # fmt: skip
-    return after, sites
+    return functools.partial(service_out, after, sites, actor)
+
+
+def _first_service(records: list[Any], actor: Actor) -> ServiceOut:
+    return services_of_records(records, actor)[0]
 
 
 _HISTORY = f"{_INTO_HISTORY} VALUES ({', '.join(['{}'] * 10)})"

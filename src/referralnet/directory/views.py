@@ -25,6 +25,7 @@ from referralnet.jsoncol import decoder, dumps, load
 __all__ = [
     "SERVICE_OUT_COLUMNS",
     "SERVICE_RAW_COLUMNS",
+    "SERVICE_COLUMNS",
     "SERVICE_SQL",
     "SERVICE_WIDTH",
     "SITE_RAW_SELECT",
@@ -46,19 +47,19 @@ SITE_SELECT = ", ".join(f'si.{c} AS "site.{c}"' for c in SITE_COLUMNS)
 _SITE_KEYS = tuple((c, f"site.{c}") for c in SITE_COLUMNS)
 # The columns :func:`service_out` reads, as a statement joining ``service s`` and ``organisation o`` names
 # them: a page of services reads these, not ``s.*`` (each value read costs a type conversion).
-_SERVICE_COLUMNS = ("id", "organisation", "type", "name", "description", "licence", "eligibility", "area_counties",
+SERVICE_COLUMNS = ("id", "organisation", "type", "name", "description", "licence", "eligibility", "area_counties",
                     "area_national", "capacity_unit", "capacity_total", "capacity_available", "capacity_updated_at",
                     "active", "sources", "created_at", "updated_at")  # fmt: skip
-SERVICE_OUT_COLUMNS = ", ".join([f"s.{c}" for c in _SERVICE_COLUMNS] + ['o.name AS "organisation.name"'])
+SERVICE_OUT_COLUMNS = ", ".join([f"s.{c}" for c in SERVICE_COLUMNS] + ['o.name AS "organisation.name"'])
 # How many values a page's row holds before its version and sites: the service's columns, its organisation's name.
-SERVICE_WIDTH = len(_SERVICE_COLUMNS) + 1
+SERVICE_WIDTH = len(SERVICE_COLUMNS) + 1
 # The same columns (and a site's), for a page of services on SQLite read as plain tuples in this order: its
 # INTEGER, BOOLEAN and TIMESTAMPTZ columns as expressions (a unary ``+``, a no-op in SQLite) have no declared
 # type, so no Piccolo type converter (a Python call per value) runs on them; :func:`services_raw` converts
 # the booleans and timestamps itself.
 _TYPED = {"id", "organisation", "area_national", "capacity_total", "capacity_available", "capacity_updated_at",
           "active", "created_at", "updated_at", "confidential"}  # fmt: skip
-SERVICE_RAW_COLUMNS = ", ".join([f"+s.{c} AS {c}" if c in _TYPED else f"s.{c}" for c in _SERVICE_COLUMNS] + ["o.name AS organisation_name"])
+SERVICE_RAW_COLUMNS = ", ".join([f"+s.{c} AS {c}" if c in _TYPED else f"s.{c}" for c in SERVICE_COLUMNS] + ["o.name AS organisation_name"])
 SITE_RAW_SELECT = ", ".join(f'{"+" if c in _TYPED else ""}si.{c} AS "site.{c}"' for c in SITE_COLUMNS)
 # One service with its organisation's name, and its sites, in one fixed statement (``sql``): no
 # Piccolo query building on the most frequent read, and one round trip (a row per site, the service's
