@@ -10,6 +10,7 @@ import pytest
 
 from referralnet.accounts.schemas import SYSTEM
 from referralnet.db import write_transaction
+from referralnet.dialect import sqlite
 from referralnet.directory import places
 from referralnet.directory.schemas import CapacityUpdate
 from referralnet.matching import services as matching
@@ -99,3 +100,33 @@ async def test_matches_arriving_together_after_a_change_all_see_it_through_one_p
     seen = await asyncio.gather(*(_available(client, institution, shelter) for _ in range(8)))
     assert seen == [None] * 8  # full: no longer offered
     assert cache.capacity_patches == patches + 1 and cache.builds == 1
+
+
+async def test_matches_waiting_for_a_rebuild_take_it_without_a_versions_read_each(
+    client: Any, directory: dict[str, int], institution: dict[str, str], admin: dict[str, str], clock: Any,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a directory change, matches that arrive together wait for one rebuild and use it: none reads the versions
+    again once it holds the rebuild's lock (one after another, those reads held the last of them for tens of ms)."""
+    cache = client.app.state.matching_cache
+    assert await _available(client, institution, directory["men_shelter"]) == 2  # the snapshot is built
+    resp = await client.patch(f"/api/v1/services/{directory['men_shelter']}", json={"description": "Shelter for men"}, headers=admin)
+    assert resp.status_code == 200, resp.text
+    builds, reads, read = cache.builds, [], matching.versions
+
+    async def counting() -> Any:
+        reads.append(1)
+        return await read()
+
+    monkeypatch.setattr(matching, "versions", counting)
+
+    async def together() -> list[Any]:
+        return await asyncio.gather(*(cache.get(clock.now()) for _ in range(8)))
+
+    async def on_sqlite() -> bool:
+        return sqlite()
+
+    snapshots = in_app(client, together)
+    assert cache.builds == builds + 1 and len({id(s.directory) for s in snapshots}) == 1
+    # One read each before the lock (on PostgreSQL shared: the one under way and the next), and the builder's.
+    assert len(reads) <= (8 if in_app(client, on_sqlite) else 2) + 1

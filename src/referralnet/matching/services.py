@@ -167,6 +167,10 @@ class DirectoryCache:
             if self._lock is None:
                 self._lock = asyncio.Lock()  # created on the serving loop, not at import
             async with self._lock:
+                # Refreshed by a holder before us for the versions read after this call began: take it. A read of
+                # each waiting match's own here, one after another, held the last of many for tens of ms.
+                if self._current(v, now):
+                    return self._snapshot(v)
                 v = await self._versions()
                 if self._directory is None or v.directory != self._directory_version:
                     # Seconds of CPU at 100k services: off the event loop, so other requests go on.
@@ -178,6 +182,9 @@ class DirectoryCache:
                     self._records = await provider_records()
                     self._records_version, self._records_at = v.offers, now
                     self.record_loads += 1
+        return self._snapshot(v)
+
+    def _snapshot(self, v: Versions) -> Snapshot:
         assert self._directory is not None
         return Snapshot(self._directory, self._records, v.capacity, self._unreachable)
 
