@@ -9,8 +9,8 @@ writes its history row together with the figures:
 
 - the NGO's update (:func:`set_figures`): a ``capacity_change`` row; a decline for "no free place"
   goes the same way with the decline as its ``cause``. On PostgreSQL this is one statement (a
-  ``WITH ... UPDATE ... INSERT``), on SQLite a read and three writes inside the caller's
-  ``BEGIN IMMEDIATE`` transaction;
+  ``WITH ... UPDATE ... INSERT`` that also gives back the service's row), on SQLite a read and three
+  writes inside the caller's ``BEGIN IMMEDIATE`` transaction;
 - a place taken by an accepted offer (:func:`reserve`): a ``capacity_change`` row (cause
   ``offer_accepted``) and the caller's acceptance events, written in the same transaction;
 - a place given back (:func:`release`): a ``capacity_change`` row (cause ``place_released``) and a

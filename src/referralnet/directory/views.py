@@ -23,9 +23,9 @@ from referralnet.directory.schemas import (
 from referralnet.jsoncol import decoder, dumps, load
 
 __all__ = [
+    "SERVICE_COLUMNS",
     "SERVICE_OUT_COLUMNS",
     "SERVICE_RAW_COLUMNS",
-    "SERVICE_COLUMNS",
     "SERVICE_SQL",
     "SERVICE_WIDTH",
     "SITE_RAW_SELECT",
@@ -48,8 +48,8 @@ _SITE_KEYS = tuple((c, f"site.{c}") for c in SITE_COLUMNS)
 # The columns :func:`service_out` reads, as a statement joining ``service s`` and ``organisation o`` names
 # them: a page of services reads these, not ``s.*`` (each value read costs a type conversion).
 SERVICE_COLUMNS = ("id", "organisation", "type", "name", "description", "licence", "eligibility", "area_counties",
-                    "area_national", "capacity_unit", "capacity_total", "capacity_available", "capacity_updated_at",
-                    "active", "sources", "created_at", "updated_at")  # fmt: skip
+                   "area_national", "capacity_unit", "capacity_total", "capacity_available", "capacity_updated_at",
+                   "active", "sources", "created_at", "updated_at")  # fmt: skip
 SERVICE_OUT_COLUMNS = ", ".join([f"s.{c}" for c in SERVICE_COLUMNS] + ['o.name AS "organisation.name"'])
 # How many values a page's row holds before its version and sites: the service's columns, its organisation's name.
 SERVICE_WIDTH = len(SERVICE_COLUMNS) + 1
