@@ -10,7 +10,6 @@ import pytest
 
 from referralnet.accounts.schemas import SYSTEM
 from referralnet.db import write_transaction
-from referralnet.dialect import sqlite
 from referralnet.directory import places
 from referralnet.directory.schemas import CapacityUpdate
 from referralnet.matching import services as matching
@@ -104,7 +103,7 @@ async def test_matches_arriving_together_after_a_change_all_see_it_through_one_p
 
 async def test_matches_waiting_for_a_rebuild_take_it_without_a_versions_read_each(
     client: Any, directory: dict[str, int], institution: dict[str, str], admin: dict[str, str], clock: Any,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, database_url: str,
 ) -> None:
     """After a directory change, matches that arrive together wait for one rebuild and use it: none reads the versions
     again once it holds the rebuild's lock (one after another, those reads held the last of them for tens of ms)."""
@@ -123,10 +122,7 @@ async def test_matches_waiting_for_a_rebuild_take_it_without_a_versions_read_eac
     async def together() -> list[Any]:
         return await asyncio.gather(*(cache.get(clock.now()) for _ in range(8)))
 
-    async def on_sqlite() -> bool:
-        return sqlite()
-
     snapshots = in_app(client, together)
     assert cache.builds == builds + 1 and len({id(s.directory) for s in snapshots}) == 1
     # One read each before the lock (on PostgreSQL shared: the one under way and the next), and the builder's.
-    assert len(reads) <= (8 if in_app(client, on_sqlite) else 2) + 1
+    assert len(reads) <= (8 if database_url.startswith("sqlite") else 2) + 1

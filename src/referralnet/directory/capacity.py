@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from referralnet.accounts.schemas import Actor
 from referralnet.clock import Clock
 from referralnet.db import write_transaction
@@ -18,10 +20,8 @@ async def set_capacity(service_id: int, update: CapacityUpdate, actor: Actor, cl
 
     ``expected``: the figure a relative change (the NGO page's −1/+1) was computed from; see ``places.set_figures``.
     """
-    if sqlite():
-        async with write_transaction():
-            after = await places.set_figures(service_id, update, actor, clock.now(), expected=expected)
-    else:  # one statement, which is its own transaction: one round trip and one commit, the answer with it
+    # On PostgreSQL one statement, which is its own transaction: one round trip and one commit, the answer with it.
+    async with write_transaction() if sqlite() else contextlib.nullcontext():
         after = await places.set_figures(service_id, update, actor, clock.now(), expected=expected)
     assert after is not None  # set_figures answers with the row it wrote
     return after()  # built after the commit

@@ -218,7 +218,7 @@ class DirectoryCache:
                 self._queued = None
         try:
             v = await versions()
-            if self._whole and self._holds_every_service(v.capacity):  # nothing cached before the first match
+            if self._holds_every_service(v.capacity):  # False until the first match has cached every service
                 await self._catch_up(v.capacity)
             return v
         finally:
