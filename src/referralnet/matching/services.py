@@ -218,7 +218,8 @@ class DirectoryCache:
                 self._queued = None
         try:
             v = await versions()
-            if self._holds_every_service(v.capacity):  # False until the first match has cached every service
+            # _whole first: nothing is cached before the first match, and v is not read until something is.
+            if self._whole and self._holds_every_service(v.capacity):
                 await self._catch_up(v.capacity)
             return v
         finally:
