@@ -14,7 +14,7 @@ from referralnet.tables import ChangeCounter
 
 ACCESS = "access"
 DIRECTORY = "directory"
-# Bumped by every capacity write (directory/places.py), which stamps the service with the new value.
+# Bumped by every capacity write on SQLite (directory/places.py), which stamps the service with the new value.
 CAPACITY = "capacity"
 
 _BUMP_SQL = (

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from piccolo.columns import (
     JSON,
+    BigInt,
     Boolean,
     DoublePrecision,
     ForeignKey,
@@ -75,8 +76,9 @@ class Service(Table, tablename="service"):
     capacity_total = Integer(null=True, default=None)
     capacity_available = Integer(null=True, default=None)
     capacity_updated_at = Timestamptz(null=True, default=None)
-    # The ``capacity`` counter's value at the last capacity write (directory/places.py): what matching re-reads.
-    capacity_version = Integer(default=0, index=True)
+    # The last capacity write's stamp (directory/places.py): the ``capacity`` counter's value on SQLite, the writing
+    # transaction's id on PostgreSQL (64 bits); matching re-reads the services stamped since it last looked.
+    capacity_version = BigInt(default=0, index=True)
     # When the organisation was last reminded that this figure is stale (one reminder per stale period).
     capacity_reminded_at = Timestamptz(null=True, default=None)
     active = Boolean(default=True)

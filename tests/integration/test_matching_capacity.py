@@ -126,3 +126,69 @@ async def test_matches_waiting_for_a_rebuild_take_it_without_a_versions_read_eac
     assert cache.builds == builds + 1 and len({id(s.directory) for s in snapshots}) == 1
     # One read each before the lock (on PostgreSQL shared: the one under way and the next), and the builder's.
     assert len(reads) <= (8 if database_url.startswith("sqlite") else 2) + 1
+
+
+async def test_a_capacity_write_of_an_older_transaction_committing_late_is_seen(
+    client: Any, directory: dict[str, int], institution: dict[str, str], admin: dict[str, str], clock: Any, database_url: str,  # noqa: F811
+) -> None:
+    """On PostgreSQL a capacity stamp is its writer's transaction id, and ids commit in any order: a write of a
+    transaction older than one matching has already read, committed after that read, is read by the next match."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer at a time: its stamps (a counter) commit in order")
+    from referralnet import sql
+
+    men, vaslui = directory["men_shelter"], directory["vaslui_shelter"]
+    assert await _available(client, institution, men) == 2
+    state = {"began": False, "go": False, "done": False}
+
+    async def older() -> None:
+        async with write_transaction():
+            await sql.fetch("SELECT pg_current_xact_id()")  # its id, taken now: below the PUT's below
+            state["began"] = True
+            while not state["go"]:
+                await asyncio.sleep(0.005)
+            await places.set_figures(men, CapacityUpdate(available=5), SYSTEM, clock.now())
+        state["done"] = True
+
+    tasks: list[asyncio.Task[None]] = []
+
+    async def start() -> None:
+        tasks.append(asyncio.get_running_loop().create_task(older()))
+
+    async def until(key: str) -> None:
+        for _ in range(1000):
+            if state[key]:
+                return
+            await asyncio.sleep(0.005)
+        raise AssertionError(f"never {key}")
+
+    in_app(client, start)
+    await until("began")
+    resp = await client.put(f"/api/v1/services/{vaslui}/capacity", json={"available": 4}, headers=admin)  # a newer transaction
+    assert resp.status_code == 200, resp.text
+    assert await _available(client, institution, men) == 2  # this match read the newer write; the older is still open
+    state["go"] = True
+    await until("done")
+    assert await _available(client, institution, men) == 5
+
+
+async def test_stamps_past_32_bits_are_kept_and_read_since(
+    client: Any, directory: dict[str, int], institution: dict[str, str], database_url: str,  # noqa: F811
+) -> None:
+    """A PostgreSQL stamp is a transaction id, which a busy server takes past 2^31 within weeks: the column keeps it,
+    matching's read since a stamp takes one, and the next match sees the service it stamps."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite's stamps are the capacity counter's values (and its integers 64-bit)")
+    from referralnet import sql
+
+    men = directory["men_shelter"]
+    assert await _available(client, institution, men) == 2
+    big = 2**33 + 7
+
+    async def stamp_and_read() -> Any:
+        await sql.fetch("UPDATE service SET capacity_available = 1, capacity_version = {} WHERE id = {}", big, men)
+        return await matching.capacity_since(big - 1)
+
+    columns, _ = in_app(client, stamp_and_read)
+    assert columns.service_id.tolist() == [men] and columns.available.tolist() == [1]
+    assert await _available(client, institution, men) == 1

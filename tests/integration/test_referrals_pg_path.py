@@ -29,7 +29,8 @@ TABLES = {
     "notification": "SELECT * FROM notification ORDER BY id",
     "capacity_change": "SELECT * FROM capacity_change ORDER BY id",
     "audit_log": "SELECT * FROM audit_log ORDER BY id",
-    "service": "SELECT id, capacity_available, capacity_total, capacity_version FROM service ORDER BY id",
+    # A capacity stamp is its writer's transaction id, which two databases of one server never share: whether it was stamped.
+    "service": "SELECT id, capacity_available, capacity_total, capacity_version > 0 AS stamped FROM service ORDER BY id",
     "change_counter": "SELECT * FROM change_counter ORDER BY name",
 }
 

@@ -1,11 +1,15 @@
 """The one owner of a service's places: every write of the capacity columns is here.
 
 Capacity must be exact for matching (a full shelter is never offered) and does not bump the
-``directory`` counter. Instead every writer below bumps the ``capacity`` counter and stamps the
-service's ``capacity_version`` with its new value, in the caller's transaction (as its last
-statement, :func:`referralnet.db.at_commit`), so matching re-reads just the services stamped since it
-last looked (:meth:`referralnet.matching.services.DirectoryCache.capacity`). Each writer also
-writes its history row together with the figures:
+``directory`` counter. Instead every writer below stamps the service's ``capacity_version``, in the
+caller's transaction, so matching re-reads just the services stamped since it last looked
+(:meth:`referralnet.matching.services.DirectoryCache.capacity`). On SQLite (one writer at a time) the
+stamp is the ``capacity`` counter's new value, bumped as the transaction's last statement
+(:func:`referralnet.db.at_commit`). On PostgreSQL it is the writing transaction's id (:data:`PG_STAMP`):
+a shared counter's row lock, held by each writer until its commit, made every capacity write of
+every instance commit one after another (its p99 under load was the queue's); matching reads up to the
+oldest transaction still running instead (``matching.capacity_reads``). Each writer also writes its
+history row together with the figures:
 
 - the NGO's update (:func:`set_figures`): a ``capacity_change`` row; a decline for "no free place"
   goes the same way with the decline as its ``cause``. On PostgreSQL this is one statement (a
@@ -29,7 +33,7 @@ from typing import Any
 
 from msgspec import UNSET
 
-from referralnet import db, sql
+from referralnet import sql
 from referralnet.accounts.schemas import Actor
 from referralnet.audit import record
 from referralnet.db import at_commit
@@ -65,20 +69,19 @@ _BUMP = (
     "INSERT INTO change_counter (name, value) VALUES ('capacity', 1) "
     "ON CONFLICT (name) DO UPDATE SET value = change_counter.value + 1 RETURNING value"
 )
+# PostgreSQL's stamp: the writing transaction's id (xid8: 64 bits, never wraps), which needs no shared row.
+PG_STAMP = "pg_current_xact_id()::text::bigint"
 
 
 async def _stamp(service_ids: list[int]) -> None:
-    """Bump the ``capacity`` counter and stamp ``service_ids`` with its new value (matching re-reads them).
-
-    Run as the transaction's last statement (:func:`db.at_commit`): on PostgreSQL the counter's row
-    lock then queues capacity writers only for their commit, and makes the values commit in order.
-    """
+    """Stamp ``service_ids`` so that matching re-reads them: with the ``capacity`` counter's new value on SQLite, with
+    the transaction's id on PostgreSQL. Run as the transaction's last statement (:func:`db.at_commit`)."""
     ids, args = in_ids("id", service_ids)
     if sqlite():
         value = (await sql.fetch(_BUMP))[0]["value"]
         await sql.fetch(f"UPDATE service SET capacity_version = {{}} WHERE {ids}", value, *args)
     else:
-        await sql.fetch(f"WITH v AS ({_BUMP}) UPDATE service SET capacity_version = (SELECT value FROM v) WHERE {ids}", *args)
+        await sql.fetch(f"UPDATE service SET capacity_version = {PG_STAMP} WHERE {ids}", *args)
 
 
 # The head of every capacity_change row's insert (the history row each writer below writes with its figures).
@@ -86,20 +89,14 @@ _INTO_HISTORY = "INSERT INTO capacity_change (service, token, actor, previous_av
 # What set_figures reads of the service when no answer is built from it (on PostgreSQL: why nothing was written).
 _FIGURES = "SELECT organisation, capacity_available, capacity_total, capacity_unit FROM service WHERE id = {}"
 # PostgreSQL: the NGO's update as one statement: lock the row (only if the actor may change it and the
-# figure is the one expected), bump the counter (after the row: every capacity writer locks its service
-# first), write the figures and the history row. Inside a longer transaction the counter is left to
-# the transaction's last statement (``{stamp}`` empty), so that it is not held until then.
-_STAMP_PG = """, v AS (
-    INSERT INTO change_counter (name, value) SELECT 'capacity', 1 FROM old
-    ON CONFLICT (name) DO UPDATE SET value = change_counter.value + 1 RETURNING value
-)"""
+# figure is the one expected), write the figures with the stamp, and the history row.
 _SET_FIGURES_PG = """
 WITH old AS (
     SELECT id, capacity_available, capacity_total, capacity_unit FROM service WHERE {where} FOR UPDATE
-){stamp}, u AS (
+), u AS (
     UPDATE service s SET capacity_available = {{}}::int, capacity_total = {total}, capacity_unit = COALESCE(old.capacity_unit, 'places'),
-        capacity_updated_at = {{}}::timestamptz{version}
-    FROM old{stamp_from} WHERE s.id = old.id
+        capacity_updated_at = {{}}::timestamptz, capacity_version = """ + PG_STAMP + """
+    FROM old WHERE s.id = old.id
     RETURNING {returning}old.capacity_available AS previous_available, old.capacity_total AS previous_total
 ), h AS (
 """ + _INTO_HISTORY + """
@@ -149,16 +146,12 @@ async def set_figures(
             where.append("(capacity_total IS NULL OR capacity_total >= {})")
             args.append(update.available)
         total_sql, total_args = ("old.capacity_total", []) if update.total is UNSET else ("{}::int", [update.total])
-        alone = db.current_engine().current_transaction.get() is None
         statement = _SET_FIGURES_PG.format(
-            where=" AND ".join(where), total=total_sql, stamp=_STAMP_PG if alone else "",
-            version=", capacity_version = v.value" if alone else "", stamp_from=", v" if alone else "",
+            where=" AND ".join(where), total=total_sql,
             returning=_RETURNING_ROW if want_row else "s.id, s.capacity_total, ", answer=_ANSWER_ROW if want_row else _ANSWER_ID,
         )  # fmt: skip
         values = [update.available, *total_args, now, actor.token_id, actor.label, update.available, cause, offer_id, now]
         if written := await sql.records(statement, *args, *values):
-            if not alone:
-                await at_commit(_stamp, [service_id])
             return functools.partial(_first_service, written, actor) if want_row else None
     answer = want_row and sqlite()
     rows = await sql.fetch(SERVICE_SQL if answer else _FIGURES, service_id)
@@ -219,7 +212,7 @@ _TAKE = (
 def reserve_ctes(after: str | None = None) -> str:
     """PostgreSQL: :func:`reserve`'s decrement and history row as the CTEs ``t`` and ``h`` of a caller's statement, taken
     only if ``after`` (an SQL condition on the caller's earlier CTEs), when given, holds. Arguments: service, service, who, offer, now.
-    The offer's mark and the counter go in the transaction's last statement (:data:`RESERVED_CTES`)."""
+    The offer's mark and the stamp go in the transaction's last statement (:data:`RESERVED_CTES`)."""
     take = _TAKE if after is None else _TAKE.replace(" RETURNING ", f" AND {after} RETURNING ")
     return f"""t AS ({take}), h AS (
     {_INTO_HISTORY}
@@ -236,10 +229,10 @@ SELECT capacity_available, capacity_total FROM t
 """
 
 
-# PostgreSQL: after reserve_ctes took a place, the offer's mark and the counter's stamp (:func:`_stamp`) as CTEs of
+# PostgreSQL: after reserve_ctes took a place, the offer's mark and the service's stamp (:func:`_stamp`) as CTEs of
 # the transaction's last statement. Arguments: offer, service.
-RESERVED_CTES = f"""ro AS (UPDATE offer SET reserved = true WHERE id = {{}}), v AS ({_BUMP}), sv AS (
-    UPDATE service SET capacity_version = (SELECT value FROM v) WHERE id = {{}}
+RESERVED_CTES = f"""ro AS (UPDATE offer SET reserved = true WHERE id = {{}}), sv AS (
+    UPDATE service SET capacity_version = {PG_STAMP} WHERE id = {{}}
 )"""
 
 

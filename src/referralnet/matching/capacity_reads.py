@@ -1,4 +1,4 @@
-"""Matching's reads of live capacity: by service id, and the services stamped since a ``capacity`` counter value.
+"""Matching's reads of live capacity: by service id, and the services stamped since a capacity stamp (``directory.places``).
 
 Columns, not rows (:class:`referralnet.matching.live.CapacityColumns`), through :mod:`referralnet.matching.reader`.
 """
@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from referralnet.dialect import durations
+from referralnet.dialect import durations, sqlite
 from referralnet.dialect.lists import in_ids
 from referralnet.matching import reader
 from referralnet.matching.live import CapacityColumns
@@ -27,20 +27,32 @@ async def live_capacity(service_ids: list[int]) -> CapacityColumns:
     return await _capacity_columns(_CAPACITY_SQL.format(epoch=durations.epoch("capacity_updated_at"), ids=ids), args)
 
 
-# The counter and the services stamped after a value, in one statement (one snapshot): every stamp up
+_COLUMNS = (
+    "s.id, COALESCE(s.capacity_available, -1) AS available, COALESCE(s.capacity_total, -1) AS total, "
+    "COALESCE({epoch}, -1.0) AS epoch, s.capacity_updated_at"
+)
+# SQLite: the counter and the services stamped after a value, in one statement (one snapshot): every stamp up
 # to the counter's value is in it (a stamp commits with its counter value, in counter order) and none
 # above, so the cache is then current up to that value whichever match asked.
 _SINCE_SQL = (
-    "SELECT c.value AS counter, s.id, COALESCE(s.capacity_available, -1) AS available, COALESCE(s.capacity_total, -1) AS total, "
-    "COALESCE({epoch}, -1.0) AS epoch, s.capacity_updated_at FROM change_counter c "
+    f"SELECT c.value AS counter, {_COLUMNS} FROM change_counter c "
     "LEFT JOIN service s ON s.capacity_version > {{}} WHERE c.name = 'capacity' ORDER BY s.id"
+)
+# PostgreSQL, where a stamp is its writer's transaction id (``places.PG_STAMP``): ids are handed out in one order and
+# committed in another, so the reach is the statement's snapshot's xmin - 1 (every transaction below its xmin had
+# ended: its stamps are all in this read), or the highest stamp if lower. A transaction still running then
+# has a higher id and stamps above the reach: the next read, from the reach, takes its rows whenever it commits.
+_SINCE_SQL_PG = (
+    "SELECT LEAST(COALESCE(w.top, 0), w.mark - 1) AS counter, " + _COLUMNS + " FROM (SELECT "
+    "pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS mark, (SELECT max(capacity_version) FROM service) AS top) w "
+    "LEFT JOIN service s ON s.capacity_version > {{}} ORDER BY s.id"
 )
 
 
 async def capacity_since(version: int) -> tuple[CapacityColumns, int]:
     """The current capacity of every service stamped after capacity ``version`` (an index range), and
-    the counter's value they are current to; ``version`` -1: every service."""
-    sql = _SINCE_SQL.format(epoch=durations.epoch("s.capacity_updated_at"))
+    the stamp they are current to (every stamp up to it is in this read); ``version`` -1: every service."""
+    sql = (_SINCE_SQL if sqlite() else _SINCE_SQL_PG).format(epoch=durations.epoch("s.capacity_updated_at"))
     rows = await reader.fetch_columns(sql, version, width=6, small=version >= 0)
     counters, *columns = rows
     counter = int(counters[0]) if counters else version

@@ -10,12 +10,14 @@ highest id; an answer, always from ``pending``, lowers the pending count), at mo
 ``records_every``: they only nudge the ranking, and computing them reads the offer table.
 
 Capacity must be exact (a full shelter is never offered) and does not move the directory counter.
-Every change of it is written by :mod:`referralnet.directory.places`, which bumps the ``capacity``
-counter and stamps the service's ``capacity_version`` with the new value in the same transaction
-(the counter's row lock makes the values commit in order, also on PostgreSQL, where serial ids do
-not). A match reads the capacity of the services that pass its static filters and are not cached
-yet; when the counter has moved, it first re-reads the services stamped since (an index range),
-never the whole cache.
+Every change of it is written by :mod:`referralnet.directory.places`, which stamps the service's
+``capacity_version`` in the same transaction: with the ``capacity`` counter's new value on SQLite, with
+the transaction's id on PostgreSQL (no shared row for every writer to queue on). A match reads the
+capacity of the services that pass its static filters and are not cached yet; when the highest stamp
+(the counter on SQLite) is above what the cache is current to, it first re-reads the services stamped
+since (an index range), never the whole cache. On PostgreSQL the cache is current to the oldest
+transaction still running when it read (``capacity_reads``): while one that began before a capacity
+write is still open, matches read again the few services stamped since.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from referralnet.clock import Clock
+from referralnet.dialect import sqlite
 from referralnet.directory.views import decode_strings, eligibility_of
 from referralnet.matching import reader
 from referralnet.matching.answer_records import provider_records
@@ -48,6 +51,8 @@ VERSION_SQL = (
     "(SELECT max(id) FROM offer) AS offer_id, (SELECT count(*) FROM offer WHERE status = 'pending') AS pending, "
     "(SELECT value FROM change_counter WHERE name = 'capacity') AS capacity"
 )
+# PostgreSQL: the highest capacity stamp (an index's last entry) instead of the counter.
+VERSION_SQL_PG = VERSION_SQL.replace("(SELECT value FROM change_counter WHERE name = 'capacity')", "(SELECT max(capacity_version) FROM service)")
 
 
 class Versions(NamedTuple):
@@ -58,7 +63,9 @@ class Versions(NamedTuple):
 
 async def versions() -> Versions:
     """The versions of the directory, of the offers and of capacity, in one round trip."""
-    (directory_counter,), (offer_id,), (pending,), (capacity,) = await reader.fetch_columns(VERSION_SQL, width=4, small=True)
+    (directory_counter,), (offer_id,), (pending,), (capacity,) = await reader.fetch_columns(
+        VERSION_SQL if sqlite() else VERSION_SQL_PG, width=4, small=True
+    )
     directory = (directory_counter,)
     return Versions(directory, (offer_id, pending), (*directory, capacity or 0))
 
@@ -273,7 +280,7 @@ class DirectoryCache:
                 # at a time (thousands of rows per new profile at 100k services).
                 everything, counter = await capacity_since(-1)
                 self._capacity = everything
-                self._capacity_version = (*version[:-1], max(counter, version[-1]))
+                self._capacity_version = (*version[:-1], _reach(counter, version))
                 # Every service of this directory version is in it (adding one moves the directory
                 # counter), unless the counter's row is missing and nothing was read.
                 self._whole = counter >= 0
@@ -281,8 +288,15 @@ class DirectoryCache:
                 # One read serves every match queued here: it is current up to the counter it returns.
                 changed, counter = await capacity_since(seen[-1])
                 self._capacity = self._capacity.merge(changed)
-                self._capacity_version = (*version[:-1], max(counter, version[-1]))
+                self._capacity_version = (*version[:-1], _reach(counter, version))
                 self.capacity_patches += 1
+
+
+def _reach(counter: int, version: Version) -> int:
+    """The stamp a capacity read leaves the cache current to. On SQLite at least ``version``'s counter (read before
+    it; a missing counter row reads as 0 there); on PostgreSQL the read's own, which may stay below the highest
+    stamp ``version`` saw while a transaction older than that stamp's is still open."""
+    return max(counter, version[-1]) if sqlite() else counter
 
 
 async def match_profile(
