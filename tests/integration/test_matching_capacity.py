@@ -56,8 +56,8 @@ async def test_a_capacity_change_rereads_only_the_changed_service(
 async def test_concurrent_capacity_changes_are_all_seen_by_the_next_match(
     client: Any, directory: dict[str, int], institution: dict[str, str], clock: Any  # noqa: F811
 ) -> None:
-    """Two writers at once (on PostgreSQL each holds the capacity counter until it commits, so the
-    stamps commit in order); the first one committing last does not hide its change."""
+    """Two writers at once (on SQLite they take turns; on PostgreSQL each stamps its own transaction's id, and
+    the older one commits last); the first one committing last does not hide its change."""
     men, vaslui = directory["men_shelter"], directory["vaslui_shelter"]
     assert await _available(client, institution, men) == 2
 

@@ -234,11 +234,11 @@ class DirectoryCache:
                 self._reading = None
 
     async def capacity(self, version: Version, service_ids: list[int] | np.ndarray) -> CapacityColumns:
-        """Live capacity of ``service_ids`` under capacity ``version`` (directory counter, capacity counter).
+        """Live capacity of ``service_ids`` under capacity ``version`` (directory counter, highest capacity stamp).
 
         The first call (and the first after a move of the directory counter: services added or changed)
-        reads every service's capacity at once; when the capacity counter moves, only the services
-        stamped since (``capacity_version`` above the last value seen) are read again and patched in,
+        reads every service's capacity at once; when the highest stamp is above the one the cache is current
+        to, only the services stamped since (``capacity_version`` above it) are read again and patched in,
         one patch at a time. Services the cache lacks all the same (added since) are read by id.
         """
         cached, ids, seen = self._capacity, np.asarray(service_ids, dtype=np.int64), self._capacity_version
@@ -276,16 +276,16 @@ class DirectoryCache:
             seen = self._capacity_version
             if seen is None or seen[:-1] != version[:-1]:
                 # Afresh: every service's capacity in one read (an index range from the lowest stamp),
-                # current up to the counter it returns, so a match never reads its survivors one set
+                # current up to the stamp it returns, so a match never reads its survivors one set
                 # at a time (thousands of rows per new profile at 100k services).
                 everything, counter = await capacity_since(-1)
                 self._capacity = everything
                 self._capacity_version = (*version[:-1], _reach(counter, version))
                 # Every service of this directory version is in it (adding one moves the directory
-                # counter), unless the counter's row is missing and nothing was read.
+                # counter), unless SQLite's counter row is missing and nothing was read.
                 self._whole = counter >= 0
             elif version[-1] > seen[-1]:
-                # One read serves every match queued here: it is current up to the counter it returns.
+                # One read serves every match queued here: it is current up to the stamp it returns.
                 changed, counter = await capacity_since(seen[-1])
                 self._capacity = self._capacity.merge(changed)
                 self._capacity_version = (*version[:-1], _reach(counter, version))
