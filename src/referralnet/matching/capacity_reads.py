@@ -42,17 +42,26 @@ _SINCE_SQL = (
 # committed in another, so the reach is the statement's snapshot's xmin - 1 (every transaction below its xmin had
 # ended: its stamps are all in this read), or the highest stamp if lower. A transaction still running then
 # has a higher id and stamps above the reach: the next read, from the reach, takes its rows whenever it commits.
+# Stamps at or above the snapshot's xmax are no transaction of this server's (a dump restored into a new server
+# keeps the old server's ids, far above the new one's): only a fresh read takes those rows, as they change only by
+# a write, which stamps them anew. Counted as the highest stamp, they would make every match read them again.
+NEXT_XID_PG = "pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
+TOP_STAMP_PG = f"(SELECT max(capacity_version) FROM service WHERE capacity_version < {NEXT_XID_PG})"
 _SINCE_SQL_PG = (
     "SELECT LEAST(COALESCE(w.top, 0), w.mark - 1) AS counter, " + _COLUMNS + " FROM (SELECT "
-    "pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS mark, (SELECT max(capacity_version) FROM service) AS top) w "
-    "LEFT JOIN service s ON s.capacity_version > {{}} ORDER BY s.id"
+    f"pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS mark, {NEXT_XID_PG} AS bound, {TOP_STAMP_PG} AS top) w "
+    "LEFT JOIN service s ON s.capacity_version > {{}}{bound} ORDER BY s.id"
 )
 
 
 async def capacity_since(version: int) -> tuple[CapacityColumns, int]:
     """The current capacity of every service stamped after capacity ``version`` (an index range), and
     the stamp they are current to (every stamp up to it is in this read); ``version`` -1: every service."""
-    sql = (_SINCE_SQL if sqlite() else _SINCE_SQL_PG).format(epoch=durations.epoch("s.capacity_updated_at"))
+    epoch = durations.epoch("s.capacity_updated_at")
+    if sqlite():
+        sql = _SINCE_SQL.format(epoch=epoch)
+    else:
+        sql = _SINCE_SQL_PG.format(epoch=epoch, bound=" AND s.capacity_version < w.bound" if version >= 0 else "")
     rows = await reader.fetch_columns(sql, version, width=6, small=version >= 0)
     counters, *columns = rows
     counter = int(counters[0]) if counters else version

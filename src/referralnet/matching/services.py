@@ -34,7 +34,7 @@ from referralnet.dialect import sqlite
 from referralnet.directory.views import decode_strings, eligibility_of
 from referralnet.matching import reader
 from referralnet.matching.answer_records import provider_records
-from referralnet.matching.capacity_reads import capacity_since, live_capacity
+from referralnet.matching.capacity_reads import TOP_STAMP_PG, capacity_since, live_capacity
 from referralnet.matching.directory import Candidate, CandidateSite, Directory
 from referralnet.matching.engine import rank, select
 from referralnet.matching.live import CapacityColumns, ProviderRecord
@@ -51,8 +51,8 @@ VERSION_SQL = (
     "(SELECT max(id) FROM offer) AS offer_id, (SELECT count(*) FROM offer WHERE status = 'pending') AS pending, "
     "(SELECT value FROM change_counter WHERE name = 'capacity') AS capacity"
 )
-# PostgreSQL: the highest capacity stamp (an index's last entry) instead of the counter.
-VERSION_SQL_PG = VERSION_SQL.replace("(SELECT value FROM change_counter WHERE name = 'capacity')", "(SELECT max(capacity_version) FROM service)")
+# PostgreSQL: the highest capacity stamp of this server's transactions (an index look-up) instead of the counter.
+VERSION_SQL_PG = VERSION_SQL.replace("(SELECT value FROM change_counter WHERE name = 'capacity')", TOP_STAMP_PG)
 
 
 class Versions(NamedTuple):
