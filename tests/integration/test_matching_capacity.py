@@ -1,11 +1,16 @@
 """Matching under capacity change: a change patches the cached capacity of the services it stamped (no
-snapshot rebuild, no re-read of the rest), and the next match sees it, also after concurrent changes."""
+snapshot rebuild, no re-read of the rest), and the next match sees it, also after concurrent changes.
+
+On PostgreSQL the exact counts of patches assume that no other transaction holding an id is open on the server
+meanwhile (in any database): the reach of a capacity read is the oldest such transaction's id (``capacity_reads``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+import msgspec
 import pytest
 
 from referralnet.accounts.schemas import SYSTEM
@@ -13,6 +18,7 @@ from referralnet.db import write_transaction
 from referralnet.directory import places
 from referralnet.directory.schemas import CapacityUpdate
 from referralnet.matching import services as matching
+from referralnet.matching.profile import Profile
 from tests.conftest import in_app
 from tests.integration.test_matching_api import PROFILE, directory  # noqa: F401  (the fixture)
 
@@ -204,3 +210,63 @@ async def test_stamps_from_another_server_are_read_afresh_and_hold_no_match_back
     assert await _available(client, institution, men) == 1
     columns, _ = in_app(client, matching.capacity_since, big)  # a stamp past 32 bits as a read's bound
     assert columns.service_id.size == 0
+
+
+async def test_matches_together_while_an_older_transaction_is_open_patch_once_per_versions_read(
+    client: Any, directory: dict[str, int], institution: dict[str, str], admin: dict[str, str], clock: Any, database_url: str,  # noqa: F811
+) -> None:
+    """While a transaction older than the newest capacity stamp is open (PostgreSQL's reach stays below that stamp),
+    matches arriving together share the versions read's patch instead of each reading the changes again in turn."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite's reach is the capacity counter: it never stays below the newest stamp")
+    from referralnet import sql
+
+    cache = client.app.state.matching_cache
+    men, vaslui = directory["men_shelter"], directory["vaslui_shelter"]
+    assert await _available(client, institution, men) == 2
+    state = {"began": False, "go": False, "done": False}
+
+    async def older() -> None:
+        async with write_transaction():
+            await sql.fetch("SELECT pg_current_xact_id()")
+            state["began"] = True
+            while not state["go"]:
+                await asyncio.sleep(0.005)
+        state["done"] = True
+
+    tasks: list[asyncio.Task[None]] = []
+
+    async def start() -> None:
+        tasks.append(asyncio.get_running_loop().create_task(older()))
+
+    async def until(key: str) -> None:
+        for _ in range(1000):
+            if state[key]:
+                return
+            await asyncio.sleep(0.005)
+        raise AssertionError(f"never {key}")
+
+    in_app(client, start)
+    try:
+        await until("began")
+        resp = await client.put(f"/api/v1/services/{men}/capacity", json={"available": 1}, headers=admin)
+        assert resp.status_code == 200, resp.text
+        patches = cache.capacity_patches
+        profile, stale_days = msgspec.convert(PROFILE, Profile), client.app.state.settings.capacity_stale_days
+
+        async def together() -> list[int | None]:
+            results = await asyncio.gather(*(matching.match_profile(profile, cache, clock, stale_days=stale_days) for _ in range(8)))
+            return [next((c.available for c in r.candidates if c.service_id == men), None) for r in results]
+
+        assert in_app(client, together) == [1] * 8
+        # One patch per shared versions read (the one under way and the next), never one per match.
+        assert cache.capacity_patches - patches <= 2
+    finally:
+        state["go"] = True
+        await until("done")
+    resp = await client.put(f"/api/v1/services/{vaslui}/capacity", json={"available": 3}, headers=admin)
+    assert resp.status_code == 200, resp.text
+    patches = cache.capacity_patches
+    for _ in range(3):  # the older transaction has ended: once the change is read, nothing more to read
+        assert await _available(client, institution, men) == 1
+    assert cache.capacity_patches == patches + 1

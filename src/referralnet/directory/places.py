@@ -4,8 +4,9 @@ Capacity must be exact for matching (a full shelter is never offered) and does n
 ``directory`` counter. Instead every writer below stamps the service's ``capacity_version``, in the
 caller's transaction, so matching re-reads just the services stamped since it last looked
 (:meth:`referralnet.matching.services.DirectoryCache.capacity`). On SQLite (one writer at a time) the
-stamp is the ``capacity`` counter's new value, bumped as the transaction's last statement
-(:func:`referralnet.db.at_commit`). On PostgreSQL it is the writing transaction's id (:data:`PG_STAMP`):
+stamp is the ``capacity`` counter's new value, bumped in the same transaction (by :func:`set_figures` with
+its write, by :func:`reserve` and :func:`release` as the transaction's last statement,
+:func:`referralnet.db.at_commit`). On PostgreSQL it is the writing transaction's id (:data:`PG_STAMP`):
 a shared counter's row lock, held by each writer until its commit, made every capacity write of
 every instance commit one after another (its p99 under load was the queue's); matching reads up to the
 oldest transaction still running instead (``matching.capacity_reads``). Each writer also writes its
@@ -241,7 +242,7 @@ async def reserve(service_id: int, offer_id: int, now: dt.datetime, who: str) ->
 
     Returns whether a place was reserved (services without a stated figure reserve nothing); raises
     :class:`Conflict` when the service is full. The caller writes the acceptance events in the same
-    transaction: they are this change's signal to matching. Fixed statements: the decrement first (on
+    transaction; the service's capacity stamp (:func:`_stamp`) is this change's signal to matching. Fixed statements: the decrement first (on
     PostgreSQL with the offer's mark and the history row), the service read only when it took nothing
     (to tell "full" from "nothing to count").
     """

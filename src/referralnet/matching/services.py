@@ -16,8 +16,9 @@ the transaction's id on PostgreSQL (no shared row for every writer to queue on).
 capacity of the services that pass its static filters and are not cached yet; when the highest stamp
 (the counter on SQLite) is above what the cache is current to, it first re-reads the services stamped
 since (an index range), never the whole cache. On PostgreSQL the cache is current to the oldest
-transaction still running when it read (``capacity_reads``): while one that began before a capacity
-write is still open, matches read again the few services stamped since.
+transaction holding an id on the whole server when it read (``capacity_reads``): while one that took its id
+before the newest stamp is still open, in any database, each versions read re-reads the services stamped
+since it (one read for all the matches that share it).
 """
 
 from __future__ import annotations
@@ -53,12 +54,16 @@ VERSION_SQL = (
 )
 # PostgreSQL: the highest capacity stamp of this server's transactions (an index look-up) instead of the counter.
 VERSION_SQL_PG = VERSION_SQL.replace("(SELECT value FROM change_counter WHERE name = 'capacity')", TOP_STAMP_PG)
+assert VERSION_SQL_PG != VERSION_SQL  # VERSION_SQL's capacity column was found and replaced
 
 
 class Versions(NamedTuple):
     directory: Version
     offers: Version
     capacity: Version
+    # Capacity reads this process had begun when these versions were read (``DirectoryCache``): one begun later
+    # holds every stamp they saw, even where PostgreSQL's reach stays below the highest stamp.
+    capacity_reads: int = 0
 
 
 async def versions() -> Versions:
@@ -133,6 +138,7 @@ class Snapshot(NamedTuple):
     records: Mapping[int, ProviderRecord]  # organisation id -> its answer record
     capacity_version: Version
     unreachable: frozenset[int] = frozenset()  # organisations with no referral channel (directory data)
+    capacity_reads: int | None = None  # Versions.capacity_reads of the versions it was made for
 
 
 class DirectoryCache:
@@ -157,6 +163,8 @@ class DirectoryCache:
         self._queued: asyncio.Task[Versions] | None = None  # the read that starts when it ends
         self._reads_loop: asyncio.AbstractEventLoop | None = None
         self.capacity_patches = 0  # capacity changes patched in so far (for tests and benchmarks)
+        self._reads_begun = 0  # capacity reads (fresh or patch) begun so far
+        self._covers = 0  # 1 + the number of the latest-begun capacity read applied to the cache
 
     def _current(self, v: Versions, now: dt.datetime) -> bool:
         fresh = self._directory is not None and v.directory == self._directory_version
@@ -193,7 +201,7 @@ class DirectoryCache:
 
     def _snapshot(self, v: Versions) -> Snapshot:
         assert self._directory is not None
-        return Snapshot(self._directory, self._records, v.capacity, self._unreachable)
+        return Snapshot(self._directory, self._records, v.capacity, self._unreachable, v.capacity_reads)
 
     async def _versions(self) -> Versions:
         """:func:`versions`, read after this call began; calls arriving while a read is under way share the next one.
@@ -205,7 +213,7 @@ class DirectoryCache:
         Not shared inside a transaction (its own connection) nor on SQLite (read in microseconds on this thread).
         """
         if not reader.reads_can_be_shared():
-            return await versions()
+            return self._counted(await versions())
         loop = asyncio.get_running_loop()
         if self._reads_loop is not loop:
             self._reading, self._queued, self._reads_loop = None, None, loop
@@ -224,29 +232,44 @@ class DirectoryCache:
             if self._queued is me:
                 self._queued = None
         try:
-            v = await versions()
+            v = self._counted(await versions())
             # _whole first: nothing is cached before the first match, and v is not read until something is.
             if self._whole and self._holds_every_service(v.capacity):
-                await self._catch_up(v.capacity)
+                await self._catch_up(v.capacity, v.capacity_reads)
             return v
         finally:
             if self._reading is me:
                 self._reading = None
 
-    async def capacity(self, version: Version, service_ids: list[int] | np.ndarray) -> CapacityColumns:
+    def _counted(self, v: Versions) -> Versions:
+        """``v``, just read, with the number of capacity reads begun so far."""
+        return v._replace(capacity_reads=self._reads_begun)
+
+    def _current_for(self, version: Version, begun: int | None) -> bool:
+        """Whether the cached capacity holds every stamp of ``version`` (read when ``begun`` capacity reads had begun):
+        it is current up to the highest stamp, or a capacity read begun after that versions read was applied since.
+        The second matters on PostgreSQL, where the reach stays below the highest stamp while a transaction older than
+        it is open anywhere on the server: each match would otherwise read the changes again, one after another."""
+        seen = self._capacity_version
+        if seen is None or seen[:-1] != version[:-1]:
+            return False
+        return bool(seen[-1] >= version[-1] or (begun is not None and self._covers > begun))
+
+    async def capacity(self, version: Version, service_ids: list[int] | np.ndarray, *, begun: int | None = None) -> CapacityColumns:
         """Live capacity of ``service_ids`` under capacity ``version`` (directory counter, highest capacity stamp).
 
         The first call (and the first after a move of the directory counter: services added or changed)
         reads every service's capacity at once; when the highest stamp is above the one the cache is current
         to, only the services stamped since (``capacity_version`` above it) are read again and patched in,
-        one patch at a time. Services the cache lacks all the same (added since) are read by id.
+        one patch at a time. Services the cache lacks all the same (added since) are read by id. ``begun``: the
+        ``capacity_reads`` of the versions ``version`` comes from (:meth:`_current_for`).
         """
-        cached, ids, seen = self._capacity, np.asarray(service_ids, dtype=np.int64), self._capacity_version
-        current = seen is not None and seen[:-1] == version[:-1] and seen[-1] >= version[-1]
+        cached, ids = self._capacity, np.asarray(service_ids, dtype=np.int64)
+        current = self._current_for(version, begun)
         if current and (self._whole or bool((cached.positions(ids) >= 0).all())):
             return cached
         if not current:
-            await self._catch_up(version)
+            await self._catch_up(version, begun)
         cached = self._capacity
         if self._holds_every_service(version):
             return cached  # nothing to look up
@@ -267,9 +290,9 @@ class DirectoryCache:
         seen = self._capacity_version
         return self._whole and seen is not None and seen[:-1] == version[:-1]
 
-    async def _catch_up(self, version: Version) -> None:
+    async def _catch_up(self, version: Version, begun: int | None = None) -> None:
         """Bring the cached capacity up to ``version``: afresh after a move of the directory counter, else a patch
-        of the services stamped since the last value seen."""
+        of the services stamped since the last value seen (none if one begun after ``version`` was read landed meanwhile)."""
         if self._capacity_lock is None:
             self._capacity_lock = asyncio.Lock()
         async with self._capacity_lock:  # patches one after another: a later one never lands under an earlier one
@@ -278,18 +301,28 @@ class DirectoryCache:
                 # Afresh: every service's capacity in one read (an index range from the lowest stamp),
                 # current up to the stamp it returns, so a match never reads its survivors one set
                 # at a time (thousands of rows per new profile at 100k services).
+                read = self._begin_read()
                 everything, counter = await capacity_since(-1)
                 self._capacity = everything
                 self._capacity_version = (*version[:-1], _reach(counter, version))
+                self._covers = read + 1
                 # Every service of this directory version is in it (adding one moves the directory
                 # counter), unless SQLite's counter row is missing and nothing was read.
                 self._whole = counter >= 0
-            elif version[-1] > seen[-1]:
-                # One read serves every match queued here: it is current up to the stamp it returns.
+            elif not self._current_for(version, begun):
+                # One read serves every match queued here: it is current up to the stamp it returns, and holds every
+                # stamp of the versions read before it began.
+                read = self._begin_read()
                 changed, counter = await capacity_since(seen[-1])
                 self._capacity = self._capacity.merge(changed)
                 self._capacity_version = (*version[:-1], _reach(counter, version))
+                self._covers = read + 1
                 self.capacity_patches += 1
+
+    def _begin_read(self) -> int:
+        """The number of a capacity read about to begin (reads run one at a time, under the capacity lock)."""
+        self._reads_begun += 1
+        return self._reads_begun - 1
 
 
 def _reach(counter: int, version: Version) -> int:
@@ -307,7 +340,9 @@ async def match_profile(
     now = clock.now()
     snapshot = await cache.get(now)
     selection = select(profile, snapshot.directory, origin)
-    capacity = await cache.capacity(snapshot.capacity_version, snapshot.directory.service_id[selection.rows])
+    capacity = await cache.capacity(
+        snapshot.capacity_version, snapshot.directory.service_id[selection.rows], begun=snapshot.capacity_reads
+    )
     result = rank(
         selection, capacity, snapshot.records, now=now, stale_after=dt.timedelta(days=stale_days), limit=limit
     )

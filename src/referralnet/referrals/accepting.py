@@ -109,7 +109,7 @@ FROM r, service s, organisation g WHERE s.id = {{}} AND g.id = {{}}"""
 async def _accept_pg(row: dict[str, Any], who: str, now: dt.datetime, settings: Settings, arrival_instructions: str | None) -> OfferOut:
     """:func:`accept_offer`'s transaction on PostgreSQL in four round trips: the referral's lock, one statement for every
     claim (offer, need, place, the need's other offers, :data:`_ACCEPT_PG`), one for the referral's move, the events, the
-    messages and the counter that also reads the answer, and the commit. The same checks, answers and rows as the
+    messages and the service's capacity stamp that also reads the answer, and the commit. The same checks, answers and rows as the
     other engine's path."""
     offer_id, referral_id, need_id, service_id = row["id"], row["referral"], row["need"], row["service"]
     live = ", ".join(repr(s) for s in sorted(LIVE_REFERRAL))
