@@ -8,6 +8,7 @@ meanwhile (in any database): the reach of a capacity read is the oldest such tra
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -26,6 +27,46 @@ from tests.integration.test_matching_api import PROFILE, directory  # noqa: F401
 async def _available(client: Any, institution: dict[str, str], service_id: int) -> int | None:
     body = (await client.post("/api/v1/matches", json={"profile": PROFILE}, headers=institution)).json()
     return next((c["available"] for c in body["candidates"] if c["service_id"] == service_id), None)
+
+
+class _OlderTransaction:
+    """A write transaction on the app's loop that takes its id when begun (so below any later write's) and runs
+    ``last`` (if given) just before it commits, when told to end."""
+
+    def __init__(self, client: Any, last: Callable[[], Awaitable[Any]] | None = None) -> None:
+        self.client, self.last = client, last
+        self.state = {"began": False, "go": False, "done": False}
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def _run(self) -> None:
+        from referralnet import sql
+
+        async with write_transaction():
+            await sql.fetch("SELECT pg_current_xact_id()")
+            self.state["began"] = True
+            while not self.state["go"]:
+                await asyncio.sleep(0.005)
+            if self.last is not None:
+                await self.last()
+        self.state["done"] = True
+
+    async def _start(self) -> None:
+        self.tasks.append(asyncio.get_running_loop().create_task(self._run()))
+
+    async def _until(self, key: str) -> None:
+        for _ in range(1000):
+            if self.state[key]:
+                return
+            await asyncio.sleep(0.005)
+        raise AssertionError(f"never {key}")
+
+    async def begin(self) -> None:
+        in_app(self.client, self._start)
+        await self._until("began")
+
+    async def end(self) -> None:
+        self.state["go"] = True
+        await self._until("done")
 
 
 async def test_a_capacity_change_rereads_only_the_changed_service(
@@ -141,40 +182,14 @@ async def test_a_capacity_write_of_an_older_transaction_committing_late_is_seen(
     transaction older than one matching has already read, committed after that read, is read by the next match."""
     if database_url.startswith("sqlite"):
         pytest.skip("SQLite has one writer at a time: its stamps (a counter) commit in order")
-    from referralnet import sql
-
     men, vaslui = directory["men_shelter"], directory["vaslui_shelter"]
     assert await _available(client, institution, men) == 2
-    state = {"began": False, "go": False, "done": False}
-
-    async def older() -> None:
-        async with write_transaction():
-            await sql.fetch("SELECT pg_current_xact_id()")  # its id, taken now: below the PUT's below
-            state["began"] = True
-            while not state["go"]:
-                await asyncio.sleep(0.005)
-            await places.set_figures(men, CapacityUpdate(available=5), SYSTEM, clock.now())
-        state["done"] = True
-
-    tasks: list[asyncio.Task[None]] = []
-
-    async def start() -> None:
-        tasks.append(asyncio.get_running_loop().create_task(older()))
-
-    async def until(key: str) -> None:
-        for _ in range(1000):
-            if state[key]:
-                return
-            await asyncio.sleep(0.005)
-        raise AssertionError(f"never {key}")
-
-    in_app(client, start)
-    await until("began")
+    older = _OlderTransaction(client, lambda: places.set_figures(men, CapacityUpdate(available=5), SYSTEM, clock.now()))
+    await older.begin()
     resp = await client.put(f"/api/v1/services/{vaslui}/capacity", json={"available": 4}, headers=admin)  # a newer transaction
     assert resp.status_code == 200, resp.text
     assert await _available(client, institution, men) == 2  # this match read the newer write; the older is still open
-    state["go"] = True
-    await until("done")
+    await older.end()
     assert await _available(client, institution, men) == 5
 
 
@@ -219,36 +234,12 @@ async def test_matches_together_while_an_older_transaction_is_open_patch_once_pe
     matches arriving together share the versions read's patch instead of each reading the changes again in turn."""
     if database_url.startswith("sqlite"):
         pytest.skip("SQLite's reach is the capacity counter: it never stays below the newest stamp")
-    from referralnet import sql
-
     cache = client.app.state.matching_cache
     men, vaslui = directory["men_shelter"], directory["vaslui_shelter"]
     assert await _available(client, institution, men) == 2
-    state = {"began": False, "go": False, "done": False}
-
-    async def older() -> None:
-        async with write_transaction():
-            await sql.fetch("SELECT pg_current_xact_id()")
-            state["began"] = True
-            while not state["go"]:
-                await asyncio.sleep(0.005)
-        state["done"] = True
-
-    tasks: list[asyncio.Task[None]] = []
-
-    async def start() -> None:
-        tasks.append(asyncio.get_running_loop().create_task(older()))
-
-    async def until(key: str) -> None:
-        for _ in range(1000):
-            if state[key]:
-                return
-            await asyncio.sleep(0.005)
-        raise AssertionError(f"never {key}")
-
-    in_app(client, start)
+    older = _OlderTransaction(client)
+    await older.begin()
     try:
-        await until("began")
         resp = await client.put(f"/api/v1/services/{men}/capacity", json={"available": 1}, headers=admin)
         assert resp.status_code == 200, resp.text
         patches = cache.capacity_patches
@@ -262,8 +253,7 @@ async def test_matches_together_while_an_older_transaction_is_open_patch_once_pe
         # One patch per shared versions read (the one under way and the next), never one per match.
         assert cache.capacity_patches - patches <= 2
     finally:
-        state["go"] = True
-        await until("done")
+        await older.end()
     resp = await client.put(f"/api/v1/services/{vaslui}/capacity", json={"available": 3}, headers=admin)
     assert resp.status_code == 200, resp.text
     patches = cache.capacity_patches
