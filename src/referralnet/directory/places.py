@@ -6,7 +6,8 @@ caller's transaction, so matching re-reads just the services stamped since it la
 (:meth:`referralnet.matching.services.DirectoryCache.capacity`). On SQLite (one writer at a time) the
 stamp is the ``capacity`` counter's new value, bumped in the same transaction (by :func:`set_figures` with
 its write, by :func:`reserve` and :func:`release` as the transaction's last statement,
-:func:`referralnet.db.at_commit`). On PostgreSQL it is the writing transaction's id (:data:`PG_STAMP`):
+:func:`referralnet.db.at_commit`). On PostgreSQL it is the writing transaction's id (:data:`PG_STAMP`), written
+by the statement that changes the figures (:func:`release`: its transaction's last statement):
 a shared counter's row lock, held by each writer until its commit, made every capacity write of
 every instance commit one after another (its p99 under load was the queue's); matching reads up to the
 oldest transaction still running instead (``matching.capacity_reads``). Each writer also writes its
@@ -211,10 +212,11 @@ _TAKE = (
 
 
 def reserve_ctes(after: str | None = None) -> str:
-    """PostgreSQL: :func:`reserve`'s decrement and history row as the CTEs ``t`` and ``h`` of a caller's statement, taken
-    only if ``after`` (an SQL condition on the caller's earlier CTEs), when given, holds. Arguments: service, service, who, offer, now.
-    The offer's mark and the stamp go in the transaction's last statement (:data:`RESERVED_CTES`)."""
-    take = _TAKE if after is None else _TAKE.replace(" RETURNING ", f" AND {after} RETURNING ")
+    """PostgreSQL: :func:`reserve`'s decrement (with the service's stamp) and history row as the CTEs ``t`` and ``h`` of a
+    caller's statement, taken only if ``after`` (an SQL condition on the caller's earlier CTEs), when given, holds.
+    Arguments: service, service, who, offer, now. An accept's offer mark goes in its last statement (:data:`RESERVED_MARK`)."""
+    take = _TAKE.replace(" - 1 ", f" - 1, capacity_version = {PG_STAMP} ")
+    take = take if after is None else take.replace(" RETURNING ", f" AND {after} RETURNING ")
     return f"""t AS ({take}), h AS (
     {_INTO_HISTORY}
     SELECT {{}}::int, NULL, {{}}::text, capacity_available + 1, capacity_available, capacity_total, capacity_total,
@@ -230,11 +232,9 @@ SELECT capacity_available, capacity_total FROM t
 """
 
 
-# PostgreSQL: after reserve_ctes took a place, the offer's mark and the service's stamp (:func:`_stamp`) as CTEs of
-# the transaction's last statement. Arguments: offer, service.
-RESERVED_CTES = f"""ro AS (UPDATE offer SET reserved = true WHERE id = {{}}), sv AS (
-    UPDATE service SET capacity_version = {PG_STAMP} WHERE id = {{}}
-)"""
+# PostgreSQL: after reserve_ctes took a place, the offer's mark as a CTE of the transaction's last statement (the
+# accept's earlier statement already changes the offer, and a statement changes a row once). Argument: offer.
+RESERVED_MARK = "ro AS (UPDATE offer SET reserved = true WHERE id = {})"
 
 
 async def reserve(service_id: int, offer_id: int, now: dt.datetime, who: str) -> bool:
@@ -242,9 +242,9 @@ async def reserve(service_id: int, offer_id: int, now: dt.datetime, who: str) ->
 
     Returns whether a place was reserved (services without a stated figure reserve nothing); raises
     :class:`Conflict` when the service is full. The caller writes the acceptance events in the same
-    transaction; the service's capacity stamp (:func:`_stamp`) is this change's signal to matching. Fixed statements: the decrement first (on
-    PostgreSQL with the offer's mark and the history row), the service read only when it took nothing
-    (to tell "full" from "nothing to count").
+    transaction; the service's capacity stamp is this change's signal to matching. Fixed statements: the decrement
+    first (on PostgreSQL with the stamp, the offer's mark and the history row; on SQLite the stamp at commit), the
+    service read only when it took nothing (to tell "full" from "nothing to count").
     """
     pg = not sqlite()
     got = await (sql.fetch(_TAKE_PG, service_id, service_id, who, offer_id, now, offer_id) if pg else sql.fetch(_TAKE, service_id))
@@ -257,7 +257,7 @@ async def reserve(service_id: int, offer_id: int, now: dt.datetime, who: str) ->
     if not pg:
         await sql.fetch("UPDATE offer SET reserved = {} WHERE id = {}", True, offer_id)
         await _history(service_id, offer_id, "offer_accepted", who, now, got[0]["capacity_available"], -1, got[0]["capacity_total"])
-    await at_commit(_stamp, [service_id])
+        await at_commit(_stamp, [service_id])
     return True
 
 

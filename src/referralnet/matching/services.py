@@ -47,14 +47,14 @@ from referralnet.vocabulary import geo
 
 Version = tuple[Any, ...]
 
-VERSION_SQL = (
+_VERSIONS = (
     "SELECT (SELECT value FROM change_counter WHERE name = 'directory') AS directory, "
     "(SELECT max(id) FROM offer) AS offer_id, (SELECT count(*) FROM offer WHERE status = 'pending') AS pending, "
-    "(SELECT value FROM change_counter WHERE name = 'capacity') AS capacity"
+    "{capacity} AS capacity"
 )
+VERSION_SQL = _VERSIONS.format(capacity="(SELECT value FROM change_counter WHERE name = 'capacity')")
 # PostgreSQL: the highest capacity stamp of this server's transactions (an index look-up) instead of the counter.
-VERSION_SQL_PG = VERSION_SQL.replace("(SELECT value FROM change_counter WHERE name = 'capacity')", TOP_STAMP_PG)
-assert VERSION_SQL_PG != VERSION_SQL  # VERSION_SQL's capacity column was found and replaced
+VERSION_SQL_PG = _VERSIONS.format(capacity=TOP_STAMP_PG)
 
 
 class Versions(NamedTuple):

@@ -109,7 +109,7 @@ FROM r, service s, organisation g WHERE s.id = {{}} AND g.id = {{}}"""
 async def _accept_pg(row: dict[str, Any], who: str, now: dt.datetime, settings: Settings, arrival_instructions: str | None) -> OfferOut:
     """:func:`accept_offer`'s transaction on PostgreSQL in four round trips: the referral's lock, one statement for every
     claim (offer, need, place, the need's other offers, :data:`_ACCEPT_PG`), one for the referral's move, the events, the
-    messages and the service's capacity stamp that also reads the answer, and the commit. The same checks, answers and rows as the
+    messages and the offer's reserved mark that also reads the answer, and the commit. The same checks, answers and rows as the
     other engine's path."""
     offer_id, referral_id, need_id, service_id = row["id"], row["referral"], row["need"], row["service"]
     live = ", ".join(repr(s) for s in sorted(LIVE_REFERRAL))
@@ -172,8 +172,8 @@ async def _accept_pg(row: dict[str, Any], who: str, now: dt.datetime, settings: 
                 ctes.append(f"e{len(ctes)} AS ({text})")
                 args += values
         if reserved:
-            ctes.append(places.RESERVED_CTES)
-            args += [offer_id, service_id]
+            ctes.append(places.RESERVED_MARK)
+            args.append(offer_id)
         # The answer as get_offer reads it (this statement's own writes are not in its snapshot: none is to the offer's columns
         # but reserved); no row if the referral's move found its row changed, which its lock rules out.
         last = await sql.first(f"WITH {', '.join(ctes)} {OFFER_SQL} WHERE o.id = {{}}" + (" AND EXISTS (SELECT 1 FROM m)" if move else ""),
