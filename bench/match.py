@@ -84,9 +84,11 @@ async def bench_service_layer(url: str, bodies: list[dict[str, Any]], requests: 
     from referralnet.directory.capacity import set_capacity
     from referralnet.directory.schemas import CapacityUpdate
     from referralnet.matching import reader
+    from referralnet.matching.cache import DirectoryCache
     from referralnet.matching.directory import Directory
+    from referralnet.matching.loading import load_candidates
     from referralnet.matching.profile import Profile
-    from referralnet.matching.services import DirectoryCache, load_candidates, match_profile
+    from referralnet.matching.services import match_profile
 
     engine = db.make_engine(url)
     db.bind(engine)

@@ -31,8 +31,8 @@ from referralnet.directory.listing import ListCounts
 from referralnet.directory.search import OrganisationIndex
 from referralnet.errors import exception_handlers
 from referralnet.interop.controllers import FhirReferralController, FhirVocabularyController, HsdsController
+from referralnet.matching.cache import DirectoryCache
 from referralnet.matching.controllers import MatchController
-from referralnet.matching.services import DirectoryCache
 from referralnet.notifications import signing
 from referralnet.notifications.controllers import NotificationController, WebhookSecretController
 from referralnet.referrals.controllers import DeclineController, OfferController, ReferralController, TaskController

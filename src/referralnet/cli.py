@@ -221,8 +221,9 @@ def cmd_match(args: argparse.Namespace) -> int:
 
     from referralnet.clock import SystemClock
     from referralnet.errors import DomainError
+    from referralnet.matching.cache import DirectoryCache
     from referralnet.matching.profile import Profile
-    from referralnet.matching.services import DirectoryCache, match_profile
+    from referralnet.matching.services import match_profile
     from referralnet.matching.table import render
 
     settings = _settings(args)

@@ -18,8 +18,9 @@ from referralnet.accounts.schemas import SYSTEM
 from referralnet.db import write_transaction
 from referralnet.directory import places
 from referralnet.directory.schemas import CapacityUpdate
-from referralnet.matching import services as matching
+from referralnet.matching import cache as matching_cache
 from referralnet.matching.profile import Profile
+from referralnet.matching.services import match_profile
 from tests.conftest import in_app
 from tests.integration.test_matching_api import PROFILE, directory  # noqa: F401  (the fixture)
 
@@ -77,7 +78,7 @@ async def test_a_capacity_change_rereads_only_the_changed_service(
     assert await _available(client, institution, shelter) == 2
     read: list[list[int]] = []
     since: list[int] = []
-    by_id, changed_since = matching.live_capacity, matching.capacity_since
+    by_id, changed_since = matching_cache.live_capacity, matching_cache.capacity_since
 
     async def counting_by_id(ids: list[int]) -> Any:
         read.append(ids)
@@ -87,8 +88,8 @@ async def test_a_capacity_change_rereads_only_the_changed_service(
         since.append(version)
         return await changed_since(version)
 
-    monkeypatch.setattr(matching, "live_capacity", counting_by_id)
-    monkeypatch.setattr(matching, "capacity_since", counting_since)
+    monkeypatch.setattr(matching_cache, "live_capacity", counting_by_id)
+    monkeypatch.setattr(matching_cache, "capacity_since", counting_since)
     resp = await client.put(f"/api/v1/services/{shelter}/capacity", json={"available": 1}, headers=admin)
     assert resp.status_code == 200, resp.text
     assert await _available(client, institution, shelter) == 1
@@ -158,13 +159,13 @@ async def test_matches_waiting_for_a_rebuild_take_it_without_a_versions_read_eac
     assert await _available(client, institution, directory["men_shelter"]) == 2  # the snapshot is built
     resp = await client.patch(f"/api/v1/services/{directory['men_shelter']}", json={"description": "Shelter for men"}, headers=admin)
     assert resp.status_code == 200, resp.text
-    builds, reads, read = cache.builds, [], matching.versions
+    builds, reads, read = cache.builds, [], matching_cache.versions
 
     async def counting() -> Any:
         reads.append(1)
         return await read()
 
-    monkeypatch.setattr(matching, "versions", counting)
+    monkeypatch.setattr(matching_cache, "versions", counting)
 
     async def together() -> list[Any]:
         return await asyncio.gather(*(cache.get(clock.now()) for _ in range(8)))
@@ -237,7 +238,7 @@ async def test_stamps_from_another_server_are_read_afresh_and_hold_no_match_back
     resp = await client.put(f"/api/v1/services/{men}/capacity", json={"available": 1}, headers=admin)
     assert resp.status_code == 200, resp.text
     assert await _available(client, institution, men) == 1
-    columns, _ = in_app(client, matching.capacity_since, big)  # a stamp past 32 bits as a read's bound
+    columns, _ = in_app(client, matching_cache.capacity_since, big)  # a stamp past 32 bits as a read's bound
     assert columns.service_id.size == 0
 
 
@@ -260,7 +261,7 @@ async def test_matches_together_while_an_older_transaction_is_open_patch_once_pe
         profile, stale_days = msgspec.convert(PROFILE, Profile), client.app.state.settings.capacity_stale_days
 
         async def together() -> list[int | None]:
-            results = await asyncio.gather(*(matching.match_profile(profile, cache, clock, stale_days=stale_days) for _ in range(8)))
+            results = await asyncio.gather(*(match_profile(profile, cache, clock, stale_days=stale_days) for _ in range(8)))
             return [next((c.available for c in r.candidates if c.service_id == men), None) for r in results]
 
         assert in_app(client, together) == [1] * 8

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from referralnet.errors import PrivacyViolation
+from referralnet.matching import cache as matching_cache
 from referralnet.matching import privacy, reader
-from referralnet.matching import services as matching
 from referralnet.matching.directory import Candidate, Directory
 from referralnet.matching.filters import Query, _language_fit, _nearest, _not_stated, filter_type
 from referralnet.matching.geodesy import geodesic_km_many, geodesic_km_remembered
@@ -106,16 +106,16 @@ async def test_matches_waiting_together_share_one_versions_read_begun_after_they
     async def versions() -> Any:
         began.append(len(arrived))
         await release[len(began) - 1].wait()
-        return matching.Versions((len(began),), (None, 0), (len(began), 0))  # the read's number as its directory counter
+        return matching_cache.Versions((len(began),), (None, 0), (len(began), 0))  # the read's number as its directory counter
 
     arrived: list[int] = []
-    cache = matching.DirectoryCache()
+    cache = matching_cache.DirectoryCache()
 
     async def call() -> Any:
         arrived.append(1)
         return await cache._versions()
 
-    monkeypatch.setattr(matching, "versions", versions)
+    monkeypatch.setattr(matching_cache, "versions", versions)
     monkeypatch.setattr(reader, "reads_can_be_shared", lambda: True)
     first = asyncio.ensure_future(call())
     await asyncio.sleep(0)

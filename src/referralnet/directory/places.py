@@ -3,7 +3,7 @@
 Capacity must be exact for matching (a full shelter is never offered) and does not bump the
 ``directory`` counter. Instead every writer below stamps the service's ``capacity_version``, in the
 caller's transaction, so matching re-reads just the services stamped since it last looked
-(:meth:`referralnet.matching.services.DirectoryCache.capacity`). On SQLite (one writer at a time) the
+(:meth:`referralnet.matching.cache.DirectoryCache.capacity`). On SQLite (one writer at a time) the
 stamp is the ``capacity`` counter's new value, bumped in the same transaction (by :func:`set_figures` with
 its write, by :func:`reserve` and :func:`release` as the transaction's last statement,
 :func:`referralnet.db.at_commit`). On PostgreSQL it is the writing transaction's id (:data:`PG_STAMP`), written

@@ -1,6 +1,6 @@
 """Providers' answer records, as matching reads them: per organisation, the offers it decided and how fast it answered.
 
-Read by :class:`referralnet.matching.services.DirectoryCache` when offers have moved (at most once a minute).
+Read by :class:`referralnet.matching.cache.DirectoryCache` when offers have moved (at most once a minute).
 """
 
 from __future__ import annotations

@@ -16,8 +16,9 @@ from referralnet.audit import record
 from referralnet.db import write_transaction
 from referralnet.errors import Conflict, Forbidden, InvalidInput
 from referralnet.jsoncol import dumps, load
+from referralnet.matching.cache import DirectoryCache
 from referralnet.matching.profile import Profile
-from referralnet.matching.services import DirectoryCache, match_profile
+from referralnet.matching.services import match_profile
 from referralnet.referrals.lifecycle import move_need
 from referralnet.referrals.offers import send_offers, settle
 from referralnet.referrals.records import lock_referral, needs_rows, referral_out, referral_row

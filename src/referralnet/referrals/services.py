@@ -16,9 +16,10 @@ from referralnet.dialect.lists import in_ids
 from referralnet.directory import places
 from referralnet.errors import Conflict, Forbidden, InvalidInput, NotFound, one
 from referralnet.jsoncol import dumps
+from referralnet.matching.cache import DirectoryCache
 from referralnet.matching.privacy import screen
 from referralnet.matching.profile import Profile
-from referralnet.matching.services import DirectoryCache, match_profile, not_eligible_reason
+from referralnet.matching.services import match_profile, not_eligible_reason
 from referralnet.referrals.contacts import contacts_for
 from referralnet.referrals.delivery import after_send
 from referralnet.referrals.lifecycle import (
