@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import contextvars
 import fcntl
@@ -18,17 +17,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.table import Table
 
 from referralnet import pgpool
-from referralnet.sqlite_pool import PooledSQLiteEngine, WriterConnection
+from referralnet.sqlite_pool import PooledSQLiteEngine
+from referralnet.sqlite_writes import BUSY_TIMEOUT_MS, QueuedTransaction, writer_queue, writer_queues
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-# How long an SQLite statement waits for another connection's lock before "database is locked".
-BUSY_TIMEOUT_MS = 30000
 # How long db.stop() waits for this process's SQLite write transactions under way before it closes the writer.
 STOP_WAIT_SECONDS = 10.0
 # Key of the PostgreSQL advisory lock that serialises migrations across instances.
@@ -86,338 +84,6 @@ def current_engine() -> Engine:
     return Organisation._meta.db
 
 
-# Per event loop and SQLite file: the FIFO queue of this process's write transactions.
-_sqlite_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _WriterQueue]] = weakref.WeakKeyDictionary()
-
-# A group (see _WriterQueue) takes no more members after this many, or this long after its first began:
-# the first member's answer waits for every later one and for the COMMIT. This bounds joining only: a member
-# that joined in time holds the group open for as long as its body runs.
-GROUP_MAX_MEMBERS = 32
-GROUP_MAX_SECONDS = 0.005
-# The savepoint each later member of a group runs in.
-_MEMBER = "referralnet_member"
-
-
-class _Group:
-    """Write transactions run one after another in one SQLite transaction on the loop's writer, committed once."""
-
-    __slots__ = ("writer", "answers", "members", "deadline")
-
-    def __init__(self, writer: WriterConnection) -> None:
-        loop = asyncio.get_running_loop()
-        self.writer = writer
-        # One future per member done with its work: its answer, given when the COMMIT returned (a member
-        # cancelled meanwhile still waits for it: _outcome).
-        self.answers: list[asyncio.Future[None]] = []
-        self.members = 1
-        self.deadline = loop.time() + GROUP_MAX_SECONDS
-
-    def answer(self, error: BaseException | None) -> None:
-        for future in self.answers:
-            if not future.done():
-                if error is None:
-                    future.set_result(None)
-                else:
-                    future.set_exception(_lost(error))
-
-
-def _lost(cause: BaseException) -> sqlite3.OperationalError:
-    """A group member's own error when the group's transaction failed: never the exception of the member that
-    caused it (a domain error, a cancellation), nor one object raised in many tasks."""
-    error = sqlite3.OperationalError("the write transaction's group was not committed")
-    error.__cause__ = cause
-    return error
-
-
-class _WriterQueue:
-    """This process's write transactions on one SQLite file and loop, one at a time in arrival order; on the
-    loop's persistent writer, those that queue meanwhile are committed together (group commit).
-
-    SQLite's busy handler polls with growing sleeps instead of queueing, so under load late writers
-    overtook early ones and the slowest waited seconds; here they wait their turn in a FIFO. The turn
-    is held from ``BEGIN`` to ``COMMIT`` or ``ROLLBACK`` only. A transaction on the writer that ends
-    while another waits does not commit: it hands its turn on inside the same SQLite transaction, where
-    the next one runs in a ``SAVEPOINT`` (its failure rolls back only its own work). The member that
-    finds nobody waiting (or the group full: ``GROUP_MAX_*``) starts the ``COMMIT`` on the writer's
-    thread: one fsync for all, during which the next writers queue. Every member is answered only once
-    that ``COMMIT`` returned, with its error if it failed (then nothing of the group was written).
-    """
-
-    def __init__(self) -> None:
-        self.busy = False
-        # Each waiter's turn, with the writer it will use (only one on the group's writer may join it).
-        self.waiters: collections.deque[tuple[asyncio.Future[None], WriterConnection]] = collections.deque()
-        # The group the turn's holder continues, while it is open (from its first BEGIN until its COMMIT starts).
-        self.group: _Group | None = None
-        self.closing = False  # db.stop() is draining it: no new turns
-        self._idle: list[asyncio.Future[None]] = []  # db.stop()'s wait for the last turn to end
-
-    async def acquire(self, writer: WriterConnection) -> None:
-        """Wait for this transaction's turn on ``writer``, the loop's persistent writer of its engine."""
-        if self.closing:
-            raise sqlite3.OperationalError("the database is being closed")
-        if not self.busy:
-            self.busy = True
-            return
-        turn = asyncio.get_running_loop().create_future()
-        self.waiters.append((turn, writer))
-        try:
-            await turn
-        except BaseException:
-            if turn.done() and not turn.cancelled():
-                self.release()  # the turn came with the cancellation: pass it on
-            else:
-                with contextlib.suppress(ValueError):
-                    self.waiters.remove((turn, writer))
-            raise
-
-    def release(self) -> None:
-        """End the current turn: hand it to the next waiter, inside the open group if it may join it, else
-        commit the group first (the turn is handed on when its ``COMMIT`` returned)."""
-        waiters = self.waiters
-        while waiters and waiters[0][0].done():  # cancelled while waiting
-            waiters.popleft()
-        group = self.group
-        if group is not None:
-            if (
-                waiters
-                and waiters[0][1] is group.writer
-                and group.members < GROUP_MAX_MEMBERS
-                and asyncio.get_running_loop().time() < group.deadline
-            ):
-                waiters.popleft()[0].set_result(None)
-                return
-            self.group = None
-            self._commit(group)
-            return
-        if waiters:
-            waiters.popleft()[0].set_result(None)
-        else:
-            self.busy = False
-            idle, self._idle = self._idle, []
-            for future in idle:
-                if not future.done():
-                    future.set_result(None)
-
-    def drained(self) -> asyncio.Future[None]:
-        """Done once no turn is held (new turns are refused meanwhile: ``closing``)."""
-        future = asyncio.get_running_loop().create_future()
-        if self.busy:
-            self._idle.append(future)
-        else:
-            future.set_result(None)
-        return future
-
-    def _commit(self, group: _Group) -> None:
-        """``COMMIT`` ``group`` on the writer's thread, started now; then answer its members and release the turn.
-        A callback, not a task: a member's cancellation cannot stop it."""
-
-        def committed(outcome: asyncio.Future[Any]) -> None:
-            try:
-                error = sqlite3.OperationalError("the COMMIT was cancelled") if outcome.cancelled() else outcome.exception()
-                if error is not None:
-                    _leave_transaction(group.writer)
-                group.answer(error)
-            finally:
-                self.release()
-
-        try:
-            started = group.writer.start("COMMIT")
-        except BaseException as exc:  # the writer is closed (db.stop): nobody may be left waiting for an answer
-            _leave_transaction(group.writer)
-            group.answer(exc)
-            self.release()
-            return
-        started.add_done_callback(committed)
-
-    def fail(self, error: BaseException) -> None:
-        """The open group's transaction is lost (SQLite rolled it back, e.g. on a full disk): its members fail with ``error``."""
-        group, self.group = self.group, None
-        assert group is not None
-        _leave_transaction(group.writer)
-        group.answer(error)
-        self.release()
-
-
-class _TurnKept(asyncio.CancelledError):
-    """A cancelled ``BEGIN`` keeps the turn until it returned: not released where it is raised."""
-
-
-def _leave_transaction(writer: WriterConnection) -> None:
-    """A persistent writer must not stay inside a failed transaction (the next ``BEGIN`` would fail)."""
-    with contextlib.suppress(sqlite3.Error):  # also when it is closed: then it is out of it already
-        connection = writer.connection()
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-
-
-class _QueuedTransaction(SQLiteTransaction):
-    """``BEGIN IMMEDIATE`` in this process's turn (``_WriterQueue``), or, handed the turn inside an open group
-    on the loop's writer, a ``SAVEPOINT`` in the group's transaction. ``busy_timeout`` still covers other
-    processes and writes outside :func:`write_transaction`.
-    """
-
-    engine: PooledSQLiteEngine
-
-    def __init__(self, engine: PooledSQLiteEngine, queue: _WriterQueue) -> None:
-        super().__init__(engine, transaction_type=TransactionType.immediate)
-        self.queue = queue
-        self.group: _Group | None = None  # on the loop's writer: the group this transaction belongs to
-        self.joined = False  # a later member of its group (inside its own savepoint)
-        self.error: BaseException | None = None  # the body's, when it failed
-        self.ended = False  # its body is done: a write_transaction begun later must not join it
-        if isinstance(self._parent, _QueuedTransaction) and self._parent.ended:
-            # A task started inside a block that has ended since inherited it as its current transaction.
-            self._parent = None
-
-    async def get_connection(self) -> Any:
-        return self.engine.writer()  # the loop's persistent writer
-
-    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
-        """Piccolo's, except that the task's current transaction is reset even when the commit or rollback
-        raises: else the task's next write_transaction would join this dead one (no turn, no ``BEGIN``)."""
-        if self._parent is not None:
-            return exception is None
-        self.error, self.ended = exception, True
-        try:
-            if exception:
-                if not self._rolled_back:
-                    await self.rollback()
-            elif not self._committed and not self._rolled_back:
-                await self.commit()
-        finally:
-            try:
-                await self.connection.close()
-            finally:
-                self.engine.current_transaction.reset(self.context)
-        return exception is None
-
-    async def begin(self) -> None:
-        writer: WriterConnection = self.connection
-        await self.queue.acquire(writer)
-        try:
-            group = self.queue.group
-            if group is not None:  # handed the turn inside the open group (only a waiter on its writer is)
-                group.writer.connection().execute(f"SAVEPOINT {_MEMBER}")
-                group.members += 1
-                self.group, self.joined = group, True
-                return
-            if not _begin_at_once(writer.connection()):
-                await self._begin_on_thread(writer)
-            self.group = self.queue.group = _Group(writer)
-        except _TurnKept:
-            raise asyncio.CancelledError from None
-        except BaseException:
-            if self.queue.group is None:
-                _leave_transaction(writer)  # a BEGIN that returned as the cancellation came
-            self.queue.release()
-            raise
-
-    async def _begin_on_thread(self, writer: WriterConnection) -> None:
-        """``BEGIN IMMEDIATE`` on the writer's thread, where it waits for another process's write lock. Cancelled
-        meanwhile, the turn is kept until that ``BEGIN`` returned (and is rolled back): the next writer must not
-        use the connection while it runs (it would block the loop, then find a transaction nobody owns)."""
-        started = writer.start("BEGIN IMMEDIATE")
-        try:
-            await asyncio.shield(started)
-        except asyncio.CancelledError:
-            if started.done():
-                raise
-
-            def abandon(begun: asyncio.Future[Any]) -> None:
-                if not begun.cancelled():
-                    begun.exception()  # retrieved: a failed BEGIN is no news here
-                try:
-                    _leave_transaction(writer)
-                finally:
-                    self.queue.release()
-
-            started.add_done_callback(abandon)
-            raise _TurnKept from None
-
-    async def commit(self) -> None:
-        group = self.group
-        assert group is not None  # begin() joined or opened one
-        try:
-            connection = group.writer.connection()
-            if self.joined:
-                connection.execute(f"RELEASE {_MEMBER}")
-            if not connection.in_transaction:
-                raise sqlite3.OperationalError("the write transaction was rolled back before its commit")
-        except BaseException as exc:
-            self.queue.fail(exc)
-            raise
-        answer = asyncio.get_running_loop().create_future()
-        group.answers.append(answer)
-        self.queue.release()
-        await _outcome(answer)  # the group's COMMIT returned
-        self._committed = True
-
-    async def rollback(self) -> None:
-        group = self.group
-        assert group is not None  # begin() joined or opened one
-        if not self.joined:  # a group's first member, alone in its transaction (nobody joins before it ended)
-            self.queue.group = None
-            try:
-                connection = group.writer.connection()
-                if connection.in_transaction:  # not when SQLite rolled it back already (e.g. on a full disk)
-                    connection.execute("ROLLBACK")  # no fsync: no need for the writer's thread
-            finally:
-                self.queue.release()
-            self._rolled_back = True
-            return
-        try:
-            connection = group.writer.connection()
-            connection.execute(f"ROLLBACK TO {_MEMBER}")
-            connection.execute(f"RELEASE {_MEMBER}")
-        except Exception as exc:  # the whole transaction is gone with it
-            self.queue.fail(self.error or exc)
-        else:
-            self.queue.release()
-        self._rolled_back = True
-
-
-async def _outcome(answer: asyncio.Future[None]) -> None:
-    """A group member's ``answer``, waited for through cancellations: a cancelled member raises its
-    cancellation only once its work is known committed or not, so its task's end means its write is settled."""
-    cancelled: asyncio.CancelledError | None = None
-    while not answer.done():
-        try:
-            await asyncio.shield(answer)
-        except asyncio.CancelledError as exc:
-            cancelled = exc
-        except Exception:  # noqa: BLE001 - the answer's own error, raised below unless cancelled
-            break
-    if cancelled is not None:
-        raise cancelled
-    answer.result()
-
-
-def _begin_at_once(connection: sqlite3.Connection) -> bool:
-    """``BEGIN IMMEDIATE`` on the loop's thread if the write lock is free now (no wait, no thread hop).
-
-    This process's writers are already queued, so the lock is busy only when another process holds
-    it; then ``False``, and the caller waits for it on the writer's thread (``busy_timeout``).
-    """
-    connection.execute("PRAGMA busy_timeout = 0")
-    try:
-        connection.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-            raise
-        return False
-    finally:
-        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    return True
-
-
-def _sqlite_queue(engine: SQLiteEngine) -> _WriterQueue:
-    queues = _sqlite_writers.setdefault(asyncio.get_running_loop(), {})
-    queue = queues.get(engine.path)
-    if queue is None:
-        queue = queues[engine.path] = _WriterQueue()
-    return queue
-
 
 # Work the outermost write transaction does last, just before it commits: function -> its collected ids.
 _last_steps: contextvars.ContextVar[dict[Callable[[list[int]], Awaitable[None]], set[int]] | None] = contextvars.ContextVar(
@@ -438,7 +104,7 @@ async def at_commit(step: Callable[[list[int]], Awaitable[None]], ids: list[int]
 
 @contextlib.asynccontextmanager
 async def write_transaction() -> AsyncIterator[Any]:
-    """A write transaction; on SQLite ``BEGIN IMMEDIATE``, queued in this process (``_QueuedTransaction``).
+    """A write transaction; on SQLite ``BEGIN IMMEDIATE``, queued in this process (``QueuedTransaction``).
 
     Nothing inside may leave session state (a session ``SET``, ``LISTEN``, a session advisory lock): on
     PostgreSQL the connection goes back to the pool without asyncpg's reset (``_ReleasedPlain``).
@@ -447,7 +113,7 @@ async def write_transaction() -> AsyncIterator[Any]:
     write. Nested calls join the outer transaction (Piccolo's default), which already holds the queue.
     The steps registered with :func:`at_commit` run at the end of the outermost one.
 
-    On SQLite, transactions that queue meanwhile share one ``COMMIT`` (``_WriterQueue``): the block
+    On SQLite, transactions that queue meanwhile share one ``COMMIT`` (``WriterQueue``): the block
     exits once its work is durable. An outermost block that raises has its work rolled back alone (its
     savepoint); a nested block is no savepoint (it joins its parent), so its work goes only if the
     exception leaves the outermost block. A cancelled block raises once its outcome is known: its work may
@@ -460,8 +126,8 @@ async def write_transaction() -> AsyncIterator[Any]:
     engine = current_engine()
     if isinstance(engine, SQLiteEngine) and not isinstance(engine, PooledSQLiteEngine):
         raise TypeError("write_transaction on SQLite needs make_engine's PooledSQLiteEngine (its persistent writer)")
-    transaction = _QueuedTransaction(engine, _sqlite_queue(engine)) if isinstance(engine, PooledSQLiteEngine) else engine.transaction()
-    outer = _last_steps.get() is None or (isinstance(transaction, _QueuedTransaction) and transaction._parent is None)
+    transaction = QueuedTransaction(engine, writer_queue(engine)) if isinstance(engine, PooledSQLiteEngine) else engine.transaction()
+    outer = _last_steps.get() is None or (isinstance(transaction, QueuedTransaction) and transaction._parent is None)
     if isinstance(engine, PostgresEngine):
         transaction = _ReleasedPlain(transaction)
     async with _transaction_body(transaction, outer) as tx:
@@ -572,7 +238,7 @@ async def stop(engine: Engine) -> None:
             log.warning("closed the PostgreSQL pool with connections still in use (asyncpg terminated them)")
             engine.pool = None
     elif isinstance(engine, PooledSQLiteEngine):
-        queues = _sqlite_writers.get(asyncio.get_running_loop(), {})
+        queues = writer_queues.get(asyncio.get_running_loop(), {})
         queue = queues.get(engine.path)
         if queue is not None:  # let the writes under way (and those queued) end, refusing new ones
             queue.closing = True

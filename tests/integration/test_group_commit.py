@@ -1,4 +1,4 @@
-"""Group commit on SQLite (``db._WriterQueue``): write transactions that queue meanwhile share one ``COMMIT``,
+"""Group commit on SQLite (``sqlite_writes.WriterQueue``): write transactions that queue meanwhile share one ``COMMIT``,
 each in its own savepoint, and none is answered before that ``COMMIT`` returned."""
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from referralnet import db, sql
+from referralnet import db, sql, sqlite_writes
 from referralnet.sqlite_pool import PooledSQLiteEngine
 
-SERVED_SECONDS = db.GROUP_MAX_SECONDS
+SERVED_SECONDS = sqlite_writes.GROUP_MAX_SECONDS
 _SCHEMA = (
     "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
     "CREATE TABLE parent (id INTEGER PRIMARY KEY)",
@@ -57,7 +57,7 @@ class Database:
 
 @pytest.fixture
 async def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Database]:
-    monkeypatch.setattr(db, "GROUP_MAX_SECONDS", 60.0)  # a slow test machine does not split a group
+    monkeypatch.setattr(sqlite_writes, "GROUP_MAX_SECONDS", 60.0)  # a slow test machine does not split a group
     path = tmp_path / "group.sqlite"
     connection = sqlite3.connect(path)
     connection.execute("PRAGMA journal_mode = WAL")
@@ -104,7 +104,7 @@ async def queued_behind_a_gate(writers: list[Callable[[], Awaitable[Any]]]) -> l
 
 
 async def test_queued_writes_share_a_commit_and_each_is_answered_after_it(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(db, "GROUP_MAX_SECONDS", SERVED_SECONDS)
+    monkeypatch.setattr(sqlite_writes, "GROUP_MAX_SECONDS", SERVED_SECONDS)
     seen_at_exit: dict[str, bool] = {}
 
     async def writer(i: int) -> None:
@@ -161,8 +161,8 @@ async def test_a_failed_commit_fails_every_member_and_writes_nothing(database: D
 @pytest.mark.parametrize(("members", "seconds", "commits"), [(4, 60.0, 3), (32, 0.0, 12)])
 async def test_a_group_is_capped(database: Database, monkeypatch: pytest.MonkeyPatch, members: int, seconds: float, commits: int) -> None:
     """At most ``GROUP_MAX_MEMBERS`` members, and none joins once ``GROUP_MAX_SECONDS`` passed since the first began."""
-    monkeypatch.setattr(db, "GROUP_MAX_MEMBERS", members)
-    monkeypatch.setattr(db, "GROUP_MAX_SECONDS", seconds)
+    monkeypatch.setattr(sqlite_writes, "GROUP_MAX_MEMBERS", members)
+    monkeypatch.setattr(sqlite_writes, "GROUP_MAX_SECONDS", seconds)
 
     async def writer(i: int) -> None:
         async with db.write_transaction():
@@ -252,7 +252,7 @@ async def test_a_group_whose_transaction_is_lost_fails_every_member_before_it(da
 @pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_random_failures_nesting_and_cancellations_lose_nothing_answered(database: Database, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
     """Every block that exited normally has its rows written, every one that raised has none, and the turn ends free."""
-    monkeypatch.setattr(db, "GROUP_MAX_SECONDS", SERVED_SECONDS)
+    monkeypatch.setattr(sqlite_writes, "GROUP_MAX_SECONDS", SERVED_SECONDS)
     rnd = random.Random(seed)
     outcome: dict[int, str] = {}
 
@@ -291,7 +291,7 @@ async def test_random_failures_nesting_and_cancellations_lose_nothing_answered(d
     assert all(f"w{name[1:]}" in names for name in names if name.startswith("n"))
     assert {"written", "failed", "cancelled"} == set(outcome.values())
     assert database.commits < len([name for name in names if name.startswith("w")])  # fewer than the writes
-    queue = db._sqlite_queue(database.engine)  # type: ignore[arg-type]
+    queue = sqlite_writes.writer_queue(database.engine)  # type: ignore[arg-type]
     assert not queue.busy and not queue.waiters and queue.group is None
 
 
