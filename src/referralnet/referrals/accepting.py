@@ -22,21 +22,23 @@ from referralnet.referrals.contacts import announce_placement
 from referralnet.referrals.lifecycle import LIVE_REFERRAL, move_need, move_need_sql, move_offers, move_offers_sql, move_referral_sql
 from referralnet.referrals.offers import (
     FINAL,
-    Known,
     expire_if_due,
     get_offer,
     offer_for,
-    referral_payload,
     responder,
-    settle,
-    settled_notes,
-    settled_values,
-    settling_target,
     withdraw_pending,
     withdrawn_notes,
 )
 from referralnet.referrals.records import OFFER_SQL, lock_referral, needs_rows, offer_out, referral_row
 from referralnet.referrals.schemas import OfferOut
+from referralnet.referrals.settling import (
+    Known,
+    referral_payload,
+    settle,
+    settled_notes,
+    settled_values,
+    settling_target,
+)
 from referralnet.settings import Settings
 from referralnet.tables import Offer, ReferralNeed
 from referralnet.vocabulary.codes import CAPACITY_BOUND_TYPES

@@ -20,10 +20,11 @@ from referralnet.matching.cache import DirectoryCache
 from referralnet.matching.profile import Profile
 from referralnet.matching.services import match_profile
 from referralnet.referrals.lifecycle import move_need
-from referralnet.referrals.offers import send_offers, settle
+from referralnet.referrals.offers import send_offers
 from referralnet.referrals.records import lock_referral, needs_rows, referral_out, referral_row
 from referralnet.referrals.schemas import AddOffers, ReferralOut
 from referralnet.referrals.services import _own_institution, _readable_row
+from referralnet.referrals.settling import settle
 from referralnet.settings import Settings
 from referralnet.tables import Offer, ReferralNeed, Service
 

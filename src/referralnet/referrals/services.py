@@ -32,10 +32,11 @@ from referralnet.referrals.lifecycle import (
     move_need,
     move_referral,
 )
-from referralnet.referrals.offers import new_offers_sql, send_offers, settle, withdraw_pending
+from referralnet.referrals.offers import new_offers_sql, send_offers, withdraw_pending
 from referralnet.referrals.records import lock_referral, needs_rows, offer_out, offers_of, referral_out, referral_row, referral_view, summary_out
 from referralnet.referrals.schemas import CancelBody, OutcomeBody, ReferralCreate, ReferralList, ReferralOut
 from referralnet.referrals.seen import record_seen
+from referralnet.referrals.settling import settle
 from referralnet.settings import Settings
 from referralnet.tables import Offer, Referral, ReferralNeed, Service
 from referralnet.vocabulary.codes import SERVICE_TYPES
