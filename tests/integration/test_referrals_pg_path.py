@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from referralnet.app import create_app
 from referralnet.clock import FixedClock
-from referralnet.referrals import accepting, services
+from referralnet.referrals import accepting, creation
 from referralnet.settings import Settings
 from tests.conftest import PG_URL, REPO, START, Tokens, _truncate
 from tests.integration.helpers import make_org, make_service
@@ -90,8 +90,8 @@ async def _run(
     with monkeypatch.context() as patch:
         if general:  # the path SQLite takes, here on PostgreSQL
             patch.setattr(accepting, "sqlite", lambda: True)
-            patch.setattr(services, "sqlite", lambda: True)
-        for module, name in ((services, "_create_pg"), (accepting, "_accept_pg")):
+            patch.setattr(creation, "sqlite", lambda: True)
+        for module, name in ((creation, "_create_pg"), (accepting, "_accept_pg")):
             patch.setattr(module, name, _counted(getattr(module, name), name, calls))
         settings = Settings(database_url=url, data_dir=str(REPO / "data"), scheduler=False, debug=True)
         async with AsyncTestClient(app=create_app(settings, clock=FixedClock(START))) as client:

@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from referralnet.accounts.guards import any_role, directory_editor, referrer, staff
 from referralnet.directory.networks import scope_for
 from referralnet.params import MAX_ID, CurrentActor, CurrentClock, Id, JSONBody, Limit, Offset, query
-from referralnet.referrals import accepting, delivery, offers, reviews, rounds, services
+from referralnet.referrals import accepting, creation, delivery, offers, reviews, rounds, services
 from referralnet.referrals.lifecycle import ReferralStatus
 from referralnet.referrals.schemas import (
     AcceptBody,
@@ -41,7 +41,7 @@ class ReferralController(Controller):
     ) -> ReferralOut:
         """Refer a person (anonymised profile, recorded consent) to chosen or automatically matched providers."""
         state = request.app.state
-        return await services.create_referral(data, actor, clock, state.settings, state.matching_cache)
+        return await creation.create_referral(data, actor, clock, state.settings, state.matching_cache)
 
     @get("/", operation_id="listReferrals")
     async def list_referrals(

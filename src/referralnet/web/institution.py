@@ -15,7 +15,7 @@ from referralnet.errors import DomainError, InvalidInput, NotFound, PrivacyViola
 from referralnet.matching.profile import Profile
 from referralnet.matching.services import match_profile
 from referralnet.params import CurrentClock, FromPath
-from referralnet.referrals import rounds
+from referralnet.referrals import creation, rounds
 from referralnet.referrals import services as referrals
 from referralnet.referrals.schemas import AddOffers, ArrivalBody, CancelBody, OutcomeBody, ReferralCreate
 from referralnet.texts import N_
@@ -187,7 +187,7 @@ class InstitutionPages(Controller):
         if not errors:
             try:
                 data = ReferralCreate(profile=profile, consent=True, mode=mode, service_ids=chosen)  # type: ignore[arg-type]
-                referral = await referrals.create_referral(data, request.user, clock, request.app.state.settings, request.app.state.matching_cache)
+                referral = await creation.create_referral(data, request.user, clock, request.app.state.settings, request.app.state.matching_cache)
                 return Redirect(f"/institution/referrals/{referral.id}", status_code=303, headers=SECURITY_HEADERS)
             except DomainError as exc:
                 errors["service_ids" if (exc.field or "").startswith("service_ids") else "form"] = exc.detail
