@@ -43,28 +43,31 @@ Version = tuple[Any, ...]
 _VERSIONS = (
     "SELECT (SELECT value FROM change_counter WHERE name = 'directory') AS directory, "
     "(SELECT max(id) FROM offer) AS offer_id, (SELECT count(*) FROM offer WHERE status = 'pending') AS pending, "
-    "{capacity} AS capacity"
+    "{capacity} AS capacity{incarnation}"
 )
-VERSION_SQL = _VERSIONS.format(capacity="(SELECT value FROM change_counter WHERE name = 'capacity')")
-# PostgreSQL: the highest capacity stamp of this server's transactions (an index look-up) instead of the counter.
-VERSION_SQL_PG = _VERSIONS.format(capacity=TOP_STAMP_PG)
+VERSION_SQL = _VERSIONS.format(capacity="(SELECT value FROM change_counter WHERE name = 'capacity')", incarnation="")
+# PostgreSQL: the highest capacity stamp of this server's transactions (an index look-up) instead of the counter; and
+# which database this is (its oid, the server's start): a database restored, recreated, or a replica failed over to
+# may come back with the same directory counter and stamps no higher than those cached, and must be read afresh.
+INCARNATION_PG = "(SELECT oid FROM pg_database WHERE datname = current_database())::text || ' ' || pg_postmaster_start_time()::text"
+VERSION_SQL_PG = _VERSIONS.format(capacity=TOP_STAMP_PG, incarnation=f", {INCARNATION_PG} AS incarnation")
 
 
 class Versions(NamedTuple):
-    directory: Version
+    directory: Version  # the directory counter (on PostgreSQL with the database's incarnation)
     offers: Version
-    capacity: Version
+    capacity: Version  # the directory's version, then the highest capacity stamp
     # Capacity reads this process had begun when these versions were read (``DirectoryCache``): one begun later
-    # holds every stamp they saw, even where PostgreSQL's reach stays below the highest stamp.
-    capacity_reads: int = 0
+    # holds every stamp they saw, even where PostgreSQL's reach stays below the highest stamp. None: not counted.
+    capacity_reads: int | None = None
 
 
 async def versions() -> Versions:
     """The versions of the directory, of the offers and of capacity, in one round trip."""
-    (directory_counter,), (offer_id,), (pending,), (capacity,) = await reader.fetch_columns(
-        VERSION_SQL if sqlite() else VERSION_SQL_PG, width=4, small=True
-    )
-    directory = (directory_counter,)
+    postgres = not sqlite()
+    columns = await reader.fetch_columns(VERSION_SQL_PG if postgres else VERSION_SQL, width=5 if postgres else 4, small=True)
+    (directory_counter,), (offer_id,), (pending,), (capacity,) = columns[:4]
+    directory = (directory_counter, columns[4][0]) if postgres else (directory_counter,)
     return Versions(directory, (offer_id, pending), (*directory, capacity or 0))
 
 
