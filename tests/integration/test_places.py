@@ -70,3 +70,44 @@ async def test_set_figures_without_the_row_reads_only_what_it_writes(
     history = (await client.get(f"/api/v1/services/{service_id}/capacity/history", headers=admin)).json()["items"]
     figures = [(h["previous_available"], h["available"]) for h in history]
     assert figures == ([(3, 4), (2, 3)] if in_app(client, on_sqlite) else [(4, 5), (3, 4), (2, 3)])
+
+
+async def test_a_missing_capacity_counter_row_does_not_stop_capacity_updates(
+    client: Any, admin: dict[str, str], institution: dict[str, str], database_url: str
+) -> None:
+    """Change counters read a missing row as 0 (``counters``): a database without the ``capacity`` row (a partial
+    restore, a row deleted by hand) still takes an NGO's figures, and the next match shows them. On SQLite the
+    update's stamp was the row's value + 1, NULL without it, and every capacity update failed (NOT NULL); a counter
+    started again from 1 would stamp below what matching had read."""
+    import asyncpg
+
+    org = await make_org(client, admin, "Asociația Ghiocel")
+    service_id = (await make_service(client, admin, org["id"]))["id"]
+    profile = {"age_band": "25-39", "gender": "female", "nationality_group": "romanian", "exploitation_forms": ["sexual"],
+               "needs": [{"service_type": "residential_shelter", "priority": "required"}], "location": {"county": "RO-B"}}  # fmt: skip
+
+    async def shown() -> int | None:
+        resp = await client.post("/api/v1/matches", json={"profile": profile}, headers=institution)
+        assert resp.status_code == 200, resp.text
+        return next((c["available"] for c in resp.json()["candidates"] if c["service_id"] == service_id), None)
+
+    assert await shown() == 3
+    resp = await client.put(f"/api/v1/services/{service_id}/capacity", json={"available": 4}, headers=admin)
+    assert resp.status_code == 200, resp.text
+    assert await shown() == 4  # matching has read this stamp: a counter starting again from 1 would not be read
+    delete = "DELETE FROM change_counter WHERE name = 'capacity'"
+    if database_url.startswith("sqlite"):
+        import sqlite3
+
+        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as con:
+            con.execute(delete)
+    else:
+        con = await asyncpg.connect(database_url)
+        try:
+            await con.execute(delete)
+        finally:
+            await con.close()
+    for available in (5, 1):
+        resp = await client.put(f"/api/v1/services/{service_id}/capacity", json={"available": available}, headers=admin)
+        assert resp.status_code == 200, resp.text
+        assert await shown() == available

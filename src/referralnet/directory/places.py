@@ -67,8 +67,10 @@ def fill_unknown_total(row: dict[str, Any], capacity: CapacityIn | None) -> dict
     return {}
 
 
+# SQLite's next capacity stamp. Without the counter's row (a partial restore, a row deleted by hand) it starts again
+# above the highest stamp, never below what matching has read (a restart from 1 would not be re-read).
 _BUMP = (
-    "INSERT INTO change_counter (name, value) VALUES ('capacity', 1) "
+    "INSERT INTO change_counter (name, value) VALUES ('capacity', (SELECT COALESCE(max(capacity_version), 0) + 1 FROM service)) "
     "ON CONFLICT (name) DO UPDATE SET value = change_counter.value + 1 RETURNING value"
 )
 # PostgreSQL's stamp: the writing transaction's id (xid8: 64 bits, never wraps), which needs no shared row.
@@ -130,8 +132,8 @@ async def set_figures(
     (an accepted offer) changed them since, :class:`Conflict` and nothing is written.
     Returns the service's answer as the update left it, as ``actor`` may see it, built when called (after the
     caller's commit: no CPU of it in a writer's turn): on PostgreSQL from the one statement that writes it; on
-    SQLite (one writer at a time) from a read (``views.SERVICE_SQL``, with its sites) before the update, the
-    history row and the counter, in the caller's transaction. ``want_row=False`` (a caller that drops the row):
+    SQLite (one writer at a time) from a read (``views.SERVICE_SQL``, with its sites) before the counter, the
+    update and the history row, in the caller's transaction. ``want_row=False`` (a caller that drops the row):
     ``None``, and only the columns the update needs are read or returned.
     """
     if update.total is not UNSET:
@@ -168,15 +170,15 @@ async def set_figures(
     check_capacity(update.available, total)
     if not sqlite():  # every condition held when read again: the row changed between the two statements
         raise Conflict("the capacity changed meanwhile; try again", field="available")
+    stamp = (await sql.fetch(_BUMP))[0]["value"]
     await sql.fetch(
         "UPDATE service SET capacity_available = {}, capacity_total = {}, capacity_unit = {}, capacity_updated_at = {}, "
-        "capacity_version = (SELECT value FROM change_counter WHERE name = 'capacity') + 1 WHERE id = {}",
+        "capacity_version = {} WHERE id = {}",
         # updated_at is left alone: it versions the directory's static data for matching.
-        update.available, total, row["capacity_unit"] or "places", now, service_id,
+        update.available, total, row["capacity_unit"] or "places", now, stamp, service_id,
     )  # fmt: skip
     await sql.fetch(_HISTORY, service_id, actor.token_id, actor.label, row["capacity_available"], update.available, row["capacity_total"],
                     total, cause, offer_id, now)  # fmt: skip
-    await sql.fetch(_BUMP)  # to the value the update stamped (the counter + 1)
     if not answer:
         return None
     after = {**row, "capacity_available": update.available, "capacity_total": total, "capacity_unit": row["capacity_unit"] or "places",
