@@ -274,9 +274,16 @@ def _find_identity(text: str, today: datetime.date) -> list[Finding]:
     return found
 
 
+# Found by wording, not by an exact format (check digits, syntax): where one overlaps an exact find, the exact one
+# is kept. The text is refused either way; its error names the surer identifier (a name read into "0@0.COM Constanța"
+# from the address's last part hid the e-mail address).
+_WORDED = frozenset({NAME, ADDRESS, BIRTH_DATE})
+
+
 def _without_overlaps(findings: list[Finding]) -> list[Finding]:
+    """The findings that overlap none kept before them: exact kinds first, then the longest, then by ``_PRIORITY``."""
     kept: list[Finding] = []
-    for finding in sorted(findings, key=lambda f: (f.start - f.end, _PRIORITY[f.kind], f.start)):
+    for finding in sorted(findings, key=lambda f: (f.kind in _WORDED, f.start - f.end, _PRIORITY[f.kind], f.start)):
         if all(finding.end <= other.start or other.end <= finding.start for other in kept):
             kept.append(finding)
     return kept
