@@ -275,8 +275,8 @@ def _find_identity(text: str, today: datetime.date) -> list[Finding]:
 
 
 # Found by wording, not by an exact format (check digits, syntax): where one overlaps an exact find, the exact one
-# is kept. The text is refused either way; its error names the surer identifier (a name read into "0@0.COM Constanța"
-# from the address's last part hid the e-mail address).
+# is kept. The text is refused either way; its error names the surer identifier (in "0@0.COM Constanța" a name read
+# from "COM Constanța" hid the e-mail address).
 _WORDED = frozenset({NAME, ADDRESS, BIRTH_DATE})
 
 
