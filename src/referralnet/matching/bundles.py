@@ -94,13 +94,13 @@ def relevant(
     if n_required == 0 or need.size == 0:
         return np.zeros(need.size, dtype=bool)
     who, groups = grouped if grouped is not None else group_ids(org)
-    position = np.cumsum(required) - 1  # need index -> bit among the required needs
+    position = required.cumsum() - 1  # need index -> bit among the required needs
     is_required = required[need]
     cover = np.zeros(groups, dtype=np.int64)
     np.bitwise_or.at(cover, who[is_required], np.left_shift(1, position[need[is_required]]))
     total = np.zeros(groups)
     np.add.at(total, who[is_required], score[is_required])
-    covering = np.flatnonzero(cover == (1 << n_required) - 1)
+    covering = (cover == (1 << n_required) - 1).nonzero()[0]
     keep = np.zeros(groups, dtype=bool)
     if covering.size:
         mean = total[covering] / n_required
@@ -108,7 +108,7 @@ def relevant(
         keep[covering[mean >= cut]] = True
         return keep[who]
     per_need = max(2, POOL // n_required)
-    for k in np.flatnonzero(required):
+    for k in required.nonzero()[0].tolist():
         firsts = who[need == k]  # in the order given: each organisation once per need
         keep[firsts[:per_need]] = True
     keep[(cover & (cover - 1)) != 0] = True  # covers several required needs

@@ -65,11 +65,11 @@ def _shortlist(order: np.ndarray, need: np.ndarray, n_needs: int, limit: int) ->
         return order
     quota = max(1, limit // (2 * max(n_needs, 1)))
     k = need[order]
-    reserved = np.sort(np.concatenate([np.flatnonzero(k == j)[:quota] for j in np.unique(k)]))[:limit]
+    reserved = np.sort(np.concatenate([(k == j).nonzero()[0][:quota] for j in range(max(n_needs, 1))]))[:limit]
     # The others by position: among the first limit + reserved places at least ``limit`` are not reserved.
     taken = np.zeros(min(order.size, limit + reserved.size), dtype=bool)
     taken[reserved[reserved < taken.size]] = True
-    rest = np.flatnonzero(~taken)[: limit - reserved.size]
+    rest = (~taken).nonzero()[0][: limit - reserved.size]
     return order[np.sort(np.concatenate([reserved, rest]))]
 
 
@@ -93,7 +93,7 @@ def rank(
 ) -> MatchResult:
     """Apply the capacity rule, score, sort and explain; at most ``limit`` candidates."""
     live = live_figures(selection, capacity, now, stale_after)
-    keep = np.flatnonzero(~live.full)
+    keep = (~live.full).nonzero()[0]
     scores = score(selection, live, records)
     order = _order(selection, keep, scores, live)
     shown = _shortlist(order, selection.need, len(selection.needs), limit)
@@ -127,7 +127,7 @@ def _offers(selection: Selection, order: np.ndarray, scores: np.ndarray) -> list
     place = np.arange(order.size)
     first = np.full(len(selection.needs) * groups, order.size)
     np.minimum.at(first, key, place)
-    firsts = np.flatnonzero(first[key] == place)  # the first place of each (need, organisation), in order
+    firsts = (first[key] == place).nonzero()[0]  # the first place of each (need, organisation), in order
     best = order[firsts]
     required = np.array([priority == "required" for _, priority in selection.needs], dtype=bool)
     keep = bundles.relevant(selection.need[best], org[firsts], scores[best], required, grouped=(who[firsts], groups))

@@ -184,8 +184,18 @@ def _caveats_of(q: Query, bound: bool) -> tuple[bool, ...]:
     return tuple(_applies(a, q, bound) is not None for a in CAVEATS)
 
 
-def _verdict(verdict: Verdict, d: Directory, s: slice, value: Any) -> np.ndarray:
-    return np.array(verdict(d, s, value), dtype=bool)  # a copy: never a view of the directory's own column
+def _checked(d: Directory, key: tuple[Hashable, ...], verdict: Verdict, s: slice, value: Any) -> tuple[np.ndarray, bool]:
+    """A static check's verdict over the rows ``s``, and whether every row passes it (then it excludes nothing),
+    kept on ``d`` under ``key`` like :func:`_remembered`'s columns."""
+    found = d.verdicts.get(key)
+    if found is None:
+
+        def compute() -> tuple[np.ndarray, ...]:
+            ok = np.array(verdict(d, s, value), dtype=bool)  # a copy: never a view of the directory's own column
+            return ok, np.array(ok.all())
+
+        found = _kept(d.verdicts, REMEMBERED_BYTES, key, compute)
+    return found[0], bool(found[1])
 
 
 def _language_fit(d: Directory, s: np.ndarray, q: Query) -> np.ndarray:
@@ -209,7 +219,8 @@ class Survivors:
 def filter_type(d: Directory, service_type: str, q: Query) -> Survivors:
     lo, hi = d.rows_of(service_type)
     s, bound = slice(lo, hi), service_type in CAPACITY_BOUND_TYPES
-    alive = np.ones(hi - lo, dtype=bool)
+    alive = np.empty(hi - lo, dtype=bool)
+    alive.fill(True)
     excluded: dict[str, int] = {}
     left = hi - lo
 
@@ -224,7 +235,9 @@ def filter_type(d: Directory, service_type: str, q: Query) -> Survivors:
     for code, value_of, verdict in STATIC_CHECKS:
         value = value_of(q, bound)
         if value is not None:
-            drop(code, _remembered(d, (service_type, "check", code, value), _verdict, verdict, d, s, value))
+            ok, passes = _checked(d, (service_type, "check", code, value), verdict, s, value)
+            if not passes:
+                drop(code, ok)
     if q.high_security:
         drop("security", d.has_confidential[s])
     km, site = _nearest_remembered(d, service_type, q, alive)
@@ -232,7 +245,7 @@ def filter_type(d: Directory, service_type: str, q: Query) -> Survivors:
     reachable = alive.copy()
     if q.max_km is not None:
         drop("distance", in_area | (km <= q.max_km))
-    keep = np.flatnonzero(alive)
+    keep = alive.nonzero()[0]
     rows = keep + lo
     columns = {
         "rows": rows,
@@ -247,8 +260,8 @@ def filter_type(d: Directory, service_type: str, q: Query) -> Survivors:
 
 def _nearest_beyond(out_of_reach: np.ndarray, km: np.ndarray, site: np.ndarray, lo: int) -> tuple[int, int] | None:
     """The nearest service that fails the distance constraint only, as (row, site)."""
-    located = np.flatnonzero(out_of_reach & np.isfinite(km))
+    located = (out_of_reach & np.isfinite(km)).nonzero()[0]
     if located.size == 0:
         return None
-    i = int(located[np.argmin(km[located])])
+    i = int(located[km[located].argmin()])
     return lo + i, int(site[i])

@@ -24,7 +24,7 @@ from referralnet.matching.live import ProviderRecord
 from referralnet.matching.schemas import MatchCandidate, Reason
 from referralnet.matching.scoring import RESPONSE_HORIZON_MINUTES, Live
 from referralnet.matching.selection import Selection
-from referralnet.vocabulary.codes import LANGUAGES
+from referralnet.vocabulary.codes import COUNTY_CODES, LANGUAGES
 
 UNIT_WORDS = {
     "places": ("place", "places"),
@@ -43,31 +43,35 @@ def candidates(
     """
     d = s.directory
     rows = s.rows[shown]
-    sites = s.site[shown].tolist()
-    confidential = [site >= 0 and bool(d.site_confidential[site]) for site in sites]
+    site = s.site[shown]
+    located = site >= 0
+    confidential, county = np.zeros(site.size, dtype=bool), np.full(site.size, -1, dtype=np.int64)
+    confidential[located], county[located] = d.site_confidential[site[located]], d.site_county[site[located]]
     columns = zip(
         rows.tolist(), d.service_id[rows].tolist(), d.organisation_id[rows].tolist(),
         d.national[rows].tolist(), d.capacity_bound[rows].tolist(), d.has_confidential[rows].tolist(),
         d.languages[rows].tolist(), s.need[shown].tolist(), s.in_area[shown].tolist(), s.not_stated[shown].tolist(),
         s.language[shown].tolist(), live.available[shown].tolist(), live.fresh[shown].tolist(),
-        live.age_days[shown].tolist(), scores[shown].tolist(), sites, confidential, km, _site_counties(d, sites),
-        *_capacity_of(live, shown),
+        live.age_days[shown].tolist(), scores[shown].tolist(), confidential.tolist(), km, county.tolist(), *_capacity_of(live, shown),
     )  # fmt: skip
     # The same for every candidate of this match.
     max_km, in_county = s.query.max_km, _in_area(s.profile.location.county)
     languages_asked, guarded = tuple(s.profile.languages), s.profile.security_risk != "low"
+    needs = [(priority, _covers(priority, service_type)) for service_type, priority in s.needs]
+    units, organisation_names, service_types, service_names = d.capacity_unit, d.organisation_name, d.service_type, d.service_name
     out = []
-    for values in columns:
-        row, sid, org, national, bound, has_conf, languages, need, in_area, not_stated, fit = values[:11]
-        available, fresh, age, points, site, conf, k, county, total, updated_at = values[11:]
-        if k is not None and site >= 0:
+    for (
+        row, sid, org, national, bound, has_conf, languages, need, in_area, not_stated, fit,
+        available, fresh, age, points, conf, k, county_index, total, updated_at,
+    ) in columns:  # fmt: skip
+        site_county = COUNTY_CODES[county_index] if county_index >= 0 else None
+        if k is not None and conf:
             k = shown_km(k, conf)
-        unit = d.capacity_unit[row]
-        service_type, priority = s.needs[need]
-        record = records.get(org)
-        reasons = [_covers(priority, service_type)]
+        unit = units[row]
+        priority, covers = needs[need]
+        reasons = [covers]
         if k is not None:
-            reasons.append(_distance_reason(k, county, max_km))
+            reasons.append(_distance_reason(k, site_county, max_km))
         if national:
             reasons.append(_NATIONAL)
         elif in_area:
@@ -79,6 +83,7 @@ def candidates(
             reasons.append(_INTERPRETATION)
         if has_conf and guarded:
             reasons.append(_CONFIDENTIAL)
+        record = records.get(org)
         if record is not None and record.offers > 0:
             reasons += _record_reasons(record)
         if not_stated:
@@ -88,13 +93,13 @@ def candidates(
             MatchCandidate(
                 service_id=sid,
                 organisation_id=org,
-                organisation_name=d.organisation_name[row],
-                service_type=d.service_type[row],
-                service_name=d.service_name[row],
+                organisation_name=organisation_names[row],
+                service_type=service_types[row],
+                service_name=service_names[row],
                 priority=priority,  # type: ignore[arg-type]
                 score=points,
                 distance_km=k,
-                site_county=county,
+                site_county=site_county,
                 available=available if reported else None,
                 total=total,
                 capacity_unit=unit,
@@ -104,11 +109,6 @@ def candidates(
             )
         )
     return out
-
-
-def _site_counties(d: Directory, sites: list[int]) -> list[str | None]:
-    """The county code of each site (None: no site, or its county unknown)."""
-    return [d.site_county_code(site) if site >= 0 else None for site in sites]
 
 
 def _capacity_of(live: Live, shown: np.ndarray) -> tuple[list[int | None], list[dt.datetime | None]]:

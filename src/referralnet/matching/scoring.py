@@ -137,7 +137,7 @@ def score(s: Selection, live: Live, records: Mapping[int, ProviderRecord]) -> np
     d, q = s.directory, s.query
     priority = np.array([W_REQUIRED if p == "required" else W_DESIRED for _, p in s.needs])
     reference = q.max_km or UNLIMITED_REFERENCE_KM
-    proximity = np.where(np.isfinite(s.km), np.clip(1 - s.km / reference, 0, 1), NO_SITE_PROXIMITY)
+    proximity = np.where(np.isfinite(s.km), (1 - s.km / reference).clip(0, 1), NO_SITE_PROXIMITY)
     capacity = np.where(live.available > 0, 1.0, np.where(live.available == 0, 0.0, UNKNOWN_CAPACITY))
     capacity[live.unknown_bound] = 0.0
     record: np.ndarray | float
@@ -158,16 +158,16 @@ def score(s: Selection, live: Live, records: Mapping[int, ProviderRecord]) -> np
         + W_CONFIDENTIAL * confidential
         - np.minimum(NOT_STATED_PENALTY * _POPCOUNT[s.not_stated], NOT_STATED_MAX_PENALTY)
     )
-    return _below_known(s, live, np.round(np.clip(total, 0, 100), 1))
+    return _below_known(s, live, total.clip(0, 100).round(1))
 
 
 def _below_known(s: Selection, live: Live, scores: np.ndarray) -> np.ndarray:
     """Cap unknown-capacity scores 0.1 under the lowest known-free score of the same need."""
     # The needs with an unknown bound, ascending: a count per need, not np.unique's sort of every such row.
-    for k in np.flatnonzero(np.bincount(s.need[live.unknown_bound], minlength=len(s.needs))).tolist():
+    for k in np.bincount(s.need[live.unknown_bound], minlength=len(s.needs)).nonzero()[0].tolist():
         known = (s.need == k) & (live.available > 0)
         if known.any():
             unknown = (s.need == k) & live.unknown_bound
             ceiling = scores[known].min() - 0.1
-            scores[unknown] = np.round(np.clip(np.minimum(scores[unknown], ceiling), 0, None), 1)
+            scores[unknown] = np.minimum(scores[unknown], ceiling).clip(0, None).round(1)
     return scores
