@@ -181,7 +181,7 @@ class DirectoryCache:
 
     def _counted(self, v: Versions) -> Versions:
         """``v``, just read, with the number of capacity reads begun so far."""
-        return v._replace(capacity_reads=self._reads_begun)
+        return Versions(v.directory, v.offers, v.capacity, self._reads_begun)  # not _replace: several times slower
 
     def _current_for(self, version: Version, begun: int | None) -> bool:
         """Whether the cached capacity holds every stamp of ``version`` (read when ``begun`` capacity reads had begun):

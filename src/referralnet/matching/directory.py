@@ -191,6 +191,7 @@ class Directory:
     capacity_positions: tuple[np.ndarray, np.ndarray] | None = None
     verdicts: Memo  # the filters' columns per (service type, what, value)
     nearest: Memo  # each row's nearest site and its km per (service type, origin, security need)
+    geodesics: dict[tuple[tuple[float, float], int], float]  # geodesic km (0.1 km) per (origin, site) shown
 
     @classmethod
     def build(cls, candidates: Iterable[Candidate]) -> Directory:
@@ -220,6 +221,7 @@ class Directory:
         self.type_range = _type_ranges(self.service_type)
         self.verdicts = Memo()
         self.nearest = Memo()
+        self.geodesics = {}
 
     def _freeze(self, key: str, array: np.ndarray) -> None:
         array.flags.writeable = False
@@ -249,10 +251,6 @@ class Directory:
 
     def site_coordinates(self, site: int) -> tuple[float, float]:
         return float(self.site_lat[site]), float(self.site_lon[site])
-
-    def site_county_code(self, site: int) -> str | None:
-        county = int(self.site_county[site])
-        return COUNTY_CODES[county] if county >= 0 else None
 
 
 def _type_ranges(types: Sequence[str]) -> dict[str, tuple[int, int]]:

@@ -10,7 +10,6 @@ a :class:`Directory`, live figures and an injected ``now``.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -26,6 +25,8 @@ from referralnet.matching.scoring import Live, live_figures, score
 from referralnet.matching.selection import Selection
 
 __all__ = ["Selection", "match", "rank", "select"]
+
+GEODESICS_KEPT = 50_000  # (origin, site) distances a directory keeps (about 10 MB); emptied when full
 
 
 def _needs(profile: Profile) -> tuple[tuple[str, str], ...]:
@@ -109,12 +110,22 @@ def rank(
 
 
 def _geodesic_km(selection: Selection, shown: np.ndarray) -> list[float | None]:
-    """Geodesic km (0.1 km) to the nearest eligible site of each shown survivor; None without one."""
-    d, site = selection.directory, selection.site[shown]
-    located = site >= 0
-    km = np.full(site.size, np.nan)
-    km[located] = geodesic_km_remembered(selection.query.origin, d.site_lat[site[located]], d.site_lon[site[located]])
-    return [None if math.isnan(k) else round(k, 1) for k in km.tolist()]  # plain floats: no numpy scalar each
+    """Geodesic km (0.1 km) to the nearest eligible site of each shown survivor; None without one.
+
+    Kept on the directory per (origin, site): a match mostly shows distances an earlier one worked out.
+    """
+    d, origin = selection.directory, selection.query.origin
+    sites = selection.site[shown].tolist()
+    memo = d.geodesics
+    km: list[float | None] = [memo.get((origin, site)) if site >= 0 else None for site in sites]
+    missing = [i for i, (site, k) in enumerate(zip(sites, km)) if k is None and site >= 0]
+    if missing:
+        at = np.array([sites[i] for i in missing], dtype=np.int64)
+        if len(memo) + len(missing) > GEODESICS_KEPT:
+            memo.clear()
+        for i, k in zip(missing, geodesic_km_remembered(origin, d.site_lat[at], d.site_lon[at]).tolist()):
+            km[i] = memo[origin, sites[i]] = round(k, 1)  # plain floats: no numpy scalar each
+    return km
 
 
 def _offers(selection: Selection, order: np.ndarray, scores: np.ndarray) -> list[bundles.Offer]:

@@ -29,6 +29,7 @@ CONSTRAINT_TEXT_RO: dict[str, str] = {
     "full": "lipsa locurilor libere",
 }
 CONSTRAINTS: tuple[str, ...] = tuple(CONSTRAINT_TEXT)
+_ORDER = {code: i for i, code in enumerate(CONSTRAINTS)}
 # Eligibility attributes whose absence is a caveat, in the bit order of Selection.not_stated.
 NOT_STATED: tuple[tuple[str, str], ...] = tuple((a.attribute, a.caveat or "") for a in CAVEATS)
 
@@ -68,17 +69,22 @@ def nothing_fits(s: Selection, service_type: str, counts: dict[str, int]) -> str
 
 def excluded(s: Selection, full: list[int], kept: list[int], bundled: bool) -> Excluded:
     by_need: dict[str, dict[str, int]] = {}
+    totals: dict[str, int] = {}
     for k, (service_type, _) in enumerate(s.needs):
         counts = {**s.excluded[service_type], "full": full[k]}
-        by_need[service_type] = {code: counts[code] for code in CONSTRAINTS if counts.get(code)}
-    by_constraint = {code: sum(c.get(code, 0) for c in by_need.values()) for code in CONSTRAINTS}
+        # In CONSTRAINTS order: a match excludes by a few of them, sorted, rather than every constraint looked up.
+        codes = sorted((code for code, n in counts.items() if n and code in _ORDER), key=_ORDER.__getitem__)
+        by_need[service_type] = {code: counts[code] for code in codes}
+        for code, n in by_need[service_type].items():
+            totals[code] = totals.get(code, 0) + n
+    by_constraint = {code: totals[code] for code in sorted(totals, key=_ORDER.__getitem__)}
     required = [t for t, p in s.needs if p == "required"]
     unmet = [t for k, (t, p) in enumerate(s.needs) if p == "required" and kept[k] == 0]
     messages = [nothing_fits(s, t, by_need[t]) for t in unmet]
     if required and not unmet and not bundled:
         messages.append("no combination of up to 3 organisations covers all required needs")
     return Excluded(
-        by_constraint={code: n for code, n in by_constraint.items() if n},
+        by_constraint=by_constraint,
         by_need=by_need,
         messages=messages,
         unmet=unmet,

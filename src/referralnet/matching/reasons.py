@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 
 from referralnet.clock import utc
-from referralnet.matching.directory import LANGUAGE_BITS, Directory
+from referralnet.matching.directory import LANGUAGE_BITS
 from referralnet.matching.eligibility import caveat_text
 from referralnet.matching.explain import NOT_STATED, label
 from referralnet.matching.filters import LANGUAGE_INTERPRETATION, LANGUAGE_SHARED
