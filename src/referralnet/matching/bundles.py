@@ -55,8 +55,10 @@ def propose(offers: Iterable[Offer], required: Sequence[str]) -> list[Bundle]:
     cover = {org: sum(bit.get(t, 0) for t in by_type) for org, by_type in best.items()}
     everything = (1 << len(required)) - 1
     for size in range(1, MAX_SIZE + 1):
-        pool = [org for org, mask in cover.items() if mask] if size == 1 else _pool(ranked, cover, len(required))
-        found = [combo for combo in combinations(pool, size) if _union(cover, combo) == everything]
+        if size == 1:  # every organisation on its own
+            found = [(org,) for org, mask in cover.items() if mask == everything]
+        else:
+            found = [combo for combo in combinations(_pool(ranked, cover, len(required)), size) if _union(cover, combo) == everything]
         if found:
             contenders = sorted(_ranked(best, combo, score) for combo, score in _contenders(best, found, required))
             return [_bundle(best, combo, required, -score, desired) for (score, _, _), combo, desired in contenders[:MAX_BUNDLES]]

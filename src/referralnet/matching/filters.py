@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,7 @@ class Query:
     origin: tuple[float, float]
     max_km: float | None
     high_security: bool
+    plans: dict[bool, Plan] = field(default_factory=dict, compare=False, repr=False)  # by capacity-bound or not
 
     @classmethod
     def of(cls, p: Profile, origin: tuple[float, float]) -> Query:
@@ -56,9 +57,19 @@ class Query:
     def languages(self) -> int:
         return self.values.get("language") or 0
 
+    def plan(self, bound: bool) -> Plan:
+        """The static checks that apply to this person for a capacity-bound service type or another, with the
+        person's value for each, and :func:`_caveats_of`: worked out once per match, not once per service type."""
+        found = self.plans.get(bound)
+        if found is None:
+            checks = [(code, verdict, value_of(self, bound)) for code, value_of, verdict in STATIC_CHECKS]
+            found = self.plans[bound] = ([c for c in checks if c[2] is not None], _caveats_of(self, bound))
+        return found
+
 
 Value = Callable[[Query, bool], Hashable]
 Verdict = Callable[[Directory, slice, Any], Any]
+Plan = tuple[list[tuple[str, Verdict, Any]], tuple[bool, ...]]
 
 
 def _applies(a: Attribute, q: Query, bound: bool) -> Any:
@@ -184,18 +195,15 @@ def _caveats_of(q: Query, bound: bool) -> tuple[bool, ...]:
     return tuple(_applies(a, q, bound) is not None for a in CAVEATS)
 
 
-def _checked(d: Directory, key: tuple[Hashable, ...], verdict: Verdict, s: slice, value: Any) -> tuple[np.ndarray, bool]:
-    """A static check's verdict over the rows ``s``, and whether every row passes it (then it excludes nothing),
-    kept on ``d`` under ``key`` like :func:`_remembered`'s columns."""
-    found = d.verdicts.get(key)
-    if found is None:
+def _checked(d: Directory, key: tuple[Hashable, ...], verdict: Verdict, s: slice, value: Any) -> tuple[np.ndarray, ...]:
+    """A static check's verdict over the rows ``s``, and whether every row passes it (a 0-d array: then it excludes
+    nothing), kept on ``d`` under ``key`` like :func:`_remembered`'s columns."""
 
-        def compute() -> tuple[np.ndarray, ...]:
-            ok = np.array(verdict(d, s, value), dtype=bool)  # a copy: never a view of the directory's own column
-            return ok, np.array(ok.all())
+    def compute() -> tuple[np.ndarray, ...]:
+        ok = np.array(verdict(d, s, value), dtype=bool)  # a copy: never a view of the directory's own column
+        return ok, np.array(ok.all())
 
-        found = _kept(d.verdicts, REMEMBERED_BYTES, key, compute)
-    return found[0], bool(found[1])
+    return _kept(d.verdicts, REMEMBERED_BYTES, key, compute)
 
 
 def _language_fit(d: Directory, s: np.ndarray, q: Query) -> np.ndarray:
@@ -232,12 +240,16 @@ def filter_type(d: Directory, service_type: str, q: Query) -> Survivors:
             excluded[code] = left - now
         left = now
 
-    for code, value_of, verdict in STATIC_CHECKS:
-        value = value_of(q, bound)
-        if value is not None:
-            ok, passes = _checked(d, (service_type, "check", code, value), verdict, s, value)
-            if not passes:
-                drop(code, ok)
+    checks, caveats = q.plan(bound)
+    for code, verdict, value in checks:  # drop(), inlined: this loop runs a dozen times or more per service type
+        key = (service_type, "check", code, value)
+        ok, passes = d.verdicts.get(key) or _checked(d, key, verdict, s, value)
+        if not passes:
+            np.logical_and(alive, ok, out=alive)
+            now = int(np.count_nonzero(alive))
+            if now < left:
+                excluded[code] = left - now
+            left = now
     if q.high_security:
         drop("security", d.has_confidential[s])
     km, site = _nearest_remembered(d, service_type, q, alive)
@@ -252,7 +264,7 @@ def filter_type(d: Directory, service_type: str, q: Query) -> Survivors:
         "site": site[keep],
         "km": km[keep],
         "in_area": in_area[keep],
-        "not_stated": _remembered(d, (service_type, "not_stated", _caveats_of(q, bound)), lambda: _not_stated(d, np.arange(lo, hi), q, bound))[keep],
+        "not_stated": _remembered(d, (service_type, "not_stated", caveats), lambda: _not_stated(d, np.arange(lo, hi), q, bound))[keep],
         "language": _remembered(d, (service_type, "language_fit", q.languages), lambda: _language_fit(d, np.arange(lo, hi), q))[keep],
     }
     return Survivors(hi - lo, excluded, _nearest_beyond(reachable & ~alive, km, site, lo), columns)
