@@ -128,3 +128,35 @@ async def test_matches_waiting_together_share_one_versions_read_begun_after_they
     assert [v.directory for v in await asyncio.gather(*later)] == [(2,)] * 3
     assert began == [1, 4]  # the second read began after all four had arrived
     assert cache._reading is None and cache._queued is None
+
+
+async def test_a_patch_landing_during_a_read_by_id_is_not_undone_when_it_leaves_the_version_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL's case: a patch may leave the cache's version where it was (the reach held back by an open
+    transaction); the rows a match read by id meanwhile were merged into the capacity before the patch."""
+    directory = (7, "incarnation")
+    cache = matching_cache.DirectoryCache()
+    cache._capacity = CapacityColumns.of({1: Capacity(available=2, total=2, updated_at=AT)})
+    cache._capacity_version = (*directory, 5)
+    reading, read_done = asyncio.Event(), asyncio.Event()
+
+    async def live_capacity(ids: list[int]) -> CapacityColumns:
+        assert ids == [2]
+        reading.set()
+        await read_done.wait()
+        return CapacityColumns.of({2: Capacity(available=1, total=1, updated_at=AT)})
+
+    async def capacity_since(version: int) -> tuple[CapacityColumns, int]:
+        assert version == 5
+        return CapacityColumns.of({1: Capacity(available=0, total=2, updated_at=AT)}), 5  # the reach stays at 5
+
+    monkeypatch.setattr(matching_cache, "live_capacity", live_capacity)
+    monkeypatch.setattr(matching_cache, "capacity_since", capacity_since)
+    monkeypatch.setattr(matching_cache, "sqlite", lambda: False)
+    match = asyncio.ensure_future(cache.capacity((*directory, 5), [1, 2]))
+    await reading.wait()
+    await cache._catch_up((*directory, 6))  # the shelter (service 1) filled meanwhile
+    read_done.set()
+    await match
+    patched = cache._capacity
+    assert patched.available[patched.positions(np.array([1]))[0]] == 0  # was 2: the full shelter offered again
+    assert cache.capacity_patches == 1

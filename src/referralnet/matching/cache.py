@@ -103,6 +103,7 @@ class DirectoryCache:
         self.capacity_patches = 0  # capacity changes patched in so far (for tests and benchmarks)
         self._reads_begun = 0  # capacity reads (fresh or patch) begun so far
         self._covers = 0  # 1 + the number of the latest-begun capacity read applied to the cache
+        self._replaced = 0  # fresh reads and patches applied to the cached capacity so far
 
     def _current(self, v: Versions, now: dt.datetime) -> bool:
         fresh = self._directory is not None and v.directory == self._directory_version
@@ -216,10 +217,11 @@ class DirectoryCache:
             return cached
         # Read without the lock. The rows hold every stamp up to the value seen when the read began; one
         # stamped during the read is re-read by the next patch, so they are kept unless a patch (or a
-        # fresh start) landed meanwhile.
-        began = self._capacity_version
-        merged = self._capacity.merge(await live_capacity(missing.tolist()))
-        if self._capacity_version == began:
+        # fresh start) landed meanwhile: counted, not told by the version, which a patch may leave as it was
+        # (on PostgreSQL the reach can stay put), and kept over the patch the rows would undo it.
+        replaced, merged_into = self._replaced, self._capacity
+        merged = merged_into.merge(await live_capacity(missing.tolist()))
+        if self._replaced == replaced:
             self._capacity = merged
         return merged
 
@@ -241,7 +243,7 @@ class DirectoryCache:
                 # at a time (thousands of rows per new profile at 100k services).
                 read = self._begin_read()
                 everything, counter = await capacity_since(-1)
-                self._capacity = everything
+                self._capacity, self._replaced = everything, self._replaced + 1
                 self._capacity_version = (*version[:-1], _reach(counter, version))
                 self._covers = read + 1
                 # Every service of this directory version is in it (adding one moves the directory
@@ -252,7 +254,7 @@ class DirectoryCache:
                 # stamp of the versions read before it began.
                 read = self._begin_read()
                 changed, counter = await capacity_since(seen[-1])
-                self._capacity = self._capacity.merge(changed)
+                self._capacity, self._replaced = self._capacity.merge(changed), self._replaced + 1
                 self._capacity_version = (*version[:-1], _reach(counter, version))
                 self._covers = read + 1
                 self.capacity_patches += 1
