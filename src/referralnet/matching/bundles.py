@@ -55,6 +55,7 @@ def propose(offers: Iterable[Offer], required: Sequence[str]) -> list[Bundle]:
     cover = {org: sum(bit.get(t, 0) for t in by_type) for org, by_type in best.items()}
     everything = (1 << len(required)) - 1
     for size in range(1, MAX_SIZE + 1):
+        found: list[tuple[int, ...]]
         if size == 1:  # every organisation on its own
             found = [(org,) for org, mask in cover.items() if mask == everything]
         else:
