@@ -10,6 +10,7 @@ a :class:`Directory`, live figures and an injected ``now``.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -124,7 +125,8 @@ def _geodesic_km(selection: Selection, shown: np.ndarray) -> list[float | None]:
         if len(memo) + len(missing) > GEODESICS_KEPT:
             memo.clear()
         for i, k in zip(missing, geodesic_km_remembered(origin, d.site_lat[at], d.site_lon[at]).tolist()):
-            km[i] = memo[origin, sites[i]] = round(k, 1)  # plain floats: no numpy scalar each
+            if not math.isnan(k):  # as without a site: no distance shown (not kept, so asked again)
+                km[i] = memo[origin, sites[i]] = round(k, 1)  # plain floats: no numpy scalar each
     return km
 
 
