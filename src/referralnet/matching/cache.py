@@ -217,8 +217,8 @@ class DirectoryCache:
             return cached
         # Read without the lock. The rows hold every stamp up to the value seen when the read began; one
         # stamped during the read is re-read by the next patch, so they are kept unless a patch (or a
-        # fresh start) landed meanwhile: counted, not told by the version, which a patch may leave as it was
-        # (on PostgreSQL the reach can stay put), and kept over the patch the rows would undo it.
+        # fresh start) landed meanwhile. Counted, not told by the version: a patch may leave the version as it
+        # was (on PostgreSQL the reach can stay put), and the rows, merged into the capacity from before it, would undo it.
         replaced, merged_into = self._replaced, self._capacity
         merged = merged_into.merge(await live_capacity(missing.tolist()))
         if self._replaced == replaced:
