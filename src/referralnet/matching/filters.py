@@ -241,15 +241,11 @@ def filter_type(d: Directory, service_type: str, q: Query) -> Survivors:
         left = now
 
     checks, caveats = q.plan(bound)
-    for code, verdict, value in checks:  # drop(), inlined: this loop runs a dozen times or more per service type
+    for code, verdict, value in checks:
         key = (service_type, "check", code, value)
         ok, passes = d.verdicts.get(key) or _checked(d, key, verdict, s, value)
         if not passes:
-            np.logical_and(alive, ok, out=alive)
-            now = int(np.count_nonzero(alive))
-            if now < left:
-                excluded[code] = left - now
-            left = now
+            drop(code, ok)
     if q.high_security:
         drop("security", d.has_confidential[s])
     km, site = _nearest_remembered(d, service_type, q, alive)
