@@ -36,7 +36,7 @@ from referralnet.matching.identifiers import (
 )
 from referralnet.matching.identity import ADDRESS, BIRTH_DATE, NAME, find_addresses, find_birth_dates, find_names
 
-# When two findings overlap the longer one wins; on equal length, the earlier kind here.
+# Of overlapping findings of the same sort (exact form, or by wording: _WORDED), the longer wins; on equal length, the earlier kind here.
 _PRIORITY = {kind: rank for rank, kind in enumerate((CNP, IBAN, EMAIL, ID_CARD, PHONE, BIRTH_DATE, ADDRESS, NAME))}
 
 
