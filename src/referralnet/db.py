@@ -22,7 +22,8 @@ from piccolo.table import Table
 
 from referralnet import pgpool
 from referralnet.sqlite_pool import PooledSQLiteEngine
-from referralnet.sqlite_writes import BUSY_TIMEOUT_MS, QueuedTransaction, writer_queue, writer_queues
+from referralnet.sqlite_transaction import QueuedTransaction
+from referralnet.sqlite_writes import BUSY_TIMEOUT_MS, writer_queue, writer_queues
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
