@@ -1,4 +1,6 @@
-"""Database engines, binding, write transactions and migrations for SQLite and PostgreSQL."""
+"""Database write transactions (``write_transaction``, ``at_commit``), the pool's start and stop, the health ping and
+migrations, for SQLite and PostgreSQL. Engines and binding live in :mod:`referralnet.engines`, PostgreSQL's plain
+connections in :mod:`referralnet.pgplain`; both are re-exported here, where callers take them from."""
 
 from __future__ import annotations
 
@@ -13,17 +15,17 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
-from piccolo.table import Table
 
 from referralnet import pgpool
+from referralnet.engines import bind, current_engine, is_sqlite, make_engine, with_database
+from referralnet.pgplain import _ReleasedPlain, _reset_session, plain_connection
 from referralnet.sqlite_pool import PooledSQLiteEngine
 from referralnet.sqlite_transaction import QueuedTransaction
-from referralnet.sqlite_writes import BUSY_TIMEOUT_MS, writer_queue, writer_queues
+from referralnet.sqlite_writes import writer_queue, writer_queues
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -32,64 +34,6 @@ log = logging.getLogger(__name__)
 STOP_WAIT_SECONDS = 10.0
 # Key of the PostgreSQL advisory lock that serialises migrations across instances.
 MIGRATION_LOCK_KEY = 0x7265666E  # "refn"
-
-
-class _DurableConnection(sqlite3.Connection):
-    """Every SQLite connection: WAL-safe durability and waiting on locks instead of failing."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.execute("PRAGMA synchronous = FULL")
-        self.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for ``sqlite:///path`` or ``postgresql://...`` (asyncpg's DSN: a server on the same machine
-    through its Unix socket as ``postgresql://user@/db?host=/var/run/postgresql``)."""
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///") or "referralnet.sqlite"
-        return PooledSQLiteEngine(path=path, factory=_DurableConnection, timeout=30)
-    if url.startswith(("postgresql://", "postgres://")):
-        return PostgresEngine(config={"dsn": url})
-    raise ValueError("REFERRALNET_DATABASE_URL must start with sqlite:/// or postgresql://")
-
-
-def with_database(url: str, name: str) -> str:
-    """The PostgreSQL ``url`` with database ``name`` instead of its own (user, host, socket and options kept).
-    Not ``urlunsplit`` alone: it writes a URL without a host (``postgresql:///db?host=/socket/dir``) as
-    ``postgresql:/name``."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" + urlunsplit(parts._replace(scheme="", netloc="", path=f"/{name}"))
-
-
-def is_sqlite(engine: Engine) -> bool:
-    return engine.engine_type == "sqlite"
-
-
-def bind(engine: Engine) -> None:
-    """Point every table (and Piccolo's migration machinery) at ``engine``."""
-    from piccolo.apps.migrations.tables import Migration
-
-    from referralnet import piccolo_conf
-    from referralnet.tables import TABLES
-
-    piccolo_conf.DB = engine
-    tables: list[type[Table]] = [*TABLES, Migration]
-    for table in tables:
-        table._meta.db = engine
-
-
-# The table whose engine is the current one, imported on the first call (an import on every call cost 2-3 µs).
-_bound: type[Table] | None = None
-
-
-def current_engine() -> Engine:
-    global _bound
-    if _bound is None:
-        from referralnet.tables import Organisation
-
-        _bound = Organisation
-    return _bound._meta.db
 
 
 # Work the outermost write transaction does last, just before it commits: function -> its collected ids.
@@ -141,48 +85,6 @@ async def write_transaction() -> AsyncIterator[Any]:
         yield tx
 
 
-class _ReleasedPlain:
-    """A PostgreSQL transaction whose connection goes back to the pool without asyncpg's reset round trip:
-    a transaction leaves no session state (row locks and ``SET LOCAL`` end with it; no write transaction
-    takes a session advisory lock). After a ``COMMIT`` the pool keeps it for the next request.
-
-    Its connection goes back even when ``BEGIN``, ``COMMIT`` or ``ROLLBACK`` fails (the server went away):
-    Piccolo's transaction then skips its release, and the pool would lose that connection for good (its
-    ``close`` waiting for it for ever).
-    """
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    async def __aenter__(self) -> Any:
-        try:
-            return await self.inner.__aenter__()
-        except BaseException:
-            await self._give_back()
-            raise
-
-    async def __aexit__(self, *exc: Any) -> Any:
-        token = _plain_use.set(True)  # read by _reset_session when the connection is released
-        try:
-            with pgpool.parking() if exc[0] is None else contextlib.nullcontext():  # committed: kept for reuse
-                return await self.inner.__aexit__(*exc)
-        except BaseException:
-            if (context := getattr(self.inner, "context", None)) is not None:  # first: a second cancel cannot skip it
-                self.inner.engine.current_transaction.reset(context)
-            await self._give_back()
-            raise
-        finally:
-            _plain_use.reset(token)
-
-    async def _give_back(self) -> None:
-        """The transaction's connection back to the pool (asyncpg ends a dead one; a second release does nothing),
-        or closed if it came from outside a pool."""
-        connection, pool = getattr(self.inner, "connection", None), self.inner.engine.pool
-        if connection is not None:
-            with contextlib.suppress(Exception):
-                await (pool.release(connection) if pool is not None else connection.close())
-
-
 @contextlib.asynccontextmanager
 async def _transaction_body(transaction: Any, outer: bool) -> AsyncIterator[Any]:
     """``transaction`` entered; in the outermost one, the :func:`at_commit` steps run before its commit."""
@@ -199,31 +101,6 @@ async def _transaction_body(transaction: Any, outer: bool) -> AsyncIterator[Any]
                 await step(sorted(ids))
         finally:
             _last_steps.reset(token)
-
-
-# True while a connection is used through plain_connection() (its release then skips the session reset).
-_plain_use: contextvars.ContextVar[bool] = contextvars.ContextVar("referralnet_plain_use", default=False)
-
-
-async def _reset_session(connection: Any) -> None:
-    """What the PostgreSQL pool does to a connection given back (after asyncpg's own rollback of an open
-    transaction): asyncpg's full session reset, one round trip, skipped after :func:`plain_connection`."""
-    if not _plain_use.get() and (query := connection.get_reset_query()):
-        await connection.execute(query)
-
-
-@contextlib.asynccontextmanager
-async def plain_connection(engine: PostgresEngine) -> AsyncIterator[Any]:
-    """A pooled PostgreSQL connection for statements that leave no session state (no ``SET``, ``LISTEN``,
-    advisory lock or cursor): given back without asyncpg's reset query (a round trip per request), and
-    kept by the pool for the next request when the block ends without an exception (:mod:`referralnet.pgpool`)."""
-    assert engine.pool is not None, "db.start() opens the pool"
-    token = _plain_use.set(True)
-    try:
-        async with engine.pool.acquire(park=True) as connection:  # type: ignore[call-arg]  # a FairPool (start())
-            yield connection
-    finally:
-        _plain_use.reset(token)
 
 
 async def start(engine: Engine, *, pool_min: int = 1, pool_max: int = 10) -> None:
@@ -361,3 +238,22 @@ async def run_with(database_url: str, work: Callable[[], Awaitable[T]]) -> T:
         return await work()
     finally:
         await stop(engine)
+
+
+__all__ = [
+    "MIGRATION_LOCK_KEY",
+    "STOP_WAIT_SECONDS",
+    "at_commit",
+    "bind",
+    "current_engine",
+    "is_sqlite",
+    "make_engine",
+    "migrate",
+    "ping",
+    "plain_connection",
+    "run_with",
+    "start",
+    "stop",
+    "with_database",
+    "write_transaction",
+]
