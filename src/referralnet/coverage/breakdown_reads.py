@@ -2,7 +2,7 @@
 
 A secretariat's view is limited to member organisations (``organisations``, from
 :func:`referralnet.directory.networks.scope_for`): an offer is in view when it went to a member,
-a referral when it was offered to a member (the rule of :func:`referralnet.coverage.services.raw_activity`).
+a referral when it was offered to a member (the rule of :func:`referralnet.coverage.activity_reads.raw_activity`).
 Four statements: referrals and answered offers each read once (joined to their referral and its
 institution, no correlated subquery), their counts grouped in SQL, their medians by
 ``percentile_cont`` over one grouping set per dimension on PostgreSQL and by numpy over durations

@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from referralnet.matching.eligibility import PRESUMED_MINOR_BAND
+from referralnet.matching.comparisons import PRESUMED_MINOR_BAND
 from referralnet.vocabulary.codes import AGE_BANDS, EXPLOITATION_FORMS, GENDERS
 
 Ages = Literal["coarse", "bands"]

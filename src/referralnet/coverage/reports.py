@@ -1,8 +1,9 @@
 """The coverage reports as the API and the CLI serve them: matrix, gaps, activity and the map.
 
-Each function reads through :mod:`referralnet.coverage.services` and builds its figures with the
-pure modules. ``safe`` applies disclosure control to counts of people (see
-:mod:`referralnet.coverage.disclosure`); the matrix and the map hold none, so they read the same.
+Each function reads through :mod:`referralnet.coverage.services` (the activity through
+:mod:`referralnet.coverage.activity_reads`) and builds its figures with the pure modules. ``safe``
+applies disclosure control to counts of people (see :mod:`referralnet.coverage.disclosure`); the
+matrix and the map hold none, so they read the same.
 ``organisations`` is a network's view (``directory.networks.Scope.organisations``; ``None``: everyone).
 """
 
@@ -13,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from referralnet.coverage import activity, disclosure, services, svgmap
+from referralnet.coverage import activity, activity_reads, disclosure, services, svgmap
 from referralnet.coverage.gaps import GapReason, demand_counts, find_gaps
 from referralnet.coverage.groups import AGE_GROUPINGS, Group, all_age_groups, make_groups, single_group
 from referralnet.coverage.matrix import COUNTY_INDEX, Cube, compute
@@ -144,7 +145,7 @@ async def activity_report(
     progress: Progress = _noop,
     organisations: frozenset[int] | None = None,
 ) -> Activity:
-    raw = await services.raw_activity(
+    raw = await activity_reads.raw_activity(
         period, now, counties=counties, stale_days=stale_days, full=full, progress=progress, organisations=organisations
     )
     return activity.build(raw, period=period, now=now, counties=list(counties), safe=safe, full=full,

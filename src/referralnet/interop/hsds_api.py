@@ -13,7 +13,8 @@ from typing import Any
 
 from referralnet.accounts.schemas import Actor
 from referralnet.errors import NotFound
-from referralnet.interop.hsds_export import build_tables, clean, compile_all
+from referralnet.interop.hsds_compiled import clean, compile_all
+from referralnet.interop.hsds_export import build_tables
 from referralnet.interop.schemas import HsdsPage
 from referralnet.interop.services import directory_rows
 from referralnet.interop.taxonomy import taxonomy_rows, term_id, term_key, term_rows, uid

@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from referralnet.interop.hsds_export import clean, compile_all
+from referralnet.interop.hsds_compiled import clean, compile_all
 from referralnet.interop.taxonomy import taxonomy_rows, term_rows
 from referralnet.vocabulary.geo import data_dir
 

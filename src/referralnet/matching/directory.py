@@ -27,7 +27,7 @@ import numpy as np
 
 from referralnet.directory.schemas import Eligibility
 from referralnet.matching import eligibility
-from referralnet.matching.eligibility import bit_index, bits
+from referralnet.matching.comparisons import bit_index, bits
 from referralnet.vocabulary.codes import CAPACITY_BOUND_TYPES, COUNTY_CODES, LANGUAGES
 
 

@@ -16,7 +16,8 @@ place names) and use check digits wherever a format has them:
   when the series is a known one or the text names the document ("seria",
   "CI", "buletin", "carte de identitate" ...).
 
-Names, dates of birth and street addresses, found by their wording, are in :mod:`referralnet.matching.identity`.
+Names, dates of birth and street addresses, found by their wording, are in
+:mod:`referralnet.matching.person_names` (names) and :mod:`referralnet.matching.identity`.
 """
 
 from __future__ import annotations

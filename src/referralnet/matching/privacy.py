@@ -10,7 +10,8 @@ identifier, never the value.
 
 Exact forms (CNP, phone number, e-mail address, IBAN, identity card number) are found by
 :mod:`referralnet.matching.identifiers`; names, dates of birth and street addresses by their
-wording, by :mod:`referralnet.matching.identity`. Where two overlap, the exact one is reported.
+wording, by :mod:`referralnet.matching.person_names` (names) and :mod:`referralnet.matching.identity`.
+Where two overlap, the exact one is reported.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from referralnet.matching.identifiers import (
     PHONE,
     Finding,
 )
-from referralnet.matching.identity import ADDRESS, BIRTH_DATE, NAME, find_addresses, find_birth_dates, find_names
+from referralnet.matching.identity import ADDRESS, BIRTH_DATE, NAME, find_addresses, find_birth_dates
+from referralnet.matching.person_names import find_names
 
 # Of overlapping findings of the same sort (exact form, or by wording: _WORDED), the longer wins; on equal length, the earlier kind here.
 _PRIORITY = {kind: rank for rank, kind in enumerate((CNP, IBAN, EMAIL, ID_CARD, PHONE, BIRTH_DATE, ADDRESS, NAME))}

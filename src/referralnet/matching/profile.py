@@ -15,7 +15,7 @@ from msgspec import Meta
 from referralnet.base import Input
 from referralnet.directory.schemas import StayDays
 from referralnet.errors import InvalidInput
-from referralnet.matching.eligibility import PRESUMED_MINOR_BAND, band_ages
+from referralnet.matching.comparisons import PRESUMED_MINOR_BAND, band_ages
 from referralnet.matching.privacy import screen
 from referralnet.vocabulary import geo
 from referralnet.vocabulary.codes import (

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from referralnet.directory.schemas import Eligibility, ServiceArea
-from referralnet.matching.eligibility import ATTRIBUTES, AtLeast, Attribute, Conditions, Flag, Listed, Range
+from referralnet.matching.comparisons import AtLeast, Conditions, Flag, Listed, Range
+from referralnet.matching.eligibility import ATTRIBUTES, Attribute
 from referralnet.texts import N_
 from referralnet.vocabulary import geo
 from referralnet.vocabulary.codes import (
