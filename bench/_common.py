@@ -260,7 +260,17 @@ def machine_info() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "server": server_stack(),
     }
+
+
+def server_stack() -> str:
+    """The HTTP parser and event loop uvicorn picks here (its ``auto``: httptools and uvloop when importable)."""
+    import importlib.util
+
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    return f"uvicorn with {http} and {loop}"
 
 
 def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]]) -> str:

@@ -395,7 +395,8 @@ async def main_async(args: argparse.Namespace) -> int:
         return 2
     info = machine_info()
     headline = (f"\nHTTP with wrk; {info['date']}, {info['cpus']} CPUs, Python {info['python']}; 1 thread, "
-                f"{args.connections} connections, {args.seconds} s per figure, one server process; ratio = req/s over the "
+                f"{args.connections} connections, {args.seconds} s per figure, one server process ({info['server']}, "
+                f"the bare endpoint's too); ratio = req/s over the "
                 f"mean of the bare runs just before and after; CPU ratio = bare's server CPU per request over the case's "
                 f"(the server process only, not PostgreSQL's); load = 1-minute load average after the figure; 'light:' rows: the "
                 f"latency targets at a light load (no bare run around them, so no ratio; see bench/README.md)\n")  # fmt: skip
