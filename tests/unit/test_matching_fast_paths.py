@@ -160,3 +160,21 @@ async def test_a_patch_landing_during_a_read_by_id_is_not_undone_when_it_leaves_
     patched = cache._capacity
     assert patched.available[patched.positions(np.array([1]))[0]] == 0  # was 2: the full shelter offered again
     assert cache.capacity_patches == 1
+
+
+def test_a_distance_that_comes_back_nan_is_shown_as_none_and_not_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """geographiclib's fallback can give NaN (coordinates out of range): the candidate shows no distance, as one
+    without a site, and the directory's memo does not keep it (so a later match asks again)."""
+    from referralnet.matching import engine
+    from tests.unit.test_matching_engine import FREE, NOW, PASCANI, STALE_AFTER, by_id, service
+
+    candidates = [service(1, 1, "Iași"), service(2, 2, "Pașcani")]
+    d = Directory.build(candidates)
+    monkeypatch.setattr(engine, "geodesic_km_remembered", lambda origin, lat, lon: np.full(lat.size, np.nan))
+    result = engine.match(person(), d, PASCANI, {1: FREE, 2: FREE}, {}, now=NOW, stale_after=STALE_AFTER)
+    assert sorted(c.service_id for c in result.candidates) == [1, 2]
+    for sid in (1, 2):
+        shown = by_id(result, sid)
+        assert shown.distance_km is None
+        assert all(r.code != "distance" for r in shown.reasons)
+    assert d.geodesics == {}
