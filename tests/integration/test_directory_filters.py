@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given
+from hypothesis import HealthCheck, Phase, example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
@@ -110,6 +110,21 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
 
 
 @hsettings(max_examples=25, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate], suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+# Later pages of a county with services under both of its keys (the county's own rows and the national ones), one
+# service under both: shown once, in its place. Random directories of at most 7 services seldom page that far.
+@example(
+    orgs_active=[True, True, True],
+    built=[
+        {"org": 0, "type": "residential_shelter", "available": None, "active": True, "later": None,
+         "first": {"national": k in (1, 5), "area": ["RO-IS"] if k != 5 else [], "sites": [], "forms": None}}
+        for k in range(7)
+    ],
+    queries=[
+        {"role": role, "type": None, "county": "RO-IS", "exploitation_form": None, "has_capacity": None,
+         "organisation": None, "limit": limit, "offset": offset}
+        for role, limit, offset in (("admin", 2, 2), ("institution", 3, 3), ("ngo", 4, 1), ("admin", 1, 5))
+    ],
+)  # fmt: skip
 @given(
     orgs_active=st.lists(st.booleans(), min_size=3, max_size=3),
     built=st.lists(service, max_size=7),
