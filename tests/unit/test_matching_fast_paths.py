@@ -1,6 +1,7 @@
 """Matching's shortcuts give what the plain computation gives: distances and caveats worked out for the
-kept rows only, the capacity patch without a re-sort, remembered distances and privacy verdicts, and
-one versions read shared by the matches waiting for it."""
+kept rows only, the capacity patch without a re-sort, remembered distances and privacy verdicts,
+one versions read shared by the matches waiting for it, and the ranking without reasons that a
+referral's offers are chosen from."""
 
 from __future__ import annotations
 
@@ -17,13 +18,15 @@ from referralnet.errors import PrivacyViolation
 from referralnet.matching import cache as matching_cache
 from referralnet.matching import privacy, reader
 from referralnet.matching.directory import Candidate, Directory
+from referralnet.matching.engine import rank, select, shortlist
 from referralnet.matching.filters import Query, _language_fit, _nearest, _not_stated, filter_type
 from referralnet.matching.geodesy import geodesic_km_many, geodesic_km_remembered
 from referralnet.matching.live import Capacity, CapacityColumns
 from referralnet.matching.privacy import screen
-from referralnet.matching.profile import Profile, check_profile
+from referralnet.matching.profile import Need, Profile, check_profile
+from referralnet.matching.reach import demote_unreachable
 from referralnet.vocabulary.codes import CAPACITY_BOUND_TYPES
-from tests.unit.test_matching_engine import TOWNS, candidate_lists, person, profiles
+from tests.unit.test_matching_engine import LEGAL, NOW, SHELTER, STALE_AFTER, TOWNS, candidate_lists, capacities, person, profiles, service
 
 AT = dt.datetime(2026, 3, 1, 8, 30, tzinfo=dt.timezone.utc)
 
@@ -178,3 +181,45 @@ def test_a_distance_that_comes_back_nan_is_shown_as_none_and_not_remembered(monk
         assert shown.distance_km is None
         assert all(r.code != "distance" for r in shown.reasons)
     assert d.geodesics == {}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    candidate_lists, profiles, st.sampled_from(sorted(TOWNS)), st.lists(capacities, min_size=14, max_size=14),
+    st.sets(st.integers(1, 4), max_size=2), st.integers(1, 20),
+)  # fmt: skip
+def test_the_shortlist_is_the_ranking_without_its_reasons(
+    candidates: list[Candidate], profile: Profile, town: str, caps: list[Capacity], unreachable: set[int], limit: int
+) -> None:
+    """Whom a referral asks is chosen from ``shortlist`` (then unreachable providers last, as the match shows them):
+    the services, types and order of the full match's candidates, for any limit."""
+    _shortlist_is_ranking(candidates, profile, TOWNS[town][1:], caps, unreachable, limit)
+
+
+open_services = st.lists(
+    st.tuples(st.integers(1, 4), st.sampled_from([SHELTER, LEGAL]), st.sampled_from(["Iași", "Pașcani", "Vaslui"])), min_size=2, max_size=10
+).map(lambda specs: [service(i + 1, org, town, kind=kind) for i, (org, kind, town) in enumerate(specs)])
+need_lists = st.permutations([Need(service_type=SHELTER), Need(service_type=LEGAL, priority="desired")]).map(list) | st.just(
+    [Need(service_type=SHELTER)]
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(open_services, need_lists, st.lists(capacities, min_size=10, max_size=10), st.sets(st.integers(1, 4), max_size=2), st.integers(1, 5))
+def test_the_shortlist_keeps_each_needs_share_as_the_ranking_does(
+    candidates: list[Candidate], needs: list[Need], caps: list[Capacity], unreachable: set[int], limit: int
+) -> None:
+    """The same with services open to everyone, so that most survive and a short ``limit`` cuts them by need."""
+    _shortlist_is_ranking(candidates, person(needs=needs), TOWNS["Pașcani"][1:], caps, unreachable, limit)
+
+
+def _shortlist_is_ranking(
+    candidates: list[Candidate], profile: Profile, origin: tuple[float, float], caps: list[Capacity], unreachable: set[int], limit: int
+) -> None:
+    capacity = {c.service_id: caps[i] for i, c in enumerate(candidates)}
+    selection = select(profile, Directory.build(candidates), origin)
+    full = rank(selection, capacity, {}, now=NOW, stale_after=STALE_AFTER, limit=limit)
+    short = shortlist(selection, capacity, {}, now=NOW, stale_after=STALE_AFTER, limit=limit)
+    assert short == [(c.service_id, c.service_type, c.organisation_id) for c in full.candidates]
+    shown = demote_unreachable(full, unreachable).candidates
+    assert sorted(short, key=lambda c: c[2] in unreachable) == [(c.service_id, c.service_type, c.organisation_id) for c in shown]

@@ -25,7 +25,7 @@ from referralnet.matching.schemas import Excluded, MatchResult
 from referralnet.matching.scoring import Live, live_figures, score
 from referralnet.matching.selection import Selection
 
-__all__ = ["Selection", "match", "rank", "select"]
+__all__ = ["Selection", "match", "rank", "select", "shortlist"]
 
 GEODESICS_KEPT = 50_000  # (origin, site) distances a directory keeps (about 10 MB); emptied when full
 
@@ -94,11 +94,7 @@ def rank(
     limit: int = 20,
 ) -> MatchResult:
     """Apply the capacity rule, score, sort and explain; at most ``limit`` candidates."""
-    live = live_figures(selection, capacity, now, stale_after)
-    keep = (~live.full).nonzero()[0]
-    scores = score(selection, live, records)
-    order = _order(selection, keep, scores, live)
-    shown = _shortlist(order, selection.need, len(selection.needs), limit)
+    live, keep, scores, order, shown = _ranked(selection, capacity, records, now, stale_after, limit)
     km = _geodesic_km(selection, shown)
     candidates = reasons.candidates(selection, shown, scores, km, live, records)
     found = bundles.propose(_offers(selection, order, scores), [t for t, p in selection.needs if p == "required"])
@@ -108,6 +104,43 @@ def rank(
         excluded=_excluded(selection, live, keep, bool(found)),
         total_considered=sum(selection.considered.values()),
     )
+
+
+def shortlist(
+    selection: Selection,
+    capacity: CapacityColumns | Mapping[int, Capacity],
+    records: Mapping[int, ProviderRecord],
+    *,
+    now: dt.datetime,
+    stale_after: dt.timedelta,
+    limit: int = 20,
+) -> list[tuple[int, str, int]]:
+    """(service id, service type, organisation id) of the candidates :func:`rank` gives, in its order, and nothing else.
+
+    For choosing whom to ask (a referral's automatic offers): their distances, reasons, the bundles and the
+    exclusions would be worked out for up to ``limit`` candidates and thrown away.
+    """
+    shown = _ranked(selection, capacity, records, now, stale_after, limit)[4]
+    d, rows = selection.directory, selection.rows[shown]
+    types = d.service_type
+    return [(sid, types[row], org) for sid, row, org in zip(d.service_id[rows].tolist(), rows.tolist(), d.organisation_id[rows].tolist())]
+
+
+def _ranked(
+    selection: Selection,
+    capacity: CapacityColumns | Mapping[int, Capacity],
+    records: Mapping[int, ProviderRecord],
+    now: dt.datetime,
+    stale_after: dt.timedelta,
+    limit: int,
+) -> tuple[Live, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The live figures, the survivors the capacity rule keeps, every survivor's score, the kept ones in order and the
+    at most ``limit`` of them shown: what :func:`rank` and :func:`shortlist` share."""
+    live = live_figures(selection, capacity, now, stale_after)
+    keep = (~live.full).nonzero()[0]
+    scores = score(selection, live, records)
+    order = _order(selection, keep, scores, live)
+    return live, keep, scores, order, _shortlist(order, selection.need, len(selection.needs), limit)
 
 
 def _geodesic_km(selection: Selection, shown: np.ndarray) -> list[float | None]:

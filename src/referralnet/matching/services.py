@@ -8,18 +8,18 @@ import datetime as dt
 import numpy as np
 
 from referralnet.clock import Clock
-from referralnet.matching.cache import DirectoryCache
+from referralnet.matching.cache import DirectoryCache, Snapshot
 from referralnet.matching.capacity_reads import live_capacity
-from referralnet.matching.engine import rank, select
+from referralnet.matching.engine import rank, select, shortlist
+from referralnet.matching.live import CapacityColumns
 from referralnet.matching.profile import Profile, check_profile
 from referralnet.matching.reach import demote_unreachable
 from referralnet.matching.schemas import MatchResult
+from referralnet.matching.selection import Selection
 
 
-async def match_profile(
-    profile: Profile, cache: DirectoryCache, clock: Clock, *, stale_days: int, limit: int = 20
-) -> MatchResult:
-    """Rank the providers for ``profile``; nothing about the profile is stored."""
+async def _selected(profile: Profile, cache: DirectoryCache, clock: Clock) -> tuple[dt.datetime, Snapshot, Selection, CapacityColumns]:
+    """The profile checked, the current snapshot, the services passing the static filters and their capacity."""
     origin = check_profile(profile, today=clock.now().date())
     now = clock.now()
     snapshot = await cache.get(now)
@@ -27,10 +27,31 @@ async def match_profile(
     capacity = await cache.capacity(
         snapshot.capacity_version, snapshot.directory.service_id[selection.rows], begun=snapshot.capacity_reads
     )
+    return now, snapshot, selection, capacity
+
+
+async def match_profile(
+    profile: Profile, cache: DirectoryCache, clock: Clock, *, stale_days: int, limit: int = 20
+) -> MatchResult:
+    """Rank the providers for ``profile``; nothing about the profile is stored."""
+    now, snapshot, selection, capacity = await _selected(profile, cache, clock)
     result = rank(
         selection, capacity, snapshot.records, now=now, stale_after=dt.timedelta(days=stale_days), limit=limit
     )
     return demote_unreachable(result, snapshot.unreachable)
+
+
+async def ranked_services(
+    profile: Profile, cache: DirectoryCache, clock: Clock, *, stale_days: int, limit: int = 20
+) -> list[tuple[int, str]]:
+    """(service id, service type) of :func:`match_profile`'s candidates, in its order, without their reasons."""
+    now, snapshot, selection, capacity = await _selected(profile, cache, clock)
+    found = shortlist(
+        selection, capacity, snapshot.records, now=now, stale_after=dt.timedelta(days=stale_days), limit=limit
+    )
+    unreachable = snapshot.unreachable
+    found.sort(key=lambda c: c[2] in unreachable)  # stable: as demote_unreachable orders them
+    return [(service_id, service_type) for service_id, service_type, _ in found]
 
 
 async def not_eligible_reason(profile: Profile, service_id: int, cache: DirectoryCache, clock: Clock) -> str:

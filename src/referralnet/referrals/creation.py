@@ -16,7 +16,7 @@ from referralnet.errors import Conflict, InvalidInput, one
 from referralnet.jsoncol import dumps
 from referralnet.matching.cache import DirectoryCache
 from referralnet.matching.profile import Profile
-from referralnet.matching.services import match_profile, not_eligible_reason
+from referralnet.matching.services import match_profile, not_eligible_reason, ranked_services
 from referralnet.referrals.delivery import after_send
 from referralnet.referrals.lifecycle import (
     DEFAULT_MODE,
@@ -33,6 +33,8 @@ from referralnet.referrals.settling import settle
 from referralnet.settings import Settings
 from referralnet.tables import Service
 from referralnet.vocabulary.codes import SERVICE_TYPES
+
+CHOICE_LIMIT = 100  # the ranked services a referral's offers are chosen from, and chosen services checked against
 
 _INSERT_REFERRAL = (
     "INSERT INTO referral (created_by, created_by_label, institution, profile, summary, county, urgency, mode, status, consent_at, "
@@ -83,8 +85,8 @@ async def _choose_services(
 ) -> tuple[dict[str, list[int]], set[str]]:
     """The services to ask per need type (the chosen ones, each eligible now, or each need's top candidates),
     and the types the match found no provider for."""
-    result = await match_profile(data.profile, cache, clock, stale_days=settings.capacity_stale_days, limit=100)
-    eligible = {c.service_id: c.service_type for c in result.candidates}
+    ranked = await ranked_services(data.profile, cache, clock, stale_days=settings.capacity_stale_days, limit=CHOICE_LIMIT)
+    eligible = dict(ranked)  # service id -> its type
     chosen: dict[str, list[int]] = {}
     if data.service_ids is not None:
         await _check_chosen(data, eligible, "service_ids", cache, clock)
@@ -96,8 +98,9 @@ async def _choose_services(
     found = {t for t in eligible.values()}
     required = [t for t, p in needs if p == "required" and t in found]
     for service_type in required or [t for t, _ in needs if t in found]:
-        chosen[service_type] = [c.service_id for c in result.candidates if c.service_type == service_type][:per_need]
-    if not chosen:
+        chosen[service_type] = [service_id for service_id, t in ranked if t == service_type][:per_need]
+    if not chosen:  # the match again, for what excluded every provider
+        result = await match_profile(data.profile, cache, clock, stale_days=settings.capacity_stale_days, limit=CHOICE_LIMIT)
         messages = "; ".join(result.excluded.messages) or "no provider fits this profile"
         raise Conflict(f"no provider can be asked: {messages}", field="profile")
     return chosen, {t for t, p in needs if p == "required" and t not in found}

@@ -18,7 +18,8 @@ from referralnet.errors import Conflict, Forbidden, InvalidInput
 from referralnet.jsoncol import dumps, load
 from referralnet.matching.cache import DirectoryCache
 from referralnet.matching.profile import Profile
-from referralnet.matching.services import match_profile
+from referralnet.matching.services import ranked_services
+from referralnet.referrals.creation import CHOICE_LIMIT
 from referralnet.referrals.lifecycle import move_need
 from referralnet.referrals.offers import send_offers
 from referralnet.referrals.records import lock_referral, needs_rows, referral_out, referral_row
@@ -82,8 +83,8 @@ async def add_offers(
     if need["status"] not in OPEN_NEED:
         raise Conflict(f"the need {body.need} is {need['status']}; only an open or unplaced need takes more offers", field="need")
     profile = msgspec.convert(load(row["profile"]), Profile)
-    result = await match_profile(profile, cache, clock, stale_days=settings.capacity_stale_days, limit=100)
-    eligible = [c.service_id for c in result.candidates if c.service_type == body.need]
+    ranked = await ranked_services(profile, cache, clock, stale_days=settings.capacity_stale_days, limit=CHOICE_LIMIT)
+    eligible = [service_id for service_id, service_type in ranked if service_type == body.need]
     left_out = await _left_out(referral_id, need["id"])
     if body.service_ids is not None:
         await _check_chosen(list(body.service_ids), eligible, left_out, row["institution"])
