@@ -67,6 +67,22 @@ async def test_a_provider_without_any_channel_ranks_after_reachable_ones_with_wh
     assert reason["kind"] == "caveat" and reason["text"].startswith("no referral contact recorded")
 
 
+async def test_automatic_offers_go_to_reachable_providers_first(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
+) -> None:
+    """Asked automatically (``service_ids: null``), a referral goes to the best three as the match shows them: providers
+    with no referral contact after those that can be reached, whose offers need no call from the secretariat."""
+    services = [(await provider(client, tokens, admin, f"Casa {i}", **contact))[1] for i, contact in enumerate(
+        [{}, {}, {"referral_email": "primire@doi.example"}, {"referral_email": "primire@trei.example"}])]  # fmt: skip
+    silent, reachable = services[:2], services[2:]  # alike: each pair ranked in service order
+    match = (await client.post("/api/v1/matches", json={"profile": PROFILE}, headers=institution)).json()
+    assert [c["service_id"] for c in match["candidates"]] == [*reachable, *silent]
+    body = {"profile": copy.deepcopy(PROFILE), "consent": True, "mode": "parallel", "service_ids": None, "notify_email": OFFICER}
+    resp = await client.post("/api/v1/referrals", json=body, headers=institution)
+    assert resp.status_code == 201, resp.text
+    assert [(o["service_id"], o["delivery"]) for o in resp.json()["offers"]] == [(reachable[0], "sent"), (reachable[1], "sent"), (silent[0], "failed")]
+
+
 async def test_an_unreachable_providers_offer_is_a_secretariat_task_at_once_and_answered_on_its_behalf(
     client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str], secretariat: dict[str, str]
 ) -> None:

@@ -86,22 +86,6 @@ async def test_parallel_flow_first_acceptance_wins(client: Any, tokens: Tokens, 
     assert placed["from_status"] == "open" and placed["to_status"] == "placed" and placed["actor"] == "ngo:Casa 1 coordinator"
 
 
-async def test_automatic_offers_go_to_providers_with_a_referral_channel_first(
-    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
-) -> None:
-    """Asked automatically, the best three as the match shows them: a provider nobody can reach (no e-mail, webhook or
-    phone) after those who can be, so its offer does not wait on the secretariat while a reachable one is left."""
-    net = await network(client, tokens, admin, n=4)  # alike: ranked in service order, none with a channel
-    for org in net.orgs[2:]:
-        resp = await client.patch(f"/api/v1/organisations/{org['id']}", json={"referral_phone": "+40 232 211 611"}, headers=admin)
-        assert resp.status_code == 200, resp.text
-    ids = [s["id"] for s in net.services]
-    match = (await client.post("/api/v1/matches", json={"profile": PROFILE}, headers=institution)).json()
-    assert [c["service_id"] for c in match["candidates"]] == [ids[2], ids[3], ids[0], ids[1]]
-    referral = await refer(client, institution, mode="parallel")
-    assert [o["service_id"] for o in referral["offers"]] == [ids[2], ids[3], ids[0]]
-
-
 async def test_cascade_moves_on_after_deadline_and_ends_unplaced(
     client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str], clock: Any, settings: Any
 ) -> None:

@@ -11,20 +11,22 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from referralnet.clock import FixedClock
 from referralnet.errors import PrivacyViolation
 from referralnet.matching import cache as matching_cache
 from referralnet.matching import privacy, reader
+from referralnet.matching.cache import Snapshot
 from referralnet.matching.directory import Candidate, Directory
-from referralnet.matching.engine import rank, select, shortlist
+from referralnet.matching.engine import rank, rank_ids, select
 from referralnet.matching.filters import Query, _language_fit, _nearest, _not_stated, filter_type
 from referralnet.matching.geodesy import geodesic_km_many, geodesic_km_remembered
 from referralnet.matching.live import Capacity, CapacityColumns
 from referralnet.matching.privacy import screen
 from referralnet.matching.profile import Need, Profile, check_profile
-from referralnet.matching.reach import demote_unreachable
+from referralnet.matching.services import match_profile, ranked_services
 from referralnet.vocabulary.codes import CAPACITY_BOUND_TYPES
 from tests.unit.test_matching_engine import LEGAL, NOW, SHELTER, STALE_AFTER, TOWNS, candidate_lists, capacities, person, profiles, service
 
@@ -184,16 +186,13 @@ def test_a_distance_that_comes_back_nan_is_shown_as_none_and_not_remembered(monk
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    candidate_lists, profiles, st.sampled_from(sorted(TOWNS)), st.lists(capacities, min_size=14, max_size=14),
-    st.sets(st.integers(1, 4), max_size=2), st.integers(1, 20),
-)  # fmt: skip
-def test_the_shortlist_is_the_ranking_without_its_reasons(
-    candidates: list[Candidate], profile: Profile, town: str, caps: list[Capacity], unreachable: set[int], limit: int
+@given(candidate_lists, profiles, st.lists(capacities, min_size=14, max_size=14), st.sets(st.integers(1, 4), max_size=2), st.integers(1, 20))
+def test_whom_to_ask_is_the_matchs_order_without_its_reasons(
+    candidates: list[Candidate], profile: Profile, caps: list[Capacity], unreachable: set[int], limit: int
 ) -> None:
-    """Whom a referral asks is chosen from ``shortlist`` (then unreachable providers last, as the match shows them):
-    the services, types and order of the full match's candidates, for any limit."""
-    _shortlist_is_ranking(candidates, profile, TOWNS[town][1:], caps, unreachable, limit)
+    """``ranked_services``, which a referral's automatic offers are chosen from: the services and types of the match's
+    candidates in its order (providers with no referral channel last), for any limit."""
+    _whom_to_ask_is_the_match(candidates, profile, caps, unreachable, limit)
 
 
 open_services = st.lists(
@@ -202,24 +201,44 @@ open_services = st.lists(
 need_lists = st.permutations([Need(service_type=SHELTER), Need(service_type=LEGAL, priority="desired")]).map(list) | st.just(
     [Need(service_type=SHELTER)]
 )
+FULL = Capacity(available=2, total=3, updated_at=NOW)
 
 
+@example(  # three shelters rank above the one legal service: a limit of 2 keeps one place for the legal need
+    [service(1, 1, "Iași"), service(2, 2, "Iași"), service(3, 3, "Iași"), service(4, 4, "Iași", kind=LEGAL)],
+    [Need(service_type=SHELTER), Need(service_type=LEGAL, priority="desired")], [FULL] * 10, set(), 2,
+)  # fmt: skip
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(open_services, need_lists, st.lists(capacities, min_size=10, max_size=10), st.sets(st.integers(1, 4), max_size=2), st.integers(1, 5))
-def test_the_shortlist_keeps_each_needs_share_as_the_ranking_does(
+def test_whom_to_ask_keeps_each_needs_share_as_the_match_does(
     candidates: list[Candidate], needs: list[Need], caps: list[Capacity], unreachable: set[int], limit: int
 ) -> None:
     """The same with services open to everyone, so that most survive and a short ``limit`` cuts them by need."""
-    _shortlist_is_ranking(candidates, person(needs=needs), TOWNS["Pașcani"][1:], caps, unreachable, limit)
+    _whom_to_ask_is_the_match(candidates, person(needs=needs), caps, unreachable, limit)
 
 
-def _shortlist_is_ranking(
-    candidates: list[Candidate], profile: Profile, origin: tuple[float, float], caps: list[Capacity], unreachable: set[int], limit: int
-) -> None:
+class _Snapshots:
+    """A ``DirectoryCache`` that always has this directory, capacity and unreachable organisations."""
+
+    def __init__(self, directory: Directory, capacity: dict[int, Capacity], unreachable: set[int]) -> None:
+        self.snapshot = Snapshot(directory, {}, (1,), frozenset(unreachable))
+        self.figures = capacity
+
+    async def get(self, now: dt.datetime) -> Snapshot:
+        return self.snapshot
+
+    async def capacity(self, version: Any, service_ids: Any, *, begun: int | None = None) -> dict[int, Capacity]:
+        return self.figures
+
+
+def _whom_to_ask_is_the_match(candidates: list[Candidate], profile: Profile, caps: list[Capacity], unreachable: set[int], limit: int) -> None:
     capacity = {c.service_id: caps[i] for i, c in enumerate(candidates)}
-    selection = select(profile, Directory.build(candidates), origin)
-    full = rank(selection, capacity, {}, now=NOW, stale_after=STALE_AFTER, limit=limit)
-    short = shortlist(selection, capacity, {}, now=NOW, stale_after=STALE_AFTER, limit=limit)
-    assert short == [(c.service_id, c.service_type, c.organisation_id) for c in full.candidates]
-    shown = demote_unreachable(full, unreachable).candidates
-    assert sorted(short, key=lambda c: c[2] in unreachable) == [(c.service_id, c.service_type, c.organisation_id) for c in shown]
+    d, clock, stale = Directory.build(candidates), FixedClock(NOW), STALE_AFTER.days
+    cache: Any = _Snapshots(d, capacity, unreachable)
+    asked = asyncio.run(ranked_services(profile, cache, clock, stale_days=stale, limit=limit))
+    shown = asyncio.run(match_profile(profile, cache, clock, stale_days=stale, limit=limit)).candidates
+    assert asked == [(c.service_id, c.service_type) for c in shown]
+    selection = select(profile, d, check_profile(profile, today=NOW.date()))
+    assert rank_ids(selection, capacity, {}, now=NOW, stale_after=STALE_AFTER, limit=limit) == [
+        (c.service_id, c.service_type, c.organisation_id) for c in rank(selection, capacity, {}, now=NOW, stale_after=STALE_AFTER, limit=limit).candidates
+    ]

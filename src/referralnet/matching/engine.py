@@ -3,8 +3,9 @@
 Two phases so the caller reads live capacity only for the services that survive the static
 filters: :func:`select` applies every hard filter except capacity (``filters``), for each needed
 service type; :func:`rank` applies the capacity rule, scores, sorts, and adds geodesic distances,
-reasons, bundles and the explanation of what was excluded. Both are pure functions of a profile,
-a :class:`Directory`, live figures and an injected ``now``.
+reasons, bundles and the explanation of what was excluded; :func:`rank_ids` ranks alike and gives the
+candidates' ids only (whom a referral asks). All are pure functions of a profile, a :class:`Directory`,
+live figures and an injected ``now``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from referralnet.matching.schemas import Excluded, MatchResult
 from referralnet.matching.scoring import Live, live_figures, score
 from referralnet.matching.selection import Selection
 
-__all__ = ["Selection", "match", "rank", "select", "shortlist"]
+__all__ = ["Selection", "match", "rank", "rank_ids", "select"]
 
 GEODESICS_KEPT = 50_000  # (origin, site) distances a directory keeps (about 10 MB); emptied when full
 
@@ -106,7 +107,7 @@ def rank(
     )
 
 
-def shortlist(
+def rank_ids(
     selection: Selection,
     capacity: CapacityColumns | Mapping[int, Capacity],
     records: Mapping[int, ProviderRecord],
@@ -135,7 +136,7 @@ def _ranked(
     limit: int,
 ) -> tuple[Live, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The live figures, the survivors the capacity rule keeps, every survivor's score, the kept ones in order and the
-    at most ``limit`` of them shown: what :func:`rank` and :func:`shortlist` share."""
+    at most ``limit`` of them shown: what :func:`rank` and :func:`rank_ids` share."""
     live = live_figures(selection, capacity, now, stale_after)
     keep = (~live.full).nonzero()[0]
     scores = score(selection, live, records)

@@ -10,10 +10,10 @@ import numpy as np
 from referralnet.clock import Clock
 from referralnet.matching.cache import DirectoryCache, Snapshot
 from referralnet.matching.capacity_reads import live_capacity
-from referralnet.matching.engine import rank, select, shortlist
+from referralnet.matching.engine import rank, rank_ids, select
 from referralnet.matching.live import CapacityColumns
 from referralnet.matching.profile import Profile, check_profile
-from referralnet.matching.reach import demote_unreachable
+from referralnet.matching.reach import demote_unreachable, reachable_first
 from referralnet.matching.schemas import MatchResult
 from referralnet.matching.selection import Selection
 
@@ -46,12 +46,10 @@ async def ranked_services(
 ) -> list[tuple[int, str]]:
     """(service id, service type) of :func:`match_profile`'s candidates, in its order, without their reasons."""
     now, snapshot, selection, capacity = await _selected(profile, cache, clock)
-    found = shortlist(
+    found = rank_ids(
         selection, capacity, snapshot.records, now=now, stale_after=dt.timedelta(days=stale_days), limit=limit
     )
-    unreachable = snapshot.unreachable
-    found.sort(key=lambda c: c[2] in unreachable)  # stable: as demote_unreachable orders them
-    return [(service_id, service_type) for service_id, service_type, _ in found]
+    return [(service_id, service_type) for service_id, service_type, _ in reachable_first(found, snapshot.unreachable, lambda c: c[2])]
 
 
 async def not_eligible_reason(profile: Profile, service_id: int, cache: DirectoryCache, clock: Clock) -> str:
