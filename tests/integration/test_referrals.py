@@ -144,6 +144,11 @@ async def test_cancel_releases_the_place(client: Any, tokens: Tokens, admin: dic
     assert await capacity(client, admin, service_id) == 1
     other = tokens.make("institution", name="someone else")
     assert (await client.post(f"/api/v1/referrals/{referral['id']}/cancel", headers=other)).status_code == 404
+    # The reason is kept in the history both sides read: an identifier in it is refused and nothing changes.
+    refused = await client.post(f"/api/v1/referrals/{referral['id']}/cancel", json={"reason": "Ion Popescu a plecat, tel 0722 123 456"}, headers=institution)
+    assert refused.status_code == 422 and refused.json()["extra"][0]["key"] == "reason" and "0722" not in refused.text
+    assert (await client.get(f"/api/v1/referrals/{referral['id']}", headers=institution)).json()["status"] == "placed"
+    assert await capacity(client, admin, service_id) == 1
     resp = await client.post(f"/api/v1/referrals/{referral['id']}/cancel", json={"reason": "person moved"}, headers=institution)
     assert resp.status_code == 200, resp.text
     assert resp.json()["status"] == "cancelled"
@@ -214,6 +219,13 @@ async def test_the_institution_closing_before_arrival_frees_the_place(
     await client.post(f"/api/v1/offers/{unplaced['offers'][0]['id']}/decline", json={"reason": "safety"}, headers=net.ngos[0])
     refused = await client.post(f"/api/v1/referrals/{unplaced['id']}/close", json={"outcome": "other"}, headers=institution)
     assert refused.status_code == 403
+    # The secretariat's note on a contested decline is kept in the history: an identifier in it is refused.
+    declined = unplaced["offers"][0]["id"]
+    note = await client.post(f"/api/v1/offers/{declined}/contest", json={"note": "sunați-o pe Elena Dumitrescu la 0722 123 456"}, headers=admin)
+    assert note.status_code == 422 and note.json()["extra"][0]["key"] == "note" and "0722" not in note.text
+    assert (await client.get(f"/api/v1/referrals/{unplaced['id']}", headers=admin)).json()["offers"][0]["contested"] is False
+    contested = await client.post(f"/api/v1/offers/{declined}/contest", json={"note": "will call them"}, headers=admin)
+    assert contested.status_code == 200 and contested.json()["contested"] is True
 
 
 async def test_each_role_sees_only_its_referrals(client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]) -> None:

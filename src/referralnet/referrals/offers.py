@@ -303,6 +303,7 @@ async def expire_offer(offer_id: int, now: dt.datetime, settings: Settings, acto
 async def contest_decline(offer_id: int, actor: Actor, now: dt.datetime, note: str | None) -> OfferOut:
     """The secretariat marks a decline as contested (it will be followed up with the provider)."""
     await offer_for(offer_id, actor, now, "contest")
+    screen(note, "note", today=now.date())  # kept in the history as the contest's reason: no identifiers
     async with write_transaction():
         done = await Offer.update({Offer.contested: True}).where(
             Offer.id == offer_id, Offer.status == "declined", Offer.contested.eq(False)

@@ -107,6 +107,7 @@ async def cancel_referral(referral_id: int, body: CancelBody, actor: Actor, cloc
     row = await _readable_row(referral_id, actor, now, "cancel")
     if not (actor.is_staff or _own_institution(actor, row)):
         raise Forbidden("only the referring institution or the secretariat can cancel a referral")
+    screen(body, "", today=now.date())  # the reason is kept in the history, which both sides read: no identifiers
     who = actor.label
     async with write_transaction():
         before = await _transition(
