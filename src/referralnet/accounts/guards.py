@@ -17,6 +17,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from referralnet.accounts.schemas import Actor
 from referralnet.accounts.services import actor_for_token
+from referralnet.directory.networks import in_scope
 from referralnet.errors import Forbidden, Unauthenticated
 
 
@@ -31,7 +32,7 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
         actor = await actor_for_token(token.strip(), connection.app.state.get("token_cache"))
         if actor is None:
             raise Unauthenticated("invalid or revoked token", field="Authorization")
-        return AuthenticationResult(user=actor, auth=None)
+        return AuthenticationResult(user=await in_scope(actor), auth=None)
 
 
 def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:

@@ -23,11 +23,25 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
     # The networks a secretariat person or token is bound to: their views default to, and are limited to,
     # those networks' members (directory/networks.scope_for). Empty: the whole directory.
     networks: tuple[str, ...] = ()
+    # A bound secretariat's networks' members, read for each request (directory/networks.in_scope): the only
+    # organisations it manages, whose confidential sites it sees and whose referrals it reads. None: not read.
+    members: frozenset[int] | None = None
 
     @property
     def is_staff(self) -> bool:
         """Secretariat and admin review and manage the directory (a bound secretariat: its networks' members)."""
         return self.role in ("secretariat", "admin")
+
+    @property
+    def bound(self) -> bool:
+        """A secretariat limited to its networks' members (:attr:`members`)."""
+        return self.role == "secretariat" and bool(self.networks)
+
+    def in_scope(self, organisation_id: int) -> bool:
+        """Staff rights reach this organisation: any for an admin or an unbound secretariat, a member for a bound one."""
+        if self.bound:
+            return self.members is not None and organisation_id in self.members  # unread members: nothing
+        return self.is_staff
 
     @property
     def label(self) -> str:
@@ -38,7 +52,7 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
         return self.role == "ngo" and self.organisation_id == organisation_id
 
     def can_manage(self, organisation_id: int) -> bool:
-        return self.is_staff or self.owns(organisation_id)
+        return self.in_scope(organisation_id) or self.owns(organisation_id)
 
 
 SYSTEM = Actor(token_id=None, name="system", role="admin")

@@ -36,6 +36,7 @@ class OrganisationController(Controller):
     async def list_organisations(
         self,
         request: Request[Any, Any, Any],
+        actor: CurrentActor,
         q: Annotated[str | None, query("Fuzzy, diacritics-insensitive search on names and aliases", max_length=200)] = None,
         network: Annotated[NetworkCodeText | None, query("Only members of this network (a code of GET /api/v1/networks)")] = None,
         include_inactive: Annotated[bool, query("Include deactivated organisations")] = False,
@@ -47,6 +48,7 @@ class OrganisationController(Controller):
         return await services.list_organisations(
             q=q, network=network, limit=limit, offset=offset, include_inactive=include_inactive, kind=kind,
             index=request.app.state.get("organisation_index"),
+            organisations=actor.members or frozenset() if actor.bound and kind == "provider" else None,  # a bound secretariat's members
         )  # fmt: skip
 
     @post("/", operation_id="createOrganisation", guards=[staff], status_code=HTTP_201_CREATED)

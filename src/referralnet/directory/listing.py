@@ -7,6 +7,7 @@ from typing import Any
 from referralnet import counters, db, sql
 from referralnet.accounts.schemas import Actor
 from referralnet.dialect import sqlite
+from referralnet.dialect.lists import in_ids
 from referralnet.directory.schemas import ServiceList
 from referralnet.directory.views import (
     SERVICE_OUT_COLUMNS,
@@ -34,7 +35,11 @@ def _list_filter(
     ``organisation_active``: how it names the service's organisation's ``active`` (``o`` joined by default)."""
     where: list[str] = []
     args: list[Any] = []
-    if not actor.is_staff:
+    if actor.bound:  # its networks' members' inactive ones too
+        member_sql, member_args = in_ids("s.organisation", sorted(actor.members or ()) or [-1])
+        where.append(f"((s.active AND {organisation_active}) OR {member_sql})")
+        args += member_args
+    elif not actor.is_staff:
         # Active services of active organisations; an NGO sees its own inactive ones too.
         if actor.role == "ngo" and actor.organisation_id is not None:
             where.append(f"((s.active AND {organisation_active}) OR s.organisation = {{}})")

@@ -94,6 +94,14 @@ async def members_of(network_codes: Iterable[str]) -> frozenset[int]:
     return frozenset(r["organisation"] for r in rows)
 
 
+async def in_scope(actor: Actor) -> Actor:
+    """``actor`` with its networks' members when it is a bound secretariat (read each request, so a change of
+    membership holds at once); any other actor as it is."""
+    if not actor.bound:
+        return actor
+    return msgspec.structs.replace(actor, members=await members_of(actor.networks))
+
+
 async def scope_for(actor: Actor, network: str | None = None) -> Scope:
     """The actor's view. network=None: the actor's bound networks' members (everything if unbound, or admin).
     network=CODE: that network's members, if the actor may see it (errors.Forbidden if the actor is bound to

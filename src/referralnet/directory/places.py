@@ -140,7 +140,11 @@ async def set_figures(
         check_capacity(update.available, update.total)
     if not sqlite():
         where, args = ["id = {}"], [service_id]
-        if not actor.is_staff:
+        if actor.bound:  # its networks' members only
+            member_sql, member_args = in_ids("organisation", sorted(actor.members or ()) or [-1])
+            where.append(member_sql)
+            args += member_args
+        elif not actor.is_staff:
             where.append("organisation = {}")
             args.append(actor.organisation_id if actor.organisation_id is not None else -1)
         if expected is not None:

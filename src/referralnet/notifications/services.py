@@ -55,7 +55,11 @@ async def list_notifications(
 ) -> NotificationList:
     """Newest first; the secretariat sees every row, an NGO only those addressed to its organisation."""
     where: list[Any] = []
-    if not actor.is_staff:
+    if actor.bound:  # its networks' members' notifications only
+        if not actor.members:
+            return NotificationList(items=[], total=0)
+        where.append(Notification.organisation.is_in(sorted(actor.members)))
+    elif not actor.is_staff:
         if actor.role != "ngo" or actor.organisation_id is None:
             raise Forbidden("only an NGO, the secretariat or an admin can read notifications")
         where.append(Notification.organisation == actor.organisation_id)

@@ -170,11 +170,11 @@ async def offer_for(offer_id: int, actor: Actor, now: dt.datetime, action: str) 
     row = await offer_row(offer_id, accepting=action == "accept")
     if row is None:
         raise NotFound(f"offer {offer_id} not found", field="id")
-    if actor.is_staff and action in ("accept", "decline") and row["delivery"] in TASK_STATES:
+    if actor.in_scope(row["organisation"]) and action in ("accept", "decline") and row["delivery"] in TASK_STATES:
         # The secretariat records the answer of a provider it called (a task); audited as such.
         await audit(actor, now, object_type="offer", object_id=offer_id, action=f"{action}_on_behalf", outcome="allowed")
         return row  # type: ignore[no-any-return]
-    if not (actor.is_staff and action == "contest") and not actor.owns(row["organisation"]):
+    if not (actor.in_scope(row["organisation"]) and action == "contest") and not actor.owns(row["organisation"]):
         await audit(actor, now, object_type="offer", object_id=offer_id, action=action, outcome="denied")
         raise Forbidden("this offer belongs to another organisation")
     return row  # type: ignore[no-any-return]

@@ -37,6 +37,8 @@ def _own_institution(actor: Actor, row: dict[str, Any]) -> bool:
 
 
 async def _may_read(actor: Actor, row: dict[str, Any]) -> bool:
+    if actor.bound:
+        return row["id"] in await _bound_view(actor, [row["id"]])
     if actor.is_staff:
         return True
     if actor.role == "institution":
@@ -66,6 +68,22 @@ async def get_referral(referral_id: int, actor: Actor, now: dt.datetime) -> Refe
     return msgspec.structs.replace(view, officer_contact=officer, provider_contacts=providers)
 
 
+async def _bound_view(actor: Actor, referral_ids: list[int] | None) -> set[int]:
+    """Of ``referral_ids`` (None: every referral), those a bound secretariat sees: offered to one of its networks'
+    members, or offered to nobody (no provider could be asked: every network's concern, as in the gaps)."""
+    query = Offer.select(Offer.referral, Offer.organisation)
+    if referral_ids is not None:
+        query = query.where(Offer.referral.is_in(referral_ids))
+    members, offered, in_view = actor.members or frozenset(), set(), set()
+    for r in await query:
+        offered.add(r["referral"])
+        if r["organisation"] in members:
+            in_view.add(r["referral"])
+    if referral_ids is None:
+        return in_view | {r["id"] for r in await Referral.select(Referral.id) if r["id"] not in offered}
+    return in_view | {i for i in referral_ids if i not in offered}
+
+
 async def list_referrals(actor: Actor, now: dt.datetime, *, status: str | None, limit: int, offset: int) -> ReferralList:
     query = Referral.select().order_by(Referral.id, ascending=False)
     if status:
@@ -79,6 +97,9 @@ async def list_referrals(actor: Actor, now: dt.datetime, *, status: str | None, 
             return ReferralList(items=[], total=0)
         query = query.where(Referral.id.is_in(ids))
     rows = await query
+    if actor.bound:
+        in_view = await _bound_view(actor, None)
+        rows = [r for r in rows if r["id"] in in_view]
     page = rows[offset : offset + limit]
     offers = await offers_of([r["id"] for r in page])
     if actor.role == "ngo":

@@ -15,6 +15,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from referralnet.accounts.schemas import Actor
 from referralnet.accounts.sessions import TOTAL, actor_for_session
+from referralnet.directory.networks import in_scope
 from referralnet.errors import DomainError
 
 COOKIE = "rn_session"
@@ -40,6 +41,8 @@ class SessionMiddleware(AbstractAuthenticationMiddleware):
         # htmx's polling (HX-Trigger "every") is not the person at work: it does not count against the idle limit.
         polling = connection.headers.get("hx-request") == "true" and connection.url.path.endswith("/live")
         actor = await actor_for_session(token, connection.app.state.clock.now(), touch=not polling) if token else None
+        if actor is not None:
+            actor = await in_scope(actor)
         return AuthenticationResult(user=actor, auth=token if actor else None)
 
 
