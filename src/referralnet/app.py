@@ -38,7 +38,7 @@ from referralnet.notifications.controllers import NotificationController, Webhoo
 from referralnet.referrals.controllers import DeclineController, OfferController, ReferralController, TaskController
 from referralnet.scheduler import build_scheduler
 from referralnet.settings import Settings
-from referralnet.strict import strict_json_body
+from referralnet.strict import strict_request
 from referralnet.vocabulary import geo
 from referralnet.vocabulary.controllers import VocabularyController
 from referralnet.web.auth import AccountPages
@@ -165,7 +165,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         middleware=[DefineMiddleware(BearerTokenMiddleware, exclude=PUBLIC_PATHS + PAGE_PATHS, exclude_http_methods=[])],
         dependencies=params.dependencies(app_clock),
         exception_handlers=exception_handlers,
-        before_request=strict_json_body,
+        before_request=strict_request,
         template_config=template_config(),
         lifespan=[lifespan],
         state=State(

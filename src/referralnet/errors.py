@@ -126,6 +126,25 @@ def _name_field(item: Any) -> Any:
     return item
 
 
+def _as_sent(item: Any, request: Request[Any, Any, Any] | None) -> Any:
+    """A query parameter named as the client sends it (``from``), not as its Python parameter (``start``): Litestar
+    names the parameter of a handler or of one of its dependencies."""
+    if not isinstance(item, dict) or item.get("source") != "query" or request is None:
+        return item
+    try:
+        handler = request.route_handler
+        signatures = [handler.parsed_fn_signature, *(p.parsed_fn_signature for p in handler.resolve_dependencies().values())]
+    except Exception:  # noqa: BLE001 - no route, or a dependency not yet parsed: keep Litestar's name
+        return item
+    for signature in signatures:
+        field = signature.parameters.get(str(item.get("key"))) if signature is not None else None
+        definition = field.kwarg_definition if field is not None else None
+        alias = getattr(definition, "query", None) or getattr(definition, "name", None)
+        if alias:
+            return {**item, "key": alias}
+    return item
+
+
 _ENUM = re.compile(r"^Invalid enum value '(?P<value>.*)'$", re.S)
 _REGEX = re.compile(r"^Expected `str` matching regex .*$", re.S)
 _LISTED_AT_MOST = 12
@@ -244,7 +263,7 @@ def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationExc
     parameter is 400. Malformed JSON never reaches here: Litestar answers it with 400 itself.
     """
     extra = exc.extra if isinstance(exc.extra, list) else ([exc.extra] if exc.extra else [])
-    extra = [_actionable(_name_field(item), request) for item in extra]
+    extra = [_actionable(_as_sent(_name_field(item), request), request) for item in extra]
     for i, item in enumerate(extra):
         if isinstance(item, dict) and item.get("key") == "data":
             # Litestar names the whole body "data"; "'data'" is its message for a missing body.

@@ -16,6 +16,7 @@ import msgspec
 from litestar import Request
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ValidationException
+from litestar.params import ParameterKwarg
 from litestar.utils.scope.state import ScopeState
 
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
@@ -57,3 +58,48 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
     if getattr(field.kwarg_definition, "media_type", RequestEncodingType.JSON) == RequestEncodingType.JSON:
         # Litestar's JSON extractor reads this instead of decoding the body again into plain values.
         ScopeState.from_scope(request.scope).json = value
+
+
+async def strict_request(request: Request[Any, Any, Any]) -> None:
+    """``before_request`` hook of the API: :func:`known_query`, then :func:`strict_json_body`."""
+    known_query(request)
+    await strict_json_body(request)
+
+
+def known_query(request: Request[Any, Any, Any]) -> None:
+    """Refuse an API request with a query parameter its handler does not take (400 naming it and the nearest name):
+    a mistyped filter (``countty=RO-IS``) would otherwise be ignored and answer with everything."""
+    if not request.scope["query_string"] or not request.url.path.startswith("/api/"):
+        return
+    known = _query_names(request.route_handler)
+    unknown = [name for name in request.query_params if name not in known]
+    if unknown:
+        raise ValidationException(
+            detail=f"Validation failed for {request.method} {request.url.path}",
+            extra=[{"message": _unknown(name, known), "key": name, "source": "query"} for name in unknown],
+        )
+
+
+def _unknown(name: str, known: frozenset[str]) -> str:
+    from rapidfuzz import fuzz, process
+
+    best = process.extractOne(name, sorted(known), scorer=fuzz.ratio, score_cutoff=70)
+    hint = f"did you mean {best[0]}? " if best else ""
+    return f"unknown query parameter; {hint}this call takes: {', '.join(sorted(known)) or 'none'}"
+
+
+@cache
+def _query_names(handler: Any) -> frozenset[str]:
+    """The query parameters ``handler`` and its dependencies declare, by the names clients send."""
+    signatures = [handler.parsed_fn_signature, *(p.parsed_fn_signature for p in handler.resolve_dependencies().values())]
+    names: set[str] = set()
+    for signature in signatures:
+        for name, field in (signature.parameters.items() if signature is not None else ()):
+            definition = field.kwarg_definition
+            if definition is None or isinstance(definition, ParameterKwarg) and not (definition.header or definition.cookie):
+                names.add(getattr(definition, "query", None) or getattr(definition, "name", None) or name)
+    return frozenset(names - _NOT_QUERY)
+
+
+# Handler parameters Litestar fills from elsewhere than the query string.
+_NOT_QUERY = frozenset({"request", "data", "state", "scope", "socket", "headers", "cookies", "query", "body"})

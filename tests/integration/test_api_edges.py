@@ -52,3 +52,18 @@ async def test_a_service_id_beyond_the_database_range_is_refused_by_name(client:
                "needs": [{"service_type": "residential_shelter", "priority": "required"}], "location": {"county": "RO-IS"}}
     answer = await client.post("/api/v1/referrals", json={"profile": profile, "consent": True, "service_ids": [2**40]}, headers=institution)
     assert answer.status_code == 422 and answer.json()["extra"][0]["key"] == "service_ids[0]", answer.text
+
+
+async def test_an_unknown_query_parameter_is_refused_by_name(client: Any, admin: dict[str, str]) -> None:
+    """A mistyped filter is a 400 naming it and the nearest parameter, never an unfiltered answer."""
+    typo = await client.get("/api/v1/services", params={"countty": "RO-IS"}, headers=admin)
+    assert typo.status_code == 400, typo.text
+    [error] = typo.json()["extra"]
+    assert error["key"] == "countty" and error["source"] == "query" and "did you mean county?" in error["message"]
+    gaps = await client.get("/api/v1/coverage/gaps", params={"limit": 2, "offset": 2}, headers=admin)
+    assert gaps.status_code == 400 and [e["key"] for e in gaps.json()["extra"]] == ["offset"]
+    # Every parameter a call declares passes, its own and its dependencies' (``from``/``to`` of a period, ``network``).
+    fine = await client.get("/api/v1/coverage/gaps", params={"from": "2026-01-01", "to": "2026-02-01", "limit": 2, "network": "protect"},
+                            headers=admin)  # fmt: skip
+    assert fine.status_code == 200, fine.text
+    assert (await client.get("/api/v1/services", params={"county": "RO-IS", "limit": 5, "offset": 0}, headers=admin)).status_code == 200

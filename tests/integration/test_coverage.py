@@ -188,6 +188,9 @@ async def test_gaps_ordered_by_unplaced_referrals(client: Any, network: dict[str
     older = (await client.get("/api/v1/coverage/gaps", params={**params, "from": "2024-01-01", "to": "2026-03-02"},
                               headers=secretariat)).json()
     assert older["items"][0]["referrals_unplaced"] == 4  # the one from 400 days ago is in this period
+    for name, value in (("from", "2026-13-01"), ("to", "2026-02-30")):  # a bad date names the parameter as sent
+        bad = await client.get("/api/v1/coverage/gaps", params={**params, name: value}, headers=secretariat)
+        assert bad.status_code == 400 and [e["key"] for e in bad.json()["extra"]] == [name], bad.text
     csv_text = (await client.get("/api/v1/coverage/gaps.csv", params=params, headers=secretariat)).text
     rows = list(csv.reader(io.StringIO(csv_text)))
     assert rows[0][:3] == ["county", "county_name", "service_type"] and rows[0][-1] == "referrals_unplaced"
