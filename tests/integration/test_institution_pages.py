@@ -92,10 +92,14 @@ async def test_missing_choices_and_identifiers_are_named_beside_their_fields(cli
     assert wrong.status_code == 422 and 'id="gender-error"' in wrong.text
     phone = await post_form(client, "/institution/referrals/new", {**FORM, "note": "sunați la 0722 123 456"},)
     assert phone.status_code == 422 and 'id="note-error"' in phone.text
-    assert "looks like a phone number" in phone.text and "0722 123 456" not in phone.text
+    assert "seems to hold personal data (phone number)" in phone.text and "0722 123 456" not in phone.text
     ro = await client.post("/institution/referrals/new", headers={"Accept-Language": "ro"},
                            data={**FORM, "note": "tel 0722123456", "_csrf_token": await csrf_of(client, "/institution/referrals/new")})  # fmt: skip
-    assert "seamănă cu un număr de telefon" in ro.text and "0722123456" not in ro.text
+    assert "pare să conțină date personale (număr de telefon)" in ro.text and "0722123456" not in ro.text
+    named = await client.post("/institution/referrals/new", headers={"Accept-Language": "ro"},
+                              data={**FORM, "note": "Maria Ionescu, născută 12.03.1990", "_csrf_token": await csrf_of(client, "/institution/referrals/new")})  # fmt: skip
+    assert "pare să conțină date personale (" in named.text and "Ionescu" not in named.text
+    assert any(f"({kind})" in named.text for kind in ("numele unei persoane", "data nașterii"))  # every kind in Romanian
     assert in_app(client, lambda: Referral.count()) == 0
 
 
@@ -264,7 +268,7 @@ async def test_arrival_and_outcome_from_the_page(client: AsyncTestClient[Any], c
     unsigned = await client.post(path + "/arrival", data={"note": "came with the officer"}, follow_redirects=False)
     assert unsigned.status_code == 403
     phone = await post_form(client, path + "/arrival", {"note": "sunați la 0722 123 456"}, page=path)
-    assert phone.status_code == 422 and 'id="arrival-note-error"' in phone.text and "looks like a phone number" in phone.text
+    assert phone.status_code == 422 and 'id="arrival-note-error"' in phone.text and "seems to hold personal data (phone number)" in phone.text
     assert "0722 123 456" not in phone.text and 'aria-describedby="arrival-note-rule arrival-note-error"' in phone.text
     assert (await client.get(f"/api/v1/referrals/{referral['id']}", headers=api)).json()["status"] == "placed"
 

@@ -42,7 +42,8 @@ REQUIRED = {
     "county": N_("choose the county where the person is now"),
 }
 # The identifier guard's kinds, for the pages' catalogue (a kind it adds later shows in English until translated).
-IDENTIFIER_KINDS = (N_("phone number"), N_("e-mail address"), N_("identity card number"), N_("CNP"), N_("IBAN"))
+IDENTIFIER_KINDS = (N_("phone number"), N_("e-mail address"), N_("identity card number"), N_("CNP"), N_("IBAN"), N_("person's name"),
+                    N_("date of birth"), N_("street address"))
 CHOOSE_ONE = N_("choose one of the listed options")
 # The Profile's field paths (as the services name them) to the form's fields.
 PATHS = {"profile.location.locality": "locality", "profile.location.county": "county", "profile.location": "county"}
@@ -124,7 +125,7 @@ def field_errors(exc: InvalidInput) -> FormErrors:
     name = PATHS.get(field, field.removeprefix("profile.").split(".")[0].split("[")[0])
     if isinstance(exc, PrivacyViolation):
         # The refused text is not sent back into the page (nor its cache): the field comes back empty.
-        return FormErrors({name: N_("this looks like a %(kind)s: remove personal identifiers; the text was not kept")}, {name: exc.kind})
+        return FormErrors({name: N_("this text seems to hold personal data (%(kind)s): remove personal identifiers; the text was not kept")}, {name: exc.kind})
     return FormErrors({name: exc.detail})
 
 
