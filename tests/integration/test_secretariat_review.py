@@ -241,6 +241,11 @@ async def test_people_invite_through_the_outbox_change_role_and_deactivate(
     assert not rows_of(client, Person, Person.email == "dan@example.org")
     no_org = await post(client, "/secretariat/people/invite", {"name": "Ion Pop", "email": "ion@alfa.example.org", "role": "ngo"}, "/secretariat/people")
     assert no_org.status_code == 422 and 'id="error-organisation"' in no_org.text
+    for bad in ("qa two@@bad", "ion@alfa"):  # an invitation to an address that cannot receive it is refused
+        refused = await post(client, "/secretariat/people/invite", {"name": "Ion Pop", "email": bad, "role": "ngo",
+                                                                    "organisation": str(org["id"])}, "/secretariat/people")  # fmt: skip
+        assert refused.status_code == 422 and 'id="error-email"' in refused.text, bad
+    assert not rows_of(client, Person, Person.name == "Ion Pop")
 
     invited = await post(client, "/secretariat/people/invite", {"name": "Ion Pop", "email": "ion@alfa.example.org", "role": "ngo",
                                                                 "organisation": str(org["id"])}, "/secretariat/people")  # fmt: skip

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 from typing import Any
 
 from referralnet.accounts import passwords
 from referralnet.accounts.services import BOUND_KIND, ROLES, resolve_organisation
 from referralnet.db import write_transaction
+from referralnet.directory.schemas import EMAIL_PATTERN
 from referralnet.directory.networks import bind, check_binding, network_ids, rebind_person
 from referralnet.errors import BadLink, Conflict, InvalidInput, NotFound
 from referralnet.tables import Person, PersonLink, PersonSession
@@ -47,7 +49,7 @@ async def create_person(
     ``networks``: the networks a secretariat person is bound to (they then see those members only).
     """
     email = normalise_email(email)
-    if "@" not in email or len(email) > 254:
+    if not re.fullmatch(EMAIL_PATTERN, email) or len(email) > 254:  # as every e-mail field of the API checks it
         raise InvalidInput("a valid e-mail address is required", field="email")
     if not name.strip():
         raise InvalidInput("name must not be empty", field="name")

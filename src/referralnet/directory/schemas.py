@@ -34,7 +34,8 @@ Slug = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 Text = Annotated[str, Meta(max_length=4000)]
 # A work telephone line as written (digits, spaces, + ( ) . / -), e.g. "+40 232 000 000".
 Phone = Annotated[str, Meta(min_length=3, max_length=40, pattern=r"^\+?[0-9][0-9 ()./-]{2,39}$")]
-Email = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+Email = Annotated[str, Meta(pattern=EMAIL_PATTERN, max_length=254)]
 Url = Annotated[str, Meta(pattern=r"^https?://[^\s]+$", max_length=500)]
 Latitude = Annotated[float, Meta(ge=43.5, le=48.5)]  # Romania's bounding box, with margin
 Longitude = Annotated[float, Meta(ge=20.0, le=30.0)]
