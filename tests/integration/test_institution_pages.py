@@ -59,6 +59,9 @@ async def test_profile_candidates_send_and_follow(client: AsyncTestClient[Any], 
                            {"profile": profile, "service_ids": str(service["id"]), "consent": "yes", "mode": "parallel"})  # fmt: skip
     assert sent.status_code == 303, sent.text
     detail_path = sent.headers["location"]
+    # The signed-in person is the referring officer: the provider that accepts gets their name and e-mail.
+    [row] = in_app(client, lambda: Referral.select(Referral.officer_name, Referral.notify_email))
+    assert row == {"officer_name": "Ana Pop", "notify_email": "ana@ipj.example.ro"}
     detail = await client.get(detail_path)
     assert detail.status_code == 200 and "Casa Bună" in detail.text and 'id="referral-status"' in detail.text
     assert 'hx-get="' + detail_path + '/live"' in detail.text

@@ -74,6 +74,12 @@ async def create_person(
     return rows[0]
 
 
+async def work_contact(person_id: int) -> tuple[str, str] | None:
+    """A person's name and e-mail address (the account's), for what they send in their own name."""
+    row = await Person.select(Person.name, Person.email).where(Person.id == person_id).first()
+    return (row["name"], row["email"]) if row is not None else None
+
+
 async def person_by_email(email: str) -> dict[str, Any] | None:
     return await Person.select(*PERSON_COLUMNS, Person.password_hash).where(Person.email == normalise_email(email)).first()
 

@@ -11,6 +11,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
 
+from referralnet.accounts import people
 from referralnet.errors import DomainError, InvalidInput, NotFound, PrivacyViolation
 from referralnet.matching.profile import Profile
 from referralnet.matching.services import match_profile
@@ -186,7 +187,10 @@ class InstitutionPages(Controller):
             errors["mode"] = forms.CHOOSE_ONE
         if not errors:
             try:
-                data = ReferralCreate(profile=profile, consent=True, mode=mode, service_ids=chosen)  # type: ignore[arg-type]
+                # The signed-in person is the referring officer: the provider that accepts sees their name and e-mail.
+                officer = await people.work_contact(request.user.person_id) if request.user.person_id is not None else None
+                data = ReferralCreate(profile=profile, consent=True, mode=mode, service_ids=chosen,  # type: ignore[arg-type]
+                                      officer_name=officer[0] if officer else None, notify_email=officer[1] if officer else None)  # fmt: skip
                 referral = await creation.create_referral(data, request.user, clock, request.app.state.settings, request.app.state.matching_cache)
                 return Redirect(f"/institution/referrals/{referral.id}", status_code=303, headers=SECURITY_HEADERS)
             except DomainError as exc:
