@@ -64,11 +64,13 @@ async def test_profile_candidates_send_and_follow(client: AsyncTestClient[Any], 
     assert row == {"officer_name": "Ana Pop", "notify_email": "ana@ipj.example.ro"}
     detail = await client.get(detail_path)
     assert detail.status_code == 200 and "Casa Bună" in detail.text and 'id="referral-status"' in detail.text
+    # On a phone the header row is hidden: each cell names its column (the deadline apart from the time it was seen).
+    assert 'data-label="Seen"' in detail.text and 'data-label="Answer by"' in detail.text
     assert 'hx-get="' + detail_path + '/live"' in detail.text
     live = await client.get(detail_path + "/live")
     assert live.status_code == 200 and live.text.lstrip().startswith("<section id=\"live\"")
     listing = await client.get("/institution/referrals")
-    assert f'href="{detail_path}"' in listing.text
+    assert f'href="{detail_path}"' in listing.text and 'data-label="Created"' in listing.text
     assert f'href="{detail_path}"' not in (await client.get("/institution/referrals?status=closed")).text
 
     await officer(client, clock, tokens, "colleague@ipj.example.ro", institution=mine)  # same institution
