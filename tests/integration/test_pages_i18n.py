@@ -65,3 +65,10 @@ async def test_one_click_pages_in_romanian(client: AsyncTestClient[Any], setting
     assert again.status_code == 409 and "Nu s-a schimbat nimic." in again.text
     decline = await client.get(c.link(1, "decline"), headers=RO)
     assert decline.status_code == 409 and "<h1>Nu mai este deschisă</h1>" in decline.text
+
+
+async def test_pages_name_their_icon_so_browsers_ask_for_no_missing_one(client: AsyncTestClient[Any]) -> None:
+    page = await client.get("/sign-in")
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page.text
+    icon = await client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml") and icon.text.startswith("<svg")
