@@ -68,6 +68,10 @@ async def test_reminder_link_confirms_once_then_sets_free_places(client: Any, se
     assert "Casa Ghiocel" in page.text and "Still correct: 2 free beds" in page.text and 'name="available"' in page.text
     assert page.headers["referrer-policy"] == "no-referrer" and page.headers["cache-control"] == "no-store"
     assert dt.datetime.fromisoformat((await capacity(client, admin, service["id"]))["updated_at"]) == START  # GET changed nothing
+    # In the reader's language, the unit in words (an NGO's people mostly read Romanian).
+    ro = await client.get(path, headers={"Accept-Language": "ro"})
+    assert '<html lang="ro">' in ro.text and "Mai este corect? Casa Ghiocel" in ro.text and "Încă este corect: 2 (paturi) libere" in ro.text
+    assert "Still correct" not in ro.text and "beds" not in ro.text
 
     done = await client.post(path, data={"answer": "confirm"})
     assert done.status_code == 200, done.text
@@ -86,6 +90,8 @@ async def test_reminder_link_confirms_once_then_sets_free_places(client: Any, se
     path = await remind(client, settings, later)
     bad = await client.post(path, data={"answer": "set", "available": "three"})
     assert bad.status_code == 422 and "whole number" in bad.text and "three" not in bad.text
+    bad_ro = await client.post(path, data={"answer": "set", "available": "three"}, headers={"Accept-Language": "ro"})
+    assert bad_ro.status_code == 422 and "ca număr întreg" in bad_ro.text
     over = await client.post(path, data={"answer": "set", "available": "11"})  # more than the 10 beds in total
     assert over.status_code == 422
     assert (await capacity(client, admin, service["id"]))["available"] == 2

@@ -22,11 +22,15 @@ from referralnet.errors import BadLink, Conflict, DomainError, InvalidInput
 from referralnet.notifications import signing
 from referralnet.params import CurrentClock, FromPath
 from referralnet.tables import Service
+from referralnet.texts import N_
+from referralnet.vocabulary.codes import CAPACITY_UNITS
 from referralnet.web.controllers import SECURITY_HEADERS
 from referralnet.web.services import link_key
 
 LINK_DAYS = 14  # how long a reminder's link works
-USED = "A newer capacity figure has been recorded since this reminder, so this link no longer changes anything."
+USED = N_("A newer capacity figure has been recorded since this reminder, so this link no longer changes anything.")
+CANNOT_USE = N_("This link cannot be used")
+STILL_CORRECT = N_("Is this still correct? %(service)s")
 
 
 def capacity_url(base_url: str, key: str, service_id: int, issued: dt.datetime) -> str:
@@ -71,11 +75,11 @@ def read_form(view: CapacityView, form: dict[str, str]) -> CapacityUpdate:
     """The form as the API's body: "still correct" repeats the current figures; "set" takes a whole number."""
     if form.get("answer") == "confirm":
         if view.available is None:
-            raise InvalidInput("available: no figure is recorded yet; give the number of free places", field="available")
+            raise InvalidInput(N_("Not saved: no figure is recorded yet; give the number of free places."), field="available")
         return CapacityUpdate(available=view.available)
     raw = (form.get("available") or "").strip()
     if not raw.isdigit():
-        raise InvalidInput("available: give the number of free places as a whole number (0 when full)", field="available")
+        raise InvalidInput(N_("Not saved: give the number of free places as a whole number (0 when full)."), field="available")
     return CapacityUpdate(available=int(raw))
 
 
@@ -92,13 +96,21 @@ async def answer(view: CapacityView, update: CapacityUpdate, now: dt.datetime) -
         await places.set_figures(view.service_id, update, actor, now, want_row=False)
 
 
-def _page(status: int, heading: str, view: CapacityView | None = None, **context: Any) -> Template:
+def _page(status: int, heading: str, view: CapacityView | None = None, *, message: tuple[str, dict[str, Any]] | None = None,
+          **context: Any) -> Template:
+    """``heading`` and ``message`` (a text and its values) are catalogue texts, in the page's language; a domain
+    error's own detail is passed as the value ``detail`` and shown as raised."""
     return Template(
         template_name="capacity.html",
-        context={"lang": "en", "heading": heading, "view": view, "can_act": False, "message": None, "tone": "", **context},
+        context={"heading": heading, "service": view.service_name if view else "", "view": view, "can_act": False,
+                 "message": message, "tone": "", "units": CAPACITY_UNITS, **context},
         status_code=status,
         headers=SECURITY_HEADERS,
-    )
+    )  # fmt: skip
+
+
+def _detail(exc: DomainError) -> str:
+    return exc.detail[:1].upper() + exc.detail[1:].rstrip(".") + "."
 
 
 class CapacityLinkController(Controller):
@@ -111,10 +123,10 @@ class CapacityLinkController(Controller):
         try:
             view = await open_capacity_link(await link_key(request.app.state), token, clock.now())
         except DomainError as exc:
-            return _page(exc.status_code, "This link cannot be used", message=exc.detail[:1].upper() + exc.detail[1:] + ".", tone="error")
+            return _page(exc.status_code, CANNOT_USE, message=("%(detail)s", {"detail": _detail(exc)}), tone="error")
         if view.used:
-            return _page(409, "Already up to date", view, message=USED, tone="error")
-        return _page(200, f"Is this still correct? {view.service_name}", view, can_act=True, action_url=token)
+            return _page(409, N_("Already up to date"), view, message=(USED, {}), tone="error")
+        return _page(200, STILL_CORRECT, view, can_act=True, action_url=token)
 
     @post("/{token:str}", operation_id="answerCapacityLink", include_in_schema=False, status_code=200)
     async def confirm(self, request: Request[Any, Any, Any], token: FromPath[str], clock: CurrentClock) -> Template:
@@ -123,16 +135,17 @@ class CapacityLinkController(Controller):
         try:
             view = await open_capacity_link(await link_key(request.app.state), token, now)
         except DomainError as exc:
-            return _page(exc.status_code, "This link cannot be used", message=exc.detail[:1].upper() + exc.detail[1:] + ".", tone="error")
+            return _page(exc.status_code, CANNOT_USE, message=("%(detail)s", {"detail": _detail(exc)}), tone="error")
         form = {key: str(value) for key, value in (await request.form()).items()}
         try:
             update = read_form(view, form)
             await answer(view, update, now)
         except InvalidInput as exc:
-            return _page(exc.status_code, f"Is this still correct? {view.service_name}", view, can_act=not view.used,
-                         action_url=token, message=f"Not saved: {exc.detail}.", tone="error")  # fmt: skip
+            return _page(exc.status_code, STILL_CORRECT, view, can_act=not view.used, action_url=token,
+                         message=(exc.detail, {}), tone="error")  # fmt: skip
         except DomainError as exc:
-            return _page(exc.status_code, "Not saved", view, message=f"{exc.detail} Nothing was changed.", tone="error")
+            return _page(exc.status_code, N_("Not saved"), view, message=(N_("%(detail)s Nothing was changed."), {"detail": exc.detail}),
+                         tone="error")  # fmt: skip
         done = await open_capacity_link(await link_key(request.app.state), token, now)
-        message = f"Thank you: {done.available} free {done.unit} recorded for {done.service_name}."
-        return _page(200, "Capacity recorded", done, message=message, tone="ok")
+        message = N_("Thank you: %(available)s free %(unit)s recorded for %(service)s.")
+        return _page(200, N_("Capacity recorded"), done, message=(message, {"available": done.available, "service": done.service_name}), tone="ok")
