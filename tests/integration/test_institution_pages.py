@@ -48,6 +48,9 @@ async def test_profile_candidates_send_and_follow(client: AsyncTestClient[Any], 
     assert candidates.status_code == 200, candidates.text
     assert f'id="candidate-{service["id"]}"' in candidates.text and "Casa Bună" in candidates.text
     assert in_app(client, lambda: Referral.count()) == 0  # matching stores nothing
+    ro = await client.post("/institution/referrals/new", headers={"Accept-Language": "ro"},
+                           data={**FORM, "_csrf_token": await csrf_of(client, "/institution/referrals/new")})  # fmt: skip
+    assert "acoperă nevoia obligatorie: " in ro.text and "covers the required need" not in ro.text  # the reasons in Romanian
     profile = re.search(r'name="profile" value="([^"]+)"', candidates.text).group(1).replace("&#34;", '"')
 
     no_consent = await post_form(client, "/institution/referrals", {"profile": profile, "service_ids": str(service["id"])})

@@ -11,8 +11,8 @@ from typing import Any
 from referralnet.accounts import passwords
 from referralnet.accounts.services import BOUND_KIND, ROLES, resolve_organisation
 from referralnet.db import write_transaction
-from referralnet.directory.schemas import EMAIL_PATTERN
 from referralnet.directory.networks import bind, check_binding, network_ids, rebind_person
+from referralnet.directory.schemas import EMAIL_PATTERN
 from referralnet.errors import BadLink, Conflict, InvalidInput, NotFound
 from referralnet.tables import Person, PersonLink, PersonSession
 from referralnet.texts import N_

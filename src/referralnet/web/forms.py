@@ -125,7 +125,8 @@ def field_errors(exc: InvalidInput) -> FormErrors:
     name = PATHS.get(field, field.removeprefix("profile.").split(".")[0].split("[")[0])
     if isinstance(exc, PrivacyViolation):
         # The refused text is not sent back into the page (nor its cache): the field comes back empty.
-        return FormErrors({name: N_("this text seems to hold personal data (%(kind)s): remove personal identifiers; the text was not kept")}, {name: exc.kind})
+        refused = N_("this text seems to hold personal data (%(kind)s): remove personal identifiers; the text was not kept")
+        return FormErrors({name: refused}, {name: exc.kind})
     return FormErrors({name: exc.detail})
 
 

@@ -25,6 +25,7 @@ from jinja2.runtime import Context
 
 from referralnet.matching.eligibility import caveat_text
 from referralnet.matching.explain import constraint_text
+from referralnet.web import reason_texts
 
 LOCALES = ("ro", "en")
 DEFAULT = "en"
@@ -121,10 +122,13 @@ def _lang(context: Context) -> str:
 
 
 @pass_context
-def _reason(context: Context, reason: Any) -> str:
-    """A match reason in the page's language: the eligibility registry's caveats have Romanian texts."""
-    if reason.code == "not_stated" and reason.attribute:
-        return caveat_text(reason.attribute, _context_locale(context)) or reason.text
+def _reason(context: Context, reason: Any, candidate: Any = None) -> str:
+    """A match reason of ``candidate`` in the page's language (:mod:`referralnet.web.reason_texts` for Romanian)."""
+    if _context_locale(context) == "ro":
+        if candidate is not None:
+            return reason_texts.in_romanian(reason, candidate) or str(reason.text)
+        if reason.code == "not_stated" and reason.attribute:
+            return caveat_text(reason.attribute, "ro") or str(reason.text)
     return str(reason.text)
 
 
