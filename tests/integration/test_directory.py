@@ -209,6 +209,28 @@ async def test_patch_organisation_and_service(client: Any, admin: dict[str, str]
     assert body["capacity"]["available"] == 3
 
 
+async def test_deactivated_records_are_read_only_by_those_who_manage_them(
+    client: Any, admin: dict[str, str], tokens: Tokens, institution: dict[str, str]
+) -> None:
+    """As the lists leave them out: a deactivated organisation and its services answer 404 to other readers by id."""
+    org = await make_org(client, admin, "Asociația Închisă")
+    service = await make_service(client, admin, org["id"])
+    own = tokens.make("ngo", organisation=org["id"])
+    other = tokens.make("ngo", organisation=(await make_org(client, admin, "Asociația Alta"))["id"])
+    for path in (f"/api/v1/organisations/{org['id']}", f"/api/v1/services/{service['id']}"):
+        assert (await client.get(path, headers=institution)).status_code == 200
+    assert (await client.patch(f"/api/v1/organisations/{org['id']}", json={"active": False}, headers=admin)).status_code == 200
+    for path in (f"/api/v1/organisations/{org['id']}", f"/api/v1/services/{service['id']}"):
+        for reader in (institution, other):
+            assert (await client.get(path, headers=reader)).status_code == 404, path
+        assert (await client.get(path, headers=admin)).status_code == 200, path  # (its own tokens are refused while it is)
+    # A deactivated service of an active organisation likewise.
+    assert (await client.patch(f"/api/v1/organisations/{org['id']}", json={"active": True}, headers=admin)).status_code == 200
+    assert (await client.patch(f"/api/v1/services/{service['id']}", json={"active": False}, headers=admin)).status_code == 200
+    assert (await client.get(f"/api/v1/services/{service['id']}", headers=institution)).status_code == 404
+    assert (await client.get(f"/api/v1/services/{service['id']}", headers=own)).json()["active"] is False
+
+
 async def test_service_filters(client: Any, admin: dict[str, str]) -> None:
     org = await make_org(client, admin, "Asociația Casa")
     await make_service(client, admin, org["id"])

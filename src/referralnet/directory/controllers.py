@@ -59,9 +59,9 @@ class OrganisationController(Controller):
         return await services.create_organisation(data, actor, clock, settings=request.app.state.settings)
 
     @get("/{org_id:int}", operation_id="getOrganisation")
-    async def get_organisation(self, org_id: Id) -> OrganisationOut:
-        """One organisation."""
-        return await services.get_organisation(org_id)
+    async def get_organisation(self, org_id: Id, actor: CurrentActor) -> OrganisationOut:
+        """One organisation (a deactivated one only for those who manage it)."""
+        return await services.get_organisation(org_id, actor)
 
     @patch("/{org_id:int}", operation_id="updateOrganisation", guards=[directory_editor])
     async def update_organisation(

@@ -104,8 +104,12 @@ async def _organisation_row(org_id: int) -> dict[str, Any]:
     return row
 
 
-async def get_organisation(org_id: int) -> OrganisationOut:
+async def get_organisation(org_id: int, actor: Actor | None = None) -> OrganisationOut:
+    """One organisation; for an ``actor``, a deactivated one only if it manages it (as the lists show it), else 404.
+    Without one (the pages' own reads of an organisation already in view), as it is."""
     row = await _organisation_row(org_id)
+    if actor is not None and not row["active"] and not actor.can_manage(org_id):
+        raise NotFound(f"organisation {org_id} not found", field="id")
     counts = await _service_counts([org_id])
     return organisation_out(row, counts.get(org_id, 0))
 
@@ -206,8 +210,9 @@ async def _service_row(service_id: int) -> dict[str, Any]:
 
 
 async def get_service(service_id: int, actor: Actor) -> ServiceOut:
+    """One service with its sites; an inactive one, or one of a deactivated organisation, only for those who manage it."""
     rows = with_sites(await sql.fetch(SERVICE_SQL, service_id))
-    if not rows:
+    if not rows or not (rows[0][0]["active"] and rows[0][0]["organisation.active"]) and not actor.can_manage(rows[0][0]["organisation"]):
         raise NotFound(f"service {service_id} not found", field="id")
     return service_out(*rows[0], actor)
 

@@ -65,7 +65,7 @@ SITE_RAW_SELECT = ", ".join(f'{"+" if c in _TYPED else ""}si.{c} AS "site.{c}"' 
 # Piccolo query building on the most frequent read, and one round trip (a row per site, the service's
 # columns repeated; one row with NULL site columns when it has none). Read with :func:`with_sites`.
 SERVICE_SQL = (
-    f"SELECT {SERVICE_OUT_COLUMNS}, {SITE_SELECT} "
+    f'SELECT {SERVICE_OUT_COLUMNS}, o.active AS "organisation.active", {SITE_SELECT} '
     "FROM service s JOIN organisation o ON o.id = s.organisation LEFT JOIN site si ON si.service = s.id"
     " WHERE s.id = {} ORDER BY si.id"
 )
