@@ -220,6 +220,9 @@ async def test_deactivated_records_are_read_only_by_those_who_manage_them(
     for path in (f"/api/v1/organisations/{org['id']}", f"/api/v1/services/{service['id']}"):
         assert (await client.get(path, headers=institution)).status_code == 200
     assert (await client.patch(f"/api/v1/organisations/{org['id']}", json={"active": False}, headers=admin)).status_code == 200
+    listed = {reader: [o["id"] for o in (await client.get("/api/v1/organisations?include_inactive=true", headers=headers)).json()["items"]]
+              for reader, headers in (("institution", institution), ("admin", admin))}  # fmt: skip
+    assert org["id"] not in listed["institution"] and org["id"] in listed["admin"]
     for path in (f"/api/v1/organisations/{org['id']}", f"/api/v1/services/{service['id']}"):
         for reader in (institution, other):
             assert (await client.get(path, headers=reader)).status_code == 404, path

@@ -39,14 +39,14 @@ class OrganisationController(Controller):
         actor: CurrentActor,
         q: Annotated[str | None, query("Fuzzy, diacritics-insensitive search on names and aliases", max_length=200)] = None,
         network: Annotated[NetworkCodeText | None, query("Only members of this network (a code of GET /api/v1/networks)")] = None,
-        include_inactive: Annotated[bool, query("Include deactivated organisations")] = False,
+        include_inactive: Annotated[bool, query("Include deactivated organisations (secretariat and admins)")] = False,
         kind: Annotated[OrganisationKind, query("provider (default) or institution (referring bodies)")] = "provider",
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> OrganisationList:
         """List providers (or, with ``kind=institution``, referring institutions), best fuzzy match first with ``q``."""
         return await services.list_organisations(
-            q=q, network=network, limit=limit, offset=offset, include_inactive=include_inactive, kind=kind,
+            q=q, network=network, limit=limit, offset=offset, include_inactive=include_inactive and actor.is_staff, kind=kind,
             index=request.app.state.get("organisation_index"),
             organisations=actor.members or frozenset() if actor.bound and kind == "provider" else None,  # a bound secretariat's members
         )  # fmt: skip
