@@ -244,9 +244,13 @@ async def test_each_role_sees_only_its_referrals(client: Any, tokens: Tokens, ad
     assert {r["id"] for r in listed["items"]} == {mine["id"], theirs["id"]}
     assert (await client.get("/api/v1/referrals/999", headers=secretariat)).status_code == 404
 
+    # A call refused to the caller's role (an institution answering an offer) is audited too.
+    offer = mine["offers"][0]["id"]
+    assert (await client.post(f"/api/v1/offers/{offer}/accept", headers=institution)).status_code == 403
     from referralnet.tables import AuditLog
 
-    rows = in_app(client, AuditLog.select(AuditLog.role, AuditLog.object_id, AuditLog.action, AuditLog.outcome).run)
+    rows = in_app(client, AuditLog.select(AuditLog.role, AuditLog.object_type, AuditLog.object_id, AuditLog.action, AuditLog.outcome).run)
+    assert ("institution", "offer", offer, "acceptOffer", "denied") in [tuple(r.values()) for r in rows]
     denied = [(r["role"], r["object_id"]) for r in rows if r["outcome"] == "denied"]
     assert ("institution", theirs["id"]) in denied and ("ngo", mine["id"]) in denied
     assert ("ngo", mine["id"], "read", "allowed") in [(r["role"], r["object_id"], r["action"], r["outcome"]) for r in rows]

@@ -1,7 +1,7 @@
 """Authentication middleware and per-role guards.
 
 Guards are ``async`` functions: Litestar runs a synchronous guard on a worker thread, a thread hop
-on every request for a check of a few attribute reads. They never look at the route handler they are
+on every request for a check of a few attribute reads. They read only the operation id of the route handler they are
 given (see :func:`guard_without_copies`).
 """
 
@@ -17,6 +17,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from referralnet.accounts.schemas import Actor
 from referralnet.accounts.services import actor_for_token
+from referralnet.audit import audit
 from referralnet.directory.networks import in_scope
 from referralnet.errors import Forbidden, Unauthenticated
 
@@ -42,35 +43,48 @@ def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
     return actor
 
 
-def _require(connection: ASGIConnection[Any, Any, Any, Any], *roles: str) -> None:
+async def _require(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler, *roles: str) -> None:
     actor = actor_of(connection)
     if actor.role not in roles:
+        await _audit_refusal(connection, handler, actor)
         raise Forbidden(f"the {actor.role} role may not do this; allowed: {', '.join(roles)}")
 
 
-async def any_role(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def _audit_refusal(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler, actor: Actor) -> None:
+    """A call refused to the caller's role is audited like every other refused access: the kind of object
+    (``offer`` of ``/api/v1/offers/7/accept``), its id and the operation."""
+    parts = [p for p in connection.scope["path"].split("/") if p]
+    kind = parts[2].removesuffix("s")[:20] if len(parts) > 2 and parts[:2] == ["api", "v1"] else "route"
+    ids = [v for v in connection.path_params.values() if isinstance(v, int)]
+    operation = getattr(handler, "operation_id", None)
+    action = operation if isinstance(operation, str) else connection.scope["method"].lower()
+    await audit(actor, connection.app.state.clock.now(), object_type=kind, object_id=ids[0] if ids else None, action=action[:40],
+                outcome="denied")  # fmt: skip
+
+
+async def any_role(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """Any authenticated actor (the middleware has already refused anonymous calls)."""
-    _require(connection, "institution", "ngo", "secretariat", "admin")
+    await _require(connection, handler, "institution", "ngo", "secretariat", "admin")
 
 
-async def directory_editor(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def directory_editor(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """NGOs (for their own organisation, checked per object), the secretariat and admins."""
-    _require(connection, "ngo", "secretariat", "admin")
+    await _require(connection, handler, "ngo", "secretariat", "admin")
 
 
-async def referrer(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def referrer(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """Those who search for providers: identifying institutions, the secretariat and admins."""
-    _require(connection, "institution", "secretariat", "admin")
+    await _require(connection, handler, "institution", "secretariat", "admin")
 
 
-async def staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def staff(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """The network secretariat and admins."""
-    _require(connection, "secretariat", "admin")
+    await _require(connection, handler, "secretariat", "admin")
 
 
-async def admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def admin(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """Admins only (managing access)."""
-    _require(connection, "admin")
+    await _require(connection, handler, "admin")
 
 
 async def _authorize(guards: list[Any], handler: BaseRouteHandler, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
