@@ -57,7 +57,7 @@ async def _audit_refusal(connection: ASGIConnection[Any, Any, Any, Any], handler
     kind = parts[2].removesuffix("s")[:20] if len(parts) > 2 and parts[:2] == ["api", "v1"] else "route"
     ids = [v for v in connection.path_params.values() if isinstance(v, int)]
     operation = getattr(handler, "operation_id", None)
-    action = operation if isinstance(operation, str) else connection.scope["method"].lower()
+    action = operation if isinstance(operation, str) else str(connection.scope.get("method", "")).lower()
     await audit(actor, connection.app.state.clock.now(), object_type=kind, object_id=ids[0] if ids else None, action=action[:40],
                 outcome="denied")  # fmt: skip
 
