@@ -146,6 +146,13 @@ def _as_sent(item: Any, request: Request[Any, Any, Any] | None) -> Any:
 
 
 _ENUM = re.compile(r"^Invalid enum value '(?P<value>.*)'$", re.S)
+# What a field of a fixed form expects, by a part of its name (the first that matches).
+_FORMATS = (
+    ("email", "an e-mail address such as name@example.org"),
+    ("phone", "a phone number of digits, spaces and + ( ) . / - such as +40 232 000 000"),
+    ("website", "a web address starting with http:// or https://"),
+    ("url", "a web address starting with http:// or https://"),
+)
 _REGEX = re.compile(r"^Expected `str` matching regex .*$", re.S)
 _LISTED_AT_MOST = 12
 
@@ -236,7 +243,7 @@ def _actionable(item: Any, request: Request[Any, Any, Any] | None = None) -> Any
     if m := _ENUM.match(message):
         return {**item, "message": f"{message}; {_enum_hint(key, m.group('value'), _declared_values(request, item))}"}
     if _REGEX.match(message):
-        what = "an e-mail address such as name@example.org" if "email" in key else "a value in the documented format"
+        what = next((text for part, text in _FORMATS if part in key), "a value in the documented format")
         return {**item, "message": f"expected {what}"}
     return item
 

@@ -47,6 +47,10 @@ async def test_a_bad_notify_email_says_so_without_a_regex(client: Any, instituti
     item = answer.json()["extra"][0]
     assert item["key"] == "notify_email" and "e-mail address" in item["message"], item
     assert "regex" not in answer.text and "^[" not in answer.text
+    # A phone number likewise says what it expects.
+    phone = await client.post("/api/v1/referrals", json={**body, "notify_email": None, "officer_phone": "call me"}, headers=institution)
+    assert phone.status_code == 422 and phone.json()["extra"][0]["key"] == "officer_phone"
+    assert "phone number of digits" in phone.json()["extra"][0]["message"] and "regex" not in phone.text
 
 
 async def test_a_number_sent_as_a_string_is_refused(client: Any, admin: dict[str, str], tokens: Any) -> None:
