@@ -8,7 +8,8 @@ from typing import Any
 
 from referralnet.tables import Service
 from tests.conftest import START, Tokens, in_app
-from tests.integration.test_referrals import network, refer
+from tests.integration.helpers import make_org, make_service
+from tests.integration.test_referrals import network, refer, shelter_body
 
 
 async def view_of(client: Any, referral_id: int, headers: dict[str, str]) -> dict[str, Any]:
@@ -37,6 +38,17 @@ async def test_a_second_round_after_unplaced_reopens_the_need(client: Any, token
     stray = in_app(client, _institution_service, own)
     assert await bad({"need": "residential_shelter", "service_ids": [net.services[1]["id"], stray]}) == (422, "service_ids[1]")
     assert (await bad({"need": "residential_shelter"}, headers=net.ngos[1]))[0] == 403
+    # A service that cannot be asked says why: it does not fit the person, or it is for another need.
+    org = await make_org(client, admin, "Asociația Bărbați")
+    men = await make_service(client, admin, org["id"], {**shelter_body("Casa bărbați"), "eligibility": {"age_min": 18, "genders": ["male"]}})
+    why = await client.post(f"/api/v1/referrals/{referral['id']}/offers", json={"need": "residential_shelter", "service_ids": [men["id"]]},
+                            headers=institution)  # fmt: skip
+    assert why.status_code == 422 and "not eligible for this profile right now: gender" in why.json()["extra"][0]["message"], why.text
+    counselling = await make_service(client, admin, org["id"], {**shelter_body("Consiliere"), "type": "psychological_counselling",
+                                                                "capacity": {"unit": "sessions_per_week", "total": 5, "available": 5}})  # fmt: skip
+    other = await client.post(f"/api/v1/referrals/{referral['id']}/offers", json={"need": "residential_shelter", "service_ids": [counselling["id"]]},
+                              headers=institution)  # fmt: skip
+    assert other.status_code == 422 and "not one for the need residential_shelter" in other.json()["extra"][0]["message"], other.text
     view = await view_of(client, referral["id"], institution)
     assert (len(view["offers"]), len(view["history"])) == before  # nothing written
 

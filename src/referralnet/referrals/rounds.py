@@ -7,6 +7,7 @@ referral) reopens. Everything is checked before anything is written, in one tran
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -18,7 +19,7 @@ from referralnet.errors import Conflict, Forbidden, InvalidInput
 from referralnet.jsoncol import dumps, load
 from referralnet.matching.cache import DirectoryCache
 from referralnet.matching.profile import Profile
-from referralnet.matching.services import ranked_services
+from referralnet.matching.services import not_eligible_reason, ranked_services
 from referralnet.referrals.creation import CHOICE_LIMIT
 from referralnet.referrals.lifecycle import move_need
 from referralnet.referrals.offers import send_offers
@@ -50,7 +51,10 @@ async def _left_out(referral_id: int, need_id: int) -> dict[int, str]:
     return out
 
 
-async def _check_chosen(service_ids: list[int], eligible: list[int], left_out: dict[int, str], institution: int | None) -> None:
+async def _check_chosen(
+    service_ids: list[int], eligible: list[int], left_out: dict[int, str], institution: int | None, why: Callable[[int], Awaitable[str]]
+) -> None:
+    """Each chosen service exists, is a provider's, may be asked for this need and fits it now (``why`` says why not)."""
     for i, service_id in enumerate(service_ids):
         field = f"service_ids[{i}]"
         service = await Service.select(Service.organisation, Service.organisation.kind).where(Service.id == service_id).first()
@@ -61,7 +65,7 @@ async def _check_chosen(service_ids: list[int], eligible: list[int], left_out: d
         if service_id in left_out:
             raise InvalidInput(f"service {service_id} {left_out[service_id]}", field=field)
         if service_id not in eligible:
-            raise InvalidInput(f"service {service_id} is not eligible for this need of the profile right now", field=field)
+            raise InvalidInput(f"service {service_id} {await why(service_id)}", field=field)
     if len(set(service_ids)) != len(service_ids):
         raise InvalidInput("a service may be asked once per referral", field="service_ids")
 
@@ -87,7 +91,13 @@ async def add_offers(
     eligible = [service_id for service_id, service_type in ranked if service_type == body.need]
     left_out = await _left_out(referral_id, need["id"])
     if body.service_ids is not None:
-        await _check_chosen(list(body.service_ids), eligible, left_out, row["institution"])
+        async def why(service_id: int) -> str:
+            service_type = await Service.select(Service.type).where(Service.id == service_id).first()
+            if service_type is not None and service_type["type"] != body.need:
+                return f"is a {service_type['type']} service, not one for the need {body.need}"
+            return await not_eligible_reason(profile, service_id, cache, clock)
+
+        await _check_chosen(list(body.service_ids), eligible, left_out, row["institution"], why)
         chosen = list(body.service_ids)
     else:
         institutions = await Service.select(Service.id).where(
