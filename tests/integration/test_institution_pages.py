@@ -69,6 +69,8 @@ async def test_profile_candidates_send_and_follow(client: AsyncTestClient[Any], 
     assert detail.status_code == 200 and "Casa Bună" in detail.text and 'id="referral-status"' in detail.text
     # On a phone the header row is hidden: each cell names its column (the deadline apart from the time it was seen).
     assert 'data-label="Seen"' in detail.text and 'data-label="Answer by"' in detail.text
+    ro_detail = await client.get(detail_path, headers={"Accept-Language": "ro"})
+    assert re.search(r'id="summary">vârsta [^<]*; nevoi: ', ro_detail.text), ro_detail.text  # the summary in Romanian
     assert 'hx-get="' + detail_path + '/live"' in detail.text
     live = await client.get(detail_path + "/live")
     assert live.status_code == 200 and live.text.lstrip().startswith("<section id=\"live\"")

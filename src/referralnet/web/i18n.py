@@ -25,7 +25,7 @@ from jinja2.runtime import Context
 
 from referralnet.matching.eligibility import caveat_text
 from referralnet.matching.explain import constraint_text
-from referralnet.web import reason_texts
+from referralnet.web import reason_texts, summaries
 
 LOCALES = ("ro", "en")
 DEFAULT = "en"
@@ -133,6 +133,14 @@ def _reason(context: Context, reason: Any, candidate: Any = None) -> str:
 
 
 @pass_context
+def _summary(context: Context, text: str | None) -> str:
+    """A referral's anonymised summary in the page's language (:mod:`referralnet.web.summaries` for Romanian)."""
+    if not text:
+        return ""
+    return summaries.in_romanian(text) if _context_locale(context) == "ro" else text
+
+
+@pass_context
 def _constraint(context: Context, code: str) -> str:
     """What a hard filter excluded by, in the page's language."""
     return constraint_text(code, _context_locale(context))
@@ -155,6 +163,7 @@ def install(env: Environment) -> None:
     env.filters["sentence"] = _sentence
     env.filters["reason"] = _reason
     env.filters["constraint"] = _constraint
+    env.filters["summary"] = _summary
     env.globals["page_lang"] = _lang
     env.globals["here"] = _here
     env.globals["LANGUAGES"] = NAMES

@@ -1,0 +1,58 @@
+"""A referral's anonymised summary in Romanian, for the pages.
+
+The summary is written once, in English, when the referral is made (``referrals.creation.summarise``: codes and
+counts only) and travels in messages and the API. The pages read it back part by part and write each part with the
+vocabulary's Romanian labels; a summary with a part not known here is shown as it is, never half translated.
+"""
+
+from __future__ import annotations
+
+import re
+
+from referralnet.vocabulary.codes import EXPLOITATION_FORMS, GENDERS, NATIONALITY_GROUPS, SERVICE_TYPES
+
+RISKS = {"medium": "mediu", "high": "ridicat"}
+_NEEDS = {en.lower(): ro.lower() for _, en, ro in SERVICE_TYPES.values()}
+_NEED = re.compile(r"(?P<label>.+?) \((?P<priority>required|desired)\)(?:, |$)")
+_PERSON = re.compile(r"^age (?P<age>unknown \(treated as a minor\)|\S+), (?P<gender>\w+), (?P<nationality>.+)$")
+_CHILDREN = re.compile(r"^(?P<n>\d+) accompanying child\(ren\)$")
+
+
+def in_romanian(summary: str) -> str:
+    """``summary`` in Romanian, or as it is when one of its parts is not one :func:`summarise` writes."""
+    out = []
+    for part in summary.split("; "):
+        said = _part(part)
+        if said is None:
+            return summary
+        out.append(said)
+    return "; ".join(out)
+
+
+def _part(part: str) -> str | None:
+    if person := _PERSON.match(part):
+        age = person["age"]
+        gender, nationality = GENDERS.get(person["gender"]), NATIONALITY_GROUPS.get(person["nationality"].replace(" ", "_"))
+        if gender is None or nationality is None:
+            return None
+        said_age = "vârstă necunoscută (tratată ca minor)" if age.startswith("unknown") else f"vârsta {age}"
+        return f"{said_age}, {gender[1].lower()}, {nationality[1]}"
+    if part.startswith("exploitation: "):
+        forms = [EXPLOITATION_FORMS.get(f.replace(" ", "_")) for f in part.removeprefix("exploitation: ").split(", ")]
+        return "exploatare: " + ", ".join(f[1].lower() for f in forms if f) if all(forms) else None
+    if part.startswith("needs: "):
+        text, needs = part.removeprefix("needs: "), []
+        for need in _NEED.finditer(text):
+            label = _NEEDS.get(need["label"])
+            if label is None:
+                return None
+            needs.append(f"{label} ({'obligatorie' if need['priority'] == 'required' else 'dorită'})")
+        return "nevoi: " + ", ".join(needs) if needs and sum(len(m[0]) for m in _NEED.finditer(text)) == len(text) else None
+    if children := _CHILDREN.match(part):
+        n = int(children["n"])
+        return "1 copil însoțitor" if n == 1 else f"{n} copii însoțitori"
+    if part.startswith("from RO-"):
+        return "din " + part.removeprefix("from ")
+    if part.startswith("security risk ") and (risk := RISKS.get(part.removeprefix("security risk "))):
+        return f"risc de securitate {risk}"
+    return None
