@@ -100,3 +100,17 @@ def test_every_history_event_has_a_timeline_text_in_both_languages() -> None:
     ro = i18n.translations("ro")
     assert ro.gettext(EVENT_TEXTS["referral_placed"]) == "referire plasată"
     assert all(ro.gettext(text) != text for text in EVENT_TEXTS.values())
+
+
+def test_every_reason_the_system_writes_into_a_history_reads_in_romanian() -> None:
+    """A reason written by the code into a referral's history (``reason="..."``) has its Romanian text on the timeline."""
+    import pathlib
+    import re
+
+    from referralnet import referrals
+    from referralnet.web.institution import SYSTEM_REASONS
+
+    source = "".join(p.read_text(encoding="utf-8") for p in pathlib.Path(referrals.__file__).parent.glob("*.py"))
+    assert set(re.findall(r'reason="([^"]+)"', source)) == set(SYSTEM_REASONS)
+    ro = i18n.translations("ro")
+    assert all(ro.gettext(text) != text for text in SYSTEM_REASONS)

@@ -47,6 +47,13 @@ EVENT_TEXTS = {
     "referral_cancelled": N_("referral cancelled"), "place_released": N_("place released"),
     "arrival_recorded": N_("arrival recorded"), "referral_closed": N_("referral closed"),
 }
+# The reasons the system itself writes into a referral's history (tests/unit/test_i18n.py keeps this list whole);
+# a person's own text (a decline's, a cancellation's) is shown as written.
+SYSTEM_REASONS = frozenset({
+    N_("a required need has no provider left"), N_("another provider accepted this need"),
+    N_("every provider asked for this need declined or did not answer in time"), N_("no provider fits this need"),
+    N_("the referral was cancelled"), N_("the referral was closed"),
+})  # fmt: skip
 POLL_SECONDS = 5
 # A second round's refusals as the page words them (the services' own messages are English and name codes).
 NO_PROVIDER_LEFT = N_("no other provider can be asked for this need now: those who fit already declined or are already asked")
@@ -102,7 +109,7 @@ def _timeline(referral: Any) -> list[tuple[Any, str, str | None]]:
 def _referral_page(name: str, referral: Any, code: int = 200, /, **context: Any) -> Template:
     """The referral page or its live part: needs with their labels in both languages, offers, contacts, timeline."""
     return _page(name, code, headers=LIVE_HEADERS, referral=referral, poll=POLL_SECONDS, timeline=_timeline(referral),
-                 need_labels=NEED_LABELS, decline_labels=DECLINE_REASONS, open_needs=rounds.OPEN_NEED,
+                 system_reasons=SYSTEM_REASONS, need_labels=NEED_LABELS, decline_labels=DECLINE_REASONS, open_needs=rounds.OPEN_NEED,
                  open_referral=rounds.OPEN_REFERRAL, arrival_from=referrals.ARRIVAL_FROM, close_from=referrals.CLOSE_BY_PARTIES,
                  outcomes=OUTCOMES, **{"errors": {}, "kinds": {}, **context})  # fmt: skip
 
