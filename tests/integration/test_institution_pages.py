@@ -153,6 +153,7 @@ async def test_nothing_fits_says_why_and_one_click_searches_relaxed(client: Asyn
     await client.get("/language/ro?next=/institution/referrals/new")
     in_romanian = await post_form(client, "/institution/referrals/new", {**FORM, "accessibility": "wheelchair"})
     assert "<li>accesibilitatea: 1</li>" in in_romanian.text and "prima regulă" in in_romanian.text
+    assert "pentru femei adulte: 1 din 1 excluse din cauza: " in in_romanian.text and "excluded by" not in in_romanian.text
     await client.get("/language/en?next=/institution/referrals/new")
     token = await csrf_of(client, "/institution/referrals/new")
     data: dict[str, Any] = {}

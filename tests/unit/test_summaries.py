@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import get_args
+from typing import Any, get_args
 
 import msgspec
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from referralnet.matching.profile import Profile
 from referralnet.referrals.creation import summarise
 from referralnet.vocabulary.codes import COUNTY_CODES, EXPLOITATION_FORMS, GENDERS, NATIONALITY_GROUPS, SERVICE_TYPES, AgeBand
-from referralnet.web.summaries import in_romanian
+from referralnet.web.summaries import NO_COMBINATION, explanation_in_romanian, in_romanian
 
 ENGLISH = re.compile(r"\b(age|unknown|female|male|exploitation|needs|required|desired|accompanying|from|security|risk)\b")
 
@@ -60,3 +61,30 @@ def test_an_example_and_an_unknown_part() -> None:
         "1 copil însoțitor; din RO-IS; risc de securitate ridicat"
     )
     assert in_romanian("age 25-39, female, romanian; something new") == "age 25-39, female, romanian; something new"
+
+
+def _selection(minor: bool, gender: str, considered: int = 5, max_km: float | None = 50.0) -> Any:
+    from types import SimpleNamespace
+
+    profile = SimpleNamespace(is_minor=minor, gender=gender)
+    return SimpleNamespace(profile=profile, considered=dict.fromkeys(SERVICE_TYPES, considered), query=SimpleNamespace(max_km=max_km),
+                           beyond={})  # fmt: skip
+
+
+@pytest.mark.parametrize("service_type", sorted(SERVICE_TYPES))
+def test_why_nothing_fits_reads_in_romanian(service_type: str) -> None:
+    """Every message ``matching.explain`` writes, for every need, person and constraint."""
+    from referralnet.matching.explain import CONSTRAINT_TEXT, nothing_fits
+
+    for minor, gender in [(m, g) for m in (True, False) for g in GENDERS]:
+        s = _selection(minor, gender)
+        messages = [nothing_fits(s, service_type, {code: 2}) for code in CONSTRAINT_TEXT]
+        messages += [nothing_fits(_selection(minor, gender, considered=0), service_type, {})]
+        for message in messages:
+            romanian = explanation_in_romanian(message)
+            assert romanian != message and SERVICE_TYPES[service_type][2].lower() in romanian, message
+            assert not re.search(r"\b(no|for|excluded|by|within|directory|of)\b", romanian), (message, romanian)
+    near = f"no {SERVICE_TYPES[service_type][1].lower()} for adult women within 50 km; nearest: Asociația Alfa (Casa) at 73 km"
+    assert explanation_in_romanian(near).endswith("; cel mai apropiat: Asociația Alfa (Casa), la 73 km")
+    assert explanation_in_romanian(NO_COMBINATION).startswith("nicio combinație")
+    assert explanation_in_romanian("something else") == "something else"

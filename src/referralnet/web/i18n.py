@@ -141,6 +141,12 @@ def _summary(context: Context, text: str | None) -> str:
 
 
 @pass_context
+def _explanation(context: Context, message: str) -> str:
+    """Why nothing fits (``excluded.messages``), in the page's language."""
+    return summaries.explanation_in_romanian(message) if _context_locale(context) == "ro" else message
+
+
+@pass_context
 def _constraint(context: Context, code: str) -> str:
     """What a hard filter excluded by, in the page's language."""
     return constraint_text(code, _context_locale(context))
@@ -164,6 +170,7 @@ def install(env: Environment) -> None:
     env.filters["reason"] = _reason
     env.filters["constraint"] = _constraint
     env.filters["summary"] = _summary
+    env.filters["explanation"] = _explanation
     env.globals["page_lang"] = _lang
     env.globals["here"] = _here
     env.globals["LANGUAGES"] = NAMES

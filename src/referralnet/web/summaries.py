@@ -1,4 +1,4 @@
-"""A referral's anonymised summary in Romanian, for the pages.
+"""A referral's anonymised summary, and why nothing fits a profile, in Romanian, for the pages.
 
 The summary is written once, in English, when the referral is made (``referrals.creation.summarise``: codes and
 counts only) and travels in messages and the API. The pages read it back part by part and write each part with the
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from referralnet.matching.explain import CONSTRAINT_TEXT, CONSTRAINT_TEXT_RO
 from referralnet.vocabulary.codes import EXPLOITATION_FORMS, GENDERS, NATIONALITY_GROUPS, SERVICE_TYPES
 
 RISKS = {"medium": "mediu", "high": "ridicat"}
@@ -56,3 +57,33 @@ def _part(part: str) -> str | None:
     if part.startswith("security risk ") and (risk := RISKS.get(part.removeprefix("security risk "))):
         return f"risc de securitate {risk}"
     return None
+
+
+# ---- why nothing fits (``matching.explain``'s messages) ----------------------------------------------------------
+
+WHO = {"boys": "băieți", "girls": "fete", "minors": "minori", "adult men": "bărbați adulți", "adult women": "femei adulte",
+       "adults": "adulți"}  # fmt: skip
+NO_COMBINATION = "no combination of up to 3 organisations covers all required needs"
+_EXCLUDED_BY = {en: code for code, en in CONSTRAINT_TEXT.items()}
+_NOTHING = re.compile(r"^no (?P<name>.+?) (?:in the directory$|for (?P<who>boys|girls|minors|adult men|adult women|adults)(?P<rest>.*)$)")
+_BY = re.compile(r"^: (?P<n>\d+) of (?P<total>\d+) excluded by (?P<by>.+)$")
+_WITHIN = re.compile(r"^ within (?P<km>\S+) km(?:; nearest: (?P<where>.+) at (?P<at>\d+) km)?$")
+
+
+def explanation_in_romanian(message: str) -> str:
+    """One of ``matching.explain``'s messages (why nothing fits) in Romanian, or as it is when not one it writes."""
+    if message == NO_COMBINATION:
+        return "nicio combinație de cel mult 3 organizații nu acoperă toate nevoile obligatorii"
+    nothing = _NOTHING.match(message)
+    name = _NEEDS.get(nothing["name"]) if nothing else None
+    if nothing is None or name is None:
+        return message
+    if nothing["who"] is None:
+        return f"niciun serviciu „{name}” în director"
+    who, rest = WHO[nothing["who"]], nothing["rest"]
+    if (by := _BY.match(rest)) and by["by"] in _EXCLUDED_BY:
+        return f"niciun serviciu „{name}” pentru {who}: {by['n']} din {by['total']} excluse din cauza: {CONSTRAINT_TEXT_RO[_EXCLUDED_BY[by['by']]]}"
+    if within := _WITHIN.match(rest):
+        said = f"niciun serviciu „{name}” pentru {who} pe o rază de {within['km']} km"
+        return f"{said}; cel mai apropiat: {within['where']}, la {within['at']} km" if within["where"] else said
+    return message
