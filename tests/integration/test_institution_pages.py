@@ -110,6 +110,11 @@ async def test_missing_choices_and_identifiers_are_named_beside_their_fields(cli
                               data={**FORM, "note": "Maria Ionescu, născută 12.03.1990", "_csrf_token": await csrf_of(client, "/institution/referrals/new")})  # fmt: skip
     assert "pare să conțină date personale (" in named.text and "Ionescu" not in named.text
     assert any(f"({kind})" in named.text for kind in ("numele unei persoane", "data nașterii"))  # every kind in Romanian
+    for locality, said in (("Nowhereville", "județul nu are o localitate cu acest nume"), ("Pascanii", "poate: Pașcani")):
+        unknown = await client.post("/institution/referrals/new", headers={"Accept-Language": "ro"},
+                                    data={**FORM, "county": "RO-IS", "locality": locality,
+                                          "_csrf_token": await csrf_of(client, "/institution/referrals/new")})  # fmt: skip
+        assert unknown.status_code == 422 and 'id="locality-error"' in unknown.text and said in unknown.text, unknown.text
     assert in_app(client, lambda: Referral.count()) == 0
 
 

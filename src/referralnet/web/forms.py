@@ -127,6 +127,12 @@ def field_errors(exc: InvalidInput) -> FormErrors:
         # The refused text is not sent back into the page (nor its cache): the field comes back empty.
         refused = N_("this text seems to hold personal data (%(kind)s): remove personal identifiers; the text was not kept")
         return FormErrors({name: refused}, {name: exc.kind})
+    if name == "locality" and exc.detail.startswith("unknown locality in "):
+        # The hints are the directory's own names, the same in both languages (``%(kind)s`` carries them).
+        _, _, hints = exc.detail.partition("; did you mean: ")
+        if hints:
+            return FormErrors({name: N_("this county has no locality of that name; did you mean: %(kind)s")}, {name: hints})
+        return FormErrors({name: N_("this county has no locality of that name")})
     return FormErrors({name: exc.detail})
 
 
