@@ -85,6 +85,8 @@ async def test_get_shows_the_offer_and_changes_nothing(client: Any, settings: An
         assert '<dd id="offer-status">pending</dd>' in text
         assert 'method="post"' in text and "https://" not in text and "http://" not in text
     assert 'name="reason"' in text
+    ro = await client.get(c.link(0, "accept"), headers={"Accept-Language": "ro"})
+    assert '<dd id="offer-status">în așteptare</dd>' in ro.text and "vârsta " in ro.text  # the status and summary in Romanian
     assert await c.state() == before
 
 
