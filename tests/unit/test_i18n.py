@@ -114,3 +114,10 @@ def test_every_reason_the_system_writes_into_a_history_reads_in_romanian() -> No
     assert set(re.findall(r'reason="([^"]+)"', source)) == set(SYSTEM_REASONS)
     ro = i18n.translations("ro")
     assert all(ro.gettext(text) != text for text in SYSTEM_REASONS)
+
+
+def test_the_delivery_error_the_system_records_reads_in_romanian() -> None:
+    from referralnet.notifications.outbox import NO_CHANNEL
+    from referralnet.web.review import KNOWN_ERRORS
+
+    assert NO_CHANNEL in KNOWN_ERRORS and i18n.translations("ro").gettext(NO_CHANNEL) != NO_CHANNEL

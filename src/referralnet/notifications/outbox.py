@@ -26,6 +26,9 @@ _INSERT = (
 )
 _VALUES = "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 0, {}, {}, {})"
 
+# A notice to an organisation with no channel: its row's last_error (the secretariat's review page shows it translated).
+NO_CHANNEL = "the organisation has no referral e-mail or webhook"
+
 
 class Written(NamedTuple):
     """One outbox row as written: its channel (email, webhook, none), recipient and status."""
@@ -97,7 +100,7 @@ def notify_sql(notices: list[Notice], *, now: dt.datetime, contacts: dict[int, d
         for w in mine:
             rows.append(_values(kind, w.channel, w.recipient, now, notice, notice.organisation_id))
         if not mine:
-            error = "the organisation has no referral e-mail or webhook"
+            error = NO_CHANNEL
             mine.append(Written(kind, "none", "", "failed"))
             rows.append(_values(kind, "none", "", now, notice, notice.organisation_id, status="failed", error=error))
         written.append(mine)

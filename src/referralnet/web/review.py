@@ -43,6 +43,8 @@ CONFIRMED = N_("the organisation confirmed its capacity meanwhile; no reminder i
 ALREADY_RETRIED = N_("this message is no longer failed: it was retried already")
 NO_CHANNEL = N_("the organisation has no e-mail or webhook; add one in Members first")
 NOT_OPEN = N_("this offer is no longer open; reload the page")
+# Delivery errors the system itself records (``notifications.outbox.NO_CHANNEL``), shown translated; others as recorded.
+KNOWN_ERRORS = frozenset({N_("the organisation has no referral e-mail or webhook")})
 TOO_LATE = N_("the deadline of this offer has passed; it has expired")
 NO_REASON = N_("choose a reason for declining")
 TEXT_TOO_LONG = N_("the text is too long: 500 characters at most")
@@ -125,7 +127,8 @@ class ReviewPages(Controller):
     async def _review(self, request: Request[Any, Any, Any], now: dt.datetime, code: int = 200, **context: Any) -> Template:
         done = request.query_params.get("done")
         return _page("secretariat/review.html", code, headers=LIVE_HEADERS, reasons=DECLINE_REASONS, now=now, tables=TABLES,
-                     done=DONE.get(done or ""), **await review_lists(request, now), **{"errors": {}, **context})  # fmt: skip
+                     known_errors=KNOWN_ERRORS, done=DONE.get(done or ""), **await review_lists(request, now),
+                     **{"errors": {}, **context})  # fmt: skip
 
     async def _refused(self, request: Request[Any, Any, Any], now: dt.datetime, key: str, exc: DomainError) -> Template:
         if isinstance(exc, NotFound) or exc.status_code == 403:
