@@ -82,7 +82,12 @@ async def test_decline_on_the_offer_page_screens_the_note(
     await person(client, clock, "ana@alfa.example.org", "ngo", w["org"]["id"])
     named = await post(client, f"/ngo/offers/{oid}/decline", {"from": "offer", "reason": "safety", "text": "call Ana Popescu at 0722123456"},
                        f"/ngo/offers/{oid}")  # fmt: skip
-    assert named.status_code == 422 and 'id="answer-error"' in named.text and "0722123456" not in named.text
+    assert named.status_code == 422 and "0722123456" not in named.text
+    # The refusal sits beside the note, tied to it; the chosen reason is kept.
+    assert 'id="decline-text-error"' in named.text and 'aria-describedby="text-rule decline-text-error"' in named.text
+    assert '<option value="safety" selected>' in named.text
+    no_reason = await post(client, f"/ngo/offers/{oid}/decline", {"from": "offer", "reason": ""}, f"/ngo/offers/{oid}")
+    assert no_reason.status_code == 422 and 'id="decline-reason-error"' in no_reason.text
     assert (await offer_of(client, w["officer"], referral["id"]))["status"] == "pending"
     ok = await post(client, f"/ngo/offers/{oid}/decline", {"from": "offer", "reason": "not_eligible", "text": "outside our age range"},
                     f"/ngo/offers/{oid}")  # fmt: skip

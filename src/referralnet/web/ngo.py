@@ -218,7 +218,10 @@ class NgoPages(Controller):
         if form.get("from") == "offer":  # answered on the offer's own page: the refusal is shown there
             from referralnet.web.ngo_offer import offer_page
 
-            return await offer_page(request, offer_id, now, exc.status_code, errors={"answer": _offer_error(exc)})
+            # A refusal about one field of the decline sits beside it; the chosen reason is kept (a refused note is not shown again).
+            field = "decline-" + exc.field if exc.field in ("reason", "text") else "answer"
+            return await offer_page(request, offer_id, now, exc.status_code, errors={field: _offer_error(exc)},
+                                    kept={"reason": form.get("reason", "")})  # fmt: skip
         return await _inbox(request, now, exc.status_code, errors={offer_id: _offer_error(exc)})
 
 

@@ -39,7 +39,7 @@ async def offer_page(request: Request[Any, Any, Any], offer_id: int, now: dt.dat
     return _page("ngo/offer.html", code, headers=LIVE_HEADERS, view=view, o=view.offer, referral=view.referral, now=now,
                  reasons=DECLINE_REASONS, outcomes=OUTCOMES, urgencies=URGENCIES, need_labels=NEED_LABELS,
                  arrival_from=referrals.ARRIVAL_FROM, close_from=referrals.CLOSE_BY_PARTIES,
-                 **{"errors": {}, "kinds": {}, **context})  # fmt: skip
+                 **{"errors": {}, "kinds": {}, "kept": {}, **context})  # fmt: skip
 
 
 class NgoOfferPages(Controller):
