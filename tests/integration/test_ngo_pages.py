@@ -63,6 +63,7 @@ async def test_capacity_buttons_still_correct_and_refusals(client: AsyncTestClie
     assert await free(client, admin, sid) == 0
     over = await post(client, f"/ngo/services/{sid}/capacity", {"action": "set", "available": "11"}, "/ngo")
     assert over.status_code == 422 and "more than the total" in over.text and await free(client, admin, sid) == 0
+    assert f'id="available-{sid}" name="available" inputmode="numeric" value="11" aria-describedby="error-{sid}"' in over.text  # kept
     assert 'name="seen" value="0"' in (await client.get("/ngo")).text
     meanwhile = await client.put(f"/api/v1/services/{sid}/capacity", json={"available": 3}, headers=admin)
     assert meanwhile.status_code == 200

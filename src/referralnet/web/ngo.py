@@ -119,7 +119,7 @@ async def _services(actor: Any) -> list[Any]:
 async def _home(request: Request[Any, Any, Any], now: dt.datetime, code: int = 200, **context: Any) -> Template:
     stale = dt.timedelta(days=request.app.state.settings.capacity_stale_days)
     return _page("ngo/home.html", code, services=await _services(request.scope["user"]), now=now, stale=stale,
-                 **{"errors": {}, **context})  # fmt: skip
+                 **{"errors": {}, "typed": {}, **context})  # fmt: skip
 
 
 def inbox_ids(pairs: list[Any]) -> str:
@@ -163,7 +163,9 @@ class NgoPages(Controller):
         except DomainError as exc:
             if exc.status_code in (403, 404):
                 return _page("institution/missing.html", exc.status_code, message=N_("there is no such service of your organisation"))
-            return await _home(request, clock.now(), exc.status_code, errors={service_id: _capacity_error(exc)})
+            typed = form.get("available", "")  # the refused figure comes back in its box (digits only: nothing else is echoed)
+            return await _home(request, clock.now(), exc.status_code, errors={service_id: _capacity_error(exc)},
+                               typed={service_id: typed[:9]} if typed.isdigit() else {})  # fmt: skip
         return Redirect(f"/ngo#service-{service_id}", status_code=303)
 
     @get("/offers", operation_id="ngoOffersPage", include_in_schema=False)
