@@ -45,6 +45,8 @@ async def test_organisation_profile_contact_services_and_webhook(client: AsyncTe
     assert api["referral_email"] == "oferte@alfa.example.org" and api["referral_phone"] == "+40 232 000 000" and api["website"] == "https://alfa.example.org"
     bad_phone = await post(client, "/ngo/organisation", {"referral_email": "oferte@alfa.example.org", "referral_phone": "call us"}, "/ngo/organisation")
     assert bad_phone.status_code == 422 and 'id="referral_phone-error"' in bad_phone.text
+    both = await post(client, "/ngo/organisation", {"referral_email": "x@@y", "referral_phone": "call us", "website": "ftp//x"}, "/ngo/organisation")
+    assert both.status_code == 422 and all(f'id="{name}-error"' in both.text for name in ("referral_email", "referral_phone", "website"))
     inner = await post(client, "/ngo/organisation", {"referral_email": "oferte@alfa.example.org", "webhook_url": "https://127.0.0.1/hook"},
                        "/ngo/organisation")  # fmt: skip
     assert inner.status_code == 422 and 'id="webhook_url-error"' in inner.text

@@ -203,6 +203,12 @@ async def test_members_add_edit_deactivate_and_csv(client: AsyncTestClient[Any],
     refused = await post(client, "/secretariat/members/new", {"name": "Asociația Gama", "referral_email": "not an address"}, "/secretariat/members/new")
     assert refused.status_code == 400 or refused.status_code == 422
     assert 'id="error-referral_email"' in refused.text and "valid e-mail address" in refused.text and 'value="Asociația Gama"' in refused.text
+    # Every refused field at once, not one per sending.
+    several = await post(client, "/secretariat/members/new", {"name": "Asociația Gama", "referral_email": "bad@@x", "website": "ftp//x",
+                                                              "referral_phone": "abc"}, "/secretariat/members/new")  # fmt: skip
+    assert several.status_code == 422
+    assert all(f'id="error-{name}"' in several.text for name in ("referral_email", "website", "referral_phone")), several.text
+    assert 'id="error-name"' not in several.text
     made = await post(client, "/secretariat/members/new", {"name": "Asociația Gama", "referral_email": "gama@example.org", "county": "RO-CJ",
                                                           "referral_phone": "+40 264 000 000"}, "/secretariat/members/new")  # fmt: skip
     assert made.status_code == 303

@@ -80,6 +80,27 @@ def read(form: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     return values
 
 
+class FieldsRefused(InvalidInput):
+    """Every refused field of a form at once (``fields``: name -> the page's message), the first as ``field``."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        first = next(iter(fields))
+        super().__init__(fields[first], field=first)
+        self.fields = fields
+
+
+def refused_fields(values: Mapping[str, Any], each: type[Any], messages: Mapping[str, str], default: str) -> FieldsRefused:
+    """The fields of ``values`` that ``each`` (a Struct whose every field is optional) refuses one by one, with their
+    messages: msgspec stops at the first, and a person would have to send the form once per mistake."""
+    fields: dict[str, str] = {}
+    for name, value in values.items():
+        try:
+            msgspec.convert({name: value}, each)
+        except msgspec.ValidationError:
+            fields[name] = messages.get(name, default)
+    return FieldsRefused(fields or {"name": default})
+
+
 class FormErrors(Exception):
     """Errors by form field; nothing was written."""
 

@@ -8,7 +8,6 @@ person's networks' members (``scope_for``).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import msgspec
@@ -21,12 +20,13 @@ from referralnet.directory.membership import bound_networks, networks_after
 from referralnet.directory.networks import list_networks, visible_codes
 from referralnet.directory.schemas import OrganisationCreate, OrganisationUpdate
 from referralnet.directory.services import create_organisation, get_organisation, list_organisations, update_organisation
-from referralnet.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from referralnet.errors import Conflict, DomainError, Forbidden, NotFound
 from referralnet.params import CurrentClock, FromPath, FromQuery
 from referralnet.texts import N_
 from referralnet.vocabulary import geo
 from referralnet.vocabulary.codes import SERVICE_TYPES
 from referralnet.web.auth import ROLE_NAMES
+from referralnet.web.forms import FieldsRefused, refused_fields
 from referralnet.web.institution import _page
 from referralnet.web.review import csv_download, not_in_view, scope_of
 from referralnet.web.secretariat import secretariat_only
@@ -82,10 +82,10 @@ def organisation_body(form: dict[str, str], kind: type[Any], networks: list[str]
         values["networks"] = networks
     try:
         return msgspec.convert(values, kind)
-    except msgspec.ValidationError as exc:
-        match = re.search(r"\$\.(\w+)", str(exc))
-        field = match.group(1) if match else "name"
-        raise InvalidInput(FIELD_ERRORS.get(field, FIELD_ERRORS["name"]), field=field) from None
+    except msgspec.ValidationError:
+        if kind is OrganisationCreate and not values.get("name"):
+            values = {**values, "name": 0}  # a missing name is refused as a wrong one
+        raise refused_fields(values, OrganisationUpdate, FIELD_ERRORS, FIELD_ERRORS["name"]) from None
 
 
 async def _org_in_view(request: Request[Any, Any, Any], org_id: int) -> Any:
@@ -117,6 +117,8 @@ async def network_choices(actor: Any) -> list[Any]:
 
 
 def _field_error(exc: DomainError) -> dict[str, str]:
+    if isinstance(exc, FieldsRefused):
+        return exc.fields
     field = exc.field or "name"
     return {field: EXISTS if isinstance(exc, Conflict) else FIELD_ERRORS.get(field, exc.detail)}
 

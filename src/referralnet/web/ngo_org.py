@@ -15,12 +15,13 @@ from referralnet.directory import capacity
 from referralnet.directory.listing import list_services
 from referralnet.directory.schemas import OrganisationUpdate
 from referralnet.directory.services import get_organisation, get_service, update_organisation
-from referralnet.errors import DomainError, InvalidInput, NotFound
+from referralnet.errors import DomainError, NotFound
 from referralnet.notifications.services import rotate_webhook_secret
 from referralnet.params import CurrentClock, FromPath
 from referralnet.texts import N_
 from referralnet.vocabulary.codes import CAPACITY_UNITS, SERVICE_TYPES
 from referralnet.web import i18n, ngo_views
+from referralnet.web.forms import FieldsRefused, refused_fields
 from referralnet.web.institution import _page
 from referralnet.web.ngo import ngo_only
 
@@ -53,9 +54,8 @@ def contact_update(form: dict[str, str]) -> OrganisationUpdate:
     body = {name: form.get(name) or None for name in CONTACT_FIELDS}
     try:
         return msgspec.convert(body, OrganisationUpdate)
-    except msgspec.ValidationError as exc:
-        field = next((name for name in CONTACT_FIELDS if f"$.{name}" in str(exc)), "referral_email")
-        raise InvalidInput(FIELD_ERRORS[field], field=field) from None
+    except msgspec.ValidationError:
+        raise refused_fields(body, OrganisationUpdate, FIELD_ERRORS, FIELD_ERRORS["referral_email"]) from None
 
 
 async def organisation_page(request: Request[Any, Any, Any], code: int = 200, **context: Any) -> Template:
@@ -97,7 +97,8 @@ class NgoOrganisationPages(Controller):
             field = exc.field if exc.field in CONTACT_FIELDS else "referral_email"
             message = exc.detail if exc.detail in FIELD_ERRORS.values() else FIELD_ERRORS[field]
             values = {name: form.get(name, "") for name in CONTACT_FIELDS}
-            return await organisation_page(request, exc.status_code, errors={field: message}, values=values)
+            errors = exc.fields if isinstance(exc, FieldsRefused) else {field: message}
+            return await organisation_page(request, exc.status_code, errors=errors, values=values)
         return Redirect("/ngo/organisation?done=saved#contact", status_code=303)
 
     @post("/organisation/webhook-secret", operation_id="ngoRotateWebhookSecretPage", include_in_schema=False, status_code=200)
