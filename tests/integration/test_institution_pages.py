@@ -71,9 +71,13 @@ async def test_profile_candidates_send_and_follow(client: AsyncTestClient[Any], 
     assert 'data-label="Seen"' in detail.text and 'data-label="Answer by"' in detail.text
     ro_detail = await client.get(detail_path, headers={"Accept-Language": "ro"})
     assert re.search(r'id="summary">vârsta [^<]*; nevoi: ', ro_detail.text), ro_detail.text  # the summary in Romanian
-    assert 'hx-get="' + detail_path + '/live"' in detail.text
-    live = await client.get(detail_path + "/live")
-    assert live.status_code == 200 and live.text.lstrip().startswith("<section id=\"live\"")
+    shown = re.search(r'hx-get="' + re.escape(detail_path) + r'/live\?shown=([^"]+)"', detail.text)
+    assert shown is not None and shown.group(1) == "open%3Aopen"  # the states the page's forms were drawn for
+    live = await client.get(detail_path + "/live", params={"shown": "open:open"})
+    assert live.status_code == 200 and live.text.lstrip().startswith("<section id=\"live\"") and "hx-refresh" not in live.headers
+    # Once the states move (the provider accepted), the polling reloads the page, whose forms follow them (arrival, closing).
+    moved = await client.get(detail_path + "/live", params={"shown": "open:unplaced"})
+    assert moved.status_code == 200 and moved.headers["hx-refresh"] == "true"
     listing = await client.get("/institution/referrals")
     assert f'href="{detail_path}"' in listing.text and 'data-label="Created"' in listing.text
     assert f'href="{detail_path}"' not in (await client.get("/institution/referrals?status=closed")).text

@@ -106,9 +106,18 @@ def _timeline(referral: Any) -> list[tuple[Any, str, str | None]]:
     return [(e.at, EVENT_TEXTS.get(kind := type(e).__struct_config__.tag, kind.replace("_", " ")), e.reason) for e in referral.history]
 
 
+def shape_of(referral: Any) -> str:
+    """What decides the page's forms (arrival, closing, asking more providers): the referral's and its needs' states."""
+    return referral.status + ":" + ",".join(n.status for n in referral.needs)
+
+
 def _referral_page(name: str, referral: Any, code: int = 200, /, **context: Any) -> Template:
     """The referral page or its live part: needs with their labels in both languages, offers, contacts, timeline."""
-    return _page(name, code, headers=LIVE_HEADERS, referral=referral, poll=POLL_SECONDS, timeline=_timeline(referral),
+    headers = LIVE_HEADERS
+    if (shown := context.get("shown")) and shown != shape_of(referral):
+        headers = {**LIVE_HEADERS, "HX-Refresh": "true"}  # the page's forms no longer fit: htmx reloads the whole page
+    context.setdefault("shown", shape_of(referral))
+    return _page(name, code, headers=headers, referral=referral, poll=POLL_SECONDS, timeline=_timeline(referral),
                  system_reasons=SYSTEM_REASONS, need_labels=NEED_LABELS, decline_labels=DECLINE_REASONS, open_needs=rounds.OPEN_NEED,
                  open_referral=rounds.OPEN_REFERRAL, arrival_from=referrals.ARRIVAL_FROM, close_from=referrals.CLOSE_BY_PARTIES,
                  outcomes=OUTCOMES, **{"errors": {}, "kinds": {}, **context})  # fmt: skip
@@ -232,16 +241,18 @@ class InstitutionPages(Controller):
 
     @get("/referrals/{referral_id:int}/live", operation_id="institutionReferralLive", include_in_schema=False)
     async def live(self, request: Request[Any, Any, Any], referral_id: FromPath[int], clock: CurrentClock) -> Template:
-        """The referral's status part alone, for htmx polling."""
-        return await self._shown(request, referral_id, clock, "institution/_live.html")
+        """The referral's status part alone, for htmx polling; when the states the page was drawn for moved (``shown``),
+        htmx is told to reload the page, whose forms follow them."""
+        shown = request.query_params.get("shown", "")
+        return await self._shown(request, referral_id, clock, "institution/_live.html", shown=shown[:500])
 
-    async def _shown(self, request: Request[Any, Any, Any], referral_id: int, clock: Any, name: str) -> Template:
+    async def _shown(self, request: Request[Any, Any, Any], referral_id: int, clock: Any, name: str, **context: Any) -> Template:
         """The referral in the page ``name``, or the not-found page (another institution's referral too)."""
         try:
             referral = await referrals.get_referral(referral_id, request.user, clock.now())
         except NotFound:
             return _not_found()
-        return _referral_page(name, referral)
+        return _referral_page(name, referral, **context)
 
     @post("/referrals/{referral_id:int}/round", operation_id="secondRoundPage", include_in_schema=False, status_code=303)
     async def second_round(self, request: Request[Any, Any, Any], referral_id: FromPath[int], clock: CurrentClock) -> Template | Redirect:
