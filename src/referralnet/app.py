@@ -38,7 +38,7 @@ from referralnet.notifications.controllers import NotificationController, Webhoo
 from referralnet.referrals.controllers import DeclineController, OfferController, ReferralController, TaskController
 from referralnet.scheduler import build_scheduler
 from referralnet.settings import Settings
-from referralnet.strict import strict_request
+from referralnet.strict import query_names, strict_request
 from referralnet.vocabulary import geo
 from referralnet.vocabulary.controllers import VocabularyController
 from referralnet.web.auth import AccountPages
@@ -205,4 +205,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     openapi.install(app, PUBLIC_OPERATIONS)
     guard_without_copies(app)
+    app.state.query_names = query_names(app)
     return app

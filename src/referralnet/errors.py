@@ -129,8 +129,8 @@ def _name_field(item: Any) -> Any:
 def _as_sent(item: Any, request: Request[Any, Any, Any] | None) -> Any:
     """A query parameter named as the client sends it (``from``), not as its Python parameter (``start``): Litestar
     names the parameter of a handler or of one of its dependencies."""
-    if not isinstance(item, dict) or item.get("source") != "query" or request is None:
-        return item
+    if not isinstance(item, dict) or item.get("source") != "query" or request is None or item.get("key") in request.query_params:
+        return item  # (a key the client sent, e.g. an unknown ``start``, is named as sent already)
     try:
         handler = request.route_handler
         signatures = [handler.parsed_fn_signature, *(p.parsed_fn_signature for p in handler.resolve_dependencies().values())]

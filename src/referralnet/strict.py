@@ -16,7 +16,6 @@ import msgspec
 from litestar import Request
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ValidationException
-from litestar.params import ParameterKwarg
 from litestar.utils.scope.state import ScopeState
 
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
@@ -68,11 +67,15 @@ async def strict_request(request: Request[Any, Any, Any]) -> None:
 
 def known_query(request: Request[Any, Any, Any]) -> None:
     """Refuse an API request with a query parameter its handler does not take (400 naming it and the nearest name):
-    a mistyped filter (``countty=RO-IS``) would otherwise be ignored and answer with everything."""
+    a mistyped filter (``countty=RO-IS``) would otherwise be ignored and answer with everything. FHIR's own general
+    parameters (``_format``, ``_pretty``, ...) pass on FHIR paths, which answer in one format anyway."""
     if not request.scope["query_string"] or not request.url.path.startswith("/api/"):
         return
-    known = _query_names(request.route_handler)
-    unknown = [name for name in request.query_params if name not in known]
+    known = request.app.state.get("query_names", {}).get(request.route_handler)
+    if known is None:  # a handler the index does not know (none in this app): not checked
+        return
+    fhir = "/fhir" in request.url.path
+    unknown = [name for name in request.query_params if name not in known and not (fhir and name.startswith("_"))]
     if unknown:
         raise ValidationException(
             detail=f"Validation failed for {request.method} {request.url.path}",
@@ -88,18 +91,11 @@ def _unknown(name: str, known: frozenset[str]) -> str:
     return f"unknown query parameter; {hint}this call takes: {', '.join(sorted(known)) or 'none'}"
 
 
-@cache
-def _query_names(handler: Any) -> frozenset[str]:
-    """The query parameters ``handler`` and its dependencies declare, by the names clients send."""
-    signatures = [handler.parsed_fn_signature, *(p.parsed_fn_signature for p in handler.resolve_dependencies().values())]
-    names: set[str] = set()
-    for signature in signatures:
-        for name, field in (signature.parameters.items() if signature is not None else ()):
-            definition = field.kwarg_definition
-            if definition is None or isinstance(definition, ParameterKwarg) and not (definition.header or definition.cookie):
-                names.add(getattr(definition, "query", None) or getattr(definition, "name", None) or name)
-    return frozenset(names - _NOT_QUERY)
-
-
-# Handler parameters Litestar fills from elsewhere than the query string.
-_NOT_QUERY = frozenset({"request", "data", "state", "scope", "socket", "headers", "cookies", "query", "body"})
+def query_names(app: Any) -> dict[Any, frozenset[str]]:
+    """Each route handler's query parameters as clients name them, its dependencies' included (Litestar's own
+    kwargs model of the route: only what the handler uses), for :func:`known_query`."""
+    return {
+        handler: frozenset(p.field_alias for p in kwargs_model.expected_query_params)
+        for route in app.routes
+        for handler, kwargs_model in getattr(route, "route_handler_map", {}).values()
+    }

@@ -67,3 +67,9 @@ async def test_an_unknown_query_parameter_is_refused_by_name(client: Any, admin:
                             headers=admin)  # fmt: skip
     assert fine.status_code == 200, fine.text
     assert (await client.get("/api/v1/services", params={"county": "RO-IS", "limit": 5, "offset": 0}, headers=admin)).status_code == 200
+    # Only what the call itself uses: not a dependency's name, nor another call's filter, nor its own Python name.
+    for path, name in (("/api/v1/services", "actor"), ("/api/v1/coverage/activity", "gender"), ("/api/v1/coverage/gaps", "start")):
+        refused = await client.get(path, params={name: "x"}, headers=admin)
+        assert refused.status_code == 400 and [e["key"] for e in refused.json()["extra"]] == [name], (path, refused.text)
+    # FHIR's general parameters pass on FHIR paths.
+    assert (await client.get("/api/v1/vocabulary/fhir/CodeSystem/service-type", params={"_format": "json"})).status_code == 200
