@@ -55,6 +55,27 @@ async def test_a_bound_secretariat_manages_and_reads_its_members_only(
     assert (await client.post(f"/api/v1/offers/{offer}/decline", json={"reason": "other"}, headers=bound)).status_code == 403
     assert (await client.get(f"/api/v1/referrals/{to_other['id']}", headers=admin)).json()["offers"][0]["status"] == "pending"
 
+    # A referral offered to a member and to another: once the other accepted, its contact and arrival instructions
+    # (a confidential shelter's meeting point) are not the bound secretariat's to see; the admin sees them.
+    both = await refer(client, institution, service_ids=[mine["id"], theirs["id"]], mode="parallel")
+    other_ngo = tokens.make("ngo", organisation=other["id"])
+    theirs_offer = next(o["id"] for o in both["offers"] if o["service_id"] == theirs["id"])
+    accepted = await client.post(f"/api/v1/offers/{theirs_offer}/accept", json={"arrival_instructions": "Poarta din spate, ora 10"},
+                                 headers=other_ngo)  # fmt: skip
+    assert accepted.status_code == 200, accepted.text
+    view = (await client.get(f"/api/v1/referrals/{both['id']}", headers=bound)).json()
+    assert view["provider_contacts"] == [] and view["officer_contact"] is None and "Poarta" not in str(view)
+    assert [c["organisation_id"] for c in (await client.get(f"/api/v1/referrals/{both['id']}", headers=admin)).json()["provider_contacts"]] == [other["id"]]
+
+    # Networks through the API: only its own, and a member stays in at least one of them.
+    moved = await client.patch(f"/api/v1/organisations/{member['id']}", json={"networks": ["protect", "ngo15"]}, headers=bound)
+    assert moved.status_code == 403 and moved.json()["extra"][0]["key"] == "networks"
+    left = await client.patch(f"/api/v1/organisations/{member['id']}", json={"networks": []}, headers=bound)
+    assert left.status_code == 422 and left.json()["extra"][0]["key"] == "networks"
+    outside = await client.post("/api/v1/organisations", json={"name": "Asociația Nouă", "networks": ["ngo15"]}, headers=bound)
+    assert outside.status_code == 403
+    assert (await client.get(f"/api/v1/organisations/{member['id']}", headers=admin)).json()["networks"] == ["protect"]
+
     # Notifications: its members' (the offer e-mails of both referrals went out; the admin sees both).
     notified = {n["organisation_id"] for n in (await client.get("/api/v1/notifications?limit=500", headers=bound)).json()["items"]}
     everyone = {n["organisation_id"] for n in (await client.get("/api/v1/notifications?limit=500", headers=admin)).json()["items"]}

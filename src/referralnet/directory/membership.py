@@ -29,3 +29,15 @@ def networks_after(actor: Actor, current: list[str], chosen: list[str]) -> list[
     if not chosen:
         raise InvalidInput(NONE_OF_YOURS, field="networks")
     return sorted((set(current) - set(bound)) | set(chosen))
+
+
+def check_change(actor: Actor, current: list[str], wanted: list[str]) -> None:
+    """Through the API (which sets the whole list): a bound secretariat changes only its own networks of an
+    organisation and keeps it in at least one of them, as on the members pages."""
+    bound = bound_networks(actor)
+    if not bound:
+        return
+    if not (set(current) ^ set(wanted)) <= set(bound):
+        raise Forbidden(OUTSIDE, field="networks")
+    if not set(wanted) & set(bound):
+        raise InvalidInput(NONE_OF_YOURS, field="networks")

@@ -14,7 +14,7 @@ from referralnet.accounts import cache as token_cache
 from referralnet.accounts.schemas import Actor
 from referralnet.clock import Clock
 from referralnet.db import write_transaction
-from referralnet.directory import lookup, networks, places, search
+from referralnet.directory import lookup, membership, networks, places, search
 from referralnet.directory.schemas import (
     OrganisationCreate,
     OrganisationList,
@@ -120,6 +120,8 @@ async def create_organisation(
 ) -> OrganisationOut:  # fmt: skip
     if not actor.is_staff:
         raise Forbidden("only the secretariat or an admin can add organisations")
+    if data.kind == "provider":
+        membership.check_change(actor, [], list(data.networks))
     await check_webhook_url(data.webhook_url, settings)
     check_kind(data.kind, data.institution_type)
     network_ids = await networks.network_ids(dict.fromkeys(data.networks), "networks")
@@ -177,6 +179,7 @@ async def update_organisation(
         if not actor.is_staff and set(patch.networks) != set(load(current["networks"], list[str])):
             # Membership decides which secretariat reviews the organisation: the secretariat's to change.
             raise Forbidden("only the secretariat or an admin can change an organisation's networks", field="networks")
+        membership.check_change(actor, load(current["networks"], list[str]), list(patch.networks))
         network_ids = await networks.network_ids(dict.fromkeys(patch.networks), "networks")
     values: dict[Any, Any] = {}
     for name in patch.__struct_fields__:

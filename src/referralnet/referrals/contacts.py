@@ -56,7 +56,9 @@ async def contacts_for(
     """What this actor may see of the other side's contact; each showing is audited."""
     accepted = await _accepted(referral["id"])
     if actor.is_staff:
-        officer, providers = (officer_of(referral) if accepted else None), [_provider(r) for r in accepted]
+        # A bound secretariat: its networks' members' contacts only (another's arrival instructions may locate a shelter).
+        seen = [r for r in accepted if actor.in_scope(r["organisation"])]
+        officer, providers = (officer_of(referral) if seen else None), [_provider(r) for r in seen]
     elif own_institution:
         officer, providers = None, [_provider(r) for r in accepted]
     else:
