@@ -93,7 +93,9 @@ async def test_reminder_link_confirms_once_then_sets_free_places(client: Any, se
     bad_ro = await client.post(path, data={"answer": "set", "available": "three"}, headers={"Accept-Language": "ro"})
     assert bad_ro.status_code == 422 and "ca număr întreg" in bad_ro.text
     over = await client.post(path, data={"answer": "set", "available": "11"})  # more than the 10 beds in total
-    assert over.status_code == 422
+    assert over.status_code == 422 and "cannot be more than the total (10)" in over.text
+    over_ro = await client.post(path, data={"answer": "set", "available": "11"}, headers={"Accept-Language": "ro"})
+    assert "nu pot fi mai multe decât totalul (10)" in over_ro.text
     assert (await capacity(client, admin, service["id"]))["available"] == 2
     done = await client.post(path, data={"answer": "set", "available": "5"})
     assert done.status_code == 200 and "5 free beds recorded" in done.text

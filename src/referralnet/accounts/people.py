@@ -77,7 +77,9 @@ async def create_person(
 async def work_contact(person_id: int) -> tuple[str, str] | None:
     """A person's name and e-mail address (the account's), for what they send in their own name."""
     row = await Person.select(Person.name, Person.email).where(Person.id == person_id).first()
-    return (row["name"], row["email"]) if row is not None else None
+    if row is None or not re.fullmatch(EMAIL_PATTERN, row["email"]) or not 0 < len(row["name"].strip()) <= 200:
+        return None  # an account made before addresses were checked: no contact rather than one the referral refuses
+    return row["name"].strip(), row["email"]
 
 
 async def person_by_email(email: str) -> dict[str, Any] | None:

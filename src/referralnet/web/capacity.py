@@ -31,6 +31,8 @@ LINK_DAYS = 14  # how long a reminder's link works
 USED = N_("A newer capacity figure has been recorded since this reminder, so this link no longer changes anything.")
 CANNOT_USE = N_("This link cannot be used")
 STILL_CORRECT = N_("Is this still correct? %(service)s")
+NO_FIGURE_YET = N_("Not saved: no figure is recorded yet; give the number of free places.")
+NOT_WHOLE = N_("Not saved: give the number of free places as a whole number (0 when full).")
 
 
 def capacity_url(base_url: str, key: str, service_id: int, issued: dt.datetime) -> str:
@@ -75,11 +77,11 @@ def read_form(view: CapacityView, form: dict[str, str]) -> CapacityUpdate:
     """The form as the API's body: "still correct" repeats the current figures; "set" takes a whole number."""
     if form.get("answer") == "confirm":
         if view.available is None:
-            raise InvalidInput(N_("Not saved: no figure is recorded yet; give the number of free places."), field="available")
+            raise InvalidInput(NO_FIGURE_YET, field="available")
         return CapacityUpdate(available=view.available)
     raw = (form.get("available") or "").strip()
     if not raw.isdigit():
-        raise InvalidInput(N_("Not saved: give the number of free places as a whole number (0 when full)."), field="available")
+        raise InvalidInput(NOT_WHOLE, field="available")
     return CapacityUpdate(available=int(raw))
 
 
@@ -109,8 +111,29 @@ def _page(status: int, heading: str, view: CapacityView | None = None, *, messag
     )  # fmt: skip
 
 
-def _detail(exc: DomainError) -> str:
-    return exc.detail[:1].upper() + exc.detail[1:].rstrip(".") + "."
+# The link's refusals (``signing.read_capacity_token``, :func:`open_capacity_link`) as the page words them.
+LINK_ERRORS = {
+    "this link is not valid": N_("This link is not valid."),
+    "this link has expired; update the capacity in referralnet or wait for the next reminder":
+        N_("This link has expired; update the capacity in referralnet or wait for the next reminder."),
+    "this link is not valid: the service no longer exists or is inactive": N_("This link is not valid: the service no longer exists or is inactive."),
+}  # fmt: skip
+OVER_TOTAL = N_("Not saved: the free places cannot be more than the total (%(total)s).")
+
+
+def _link_error(exc: DomainError) -> tuple[str, dict[str, Any]]:
+    """A refused link's message: a catalogue text, or the refusal's own words as a value (never a format string)."""
+    known = LINK_ERRORS.get(exc.detail)
+    return (known, {}) if known else ("%(detail)s", {"detail": exc.detail[:1].upper() + exc.detail[1:].rstrip(".") + "."})
+
+
+def _not_saved(exc: InvalidInput, view: CapacityView) -> tuple[str, dict[str, Any]]:
+    """An answer refused: the form's own texts, the figure above the total, or the refusal's words as a value."""
+    if exc.detail in (NO_FIGURE_YET, NOT_WHOLE):
+        return exc.detail, {}
+    if exc.detail.startswith("available (") and "must not exceed total" in exc.detail:
+        return OVER_TOTAL, {"total": view.total}
+    return N_("Not saved: %(detail)s."), {"detail": exc.detail}
 
 
 class CapacityLinkController(Controller):
@@ -123,7 +146,7 @@ class CapacityLinkController(Controller):
         try:
             view = await open_capacity_link(await link_key(request.app.state), token, clock.now())
         except DomainError as exc:
-            return _page(exc.status_code, CANNOT_USE, message=("%(detail)s", {"detail": _detail(exc)}), tone="error")
+            return _page(exc.status_code, CANNOT_USE, message=_link_error(exc), tone="error")
         if view.used:
             return _page(409, N_("Already up to date"), view, message=(USED, {}), tone="error")
         return _page(200, STILL_CORRECT, view, can_act=True, action_url=token)
@@ -135,17 +158,17 @@ class CapacityLinkController(Controller):
         try:
             view = await open_capacity_link(await link_key(request.app.state), token, now)
         except DomainError as exc:
-            return _page(exc.status_code, CANNOT_USE, message=("%(detail)s", {"detail": _detail(exc)}), tone="error")
+            return _page(exc.status_code, CANNOT_USE, message=_link_error(exc), tone="error")
         form = {key: str(value) for key, value in (await request.form()).items()}
         try:
             update = read_form(view, form)
             await answer(view, update, now)
         except InvalidInput as exc:
             return _page(exc.status_code, STILL_CORRECT, view, can_act=not view.used, action_url=token,
-                         message=(exc.detail, {}), tone="error")  # fmt: skip
+                         message=_not_saved(exc, view), tone="error")  # fmt: skip
         except DomainError as exc:
-            return _page(exc.status_code, N_("Not saved"), view, message=(N_("%(detail)s Nothing was changed."), {"detail": exc.detail}),
-                         tone="error")  # fmt: skip
+            values = {"detail": exc.detail, "catalogued": exc.detail == USED}  # USED: the one conflict the page words itself
+            return _page(exc.status_code, N_("Not saved"), view, message=(N_("%(detail)s Nothing was changed."), values), tone="error")
         done = await open_capacity_link(await link_key(request.app.state), token, now)
         message = N_("Thank you: %(available)s free %(unit)s recorded for %(service)s.")
         return _page(200, N_("Capacity recorded"), done, message=(message, {"available": done.available, "service": done.service_name}), tone="ok")

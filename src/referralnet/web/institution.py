@@ -52,7 +52,7 @@ EVENT_TEXTS = {
 SYSTEM_REASONS = frozenset({
     N_("a required need has no provider left"), N_("another provider accepted this need"),
     N_("every provider asked for this need declined or did not answer in time"), N_("no provider fits this need"),
-    N_("the referral was cancelled"), N_("the referral was closed"),
+    N_("the referral was cancelled"), N_("the referral was closed"), N_("the provider's organisation was deactivated in the directory"),
 })  # fmt: skip
 POLL_SECONDS = 5
 # A second round's refusals as the page words them (the services' own messages are English and name codes).
