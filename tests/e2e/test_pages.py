@@ -171,7 +171,7 @@ def test_institution_refers_in_romanian_and_sees_it_placed_live(site: Site, brow
     page.locator("#round-residential_shelter").click()
     error = page.locator("#round-residential_shelter-error")
     expect(error).to_contain_text("Niciun alt furnizor nu poate fi întrebat acum")
-    with page.expect_response(lambda r: r.url.endswith("/live")):
+    with page.expect_response(lambda r: "/live?" in r.url):
         pass
     expect(error).to_contain_text("Niciun alt furnizor nu poate fi întrebat acum")
 
@@ -179,11 +179,12 @@ def test_institution_refers_in_romanian_and_sees_it_placed_live(site: Site, brow
         site.tokens["ngo"] = pool.submit(asyncio.run, create_token(role="ngo", name="e2e provider", organisation=org["id"])).result()[0]
     arrival = "Ne întâlnim la farmacia din gara Iași; sunați la sosire."
     site.api("POST", f"/api/v1/offers/{offer_id}/accept", "ngo", json={"arrival_instructions": arrival})  # elsewhere
-    expect(page.locator("#referral-status")).to_have_text("plasată", timeout=20_000)  # no reload
+    expect(page.locator("#referral-status")).to_have_text("plasată", timeout=20_000)  # nobody reloads: the page follows by itself
     expect(page.locator(f"#offer-{offer_id}")).to_contain_text("acceptată")
     expect(page.locator("#need-residential_shelter-status")).to_have_text("plasată")
     expect(page.locator("#contact-residential_shelter")).to_contain_text(arrival)  # the contact once placed, live
     expect(page.locator("#contact-residential_shelter")).to_contain_text("Instrucțiuni de sosire")
+    expect(page.locator("#arrival-note")).to_be_visible()  # the forms a placed referral takes came with it
     assert page.locator("#round-residential_shelter").count() == 0
     expect(page.locator("#timeline")).to_contain_text("ofertă acceptată")  # the history in the page's language
     shoot(page, "referral")
