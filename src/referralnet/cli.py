@@ -213,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     match = sub.add_parser("match", help="match an anonymised need profile (TOML) and print the ranked providers")
     match.add_argument("profile", help="a TOML file with the profile's fields (at the top level or under [profile])")
-    match.add_argument("--limit", type=int, default=20, help="how many candidates (default 20)")
+    match.add_argument("--limit", type=_limit, default=20, help="how many candidates, 1 to 100 (default 20), as the API's limit")
     match.add_argument("--json", action="store_true", help="print the JSON the API returns instead of a table")
     match.set_defaults(func=cmd_match)
 
@@ -241,6 +241,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     accounts_cli.add_parsers(sub)
     return parser
+
+
+def _limit(text: str) -> int:
+    """``--limit`` as the API takes it (1 to 100); argparse names the option and exits 2 otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"expected 1 to 100, not {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -60,7 +60,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     """Runtime configuration. Every field can be set as ``REFERRALNET_<FIELD>`` (upper case)."""
 
     # Default: referralnet.sqlite in the platform's user data folder (see default_database_path).
-    database_url: str = msgspec.field(default_factory=_default_database_url)
+    database_url: Annotated[str, Meta(pattern=r"^(sqlite:///|postgresql://|postgres://)")] = msgspec.field(default_factory=_default_database_url)
     host: str = "127.0.0.1"
     port: Annotated[int, Meta(ge=1, le=65535)] = 8000
     # Signs one-click links and webhook payloads. Unset: a random key is generated and kept in the database.
@@ -127,6 +127,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             if "`$." in msg:
                 field = msg.rsplit("`$.", 1)[1].rstrip("`").split(".")[0].split("[")[0]
                 msg = msg.rsplit(" - at ", 1)[0] + f" - in {PREFIX}{field.upper()}"
+                if field == "database_url":
+                    msg = f"{PREFIX}DATABASE_URL (or --database-url) must start with sqlite:/// or postgresql://"
             raise SettingsError(msg) from exc
 
     def deadline(self, urgency: str) -> dt.timedelta:

@@ -60,16 +60,17 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
 
 
 async def strict_request(request: Request[Any, Any, Any]) -> None:
-    """``before_request`` hook of the API: :func:`known_query`, then :func:`strict_json_body`."""
+    """``before_request`` hook: :func:`known_query` (the API and the HSDS read API), then :func:`strict_json_body`."""
     known_query(request)
     await strict_json_body(request)
 
 
 def known_query(request: Request[Any, Any, Any]) -> None:
-    """Refuse an API request with a query parameter its handler does not take (400 naming it and the nearest name):
+    """Refuse an API (or HSDS read API) request with a query parameter its handler does not take (400 naming it and the nearest name):
     a mistyped filter (``countty=RO-IS``) would otherwise be ignored and answer with everything. FHIR's own general
     parameters (``_format``, ``_pretty``, ...) pass on FHIR paths, which answer in one format anyway."""
-    if not request.scope["query_string"] or not request.url.path.startswith("/api/"):
+    path = request.url.path
+    if not request.scope["query_string"] or not (path.startswith(("/api/", "/hsds/")) or path == "/hsds"):
         return
     known = request.app.state.get("query_names", {}).get(request.route_handler)
     if known is None:  # a handler the index does not know (none in this app): not checked

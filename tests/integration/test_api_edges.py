@@ -71,5 +71,8 @@ async def test_an_unknown_query_parameter_is_refused_by_name(client: Any, admin:
     for path, name in (("/api/v1/services", "actor"), ("/api/v1/coverage/activity", "gender"), ("/api/v1/coverage/gaps", "start")):
         refused = await client.get(path, params={name: "x"}, headers=admin)
         assert refused.status_code == 400 and [e["key"] for e in refused.json()["extra"]] == [name], (path, refused.text)
+    # The HSDS read API likewise.
+    hsds = await client.get("/hsds/services", params={"serch": "x"}, headers=admin)
+    assert hsds.status_code == 400 and [e["key"] for e in hsds.json()["extra"]] == ["serch"], hsds.text
     # FHIR's general parameters pass on FHIR paths.
     assert (await client.get("/api/v1/vocabulary/fhir/CodeSystem/service-type", params={"_format": "json"})).status_code == 200

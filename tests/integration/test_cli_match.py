@@ -70,3 +70,16 @@ def test_a_profile_with_an_identifier_is_refused_without_echoing_it(demo_db: Pat
     assert done.returncode == 2
     assert "profile.note" in done.stderr and "phone number" in done.stderr
     assert "0722" not in done.stderr + done.stdout
+
+
+def test_bad_arguments_are_named_without_a_traceback(demo_db: Path, tmp_path: Path) -> None:
+    """A limit the API would refuse, a database URL of another kind and an export that cannot be written: exit 2, one line."""
+    for limit in ("0", "-1", "101"):
+        done = referralnet(demo_db, "match", str(EXAMPLE), "--limit", limit)
+        assert done.returncode == 2 and "--limit" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    wrong = referralnet(demo_db, "--database-url", "mysql://x", "token", "list")
+    assert wrong.returncode == 2 and "REFERRALNET_DATABASE_URL" in wrong.stderr and "Traceback" not in wrong.stderr
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    export = referralnet(demo_db, "export", "hsds", str(blocked))
+    assert export.returncode == 2 and "cannot write the export" in export.stderr and "Traceback" not in export.stderr

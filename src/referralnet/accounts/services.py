@@ -37,7 +37,7 @@ async def resolve_organisation(ref: str | int, kind: str | None = None) -> int:
     if row is None:
         raise NotFound(f"organisation {ref!r} not found", field="organisation")
     if kind is not None and row["kind"] != kind:
-        raise InvalidInput(f"organisation {ref!r} is a {row['kind']}, not a {kind}", field="organisation")
+        raise InvalidInput(f"organisation {ref!r} is a {row['kind']}, not {'an' if kind[0] in 'aeiou' else 'a'} {kind}", field="organisation")
     return row["id"]
 
 

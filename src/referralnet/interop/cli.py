@@ -17,9 +17,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     folder = Path(args.dir)
-    paths, seconds = asyncio.run(
-        db.run_with(settings.database_url, lambda: export_hsds(folder, fmt=args.format, version=args.hsds))
-    )
+    try:
+        paths, seconds = asyncio.run(
+            db.run_with(settings.database_url, lambda: export_hsds(folder, fmt=args.format, version=args.hsds))
+        )
+    except OSError as exc:  # a folder that cannot be made, or a file in the way: said, not a traceback
+        print(f"referralnet: cannot write the export to {folder}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     size = sum(p.stat().st_size for p in paths)
     print(f"HSDS {args.hsds} {'JSON' if args.format == 'json' else 'data package'} in {folder}: {len(paths)} files, {size:,} bytes, {seconds:.2f} s")
     return 0

@@ -55,7 +55,7 @@ async def form_of(request: Request[Any, Any, Any]) -> dict[str, str]:
 async def send_link(settings: Settings, to: str, subject: str, text: str) -> bool:
     """E-mail a set-password link now; without an SMTP host nothing is sent and ``False`` returned."""
     if not settings.smtp_host:
-        log.warning("no SMTP host configured: the %s e-mail was not sent", subject)
+        log.warning("no SMTP host configured: the e-mail %r was not sent", subject)
         return False
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = settings.mail_from, to, subject
