@@ -136,7 +136,7 @@ def cmd_match(args: argparse.Namespace) -> int:
         data = msgspec.toml.decode(raw)
         profile = msgspec.convert(data.get("profile", data), type=Profile)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        print(f"match: {args.profile}: {exc}", file=sys.stderr)
+        print(f"match: {args.profile}: {_with_hint(str(exc))}", file=sys.stderr)
         return 2
     try:
         result = asyncio.run(
@@ -152,6 +152,15 @@ def cmd_match(args: argparse.Namespace) -> int:
         return 2
     print(msgspec.json.format(msgspec.json.encode(result)).decode() if args.json else render(profile, result))
     return 0
+
+
+def _with_hint(message: str) -> str:
+    """msgspec's refusal of a profile file, with the valid values or nearest code for a code field, as the API gives them
+    (``Invalid enum value 'Iasi' - at `$.location.county``` gains ``did you mean RO-IS?``)."""
+    from referralnet.errors import _enum_hint
+
+    found = re.match(r"^Invalid enum value '(?P<value>.*)' - at `\$\.(?P<key>[^`]+)`$", message, re.S)
+    return f"{message}; {_enum_hint(found['key'], found['value'])}" if found else message
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

@@ -83,3 +83,12 @@ def test_bad_arguments_are_named_without_a_traceback(demo_db: Path, tmp_path: Pa
     blocked.write_text("")
     export = referralnet(demo_db, "export", "hsds", str(blocked))
     assert export.returncode == 2 and "cannot write the export" in export.stderr and "Traceback" not in export.stderr
+
+
+def test_a_wrong_code_in_the_profile_file_gets_the_nearest_one(demo_db: Path, tmp_path: Path) -> None:
+    profile = tmp_path / "profile.toml"
+    text = EXAMPLE.read_text()
+    assert 'county = "RO-IS"' in text
+    profile.write_text(text.replace('county = "RO-IS"', 'county = "Iasi"'))
+    done = referralnet(demo_db, "match", str(profile))
+    assert done.returncode == 2 and "location.county" in done.stderr and "did you mean RO-IS?" in done.stderr, done.stderr
