@@ -63,6 +63,7 @@ async def test_invite_link_is_emailed_and_sets_the_password_once(database: Path,
                        REFERRALNET_BASE_URL="https://referralnet.example.org")  # fmt: skip
     assert made.returncode == 0, made.stderr
     assert "invitation e-mailed to mihai@example.org" in made.stdout
+    assert "mihai@example.org\tMihai\tadmin\t-\tinvited" in referralnet(database, "user", "list").stdout  # no password yet
     [message] = handler.messages
     assert message["To"] == "mihai@example.org"
     body = message.get_content()
@@ -77,6 +78,7 @@ async def test_invite_link_is_emailed_and_sets_the_password_once(database: Path,
         assert (await client.post(link.group(1), data=form, follow_redirects=False)).status_code == 303
         assert (await client.post(link.group(1), data=form)).status_code == 400  # single use
         assert (await sign_in(client, email="mihai@example.org")).status_code == 303
+    assert "mihai@example.org\tMihai\tadmin\t-\tactive" in referralnet(database, "user", "list").stdout
 
 
 async def test_reset_emails_a_link_only_for_an_account(settings: Settings, clock: FixedClock, inbox: tuple[Inbox, int]) -> None:

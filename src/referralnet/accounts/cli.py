@@ -74,7 +74,7 @@ def cmd_user(args: argparse.Namespace) -> int:
     async def run() -> list[str]:
         if args.user_command == "list":
             return [
-                f"{p['email']}\t{p['name']}\t{p['role']}\t{p['organisation'] or '-'}\t{'active' if p['active'] else 'deactivated'}"
+                f"{p['email']}\t{p['name']}\t{p['role']}\t{p['organisation'] or '-'}\t{'deactivated' if not p['active'] else 'invited' if p['invited'] else 'active'}"
                 + ("\torg-admin" if p["org_admin"] else "")
                 for p in await people.list_people()
             ]

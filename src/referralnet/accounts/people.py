@@ -130,13 +130,14 @@ async def set_networks(email: str, networks: list[str]) -> dict[str, Any]:
 
 
 async def list_people(organisations: frozenset[int] | None = None) -> list[dict[str, Any]]:
-    """Every person by e-mail; with ``organisations``, only the people of those organisations."""
-    query = Person.select(*PERSON_COLUMNS).order_by(Person.email)
+    """Every person by e-mail, with ``invited`` (no password chosen yet); with ``organisations``, only the people of
+    those organisations. The password's hash itself never leaves this function."""
+    query = Person.select(*PERSON_COLUMNS, Person.password_hash).order_by(Person.email)
     if organisations is not None:
         if not organisations:
             return []
         query = query.where(Person.organisation.is_in(sorted(organisations)))
-    return await query  # type: ignore[no-any-return]
+    return [{**{k: v for k, v in r.items() if k != "password_hash"}, "invited": r["password_hash"] is None} for r in await query]
 
 
 async def make_link(person_id: int, purpose: str, now: dt.datetime) -> str:
