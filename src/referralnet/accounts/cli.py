@@ -61,6 +61,11 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _state(person: dict[str, Any]) -> str:
+    """A person as ``user list`` shows them: deactivated, invited (no password chosen yet) or active."""
+    return "deactivated" if not person["active"] else "invited" if person["invited"] else "active"
+
+
 def cmd_user(args: argparse.Namespace) -> int:
     """``user create|deactivate|list|networks``: people who sign in to the pages."""
     from referralnet.accounts import people
@@ -74,8 +79,7 @@ def cmd_user(args: argparse.Namespace) -> int:
     async def run() -> list[str]:
         if args.user_command == "list":
             return [
-                f"{p['email']}\t{p['name']}\t{p['role']}\t{p['organisation'] or '-'}\t{'deactivated' if not p['active'] else 'invited' if p['invited'] else 'active'}"
-                + ("\torg-admin" if p["org_admin"] else "")
+                f"{p['email']}\t{p['name']}\t{p['role']}\t{p['organisation'] or '-'}\t{_state(p)}" + ("\torg-admin" if p["org_admin"] else "")
                 for p in await people.list_people()
             ]
         if args.user_command == "deactivate":
