@@ -53,6 +53,8 @@ def test_create_list_and_deactivate(database: Path) -> None:
     assert listed.stdout.splitlines() == ["ioana@example.org\tIoana Marin\tsecretariat\t-\tactive"]
     assert referralnet(database, "user", "deactivate", "--email", "ioana@example.org").returncode == 0
     assert referralnet(database, "user", "list").stdout.strip().endswith("\tdeactivated")
+    twice = referralnet(database, "user", "deactivate", "--email", "ioana@example.org")
+    assert twice.returncode == 0 and "was already deactivated" in twice.stdout
     assert referralnet(database, "user", "deactivate", "--email", "nobody@example.org").returncode == 2
 
 

@@ -65,6 +65,10 @@ def test_run_on_an_empty_database(tmp_path: Path, capsys: pytest.CaptureFixture[
                                 "--output", str(target), "--quiet"])
     assert cli.run(args) == 0
     assert len(ET.parse(target).getroot().findall(".//{http://www.w3.org/2000/svg}path")) == 42
+    without = parser().parse_args(["--database-url", url, "coverage", "--what", "map", "--quiet"])
+    with pytest.raises(SystemExit) as usage:  # a usage error exits 2, as argparse's own
+        cli.run(without)
+    assert usage.value.code == 2 and "needs --service-type" in capsys.readouterr().err
     args = parser().parse_args(["--database-url", url, "coverage", "--what", "gaps", "--from", "2026-02-01",
                                 "--to", "2026-01-01", "--quiet"])
     assert cli.run(args) == 2

@@ -83,7 +83,10 @@ def cmd_user(args: argparse.Namespace) -> int:
                 for p in await people.list_people()
             ]
         if args.user_command == "deactivate":
+            before = await people.person_by_email(args.email)
             row = await people.deactivate(args.email, now)
+            if before is not None and not before["active"]:
+                return [f"{row['email']} was already deactivated"]
             return [f"deactivated {row['email']}; their open sessions have ended"]
         if args.user_command == "networks":
             row = await people.set_networks(args.email, args.network or [])

@@ -128,7 +128,8 @@ async def compute(args: argparse.Namespace, now: dt.datetime, progress: Callable
     members = (await scope_for(SYSTEM, getattr(args, "network", None))).organisations
     if args.what == "map":
         if not args.service_type:
-            raise SystemExit("coverage: --what map needs --service-type")
+            print("coverage: --what map needs --service-type", file=sys.stderr)
+            raise SystemExit(2)  # a usage error, as argparse's
         return await reports.map_svg(
             args.service_type, args.mode, age_group=args.age_group, gender=args.gender,
             exploitation_form=args.exploitation_form, language=args.language, distance_km=args.distance_km,

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from referralnet.directory.schemas import OrganisationCreate, ServiceCreate
+from referralnet.errors import _actionable
 
 
 @dataclass
@@ -103,4 +104,6 @@ def convert(where: str, value: dict[str, Any], kind: type[Any]) -> Any:
             raise Bad(where, str(exc)) from None
         ours = path.rstrip("`")
         head, dot, rest = ours.partition(".")
+        # A pattern's refusal says what the field expects, as the API's errors do, not the pattern.
+        message = _actionable({"key": ours, "message": message})["message"]
         raise Bad(where, f"{HSDS_NAMES.get(head, head)}{dot}{rest}: {message}") from None
