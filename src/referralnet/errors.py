@@ -127,22 +127,13 @@ def _name_field(item: Any) -> Any:
 
 
 def _as_sent(item: Any, request: Request[Any, Any, Any] | None) -> Any:
-    """A query parameter named as the client sends it (``from``), not as its Python parameter (``start``): Litestar
-    names the parameter of a handler or of one of its dependencies."""
+    """A query parameter named as the client sends it (``from``), not as its Python parameter (``start``), by the
+    route's index of its query names (``strict.query_names``)."""
     if not isinstance(item, dict) or item.get("source") != "query" or request is None or item.get("key") in request.query_params:
         return item  # (a key the client sent, e.g. an unknown ``start``, is named as sent already)
-    try:
-        handler = request.route_handler
-        signatures = [handler.parsed_fn_signature, *(p.parsed_fn_signature for p in handler.resolve_dependencies().values())]
-    except Exception:  # noqa: BLE001 - no route, or a dependency not yet parsed: keep Litestar's name
-        return item
-    for signature in signatures:
-        field = signature.parameters.get(str(item.get("key"))) if signature is not None else None
-        definition = field.kwarg_definition if field is not None else None
-        alias = getattr(definition, "query", None) or getattr(definition, "name", None)
-        if alias:
-            return {**item, "key": alias}
-    return item
+    names = request.app.state.get("query_names", {}).get(request.scope.get("route_handler"))
+    alias = names.as_sent.get(str(item.get("key"))) if names is not None else None
+    return {**item, "key": alias} if alias else item
 
 
 _ENUM = re.compile(r"^Invalid enum value '(?P<value>.*)'$", re.S)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 from litestar import Request
@@ -72,9 +72,10 @@ def known_query(request: Request[Any, Any, Any]) -> None:
     path = request.url.path
     if not request.scope["query_string"] or not (path.startswith(("/api/", "/hsds/")) or path == "/hsds"):
         return
-    known = request.app.state.get("query_names", {}).get(request.route_handler)
-    if known is None:  # a handler the index does not know (none in this app): not checked
+    names = request.app.state.get("query_names", {}).get(request.route_handler)
+    if names is None:  # a handler the index does not know (none in this app): not checked
         return
+    known = names.sent
     fhir = "/fhir" in request.url.path
     unknown = [name for name in request.query_params if name not in known and not (fhir and name.startswith("_"))]
     if unknown:
@@ -92,11 +93,21 @@ def _unknown(name: str, known: frozenset[str]) -> str:
     return f"unknown query parameter; {hint}this call takes: {', '.join(sorted(known)) or 'none'}"
 
 
-def query_names(app: Any) -> dict[Any, frozenset[str]]:
-    """Each route handler's query parameters as clients name them, its dependencies' included (Litestar's own
-    kwargs model of the route: only what the handler uses), for :func:`known_query`."""
-    return {
-        handler: frozenset(p.field_alias for p in kwargs_model.expected_query_params)
-        for route in app.routes
-        for handler, kwargs_model in getattr(route, "route_handler_map", {}).values()
-    }
+class QueryNames(NamedTuple):
+    """A handler's query parameters: as clients send them, and each Python name that differs (``start`` -> ``from``)."""
+
+    sent: frozenset[str]
+    as_sent: dict[str, str]
+
+
+def query_names(app: Any) -> dict[Any, QueryNames]:
+    """Each route handler's query parameters, its dependencies' included (Litestar's own kwargs model of the route:
+    only what the handler uses), for :func:`known_query` and for errors naming a parameter as it was sent."""
+    index = {}
+    for route in app.routes:
+        for handler, kwargs_model in getattr(route, "route_handler_map", {}).values():
+            params = kwargs_model.expected_query_params
+            index[handler] = QueryNames(
+                frozenset(p.field_alias for p in params), {p.field_name: p.field_alias for p in params if p.field_name != p.field_alias}
+            )
+    return index
