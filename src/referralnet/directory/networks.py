@@ -110,7 +110,9 @@ async def scope_for(actor: Actor, network: str | None = None) -> Scope:
     if network is None:
         if not bound:
             return Scope()
-        return Scope(networks=tuple(bound), organisations=await members_of(bound))
+        # A bound secretariat's members were read for this request already (``in_scope``): not read twice.
+        members = actor.members if actor.members is not None else await members_of(bound)
+        return Scope(networks=tuple(bound), organisations=members)
     await network_ids([network], "network", BadParameter)
     if bound and network not in bound:
         raise Forbidden(f"you review the network(s) {', '.join(bound)}, not {network!r}", field="network")
