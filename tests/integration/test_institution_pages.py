@@ -15,6 +15,8 @@ from referralnet.tables import Offer, Referral
 from tests.conftest import Tokens, in_app
 from tests.integration.helpers import PROFILE, make_org, make_service, shelter
 from tests.integration.test_contacts import INSTRUCTIONS, provider
+from tests.integration.test_needs import Providers, need, residential
+from tests.integration.test_needs import refer as refer_boy
 from tests.integration.test_people import PASSWORD, add_person, csrf_of, sign_in
 from tests.integration.test_referrals import network
 
@@ -301,7 +303,7 @@ async def test_arrival_and_outcome_from_the_page(client: AsyncTestClient[Any], c
     assert 'id="referral-status">arrived</strong>' in page.text and 'id="record-arrival"' not in page.text
     assert 'id="close-referral"' in page.text
     again = await post_form(client, path + "/arrival", {}, page=path)
-    assert again.status_code == 409 and "An arrival can be recorded only while the referral is placed" in again.text
+    assert again.status_code == 409 and "An arrival can be recorded only once a need is placed" in again.text
 
     no_outcome = await post_form(client, path + "/close", {"outcome": "finished"}, page=path)
     assert no_outcome.status_code == 422 and 'id="outcome-error"' in no_outcome.text
@@ -311,6 +313,29 @@ async def test_arrival_and_outcome_from_the_page(client: AsyncTestClient[Any], c
     assert view["status"] == "closed" and view["outcome"] == "services_started" and view["history"][-1]["kind"] == "referral_closed"
     ro = await client.get(path, headers={"Accept-Language": "ro"})
     assert 'id="referral-outcome">Serviciile au început</span>' in ro.text and 'id="close-referral"' not in ro.text
+
+
+async def test_arrival_once_a_need_is_placed_though_the_other_has_nobody(
+    client: AsyncTestClient[Any], clock: FixedClock, tokens: Tokens, admin: dict[str, str]
+) -> None:
+    """An unplaced referral offers no arrival or closing until a need is placed, then both (the person goes there)."""
+    p = Providers(client, tokens, admin)
+    home, _ = await p.org("Casa Copiilor", residential("Casa de tip familial"))  # no counselling anywhere
+    mine = await officer(client, clock, tokens, "ana@ipj.example.ro")
+    api = tokens.make("institution", organisation=mine, name="api reader")
+    referral = await refer_boy(client, api, mode="parallel")
+    path = f"/institution/referrals/{referral['id']}"
+    page = await client.get(path)
+    assert 'id="referral-status">unplaced</strong>' in page.text
+    assert 'id="record-arrival"' not in page.text and 'id="close-referral"' not in page.text
+    await client.post(f"/api/v1/offers/{need(referral, 'child_residential')['offers'][0]['id']}/accept", headers=p.ngo[home])
+    page = await client.get(path)
+    assert 'id="referral-status">unplaced</strong>' in page.text
+    assert 'id="record-arrival"' in page.text and 'id="close-referral"' in page.text
+    arrived = await post_form(client, path + "/arrival", {}, page=path)
+    assert arrived.status_code == 303
+    page = await client.get(path)
+    assert 'id="referral-status">arrived</strong>' in page.text and 'id="record-arrival"' not in page.text
 
 
 async def test_another_institution_cannot_record_arrival_or_close(

@@ -198,6 +198,70 @@ async def test_a_required_need_nobody_provides_leaves_the_referral_unplaced_whil
     assert view["status"] == "placed"
 
 
+async def test_the_person_goes_to_the_placed_service_while_the_other_need_has_nobody(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str], clock: Any, settings: Any
+) -> None:
+    """An unplaced referral with a need placed: arrival and closing by its parties, a second round after arrival, and
+    the need's own alert when that round finds nobody either."""
+    p = Providers(client, tokens, admin)
+    home, [home_service] = await p.org("Casa Copiilor", residential("Casa de tip familial"))  # no counselling anywhere
+    view = await refer(client, institution, mode="parallel", notify_email="ofiter@politia.example.ro")
+    assert view["status"] == "unplaced"
+    refused = await client.post(f"/api/v1/referrals/{view['id']}/arrival", json={}, headers=institution)
+    assert refused.status_code == 409 and "no placed need" in refused.json()["detail"]  # nothing placed yet
+    assert (await client.post(f"/api/v1/referrals/{view['id']}/close", json={"outcome": "other"}, headers=institution)).status_code == 403
+    offer = need(view, "child_residential")["offers"][0]
+    assert (await client.post(f"/api/v1/offers/{offer['id']}/accept", headers=p.ngo[home])).status_code == 200
+
+    # The residential place is the person's: the provider records the arrival though counselling has nobody.
+    resp = await client.post(f"/api/v1/referrals/{view['id']}/arrival", json={"note": "a sosit seara"}, headers=p.ngo[home])
+    assert resp.status_code == 200, resp.text
+    view = resp.json()
+    assert view["status"] == "arrived" and view["arrived_at"] is not None
+    assert view["history"][-1]["kind"] == "arrival_recorded" and view["history"][-1]["from_status"] == "unplaced"
+    assert [n["status"] for n in view["needs"]] == ["placed", "unplaced"]
+
+    # Counselling is asked for again after arrival; the new provider declines, so the need is unplaced again.
+    talk, [talk_service] = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    resp = await client.post(f"/api/v1/referrals/{view['id']}/offers", json={"need": "psychological_counselling"}, headers=institution)
+    assert resp.status_code == 200, resp.text
+    view = resp.json()
+    assert view["status"] == "arrived" and need(view, "psychological_counselling")["status"] == "open"
+    offer = need(view, "psychological_counselling")["offers"][0]
+    resp = await client.post(f"/api/v1/offers/{offer['id']}/decline", json={"reason": "no_capacity", "text": None}, headers=p.ngo[talk])
+    assert resp.status_code == 200, resp.text
+    view = (await client.get(f"/api/v1/referrals/{view['id']}", headers=institution)).json()
+    assert view["status"] == "arrived" and need(view, "psychological_counselling")["status"] == "unplaced"
+    alerts = (await client.get("/api/v1/notifications", params={"kind": "need_unplaced", "referral_id": view["id"]}, headers=admin)).json()
+    assert [(a["recipient"], a["subject"]) for a in alerts["items"]] == [
+        ("ofiter@politia.example.ro", f"Referral {view['id']}: no provider left for psychological_counselling")
+    ]
+
+    # The accepting provider closes it; the place was used, so it is not given back.
+    before = (await client.get(f"/api/v1/services/{home_service}", headers=admin)).json()["capacity"]["available"]
+    resp = await client.post(f"/api/v1/referrals/{view['id']}/close", json={"outcome": "services_started"}, headers=p.ngo[home])
+    assert resp.status_code == 200 and resp.json()["status"] == "closed"
+    assert (await client.get(f"/api/v1/services/{home_service}", headers=admin)).json()["capacity"]["available"] == before
+
+
+async def test_a_partially_placed_referral_records_the_arrival_and_keeps_asking(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
+) -> None:
+    p = Providers(client, tokens, admin)
+    home, _ = await p.org("Casa Copiilor", residential("Casa de tip familial"))
+    talk, _ = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    view = await refer(client, institution, mode="parallel")
+    offer = need(view, "child_residential")["offers"][0]
+    assert (await client.post(f"/api/v1/offers/{offer['id']}/accept", headers=p.ngo[home])).status_code == 200
+    resp = await client.post(f"/api/v1/referrals/{view['id']}/arrival", json={}, headers=institution)
+    assert resp.status_code == 200 and resp.json()["status"] == "arrived", resp.text
+    # The counselling offer is still open and can be accepted after arrival; the referral stays arrived.
+    offer = need(view, "psychological_counselling")["offers"][0]
+    assert (await client.post(f"/api/v1/offers/{offer['id']}/accept", headers=p.ngo[talk])).status_code == 200
+    view = (await client.get(f"/api/v1/referrals/{view['id']}", headers=institution)).json()
+    assert view["status"] == "arrived" and [n["status"] for n in view["needs"]] == ["placed", "placed"]
+
+
 async def test_desired_needs_never_block(client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]) -> None:
     p = Providers(client, tokens, admin)
     home, [home_service] = await p.org("Casa Copiilor", residential("Casa de tip familial"))

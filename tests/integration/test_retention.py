@@ -19,6 +19,8 @@ from referralnet.scheduler import run_retention
 from referralnet.settings import Settings
 from referralnet.tables import AuditLog, Notification, Offer, Referral, ReferralEvent
 from tests.conftest import REPO, Tokens, in_app
+from tests.integration.test_needs import BOY, Providers, need, residential
+from tests.integration.test_needs import refer as refer_boy
 from tests.integration.test_referrals import PROFILE, network, refer
 
 NOTE = "prefers a caseworker who speaks Italian"
@@ -198,3 +200,23 @@ async def test_worker_once_runs_the_retention_sweep(
     assert done.returncode == 0, done.stderr
     assert all(in_app(client, raw, ids[n])["purged_at"] is not None for n in ("closed", "unplaced", "cancelled"))
     assert in_app(client, raw, ids["open"])["purged_at"] is None
+
+
+async def test_an_unplaced_referral_with_a_need_placed_is_not_finished(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str], settings: Settings, clock: Any
+) -> None:
+    """The person may be at the placed service: its free text stays until the referral is closed, then goes as any."""
+    p = Providers(client, tokens, admin)
+    home, _ = await p.org("Casa Copiilor", residential("Casa de tip familial"))  # no counselling anywhere
+    referral = await refer_boy(client, institution, mode="parallel", profile={**BOY, "note": NOTE})
+    assert referral["status"] == "unplaced"
+    offer = need(referral, "child_residential")["offers"][0]
+    assert (await client.post(f"/api/v1/offers/{offer['id']}/accept", headers=p.ngo[home])).status_code == 200
+    clock.advance(days=400)
+    assert in_app(client, purge_due, clock.now(), settings) == 0
+    assert (await view(client, admin, referral["id"]))["profile"]["note"] == NOTE
+    resp = await client.post(f"/api/v1/referrals/{referral['id']}/close", json={"outcome": "transferred"}, headers=p.ngo[home])
+    assert resp.status_code == 200, resp.text
+    clock.advance(days=181)
+    assert in_app(client, purge_due, clock.now(), settings) == 1
+    assert (await view(client, admin, referral["id"]))["profile"]["note"] == ""

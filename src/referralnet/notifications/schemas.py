@@ -17,6 +17,7 @@ NotificationKind = Literal[
     "offer_declined",
     "referral_placed",
     "referral_unplaced",
+    "need_unplaced",
     "offer_undelivered",
     "capacity_stale",
     "person_invite",

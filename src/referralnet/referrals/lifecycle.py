@@ -36,13 +36,13 @@ OFFER_START: OfferStatus = "pending"
 
 REFERRAL_TRANSITIONS: dict[str, frozenset[str]] = {
     "open": frozenset({"partially_placed", "placed", "unplaced", "cancelled"}),
-    # Some required needs placed, others still open.
-    "partially_placed": frozenset({"placed", "unplaced", "cancelled", "closed"}),
+    # Some required needs placed, others still open. The person may go to a placed service meanwhile (arrived).
+    "partially_placed": frozenset({"placed", "unplaced", "arrived", "cancelled", "closed"}),
     # Cancelling or closing before arrival releases the reserved places.
     "placed": frozenset({"arrived", "cancelled", "closed"}),
     "arrived": frozenset({"closed"}),
-    # A second round (offers added for the unplaced need) reopens it.
-    "unplaced": frozenset({"open", "partially_placed", "cancelled", "closed"}),
+    # A second round (offers added for the unplaced need) reopens it; with another need placed, the person may go there.
+    "unplaced": frozenset({"open", "partially_placed", "arrived", "cancelled", "closed"}),
     "closed": frozenset(),
     "cancelled": frozenset(),
 }

@@ -162,7 +162,12 @@ async def advance(referral_id: int, need_id: int | None, now: dt.datetime, setti
     if await move_need(need_id, "unplaced"):  # type: ignore[arg-type]
         await record(referral_id, "need_unplaced", actor, now, from_status="open", to_status="unplaced", need_id=need_id,
                      service_type=need["service_type"], reason="every provider asked for this need declined or did not answer in time")  # fmt: skip
-        await settle(referral_id, now, settings, actor)
+        if await settle(referral_id, now, settings, actor) == "arrived" and need["priority"] == "required":
+            # The referral no longer moves (the person is at a placed service): the need's own alert says what is missing.
+            subject = f"Referral {referral_id}: no provider left for {need['service_type']}"
+            payload = referral_payload(referral, need=need["service_type"])
+            await notify_all([Notice(None, subject, payload, referral_id, None, "need_unplaced", address or "")
+                              for address in (settings.secretariat_email, referral["notify_email"])], now=now)  # fmt: skip
 
 
 async def offer_for(offer_id: int, actor: Actor, now: dt.datetime, action: str) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Retention: finished referrals lose their free text after ``REFERRALNET_RETENTION_DAYS`` (default 180).
 
-A referral that is closed or cancelled (counted from ``closed_at``) or unplaced (from its last
-change) keeps its coded fields (age band, gender, nationality group, needs, county and locality,
+A referral that is closed or cancelled (counted from ``closed_at``) or unplaced with no need placed
+(from its last change) keeps its coded fields (age band, gender, nationality group, needs, county and locality,
 exploitation forms, statuses, times, decline and outcome codes), which statistics and the
 coverage review need, and loses the text a person typed: the profile's note, the outcome text,
 decline texts, the provider's arrival instructions, the free-text reasons in its history, and the
@@ -18,12 +18,12 @@ import datetime as dt
 from typing import Any
 
 import msgspec
+from piccolo.columns.combination import WhereRaw
 
 from referralnet.db import write_transaction
 from referralnet.settings import Settings
 from referralnet.tables import AuditLog, Notification, Offer, Referral, ReferralEvent
 
-FINISHED = ("closed", "cancelled", "unplaced")
 # History events whose ``reason`` is what a person typed (the others hold the system's own words).
 FREE_TEXT_EVENTS = ("offer_declined", "decline_contested", "arrival_recorded", "referral_cancelled", "referral_closed")
 ACTOR = "system:retention"
@@ -36,10 +36,14 @@ def cutoff(now: dt.datetime, settings: Settings) -> dt.datetime:
     return now - dt.timedelta(days=settings.retention_days)
 
 
+# An unplaced referral with a need placed is not finished: the person may go there, and the case is followed up.
+_NOTHING_PLACED = WhereRaw("NOT EXISTS (SELECT 1 FROM referral_need n WHERE n.referral = referral.id AND n.status = 'placed')")
+
+
 def _due(before: dt.datetime) -> tuple[Any, ...]:
     """Finished, not yet purged, and finished before ``before`` (an unplaced referral has no closed_at)."""
     return (
-        Referral.status.is_in(list(FINISHED)),
+        Referral.status.is_in(["closed", "cancelled"]) | ((Referral.status == "unplaced") & _NOTHING_PLACED),
         Referral.purged_at.is_null(),
         (Referral.closed_at < before) | (Referral.closed_at.is_null() & (Referral.updated_at < before)),
     )

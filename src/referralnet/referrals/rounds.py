@@ -30,8 +30,9 @@ from referralnet.referrals.settling import settle
 from referralnet.settings import Settings
 from referralnet.tables import Offer, ReferralNeed, Service
 
-# A referral in these states can still take offers; a need in these states can still be placed.
-OPEN_REFERRAL = frozenset({"open", "partially_placed", "placed", "unplaced"})
+# A referral in these states can still take offers (once arrived too: a need still open or unplaced is asked for
+# while the person is at the placed service); a need in these states can still be placed.
+OPEN_REFERRAL = frozenset({"open", "partially_placed", "placed", "arrived", "unplaced"})
 OPEN_NEED = frozenset({"not_requested", "open", "unplaced"})
 
 

@@ -26,9 +26,26 @@ from referralnet.referrals.schemas import CancelBody, OutcomeBody, ReferralList,
 from referralnet.referrals.seen import record_seen
 from referralnet.tables import Offer, Referral, ReferralNeed
 
-# Arrival is recorded on a placed referral; its parties (not only the secretariat) close one placed at least in part.
-ARRIVAL_FROM = frozenset({"placed"})
-CLOSE_BY_PARTIES = frozenset({"placed", "partially_placed", "arrived"})
+# Arrival is recorded, and the parties (not only the secretariat) close the referral, once a need is placed: the
+# person goes to the placed service even while another need is still open or has nobody left to ask (a second round
+# can still ask for it, after arrival too). An unplaced referral with nothing placed is the secretariat's to close.
+ARRIVAL_FROM = frozenset({"placed", "partially_placed", "unplaced"})
+CLOSE_BY_PARTIES = frozenset({"placed", "partially_placed", "arrived", "unplaced"})
+
+
+def somewhere_placed(needs: Any) -> bool:
+    """Whether a need of the referral is placed (needs as rows or as the view's Structs)."""
+    return any((n["status"] if isinstance(n, dict) else n.status) == "placed" for n in needs)
+
+
+def may_record_arrival(status: str, needs: Any) -> bool:
+    """Whether the arrival can be recorded now: a need is placed and the referral has not arrived or ended."""
+    return status in ARRIVAL_FROM and somewhere_placed(needs)
+
+
+def parties_may_close(status: str, needs: Any) -> bool:
+    """Whether the referral's parties (the accepting provider, the institution) may close it now: a need is placed."""
+    return status in CLOSE_BY_PARTIES and (status == "arrived" or somewhere_placed(needs))
 
 
 def _own_institution(actor: Actor, row: dict[str, Any]) -> bool:
@@ -165,9 +182,12 @@ async def record_arrival(referral_id: int, actor: Actor, clock: Any, note: str |
     row = await _readable_row(referral_id, actor, now, "arrival")
     await _party_to_placement(row, actor)
     screen(note, "note", today=now.date())  # the note is kept in the history: no identifiers
+    if row["status"] in ARRIVAL_FROM and not somewhere_placed(await needs_rows(referral_id)):
+        # A placed need stays placed, so this holds in the transaction below too.
+        raise Conflict(f"referral {referral_id} has no placed need yet: the person arrives at a service that accepted", field="status")
     async with write_transaction():
-        await _transition(referral_id, actor, now, "arrived", allowed=ARRIVAL_FROM, values={Referral.arrived_at: now})
-        await record(referral_id, "arrival_recorded", actor.label, now, from_status="placed", to_status="arrived", reason=note)
+        before = await _transition(referral_id, actor, now, "arrived", allowed=ARRIVAL_FROM, values={Referral.arrived_at: now})
+        await record(referral_id, "arrival_recorded", actor.label, now, from_status=before["status"], to_status="arrived", reason=note)
     return await referral_out(await referral_row(referral_id))  # type: ignore[arg-type]
 
 
@@ -177,7 +197,7 @@ async def close_referral(referral_id: int, body: OutcomeBody, actor: Actor, cloc
     row = await _readable_row(referral_id, actor, now, "close")
     if row["status"] in ("closed", "cancelled"):
         raise Conflict(f"referral {referral_id} is already {row['status']}", field="status")
-    if row["status"] in CLOSE_BY_PARTIES:
+    if parties_may_close(row["status"], await needs_rows(referral_id)):
         await _party_to_placement(row, actor)
     elif not actor.is_staff:
         raise Forbidden("only the secretariat can close a referral that was not placed")

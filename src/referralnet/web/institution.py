@@ -60,7 +60,7 @@ NO_PROVIDER_LEFT = N_("no other provider can be asked for this need now: those w
 NEED_CLOSED = N_("this need is no longer open or unplaced; reload the page")
 REFERRAL_CLOSED = N_("this referral takes no more offers; reload the page")
 NO_SUCH_NEED = N_("this referral has no such need")
-NO_ARRIVAL = N_("an arrival can be recorded only while the referral is placed; reload the page")
+NO_ARRIVAL = N_("an arrival can be recorded only once a need is placed and before the referral ends; reload the page")
 NO_CLOSING = N_("this referral cannot be closed now; reload the page")
 NOTE_TOO_LONG = N_("the note is too long: 500 characters at most")
 
@@ -119,7 +119,8 @@ def _referral_page(name: str, referral: Any, code: int = 200, /, **context: Any)
     context.setdefault("shown", shape_of(referral))
     return _page(name, code, headers=headers, referral=referral, poll=POLL_SECONDS, timeline=_timeline(referral),
                  system_reasons=SYSTEM_REASONS, need_labels=NEED_LABELS, decline_labels=DECLINE_REASONS, open_needs=rounds.OPEN_NEED,
-                 open_referral=rounds.OPEN_REFERRAL, arrival_from=referrals.ARRIVAL_FROM, close_from=referrals.CLOSE_BY_PARTIES,
+                 open_referral=rounds.OPEN_REFERRAL, may_arrive=referrals.may_record_arrival(referral.status, referral.needs),
+                 may_close=referrals.parties_may_close(referral.status, referral.needs),
                  outcomes=OUTCOMES, **{"errors": {}, "kinds": {}, **context})  # fmt: skip
 
 

@@ -38,7 +38,8 @@ async def offer_page(request: Request[Any, Any, Any], offer_id: int, now: dt.dat
         return _missing()
     return _page("ngo/offer.html", code, headers=LIVE_HEADERS, view=view, o=view.offer, referral=view.referral, now=now,
                  reasons=DECLINE_REASONS, outcomes=OUTCOMES, urgencies=URGENCIES, need_labels=NEED_LABELS,
-                 arrival_from=referrals.ARRIVAL_FROM, close_from=referrals.CLOSE_BY_PARTIES,
+                 may_arrive=referrals.may_record_arrival(view.referral.status, view.referral.needs),
+                 may_close=referrals.parties_may_close(view.referral.status, view.referral.needs),
                  **{"errors": {}, "kinds": {}, "kept": {}, **context})  # fmt: skip
 
 
