@@ -331,3 +331,50 @@ async def test_accepting_with_no_free_place_changes_nothing(
     assert freed.status_code == 200, freed.text
     taken = await client.post(f"/api/v1/offers/{second['offers'][0]['id']}/accept", headers=net.ngos[0])
     assert taken.status_code == 200 and taken.json()["reserved"] is True
+
+
+async def test_referral_lists_are_paged_with_their_totals_for_each_reader(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
+) -> None:
+    """Each reader's list holds exactly its referrals, newest first, page after page, with the total of them all."""
+    from referralnet.accounts.services import create_token
+    from tests.conftest import bearer
+    from tests.integration.helpers import make_org, make_service
+
+    a = await make_org(client, admin, "Asociația A", networks=["protect"])
+    b = await make_org(client, admin, "Asociația B", networks=["ngo15"])
+    sa = (await make_service(client, admin, a["id"], shelter_body("Casa A", available=10)))["id"]
+    sb = (await make_service(client, admin, b["id"], shelter_body("Casa B", available=10)))["id"]
+    other = tokens.make("institution", name="another")
+    made: dict[str, list[int]] = {"a": [], "b": [], "both": [], "other": []}
+    for i in range(11):
+        kind, headers, body = [
+            ("a", institution, {"service_ids": [sa]}), ("b", institution, {"service_ids": [sb]}),
+            ("both", institution, {"service_ids": [sa, sb], "mode": "parallel"}), ("other", other, {"service_ids": [sb]}),
+        ][i % 4]  # fmt: skip
+        made[kind].append((await refer(client, headers, **body))["id"])
+    declined = made["b"][0]  # unplaced: B declines its only offer
+    offer = (await client.get(f"/api/v1/referrals/{declined}", headers=institution)).json()["offers"][0]
+    b_token = tokens.make("ngo", organisation=b["id"])
+    assert (await client.post(f"/api/v1/offers/{offer['id']}/decline", json={"reason": "other"}, headers=b_token)).status_code == 200
+    token, _ = in_app(client, create_token, role="secretariat", name="ProTECT secretariat", networks=["protect"])
+    mine = made["a"] + made["b"] + made["both"]
+    readers = {
+        "institution": (institution, mine),
+        "another institution": (other, made["other"]),
+        "ngo a": (tokens.make("ngo", organisation=a["id"]), made["a"] + made["both"]),
+        "ngo b": (b_token, made["b"] + made["both"] + made["other"]),
+        "secretariat": (tokens.make("secretariat"), mine + made["other"]),
+        "bound secretariat": (bearer(token), made["a"] + made["both"]),
+    }
+    for name, (headers, expected) in readers.items():
+        seen: list[int] = []
+        for offset in range(0, 12, 4):
+            page = (await client.get("/api/v1/referrals", params={"limit": 4, "offset": offset}, headers=headers)).json()
+            assert page["total"] == len(expected), name
+            seen += [r["id"] for r in page["items"]]
+        assert seen == sorted(expected, reverse=True), name
+    unplaced = (await client.get("/api/v1/referrals", params={"status": "unplaced", "limit": 2}, headers=institution)).json()
+    assert unplaced["total"] == 1 and [r["id"] for r in unplaced["items"]] == [declined]
+    ngo_view = (await client.get("/api/v1/referrals", params={"limit": 1}, headers=readers["ngo a"][0])).json()["items"][0]
+    assert {o["organisation_id"] for o in ngo_view["offers"]} == {a["id"]}  # another provider's offers are not shown

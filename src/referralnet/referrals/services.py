@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import msgspec
+from piccolo.columns.combination import WhereRaw
 
 from referralnet.accounts.schemas import Actor
 from referralnet.audit import audit, record
@@ -55,7 +56,7 @@ def _own_institution(actor: Actor, row: dict[str, Any]) -> bool:
 
 async def _may_read(actor: Actor, row: dict[str, Any]) -> bool:
     if actor.bound:
-        return row["id"] in await _bound_view(actor, [row["id"]])
+        return await Referral.exists().where(Referral.id == row["id"], _bound_view(actor))  # type: ignore[no-any-return]
     if actor.is_staff:
         return True
     if actor.role == "institution":
@@ -85,44 +86,35 @@ async def get_referral(referral_id: int, actor: Actor, now: dt.datetime) -> Refe
     return msgspec.structs.replace(view, officer_contact=officer, provider_contacts=providers)
 
 
-async def _bound_view(actor: Actor, referral_ids: list[int] | None) -> set[int]:
-    """Of ``referral_ids`` (None: every referral), those a bound secretariat sees: offered to one of its networks'
-    members, or offered to nobody (no provider could be asked: every network's concern, as in the gaps)."""
-    query = Offer.select(Offer.referral, Offer.organisation)
-    if referral_ids is not None:
-        query = query.where(Offer.referral.is_in(referral_ids))
-    members, offered, in_view = actor.members or frozenset(), set(), set()
-    for r in await query:
-        offered.add(r["referral"])
-        if r["organisation"] in members:
-            in_view.add(r["referral"])
-    if referral_ids is None:
-        return in_view | {r["id"] for r in await Referral.select(Referral.id) if r["id"] not in offered}
-    return in_view | {i for i in referral_ids if i not in offered}
+def _bound_view(actor: Actor) -> WhereRaw:
+    """The referrals a bound secretariat sees: offered to one of its networks' members, or offered to nobody (no
+    provider could be asked: every network's concern, as in the gaps)."""
+    members = sorted(actor.members or ())
+    nobody = "NOT EXISTS (SELECT 1 FROM offer o WHERE o.referral = referral.id)"
+    if not members:
+        return WhereRaw(nobody)
+    listed = ", ".join("{}" for _ in members)
+    return WhereRaw(f"(EXISTS (SELECT 1 FROM offer o WHERE o.referral = referral.id AND o.organisation IN ({listed})) OR {nobody})", *members)
 
 
 async def list_referrals(actor: Actor, now: dt.datetime, *, status: str | None, limit: int, offset: int) -> ReferralList:
-    query = Referral.select().order_by(Referral.id, ascending=False)
+    """A page of the referrals the actor may see, newest first, with the total: filtered and paged by the database."""
+    where: list[Any] = []
     if status:
-        query = query.where(Referral.status == status)
+        where.append(Referral.status == status)
     if actor.role == "institution":
-        query = query.where(Referral.institution == actor.organisation_id)
+        where.append(Referral.institution == actor.organisation_id)
     elif actor.role == "ngo":
-        asked = await Offer.select(Offer.referral).where(Offer.organisation == actor.organisation_id)
-        ids = sorted({r["referral"] for r in asked})
-        if not ids:
-            return ReferralList(items=[], total=0)
-        query = query.where(Referral.id.is_in(ids))
-    rows = await query
+        where.append(WhereRaw("referral.id IN (SELECT o.referral FROM offer o WHERE o.organisation = {})", actor.organisation_id))
     if actor.bound:
-        in_view = await _bound_view(actor, None)
-        rows = [r for r in rows if r["id"] in in_view]
-    page = rows[offset : offset + limit]
+        where.append(_bound_view(actor))
+    total = await Referral.count().where(*where)
+    page = await Referral.select().where(*where).order_by(Referral.id, ascending=False).limit(limit).offset(offset)
     offers = await offers_of([r["id"] for r in page])
     if actor.role == "ngo":
         offers = {k: [o for o in v if o.organisation_id == actor.organisation_id] for k, v in offers.items()}
     await audit(actor, now, object_type="referral", object_id=None, action="list", outcome="allowed")
-    return ReferralList(items=[summary_out(r, offers.get(r["id"], [])) for r in page], total=len(rows))
+    return ReferralList(items=[summary_out(r, offers.get(r["id"], [])) for r in page], total=total)
 
 
 async def _transition(
