@@ -180,6 +180,35 @@ def test_a_broken_row_changes_nothing_and_is_named(
     assert f"{named[0]}: " in render_plan(plan, dry_run=False, merge=False)
 
 
+def test_every_bad_row_is_named_in_one_reading(database_url: str, empty_url: str, tmp_path: Path) -> None:
+    """A repeated id does not hide the package's other bad rows: one reading names them all, and nothing is written."""
+    import csv
+    import io
+
+    run(database_url, seed_directory)
+    run(database_url, lambda: export_hsds(tmp_path, fmt="csv", version="3.0"))
+    edits = {}
+    for file, change in (("organizations.csv", "repeat"), ("services.csv", "minimum_age")):
+        rows = list(csv.reader(io.StringIO((tmp_path / file).read_text())))
+        if change == "repeat":
+            rows.append(list(rows[1]))  # the first organisation's row again, with its id
+        else:
+            column = rows[0].index("minimum_age")
+            index = max(i for i, r in enumerate(rows) if i and r[column])
+            rows[index][column] = "eighteen"
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        (tmp_path / file).write_text(out.getvalue())
+        edits[file] = rows
+    plan: Plan = run(empty_url, lambda: import_hsds(tmp_path, clock()))
+    assert not plan.applied
+    reasons = [(where.split(":")[0], reason) for where, reason in plan.mapped.bad]
+    assert ("organizations.csv", f"id: {edits['organizations.csv'][1][0]} repeats organizations.csv:2") in reasons, reasons
+    assert ("services.csv", "minimum_age: not a number: 'eighteen'") in reasons, reasons
+    assert len(reasons) == 2, reasons  # the repeated organisation's services are not reported twice
+    assert run(empty_url, counts) == (0, 0, 0)
+
+
 def test_dry_run_writes_nothing(database_url: str, empty_url: str, tmp_path: Path) -> None:
     run(database_url, seed_directory)
     run(database_url, lambda: export_hsds(tmp_path, fmt="csv", version="3.1"))

@@ -78,22 +78,27 @@ class Mapper:
                     if str(row.get(key)) not in self.ids[target]:
                         self.bad(row["_where"], f"{key}: no {target} with id {row.get(key)}")
 
+    def kept(self, table: str) -> list[dict[str, Any]]:
+        """The rows of ``table`` that :meth:`index` kept: the first of each id (a repeat or a row without one is reported)."""
+        return list(self.ids[table].values())
+
     def run(self) -> Mapped:
+        # Rows are mapped even after index() found a repeated id or a dangling link, so that one reading of the
+        # package reports every bad row, not only the first kind found; nothing is imported while any is bad.
         self.index()
-        if self.out.bad:
-            return self.out
         self.sites_of: dict[str, list[str]] = defaultdict(list)
         for sal in self.t["service_at_location"]:
-            self.sites_of[str(sal["service_id"])].append(str(sal["location_id"]))
+            if str(sal.get("location_id")) in self.ids["location"]:  # a dangling one is reported by index()
+                self.sites_of[str(sal["service_id"])].append(str(sal["location_id"]))
         linked = {loc for locs in self.sites_of.values() for loc in locs}
         services_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for row in self.t["service"]:
-            services_of[str(row["organization_id"])].append(row)
+        for row in self.kept("service"):
+            services_of[str(row.get("organization_id"))].append(row)
         places_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for loc in self.t["location"]:
+        for loc in self.kept("location"):
             if str(loc["id"]) not in linked and loc.get("organization_id") is not None:
                 places_of[str(loc["organization_id"])].append(loc)
-        for row in self.t["organization"]:
+        for row in self.kept("organization"):
             org = None
             try:
                 org = self.organisation(row, places_of[str(row["id"])])
