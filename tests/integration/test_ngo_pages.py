@@ -128,3 +128,23 @@ async def test_offers_accept_decline_and_other_people(client: AsyncTestClient[An
     assert offer["status"] == "declined" and offer["decline_reason"] == "not_eligible"
     inbox = await client.get("/ngo/offers")
     assert f'id="offer-{offer_1}"' not in inbox.text and f'id="offer-{offer_2}"' not in inbox.text
+
+
+async def test_an_old_offer_still_waiting_is_in_the_inbox_behind_newer_answered_ones(
+    client: AsyncTestClient[Any], clock: FixedClock, tokens: Tokens, admin: dict[str, str], monkeypatch: Any
+) -> None:
+    """The inbox asks for referrals with an offer waiting, not for the newest referrals: answered ones never crowd it."""
+    from referralnet.referrals import inbox as inbox_module
+
+    monkeypatch.setattr(inbox_module, "INBOX_LIMIT", 2)
+    org = await make_org(client, admin, "Asociația Alfa", referral_email="alfa@example.org")
+    sid = (await make_service(client, admin, org["id"], shelter(name="Casa Alfa", capacity=CAPACITY, sites=SITES)))["id"]
+    officer = tokens.make("institution", name="IPJ Iași")
+    ngo = tokens.make("ngo", organisation=org["id"])
+    waiting = (await refer(client, officer, sid))["offers"][0]["id"]
+    for _ in range(3):  # newer referrals whose offers were answered
+        offer = (await refer(client, officer, sid))["offers"][0]["id"]
+        assert (await client.post(f"/api/v1/offers/{offer}/decline", json={"reason": "other"}, headers=ngo)).status_code == 200
+    await person(client, clock, "ana@alfa.example.org", "ngo", org["id"])
+    inbox = await client.get("/ngo/offers")
+    assert inbox.status_code == 200 and f'id="offer-{waiting}"' in inbox.text

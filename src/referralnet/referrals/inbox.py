@@ -43,8 +43,12 @@ async def open_offer(offer_id: int, actor: Actor, now: dt.datetime) -> OfferView
     return OfferView(offer=mine, referral=msgspec.structs.replace(referral, offers=own, provider_contacts=[]))
 
 
+# The most referrals with an offer waiting that an inbox shows at once (oldest deadlines first among them).
+INBOX_LIMIT = 500
+
+
 async def open_offers(actor: Actor, now: dt.datetime) -> list[tuple[ReferralSummary, OfferOut]]:
     """The organisation's pending offers with their referral's summary, soonest deadline first."""
-    listed = await services.list_referrals(actor, now, status=None, limit=500, offset=0)
+    listed = await services.list_referrals(actor, now, status=None, limit=INBOX_LIMIT, offset=0, pending_only=True)
     pending = [(r, o) for r in listed.items for o in r.offers if o.status == "pending" and o.organisation_id == actor.organisation_id]
     return sorted(pending, key=lambda pair: (pair[1].deadline, pair[1].id))

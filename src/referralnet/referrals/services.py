@@ -97,15 +97,20 @@ def _bound_view(actor: Actor) -> WhereRaw:
     return WhereRaw(f"(EXISTS (SELECT 1 FROM offer o WHERE o.referral = referral.id AND o.organisation IN ({listed})) OR {nobody})", *members)
 
 
-async def list_referrals(actor: Actor, now: dt.datetime, *, status: str | None, limit: int, offset: int) -> ReferralList:
-    """A page of the referrals the actor may see, newest first, with the total: filtered and paged by the database."""
+async def list_referrals(
+    actor: Actor, now: dt.datetime, *, status: str | None, limit: int, offset: int, pending_only: bool = False
+) -> ReferralList:
+    """A page of the referrals the actor may see, newest first, with the total: filtered and paged by the database.
+
+    ``pending_only``: for an NGO, only referrals where one of its offers waits for an answer (its inbox)."""
     where: list[Any] = []
     if status:
         where.append(Referral.status == status)
     if actor.role == "institution":
         where.append(Referral.institution == actor.organisation_id)
     elif actor.role == "ngo":
-        where.append(WhereRaw("referral.id IN (SELECT o.referral FROM offer o WHERE o.organisation = {})", actor.organisation_id))
+        waiting = " AND o.status = 'pending'" if pending_only else ""
+        where.append(WhereRaw(f"referral.id IN (SELECT o.referral FROM offer o WHERE o.organisation = {{}}{waiting})", actor.organisation_id))
     if actor.bound:
         where.append(_bound_view(actor))
     total = await Referral.count().where(*where)
