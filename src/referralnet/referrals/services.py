@@ -22,6 +22,7 @@ from referralnet.referrals.lifecycle import (
     move_referral,
 )
 from referralnet.referrals.offers import withdraw_pending
+from referralnet.referrals.provider_view import provider_view
 from referralnet.referrals.records import lock_referral, needs_rows, offers_of, referral_out, referral_row, summary_out
 from referralnet.referrals.schemas import CancelBody, OutcomeBody, ReferralList, ReferralOut
 from referralnet.referrals.seen import record_seen
@@ -82,8 +83,15 @@ async def get_referral(referral_id: int, actor: Actor, now: dt.datetime) -> Refe
         mine = await Offer.select(Offer.id).where(Offer.referral == referral_id, Offer.organisation == actor.organisation_id)
         await record_seen([r["id"] for r in mine], actor.organisation_id, now)
     officer, providers = await contacts_for(row, actor, _own_institution(actor, row), now)
-    view = await referral_out(row)
+    view = _as_seen(await referral_out(row), actor)
     return msgspec.structs.replace(view, officer_contact=officer, provider_contacts=providers)
+
+
+def _as_seen(view: ReferralOut, actor: Actor) -> ReferralOut:
+    """The referral as the actor may read it: a provider sees its own offers only (``provider_view``)."""
+    if actor.role == "ngo" and actor.organisation_id is not None:
+        return provider_view(view, actor.organisation_id)
+    return view
 
 
 def _bound_view(actor: Actor) -> WhereRaw:
@@ -154,7 +162,7 @@ async def cancel_referral(referral_id: int, body: CancelBody, actor: Actor, cloc
             if need["status"] != "placed":
                 await move_need(need["id"], "cancelled", values={ReferralNeed.queue: "[]"})
         await _release_places(referral_id, now, who)
-    return await referral_out(await referral_row(referral_id))  # type: ignore[arg-type]
+    return _as_seen(await referral_out(await referral_row(referral_id)), actor)  # type: ignore[arg-type]
 
 
 async def _release_places(referral_id: int, now: dt.datetime, who: str) -> None:
@@ -185,7 +193,7 @@ async def record_arrival(referral_id: int, actor: Actor, clock: Any, note: str |
     async with write_transaction():
         before = await _transition(referral_id, actor, now, "arrived", allowed=ARRIVAL_FROM, values={Referral.arrived_at: now})
         await record(referral_id, "arrival_recorded", actor.label, now, from_status=before["status"], to_status="arrived", reason=note)
-    return await referral_out(await referral_row(referral_id))  # type: ignore[arg-type]
+    return _as_seen(await referral_out(await referral_row(referral_id)), actor)  # type: ignore[arg-type]
 
 
 async def close_referral(referral_id: int, body: OutcomeBody, actor: Actor, clock: Any) -> ReferralOut:
@@ -211,5 +219,5 @@ async def close_referral(referral_id: int, body: OutcomeBody, actor: Actor, cloc
         await withdraw_pending(before, now, who, reason="the referral was closed")
         if before["status"] != "arrived":
             await _release_places(referral_id, now, who)
-    return await referral_out(await referral_row(referral_id))  # type: ignore[arg-type]
+    return _as_seen(await referral_out(await referral_row(referral_id)), actor)  # type: ignore[arg-type]
 
