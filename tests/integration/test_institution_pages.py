@@ -15,7 +15,7 @@ from referralnet.tables import Offer, Referral
 from tests.conftest import Tokens, in_app
 from tests.integration.helpers import PROFILE, make_org, make_service, shelter
 from tests.integration.test_contacts import INSTRUCTIONS, provider
-from tests.integration.test_needs import Providers, need, residential
+from tests.integration.test_needs import Providers, counselling, need, residential
 from tests.integration.test_needs import refer as refer_boy
 from tests.integration.test_people import PASSWORD, add_person, csrf_of, sign_in
 from tests.integration.test_referrals import network
@@ -336,6 +336,34 @@ async def test_arrival_once_a_need_is_placed_though_the_other_has_nobody(
     assert arrived.status_code == 303
     page = await client.get(path)
     assert 'id="referral-status">arrived</strong>' in page.text and 'id="record-arrival"' not in page.text
+
+
+async def test_arrival_at_one_need_of_two_from_the_page(
+    client: AsyncTestClient[Any], clock: FixedClock, tokens: Tokens, admin: dict[str, str]
+) -> None:
+    """With two placed needs the officer says where the person arrived; the page shows each need's arrival."""
+    p = Providers(client, tokens, admin)
+    home, _ = await p.org("Casa Copiilor", residential("Casa de tip familial"))
+    talk, _ = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    mine = await officer(client, clock, tokens, "ana@ipj.example.ro")
+    referral = await refer_boy(client, tokens.make("institution", organisation=mine, name="api"), mode="parallel")
+    path = f"/institution/referrals/{referral['id']}"
+    assert (await client.post(f"/api/v1/offers/{need(referral, 'child_residential')['offers'][0]['id']}/accept", headers=p.ngo[home])).status_code == 200
+    partial = await client.get(path)
+    assert 'id="cancel"' in partial.text  # a partially placed referral can be cancelled from the page too
+    assert 'id="arrival-need"' not in partial.text  # one placed need: nothing to choose
+    assert (await client.post(f"/api/v1/offers/{need(referral, 'psychological_counselling')['offers'][0]['id']}/accept", headers=p.ngo[talk])).status_code == 200
+    page = await client.get(path, headers={"Accept-Language": "ro"})
+    assert 'id="arrival-need"' in page.text and '<option value="child_residential">' in page.text and "toate nevoile plasate" in page.text
+    arrived = await post_form(client, path + "/arrival", {"need": "child_residential"}, page=path)
+    assert arrived.status_code == 303
+    page = await client.get(path)
+    assert 'id="need-child_residential-arrived"' in page.text and 'id="need-psychological_counselling-arrived"' not in page.text
+    assert 'id="record-arrival"' in page.text and 'id="arrival-need"' not in page.text  # counselling is left
+    assert 'id="outcome-hint"' in page.text  # closing now would free counselling's place, if it held one
+    assert (await post_form(client, path + "/arrival", {}, page=path)).status_code == 303
+    page = await client.get(path)
+    assert 'id="record-arrival"' not in page.text and 'id="outcome-hint"' not in page.text and 'id="close-referral"' in page.text
 
 
 async def test_another_institution_cannot_record_arrival_or_close(

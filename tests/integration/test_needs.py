@@ -262,6 +262,81 @@ async def test_a_partially_placed_referral_records_the_arrival_and_keeps_asking(
     assert view["status"] == "arrived" and [n["status"] for n in view["needs"]] == ["placed", "placed"]
 
 
+async def test_arrival_is_recorded_at_each_provider_and_closing_frees_only_unused_places(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
+) -> None:
+    """Two providers, one need each: each records the person's arrival at its own service; neither may close the
+    other's placement; closing gives back the place of a need the person never arrived at and tells its provider."""
+    p = Providers(client, tokens, admin)
+    home, [home_service] = await p.org("Casa Copiilor", residential("Casa de tip familial", available=3))
+    talk, _ = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    view = await refer(client, institution, mode="parallel")
+    rid = view["id"]
+    talk_offer, home_offer = need(view, "psychological_counselling")["offers"][0], need(view, "child_residential")["offers"][0]
+    assert (await client.post(f"/api/v1/offers/{talk_offer['id']}/accept", headers=p.ngo[talk])).status_code == 200
+    # The boy goes to counselling while residential care is still asked: the counselling provider records it.
+    resp = await client.post(f"/api/v1/referrals/{rid}/arrival", json={}, headers=p.ngo[talk])
+    assert resp.status_code == 200, resp.text
+    view = (await client.get(f"/api/v1/referrals/{rid}", headers=institution)).json()
+    assert view["status"] == "arrived"
+    assert need(view, "psychological_counselling")["arrived_at"] is not None and need(view, "child_residential")["arrived_at"] is None
+    arrival = view["history"][-1]
+    assert (arrival["kind"], arrival["service_type"], arrival["from_status"]) == ("arrival_recorded", "psychological_counselling", "partially_placed")
+    again = await client.post(f"/api/v1/referrals/{rid}/arrival", json={}, headers=p.ngo[talk])
+    assert again.status_code == 409 and "already recorded" in again.json()["detail"]
+    # Residential care accepts after arrival; its provider has its own arrival to record, not the other's.
+    assert (await client.post(f"/api/v1/offers/{home_offer['id']}/accept", headers=p.ngo[home])).status_code == 200
+    assert (await client.get(f"/api/v1/services/{home_service}", headers=admin)).json()["capacity"]["available"] == 2
+    refused = await client.post(f"/api/v1/referrals/{rid}/close", json={"outcome": "completed"}, headers=p.ngo[talk])
+    assert refused.status_code == 403 and "other providers hold places" in refused.json()["detail"]
+    wrong = await client.post(f"/api/v1/referrals/{rid}/arrival", json={"need": "legal_counselling"}, headers=institution)
+    assert wrong.status_code == 422 and wrong.json()["extra"][0]["key"] == "need"
+
+    # The institution closes before the boy reached the residential home: its bed comes back, its provider is told.
+    resp = await client.post(f"/api/v1/referrals/{rid}/close", json={"outcome": "person_left"}, headers=institution)
+    assert resp.status_code == 200, resp.text
+    assert (await client.get(f"/api/v1/services/{home_service}", headers=admin)).json()["capacity"]["available"] == 3
+    told = (await client.get("/api/v1/notifications", params={"kind": "referral_ended", "referral_id": rid}, headers=admin)).json()
+    assert sorted(n["organisation_id"] for n in told["items"]) == [home, talk]  # both providers are told; the institution closed
+
+
+async def test_an_institution_records_the_arrival_at_one_need_and_the_next_frees_nothing_used(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
+) -> None:
+    p = Providers(client, tokens, admin)
+    home, [home_service] = await p.org("Casa Copiilor", residential("Casa de tip familial", available=3))
+    talk, _ = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    view = await refer(client, institution, mode="parallel")
+    rid = view["id"]
+    for service_type, org in (("child_residential", home), ("psychological_counselling", talk)):
+        offer = need(view, service_type)["offers"][0]
+        assert (await client.post(f"/api/v1/offers/{offer['id']}/accept", headers=p.ngo[org])).status_code == 200
+    resp = await client.post(f"/api/v1/referrals/{rid}/arrival", json={"need": "child_residential"}, headers=institution)
+    assert resp.status_code == 200, resp.text
+    assert [bool(n["arrived_at"]) for n in resp.json()["needs"]] == [True, False]
+    # The home provider holds no other placement's arrival, so it has nothing left to record; the institution has.
+    assert (await client.post(f"/api/v1/referrals/{rid}/arrival", json={}, headers=p.ngo[home])).status_code == 409
+    resp = await client.post(f"/api/v1/referrals/{rid}/close", json={"outcome": "services_started"}, headers=institution)
+    assert resp.status_code == 200, resp.text
+    assert (await client.get(f"/api/v1/services/{home_service}", headers=admin)).json()["capacity"]["available"] == 2  # used: kept
+
+
+async def test_closing_cancels_the_needs_still_asked_and_keeps_the_unplaced_ones(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
+) -> None:
+    p = Providers(client, tokens, admin)
+    home, _ = await p.org("Casa Copiilor", residential("Casa de tip familial"))
+    await p.org("Centrul Sprijin", counselling("Consiliere"))
+    view = await refer(client, institution, mode="parallel")
+    offer = need(view, "child_residential")["offers"][0]
+    assert (await client.post(f"/api/v1/offers/{offer['id']}/accept", headers=p.ngo[home])).status_code == 200
+    resp = await client.post(f"/api/v1/referrals/{view['id']}/close", json={"outcome": "transferred"}, headers=p.ngo[home])
+    assert resp.status_code == 200, resp.text  # the only provider holding a place closes
+    closed = (await client.get(f"/api/v1/referrals/{view['id']}", headers=institution)).json()
+    assert [(n["service_type"], n["status"]) for n in closed["needs"]] == [("child_residential", "placed"), ("psychological_counselling", "cancelled")]
+    assert [o["status"] for o in need(closed, "psychological_counselling")["offers"]] == ["withdrawn"]
+
+
 async def test_desired_needs_never_block(client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]) -> None:
     p = Providers(client, tokens, admin)
     home, [home_service] = await p.org("Casa Copiilor", residential("Casa de tip familial"))

@@ -170,3 +170,27 @@ async def test_the_inbox_fragment_brings_new_offers(client: AsyncTestClient[Any]
     assert f'hx-get="/ngo/offers/live?known={oid}"' in fresh.text
     assert 'id="inbox-news" hx-swap-oob="innerHTML">New offers: Casa Alfa<' in fresh.text
     assert (await client.get(f"/ngo/offers/live?known={oid}", headers={"HX-Request": "true"})).status_code == 204
+
+
+async def test_a_provider_sharing_a_referral_records_its_own_arrival_and_does_not_close_the_others(
+    client: AsyncTestClient[Any], clock: FixedClock, tokens: Tokens, admin: dict[str, str]
+) -> None:
+    from tests.integration.test_needs import Providers, counselling, need, residential
+    from tests.integration.test_needs import refer as refer_boy
+
+    p = Providers(client, tokens, admin)
+    home, _ = await p.org("Casa Copiilor", residential("Casa de tip familial"))
+    talk, _ = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    referral = await refer_boy(client, tokens.make("institution", name="IPJ Iași"), mode="parallel")
+    home_offer, talk_offer = need(referral, "child_residential")["offers"][0]["id"], need(referral, "psychological_counselling")["offers"][0]["id"]
+    for offer, org in ((home_offer, home), (talk_offer, talk)):
+        assert (await client.post(f"/api/v1/offers/{offer}/accept", headers=p.ngo[org])).status_code == 200
+    await person(client, clock, "ana@sprijin.example.org", "ngo", talk)
+    page = await client.get(f"/ngo/offers/{talk_offer}")
+    assert 'id="record-arrival"' in page.text and 'id="close-referral"' not in page.text  # another provider holds a place
+    assert "Casa Copiilor" not in page.text  # nor is the other provider named
+    assert (await post(client, f"/ngo/offers/{talk_offer}/arrival", {}, f"/ngo/offers/{talk_offer}")).status_code == 303
+    page = await client.get(f"/ngo/offers/{talk_offer}")
+    assert 'id="record-arrival"' not in page.text
+    view = (await client.get(f"/api/v1/referrals/{referral['id']}", headers=admin)).json()
+    assert [bool(n["arrived_at"]) for n in view["needs"]] == [False, True]  # its own need only

@@ -94,10 +94,14 @@ def _coding(base_url: str, system: str, code: str, display: str | None = None) -
     return {"coding": [out], "text": display or code}
 
 
-def offer_task_status(offer: OfferOut, referral_status: str) -> str:
+def offer_task_status(offer: OfferOut, referral_status: str, arrived: frozenset[int] | set[int] = frozenset()) -> str:
+    """An offer's Task status; an accepted one is in progress once the person arrived at its need (``arrived``: such
+    offers' ids), then follows the referral's end."""
     if offer.status == "pending":
         return "received" if offer.seen_at is not None else "requested"
     if offer.status == "accepted":
+        if referral_status == "arrived" and offer.id not in arrived:
+            return "accepted"
         return ACCEPTED_AFTER.get(referral_status, "accepted")
     return OFFER_STATUS[offer.status]
 
@@ -109,6 +113,7 @@ def bundle(referral: ReferralOut, service_types: dict[int, str], base_url: str) 
     needs = [n.service_type for n in referral.profile.needs]
     requests = {need: _urn(key, "service_request", need) for need in needs}
     task_status, request_status = REFERRAL_STATUS[referral.status]
+    arrived = {n.placed_offer_id for n in referral.needs if n.arrived_at is not None and n.placed_offer_id is not None}
     entries: list[dict[str, Any]] = [
         {
             "fullUrl": patient_ref,
@@ -161,7 +166,7 @@ def bundle(referral: ReferralOut, service_types: dict[int, str], base_url: str) 
         focus = requests.get(service_type or "", requests[needs[0]])
         task: dict[str, Any] = {
             "resourceType": "Task",
-            "status": offer_task_status(offer, referral.status),
+            "status": offer_task_status(offer, referral.status, arrived),
             "businessStatus": _coding(base_url, "referral-status", offer.status),
             "intent": "order",
             "priority": PRIORITY[referral.urgency],

@@ -39,6 +39,7 @@ LABELS = {
     "officer_phone": "Officer's work phone",
     "officer_email": "Officer's work e-mail",
     "reason": "Reason",
+    "outcome": "Outcome",
     "service": "Service",
     "service_type": "Service type",
     "stale_days": "Counts as stale after (days)",

@@ -18,6 +18,7 @@ NotificationKind = Literal[
     "referral_placed",
     "referral_unplaced",
     "need_unplaced",
+    "referral_ended",
     "offer_undelivered",
     "capacity_stale",
     "person_invite",

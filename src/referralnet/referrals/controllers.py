@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from referralnet.accounts.guards import any_role, directory_editor, referrer, staff
 from referralnet.directory.networks import scope_for
 from referralnet.params import MAX_ID, CurrentActor, CurrentClock, Id, JSONBody, Limit, Offset, query
-from referralnet.referrals import accepting, creation, delivery, offers, reviews, rounds, services
+from referralnet.referrals import accepting, creation, delivery, offers, placement, reviews, rounds, services
 from referralnet.referrals.lifecycle import ReferralStatus
 from referralnet.referrals.schemas import (
     AcceptBody,
@@ -79,13 +79,14 @@ class ReferralController(Controller):
     async def arrival(
         self, referral_id: Id, actor: CurrentActor, clock: CurrentClock, data: JSONBody[ArrivalBody | None] = None
     ) -> ReferralOut:
-        """The accepting provider or the referring institution records that the person arrived."""
-        return await services.record_arrival(referral_id, actor, clock, (data or ArrivalBody()).note)
+        """The accepting provider or the referring institution records that the person arrived (at one need or every placed one)."""
+        body = data or ArrivalBody()
+        return await placement.record_arrival(referral_id, actor, clock, body.note, body.need)
 
     @post("/{referral_id:int}/close", operation_id="closeReferral", status_code=HTTP_200_OK)
     async def close(self, referral_id: Id, data: JSONBody[OutcomeBody], actor: CurrentActor, clock: CurrentClock) -> ReferralOut:
-        """The accepting provider or the referring institution records the outcome (required) and closes; before arrival this releases the place."""
-        return await services.close_referral(referral_id, data, actor, clock)
+        """The referring institution or a provider holding every placement records the outcome and closes; unused places are released."""
+        return await placement.close_referral(referral_id, data, actor, clock)
 
 
 class DeclineController(Controller):

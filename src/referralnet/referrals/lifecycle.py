@@ -35,8 +35,10 @@ LIVE_REFERRAL = frozenset({"open", "partially_placed", "placed", "arrived", "unp
 OFFER_START: OfferStatus = "pending"
 
 REFERRAL_TRANSITIONS: dict[str, frozenset[str]] = {
-    "open": frozenset({"partially_placed", "placed", "unplaced", "cancelled"}),
-    # Some required needs placed, others still open. The person may go to a placed service meanwhile (arrived).
+    # The person may arrive at a desired need's provider while the required ones are still open.
+    "open": frozenset({"partially_placed", "placed", "unplaced", "arrived", "cancelled"}),
+    # Some required needs placed, others still open. The person may go to a placed service meanwhile (arrived:
+    # the first arrival at any placed need; each need keeps its own arrival time).
     "partially_placed": frozenset({"placed", "unplaced", "arrived", "cancelled", "closed"}),
     # Cancelling or closing before arrival releases the reserved places.
     "placed": frozenset({"arrived", "cancelled", "closed"}),

@@ -104,6 +104,7 @@ def need_out(row: dict[str, Any], offers: list[OfferOut]) -> NeedOut:
         status=row["status"],
         placed_offer_id=row["placed_offer"],
         placed_at=row["placed_at"],
+        arrived_at=row.get("arrived_at"),
         queued_service_ids=load(row["queue"]),
         offers=[o for o in offers if o.need_id == row["id"]],
     )

@@ -57,6 +57,8 @@ class CancelBody(Input):
 
 class ArrivalBody(Input):
     note: ShortText | None = None
+    # The need the person arrived for; without it, every placed need not arrived yet (a provider: its own).
+    need: ServiceType | None = None
 
 
 class OutcomeBody(Input):
@@ -123,6 +125,8 @@ class NeedOut(Output):
     placed_at: dt.datetime | None
     queued_service_ids: list[int]
     offers: list[OfferOut]
+    # When the person arrived at the provider that placed this need.
+    arrived_at: dt.datetime | None = None
 
 
 

@@ -14,6 +14,7 @@ from referralnet.db import write_transaction
 from referralnet.directory import places
 from referralnet.errors import Conflict, Forbidden, NotFound
 from referralnet.matching.privacy import screen
+from referralnet.notifications.outbox import Notice, notify_all
 from referralnet.referrals.contacts import contacts_for
 from referralnet.referrals.lifecycle import (
     ReferralStatus,
@@ -24,30 +25,10 @@ from referralnet.referrals.lifecycle import (
 from referralnet.referrals.offers import withdraw_pending
 from referralnet.referrals.provider_view import provider_view
 from referralnet.referrals.records import lock_referral, needs_rows, offers_of, referral_out, referral_row, summary_out
-from referralnet.referrals.schemas import CancelBody, OutcomeBody, ReferralList, ReferralOut
+from referralnet.referrals.schemas import CancelBody, ReferralList, ReferralOut
 from referralnet.referrals.seen import record_seen
+from referralnet.referrals.settling import referral_payload
 from referralnet.tables import Offer, Referral, ReferralNeed
-
-# Arrival is recorded, and the parties (not only the secretariat) close the referral, once a need is placed: the
-# person goes to the placed service even while another need is still open or has nobody left to ask (a second round
-# can still ask for it, after arrival too). An unplaced referral with nothing placed is the secretariat's to close.
-ARRIVAL_FROM = frozenset({"placed", "partially_placed", "unplaced"})
-CLOSE_BY_PARTIES = frozenset({"placed", "partially_placed", "arrived", "unplaced"})
-
-
-def somewhere_placed(needs: Any) -> bool:
-    """Whether a need of the referral is placed (needs as rows or as the view's Structs)."""
-    return any((n["status"] if isinstance(n, dict) else n.status) == "placed" for n in needs)
-
-
-def may_record_arrival(status: str, needs: Any) -> bool:
-    """Whether the arrival can be recorded now: a need is placed and the referral has not arrived or ended."""
-    return status in ARRIVAL_FROM and somewhere_placed(needs)
-
-
-def parties_may_close(status: str, needs: Any) -> bool:
-    """Whether the referral's parties (the accepting provider, the institution) may close it now: a need is placed."""
-    return status in CLOSE_BY_PARTIES and (status == "arrived" or somewhere_placed(needs))
 
 
 def _own_institution(actor: Actor, row: dict[str, Any]) -> bool:
@@ -162,62 +143,27 @@ async def cancel_referral(referral_id: int, body: CancelBody, actor: Actor, cloc
             if need["status"] != "placed":
                 await move_need(need["id"], "cancelled", values={ReferralNeed.queue: "[]"})
         await _release_places(referral_id, now, who)
+        await tell_placements(before, actor, now, f"Referral {referral_id} was cancelled: the place is free again")
     return _as_seen(await referral_out(await referral_row(referral_id)), actor)  # type: ignore[arg-type]
 
 
-async def _release_places(referral_id: int, now: dt.datetime, who: str) -> None:
-    """Give back every place the referral's accepted offers hold (one per placed need)."""
+async def _release_places(referral_id: int, now: dt.datetime, who: str, *, keep: set[int] | frozenset[int] = frozenset()) -> None:
+    """Give back the places the referral's accepted offers hold (one per placed need), but those of the offers in ``keep``."""
     held = await Offer.select(Offer.id).where(Offer.referral == referral_id, Offer.reserved.eq(True)).order_by(Offer.id)
     for offer in held:
-        await places.release(referral_id, offer["id"], now, who)
+        if offer["id"] not in keep:
+            await places.release(referral_id, offer["id"], now, who)
 
 
-async def _party_to_placement(row: dict[str, Any], actor: Actor) -> None:
-    """The accepting provider, the referring institution (its officer often goes with the person and follows
-    the case) or the secretariat may record arrival and the outcome."""
-    if actor.is_staff or _own_institution(actor, row):
-        return
-    accepted = await Offer.select(Offer.organisation).where(Offer.referral == row["id"], Offer.status == "accepted")
-    if not any(actor.owns(o["organisation"]) for o in accepted):
-        raise Forbidden("only a provider that accepted this referral, the referring institution or the secretariat can record this")
-
-
-async def record_arrival(referral_id: int, actor: Actor, clock: Any, note: str | None) -> ReferralOut:
-    now = clock.now()
-    row = await _readable_row(referral_id, actor, now, "arrival")
-    await _party_to_placement(row, actor)
-    screen(note, "note", today=now.date())  # the note is kept in the history: no identifiers
-    if row["status"] in ARRIVAL_FROM and not somewhere_placed(await needs_rows(referral_id)):
-        # A placed need stays placed, so this holds in the transaction below too.
-        raise Conflict(f"referral {referral_id} has no placed need yet: the person arrives at a service that accepted", field="status")
-    async with write_transaction():
-        before = await _transition(referral_id, actor, now, "arrived", allowed=ARRIVAL_FROM, values={Referral.arrived_at: now})
-        await record(referral_id, "arrival_recorded", actor.label, now, from_status=before["status"], to_status="arrived", reason=note)
-    return _as_seen(await referral_out(await referral_row(referral_id)), actor)  # type: ignore[arg-type]
-
-
-async def close_referral(referral_id: int, body: OutcomeBody, actor: Actor, clock: Any) -> ReferralOut:
-    """Record the outcome and close; closing before arrival releases the place."""
-    now = clock.now()
-    row = await _readable_row(referral_id, actor, now, "close")
-    if row["status"] in ("closed", "cancelled"):
-        raise Conflict(f"referral {referral_id} is already {row['status']}", field="status")
-    if parties_may_close(row["status"], await needs_rows(referral_id)):
-        await _party_to_placement(row, actor)
-    elif not actor.is_staff:
-        raise Forbidden("only the secretariat can close a referral that was not placed")
-    screen(body, "", today=now.date())  # the outcome's text is kept in the history: no identifiers
-    who = actor.label
-    async with write_transaction():
-        before = await _transition(
-            referral_id, actor, now, "closed", allowed={"placed", "partially_placed", "arrived", "unplaced"},
-            values={Referral.closed_at: now, Referral.outcome: body.outcome, Referral.outcome_text: body.text},
-        )  # fmt: skip
-        await record(
-            referral_id, "referral_closed", who, now, from_status=before["status"], to_status="closed", reason=body.text, outcome=body.outcome
-        )
-        await withdraw_pending(before, now, who, reason="the referral was closed")
-        if before["status"] != "arrived":
-            await _release_places(referral_id, now, who)
-    return _as_seen(await referral_out(await referral_row(referral_id)), actor)  # type: ignore[arg-type]
-
+async def tell_placements(referral: dict[str, Any], actor: Actor, now: dt.datetime, subject: str, **extra: Any) -> None:
+    """Tell each accepting provider but the actor's own organisation that the referral ended (kind ``referral_ended``)."""
+    rows = await Offer.select(Offer.id, Offer.organisation).where(Offer.referral == referral["id"], Offer.status == "accepted").order_by(Offer.id)
+    told: set[int] = set()
+    notices = []
+    for r in rows:
+        if r["organisation"] in told or actor.owns(r["organisation"]):
+            continue
+        told.add(r["organisation"])
+        notices.append(Notice(r["organisation"], subject, referral_payload(referral, **extra), referral["id"], r["id"], "referral_ended"))
+    if notices:
+        await notify_all(notices, now=now)

@@ -63,6 +63,8 @@ class ReferralNeed(Table, tablename="referral_need"):
     queue = JSON(default="[]")
     placed_offer = Integer(null=True, default=None)
     placed_at = Timestamptz(null=True, default=None)
+    # When the person arrived at the service that placed this need (each placed need on its own).
+    arrived_at = Timestamptz(null=True, default=None)
 
 
 class Offer(Table, tablename="offer"):

@@ -16,7 +16,7 @@ from referralnet.errors import DomainError, InvalidInput, NotFound, PrivacyViola
 from referralnet.matching.profile import Profile
 from referralnet.matching.services import match_profile
 from referralnet.params import CurrentClock, FromPath
-from referralnet.referrals import creation, rounds
+from referralnet.referrals import creation, placement, rounds
 from referralnet.referrals import services as referrals
 from referralnet.referrals.schemas import AddOffers, ArrivalBody, CancelBody, OutcomeBody, ReferralCreate
 from referralnet.texts import N_
@@ -108,7 +108,12 @@ def _timeline(referral: Any) -> list[tuple[Any, str, str | None]]:
 
 def shape_of(referral: Any) -> str:
     """What decides the page's forms (arrival, closing, asking more providers): the referral's and its needs' states."""
-    return referral.status + ":" + ",".join(n.status for n in referral.needs)
+    return referral.status + ":" + ",".join(n.status + ("+arrived" if n.arrived_at else "") for n in referral.needs)
+
+
+def _waiting_arrival(referral: Any) -> list[Any]:
+    """The placed needs the person has not arrived at yet."""
+    return [n for n in referral.needs if n.status == "placed" and n.arrived_at is None]
 
 
 def _referral_page(name: str, referral: Any, code: int = 200, /, **context: Any) -> Template:
@@ -119,8 +124,9 @@ def _referral_page(name: str, referral: Any, code: int = 200, /, **context: Any)
     context.setdefault("shown", shape_of(referral))
     return _page(name, code, headers=headers, referral=referral, poll=POLL_SECONDS, timeline=_timeline(referral),
                  system_reasons=SYSTEM_REASONS, need_labels=NEED_LABELS, decline_labels=DECLINE_REASONS, open_needs=rounds.OPEN_NEED,
-                 open_referral=rounds.OPEN_REFERRAL, may_arrive=referrals.may_record_arrival(referral.status, referral.needs),
-                 may_close=referrals.parties_may_close(referral.status, referral.needs),
+                 open_referral=rounds.OPEN_REFERRAL, may_arrive=placement.may_record_arrival(referral.status, referral.needs),
+                 may_close=placement.parties_may_close(referral.status, referral.needs), not_arrived=bool(_waiting_arrival(referral)),
+                 arrival_choices=[(n.service_type, NEED_LABELS.get(n.service_type, (n.service_type,) * 2)) for n in _waiting_arrival(referral)],
                  outcomes=OUTCOMES, **{"errors": {}, "kinds": {}, **context})  # fmt: skip
 
 
@@ -282,13 +288,16 @@ class InstitutionPages(Controller):
     @post("/referrals/{referral_id:int}/arrival", operation_id="recordArrivalPage", include_in_schema=False, status_code=303)
     async def arrival(self, request: Request[Any, Any, Any], referral_id: FromPath[int], clock: CurrentClock) -> Template | Redirect:
         """Record that the person arrived at the provider; the optional note is refused if it holds an identifier."""
-        note = str((await request.form()).get("note") or "").strip() or None
+        form = await request.form()
+        note = str(form.get("note") or "").strip() or None
         try:
-            body = msgspec.convert({"note": note}, ArrivalBody)
-        except msgspec.ValidationError:
+            body = msgspec.convert({"note": note, "need": str(form.get("need") or "") or None}, ArrivalBody)
+        except msgspec.ValidationError as exc:
+            if "need" in str(exc):
+                return await _refused(request, referral_id, clock, 422, error=NO_ARRIVAL)
             return await _refused(request, referral_id, clock, 422, errors={"arrival-note": NOTE_TOO_LONG})
         try:
-            await referrals.record_arrival(referral_id, request.user, clock, body.note)
+            await placement.record_arrival(referral_id, request.user, clock, body.note, body.need)
         except NotFound:
             return _not_found()
         except PrivacyViolation as exc:
@@ -306,7 +315,7 @@ class InstitutionPages(Controller):
         except msgspec.ValidationError:
             return await _refused(request, referral_id, clock, 422, errors={"outcome": forms.CHOOSE_ONE})
         try:
-            await referrals.close_referral(referral_id, body, request.user, clock)
+            await placement.close_referral(referral_id, body, request.user, clock)
         except NotFound:
             return _not_found()
         except DomainError as exc:

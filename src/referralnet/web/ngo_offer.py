@@ -13,8 +13,7 @@ from litestar.response import Redirect, Template
 
 from referralnet.errors import DomainError, NotFound, PrivacyViolation
 from referralnet.params import CurrentClock, FromPath
-from referralnet.referrals import inbox
-from referralnet.referrals import services as referrals
+from referralnet.referrals import inbox, placement
 from referralnet.referrals.schemas import ArrivalBody, OutcomeBody
 from referralnet.texts import N_
 from referralnet.vocabulary.codes import DECLINE_REASONS, OUTCOMES, URGENCIES
@@ -38,8 +37,8 @@ async def offer_page(request: Request[Any, Any, Any], offer_id: int, now: dt.dat
         return _missing()
     return _page("ngo/offer.html", code, headers=LIVE_HEADERS, view=view, o=view.offer, referral=view.referral, now=now,
                  reasons=DECLINE_REASONS, outcomes=OUTCOMES, urgencies=URGENCIES, need_labels=NEED_LABELS,
-                 may_arrive=referrals.may_record_arrival(view.referral.status, view.referral.needs),
-                 may_close=referrals.parties_may_close(view.referral.status, view.referral.needs),
+                 may_arrive=placement.provider_may_arrive(view.referral.status, view.referral.needs),
+                 may_close=placement.provider_may_close(view.referral.status, view.referral.needs),
                  **{"errors": {}, "kinds": {}, "kept": {}, **context})  # fmt: skip
 
 
@@ -66,7 +65,7 @@ class NgoOfferPages(Controller):
         except msgspec.ValidationError:
             return await offer_page(request, offer_id, now, 422, errors={"arrival-note": NOTE_TOO_LONG})
         try:
-            await referrals.record_arrival(view.referral.id, request.scope["user"], clock, body.note)
+            await placement.record_arrival(view.referral.id, request.scope["user"], clock, body.note)
         except PrivacyViolation as exc:
             return await offer_page(request, offer_id, now, 422, errors={"arrival-note": forms.field_errors(exc).errors["note"]},
                                     kinds={"arrival-note": exc.kind})  # fmt: skip
@@ -87,7 +86,7 @@ class NgoOfferPages(Controller):
         except msgspec.ValidationError:
             return await offer_page(request, offer_id, now, 422, errors={"outcome": forms.CHOOSE_ONE})
         try:
-            await referrals.close_referral(view.referral.id, body, request.scope["user"], clock)
+            await placement.close_referral(view.referral.id, body, request.scope["user"], clock)
         except DomainError as exc:
             return await offer_page(request, offer_id, now, exc.status_code if exc.status_code != 404 else 409, errors={"page": NO_CLOSING})
         return Redirect(f"/ngo/offers/{offer_id}?done=closed", status_code=303)
