@@ -234,7 +234,7 @@ async def test_the_person_goes_to_the_placed_service_while_the_other_need_has_no
     assert view["status"] == "arrived" and need(view, "psychological_counselling")["status"] == "unplaced"
     alerts = (await client.get("/api/v1/notifications", params={"kind": "need_unplaced", "referral_id": view["id"]}, headers=admin)).json()
     assert [(a["recipient"], a["subject"]) for a in alerts["items"]] == [
-        ("ofiter@politia.example.ro", f"Referral {view['id']}: no provider left for psychological_counselling")
+        ("ofiter@politia.example.ro", f"Referral {view['id']}: no provider left for Psychological counselling")
     ]
 
     # The accepting provider closes it; the place was used, so it is not given back.

@@ -104,6 +104,9 @@ async def test_new_offer_email_reaches_a_real_smtp_server_with_working_links(
     view = (await client.get(f"/api/v1/referrals/{referral['id']}", headers=institution)).json()
     assert view["summary"] in text
     assert NOTE not in text and "Iași" not in text and "Iasi" not in text
+    # Which of its services and which need the offer is for: an NGO with several services must tell at once.
+    service_name = (await client.get(f"/api/v1/services/{service_id}", headers=admin)).json()["name"]
+    assert f"Service asked: {service_name}" in text and "Need: Residential shelter" in text
 
     key = in_app(client, instance_key, settings.secret_key)
     tokens_in_mail = re.findall(re.escape(BASE_URL) + r"/respond/(\S+)", text)
@@ -152,7 +155,8 @@ async def test_webhook_is_signed_and_retried_after_a_500_then_delivered_once(
     sent = json.loads(receiver.requests[-1][1])
     assert sent["kind"] == "offer_new" and sent["delivery_id"] == row["delivery_id"]
     assert sent["offer_id"] == referral["offers"][0]["id"] and sent["referral_id"] == referral["id"]
-    assert set(sent) <= {"kind", "delivery_id", "created_at", "referral_id", "offer_id", "service_id", "summary", "urgency", "deadline"}
+    assert set(sent) <= {"kind", "delivery_id", "created_at", "referral_id", "offer_id", "service_id", "need", "summary", "urgency", "deadline"}
+    assert sent["need"] == "residential shelter"
     assert NOTE not in receiver.requests[-1][1].decode()
     [row] = await rows(client, ngo)
     assert (row["status"], row["attempts"], row["last_error"]) == ("sent", 2, None)

@@ -19,6 +19,7 @@ from referralnet.notifications import DeliveryError
 from referralnet.notifications.signing import DELIVERY_HEADER, make_offer_token
 from referralnet.settings import Settings
 from referralnet.tables import Offer
+from referralnet.vocabulary import codes
 
 OFFER_KINDS = ("offer_new", "offer_reminder")
 SMTP_TIMEOUT_SECONDS = 30.0
@@ -57,6 +58,8 @@ def _when(value: dt.datetime) -> str:
 def _value(key: str, value: Any, settings: Settings) -> str:
     if key == "deadline" and isinstance(value, str):
         return _when(utc(value))
+    if key == "need" and isinstance(value, str):
+        return ", ".join(codes.need_label(v.strip()) for v in value.split(","))
     if key == "path":
         return settings.base_url.rstrip("/") + str(value)
     return str(value)
@@ -64,13 +67,15 @@ def _value(key: str, value: Any, settings: Settings) -> str:
 
 async def _offer_lines(offer_id: int, settings: Settings, now: dt.datetime, key: str) -> list[str]:
     """The one-click links while the offer is open, else a line saying it no longer is."""
-    offer = await Offer.select(Offer.status, Offer.deadline).where(Offer.id == offer_id).first()
+    offer = await Offer.select(Offer.status, Offer.deadline, Offer.service.name).where(Offer.id == offer_id).first()
+    asked = [f"Service asked: {offer['service.name']}", ""] if offer else []
     if offer is None or offer["status"] != "pending" or now >= offer["deadline"]:
         state = "past its deadline" if offer and offer["status"] == "pending" else (offer["status"] if offer else "gone")
-        return [f"This offer can no longer be answered (it is {state})."]
+        return [*asked, f"This offer can no longer be answered (it is {state})."]
     base = settings.base_url.rstrip("/")
     accept, decline = (f"{base}/respond/{make_offer_token(key, offer_id, a, offer['deadline'])}" for a in ("accept", "decline"))
     return [
+        *asked,
         "To accept (opens a page where you confirm):",
         accept,
         "",

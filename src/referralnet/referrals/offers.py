@@ -33,7 +33,7 @@ from referralnet.referrals.schemas import DeclineBody, OfferOut
 from referralnet.referrals.settling import Known, referral_payload, settle
 from referralnet.settings import Settings
 from referralnet.tables import Offer, Referral, ReferralNeed, Service
-from referralnet.vocabulary.codes import CAPACITY_BOUND_TYPES
+from referralnet.vocabulary.codes import CAPACITY_BOUND_TYPES, need_label
 
 # Offer states nothing moves on from (accepted is answered as it is): an accept of one is refused without a write.
 FINAL = frozenset(s for s, targets in OFFER_TRANSITIONS.items() if not targets) - {"accepted"}
@@ -100,7 +100,8 @@ def _offer_notes(
     ]  # fmt: skip
     subject = f"New referral ({referral['urgency']}): please answer by {deadline:%Y-%m-%d %H:%M} UTC"
     notices = [
-        Notice(owners[service_id], subject, referral_payload(referral, offer_id=offer_id, service_id=service_id, deadline=deadline.isoformat()),
+        Notice(owners[service_id], subject, referral_payload(referral, offer_id=offer_id, service_id=service_id, deadline=deadline.isoformat(),
+                                                             need=need["service_type"].replace("_", " ")),
                referral["id"], offer_id, "offer_new")  # fmt: skip
         for offer_id, service_id in zip(offer_ids, service_ids)
     ]
@@ -164,8 +165,8 @@ async def advance(referral_id: int, need_id: int | None, now: dt.datetime, setti
                      service_type=need["service_type"], reason="every provider asked for this need declined or did not answer in time")  # fmt: skip
         if await settle(referral_id, now, settings, actor) == "arrived" and need["priority"] == "required":
             # The referral no longer moves (the person is at a placed service): the need's own alert says what is missing.
-            subject = f"Referral {referral_id}: no provider left for {need['service_type']}"
-            payload = referral_payload(referral, need=need["service_type"])
+            subject = f"Referral {referral_id}: no provider left for {need_label(need['service_type'])}"
+            payload = referral_payload(referral, need=need["service_type"].replace("_", " "))
             await notify_all([Notice(None, subject, payload, referral_id, None, "need_unplaced", address or "")
                               for address in (settings.secretariat_email, referral["notify_email"])], now=now)  # fmt: skip
 

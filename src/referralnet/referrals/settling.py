@@ -15,6 +15,7 @@ from referralnet.referrals.lifecycle import ReferralStatus, move_referral, refer
 from referralnet.referrals.records import needs_rows, referral_row
 from referralnet.settings import Settings
 from referralnet.tables import Referral
+from referralnet.vocabulary.codes import need_label
 
 
 @dataclass
@@ -55,7 +56,8 @@ async def settle(
     current = referral["status"]
     if current not in SETTLING:
         return current  # type: ignore[no-any-return]
-    target = settling_target(current, known.needs if known else await needs_rows(referral_id))
+    needs = known.needs if known else await needs_rows(referral_id)
+    target = settling_target(current, needs)
     if target is None:
         return current  # type: ignore[no-any-return]
     if not await move_referral(referral_id, target, now, current=current, values=settled_values(target, now)):
@@ -67,7 +69,7 @@ async def settle(
         else:
             service = await sql.first("SELECT service FROM offer WHERE id = {}", offer_id) if offer_id else None
             service_id = service["service"] if service else 0
-    events, messages = settled_notes(referral, current, target, now, settings, actor, offer_id, service_id)
+    events, messages = settled_notes(referral, current, target, now, settings, actor, offer_id, service_id, needs=needs)
     if known:
         known.events += events
         known.messages += messages
@@ -82,9 +84,11 @@ def settled_values(target: str, now: dt.datetime) -> dict[Any, Any]:
 
 
 def settled_notes(
-    referral: dict[str, Any], current: str, target: str, now: dt.datetime, settings: Settings, actor: str, offer_id: int | None, service_id: int
+    referral: dict[str, Any], current: str, target: str, now: dt.datetime, settings: Settings, actor: str, offer_id: int | None, service_id: int,
+    *, needs: list[dict[str, Any]] = (),  # type: ignore[assignment]
 ) -> tuple[list[tuple[Any, ...]], list[Notice]]:
-    """The event and the messages of settle's move from ``current`` to ``target``."""
+    """The event and the messages of settle's move from ``current`` to ``target`` (``needs``: the referral's, to name
+    the ones left with nobody)."""
     referral_id = referral["id"]
     events: list[tuple[Any, ...]] = []
     messages: list[Notice] = []
@@ -95,8 +99,12 @@ def settled_notes(
         events.append(event(referral_id, "referral_unplaced", actor, now, from_status=current, to_status="unplaced",
                             reason="a required need has no provider left"))  # fmt: skip
         subject = f"Referral {referral_id} could not be placed"
+        left = [n["service_type"] for n in needs if n["status"] == "unplaced" and n["priority"] == "required"]
+        if left:
+            subject += f": no provider left for {', '.join(need_label(t) for t in left)}"
+        extra = {"need": ", ".join(t.replace("_", " ") for t in left)} if left else {}
         for address in (settings.secretariat_email, referral["notify_email"]):
-            messages.append(Notice(None, subject, referral_payload(referral), referral_id, None, "referral_unplaced", address or ""))
+            messages.append(Notice(None, subject, referral_payload(referral, **extra), referral_id, None, "referral_unplaced", address or ""))
     else:
         kind = "referral_partially_placed" if target == "partially_placed" else "referral_reopened"
         events.append(event(referral_id, kind, actor, now, offer_id=offer_id, from_status=current, to_status=target))

@@ -299,6 +299,13 @@ COUNTY_CODES: tuple[str, ...] = (
 # Literal types built from the code lists, so msgspec rejects an unknown code with the field's path
 # and the OpenAPI schema lists the allowed values.
 ServiceType = Literal[tuple(SERVICE_TYPES)]  # type: ignore[valid-type]
+
+
+def need_label(need: str) -> str:
+    """A need as the vocabulary names it in English ("Residential care for children"), from its code or the code
+    spelled with spaces (as messages' payloads carry it); anything else as it is."""
+    code = need.replace(" ", "_")
+    return SERVICE_TYPES[code][1] if code in SERVICE_TYPES else need
 ExploitationForm = Literal[tuple(EXPLOITATION_FORMS)]  # type: ignore[valid-type]
 CountyCode = Literal[COUNTY_CODES]  # type: ignore[valid-type]
 LanguageCode = Literal[tuple(LANGUAGES)]  # type: ignore[valid-type]
