@@ -364,6 +364,10 @@ async def test_arrival_at_one_need_of_two_from_the_page(
     assert (await post_form(client, path + "/arrival", {}, page=path)).status_code == 303
     page = await client.get(path)
     assert 'id="record-arrival"' not in page.text and 'id="outcome-hint"' not in page.text and 'id="close-referral"' in page.text
+    # The timeline names each event's provider and need.
+    timeline = page.text[page.text.index('id="timeline"'):]
+    assert "offer accepted · Casa Copiilor · Residential care for children" in timeline
+    assert "arrival recorded · Psychological counselling" in timeline
 
 
 async def test_another_institution_cannot_record_arrival_or_close(

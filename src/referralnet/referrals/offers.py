@@ -142,8 +142,13 @@ async def send_offer(
     return (await send_offers(referral, need, [service_id], position, now, settings, actor))[0]
 
 
-async def advance(referral_id: int, need_id: int | None, now: dt.datetime, settings: Settings, actor: str) -> None:
-    """After a decline, expiry or withdrawal: ask the next provider of this need's cascade, or mark the need unplaced."""
+CASCADE = "system:cascade"
+
+
+async def advance(referral_id: int, need_id: int | None, now: dt.datetime, settings: Settings) -> None:
+    """After a decline, expiry or withdrawal: ask the next provider of this need's cascade, or mark the need unplaced.
+
+    What follows is the cascade's own doing, not the provider's who declined: the history names ``system:cascade``."""
     referral = await Referral.select().where(Referral.id == referral_id).first()
     need = await ReferralNeed.select().where(ReferralNeed.id == need_id).first() if need_id is not None else None
     if referral is None or need is None or referral["status"] not in LIVE_REFERRAL or need["status"] != "open":
@@ -158,12 +163,12 @@ async def advance(referral_id: int, need_id: int | None, now: dt.datetime, setti
         ).returning(ReferralNeed.id)
         if claimed:
             position = await Offer.count().where(Offer.referral == referral_id)
-            await send_offer(referral, need, next_id, position, now, settings, actor)
+            await send_offer(referral, need, next_id, position, now, settings, CASCADE)
         return
     if await move_need(need_id, "unplaced"):  # type: ignore[arg-type]
-        await record(referral_id, "need_unplaced", actor, now, from_status="open", to_status="unplaced", need_id=need_id,
+        await record(referral_id, "need_unplaced", CASCADE, now, from_status="open", to_status="unplaced", need_id=need_id,
                      service_type=need["service_type"], reason="every provider asked for this need declined or did not answer in time")  # fmt: skip
-        if await settle(referral_id, now, settings, actor) == "arrived" and need["priority"] == "required":
+        if await settle(referral_id, now, settings, CASCADE) == "arrived" and need["priority"] == "required":
             # The referral no longer moves (the person is at a placed service): the need's own alert says what is missing.
             subject = f"Referral {referral_id}: no provider left for {need_label(need['service_type'])}"
             payload = referral_payload(referral, need=need["service_type"].replace("_", " "))
@@ -249,7 +254,7 @@ async def withdraw_organisation(org_id: int, now: dt.datetime, settings: Setting
                          to_status="withdrawn", reason=DEACTIVATED)  # fmt: skip
         count += len(gone)
         for need_id in sorted({o["need"] for o in gone if o["need"] is not None}):
-            await advance(referral_id, need_id, now, settings, who)
+            await advance(referral_id, need_id, now, settings)
     return count
 
 
@@ -279,7 +284,7 @@ async def decline_offer(offer_id: int, body: DeclineBody, actor: Actor, now: dt.
                      to_status="declined", reason=body.text, decline_reason=body.reason)  # fmt: skip
         if body.reason == "no_capacity":
             await _no_free_place(row["service"], offer_id, actor, now)
-        await advance(row["referral"], row["need"], now, settings, who)
+        await advance(row["referral"], row["need"], now, settings)
     return await get_offer(offer_id)
 
 
@@ -302,7 +307,7 @@ async def expire_offer(offer_id: int, now: dt.datetime, settings: Settings, acto
             "offer_expired", offer["organisation"], now=now, subject=f"Referral {offer['referral']}: your offer expired",
             payload=referral_payload(referral, offer_id=offer_id), referral_id=offer["referral"], offer_id=offer_id,
         )  # fmt: skip
-        await advance(offer["referral"], offer["need"], now, settings, actor)
+        await advance(offer["referral"], offer["need"], now, settings)
     return True
 
 

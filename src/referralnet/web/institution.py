@@ -101,9 +101,20 @@ async def _candidates(request: Request[Any, Any, Any], profile: Profile, clock: 
     return await match_profile(profile, state.matching_cache, clock, stale_days=state.settings.capacity_stale_days, limit=20)
 
 
-def _timeline(referral: Any) -> list[tuple[Any, str, str | None]]:
-    """The referral's history as (when, what, why), oldest first."""
-    return [(e.at, EVENT_TEXTS.get(kind := type(e).__struct_config__.tag, kind.replace("_", " ")), e.reason) for e in referral.history]
+def _timeline(referral: Any) -> list[tuple[Any, str, str | None, str | None, tuple[str, str] | None]]:
+    """The referral's history as (when, what, why, which provider, which need), oldest first: an offer's event names
+    its provider and need (from the referral's offers), a need's event its need."""
+    offers = {o.id: o for o in referral.offers}
+    needs = {n.id: n.service_type for n in referral.needs}
+    out = []
+    for e in referral.history:
+        kind = type(e).__struct_config__.tag
+        offer = offers.get(e.offer_id) if e.offer_id is not None else None
+        need = e.service_type or (needs.get(offer.need_id) if offer is not None and offer.need_id is not None else None)
+        provider = offer.organisation_name if offer is not None else None
+        out.append((e.at, EVENT_TEXTS.get(kind, kind.replace("_", " ")), e.reason, provider,
+                    NEED_LABELS.get(need, (need, need)) if need and len(referral.needs) > 1 else None))  # fmt: skip
+    return out
 
 
 def shape_of(referral: Any) -> str:
