@@ -336,6 +336,8 @@ async def test_arrival_once_a_need_is_placed_though_the_other_has_nobody(
     assert arrived.status_code == 303
     page = await client.get(path)
     assert 'id="referral-status">arrived</strong>' in page.text and 'id="record-arrival"' not in page.text
+    listed = await client.get("/institution/referrals", headers={"Accept-Language": "ro"})
+    assert f'id="unplaced-{referral["id"]}-psychological_counselling">Consiliere psihologică: neplasată</small>' in listed.text
 
 
 async def test_arrival_at_one_need_of_two_from_the_page(

@@ -232,6 +232,10 @@ async def test_the_person_goes_to_the_placed_service_while_the_other_need_has_no
     assert resp.status_code == 200, resp.text
     view = (await client.get(f"/api/v1/referrals/{view['id']}", headers=institution)).json()
     assert view["status"] == "arrived" and need(view, "psychological_counselling")["status"] == "unplaced"
+    listed = (await client.get("/api/v1/referrals", headers=institution)).json()["items"]
+    assert [(n["service_type"], n["status"], n["arrived_at"] is not None) for n in listed[0]["needs"]] == [
+        ("child_residential", "placed", True), ("psychological_counselling", "unplaced", False)
+    ]  # the list shows the need still without a provider, though the referral is arrived
     alerts = (await client.get("/api/v1/notifications", params={"kind": "need_unplaced", "referral_id": view["id"]}, headers=admin)).json()
     assert [(a["recipient"], a["subject"]) for a in alerts["items"]] == [
         ("ofiter@politia.example.ro", f"Referral {view['id']}: no provider left for Psychological counselling")

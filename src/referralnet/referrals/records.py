@@ -16,7 +16,7 @@ from referralnet.dialect.lists import in_ids
 from referralnet.jsoncol import load
 from referralnet.matching.profile import Profile
 from referralnet.referrals.delivery import delivered
-from referralnet.referrals.schemas import Event, NeedOut, OfferOut, ReferralOut, ReferralSummary
+from referralnet.referrals.schemas import Event, NeedOut, NeedState, OfferOut, ReferralOut, ReferralSummary
 from referralnet.tables import Offer
 
 OFFER_COLUMNS: tuple[Any, ...] = (Offer.all_columns(), Offer.service.name, Offer.organisation.name)
@@ -137,8 +137,19 @@ def referral_view(row: dict[str, Any], offers: list[OfferOut], events: list[dict
     )
 
 
-def summary_out(row: dict[str, Any], offers: list[OfferOut]) -> ReferralSummary:
-    return ReferralSummary(**_common(row), offers=offers)
+def summary_out(row: dict[str, Any], offers: list[OfferOut], needs: list[dict[str, Any]] = ()) -> ReferralSummary:  # type: ignore[assignment]
+    states = [NeedState(service_type=n["service_type"], priority=n["priority"], status=n["status"], arrived_at=n["arrived_at"]) for n in needs]
+    return ReferralSummary(**_common(row), offers=offers, needs=states)
+
+
+async def needs_of(referral_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The referrals' needs, each referral's in position order (one read)."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    if referral_ids:
+        ids, args = in_ids("referral", referral_ids)
+        for row in await sql.fetch(f"SELECT * FROM referral_need WHERE {ids} ORDER BY referral, position", *args):
+            out.setdefault(row["referral"], []).append(row)
+    return out
 
 
 def _common(row: dict[str, Any]) -> dict[str, Any]:

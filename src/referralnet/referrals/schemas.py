@@ -159,6 +159,15 @@ class ReferralOut(Output):
     provider_contacts: list[ProviderContact] = msgspec.field(default_factory=list)
 
 
+class NeedState(Output):
+    """A need's state in a list of referrals (a need left with nobody shows even once the person arrived elsewhere)."""
+
+    service_type: str
+    priority: str
+    status: str
+    arrived_at: dt.datetime | None = None
+
+
 class ReferralSummary(Output):
     id: int
     status: str
@@ -169,6 +178,7 @@ class ReferralSummary(Output):
     created_at: dt.datetime
     updated_at: dt.datetime
     offers: list[OfferOut] = msgspec.field(default_factory=list)
+    needs: list[NeedState] = msgspec.field(default_factory=list)
 
 
 class ReferralList(Output):

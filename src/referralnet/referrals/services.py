@@ -24,7 +24,7 @@ from referralnet.referrals.lifecycle import (
 )
 from referralnet.referrals.offers import withdraw_pending
 from referralnet.referrals.provider_view import provider_view
-from referralnet.referrals.records import lock_referral, needs_rows, offers_of, referral_out, referral_row, summary_out
+from referralnet.referrals.records import lock_referral, needs_of, needs_rows, offers_of, referral_out, referral_row, summary_out
 from referralnet.referrals.schemas import CancelBody, ReferralList, ReferralOut
 from referralnet.referrals.seen import record_seen
 from referralnet.referrals.settling import referral_payload
@@ -105,10 +105,11 @@ async def list_referrals(
     total = await Referral.count().where(*where)
     page = await Referral.select().where(*where).order_by(Referral.id, ascending=False).limit(limit).offset(offset)
     offers = await offers_of([r["id"] for r in page])
+    needs = await needs_of([r["id"] for r in page])
     if actor.role == "ngo":
         offers = {k: [o for o in v if o.organisation_id == actor.organisation_id] for k, v in offers.items()}
     await audit(actor, now, object_type="referral", object_id=None, action="list", outcome="allowed")
-    return ReferralList(items=[summary_out(r, offers.get(r["id"], [])) for r in page], total=total)
+    return ReferralList(items=[summary_out(r, offers.get(r["id"], []), needs.get(r["id"], [])) for r in page], total=total)
 
 
 async def _transition(

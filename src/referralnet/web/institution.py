@@ -238,7 +238,7 @@ class InstitutionPages(Controller):
         status = request.query_params.get("status") or None
         status = status if status in STATUSES else None
         found = await referrals.list_referrals(request.user, clock.now(), status=status, limit=100, offset=0)
-        return _page("institution/referrals.html", referrals=found, status=status, statuses=STATUSES)
+        return _page("institution/referrals.html", referrals=found, status=status, statuses=STATUSES, need_labels=NEED_LABELS)
 
     @get("/referrals/{referral_id:int}", operation_id="institutionReferralPage", include_in_schema=False)
     async def detail(self, request: Request[Any, Any, Any], referral_id: FromPath[int], clock: CurrentClock) -> Template:
