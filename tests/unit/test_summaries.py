@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from referralnet.matching.profile import Profile
 from referralnet.referrals.creation import summarise
 from referralnet.vocabulary.codes import COUNTY_CODES, EXPLOITATION_FORMS, GENDERS, NATIONALITY_GROUPS, SERVICE_TYPES, AgeBand
-from referralnet.web.summaries import NO_COMBINATION, explanation_in_romanian, in_romanian
+from referralnet.vocabulary.geo import counties
+from referralnet.web.summaries import NO_COMBINATION, explanation_in_romanian, in_english, in_romanian
 
 ENGLISH = re.compile(r"\b(age|unknown|female|male|exploitation|needs|required|desired|accompanying|from|security|risk)\b")
 
@@ -44,7 +45,7 @@ def test_every_summary_reads_in_romanian(profile: Profile) -> None:
     romanian = in_romanian(english)
     assert not ENGLISH.search(romanian), (english, romanian)
     assert romanian.count("; ") == english.count("; ")  # every part, none dropped
-    assert f"din {profile.location.county}" in romanian
+    assert f"din {counties()[profile.location.county].name}" in romanian
     for need in profile.needs:
         assert SERVICE_TYPES[need.service_type][2].lower() in romanian
 
@@ -57,9 +58,10 @@ def test_an_example_and_an_unknown_part() -> None:
         Profile,
     )  # fmt: skip
     assert in_romanian(summarise(profile)) == (
-        "vârsta 25-39, feminin, Cetățean UE/SEE; exploatare: exploatare sexuală; nevoi: centru rezidențial / adăpost (obligatorie); "
-        "1 copil însoțitor; din RO-IS; risc de securitate ridicat"
+        "vârsta 25-39, feminin, cetățean UE/SEE; exploatare: exploatare sexuală; nevoi: centru rezidențial / adăpost (obligatorie); "
+        "1 copil însoțitor; din Iași; risc de securitate ridicat"
     )
+    assert in_english(summarise(profile)).endswith("; 1 accompanying child(ren); from Iași; security risk high")
     assert in_romanian("age 25-39, female, romanian; something new") == "age 25-39, female, romanian; something new"
 
 

@@ -137,7 +137,7 @@ def _summary(context: Context, text: str | None) -> str:
     """A referral's anonymised summary in the page's language (:mod:`referralnet.web.summaries` for Romanian)."""
     if not text:
         return ""
-    return summaries.in_romanian(text) if _context_locale(context) == "ro" else text
+    return summaries.in_romanian(text) if _context_locale(context) == "ro" else summaries.in_english(text)
 
 
 @pass_context

@@ -11,12 +11,24 @@ import re
 
 from referralnet.matching.explain import CONSTRAINT_TEXT, CONSTRAINT_TEXT_RO
 from referralnet.vocabulary.codes import EXPLOITATION_FORMS, GENDERS, NATIONALITY_GROUPS, SERVICE_TYPES
+from referralnet.vocabulary.geo import counties
 
 RISKS = {"medium": "mediu", "high": "ridicat"}
 _NEEDS = {en.lower(): ro.lower() for _, en, ro in SERVICE_TYPES.values()}
 _NEED = re.compile(r"(?P<label>.+?) \((?P<priority>required|desired)\)(?:, |$)")
 _PERSON = re.compile(r"^age (?P<age>unknown \(treated as a minor\)|\S+), (?P<gender>\w+), (?P<nationality>.+)$")
 _CHILDREN = re.compile(r"^(?P<n>\d+) accompanying child\(ren\)$")
+
+
+def county_name(code: str) -> str:
+    """A county's name from its ISO code ("RO-HR" -> "Harghita"), or the code when it is not one."""
+    county = counties().get(code)
+    return county.name if county else code
+
+
+def in_english(summary: str) -> str:
+    """``summary`` as written, but the county named rather than coded ("from Harghita")."""
+    return "; ".join("from " + county_name(p.removeprefix("from ")) if p.startswith("from RO-") else p for p in summary.split("; "))
 
 
 def in_romanian(summary: str) -> str:
@@ -37,7 +49,7 @@ def _part(part: str) -> str | None:
         if gender is None or nationality is None:
             return None
         said_age = "vârstă necunoscută (tratată ca minor)" if age.startswith("unknown") else f"vârsta {age}"
-        return f"{said_age}, {gender[1].lower()}, {nationality[1]}"
+        return f"{said_age}, {gender[1].lower()}, {nationality[1][:1].lower()}{nationality[1][1:]}"
     if part.startswith("exploitation: "):
         forms = [EXPLOITATION_FORMS.get(f.replace(" ", "_")) for f in part.removeprefix("exploitation: ").split(", ")]
         return "exploatare: " + ", ".join(f[1].lower() for f in forms if f) if all(forms) else None
@@ -53,7 +65,7 @@ def _part(part: str) -> str | None:
         n = int(children["n"])
         return "1 copil însoțitor" if n == 1 else f"{n} copii însoțitori"
     if part.startswith("from RO-"):
-        return "din " + part.removeprefix("from ")
+        return "din " + county_name(part.removeprefix("from "))
     if part.startswith("security risk ") and (risk := RISKS.get(part.removeprefix("security risk "))):
         return f"risc de securitate {risk}"
     return None
