@@ -1,5 +1,5 @@
-"""A referral that had arrived before arrival was recorded per need gets its arrival time on each of its placed needs,
-as that arrival was recorded for the referral's whole placement then."""
+"""A referral that had arrived before arrival was recorded per need gets its arrival time on each need placed by then,
+as that arrival was recorded for the referral's whole placement (a desired need placed after it keeps none)."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine import engine_finder
@@ -14,7 +14,8 @@ async def _fill():
     await engine.run_ddl(
         "UPDATE referral_need SET arrived_at = (SELECT r.arrived_at FROM referral r WHERE r.id = referral_need.referral) "
         "WHERE status = 'placed' AND arrived_at IS NULL "
-        "AND EXISTS (SELECT 1 FROM referral r WHERE r.id = referral_need.referral AND r.arrived_at IS NOT NULL)"
+        "AND EXISTS (SELECT 1 FROM referral r WHERE r.id = referral_need.referral AND r.arrived_at IS NOT NULL "
+        "AND (referral_need.placed_at IS NULL OR referral_need.placed_at <= r.arrived_at))"
     )
 
 

@@ -334,11 +334,70 @@ async def test_closing_cancels_the_needs_still_asked_and_keeps_the_unplaced_ones
     view = await refer(client, institution, mode="parallel")
     offer = need(view, "child_residential")["offers"][0]
     assert (await client.post(f"/api/v1/offers/{offer['id']}/accept", headers=p.ngo[home])).status_code == 200
-    resp = await client.post(f"/api/v1/referrals/{view['id']}/close", json={"outcome": "transferred"}, headers=p.ngo[home])
-    assert resp.status_code == 200, resp.text  # the only provider holding a place closes
+    resp = await client.post(f"/api/v1/referrals/{view['id']}/close", json={"outcome": "transferred"}, headers=institution)
+    assert resp.status_code == 200, resp.text
     closed = (await client.get(f"/api/v1/referrals/{view['id']}", headers=institution)).json()
     assert [(n["service_type"], n["status"]) for n in closed["needs"]] == [("child_residential", "placed"), ("psychological_counselling", "cancelled")]
     assert [o["status"] for o in need(closed, "psychological_counselling")["offers"]] == ["withdrawn"]
+
+
+async def test_a_provider_does_not_end_a_referral_still_being_asked_for(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
+) -> None:
+    """The only provider placed may close only once no need is still being asked for; the officer is told."""
+    p = Providers(client, tokens, admin)
+    home, _ = await p.org("Casa Copiilor", residential("Casa de tip familial"))
+    talk, _ = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    view = await refer(client, institution, mode="parallel", notify_email="ofiter@politia.example.ro")
+    rid = view["id"]
+    talk_offer, home_offer = need(view, "psychological_counselling")["offers"][0]["id"], need(view, "child_residential")["offers"][0]["id"]
+    assert (await client.post(f"/api/v1/offers/{talk_offer}/accept", headers=p.ngo[talk])).status_code == 200
+    refused = await client.post(f"/api/v1/referrals/{rid}/close", json={"outcome": "completed"}, headers=p.ngo[talk])
+    assert refused.status_code == 403 and "still being asked for child_residential" in refused.json()["detail"]
+    assert (await client.get(f"/api/v1/referrals/{rid}", headers=institution)).json()["status"] == "partially_placed"  # nothing changed
+    resp = await client.post(f"/api/v1/offers/{home_offer}/decline", json={"reason": "no_capacity"}, headers=p.ngo[home])
+    assert resp.status_code == 200, resp.text  # residential care: nobody left
+    resp = await client.post(f"/api/v1/referrals/{rid}/close", json={"outcome": "services_started"}, headers=p.ngo[talk])
+    assert resp.status_code == 200, resp.text
+    told = (await client.get("/api/v1/notifications", params={"kind": "referral_ended", "referral_id": rid}, headers=admin)).json()
+    assert [n["recipient"] for n in told["items"]] == ["ofiter@politia.example.ro"]  # the provider closed: the officer hears of it
+
+
+async def test_arrival_before_every_need_is_placed_still_marks_the_referral_placed_later(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
+) -> None:
+    p = Providers(client, tokens, admin)
+    home, _ = await p.org("Casa Copiilor", residential("Casa de tip familial"))
+    talk, _ = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    view = await refer(client, institution, mode="parallel")
+    rid = view["id"]
+    talk_offer, home_offer = need(view, "psychological_counselling")["offers"][0]["id"], need(view, "child_residential")["offers"][0]["id"]
+    assert (await client.post(f"/api/v1/offers/{talk_offer}/accept", headers=p.ngo[talk])).status_code == 200
+    assert (await client.post(f"/api/v1/referrals/{rid}/arrival", json={}, headers=p.ngo[talk])).status_code == 200
+    assert (await client.get(f"/api/v1/referrals/{rid}", headers=institution)).json()["placed_at"] is None
+    assert (await client.post(f"/api/v1/offers/{home_offer}/accept", headers=p.ngo[home])).status_code == 200
+    view = (await client.get(f"/api/v1/referrals/{rid}", headers=institution)).json()
+    assert view["status"] == "arrived" and view["placed_at"] is not None  # every required need placed: counted placed
+    assert [(e["kind"], e["from_status"], e["to_status"]) for e in view["history"] if e["kind"] == "referral_placed"] == [
+        ("referral_placed", "arrived", "arrived")
+    ]
+
+
+async def test_an_open_referral_with_a_desired_need_placed_can_be_closed(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
+) -> None:
+    p = Providers(client, tokens, admin)
+    home, [home_service] = await p.org("Casa Copiilor", residential("Casa de tip familial"))
+    talk, [talk_service] = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    profile = copy.deepcopy(BOY)
+    profile["needs"][1]["priority"] = "desired"
+    view = await refer(client, institution, profile=profile, service_ids=[home_service, talk_service], mode="parallel")
+    offer = need(view, "psychological_counselling")["offers"][0]["id"]
+    assert (await client.post(f"/api/v1/offers/{offer}/accept", headers=p.ngo[talk])).status_code == 200
+    assert (await client.get(f"/api/v1/referrals/{view['id']}", headers=institution)).json()["status"] == "open"
+    resp = await client.post(f"/api/v1/referrals/{view['id']}/close", json={"outcome": "transferred"}, headers=institution)
+    assert resp.status_code == 200 and resp.json()["status"] == "closed", resp.text
+    assert [n["status"] for n in resp.json()["needs"]] == ["cancelled", "placed"]
 
 
 async def test_desired_needs_never_block(client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]) -> None:

@@ -56,3 +56,37 @@ async def test_a_provider_reads_its_own_offers_only(
         seen = (await client.get(f"/api/v1/referrals/{referral['id']}", headers=net.ngos[i])).json()
         assert (seen["outcome_text"] == OUTCOME_TEXT) == (i == 0) and seen["outcome"] == "services_started"
         assert (OUTCOME_TEXT in str(seen["history"])) == (i == 0)
+
+
+async def test_two_providers_of_one_referral_read_only_their_own_placement(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
+) -> None:
+    """Each provider reads the arrival note of its own placement only; the secretariat answering for one provider and
+    a second round's services are not shown to the others."""
+    from tests.integration.test_needs import Providers, counselling, need, residential
+    from tests.integration.test_needs import refer as refer_boy
+
+    p = Providers(client, tokens, admin)
+    home, _ = await p.org("Casa Copiilor", residential("Casa de tip familial"))
+    talk, _ = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    other_talk, _ = await p.org("Centrul Doi", counselling("Consiliere doi"))
+    view = await refer_boy(client, institution, mode="parallel")
+    rid = view["id"]
+    secretariat = tokens.make("secretariat", name="Ana")
+    home_offer = need(view, "child_residential")["offers"][0]["id"]
+    talk_offers = {o["organisation_id"]: o["id"] for o in need(view, "psychological_counselling")["offers"]}
+    # The providers here have no e-mail or webhook: the secretariat calls them and records the answer on their behalf.
+    resp = await client.post(f"/api/v1/offers/{talk_offers[talk]}/accept", headers=secretariat)
+    assert resp.status_code == 200, resp.text
+    withdrawn = (await client.get(f"/api/v1/referrals/{rid}", headers=admin)).json()["history"]
+    assert any("on behalf of Centrul Sprijin" in e["actor"] for e in withdrawn if e["offer_id"] == talk_offers[other_talk])
+    assert (await client.post(f"/api/v1/offers/{home_offer}/accept", headers=p.ngo[home])).status_code == 200
+    note = "a venit la consiliere cu ofițerul"
+    resp = await client.post(f"/api/v1/referrals/{rid}/arrival", json={"need": "psychological_counselling", "note": note}, headers=institution)
+    assert resp.status_code == 200, resp.text
+    seen_by = {org: (await client.get(f"/api/v1/referrals/{rid}", headers=p.ngo[org])).json() for org in (home, talk, other_talk)}
+    assert note in str(seen_by[talk]["history"]) and note not in str(seen_by[home]["history"])  # its own placement's note only
+    for org, seen in seen_by.items():
+        names = {"Centrul Sprijin", "Casa Copiilor", "Centrul Doi"} - {next(o["organisation_name"] for o in seen["offers"])}
+        assert not any(name in str(seen) for name in names), org
+        assert all(e.get("service_ids", []) == [] for e in seen["history"] if e["kind"] == "offers_added")

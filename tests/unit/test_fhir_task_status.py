@@ -20,5 +20,6 @@ def test_an_accepted_offer_is_in_progress_only_once_the_person_arrived_at_its_ne
     assert offer_task_status(offer(1), "arrived", {1}) == "in-progress"
     assert offer_task_status(offer(2), "arrived", {1}) == "accepted"  # the person arrived at the other need's provider
     assert offer_task_status(offer(2), "partially_placed", set()) == "accepted"
-    assert offer_task_status(offer(2), "closed", {1}) == "completed"
+    assert offer_task_status(offer(1), "closed", {1}) == "completed"
+    assert offer_task_status(offer(2), "closed", {1}) == "cancelled"  # the referral ended before the person came
     assert offer_task_status(offer(3, "pending"), "arrived", {1}) == "requested"

@@ -18,7 +18,8 @@ from referralnet.coverage.services import BATCH, Progress, _in, _members, _noop,
 from referralnet.dialect import durations
 from referralnet.vocabulary.codes import COUNTY_CODES
 
-# "Ended unplaced": never placed, and unplaced (or closed from unplaced; a referral closes only once placed or unplaced).
+# "Ended unplaced": never placed (``placed_at``: every required need placed, also after the person arrived at one), and
+# unplaced, or closed before its required needs were all placed (the person may have reached a service for another).
 UNPLACED = "placed_at IS NULL AND status IN ('unplaced', 'closed')"
 OUTCOME_SQL = (
     "CASE WHEN placed_at IS NOT NULL THEN 'placed' WHEN status IN ('unplaced', 'closed') THEN 'unplaced' "

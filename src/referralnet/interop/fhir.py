@@ -96,12 +96,12 @@ def _coding(base_url: str, system: str, code: str, display: str | None = None) -
 
 def offer_task_status(offer: OfferOut, referral_status: str, arrived: frozenset[int] | set[int] = frozenset()) -> str:
     """An offer's Task status; an accepted one is in progress once the person arrived at its need (``arrived``: such
-    offers' ids), then follows the referral's end."""
+    offers' ids), then follows the referral's end: completed if the person came, cancelled if the referral ended first."""
     if offer.status == "pending":
         return "received" if offer.seen_at is not None else "requested"
     if offer.status == "accepted":
-        if referral_status == "arrived" and offer.id not in arrived:
-            return "accepted"
+        if referral_status in ("arrived", "closed") and offer.id not in arrived:
+            return "accepted" if referral_status == "arrived" else "cancelled"
         return ACCEPTED_AFTER.get(referral_status, "accepted")
     return OFFER_STATUS[offer.status]
 

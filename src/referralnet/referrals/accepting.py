@@ -32,7 +32,10 @@ from referralnet.referrals.offers import (
 from referralnet.referrals.records import OFFER_SQL, lock_referral, needs_rows, offer_out, referral_row
 from referralnet.referrals.schemas import OfferOut
 from referralnet.referrals.settling import (
+    LATE_PLACED_SQL,
     Known,
+    late_placement,
+    late_placement_event,
     referral_payload,
     settle,
     settled_notes,
@@ -163,6 +166,10 @@ async def _accept_pg(row: dict[str, Any], who: str, now: dt.datetime, settings: 
             events, messages = settled_notes(referral, current, target, now, settings, who, offer_id, service_id)
             known.events += events
             known.messages += messages
+        elif late_placement(referral, needs):
+            ctes.append(f"lp AS ({LATE_PLACED_SQL})")
+            args += [now, referral_id]
+            known.events.append(late_placement_event(referral_id, now, who, offer_id))
         withdrawn = jsoncol.rows(got["accept.withdrawn"])
         events, messages = withdrawn_notes(referral, withdrawn, now, who, "another provider accepted this need")
         known.events += events

@@ -43,7 +43,7 @@ async def open_offer(offer_id: int, actor: Actor, now: dt.datetime) -> OfferView
     return OfferView(offer=mine, referral=msgspec.structs.replace(referral, offers=own, provider_contacts=[]))
 
 
-# The most referrals with an offer waiting that an inbox shows at once (oldest deadlines first among them).
+# The most referrals with an offer waiting that an inbox shows at once (the newest; then sorted by deadline).
 INBOX_LIMIT = 500
 
 

@@ -36,7 +36,7 @@ OFFER_START: OfferStatus = "pending"
 
 REFERRAL_TRANSITIONS: dict[str, frozenset[str]] = {
     # The person may arrive at a desired need's provider while the required ones are still open.
-    "open": frozenset({"partially_placed", "placed", "unplaced", "arrived", "cancelled"}),
+    "open": frozenset({"partially_placed", "placed", "unplaced", "arrived", "cancelled", "closed"}),
     # Some required needs placed, others still open. The person may go to a placed service meanwhile (arrived:
     # the first arrival at any placed need; each need keeps its own arrival time).
     "partially_placed": frozenset({"placed", "unplaced", "arrived", "cancelled", "closed"}),

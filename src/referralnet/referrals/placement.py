@@ -24,8 +24,9 @@ from referralnet.tables import Offer, Referral, ReferralNeed
 # A referral whose placed needs can record an arrival: any live state (a desired need may be placed while a required
 # one is still open); the first arrival moves it to ``arrived``, later ones at other needs leave it there.
 ARRIVAL_FROM = frozenset({"open", "partially_placed", "placed", "unplaced", "arrived"})
-# States in which the referral's parties (not only the secretariat) close it, once a need is placed.
-CLOSE_BY_PARTIES = frozenset({"placed", "partially_placed", "arrived", "unplaced"})
+# States in which the referral's parties (not only the secretariat) close it, once a need is placed (open: a desired
+# need placed while the required ones are still asked).
+CLOSE_BY_PARTIES = frozenset({"open", "placed", "partially_placed", "arrived", "unplaced"})
 
 
 def _get(need: Any, key: str) -> Any:
@@ -47,15 +48,21 @@ def parties_may_close(status: str, needs: Any) -> bool:
     return status in CLOSE_BY_PARTIES and (status == "arrived" or somewhere_placed(needs))
 
 
-def provider_may_arrive(status: str, needs: Any) -> bool:
-    """:func:`may_record_arrival` for a provider, from its view (another provider's placement shows no offer id)."""
-    return may_record_arrival(status, [n for n in needs if _get(n, "placed_offer") is not None])
-
-
 def provider_may_close(status: str, needs: Any) -> bool:
-    """:func:`parties_may_close` for a provider, from its view: it holds every placement of the referral."""
+    """:func:`parties_may_close` for a provider, from its view: it holds every placement of the referral and no need is
+    still being asked for (another provider's placement, or a search still going, is not its to end)."""
     placed = [n for n in needs if _get(n, "status") == "placed"]
-    return parties_may_close(status, needs) and bool(placed) and all(_get(n, "placed_offer") is not None for n in placed)
+    return (parties_may_close(status, needs) and bool(placed) and all(_get(n, "placed_offer") is not None for n in placed)
+            and not any(_get(n, "status") == "open" for n in needs))  # fmt: skip
+
+
+def _check_provider_closes(needs: list[dict[str, Any]], accepted: dict[int, int], actor: Actor) -> None:
+    """A provider closes a referral only when it holds every placement and no need is still being asked for."""
+    if not all(actor.owns(org) for org in accepted.values()):
+        raise Forbidden("other providers hold places in this referral: the referring institution or the secretariat closes it")
+    asked = [n["service_type"] for n in needs if n["status"] == "open"]
+    if asked:
+        raise Forbidden(f"providers are still being asked for {', '.join(asked)}: the referring institution or the secretariat closes it")
 
 
 async def _accepted_by(referral_id: int) -> dict[int, int]:
@@ -134,14 +141,16 @@ async def close_referral(referral_id: int, body: OutcomeBody, actor: Actor, cloc
         raise Conflict(f"referral {referral_id} is already {row['status']}", field="status")
     if parties_may_close(row["status"], await needs_rows(referral_id)):
         await _party_to_placement(row, actor)
-        accepted = await _accepted_by(referral_id)
-        if actor.role == "ngo" and not all(actor.owns(org) for org in accepted.values()):
-            raise Forbidden("other providers hold places in this referral: the referring institution or the secretariat closes it")
+        if actor.role == "ngo":
+            _check_provider_closes(await needs_rows(referral_id), await _accepted_by(referral_id), actor)
     elif not actor.is_staff:
         raise Forbidden("only the secretariat can close a referral that was not placed")
     screen(body, "", today=now.date())  # the outcome's text is kept in the history: no identifiers
     who = actor.label
     async with write_transaction():
+        if actor.role == "ngo":  # again under the referral's lock: another provider may have accepted meanwhile
+            await lock_referral(referral_id)
+            _check_provider_closes(await needs_rows(referral_id), await _accepted_by(referral_id), actor)
         before = await _transition(
             referral_id, actor, now, "closed", allowed=CLOSE_BY_PARTIES,
             values={Referral.closed_at: now, Referral.outcome: body.outcome, Referral.outcome_text: body.text},

@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from referralnet.referrals.events import OffersAdded
 from referralnet.referrals.schemas import NeedOut, ReferralOut
 
 # Events in which a provider's own people act on its own offer: their names stay.
@@ -19,10 +20,13 @@ A_PROVIDER = "provider"
 
 
 def _actor(actor: str, own_answer: bool) -> str:
-    """Another provider's person (``ngo:<name>``) or link (``link:<organisation>``) is shown as a provider, unnamed."""
-    if own_answer or not actor.startswith(("ngo:", "link:")):
+    """Another provider's person (``ngo:<name>``) or link (``link:<organisation>``) is shown as a provider, unnamed; the
+    secretariat acting on a provider's behalf as the secretariat, without the provider's name."""
+    if own_answer:
         return actor
-    return A_PROVIDER
+    if " on behalf of " in actor:
+        return actor.partition(" on behalf of ")[0]
+    return A_PROVIDER if actor.startswith(("ngo:", "link:")) else actor
 
 
 def provider_view(view: ReferralOut, organisation_id: int) -> ReferralOut:
@@ -30,14 +34,20 @@ def provider_view(view: ReferralOut, organisation_id: int) -> ReferralOut:
     mine = {o.id for o in view.offers if o.organisation_id == organisation_id}
     foreign = {o.id for o in view.offers} - mine
     party = any(o.status == "accepted" for o in view.offers if o.id in mine)
+    own_needs = {n.id for n in view.needs if n.placed_offer_id in mine}
     history: list[Any] = []
     for e in view.history:
         if e.offer_id in foreign:
             continue
         kind = type(e).__struct_config__.tag
         changes: dict[str, Any] = {"actor": _actor(e.actor, e.offer_id in mine and kind in OWN_ANSWERS)}
-        if kind in PARTY_TEXTS and not party:
+        # An arrival's note is about one provider's placement (an arrival recorded before arrivals were per need names
+        # none: any accepting provider's); the outcome's text is about the whole referral.
+        own_arrival = e.need_id in own_needs if e.need_id is not None else party
+        if (kind == "arrival_recorded" and not own_arrival) or (kind in PARTY_TEXTS and not party):
             changes["reason"] = None
+        if isinstance(e, OffersAdded):  # the other services asked in a second round name their providers
+            changes["service_ids"] = []
         history.append(msgspec.structs.replace(e, **changes))
     return msgspec.structs.replace(
         view,

@@ -157,10 +157,13 @@ async def _release_places(referral_id: int, now: dt.datetime, who: str, *, keep:
 
 
 async def tell_placements(referral: dict[str, Any], actor: Actor, now: dt.datetime, subject: str, **extra: Any) -> None:
-    """Tell each accepting provider but the actor's own organisation that the referral ended (kind ``referral_ended``)."""
+    """Tell each accepting provider but the actor's own organisation, and the referring officer when someone else
+    ended it, that the referral ended (kind ``referral_ended``)."""
     rows = await Offer.select(Offer.id, Offer.organisation).where(Offer.referral == referral["id"], Offer.status == "accepted").order_by(Offer.id)
     told: set[int] = set()
     notices = []
+    if referral["notify_email"] and not _own_institution(actor, referral):
+        notices.append(Notice(None, subject, referral_payload(referral, **extra), referral["id"], None, "referral_ended", referral["notify_email"]))
     for r in rows:
         if r["organisation"] in told or actor.owns(r["organisation"]):
             continue

@@ -54,6 +54,8 @@ async def settle(
     and the list its events go to (written by the caller, in order)."""
     referral = known.referral if known else one(await referral_row(referral_id), f"referral {referral_id}")
     current = referral["status"]
+    if current == "arrived":
+        await _mark_late_placement(referral, known.needs if known else await needs_rows(referral_id), now, actor, offer_id, known)
     if current not in SETTLING:
         return current  # type: ignore[no-any-return]
     needs = known.needs if known else await needs_rows(referral_id)
@@ -77,6 +79,31 @@ async def settle(
         await record_all(events)
         await notify_all(messages, now=now)
     return target
+
+
+# Marks an arrived referral placed (its required needs all placed after the person arrived at one of them).
+LATE_PLACED_SQL = "UPDATE referral SET placed_at = {} WHERE id = {} AND placed_at IS NULL"
+
+
+def late_placement(referral: dict[str, Any], needs: list[dict[str, Any]]) -> bool:
+    """The referral arrived before its required needs were all placed, and now they are: it was never marked placed
+    (``placed_at``, which the statistics read), since an arrived referral no longer changes state."""
+    return referral["status"] == "arrived" and referral.get("placed_at") is None and referral_state(needs) == "placed"
+
+
+def late_placement_event(referral_id: int, now: dt.datetime, actor: str, offer_id: int | None) -> tuple[Any, ...]:
+    return event(referral_id, "referral_placed", actor, now, offer_id=offer_id, from_status="arrived", to_status="arrived")
+
+
+async def _mark_late_placement(
+    referral: dict[str, Any], needs: list[dict[str, Any]], now: dt.datetime, actor: str, offer_id: int | None, known: Known | None
+) -> None:
+    if late_placement(referral, needs) and await sql.fetch(LATE_PLACED_SQL + " RETURNING id", now, referral["id"]):
+        note = late_placement_event(referral["id"], now, actor, offer_id)
+        if known:
+            known.events.append(note)
+        else:
+            await record_all([note])
 
 
 def settled_values(target: str, now: dt.datetime) -> dict[Any, Any]:

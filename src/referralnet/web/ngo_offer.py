@@ -29,15 +29,22 @@ def _missing() -> Template:
     return _page("institution/missing.html", 404, message=NO_SUCH_OFFER)
 
 
+def _placed_by(view: Any) -> Any:
+    """The need this offer placed (its acceptance), or None."""
+    return next((n for n in view.referral.needs if n.placed_offer_id == view.offer.id), None)
+
+
 async def offer_page(request: Request[Any, Any, Any], offer_id: int, now: dt.datetime, code: int = 200, **context: Any) -> Template:
     """The offer's page (or the not-found page: another organisation's offer is answered as an unknown id)."""
     try:
         view = await inbox.open_offer(offer_id, request.scope["user"], now)
     except NotFound:
         return _missing()
+    own = _placed_by(view)
     return _page("ngo/offer.html", code, headers=LIVE_HEADERS, view=view, o=view.offer, referral=view.referral, now=now,
                  reasons=DECLINE_REASONS, outcomes=OUTCOMES, urgencies=URGENCIES, need_labels=NEED_LABELS,
-                 may_arrive=placement.provider_may_arrive(view.referral.status, view.referral.needs),
+                 may_arrive=own is not None and placement.may_record_arrival(view.referral.status, [own]),
+                 arrived_at=own.arrived_at if own is not None else None,
                  may_close=placement.provider_may_close(view.referral.status, view.referral.needs),
                  **{"errors": {}, "kinds": {}, "kept": {}, **context})  # fmt: skip
 
@@ -65,7 +72,8 @@ class NgoOfferPages(Controller):
         except msgspec.ValidationError:
             return await offer_page(request, offer_id, now, 422, errors={"arrival-note": NOTE_TOO_LONG})
         try:
-            await placement.record_arrival(view.referral.id, request.scope["user"], clock, body.note)
+            own = _placed_by(view)  # the arrival at this offer's placement, not at the organisation's others
+            await placement.record_arrival(view.referral.id, request.scope["user"], clock, body.note, own.service_type if own else None)
         except PrivacyViolation as exc:
             return await offer_page(request, offer_id, now, 422, errors={"arrival-note": forms.field_errors(exc).errors["note"]},
                                     kinds={"arrival-note": exc.kind})  # fmt: skip
