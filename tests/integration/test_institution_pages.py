@@ -4,6 +4,8 @@ their fields and nothing written; another institution gets 404; other roles are 
 from __future__ import annotations
 
 import copy
+import html
+import json
 import re
 from typing import Any, get_args
 
@@ -387,3 +389,25 @@ async def test_another_institution_cannot_record_arrival_or_close(
         assert net.services[0]["name"] not in stranger.text
     status = in_app(client, lambda: Referral.select(Referral.status).where(Referral.id == referral["id"]).first())
     assert status["status"] == "placed"
+
+
+async def test_a_need_marked_desired_and_the_farthest_distance_reach_the_referral(
+    client: AsyncTestClient[Any], clock: FixedClock, tokens: Tokens, admin: dict[str, str]
+) -> None:
+    """The form's "desired" mark and the farthest distance are the profile's: the referral is placed without the
+    desired need, and a search left empty by distance offers to search at any distance."""
+    near = await make_org(client, admin, "Asociația Aproape")
+    service = await make_service(client, admin, near["id"], shelter(name="Casa Aproape"))  # works in București and Ilfov
+    await officer(client, clock, tokens, "ana@ipj.example.ro")
+    body = {**FORM, "desired": "psychological_counselling", "max_distance_km": "50"}
+    candidates = await post_form(client, "/institution/referrals/new", body)
+    assert candidates.status_code == 200, candidates.text
+    profile = json.loads(html.unescape(re.search(r'name="profile" value="([^"]+)"', candidates.text).group(1)))
+    assert profile["max_distance_km"] == 50
+    assert {n["service_type"]: n["priority"] for n in profile["needs"]} == {"residential_shelter": "required", "psychological_counselling": "desired"}
+    wrong = await post_form(client, "/institution/referrals/new", {**FORM, "max_distance_km": "5000"})
+    assert wrong.status_code == 422 and 'id="max_distance_km-error"' in wrong.text
+    far = await post_form(client, "/institution/referrals/new", {**FORM, "county": "RO-CT", "locality": "", "max_distance_km": "25"})
+    assert f'id="candidate-{service["id"]}"' not in far.text and "Search again at any distance" in far.text, far.text
+    anywhere = await post_form(client, "/institution/referrals/new", {**FORM, "county": "RO-CT", "locality": ""})
+    assert f'id="candidate-{service["id"]}"' in anywhere.text  # outside its area, far, but the person may travel

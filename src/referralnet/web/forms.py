@@ -33,8 +33,11 @@ AGE_LABELS: dict[str, Label] = {
     "65+": ("65 years or more", "65 de ani sau mai mult"),
     "unknown": ("Unknown (treated as a minor)", "Necunoscută (tratată ca minor)"),
 }
-SINGLE = ("age_band", "gender", "nationality_group", "victim_status", "security_risk", "urgency", "county", "locality", "note")
-MULTIPLE = ("needs", "exploitation_forms", "accessibility")
+SINGLE = ("age_band", "gender", "nationality_group", "victim_status", "security_risk", "urgency", "county", "locality", "max_distance_km", "note")
+# ``desired``: the needs the referral may go ahead without (a need marked desired is a need, checked or not).
+MULTIPLE = ("needs", "desired", "exploitation_forms", "accessibility")
+# How far from the person a service may be, in km (none: any distance).
+DISTANCES: dict[str, Label] = {km: (f"{km} km", f"{km} km") for km in ("25", "50", "100", "200", "300")}
 REQUIRED = {
     "age_band": N_("choose the age band"),
     "gender": N_("choose the gender"),
@@ -62,6 +65,7 @@ def choices() -> dict[str, Any]:
         "county": {c.code: (c.name, c.name) for c in counties},
         "exploitation_forms": EXPLOITATION_FORMS,
         "accessibility": ACCESSIBILITY,
+        "max_distance_km": DISTANCES,
         "need_groups": [(group, (en, ro), {code: (ten, tro) for code, ten, tro in items}) for group, (en, ro, items) in SERVICE_GROUPS.items()],
     }
 
@@ -113,13 +117,17 @@ class FormErrors(Exception):
 def to_profile(values: Mapping[str, Any]) -> Profile:
     """A Profile from the form's values, or :class:`FormErrors` naming every missing or wrong choice."""
     errors = {name: message for name, message in REQUIRED.items() if not values.get(name)}
-    if not values.get("needs"):
+    desired = list(values.get("desired", []))
+    chosen = list(dict.fromkeys([*values.get("needs", []), *desired]))
+    if not chosen:
         errors["needs"] = N_("choose at least one service the person needs")
+    if values.get("max_distance_km") and values["max_distance_km"] not in DISTANCES:
+        errors["max_distance_km"] = CHOOSE_ONE
     if errors:
         raise FormErrors(errors)
     data: dict[str, Any] = {
         "age_band": values["age_band"], "gender": values["gender"], "nationality_group": values["nationality_group"],
-        "needs": [{"service_type": code, "priority": "required"} for code in values["needs"]],
+        "needs": [{"service_type": code, "priority": "desired" if code in desired else "required"} for code in chosen],
         "location": {"county": values["county"], **({"locality": values["locality"]} if values.get("locality") else {})},
         "exploitation_forms": list(values.get("exploitation_forms", [])), "accessibility": list(values.get("accessibility", [])),
         "note": values.get("note", ""),
@@ -127,6 +135,8 @@ def to_profile(values: Mapping[str, Any]) -> Profile:
     for name in ("victim_status", "security_risk", "urgency"):
         if values.get(name):
             data[name] = values[name]
+    if values.get("max_distance_km"):
+        data["max_distance_km"] = int(values["max_distance_km"])
     try:
         return msgspec.convert(data, Profile)
     except msgspec.ValidationError as exc:
@@ -163,8 +173,9 @@ def from_profile(profile: Profile) -> dict[str, Any]:
         "age_band": profile.age_band, "gender": profile.gender, "nationality_group": profile.nationality_group,
         "victim_status": profile.victim_status or "", "security_risk": profile.security_risk, "urgency": profile.urgency,
         "county": profile.location.county, "locality": profile.location.locality or "", "note": profile.note,
-        "needs": [n.service_type for n in profile.needs], "exploitation_forms": list(profile.exploitation_forms),
-        "accessibility": list(profile.accessibility),
+        "needs": [n.service_type for n in profile.needs], "desired": [n.service_type for n in profile.needs if n.priority == "desired"],
+        "max_distance_km": f"{profile.max_distance_km:g}" if profile.max_distance_km else "",
+        "exploitation_forms": list(profile.exploitation_forms), "accessibility": list(profile.accessibility),
     }  # fmt: skip
 
 
@@ -173,6 +184,7 @@ RELAXABLE: dict[str, tuple[str, str]] = {
     "accessibility": ("accessibility", N_("Search again without the accessibility needs")),
     "exploitation_form": ("exploitation_forms", N_("Search again without the forms of exploitation")),
     "victim_status": ("victim_status", N_("Search again without the person's status")),
+    "distance": ("max_distance_km", N_("Search again at any distance")),
 }
 
 
