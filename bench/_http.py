@@ -165,18 +165,22 @@ async def prepare(url: str, engine: str, size: int, seed: int) -> dict[str, Any]
     finally:
         await db.stop(eng)
     sql = "SELECT id, capacity_total FROM service WHERE capacity_total >= 5 AND active ORDER BY id"
+    # Services an institution may read (active, of an active organisation: others answer 404 to it, as not there).
+    readable = "SELECT s.id FROM service s JOIN organisation o ON o.id = s.organisation WHERE s.active AND o.active ORDER BY s.id"
     if engine == "sqlite":
         with sqlite3.connect(url.removeprefix("sqlite:///")) as con:
             rows = con.execute(sql.replace("AND active", "AND active = 1")).fetchall()
+            shown = con.execute(readable.replace("s.active AND o.active", "s.active = 1 AND o.active = 1")).fetchall()
     else:
         import asyncpg
 
         con = await asyncpg.connect(url)
         try:
             rows = [tuple(r) for r in await con.fetch(sql)]
+            shown = [tuple(r) for r in await con.fetch(readable)]
         finally:
             await con.close()
-    return {"institution": institution, "admin": admin, "capacity_ids": [r[0] for r in rows], "size": size}
+    return {"institution": institution, "admin": admin, "capacity_ids": [r[0] for r in rows], "readable_ids": [r[0] for r in shown], "size": size}
 
 
 async def capacity_updates(base_url: str, token: str, ids: list[int], rate: float, stop: asyncio.Event) -> dict[str, float]:
@@ -239,7 +243,8 @@ async def bench_one(wrk: str, engine: str, size: int, args: argparse.Namespace) 
         inst, adm, cap_ids = ids["institution"], ids["admin"], ids["capacity_ids"]
         print(f"[{engine} {size:,}] directory ready in {time.perf_counter() - started:.0f} s (load {_load()})", flush=True)
         async with bare_server() as bare, running_server(url) as server:
-            service_paths = [f"/api/v1/services/{i}" for i in range(1, size + 1, max(1, size // 997))]
+            readable = ids["readable_ids"]  # about 1,000 of them, spread over the directory
+            service_paths = [f"/api/v1/services/{i}" for i in readable[:: max(1, len(readable) // 997)]]
             cases = [
                 ("health", "GET /health", None, "/health"),
                 ("service", "GET one service", lua_script("GET", service_paths, [], inst), "/"),
