@@ -17,7 +17,7 @@ from referralnet.tables import Offer, Referral
 from tests.conftest import Tokens, in_app
 from tests.integration.helpers import PROFILE, make_org, make_service, shelter
 from tests.integration.test_contacts import INSTRUCTIONS, provider
-from tests.integration.test_needs import Providers, counselling, need, residential
+from tests.integration.test_needs import Providers, home_and_talk, need, residential
 from tests.integration.test_needs import refer as refer_boy
 from tests.integration.test_people import PASSWORD, add_person, csrf_of, sign_in
 from tests.integration.test_referrals import network
@@ -346,9 +346,7 @@ async def test_arrival_at_one_need_of_two_from_the_page(
     client: AsyncTestClient[Any], clock: FixedClock, tokens: Tokens, admin: dict[str, str]
 ) -> None:
     """With two placed needs the officer says where the person arrived; the page shows each need's arrival."""
-    p = Providers(client, tokens, admin)
-    home, _ = await p.org("Casa Copiilor", residential("Casa de tip familial"))
-    talk, _ = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    p, home, _, talk = await home_and_talk(client, tokens, admin)
     mine = await officer(client, clock, tokens, "ana@ipj.example.ro")
     referral = await refer_boy(client, tokens.make("institution", organisation=mine, name="api"), mode="parallel")
     path = f"/institution/referrals/{referral['id']}"

@@ -198,6 +198,14 @@ async def test_a_required_need_nobody_provides_leaves_the_referral_unplaced_whil
     assert view["status"] == "placed"
 
 
+async def home_and_talk(client: Any, tokens: Tokens, admin: dict[str, str]) -> tuple[Providers, int, int, int]:
+    """The boy's two providers: a children's home with 3 free beds (and its service) and a counselling centre."""
+    p = Providers(client, tokens, admin)
+    home, [home_service] = await p.org("Casa Copiilor", residential("Casa de tip familial"))
+    talk, _ = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    return p, home, home_service, talk
+
+
 async def test_the_person_goes_to_the_placed_service_while_the_other_need_has_nobody(
     client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str], clock: Any, settings: Any
 ) -> None:
@@ -251,9 +259,7 @@ async def test_the_person_goes_to_the_placed_service_while_the_other_need_has_no
 async def test_a_partially_placed_referral_records_the_arrival_and_keeps_asking(
     client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
 ) -> None:
-    p = Providers(client, tokens, admin)
-    home, _ = await p.org("Casa Copiilor", residential("Casa de tip familial"))
-    talk, _ = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    p, home, home_service, talk = await home_and_talk(client, tokens, admin)
     view = await refer(client, institution, mode="parallel")
     offer = need(view, "child_residential")["offers"][0]
     assert (await client.post(f"/api/v1/offers/{offer['id']}/accept", headers=p.ngo[home])).status_code == 200
@@ -271,9 +277,7 @@ async def test_arrival_is_recorded_at_each_provider_and_closing_frees_only_unuse
 ) -> None:
     """Two providers, one need each: each records the person's arrival at its own service; neither may close the
     other's placement; closing gives back the place of a need the person never arrived at and tells its provider."""
-    p = Providers(client, tokens, admin)
-    home, [home_service] = await p.org("Casa Copiilor", residential("Casa de tip familial", available=3))
-    talk, _ = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    p, home, home_service, talk = await home_and_talk(client, tokens, admin)
     view = await refer(client, institution, mode="parallel")
     rid = view["id"]
     talk_offer, home_offer = need(view, "psychological_counselling")["offers"][0], need(view, "child_residential")["offers"][0]
@@ -307,9 +311,7 @@ async def test_arrival_is_recorded_at_each_provider_and_closing_frees_only_unuse
 async def test_an_institution_records_the_arrival_at_one_need_and_the_next_frees_nothing_used(
     client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
 ) -> None:
-    p = Providers(client, tokens, admin)
-    home, [home_service] = await p.org("Casa Copiilor", residential("Casa de tip familial", available=3))
-    talk, _ = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    p, home, home_service, talk = await home_and_talk(client, tokens, admin)
     view = await refer(client, institution, mode="parallel")
     rid = view["id"]
     for service_type, org in (("child_residential", home), ("psychological_counselling", talk)):
@@ -328,9 +330,7 @@ async def test_an_institution_records_the_arrival_at_one_need_and_the_next_frees
 async def test_closing_cancels_the_needs_still_asked_and_keeps_the_unplaced_ones(
     client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
 ) -> None:
-    p = Providers(client, tokens, admin)
-    home, _ = await p.org("Casa Copiilor", residential("Casa de tip familial"))
-    await p.org("Centrul Sprijin", counselling("Consiliere"))
+    p, home, home_service, talk = await home_and_talk(client, tokens, admin)
     view = await refer(client, institution, mode="parallel")
     offer = need(view, "child_residential")["offers"][0]
     assert (await client.post(f"/api/v1/offers/{offer['id']}/accept", headers=p.ngo[home])).status_code == 200
@@ -345,9 +345,7 @@ async def test_a_provider_does_not_end_a_referral_still_being_asked_for(
     client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
 ) -> None:
     """The only provider placed may close only once no need is still being asked for; the officer is told."""
-    p = Providers(client, tokens, admin)
-    home, _ = await p.org("Casa Copiilor", residential("Casa de tip familial"))
-    talk, _ = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    p, home, home_service, talk = await home_and_talk(client, tokens, admin)
     view = await refer(client, institution, mode="parallel", notify_email="ofiter@politia.example.ro")
     rid = view["id"]
     talk_offer, home_offer = need(view, "psychological_counselling")["offers"][0]["id"], need(view, "child_residential")["offers"][0]["id"]
@@ -366,9 +364,7 @@ async def test_a_provider_does_not_end_a_referral_still_being_asked_for(
 async def test_arrival_before_every_need_is_placed_still_marks_the_referral_placed_later(
     client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
 ) -> None:
-    p = Providers(client, tokens, admin)
-    home, _ = await p.org("Casa Copiilor", residential("Casa de tip familial"))
-    talk, _ = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    p, home, home_service, talk = await home_and_talk(client, tokens, admin)
     view = await refer(client, institution, mode="parallel")
     rid = view["id"]
     talk_offer, home_offer = need(view, "psychological_counselling")["offers"][0]["id"], need(view, "child_residential")["offers"][0]["id"]

@@ -176,12 +176,10 @@ async def test_the_inbox_fragment_brings_new_offers(client: AsyncTestClient[Any]
 async def test_a_provider_sharing_a_referral_records_its_own_arrival_and_does_not_close_the_others(
     client: AsyncTestClient[Any], clock: FixedClock, tokens: Tokens, admin: dict[str, str]
 ) -> None:
-    from tests.integration.test_needs import Providers, counselling, need, residential
+    from tests.integration.test_needs import home_and_talk, need
     from tests.integration.test_needs import refer as refer_boy
 
-    p = Providers(client, tokens, admin)
-    home, _ = await p.org("Casa Copiilor", residential("Casa de tip familial"))
-    talk, _ = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    p, home, _, talk = await home_and_talk(client, tokens, admin)
     referral = await refer_boy(client, tokens.make("institution", name="IPJ Iași"), mode="parallel")
     home_offer, talk_offer = need(referral, "child_residential")["offers"][0]["id"], need(referral, "psychological_counselling")["offers"][0]["id"]
     for offer, org in ((home_offer, home), (talk_offer, talk)):

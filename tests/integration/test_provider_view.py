@@ -63,12 +63,10 @@ async def test_two_providers_of_one_referral_read_only_their_own_placement(
 ) -> None:
     """Each provider reads the arrival note of its own placement only; the secretariat answering for one provider and
     a second round's services are not shown to the others."""
-    from tests.integration.test_needs import Providers, counselling, need, residential
+    from tests.integration.test_needs import counselling, home_and_talk, need
     from tests.integration.test_needs import refer as refer_boy
 
-    p = Providers(client, tokens, admin)
-    home, _ = await p.org("Casa Copiilor", residential("Casa de tip familial"))
-    talk, _ = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    p, home, _, talk = await home_and_talk(client, tokens, admin)
     other_talk, _ = await p.org("Centrul Doi", counselling("Consiliere doi"))
     view = await refer_boy(client, institution, mode="parallel")
     rid = view["id"]
