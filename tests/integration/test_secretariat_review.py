@@ -348,3 +348,41 @@ async def test_a_bound_secretariat_never_sees_another_networks_member(
     assert (await post(client, "/secretariat/people/invite", {**unbound, "networks": "protect"}, "/secretariat/people")).status_code == 303
     [ion] = rows_of(client, Person, Person.email == "ion@example.org")
     assert in_app(client, bound_codes, "person", ion["id"]) == ("protect",)
+
+
+async def test_a_need_left_with_nobody_is_asked_again_from_the_review(
+    client: AsyncTestClient[Any], clock: FixedClock, tokens: Tokens, admin: dict[str, str]
+) -> None:
+    """The unplaced alert's follow-up: the review lists the need and asks the providers a fresh match finds, on the
+    institution's behalf; with nobody new it says so beside the row."""
+    from tests.integration.test_needs import Providers, counselling, need, residential
+    from tests.integration.test_needs import refer as refer_boy
+
+    from referralnet.referrals.reviews import unplaced_needs
+
+    p = Providers(client, tokens, admin)
+    home, _ = await p.org("Casa Copiilor", residential("Casa de tip familial"))  # no counselling anywhere yet
+    referral = await refer_boy(client, tokens.make("institution", name="IPJ Iași"), mode="parallel")
+    assert need(referral, "psychological_counselling")["status"] == "unplaced"
+    # A secretariat bound to networks sees it when the referral was offered to one of its members only.
+    assert [r["referral_id"] for r in in_app(client, unplaced_needs, frozenset({home}), 10)] == [referral["id"]]
+    assert in_app(client, unplaced_needs, frozenset({home + 1000}), 10) == []
+    await person(client, clock, SEC, "secretariat", None)
+    key = f"unplaced-{referral['id']}-psychological_counselling"
+    page = await client.get("/secretariat/review", headers={"Accept-Language": "ro"})
+    assert f'id="{key}"' in page.text and "Consiliere psihologică" in page.text and "Nevoi fără niciun furnizor rămas" in page.text
+    rows = parse((await client.get("/secretariat/review/unplaced.csv")).text)
+    assert [(r["referral_id"], r["need"], r["referral_status"]) for r in rows] == [(str(referral["id"]), "psychological_counselling", "unplaced")]
+
+    nobody = await post(client, f"/secretariat/review/referrals/{referral['id']}/round", {"need": "psychological_counselling"}, "/secretariat/review")
+    assert nobody.status_code == 409 and f'id="error-{key}"' in nobody.text
+
+    talk, [talk_service] = await p.org("Centrul Sprijin", counselling("Consiliere"))
+    asked = await post(client, f"/secretariat/review/referrals/{referral['id']}/round", {"need": "psychological_counselling"}, "/secretariat/review")
+    assert asked.status_code == 303 and asked.headers["location"].endswith(f"done=asked#{key}")
+    view = (await client.get(f"/api/v1/referrals/{referral['id']}", headers=admin)).json()
+    assert [o["service_id"] for o in need(view, "psychological_counselling")["offers"]] == [talk_service]
+    added = next(e for e in view["history"] if e["kind"] == "offers_added")
+    assert added["actor"].startswith("secretariat:"), added["actor"]
+    assert added["on_behalf"] == "the referring institution"
+    assert f'id="{key}"' not in (await client.get("/secretariat/review")).text  # the need is open again

@@ -1,10 +1,13 @@
-"""The secretariat's review of declines: each decline, and providers declining repeatedly for one reason."""
+"""The secretariat's review of declines (each decline, and providers declining repeatedly for one reason) and of the
+needs left with nobody to ask."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from typing import Any
 
+from referralnet import sql
 from referralnet.referrals.schemas import DeclineItem, DeclinePattern, DeclineReview
 from referralnet.tables import Offer
 
@@ -47,3 +50,25 @@ async def review_declines(
         for r in rows[offset : offset + limit]
     ]
     return DeclineReview(items=items, total=len(rows), repeated=repeated)
+
+
+# Referrals still followed up: a need of theirs left with nobody can be asked for again (a second round).
+_LIVE = "('open', 'partially_placed', 'placed', 'arrived', 'unplaced')"
+
+
+async def unplaced_needs(organisations: frozenset[int] | None, limit: int) -> list[dict[str, Any]]:
+    """Needs left with nobody to ask in live referrals, the most recently changed first: what the secretariat's
+    ``referral_unplaced`` and ``need_unplaced`` alerts are about. ``organisations``: a bound secretariat's members
+    (referrals offered to one of them, or to nobody, as in its referral list); None: all."""
+    scope, args = "", []
+    if organisations is not None:
+        members = sorted(organisations) or [0]
+        scope = (f" AND (EXISTS (SELECT 1 FROM offer o WHERE o.referral = r.id AND o.organisation IN ({', '.join('{}' for _ in members)}))"
+                 " OR NOT EXISTS (SELECT 1 FROM offer o WHERE o.referral = r.id))")  # fmt: skip
+        args = list(members)
+    return await sql.fetch(
+        "SELECT r.id AS referral_id, r.status, r.urgency, r.county, r.summary, r.updated_at, n.service_type, n.priority "
+        f"FROM referral_need n JOIN referral r ON r.id = n.referral WHERE n.status = 'unplaced' AND r.status IN {_LIVE}{scope} "
+        "ORDER BY r.updated_at DESC, r.id DESC, n.position LIMIT {}",
+        *args, limit,
+    )  # fmt: skip

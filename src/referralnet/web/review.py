@@ -1,5 +1,6 @@
 """The secretariat's review page: declines and contested ones, stale capacity with a reminder, failed deliveries
-with a retry, and the open tasks for providers reachable only by phone (answered on their behalf).
+with a retry, the open tasks for providers reachable only by phone (answered on their behalf), and needs left with
+nobody to ask (a second round on the institution's behalf).
 
 Every list is limited to the person's networks' members (``scope_for``); each has its CSV download. The
 handlers call the same services as the API (declines, tasks, contest, accept, decline) or their own domain
@@ -12,6 +13,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Response, Template
 
@@ -21,15 +23,15 @@ from referralnet.directory.networks import Scope, scope_for
 from referralnet.errors import Conflict, DomainError, InvalidInput, NotFound, PrivacyViolation
 from referralnet.notifications.services import retry_notification
 from referralnet.params import CurrentClock, FromPath, FromQuery
-from referralnet.referrals import accepting, delivery, offers, reviews, sweeps
-from referralnet.referrals.schemas import DeclineBody
+from referralnet.referrals import accepting, delivery, offers, reviews, rounds, sweeps
+from referralnet.referrals.schemas import AddOffers, DeclineBody
 from referralnet.texts import N_
 from referralnet.vocabulary.codes import DECLINE_REASONS
 from referralnet.web.controllers import SECURITY_HEADERS
-from referralnet.web.institution import LIVE_HEADERS, _page
+from referralnet.web.institution import LIVE_HEADERS, NEED_LABELS, NO_SUCH_NEED, _page, _round_error
 from referralnet.web.secretariat import secretariat_only
 
-TABLES = ("declines", "contested", "stale", "failed", "tasks")
+TABLES = ("declines", "contested", "stale", "failed", "tasks", "unplaced")
 LIMIT = 500
 DONE = {
     "reminded": N_("The reminder is in the outbox; the organisation gets it within a minute."),
@@ -37,6 +39,7 @@ DONE = {
     "contested": N_("The decline is marked as contested."),
     "accepted": N_("The offer was accepted on the provider's behalf."),
     "declined": N_("The offer was declined on the provider's behalf."),
+    "asked": N_("More providers were asked for the need; the referral's history names you."),
 }
 ALREADY_REMINDED = N_("a reminder was sent less than an hour ago; it is not sent twice")
 CONFIRMED = N_("the organisation confirmed its capacity meanwhile; no reminder is needed")
@@ -83,6 +86,7 @@ async def review_lists(request: Request[Any, Any, Any], now: dt.datetime) -> dic
         "stale": await stale_services(now, stale_days, orgs),
         "failed": await failed_deliveries(orgs, limit=LIMIT),
         "tasks": await delivery.open_tasks(LIMIT, 0, orgs),
+        "unplaced": await reviews.unplaced_needs(orgs, LIMIT),
         "stale_days": stale_days,
     }
 
@@ -102,6 +106,10 @@ def table_rows(table: str, lists: dict[str, Any]) -> tuple[list[str], list[list[
                  "attempts", "error", "created_at"],
                 [[f.id, f.kind, f.channel, f.recipient, f.organisation_id, f.organisation_name, f.referral_id, f.offer_id,
                   f.attempts, f.last_error, f.created_at] for f in lists["failed"]])  # fmt: skip
+    if table == "unplaced":
+        return (["referral_id", "referral_status", "urgency", "county", "summary", "need", "priority", "changed_at"],
+                [[u["referral_id"], u["status"], u["urgency"], u["county"], u["summary"], u["service_type"], u["priority"], u["updated_at"]]
+                 for u in lists["unplaced"]])  # fmt: skip
     return (["offer_id", "referral_id", "urgency", "deadline", "delivery", "organisation_id", "organisation", "service",
              "referral_phone", "phone_24h"],
             [[t.offer_id, t.referral_id, t.urgency, t.deadline, t.delivery, t.organisation_id, t.organisation_name, t.service_name,
@@ -126,7 +134,7 @@ class ReviewPages(Controller):
 
     async def _review(self, request: Request[Any, Any, Any], now: dt.datetime, code: int = 200, **context: Any) -> Template:
         done = request.query_params.get("done")
-        return _page("secretariat/review.html", code, headers=LIVE_HEADERS, reasons=DECLINE_REASONS, now=now, tables=TABLES,
+        return _page("secretariat/review.html", code, headers=LIVE_HEADERS, reasons=DECLINE_REASONS, now=now, tables=TABLES, need_labels=NEED_LABELS,
                      known_errors=KNOWN_ERRORS, done=DONE.get(done or ""), **await review_lists(request, now),
                      **{"errors": {}, **context})  # fmt: skip
 
@@ -176,6 +184,23 @@ class ReviewPages(Controller):
         except DomainError as exc:
             return await self._refused(request, now, f"failed-{notification_id}", exc)
         return Redirect("/secretariat/review?done=retried#failed", status_code=303)
+
+    @post("/referrals/{referral_id:int}/round", operation_id="secretariatAskMoreProviders", include_in_schema=False, status_code=303)
+    async def ask_more(self, request: Request[Any, Any, Any], referral_id: FromPath[int], clock: CurrentClock) -> Redirect | Template:
+        """Ask more providers for a need left with nobody, on the institution's behalf (the API's second round)."""
+        now = clock.now()
+        need = str((await request.form()).get("need") or "")
+        try:
+            body = msgspec.convert({"need": need}, AddOffers)
+            state = request.app.state
+            await rounds.add_offers(referral_id, body, request.scope["user"], clock, state.settings, state.matching_cache)
+        except msgspec.ValidationError:
+            return await self._review(request, now, 422, errors={f"unplaced-{referral_id}-{need}": NO_SUCH_NEED})
+        except DomainError as exc:
+            if isinstance(exc, NotFound) or exc.status_code == 403:
+                return not_in_view()
+            return await self._review(request, now, exc.status_code, errors={f"unplaced-{referral_id}-{need}": _round_error(exc)})
+        return Redirect(f"/secretariat/review?done=asked#unplaced-{referral_id}-{need}", status_code=303)
 
     @post("/declines/{offer_id:int}/contest", operation_id="secretariatContestDecline", include_in_schema=False, status_code=303)
     async def contest(self, request: Request[Any, Any, Any], offer_id: FromPath[int], clock: CurrentClock) -> Redirect | Template:
