@@ -355,10 +355,9 @@ async def test_a_need_left_with_nobody_is_asked_again_from_the_review(
 ) -> None:
     """The unplaced alert's follow-up: the review lists the need and asks the providers a fresh match finds, on the
     institution's behalf; with nobody new it says so beside the row."""
+    from referralnet.referrals.reviews import unplaced_needs
     from tests.integration.test_needs import Providers, counselling, need, residential
     from tests.integration.test_needs import refer as refer_boy
-
-    from referralnet.referrals.reviews import unplaced_needs
 
     p = Providers(client, tokens, admin)
     home, _ = await p.org("Casa Copiilor", residential("Casa de tip familial"))  # no counselling anywhere yet
