@@ -192,6 +192,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/secretariat/review/declines/{offer_id:int}/contest"): Entry("303s 403  403  403  403  303  303", "declined_offer", {}),
     ("POST", "/secretariat/review/tasks/{offer_id:int}/accept"): Entry("303s 403  403  403  403  303  303", "task_offer", {}),
     ("POST", "/secretariat/review/tasks/{offer_id:int}/decline"): Entry("303s 403  403  403  403  303  303", "task_offer", {"reason": "safety"}),
+    ("POST", "/secretariat/review/referrals/{referral_id:int}/round"): Entry("303s 403  403  403  403  303  303", "fresh_referral", {"need": "residential_shelter"}),
     ("GET", "/secretariat/members"):                       Entry("303s 403  403  403  403  200  200"),
     ("GET", "/secretariat/members.csv"):                   Entry("303s 403  403  403  403  200  200"),
     ("GET", "/secretariat/members/new"):                   Entry("303s 403  403  403  403  200  200"),
