@@ -80,3 +80,29 @@ async def test_a_bound_secretariat_manages_and_reads_its_members_only(
     notified = {n["organisation_id"] for n in (await client.get("/api/v1/notifications?limit=500", headers=bound)).json()["items"]}
     everyone = {n["organisation_id"] for n in (await client.get("/api/v1/notifications?limit=500", headers=admin)).json()["items"]}
     assert notified == {member["id"]} and {member["id"], other["id"]} <= everyone
+
+
+async def test_a_bound_secretariat_asks_its_members_only_in_a_second_round(
+    client: Any, tokens: Tokens, admin: dict[str, str], institution: dict[str, str]
+) -> None:
+    """Asking more providers on the institution's behalf, a secretariat bound to networks asks its members, never
+    another network's organisations (the profile goes to whom it asks)."""
+    from tests.integration.test_needs import counselling, need, residential
+    from tests.integration.test_needs import refer as refer_boy
+
+    home = await make_org(client, admin, "Casa Copiilor", networks=["protect"], referral_email="casa@example.org")
+    await make_service(client, admin, home["id"], residential("Casa de tip familial"))
+    other = await make_org(client, admin, "Centrul Altă Rețea", networks=["ngo15"], referral_email="alta@example.org")
+    referral = await refer_boy(client, institution, mode="parallel")
+    assert need(referral, "psychological_counselling")["status"] == "unplaced"
+    await make_service(client, admin, other["id"], counselling("Consiliere altă rețea"))  # fits, but outside protect
+    token, _ = in_app(client, create_token, role="secretariat", name="ProTECT secretariat", networks=["protect"])
+    bound = bearer(token)
+    path = f"/api/v1/referrals/{referral['id']}/offers"
+    refused = await client.post(path, json={"need": "psychological_counselling"}, headers=bound)
+    assert refused.status_code == 409, refused.text  # nobody in its networks
+    member = await make_org(client, admin, "Centrul Membru", networks=["protect"], referral_email="membru@example.org")
+    mine = await make_service(client, admin, member["id"], counselling("Consiliere membru"))
+    resp = await client.post(path, json={"need": "psychological_counselling"}, headers=bound)
+    assert resp.status_code == 200, resp.text
+    assert [o["service_id"] for o in need(resp.json(), "psychological_counselling")["offers"]] == [mine["id"]]

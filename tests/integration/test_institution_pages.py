@@ -392,12 +392,13 @@ async def test_another_institution_cannot_record_arrival_or_close(
 async def test_a_need_marked_desired_and_the_farthest_distance_reach_the_referral(
     client: AsyncTestClient[Any], clock: FixedClock, tokens: Tokens, admin: dict[str, str]
 ) -> None:
-    """The form's "desired" mark and the farthest distance are the profile's: the referral is placed without the
-    desired need, and a search left empty by distance offers to search at any distance."""
+    """The form's "desired" mark (of a ticked need only) and the farthest distance are the profile's; a search left
+    empty by distance offers to search at any distance."""
     near = await make_org(client, admin, "Asociația Aproape")
     service = await make_service(client, admin, near["id"], shelter(name="Casa Aproape"))  # works in București and Ilfov
     await officer(client, clock, tokens, "ana@ipj.example.ro")
-    body = {**FORM, "desired": "psychological_counselling", "max_distance_km": "50"}
+    body = {**FORM, "needs": ["residential_shelter", "psychological_counselling"], "desired": ["psychological_counselling", "legal_counselling"],
+            "max_distance_km": "50"}  # legal counselling marked desired but not ticked: not a need
     candidates = await post_form(client, "/institution/referrals/new", body)
     assert candidates.status_code == 200, candidates.text
     profile = json.loads(html.unescape(re.search(r'name="profile" value="([^"]+)"', candidates.text).group(1)))

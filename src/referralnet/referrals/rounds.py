@@ -91,6 +91,10 @@ async def add_offers(
     ranked = await ranked_services(profile, cache, clock, stale_days=settings.capacity_stale_days, limit=CHOICE_LIMIT)
     eligible = [service_id for service_id, service_type in ranked if service_type == body.need]
     left_out = await _left_out(referral_id, need["id"])
+    if actor.bound:  # a secretariat bound to networks asks its networks' members only, as it acts for them only
+        members = sorted(actor.members or ()) or [0]
+        outside = await Service.select(Service.id).where(Service.id.is_in(eligible or [0]), Service.organisation.not_in(members))
+        left_out |= {r["id"]: "belongs to an organisation outside your networks" for r in outside}
     if body.service_ids is not None:
         async def why(service_id: int) -> str:
             service_type = await Service.select(Service.type).where(Service.id == service_id).first()

@@ -34,7 +34,7 @@ AGE_LABELS: dict[str, Label] = {
     "unknown": ("Unknown (treated as a minor)", "Necunoscută (tratată ca minor)"),
 }
 SINGLE = ("age_band", "gender", "nationality_group", "victim_status", "security_risk", "urgency", "county", "locality", "max_distance_km", "note")
-# ``desired``: the needs the referral may go ahead without (a need marked desired is a need, checked or not).
+# ``desired``: of the needs ticked, those the referral may go ahead without.
 MULTIPLE = ("needs", "desired", "exploitation_forms", "accessibility")
 # How far from the person a service may be, in km (none: any distance).
 DISTANCES: dict[str, Label] = {km: (f"{km} km", f"{km} km") for km in ("25", "50", "100", "200", "300")}
@@ -117,8 +117,8 @@ class FormErrors(Exception):
 def to_profile(values: Mapping[str, Any]) -> Profile:
     """A Profile from the form's values, or :class:`FormErrors` naming every missing or wrong choice."""
     errors = {name: message for name, message in REQUIRED.items() if not values.get(name)}
-    desired = list(values.get("desired", []))
-    chosen = list(dict.fromkeys([*values.get("needs", []), *desired]))
+    desired = set(values.get("desired", []))  # marks a ticked need only: an unticked need is not needed
+    chosen = list(dict.fromkeys(values.get("needs", [])))
     if not chosen:
         errors["needs"] = N_("choose at least one service the person needs")
     if values.get("max_distance_km") and values["max_distance_km"] not in DISTANCES:

@@ -107,8 +107,9 @@ def table_rows(table: str, lists: dict[str, Any]) -> tuple[list[str], list[list[
                 [[f.id, f.kind, f.channel, f.recipient, f.organisation_id, f.organisation_name, f.referral_id, f.offer_id,
                   f.attempts, f.last_error, f.created_at] for f in lists["failed"]])  # fmt: skip
     if table == "unplaced":
-        return (["referral_id", "referral_status", "urgency", "county", "summary", "need", "priority", "changed_at"],
-                [[u["referral_id"], u["status"], u["urgency"], u["county"], u["summary"], u["service_type"], u["priority"], u["updated_at"]]
+        # Codes only: no per-person summary in a file that leaves the service.
+        return (["referral_id", "referral_status", "urgency", "county", "need", "priority", "changed_at"],
+                [[u["referral_id"], u["status"], u["urgency"], u["county"], u["service_type"], u["priority"], u["updated_at"]]
                  for u in lists["unplaced"]])  # fmt: skip
     return (["offer_id", "referral_id", "urgency", "deadline", "delivery", "organisation_id", "organisation", "service",
              "referral_phone", "phone_24h"],
@@ -134,7 +135,8 @@ class ReviewPages(Controller):
 
     async def _review(self, request: Request[Any, Any, Any], now: dt.datetime, code: int = 200, **context: Any) -> Template:
         done = request.query_params.get("done")
-        return _page("secretariat/review.html", code, headers=LIVE_HEADERS, reasons=DECLINE_REASONS, now=now, tables=TABLES, need_labels=NEED_LABELS,
+        return _page("secretariat/review.html", code, headers=LIVE_HEADERS, reasons=DECLINE_REASONS, now=now, tables=TABLES,
+                     need_labels=NEED_LABELS, limit=LIMIT,
                      known_errors=KNOWN_ERRORS, done=DONE.get(done or ""), **await review_lists(request, now),
                      **{"errors": {}, **context})  # fmt: skip
 
