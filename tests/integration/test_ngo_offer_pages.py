@@ -193,3 +193,15 @@ async def test_a_provider_sharing_a_referral_records_its_own_arrival_and_does_no
     assert 'id="record-arrival"' not in page.text
     view = (await client.get(f"/api/v1/referrals/{referral['id']}", headers=admin)).json()
     assert [bool(n["arrived_at"]) for n in view["needs"]] == [False, True]  # its own need only
+
+
+async def test_an_offer_answered_without_being_opened_counts_as_seen(
+    client: AsyncTestClient[Any], clock: FixedClock, tokens: Tokens, admin: dict[str, str]
+) -> None:
+    w = await world(client, clock, tokens, admin)
+    referral = await refer(client, w["officer"], w["sid"])
+    ngo = tokens.make("ngo", organisation=w["org"]["id"])
+    clock.advance(minutes=7)
+    assert (await client.post(f"/api/v1/offers/{referral['offers'][0]['id']}/accept", headers=ngo)).status_code == 200
+    offer = await offer_of(client, w["officer"], referral["id"])
+    assert offer["seen_at"] is not None and offer["seen_at"] == offer["responded_at"]

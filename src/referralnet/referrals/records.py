@@ -42,6 +42,10 @@ async def offer_row(offer_id: int, *, accepting: bool = False) -> dict[str, Any]
     return await sql.first((ACCEPT_SQL if accepting else OFFER_SQL) + " WHERE o.id = {}", offer_id)
 
 
+# Offer states its provider reached by answering.
+ANSWERED = frozenset({"accepted", "declined"})
+
+
 def offer_out(row: dict[str, Any]) -> OfferOut:
     return OfferOut(
         id=row["id"],
@@ -60,7 +64,8 @@ def offer_out(row: dict[str, Any]) -> OfferOut:
         decline_text=row["decline_text"],
         contested=row["contested"],
         reserved=row["reserved"],
-        seen_at=row["seen_at"],
+        # An answer is a reading too (a provider may accept through the API or a link without reading the referral first).
+        seen_at=row["seen_at"] or (row["responded_at"] if row["status"] in ANSWERED else None),
         need_id=row["need"],
         delivery=row["delivery"],
     )
