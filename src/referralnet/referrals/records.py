@@ -142,6 +142,18 @@ def referral_view(row: dict[str, Any], offers: list[OfferOut], events: list[dict
     )
 
 
+def in_networks_sql(referral: str, members: frozenset[int] | None) -> tuple[str, list[Any]]:
+    """The condition that a referral (``referral``: its id column) is in a bound secretariat's view, and its arguments:
+    offered to one of its networks' ``members``, or offered to nobody (no provider could be asked: every network's
+    concern, as in the gaps)."""
+    nobody = f"NOT EXISTS (SELECT 1 FROM offer o WHERE o.referral = {referral})"
+    listed = sorted(members or ())
+    if not listed:
+        return nobody, []
+    placeholders = ", ".join("{}" for _ in listed)
+    return f"(EXISTS (SELECT 1 FROM offer o WHERE o.referral = {referral} AND o.organisation IN ({placeholders})) OR {nobody})", listed
+
+
 def summary_out(row: dict[str, Any], offers: list[OfferOut], needs: list[dict[str, Any]] = ()) -> ReferralSummary:  # type: ignore[assignment]
     states = [NeedState(service_type=n["service_type"], priority=n["priority"], status=n["status"], arrived_at=n["arrived_at"]) for n in needs]
     return ReferralSummary(**_common(row), offers=offers, needs=states)

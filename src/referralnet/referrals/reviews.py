@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 from referralnet import sql
+from referralnet.referrals.records import in_networks_sql
 from referralnet.referrals.schemas import DeclineItem, DeclinePattern, DeclineReview
 from referralnet.tables import Offer
 
@@ -60,12 +61,11 @@ async def unplaced_needs(organisations: frozenset[int] | None, limit: int) -> li
     """Needs left with nobody to ask in live referrals, the most recently changed first: what the secretariat's
     ``referral_unplaced`` and ``need_unplaced`` alerts are about. ``organisations``: a bound secretariat's members
     (referrals offered to one of them, or to nobody, as in its referral list); None: all."""
-    scope, args = "", []
+    scope = ""
+    args: list[Any] = []
     if organisations is not None:
-        members = sorted(organisations) or [0]
-        scope = (f" AND (EXISTS (SELECT 1 FROM offer o WHERE o.referral = r.id AND o.organisation IN ({', '.join('{}' for _ in members)}))"
-                 " OR NOT EXISTS (SELECT 1 FROM offer o WHERE o.referral = r.id))")  # fmt: skip
-        args = list(members)
+        condition, args = in_networks_sql("r.id", organisations)
+        scope = f" AND {condition}"
     return await sql.fetch(
         "SELECT r.id AS referral_id, r.status, r.urgency, r.county, r.summary, r.updated_at, n.service_type, n.priority "
         f"FROM referral_need n JOIN referral r ON r.id = n.referral WHERE n.status = 'unplaced' AND r.status IN {_LIVE}{scope} "

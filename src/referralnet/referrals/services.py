@@ -24,7 +24,7 @@ from referralnet.referrals.lifecycle import (
 )
 from referralnet.referrals.offers import withdraw_pending
 from referralnet.referrals.provider_view import provider_view
-from referralnet.referrals.records import lock_referral, needs_of, needs_rows, offers_of, referral_out, referral_row, summary_out
+from referralnet.referrals.records import in_networks_sql, lock_referral, needs_of, needs_rows, offers_of, referral_out, referral_row, summary_out
 from referralnet.referrals.schemas import CancelBody, ReferralList, ReferralOut
 from referralnet.referrals.seen import record_seen
 from referralnet.referrals.settling import referral_payload
@@ -76,14 +76,9 @@ def _as_seen(view: ReferralOut, actor: Actor) -> ReferralOut:
 
 
 def _bound_view(actor: Actor) -> WhereRaw:
-    """The referrals a bound secretariat sees: offered to one of its networks' members, or offered to nobody (no
-    provider could be asked: every network's concern, as in the gaps)."""
-    members = sorted(actor.members or ())
-    nobody = "NOT EXISTS (SELECT 1 FROM offer o WHERE o.referral = referral.id)"
-    if not members:
-        return WhereRaw(nobody)
-    listed = ", ".join("{}" for _ in members)
-    return WhereRaw(f"(EXISTS (SELECT 1 FROM offer o WHERE o.referral = referral.id AND o.organisation IN ({listed})) OR {nobody})", *members)
+    """The referrals a bound secretariat sees (``records.in_networks_sql``)."""
+    condition, args = in_networks_sql("referral.id", actor.members)
+    return WhereRaw(condition, *args)
 
 
 async def list_referrals(
