@@ -140,15 +140,13 @@ async def close_referral(referral_id: int, body: OutcomeBody, actor: Actor, cloc
     if row["status"] in ("closed", "cancelled"):
         raise Conflict(f"referral {referral_id} is already {row['status']}", field="status")
     if parties_may_close(row["status"], await needs_rows(referral_id)):
-        await _party_to_placement(row, actor)
-        if actor.role == "ngo":
-            _check_provider_closes(await needs_rows(referral_id), await _accepted_by(referral_id), actor)
+        await _party_to_placement(row, actor)  # a provider's full check runs under the referral's lock below
     elif not actor.is_staff:
         raise Forbidden("only the secretariat can close a referral that was not placed")
     screen(body, "", today=now.date())  # the outcome's text is kept in the history: no identifiers
     who = actor.label
     async with write_transaction():
-        if actor.role == "ngo":  # again under the referral's lock: another provider may have accepted meanwhile
+        if actor.role == "ngo":  # under the referral's lock: another provider may be accepting meanwhile
             await lock_referral(referral_id)
             _check_provider_closes(await needs_rows(referral_id), await _accepted_by(referral_id), actor)
         before = await _transition(
